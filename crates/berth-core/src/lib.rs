@@ -1,0 +1,54 @@
+//! The vocabulary every berth crate shares, kept tiny and free of I/O.
+//!
+//! - [`ErrorKind`]: the class of an error. Library errors implement [`HasKind`]; the daemon's HTTP
+//!   layer maps a kind to a status code in exactly one place.
+//! - [`Mount`]: a serialized mount syscall. Snapshotters produce mounts, the runtime consumes them;
+//!   the two never meet except through this type.
+//! - [`Digest`]: the sha256 address of a blob.
+//! - [`id`]: object ids (64 hex digits) and container names, generated and validated.
+#![deny(missing_docs)]
+
+pub mod digest;
+pub mod id;
+
+pub use digest::Digest;
+
+use serde::{Deserialize, Serialize};
+
+/// The class of an error, independent of where it happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The object named does not exist.
+    NotFound,
+    /// The request itself is wrong: a malformed value or a bad combination of options.
+    InvalidArgument,
+    /// The request clashes with the current state (a name in use, a running container).
+    Conflict,
+    /// Nothing had to be done (e.g. starting a running container).
+    NotModified,
+    /// The operation is valid but not implemented by berth (yet).
+    NotImplemented,
+    /// The operation is not allowed.
+    Forbidden,
+    /// Something failed inside berth or the host.
+    Internal,
+}
+
+/// Errors that know their [`ErrorKind`].
+pub trait HasKind {
+    /// The class of this error.
+    fn kind(&self) -> ErrorKind;
+}
+
+/// A mount to perform, as `mount -t kind -o options source target` would.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mount {
+    /// Filesystem type (`overlay`, `bind`, `tmpfs`, ...).
+    pub kind: String,
+    /// What is mounted: a device, a directory, or the filesystem's name.
+    pub source: String,
+    /// Where, relative to the container's root; empty for the root itself.
+    pub target: String,
+    /// Mount options as `mount -o` takes them.
+    pub options: Vec<String>,
+}

@@ -1,0 +1,312 @@
+//! Start, stop, kill, wait and remove; the task that notices a container's exit; and reconnecting
+//! to running containers after a daemon restart.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth_core::ErrorKind;
+use berth_runtime::{MonitorConfig, MonitorHandle, StartError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{Container, Containers, Status, ZERO_TIME, files, spec};
+use crate::error::{Error, Result};
+
+/// What `wait` waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitCondition {
+    /// The container is not running (returns at once if it is not).
+    NotRunning,
+    /// The container's next exit.
+    NextExit,
+    /// The container is removed.
+    Removed,
+}
+
+impl Containers {
+    fn socket(&self, id: &str) -> std::path::PathBuf {
+        self.cfg.exec_root.join(format!("{}.sock", &id[..32]))
+    }
+
+    /// Starts a created or exited container.
+    pub async fn start(self: &Arc<Self>, c: &Arc<Container>) -> Result<()> {
+        let _op = c.op.lock().await;
+        let rec = c.record();
+        match rec.state.status {
+            Status::Running => return Err(Error::new(ErrorKind::NotModified, "container already started")),
+            Status::Removing | Status::Dead => {
+                return Err(Error::conflict(format!("container {} is marked for removal and cannot be started", rec.id)));
+            }
+            Status::Created | Status::Exited => {}
+        }
+        let paths = self.paths(&rec.id);
+        let snapshots = self.images.snapshots();
+        let layers = spec::user_layers(
+            &snapshots.upper(&rec.id),
+            snapshots.lowers(rec.chain_id.as_ref()).map_err(|e| Error::internal("reading image layers", &e))?,
+        );
+        let result = async {
+            let run = spec::run_spec(&rec, &layers, &paths)?;
+            paths
+                .write_etc(&run.hostname, rec.host_config.network_mode == "host")
+                .map_err(|e| Error::internal("writing /etc files", &e))?;
+            std::fs::create_dir_all(&paths.bundle).map_err(|e| Error::internal("creating bundle", &e))?;
+            std::fs::write(paths.bundle.join("config.json"), serde_json::to_vec_pretty(&run.to_json()).expect("spec serializes"))
+                .map_err(|e| Error::internal("writing config.json", &e))?;
+            let _ = std::fs::remove_file(&paths.exit);
+            let monitor = MonitorConfig {
+                id: rec.id.clone(),
+                bundle: paths.bundle.clone(),
+                rootfs: snapshots.mounts(&rec.id, rec.chain_id.as_ref()).map_err(|e| Error::internal("rootfs mounts", &e))?,
+                log_path: paths.log.clone(),
+                exit_path: paths.exit.clone(),
+                socket: self.socket(&rec.id),
+                state_root: self.cfg.exec_root.join("runtime"),
+                cgroup_path: run.cgroup_path.clone(),
+                tty: rec.config.tty,
+                open_stdin: rec.config.open_stdin,
+                stdin_once: rec.config.stdin_once,
+            };
+            std::fs::write(&paths.monitor_config, serde_json::to_vec(&monitor).expect("config serializes"))
+                .map_err(|e| Error::internal("writing monitor config", &e))?;
+            let stderr = std::fs::File::create(&paths.monitor_log).map_err(|e| Error::internal("creating monitor log", &e))?;
+            let (exe, cfg_path, socket) = (self.cfg.exe.clone(), paths.monitor_config.clone(), monitor.socket.clone());
+            tokio::task::spawn_blocking(move || MonitorHandle::spawn(&exe, &cfg_path, &socket, stderr))
+                .await
+                .map_err(|e| Error::internal("monitor task", &e))?
+                .map_err(|e| match &e {
+                    StartError::Runtime { exit_code, .. } => Error::new(
+                        if matches!(exit_code, 126 | 127) { ErrorKind::InvalidArgument } else { ErrorKind::Internal },
+                        e.to_string(),
+                    ),
+                    StartError::Monitor(_) => Error::internal("starting container", &e),
+                })
+        }
+        .await;
+        match result {
+            Ok((handle, pid)) => {
+                let rec = self.persist(c, |r| {
+                    r.state.status = Status::Running;
+                    r.state.pid = i64::from(pid);
+                    r.state.exit_code = 0;
+                    r.state.error.clear();
+                    r.state.oom_killed = false;
+                    r.state.started_at = berth_runtime::logfile::now();
+                    r.state.finished_at = ZERO_TIME.into();
+                })?;
+                self.event("start", &rec, &[]);
+                self.watch_exit(c.clone(), handle);
+                Ok(())
+            }
+            Err(e) => {
+                let code = if e.message.contains("executable file not found") {
+                    127
+                } else if e.message.contains("permission denied") {
+                    126
+                } else {
+                    128
+                };
+                self.persist(c, |r| {
+                    r.state.error = e.message.clone();
+                    r.state.exit_code = code;
+                })?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Waits (in a task) for the monitor's socket to close, then records the exit.
+    fn watch_exit(self: &Arc<Self>, c: Arc<Container>, handle: MonitorHandle) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Ok(mut s) = tokio::net::UnixStream::connect(handle.socket()).await {
+                if s.write_all(b"wait\n").await.is_ok() {
+                    let mut buf = [0u8; 64];
+                    while matches!(s.read(&mut buf).await, Ok(n) if n > 0) {}
+                }
+            }
+            this.on_exit(&c).await;
+        });
+    }
+
+    async fn on_exit(self: &Arc<Self>, c: &Arc<Container>) {
+        let paths = self.paths(&c.id);
+        // The monitor writes exit.json before closing its socket; a monitor that died without
+        // recording one (killed) leaves the container's fate unknown: report it as killed.
+        let exit = berth_runtime::handle::read_exit(&paths.exit);
+        let (code, oom, finished) = match exit {
+            Some(e) => (i64::from(e.exit_code), e.oom_killed, e.finished_at),
+            None => (137, false, berth_runtime::logfile::now()),
+        };
+        let rec = match self.persist(c, |r| {
+            r.state.status = Status::Exited;
+            r.state.pid = 0;
+            r.state.exit_code = code;
+            r.state.oom_killed = oom;
+            r.state.finished_at = finished;
+        }) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(container.id = %c.id, error = %e, "recording exit");
+                return;
+            }
+        };
+        if oom {
+            self.event("oom", &rec, &[]);
+        }
+        self.event("die", &rec, &[("exitCode", code.to_string())]);
+        if rec.host_config.auto_remove {
+            if let Err(e) = self.remove(c, true).await {
+                tracing::error!(container.id = %c.id, error = %e, "auto-removing");
+            }
+        }
+    }
+
+    /// Reconnects to the monitors of containers recorded as running (after a daemon restart).
+    pub fn restore(self: &Arc<Self>) {
+        for c in self.list() {
+            if c.status() != Status::Running {
+                continue;
+            }
+            let handle = MonitorHandle::attach(&self.socket(&c.id));
+            if handle.alive() {
+                tracing::info!(container.id = %c.id, "reattached to running container");
+                self.watch_exit(c, handle);
+            } else {
+                let this = self.clone();
+                tokio::spawn(async move { this.on_exit(&c).await });
+            }
+        }
+    }
+
+    /// A connection feeding the container's stdin, once it runs; `None` if its run ended first.
+    pub async fn stdin(&self, c: &Arc<Container>) -> Option<tokio::net::UnixStream> {
+        let mut rx = c.watch();
+        let finished = c.record().state.finished_at;
+        loop {
+            let rec = c.record();
+            if rec.state.status == Status::Running {
+                break;
+            }
+            if rec.state.status != Status::Created && rec.state.finished_at != finished || rec.state.status == Status::Removing {
+                return None;
+            }
+            rx.changed().await.ok()?;
+        }
+        let mut s = tokio::net::UnixStream::connect(self.socket(&c.id)).await.ok()?;
+        s.write_all(b"stdin\n").await.ok()?;
+        Some(s)
+    }
+
+    /// Sets the size of a running container's terminal.
+    pub async fn resize(&self, c: &Arc<Container>, rows: u16, cols: u16) -> Result<()> {
+        let handle = MonitorHandle::attach(&self.socket(&c.id));
+        tokio::task::spawn_blocking(move || handle.resize(rows, cols))
+            .await
+            .map_err(|e| Error::internal("resize task", &e))?
+            .map_err(|e| Error::conflict(format!("cannot resize the terminal: {e}")))
+    }
+
+    /// Sends a signal to a running container.
+    pub async fn kill(&self, c: &Arc<Container>, signo: i32) -> Result<()> {
+        let rec = c.record();
+        if rec.state.status != Status::Running {
+            return Err(Error::conflict(format!("Cannot kill container: {}: Container {} is not running", rec.id, rec.id)));
+        }
+        let handle = MonitorHandle::attach(&self.socket(&rec.id));
+        tokio::task::spawn_blocking(move || handle.kill(signo))
+            .await
+            .map_err(|e| Error::internal("kill task", &e))?
+            .map_err(|e| Error::conflict(format!("Cannot kill container: {}: {e}", rec.id)))?;
+        self.event("kill", &rec, &[("signal", signo.to_string())]);
+        Ok(())
+    }
+
+    /// Stops a container: its stop signal, then SIGKILL after `timeout` seconds (negative: wait
+    /// forever). Stopping a stopped container is `NotModified`.
+    pub async fn stop(&self, c: &Arc<Container>, signal: Option<i32>, timeout: Option<i64>) -> Result<()> {
+        let rec = c.record();
+        if rec.state.status != Status::Running {
+            return Err(Error::new(ErrorKind::NotModified, "container already stopped"));
+        }
+        let signo = match signal {
+            Some(s) => s,
+            None => match &rec.config.stop_signal {
+                Some(s) => crate::signal::parse(s)?,
+                None => libc::SIGTERM,
+            },
+        };
+        let timeout = timeout.or(rec.config.stop_timeout).unwrap_or(10);
+        let mut rx = c.watch();
+        let _ = self.kill(c, signo).await;
+        let stopped = async {
+            while c.status() == Status::Running {
+                if rx.changed().await.is_err() {
+                    break;
+                }
+            }
+        };
+        if timeout < 0 {
+            stopped.await;
+        } else if tokio::time::timeout(Duration::from_secs(timeout as u64), stopped).await.is_err() {
+            let _ = self.kill(c, libc::SIGKILL).await;
+            while c.status() == Status::Running {
+                if rx.changed().await.is_err() {
+                    break;
+                }
+            }
+        }
+        self.event("stop", &c.record(), &[]);
+        Ok(())
+    }
+
+    /// Waits for `cond`; returns the exit code.
+    pub async fn wait(&self, c: &Arc<Container>, cond: WaitCondition) -> Result<i64> {
+        let mut rx = c.watch();
+        let gone = |c: &Arc<Container>| !self.all.lock().expect("containers lock").contains_key(&c.id);
+        let finished_at = c.record().state.finished_at;
+        loop {
+            let rec = c.record();
+            let done = match cond {
+                WaitCondition::NotRunning => rec.state.status != Status::Running,
+                WaitCondition::NextExit => rec.state.status == Status::Exited && rec.state.finished_at != finished_at,
+                WaitCondition::Removed => gone(c),
+            };
+            if done {
+                return Ok(rec.state.exit_code);
+            }
+            if rx.changed().await.is_err() {
+                return Ok(c.record().state.exit_code);
+            }
+        }
+    }
+
+    /// Removes a container; a running one only with `force` (it is killed first).
+    pub async fn remove(&self, c: &Arc<Container>, force: bool) -> Result<()> {
+        let rec = c.record();
+        if rec.state.status == Status::Running {
+            if !force {
+                return Err(Error::conflict(format!(
+                    "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
+                    rec.id
+                )));
+            }
+            let _ = self.kill(c, libc::SIGKILL).await;
+            let _ = self.wait(c, WaitCondition::NotRunning).await;
+        }
+        let _op = c.op.lock().await;
+        if !self.all.lock().expect("containers lock").contains_key(&c.id) {
+            return Ok(()); // removed meanwhile (auto-remove racing an explicit rm)
+        }
+        self.persist(c, |r| r.state.status = Status::Removing)?;
+        self.images
+            .snapshots()
+            .remove(&rec.id)
+            .map_err(|e| Error::internal("removing the container's filesystem", &e))?;
+        let paths: files::Paths = self.paths(&rec.id);
+        let _ = std::fs::remove_dir_all(&paths.dir);
+        self.forget(&rec.id)?;
+        c.changed.send_modify(|n| *n += 1);
+        self.event("destroy", &rec, &[]);
+        Ok(())
+    }
+}

@@ -1,0 +1,225 @@
+//! The container service: records, names, and the lifecycle (in `lifecycle`).
+
+pub mod files;
+mod lifecycle;
+pub use lifecycle::WaitCondition;
+mod record;
+mod spec;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use berth_api::container::{Config, CreateRequest};
+use berth_image::ImageStore;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use tokio::sync::watch;
+
+pub use record::{Record, State, Status, ZERO_TIME};
+
+use crate::config::DaemonConfig;
+use crate::error::{Error, Result, db};
+use crate::events::Events;
+
+const CONTAINERS: TableDefinition<&str, &[u8]> = TableDefinition::new("containers");
+
+/// One container: its record plus what coordinates work on it.
+pub struct Container {
+    /// The ID.
+    pub id: String,
+    record: Mutex<Record>,
+    /// Bumped on every state change; waiters watch it.
+    changed: watch::Sender<u64>,
+    /// Serializes lifecycle operations (start, stop, remove) on this container.
+    op: tokio::sync::Mutex<()>,
+}
+
+impl Container {
+    fn new(record: Record) -> Arc<Self> {
+        Arc::new(Container {
+            id: record.id.clone(),
+            record: Mutex::new(record),
+            changed: watch::channel(0).0,
+            op: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// A copy of the record.
+    pub fn record(&self) -> Record {
+        self.record.lock().expect("record lock").clone()
+    }
+
+    /// The current status.
+    pub fn status(&self) -> Status {
+        self.record.lock().expect("record lock").state.status
+    }
+
+    /// Subscribes to state changes.
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+}
+
+/// The container service.
+pub struct Containers {
+    cfg: DaemonConfig,
+    db: Arc<Database>,
+    images: ImageStore,
+    events: Arc<Events>,
+    all: Mutex<HashMap<String, Arc<Container>>>,
+}
+
+impl Containers {
+    /// Loads the stored containers; `restore` reconnects the running ones.
+    pub fn open(cfg: DaemonConfig, database: Arc<Database>, images: ImageStore, events: Arc<Events>) -> Result<Arc<Self>> {
+        let tx = database.begin_write().map_err(db)?;
+        tx.open_table(CONTAINERS).map_err(db)?;
+        tx.commit().map_err(db)?;
+        let mut all = HashMap::new();
+        let tx = database.begin_read().map_err(db)?;
+        for row in tx.open_table(CONTAINERS).map_err(db)?.iter().map_err(db)? {
+            let (_, v) = row.map_err(db)?;
+            match serde_json::from_slice::<Record>(v.value()) {
+                Ok(r) => {
+                    all.insert(r.id.clone(), Container::new(r));
+                }
+                Err(e) => tracing::error!(error = %e, "skipping unreadable container record"),
+            }
+        }
+        Ok(Arc::new(Containers { cfg, db: database, images, events, all: Mutex::new(all) }))
+    }
+
+    fn dir(&self, id: &str) -> PathBuf {
+        self.cfg.root.join("containers").join(id)
+    }
+
+    fn persist(&self, c: &Container, f: impl FnOnce(&mut Record)) -> Result<Record> {
+        let rec = {
+            let mut r = c.record.lock().expect("record lock");
+            f(&mut r);
+            r.clone()
+        };
+        let tx = self.db.begin_write().map_err(db)?;
+        tx.open_table(CONTAINERS)
+            .map_err(db)?
+            .insert(rec.id.as_str(), serde_json::to_vec(&rec).expect("record serializes").as_slice())
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+        c.changed.send_modify(|n| *n += 1);
+        Ok(rec)
+    }
+
+    fn event(&self, action: &str, rec: &Record, extra: &[(&str, String)]) {
+        let mut attrs: BTreeMap<String, String> =
+            rec.config.labels.clone().unwrap_or_default().into_iter().collect();
+        attrs.insert("name".into(), rec.name.clone());
+        attrs.insert("image".into(), rec.config.image.clone());
+        for (k, v) in extra {
+            attrs.insert((*k).into(), v.clone());
+        }
+        self.events.publish("container", action, &rec.id, attrs);
+    }
+
+    /// Finds a container by full ID, name, or unique ID prefix, as Docker does.
+    pub fn get(&self, name_or_id: &str) -> Result<Arc<Container>> {
+        let all = self.all.lock().expect("containers lock");
+        if let Some(c) = all.get(name_or_id) {
+            return Ok(c.clone());
+        }
+        let name = name_or_id.strip_prefix('/').unwrap_or(name_or_id);
+        if let Some(c) = all.values().find(|c| c.record.lock().expect("record lock").name == name) {
+            return Ok(c.clone());
+        }
+        let mut found = all.values().filter(|c| !name_or_id.is_empty() && c.id.starts_with(name_or_id));
+        match (found.next(), found.next()) {
+            (Some(c), None) => Ok(c.clone()),
+            (Some(_), Some(_)) => Err(Error::not_found(format!("Multiple IDs found with provided prefix: {name_or_id}"))),
+            _ => Err(Error::not_found(format!("No such container: {name_or_id}"))),
+        }
+    }
+
+    /// All containers.
+    pub fn list(&self) -> Vec<Arc<Container>> {
+        self.all.lock().expect("containers lock").values().cloned().collect()
+    }
+
+    /// Whether any container uses image `id`.
+    pub fn image_users(&self, id: &berth_core::Digest) -> Vec<Record> {
+        self.list().iter().map(|c| c.record()).filter(|r| r.image_id == *id).collect()
+    }
+
+    /// `POST /containers/create`.
+    pub fn create(&self, name: Option<&str>, req: CreateRequest) -> Result<(String, Vec<String>)> {
+        if req.config.image.is_empty() {
+            return Err(Error::invalid("Config cannot be empty in order to create a container"));
+        }
+        spec::refuse_unsupported(&req)?;
+        let image = self.images.resolve(&req.config.image)?;
+        let id = berth_core::id::generate();
+        let (config, path, args) = spec::merge(&id, &req.config, &image.config.config)?;
+        let host_config = spec::validate_host_config(req.host_config)?;
+        let mut all = self.all.lock().expect("containers lock");
+        let name = match name {
+            Some(n) => {
+                let n = n.strip_prefix('/').unwrap_or(n);
+                if !berth_core::id::valid_name(n) {
+                    return Err(Error::invalid(format!(
+                        "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                    )));
+                }
+                if let Some(other) = all.values().find(|c| c.record.lock().expect("record lock").name == n) {
+                    return Err(Error::conflict(format!(
+                        "Conflict. The container name \"/{n}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
+                        other.id
+                    )));
+                }
+                n.to_string()
+            }
+            None => {
+                let taken = |n: &str| all.values().any(|c| c.record.lock().expect("record lock").name == n);
+                (0..).map(berth_core::id::random_name).find(|n| !taken(n)).expect("names are endless")
+            }
+        };
+        self.images
+            .snapshots()
+            .prepare(&id, image.chain_id.as_ref())
+            .map_err(|e| Error::internal("preparing the container's filesystem", &e))?;
+        std::fs::create_dir_all(self.dir(&id)).map_err(|e| Error::internal("creating the container directory", &e))?;
+        let record = Record {
+            id: id.clone(),
+            name,
+            created: berth_runtime::logfile::now(),
+            image_id: image.id.clone(),
+            chain_id: image.chain_id.clone(),
+            config,
+            host_config,
+            path,
+            args,
+            state: State::default(),
+        };
+        let c = Container::new(record);
+        all.insert(id.clone(), c.clone());
+        drop(all);
+        let rec = self.persist(&c, |_| {})?;
+        self.event("create", &rec, &[]);
+        Ok((id, Vec::new()))
+    }
+
+    fn forget(&self, id: &str) -> Result<()> {
+        let tx = self.db.begin_write().map_err(db)?;
+        tx.open_table(CONTAINERS).map_err(db)?.remove(id).map_err(db)?;
+        tx.commit().map_err(db)?;
+        self.all.lock().expect("containers lock").remove(id);
+        Ok(())
+    }
+
+    /// The config a container runs with, for `inspect`.
+    pub fn config_of(rec: &Record) -> &Config {
+        &rec.config
+    }
+
+    /// Paths of a container's files, for inspect.
+    pub fn paths(&self, id: &str) -> files::Paths {
+        files::Paths::new(&self.dir(id))
+    }
+}

@@ -1,0 +1,417 @@
+//! `/containers/...`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Request, State};
+use axum::http::{Response, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use berth_api::container::{CreateRequest, CreateResponse, Inspect, Summary, WaitResponse};
+use berth_api::image::GraphDriver;
+use berth_runtime::logfile::Stream;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::query::{Query, check_filters, labels_match};
+use super::stream::{self, From, Until};
+use crate::containers::{Record, Status, WaitCondition};
+use crate::{Daemon, Error};
+
+pub fn routes() -> Router<Arc<Daemon>> {
+    Router::new()
+        .route("/containers/create", post(create))
+        .route("/containers/json", get(list))
+        .route("/containers/{id}/json", get(inspect))
+        .route("/containers/{id}/start", post(start))
+        .route("/containers/{id}/stop", post(stop))
+        .route("/containers/{id}/restart", post(restart))
+        .route("/containers/{id}/kill", post(kill))
+        .route("/containers/{id}/wait", post(wait))
+        .route("/containers/{id}/logs", get(logs))
+        .route("/containers/{id}/attach", post(attach))
+        .route("/containers/{id}/resize", post(resize))
+        .route("/containers/{id}", delete(remove))
+}
+
+async fn create(State(d): State<Arc<Daemon>>, q: Query, body: Bytes) -> Result<(StatusCode, Json<CreateResponse>), Error> {
+    let req: CreateRequest = serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
+    let name = q.get("name").filter(|n| !n.is_empty());
+    let (id, warnings) = d.containers.create(name, req)?;
+    Ok((StatusCode::CREATED, Json(CreateResponse { id, warnings })))
+}
+
+fn command(r: &Record) -> String {
+    std::iter::once(r.path.as_str()).chain(r.args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
+}
+
+fn ago(t: &str) -> String {
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(t) else { return "a while".into() };
+    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds().max(0);
+    match secs {
+        0 => "Less than a second".into(),
+        1 => "1 second".into(),
+        s if s < 60 => format!("{s} seconds"),
+        s if s < 120 => "About a minute".into(),
+        s if s < 3600 => format!("{} minutes", s / 60),
+        s if s < 7200 => "About an hour".into(),
+        s if s < 86400 * 2 => format!("{} hours", s / 3600),
+        s => format!("{} days", s / 86400),
+    }
+}
+
+fn status_text(r: &Record) -> String {
+    match r.state.status {
+        Status::Created => "Created".into(),
+        Status::Running => format!("Up {}", ago(&r.state.started_at)),
+        Status::Exited => format!("Exited ({}) {} ago", r.state.exit_code, ago(&r.state.finished_at)),
+        Status::Removing => "Removal In Progress".into(),
+        Status::Dead => "Dead".into(),
+    }
+}
+
+fn image_name(d: &Daemon, r: &Record) -> String {
+    match d.images.get(&r.image_id) {
+        Ok(i) if !i.refs.is_empty() => r.config.image.clone(),
+        _ => r.image_id.to_string(),
+    }
+}
+
+async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<Summary>>, Error> {
+    let filters = q.filters()?;
+    check_filters(&filters, &["status", "name", "label", "id", "exited", "ancestor"])?;
+    if let Some(bad) = filters.get("status").into_iter().flatten().find(|s| {
+        !["created", "restarting", "running", "removing", "paused", "exited", "dead"].contains(&s.as_str())
+    }) {
+        return Err(Error::invalid(format!("invalid filter 'status={bad}'")));
+    }
+    let all = q.flag("all") || filters.contains_key("status") || filters.contains_key("exited");
+    let mut recs: Vec<Record> = d.containers.list().iter().map(|c| c.record()).collect();
+    recs.sort_by(|a, b| b.created.cmp(&a.created));
+    let mut out = Vec::new();
+    for r in recs {
+        if !all && r.state.status != Status::Running {
+            continue;
+        }
+        let labels = r.config.labels.clone().unwrap_or_default();
+        let keep = filters.iter().all(|(k, vals)| match k.as_str() {
+            "status" => vals.iter().any(|v| v == r.state.status.as_str()),
+            "name" => vals.iter().any(|v| r.name.contains(v.trim_start_matches('/'))),
+            "id" => vals.iter().any(|v| r.id.starts_with(v.as_str())),
+            "label" => labels_match(&labels, vals),
+            "exited" => r.state.status == Status::Exited && vals.iter().any(|v| v.parse::<i64>().ok() == Some(r.state.exit_code)),
+            "ancestor" => vals.iter().any(|v| d.images.resolve(v).is_ok_and(|i| i.id == r.image_id)),
+            _ => false,
+        });
+        if !keep {
+            continue;
+        }
+        out.push(Summary {
+            id: r.id.clone(),
+            names: vec![format!("/{}", r.name)],
+            image: image_name(&d, &r),
+            image_id: r.image_id.to_string(),
+            command: command(&r),
+            created: chrono::DateTime::parse_from_rfc3339(&r.created).map_or(0, |t| t.timestamp()),
+            ports: vec![],
+            labels: labels.into_iter().collect(),
+            state: r.state.status.as_str().into(),
+            status: status_text(&r),
+            host_config: BTreeMap::from([("NetworkMode".into(), r.host_config.network_mode.clone())]),
+            network_settings: serde_json::json!({"Networks": {}}),
+            mounts: vec![],
+        });
+    }
+    if let Some(limit) = q.int("limit")?.filter(|l| *l > 0) {
+        out.truncate(limit as usize);
+    }
+    Ok(Json(out))
+}
+
+async fn inspect(State(d): State<Arc<Daemon>>, Path(id): Path<String>) -> Result<Json<Inspect>, Error> {
+    let c = d.containers.get(&id)?;
+    let r = c.record();
+    let p = d.containers.paths(&r.id);
+    let s = &r.state;
+    Ok(Json(Inspect {
+        id: r.id.clone(),
+        created: r.created.clone(),
+        path: r.path.clone(),
+        args: r.args.clone(),
+        state: berth_api::container::State {
+            status: s.status.as_str().into(),
+            running: s.status == Status::Running,
+            paused: false,
+            restarting: false,
+            oom_killed: s.oom_killed,
+            dead: s.status == Status::Dead,
+            pid: s.pid,
+            exit_code: s.exit_code,
+            error: s.error.clone(),
+            started_at: s.started_at.clone(),
+            finished_at: s.finished_at.clone(),
+        },
+        image: r.image_id.to_string(),
+        resolv_conf_path: p.resolv_conf.display().to_string(),
+        hostname_path: p.hostname.display().to_string(),
+        hosts_path: p.hosts.display().to_string(),
+        log_path: p.log.display().to_string(),
+        name: format!("/{}", r.name),
+        restart_count: 0,
+        driver: "overlay2".into(),
+        platform: "linux".into(),
+        mount_label: String::new(),
+        process_label: String::new(),
+        app_armor_profile: String::new(),
+        exec_ids: None,
+        host_config: r.host_config.clone(),
+        graph_driver: GraphDriver {
+            name: "overlay2".into(),
+            data: BTreeMap::from([("UpperDir".into(), d.images.snapshots().upper(&r.id).display().to_string())]),
+        },
+        mounts: vec![],
+        config: r.config.clone(),
+        network_settings: serde_json::json!({"Networks": {}, "Ports": {}, "SandboxKey": ""}),
+    }))
+}
+
+async fn start(State(d): State<Arc<Daemon>>, Path(id): Path<String>) -> Result<StatusCode, Error> {
+    let c = d.containers.get(&id)?;
+    d.containers.start(&c).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn stop_params(q: &Query) -> Result<(Option<i32>, Option<i64>), Error> {
+    let signal = q.get("signal").filter(|s| !s.is_empty()).map(crate::signal::parse).transpose()?;
+    Ok((signal, q.int("t")?))
+}
+
+async fn stop(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) -> Result<StatusCode, Error> {
+    let c = d.containers.get(&id)?;
+    let (signal, t) = stop_params(&q)?;
+    d.containers.stop(&c, signal, t).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn restart(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) -> Result<StatusCode, Error> {
+    let c = d.containers.get(&id)?;
+    let (signal, t) = stop_params(&q)?;
+    match d.containers.stop(&c, signal, t).await {
+        Err(e) if e.kind != berth_core::ErrorKind::NotModified => return Err(e),
+        _ => {}
+    }
+    d.containers.start(&c).await?;
+    let r = c.record();
+    d.events.publish("container", "restart", &r.id, BTreeMap::from([("name".into(), r.name)]));
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn kill(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) -> Result<StatusCode, Error> {
+    let c = d.containers.get(&id)?;
+    let signo = match q.get("signal").filter(|s| !s.is_empty()) {
+        Some(s) => crate::signal::parse(s)?,
+        None => libc::SIGKILL,
+    };
+    d.containers.kill(&c, signo).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn wait(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) -> Result<Response<Body>, Error> {
+    let c = d.containers.get(&id)?;
+    let cond = match q.get("condition").unwrap_or("") {
+        "" | "not-running" => WaitCondition::NotRunning,
+        "next-exit" => WaitCondition::NextExit,
+        "removed" => WaitCondition::Removed,
+        other => return Err(Error::invalid(format!("invalid condition: \"{other}\""))),
+    };
+    // Headers go out at once (clients wait for them before starting the container); the
+    // status follows when the condition is met.
+    let (tx, body) = stream::channel();
+    let containers = d.containers.clone();
+    tokio::spawn(async move {
+        let code = containers.wait(&c, cond).await.unwrap_or(-1);
+        let rec = c.record();
+        let error = (!rec.state.error.is_empty()).then(|| berth_api::container::WaitError { message: rec.state.error });
+        let body = serde_json::to_vec(&WaitResponse { status_code: code, error }).expect("serializes");
+        let _ = tx.send(body.into()).await;
+    });
+    Ok(Response::builder().header(header::CONTENT_TYPE, "application/json").body(body).expect("valid response"))
+}
+
+async fn remove(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) -> Result<StatusCode, Error> {
+    let c = d.containers.get(&id)?;
+    if q.flag("link") {
+        return Err(Error::new(berth_core::ErrorKind::NotImplemented, "berth does not support links"));
+    }
+    d.containers.remove(&c, q.flag("force")).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Output selection shared by logs and attach.
+struct Output {
+    stdout: bool,
+    stderr: bool,
+    tty: bool,
+    timestamps: bool,
+}
+
+impl Output {
+    fn encode(&self, e: &berth_runtime::logfile::Entry) -> Option<Bytes> {
+        let wanted = match e.stream {
+            Stream::Stdout => self.stdout,
+            Stream::Stderr => self.stderr,
+        };
+        if !wanted {
+            return None;
+        }
+        let payload = if self.timestamps { format!("{} {}", e.time, e.log) } else { e.log.clone() };
+        Some(if self.tty { Bytes::from(payload) } else { stream::frame(e.stream, payload.as_bytes()) })
+    }
+}
+
+fn parse_since(v: Option<&str>) -> Result<Option<String>, Error> {
+    match v.filter(|s| !s.is_empty() && *s != "0") {
+        None => Ok(None),
+        Some(s) => {
+            let nanos = if let Ok(f) = s.parse::<f64>() {
+                (f * 1e9) as i64
+            } else {
+                chrono::DateTime::parse_from_rfc3339(s).map_err(|_| Error::invalid(format!("invalid time value {s:?}")))?.timestamp_nanos_opt().unwrap_or(0)
+            };
+            Ok(Some(chrono::DateTime::from_timestamp_nanos(nanos).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)))
+        }
+    }
+}
+
+async fn logs(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) -> Result<Response<Body>, Error> {
+    let c = d.containers.get(&id)?;
+    let r = c.record();
+    let out = Output { stdout: q.flag("stdout"), stderr: q.flag("stderr"), tty: r.config.tty, timestamps: q.flag("timestamps") };
+    if !out.stdout && !out.stderr {
+        return Err(Error::invalid("Bad parameters: you must choose at least one stream"));
+    }
+    let since = parse_since(q.get("since"))?;
+    let until = parse_since(q.get("until"))?;
+    let tail: Option<usize> = match q.get("tail") {
+        None | Some("" | "all") => None,
+        Some(t) => Some(t.parse().map_err(|_| Error::invalid(format!("invalid value for tail: {t:?}")))?),
+    };
+    let follow = q.flag("follow");
+    let path = d.containers.paths(&r.id).log;
+    let (tx, body) = stream::channel();
+    tokio::spawn(async move {
+        let keep = |e: &berth_runtime::logfile::Entry| {
+            since.as_ref().is_none_or(|s| e.time.as_str() >= s.as_str()) && until.as_ref().is_none_or(|u| e.time.as_str() <= u.as_str())
+        };
+        // The backlog (for --tail), then the rest as it comes.
+        let mut backlog = Vec::new();
+        stream::follow_log(c.clone(), path.clone(), From::Start, Until::Now, |e| {
+            if keep(&e) {
+                backlog.push(e);
+            }
+            true
+        })
+        .await;
+        let skip = tail.map_or(0, |t| backlog.len().saturating_sub(t));
+        for e in &backlog[skip..] {
+            if let Some(b) = out.encode(e) {
+                if tx.send(b).await.is_err() {
+                    return;
+                }
+            }
+        }
+        if follow {
+            let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
+            let c2 = c.clone();
+            let from_end = tokio::spawn(async move {
+                stream::follow_log(c2, path, From::End, Until::Stopped, move |e| etx.send(e).is_ok()).await;
+            });
+            while let Some(e) = erx.recv().await {
+                if !keep(&e) {
+                    continue;
+                }
+                if let Some(b) = out.encode(&e) {
+                    if tx.send(b).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            from_end.abort();
+        }
+    });
+    let ctype = if r.config.tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
+    Ok(Response::builder().header(header::CONTENT_TYPE, ctype).body(body).expect("valid response"))
+}
+
+async fn resize(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) -> Result<StatusCode, Error> {
+    let c = d.containers.get(&id)?;
+    let h = q.int("h")?.unwrap_or(0);
+    let w = q.int("w")?.unwrap_or(0);
+    if c.status() != Status::Running {
+        return Err(Error::conflict(format!("Container {} is not running", c.id)));
+    }
+    d.containers.resize(&c, h as u16, w as u16).await?;
+    Ok(StatusCode::OK)
+}
+
+/// `POST /containers/{id}/attach`: hijacks the connection (HTTP upgrade to `tcp`); container
+/// output goes down it, and with `stdin=1` what the client sends becomes the container's stdin.
+async fn attach(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query, mut req: Request) -> Result<Response<Body>, Error> {
+    let c = d.containers.get(&id)?;
+    let r = c.record();
+    let out = Output { stdout: q.flag("stdout"), stderr: q.flag("stderr"), tty: r.config.tty, timestamps: false };
+    let want_stdin = q.flag("stdin") && r.config.open_stdin;
+    let replay = q.flag("logs");
+    let stream_output = q.flag("stream");
+    let upgrade = hyper::upgrade::on(&mut req);
+    let log = d.containers.paths(&r.id).log;
+    let containers = d.containers.clone();
+    let start_offset = if replay { From::Start } else { From::End };
+    tokio::spawn(async move {
+        let Ok(upgraded) = upgrade.await else { return };
+        let io = TokioIo::new(upgraded);
+        let (mut rd, mut wr) = tokio::io::split(io);
+        if want_stdin {
+            let c2 = c.clone();
+            let containers = containers.clone();
+            tokio::spawn(async move {
+                let Some(mut sock) = containers.stdin(&c2).await else { return };
+                let mut buf = vec![0u8; 8192];
+                loop {
+                    match rd.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if sock.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                let _ = sock.shutdown().await;
+            });
+        }
+        let until = if stream_output { Until::RunEnds } else { Until::Now };
+        let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
+        let follower = tokio::spawn(stream::follow_log(c.clone(), log, start_offset, until, move |e| etx.send(e).is_ok()));
+        while let Some(e) = erx.recv().await {
+            if let Some(b) = out.encode(&e) {
+                if wr.write_all(&b).await.is_err() {
+                    break;
+                }
+            }
+        }
+        follower.abort();
+        let _ = wr.shutdown().await;
+    });
+    let ctype = if r.config.tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
+    Ok(Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "tcp")
+        .header(header::CONTENT_TYPE, ctype)
+        .body(Body::empty())
+        .expect("valid response")
+        .into_response())
+}

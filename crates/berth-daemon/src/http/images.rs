@@ -1,0 +1,277 @@
+//! `/images/...`: import, list, inspect, tag, remove.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{Response, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use berth_api::image::{DeleteItem, GraphDriver, ImageInspect, ImageSummary, ProgressMessage, RootFs};
+use berth_core::ErrorKind;
+use berth_image::{Image, ImportOptions, Reference};
+use futures_util::TryStreamExt;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use super::query::{Query, check_filters, labels_match};
+use crate::{Daemon, Error};
+
+pub fn routes() -> Router<Arc<Daemon>> {
+    Router::new()
+        .route("/images/json", get(list))
+        .route("/images/create", post(create))
+        .route("/images/{*rest}", get(get_image).post(post_image).delete(delete))
+}
+
+fn created_unix(i: &Image) -> i64 {
+    i.config.created.as_deref().and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok()).map_or(0, |t| t.timestamp())
+}
+
+fn tags(i: &Image) -> Vec<String> {
+    i.refs.iter().filter(|r| r.tag().is_some()).map(Reference::familiar).collect()
+}
+
+async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<ImageSummary>>, Error> {
+    let filters = q.filters()?;
+    check_filters(&filters, &["dangling", "reference", "label", "before", "since"])?;
+    let all = q.flag("all");
+    let _ = all; // berth has no intermediate images yet: -a lists the same set.
+    let mut out = Vec::new();
+    let images = d.images.list()?;
+    let order = |name: &str| -> Result<i64, Error> {
+        let i = d.images.resolve(name)?;
+        Ok(created_unix(&i))
+    };
+    let before = filters.get("before").and_then(|v| v.first()).map(|n| order(n)).transpose()?;
+    let since = filters.get("since").and_then(|v| v.first()).map(|n| order(n)).transpose()?;
+    for i in images {
+        let mut repo_tags = tags(&i);
+        if let Some(dangling) = filters.get("dangling") {
+            let want = match dangling.first().map(String::as_str) {
+                Some("true" | "1") => true,
+                Some("false" | "0") => false,
+                Some(v) => return Err(Error::invalid(format!("Invalid filter 'dangling=[{v}]'"))),
+                None => continue,
+            };
+            if want != repo_tags.is_empty() {
+                continue;
+            }
+        }
+        if let Some(patterns) = filters.get("reference") {
+            repo_tags.retain(|t| patterns.iter().any(|p| reference_matches(p, t)));
+            if repo_tags.is_empty() {
+                continue;
+            }
+        }
+        let labels = i.config.config.labels.clone().unwrap_or_default();
+        if let Some(wanted) = filters.get("label") {
+            if !labels_match(&labels, wanted) {
+                continue;
+            }
+        }
+        let created = created_unix(&i);
+        if before.is_some_and(|b| created >= b) || since.is_some_and(|s| created <= s) {
+            continue;
+        }
+        let containers = d.containers.image_users(&i.id).len() as i64;
+        out.push(ImageSummary {
+            id: i.id.to_string(),
+            parent_id: String::new(),
+            repo_tags,
+            repo_digests: vec![],
+            created,
+            size: i.size as i64,
+            shared_size: -1,
+            virtual_size: i.size as i64,
+            labels: labels.into_iter().collect(),
+            containers: if q.flag("shared-size") { containers } else { -1 },
+        });
+    }
+    out.sort_by(|a, b| b.created.cmp(&a.created).then(a.id.cmp(&b.id)));
+    Ok(Json(out))
+}
+
+/// Docker's `reference` filter: a glob on the familiar name, with or without the tag.
+fn reference_matches(pattern: &str, tag: &str) -> bool {
+    let repo = tag.rsplit_once(':').map_or(tag, |(r, _)| r);
+    glob(pattern, tag) || glob(pattern, repo)
+}
+
+fn glob(p: &str, s: &str) -> bool {
+    fn rec(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => rec(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && rec(p, &s[1..])),
+            (Some(b'?'), Some(c)) if *c != b'/' => rec(&p[1..], &s[1..]),
+            (Some(a), Some(b)) if a == b => rec(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    rec(p.as_bytes(), s.as_bytes())
+}
+
+fn inspect(d: &Daemon, i: &Image) -> ImageInspect {
+    let _ = d;
+    ImageInspect {
+        id: i.id.to_string(),
+        repo_tags: tags(i),
+        repo_digests: vec![],
+        parent: String::new(),
+        comment: i.config.comment.clone().unwrap_or_default(),
+        created: i.config.created.clone().unwrap_or_default(),
+        docker_version: String::new(),
+        author: i.config.author.clone().unwrap_or_default(),
+        config: serde_json::to_value(&i.config.config).expect("config serializes"),
+        architecture: i.config.architecture.clone(),
+        variant: i.config.variant.clone(),
+        os: i.config.os.clone(),
+        size: i.size as i64,
+        virtual_size: i.size as i64,
+        graph_driver: GraphDriver { name: "overlay2".into(), data: BTreeMap::new() },
+        root_fs: RootFs { kind: "layers".into(), layers: i.config.rootfs.diff_ids.iter().map(ToString::to_string).collect() },
+        metadata: BTreeMap::from([("LastTagTime".into(), String::new())]),
+    }
+}
+
+async fn get_image(State(d): State<Arc<Daemon>>, Path(rest): Path<String>) -> Result<Response<Body>, Error> {
+    let Some(name) = rest.strip_suffix("/json") else {
+        return Err(Error::not_found(format!("page not found: /images/{rest}")));
+    };
+    let i = d.images.resolve(name)?;
+    Ok(Json(inspect(&d, &i)).into_response())
+}
+
+async fn post_image(State(d): State<Arc<Daemon>>, Path(rest): Path<String>, q: Query) -> Result<Response<Body>, Error> {
+    let Some(name) = rest.strip_suffix("/tag") else {
+        return Err(Error::not_found(format!("page not found: /images/{rest}")));
+    };
+    let image = d.images.resolve(name)?;
+    let repo = q.get("repo").unwrap_or("");
+    if repo.is_empty() {
+        return Err(Error::invalid("repository name must have at least one component"));
+    }
+    let mut r = Reference::parse(repo)?;
+    if r.digest().is_some() {
+        return Err(Error::invalid("refusing to create a tag with a digest reference"));
+    }
+    if let Some(t) = q.get("tag").filter(|t| !t.is_empty()) {
+        r = r.with_tag(t)?;
+    }
+    let r = r.with_default_tag();
+    d.images.tag(&image.id, &r)?;
+    d.events.publish("image", "tag", image.id.as_str(), BTreeMap::from([("name".into(), r.familiar())]));
+    Ok((StatusCode::CREATED, "").into_response())
+}
+
+async fn delete(State(d): State<Arc<Daemon>>, Path(name): Path<String>, q: Query) -> Result<Json<Vec<DeleteItem>>, Error> {
+    let force = q.flag("force");
+    let image = d.images.resolve(&name)?;
+    let by_name = Reference::parse(&name).ok().map(Reference::with_default_tag).filter(|r| image.refs.contains(r));
+    let short = &image.id.hex()[..12];
+    let untag = |r: &Reference, out: &mut Vec<DeleteItem>| -> Result<(), Error> {
+        d.images.untag(r)?;
+        d.events.publish("image", "untag", image.id.as_str(), BTreeMap::from([("name".into(), r.familiar())]));
+        out.push(DeleteItem::Untagged(r.familiar()));
+        Ok(())
+    };
+    let mut out = Vec::new();
+    // One name among several: only that name goes.
+    if let (Some(r), true) = (&by_name, image.refs.len() > 1) {
+        untag(r, &mut out)?;
+        return Ok(Json(out));
+    }
+    let users = d.containers.image_users(&image.id);
+    if let Some(running) = users.iter().find(|u| u.state.status == crate::containers::Status::Running) {
+        return Err(Error::conflict(format!(
+            "conflict: unable to delete {short} (cannot be forced) - image is being used by running container {}",
+            &running.id[..12]
+        )));
+    }
+    if let (Some(c), false) = (users.first(), force) {
+        return Err(Error::conflict(match &by_name {
+            Some(_) => format!(
+                "conflict: unable to remove repository reference \"{name}\" (must force) - container {} is using its referenced image {short}",
+                &c.id[..12]
+            ),
+            None => format!("conflict: unable to delete {short} (must be forced) - image is being used by stopped container {}", &c.id[..12]),
+        }));
+    }
+    if by_name.is_none() && image.refs.len() > 1 && !force {
+        return Err(Error::conflict(format!(
+            "conflict: unable to delete {short} (must be forced) - image is referenced in multiple repositories"
+        )));
+    }
+    for r in &image.refs {
+        untag(r, &mut out)?;
+    }
+    // A forced removal of an image that stopped containers use leaves it untagged, as Docker does.
+    if users.is_empty() {
+        d.images.delete(&image.id)?;
+        d.events.publish("image", "delete", image.id.as_str(), BTreeMap::new());
+        out.push(DeleteItem::Deleted(image.id.to_string()));
+    }
+    Ok(Json(out))
+}
+
+/// `POST /images/create`: `fromSrc=-` imports the request body; pulling needs a registry
+/// client, which berth does not have yet.
+async fn create(State(d): State<Arc<Daemon>>, q: Query, body: Body) -> Result<Response<Body>, Error> {
+    if let Some(from) = q.get("fromImage").filter(|s| !s.is_empty()) {
+        return Err(Error::new(
+            ErrorKind::NotImplemented,
+            format!("berth cannot pull {from}: registry support is not implemented yet; import or load the image instead"),
+        ));
+    }
+    let src = q.get("fromSrc").unwrap_or("");
+    if src != "-" {
+        return Err(Error::new(
+            ErrorKind::NotImplemented,
+            if src.is_empty() { "fromImage or fromSrc is required".to_string() } else { format!("berth can only import from the request body (fromSrc=-), not {src}") },
+        ));
+    }
+    let target = match q.get("repo").filter(|r| !r.is_empty()) {
+        Some(repo) => {
+            let mut r = Reference::parse(repo)?;
+            if let Some(t) = q.get("tag").filter(|t| !t.is_empty()) {
+                r = r.with_tag(t)?;
+            }
+            Some(r.with_default_tag())
+        }
+        None => None,
+    };
+    let mut config = berth_image::RunConfig::default();
+    for change in q.all("changes") {
+        crate::changes::apply(&mut config, change)?;
+    }
+    let opts = ImportOptions {
+        config,
+        comment: q.get("message").filter(|m| !m.is_empty()).map_or_else(|| "Imported from -".to_string(), str::to_string),
+    };
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let reader = SyncIoBridge::new(StreamReader::new(stream));
+    let images = d.images.clone();
+    let image = tokio::task::spawn_blocking(move || {
+        let mut reader = std::io::BufReader::new(reader);
+        let gz = {
+            use std::io::BufRead;
+            let head = reader.fill_buf().map_err(|e| Error::invalid(format!("reading import: {e}")))?;
+            head.starts_with(&[0x1f, 0x8b])
+        };
+        let tar: Box<dyn Read> = if gz { Box::new(flate2::read::GzDecoder::new(reader)) } else { Box::new(reader) };
+        images.import(tar, opts).map_err(Error::from)
+    })
+    .await
+    .map_err(|e| Error::internal("import task", &e))??;
+    if let Some(r) = &target {
+        d.images.tag(&image.id, r)?;
+    }
+    d.events.publish("image", "import", image.id.as_str(), BTreeMap::new());
+    let msg = ProgressMessage { status: Some(image.id.to_string()), ..ProgressMessage::default() };
+    let mut line = serde_json::to_vec(&msg).expect("message serializes");
+    line.extend_from_slice(b"\r\n");
+    Ok(Response::builder().header(header::CONTENT_TYPE, "application/json").body(Body::from(line)).expect("valid response"))
+}

@@ -1,0 +1,107 @@
+//! Streaming bodies and container output: the channel-backed body, Docker's multiplexed stream
+//! frames, and the json-file log follower shared by `logs` and `attach`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use berth_runtime::logfile::{Entry, Stream};
+use bytes::Bytes;
+use tokio::io::{AsyncBufReadExt, AsyncSeekExt, BufReader};
+use tokio::sync::mpsc;
+
+use crate::containers::{Container, Status};
+
+/// A body fed by a channel; the body ends when the sender is dropped.
+pub fn channel() -> (mpsc::Sender<Bytes>, Body) {
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
+    let s = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx)) });
+    (tx, Body::from_stream(s))
+}
+
+/// Docker's stream frame: `[stream, 0, 0, 0, len (u32 BE)]` then the payload.
+pub fn frame(stream: Stream, payload: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(8 + payload.len());
+    out.push(match stream {
+        Stream::Stdout => 1,
+        Stream::Stderr => 2,
+    });
+    out.extend_from_slice(&[0, 0, 0]);
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(payload);
+    Bytes::from(out)
+}
+
+/// Where to start reading a log.
+#[derive(Debug, Clone, Copy)]
+pub enum From {
+    /// The beginning of the file.
+    Start,
+    /// The current end of the file: only new output.
+    End,
+}
+
+/// How long to keep reading a log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// What is there now.
+    Now,
+    /// Until the container is not running (`logs -f`; at once if it is not running).
+    Stopped,
+    /// Until the current run, or the next one if none is current, has ended (`attach`).
+    RunEnds,
+}
+
+/// Reads the log of `c` and hands each entry to `emit`, which returns false to stop.
+pub async fn follow_log(c: Arc<Container>, path: std::path::PathBuf, from: From, until: Until, mut emit: impl FnMut(Entry) -> bool) {
+    let first = c.record().state;
+    let mut changed = c.watch();
+    let mut offset: u64 = match from {
+        From::Start => 0,
+        From::End => tokio::fs::metadata(&path).await.map(|m| m.len()).unwrap_or(0),
+    };
+    let mut idle = Duration::from_millis(2);
+    loop {
+        // Observe "ended" before reading, so output written before the end is never missed.
+        let state = c.record().state;
+        let ended = state.status == Status::Removing
+            || match until {
+                Until::Now => true,
+                Until::Stopped => state.status != Status::Running,
+                Until::RunEnds => state.status != Status::Running && state.finished_at != first.finished_at,
+            };
+        let mut read_any = false;
+        if let Ok(mut f) = tokio::fs::File::open(&path).await {
+            if f.seek(std::io::SeekFrom::Start(offset)).await.is_ok() {
+                let mut r = BufReader::new(f);
+                let mut line = Vec::new();
+                loop {
+                    line.clear();
+                    match r.read_until(b'\n', &mut line).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) if line.last() == Some(&b'\n') => {
+                            offset += n as u64;
+                            read_any = true;
+                            if let Ok(e) = serde_json::from_slice::<Entry>(&line) {
+                                if !emit(e) {
+                                    return;
+                                }
+                            }
+                        }
+                        Ok(_) => break, // a line still being written
+                    }
+                }
+            }
+        }
+        if ended {
+            return;
+        }
+        if read_any {
+            idle = Duration::from_millis(2);
+        } else {
+            let _ = tokio::time::timeout(idle, changed.changed()).await;
+            idle = (idle * 2).min(Duration::from_millis(100));
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! `/_ping`, `/version`, `/info`, `/events`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{Response, header};
+use axum::routing::get;
+use axum::{Json, Router};
+use berth_api::system::{Component, Event, Info, Version};
+use berth_api::{MAX_VERSION, MIN_VERSION};
+
+use super::query::{Query, check_filters};
+use super::stream;
+use crate::containers::Status;
+use crate::{Daemon, Error};
+
+pub fn routes() -> Router<Arc<Daemon>> {
+    Router::new()
+        .route("/_ping", get(ping).head(ping))
+        .route("/version", get(version))
+        .route("/info", get(info))
+        .route("/events", get(events))
+}
+
+async fn ping() -> Response<Body> {
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .header(header::CACHE_CONTROL, "no-cache, no-store, must-revalidate")
+        .header("Pragma", "no-cache")
+        .header("Builder-Version", "1")
+        .body(Body::from("OK"))
+        .expect("valid response")
+}
+
+fn kernel() -> String {
+    nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+async fn version() -> Json<Version> {
+    let arch = berth_image::config::host_architecture().to_string();
+    let v = env!("CARGO_PKG_VERSION").to_string();
+    Json(Version {
+        platform: BTreeMap::from([("Name".into(), "berth".into())]),
+        components: vec![Component {
+            name: "Engine".into(),
+            version: v.clone(),
+            details: BTreeMap::from([
+                ("ApiVersion".into(), MAX_VERSION.to_string()),
+                ("MinAPIVersion".into(), MIN_VERSION.to_string()),
+                ("Os".into(), "linux".into()),
+                ("Arch".into(), arch.clone()),
+            ]),
+        }],
+        version: v,
+        api_version: MAX_VERSION.to_string(),
+        min_api_version: MIN_VERSION.to_string(),
+        git_commit: String::new(),
+        go_version: format!("rust (berth {})", env!("CARGO_PKG_VERSION")),
+        os: "linux".into(),
+        arch,
+        kernel_version: kernel(),
+        build_time: String::new(),
+    })
+}
+
+async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
+    let all = d.containers.list();
+    let count = |s: Status| all.iter().filter(|c| c.status() == s).count() as u64;
+    let mem_total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
+        .unwrap_or(0)
+        * 1024;
+    let os = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string())))
+        .unwrap_or_else(|| "Linux".into());
+    let unified = berth_runtime::cgroup::is_unified();
+    Ok(Json(Info {
+        id: d.id.clone(),
+        containers: all.len() as u64,
+        containers_running: count(Status::Running),
+        containers_paused: 0,
+        containers_stopped: count(Status::Exited) + count(Status::Created),
+        images: d.images.list()?.len() as u64,
+        driver: "overlay2".into(),
+        driver_status: vec![["Backing Filesystem".into(), "extfs".into()]],
+        memory_limit: true,
+        swap_limit: berth_runtime::cgroup::swap_supported(),
+        cpu_cfs_period: true,
+        cpu_cfs_quota: true,
+        cpu_shares: true,
+        pids_limit: true,
+        nfd: std::fs::read_dir("/proc/self/fd").map(|r| r.count() as u64).unwrap_or(0),
+        system_time: berth_runtime::logfile::now(),
+        logging_driver: "json-file".into(),
+        cgroup_driver: "cgroupfs".into(),
+        cgroup_version: if unified { "2" } else { "1" }.into(),
+        nevents_listener: d.events.listeners() as u64,
+        kernel_version: kernel(),
+        operating_system: os,
+        os_version: String::new(),
+        os_type: "linux".into(),
+        architecture: std::env::consts::ARCH.into(),
+        ncpu: std::thread::available_parallelism().map(|n| n.get() as u64).unwrap_or(1),
+        mem_total,
+        index_server_address: "https://index.docker.io/v1/".into(),
+        docker_root_dir: d.config.root.display().to_string(),
+        name: nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
+        server_version: env!("CARGO_PKG_VERSION").into(),
+        runtimes: BTreeMap::from([("berth".into(), serde_json::json!({"path": "berth"}))]),
+        default_runtime: "berth".into(),
+        security_options: vec![],
+        warnings: vec![],
+        ..Info::default()
+    }))
+}
+
+/// Parses `since`/`until`: unix seconds (with optional fraction) or RFC 3339.
+fn parse_time(s: &str) -> Result<i64, Error> {
+    if let Ok(f) = s.parse::<f64>() {
+        return Ok((f * 1e9) as i64);
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp_nanos_opt().unwrap_or(0))
+        .map_err(|_| Error::invalid(format!("invalid time value {s:?}")))
+}
+
+fn event_matches(e: &Event, filters: &BTreeMap<String, Vec<String>>) -> bool {
+    filters.iter().all(|(k, vals)| {
+        vals.is_empty()
+            || vals.iter().any(|v| match k.as_str() {
+                "type" => e.kind == *v,
+                "event" => e.action == *v,
+                "container" => e.kind == "container" && (e.actor.id.starts_with(v.as_str()) || e.actor.attributes.get("name") == Some(v)),
+                "image" => e.actor.attributes.get("image") == Some(v) || (e.kind == "image" && e.actor.id.contains(v.as_str())),
+                "label" => super::query::labels_match(&e.actor.attributes, std::slice::from_ref(v)),
+                _ => false,
+            })
+    })
+}
+
+async fn events(State(d): State<Arc<Daemon>>, q: Query) -> Result<Response<Body>, Error> {
+    let filters = q.filters()?;
+    check_filters(&filters, &["type", "event", "container", "image", "label"])?;
+    let since = q.get("since").filter(|s| !s.is_empty()).map(parse_time).transpose()?;
+    let until = q.get("until").filter(|s| !s.is_empty()).map(parse_time).transpose()?;
+    let (past, mut rx) = d.events.subscribe();
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+    let (tx, body) = stream::channel();
+    tokio::spawn(async move {
+        let send = |e: &Event| {
+            let mut line = serde_json::to_vec(e).expect("event serializes");
+            line.push(b'\n');
+            line
+        };
+        if let Some(since) = since {
+            for e in past.iter().filter(|e| e.time_nano >= since && until.is_none_or(|u| e.time_nano <= u)) {
+                if event_matches(e, &filters) && tx.send(send(e).into()).await.is_err() {
+                    return;
+                }
+            }
+        }
+        if until.is_some_and(|u| u <= now) {
+            return;
+        }
+        let deadline = until.map(|u| tokio::time::Instant::now() + std::time::Duration::from_nanos((u - now) as u64));
+        loop {
+            let next = async {
+                match deadline {
+                    Some(d) => tokio::time::timeout_at(d, rx.recv()).await.ok(),
+                    None => Some(rx.recv().await),
+                }
+            };
+            match next.await {
+                None => return,
+                Some(Ok(e)) => {
+                    if event_matches(&e, &filters) && tx.send(send(&e).into()).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
+                Some(Err(_)) => return,
+            }
+        }
+    });
+    Ok(Response::builder().header(header::CONTENT_TYPE, "application/json").body(body).expect("valid response"))
+}

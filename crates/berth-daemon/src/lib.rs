@@ -1,0 +1,79 @@
+//! The berth engine as a library.
+//!
+//! [`Daemon`] holds the services: [`containers::Containers`], the image store
+//! ([`berth_image::ImageStore`]) and [`events::Events`]. [`http`] serves the Docker Engine API over
+//! them; handlers parse the request once, call one service method and map the result, and
+//! `http::error` is the one place where an error kind becomes a status code.
+//!
+//! State lives in one redb database (`<root>/metadata.redb`): image names and records, container
+//! records. The file is locked while a daemon has it open, which is also what stops a second
+//! daemon from using the same data root.
+#![deny(missing_docs)]
+
+pub mod changes;
+pub mod config;
+pub mod containers;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod signal;
+
+use std::sync::Arc;
+
+use berth_content::ContentStore;
+use berth_image::ImageStore;
+use berth_snapshot::Overlay;
+
+pub use config::DaemonConfig;
+pub use error::{Error, Result};
+
+/// The engine: its services and settings.
+pub struct Daemon {
+    /// Settings.
+    pub config: DaemonConfig,
+    /// Images.
+    pub images: ImageStore,
+    /// Containers.
+    pub containers: Arc<containers::Containers>,
+    /// Events.
+    pub events: Arc<events::Events>,
+    /// Daemon ID shown in `/info`.
+    pub id: String,
+}
+
+impl Daemon {
+    /// Opens the data root (refusing one another daemon holds) and restores running containers.
+    pub fn open(config: DaemonConfig) -> Result<Arc<Daemon>> {
+        let mkdir = |p: &std::path::Path| {
+            std::fs::create_dir_all(p).map_err(|e| Error::internal(&format!("creating {}", p.display()), &e))
+        };
+        mkdir(&config.root)?;
+        mkdir(&config.exec_root)?;
+        mkdir(&config.root.join("containers"))?;
+        let db_path = config.root.join("metadata.redb");
+        let db = redb::Database::create(&db_path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => Error::new(
+                berth_core::ErrorKind::Conflict,
+                format!("another berth daemon is using the data root {}", config.root.display()),
+            ),
+            e => Error::internal(&format!("opening {}", db_path.display()), &e),
+        })?;
+        let db = Arc::new(db);
+        let content = ContentStore::open(config.root.join("content")).map_err(Error::from_kinded)?;
+        let snapshots = Overlay::open(config.root.join("snapshots")).map_err(Error::from_kinded)?;
+        let images = ImageStore::new(db.clone(), content, snapshots)?;
+        let events = Arc::new(events::Events::default());
+        let containers = containers::Containers::open(config.clone(), db, images.clone(), events.clone())?;
+        let id = std::fs::read_to_string(config.root.join("engine-id")).unwrap_or_else(|_| {
+            let id = berth_core::id::generate();
+            let _ = std::fs::write(config.root.join("engine-id"), &id);
+            id
+        });
+        Ok(Arc::new(Daemon { config, images, containers, events, id: id.trim().to_string() }))
+    }
+
+    /// Reconnects to containers that kept running while no daemon was up. Needs a tokio runtime.
+    pub fn restore(&self) {
+        self.containers.restore();
+    }
+}

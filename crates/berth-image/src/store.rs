@@ -1,0 +1,281 @@
+//! The image store: records and names in the metadata database.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+
+use berth_content::ContentStore;
+use berth_core::Digest;
+use berth_snapshot::Overlay;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{History, ImageConfig, RootFs, RunConfig, host_architecture};
+use crate::error::db;
+use crate::{ImageError, Reference};
+
+/// Image ID (hex) → [`Record`] as JSON.
+const IMAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("images");
+/// Fully qualified reference → image ID (hex).
+const REFS: TableDefinition<&str, &str> = TableDefinition::new("image_refs");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Record {
+    chain_id: Option<Digest>,
+    size: u64,
+    /// Unix time the image was stored here (for filters that need an order).
+    stored: i64,
+}
+
+/// An image: its ID, config, layers and names.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// The image ID: the digest of its config blob.
+    pub id: Digest,
+    /// The parsed config.
+    pub config: ImageConfig,
+    /// The chain ID of its top layer; `None` for an image without layers.
+    pub chain_id: Option<Digest>,
+    /// Total size of its layers.
+    pub size: u64,
+    /// Names pointing at it, fully qualified.
+    pub refs: Vec<Reference>,
+}
+
+/// What `import` records besides the layer.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Runtime defaults (from `--change`).
+    pub config: RunConfig,
+    /// The history comment; Docker writes `Imported from <source>`.
+    pub comment: String,
+}
+
+/// The image store. Cheap to clone.
+#[derive(Clone)]
+pub struct ImageStore {
+    db: Arc<Database>,
+    content: ContentStore,
+    snapshots: Overlay,
+}
+
+struct Tee<R, W> {
+    reader: R,
+    writer: W,
+}
+
+impl<R: Read, W: Write> Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        self.writer.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+impl ImageStore {
+    /// An image store over the daemon's database, content and snapshot stores.
+    pub fn new(database: Arc<Database>, content: ContentStore, snapshots: Overlay) -> Result<Self, ImageError> {
+        let tx = database.begin_write().map_err(db)?;
+        tx.open_table(IMAGES).map_err(db)?;
+        tx.open_table(REFS).map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(ImageStore { db: database, content, snapshots })
+    }
+
+    /// The snapshot store images unpack into.
+    pub fn snapshots(&self) -> &Overlay {
+        &self.snapshots
+    }
+
+    /// The content store holding configs and layers.
+    pub fn content(&self) -> &ContentStore {
+        &self.content
+    }
+
+    /// Imports a single-layer image from an uncompressed rootfs tar, as `docker import` does.
+    pub fn import(&self, tar: impl Read, opts: ImportOptions) -> Result<Image, ImageError> {
+        let mut blob = self.content.writer()?;
+        let (stats, chain) = self.snapshots.unpack(None, Tee { reader: tar, writer: &mut blob })?;
+        blob.commit(Some(&stats.diff_id))?;
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        let config = ImageConfig {
+            architecture: host_architecture().into(),
+            os: "linux".into(),
+            variant: None,
+            created: Some(now.clone()),
+            author: None,
+            comment: Some(opts.comment.clone()),
+            config: opts.config,
+            rootfs: RootFs { kind: "layers".into(), diff_ids: vec![stats.diff_id] },
+            history: vec![History { created: Some(now), comment: Some(opts.comment), ..History::default() }],
+        };
+        self.create(&config, Some(chain), stats.tar_size)
+    }
+
+    /// Records an image whose layers are already unpacked, with `config` as its config blob.
+    pub fn create(&self, config: &ImageConfig, chain_id: Option<Digest>, size: u64) -> Result<Image, ImageError> {
+        let bytes = serde_json::to_vec(config).expect("image config serializes");
+        let id = self.content.put(&bytes)?;
+        let record = Record { chain_id: chain_id.clone(), size, stored: chrono::Utc::now().timestamp() };
+        let tx = self.db.begin_write().map_err(db)?;
+        {
+            let mut t = tx.open_table(IMAGES).map_err(db)?;
+            t.insert(id.hex(), serde_json::to_vec(&record).expect("record serializes").as_slice()).map_err(db)?;
+        }
+        tx.commit().map_err(db)?;
+        self.get(&id)
+    }
+
+    /// Loads an image by ID.
+    pub fn get(&self, id: &Digest) -> Result<Image, ImageError> {
+        let tx = self.db.begin_read().map_err(db)?;
+        let images = tx.open_table(IMAGES).map_err(db)?;
+        let record = images.get(id.hex()).map_err(db)?.ok_or_else(|| ImageError::NotFound(id.to_string()))?;
+        let record: Record = serde_json::from_slice(record.value())
+            .map_err(|source| ImageError::Config { id: id.to_string(), source })?;
+        let refs = tx.open_table(REFS).map_err(db)?;
+        let mut names = Vec::new();
+        for row in refs.iter().map_err(db)? {
+            let (k, v) = row.map_err(db)?;
+            if v.value() == id.hex() {
+                if let Ok(r) = Reference::parse(k.value()) {
+                    names.push(r);
+                }
+            }
+        }
+        self.load(id.clone(), record, names)
+    }
+
+    fn load(&self, id: Digest, record: Record, refs: Vec<Reference>) -> Result<Image, ImageError> {
+        let config = serde_json::from_slice(&self.content.read(&id)?)
+            .map_err(|source| ImageError::Config { id: id.to_string(), source })?;
+        Ok(Image { id, config, chain_id: record.chain_id, size: record.size, refs })
+    }
+
+    /// Finds an image as Docker does: by reference (default tag `latest`), by full ID
+    /// (`sha256:` optional), or by a unique ID prefix.
+    pub fn resolve(&self, name: &str) -> Result<Image, ImageError> {
+        let not_found = || {
+            let shown = Reference::parse(name).map(|r| r.with_default_tag().familiar()).unwrap_or_else(|_| name.to_string());
+            ImageError::NotFound(shown)
+        };
+        let tx = self.db.begin_read().map_err(db)?;
+        if let Ok(r) = Reference::parse(name) {
+            let refs = tx.open_table(REFS).map_err(db)?;
+            if let Some(id) = refs.get(r.with_default_tag().to_string().as_str()).map_err(db)? {
+                let id: Digest = format!("sha256:{}", id.value()).parse().map_err(|_| not_found())?;
+                drop(tx);
+                return self.get(&id);
+            }
+        }
+        let hex = name.strip_prefix("sha256:").unwrap_or(name);
+        if !berth_core::id::is_hex(hex) {
+            return Err(not_found());
+        }
+        let images = tx.open_table(IMAGES).map_err(db)?;
+        let mut found = None;
+        for row in images.range(hex..).map_err(db)? {
+            let (k, _) = row.map_err(db)?;
+            if !k.value().starts_with(hex) {
+                break;
+            }
+            if found.is_some() {
+                return Err(ImageError::Ambiguous(name.to_string()));
+            }
+            found = Some(k.value().to_string());
+        }
+        drop(tx);
+        match found {
+            Some(id) => self.get(&format!("sha256:{id}").parse().expect("stored ids are valid")),
+            None => Err(not_found()),
+        }
+    }
+
+    /// All images with their names.
+    pub fn list(&self) -> Result<Vec<Image>, ImageError> {
+        let tx = self.db.begin_read().map_err(db)?;
+        let mut names: BTreeMap<String, Vec<Reference>> = BTreeMap::new();
+        for row in tx.open_table(REFS).map_err(db)?.iter().map_err(db)? {
+            let (k, v) = row.map_err(db)?;
+            if let Ok(r) = Reference::parse(k.value()) {
+                names.entry(v.value().to_string()).or_default().push(r);
+            }
+        }
+        let mut out = Vec::new();
+        for row in tx.open_table(IMAGES).map_err(db)?.iter().map_err(db)? {
+            let (k, v) = row.map_err(db)?;
+            let id: Digest = format!("sha256:{}", k.value()).parse().expect("stored ids are valid");
+            let record: Record = serde_json::from_slice(v.value())
+                .map_err(|source| ImageError::Config { id: id.to_string(), source })?;
+            let refs = names.remove(k.value()).unwrap_or_default();
+            out.push(self.load(id, record, refs)?);
+        }
+        Ok(out)
+    }
+
+    /// Points `reference` (tag `latest` if none) at image `id`, replacing what it named before.
+    /// Returns the image the name used to point at, if another.
+    pub fn tag(&self, id: &Digest, reference: &Reference) -> Result<Option<Digest>, ImageError> {
+        let key = reference.clone().with_default_tag().to_string();
+        let tx = self.db.begin_write().map_err(db)?;
+        let old = {
+            let mut refs = tx.open_table(REFS).map_err(db)?;
+            let old = refs.insert(key.as_str(), id.hex()).map_err(db)?.map(|v| v.value().to_string());
+            old.filter(|o| o != id.hex())
+        };
+        tx.commit().map_err(db)?;
+        Ok(old.map(|o| format!("sha256:{o}").parse().expect("stored ids are valid")))
+    }
+
+    /// Removes a name; returns whether it existed.
+    pub fn untag(&self, reference: &Reference) -> Result<bool, ImageError> {
+        let key = reference.clone().with_default_tag().to_string();
+        let tx = self.db.begin_write().map_err(db)?;
+        let existed = tx.open_table(REFS).map_err(db)?.remove(key.as_str()).map_err(db)?.is_some();
+        tx.commit().map_err(db)?;
+        Ok(existed)
+    }
+
+    /// Deletes an image record, its names, its config and the layers no other image uses.
+    /// The caller has checked that no container uses it.
+    pub fn delete(&self, id: &Digest) -> Result<(), ImageError> {
+        let image = self.get(id)?;
+        let tx = self.db.begin_write().map_err(db)?;
+        {
+            let mut refs = tx.open_table(REFS).map_err(db)?;
+            refs.retain(|_, v| v != id.hex()).map_err(db)?;
+            tx.open_table(IMAGES).map_err(db)?.remove(id.hex()).map_err(db)?;
+        }
+        tx.commit().map_err(db)?;
+        // Layers are released after the record: a crash in between leaves unused layers
+        // (garbage), never an image without its layers.
+        let (mut used_chains, mut used_diffs) = (BTreeSet::new(), BTreeSet::new());
+        for other in self.list()? {
+            used_chains.extend(self.layers_of(&other)?);
+            used_diffs.extend(other.config.rootfs.diff_ids);
+        }
+        for chain in self.layers_of(&image)? {
+            if !used_chains.contains(&chain) {
+                self.snapshots.remove_layer(&chain)?;
+            }
+        }
+        for diff in &image.config.rootfs.diff_ids {
+            if !used_diffs.contains(diff) {
+                self.content.delete(diff)?;
+            }
+        }
+        self.content.delete(id)?;
+        Ok(())
+    }
+
+    /// The chain IDs of an image's layer stack, topmost first.
+    pub fn layers_of(&self, image: &Image) -> Result<Vec<Digest>, ImageError> {
+        let mut out = Vec::new();
+        let mut cur = image.chain_id.clone();
+        while let Some(c) = cur {
+            cur = self.snapshots.parent(&c)?;
+            out.push(c);
+        }
+        Ok(out)
+    }
+}

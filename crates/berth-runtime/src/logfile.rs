@@ -1,0 +1,102 @@
+//! Docker's json-file log format: one JSON object per line,
+//! `{"log":"hi\n","stream":"stdout","time":"2024-01-01T00:00:00.000000000Z"}`.
+
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
+
+/// Which stream a log line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// One line of the log file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    /// The bytes of the line, newline included when there was one.
+    pub log: String,
+    /// Its stream.
+    pub stream: Stream,
+    /// RFC 3339 time with nanoseconds.
+    pub time: String,
+}
+
+/// Docker cuts lines longer than this into several entries.
+const MAX_LINE: usize = 16 * 1024;
+
+/// Splits a stream's output into entries at newlines, keeping incomplete lines until more
+/// bytes or [`flush`](LineSplitter::flush) arrive.
+#[derive(Debug)]
+pub struct LineSplitter {
+    stream: Stream,
+    pending: Vec<u8>,
+}
+
+impl LineSplitter {
+    /// A splitter for one stream.
+    pub fn new(stream: Stream) -> Self {
+        LineSplitter { stream, pending: Vec::new() }
+    }
+
+    /// Adds output and writes every complete line to `out`.
+    pub fn push(&mut self, data: &[u8], out: &mut impl Write) -> io::Result<()> {
+        self.pending.extend_from_slice(data);
+        let mut start = 0;
+        while let Some(pos) = self.pending[start..].iter().position(|&b| b == b'\n') {
+            let end = start + pos + 1;
+            write_entry(out, self.stream, &self.pending[start..end])?;
+            start = end;
+        }
+        while self.pending.len() - start >= MAX_LINE {
+            write_entry(out, self.stream, &self.pending[start..start + MAX_LINE])?;
+            start += MAX_LINE;
+        }
+        self.pending.drain(..start);
+        Ok(())
+    }
+
+    /// Writes what is left (a last line without newline).
+    pub fn flush(&mut self, out: &mut impl Write) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            write_entry(out, self.stream, &self.pending)?;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+}
+
+/// The current time as Docker writes it in logs and inspect output.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+fn write_entry(out: &mut impl Write, stream: Stream, bytes: &[u8]) -> io::Result<()> {
+    let entry = Entry { log: String::from_utf8_lossy(bytes).into_owned(), stream, time: now() };
+    let mut line = serde_json::to_vec(&entry).map_err(io::Error::other)?;
+    line.push(b'\n');
+    out.write_all(&line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_lines_and_keeps_partial() {
+        let mut out = Vec::new();
+        let mut s = LineSplitter::new(Stream::Stdout);
+        s.push(b"a\nb", &mut out).unwrap();
+        s.push(b"c\n", &mut out).unwrap();
+        s.push(b"tail", &mut out).unwrap();
+        s.flush(&mut out).unwrap();
+        let entries: Vec<Entry> = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let logs: Vec<&str> = entries.iter().map(|e| e.log.as_str()).collect();
+        assert_eq!(logs, ["a\n", "bc\n", "tail"]);
+        assert!(entries.iter().all(|e| e.stream == Stream::Stdout && e.time.ends_with('Z')));
+    }
+}

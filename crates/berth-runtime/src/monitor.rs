@@ -1,0 +1,480 @@
+//! The per-container monitor: the process `berth monitor` runs.
+//!
+//! It must start single-threaded (libcontainer forks) and stays single-threaded: one `poll` loop
+//! over the container's output, the control socket and a signalfd for SIGCHLD.
+//!
+//! Control protocol on the socket, one request per line:
+//! - `wait` — no reply; the connection closes when the monitor exits (the container ended);
+//! - `kill <signo>` — signals the container's init; replies `ok` or `err <message>`;
+//! - `resize <rows> <cols>` — sets the terminal size; replies `ok` or `err <message>`;
+//! - `stdin` — the rest of the connection is the container's stdin.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+use berth_core::Mount;
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::syscall::syscall::SyscallType;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::SignalFd;
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+
+use crate::logfile::{LineSplitter, Stream};
+
+/// What the daemon tells a monitor (written as `monitor.json` next to the bundle).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MonitorConfig {
+    /// Container ID.
+    pub id: String,
+    /// OCI bundle directory (holds `config.json` and `rootfs/`).
+    pub bundle: PathBuf,
+    /// Mounts that assemble `rootfs/`.
+    pub rootfs: Vec<Mount>,
+    /// The json-file log.
+    pub log_path: PathBuf,
+    /// Where the exit status is recorded.
+    pub exit_path: PathBuf,
+    /// The control socket.
+    pub socket: PathBuf,
+    /// libcontainer's state directory.
+    pub state_root: PathBuf,
+    /// The container's cgroup path (for OOM accounting).
+    pub cgroup_path: String,
+    /// Allocate a terminal.
+    pub tty: bool,
+    /// Keep stdin open for clients.
+    pub open_stdin: bool,
+    /// Close stdin when the first stdin client leaves.
+    pub stdin_once: bool,
+}
+
+/// How a container ended, as recorded in `exit.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitRecord {
+    /// Exit code; 128 + signal for a signal.
+    pub exit_code: i32,
+    /// Whether the kernel OOM-killed a process of the container.
+    pub oom_killed: bool,
+    /// When it ended.
+    pub finished_at: String,
+}
+
+type BoxError = Box<dyn std::error::Error>;
+
+/// Runs the monitor for the config at `config_path`; the status line (`ok <pid>` or
+/// `err <message>`) goes to standard output, which is then closed. Returns the process exit code.
+pub fn run(config_path: &Path) -> i32 {
+    let config: MonitorConfig = match fs::read(config_path)
+        .map_err(BoxError::from)
+        .and_then(|b| serde_json::from_slice(&b).map_err(BoxError::from))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            println!("err reading monitor config {}: {e}", config_path.display());
+            return 1;
+        }
+    };
+    // Detach: the daemon's child exits at once and the monitor lives on in its own session.
+    // SAFETY: the process is single-threaded here, so fork is safe.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Parent { .. }) => return 0,
+        Ok(nix::unistd::ForkResult::Child) => {}
+        Err(e) => {
+            println!("err fork: {e}");
+            return 1;
+        }
+    }
+    let _ = nix::unistd::setsid();
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer argument and touches no memory.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    // SAFETY: setting signal dispositions to SIG_IGN is always sound.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        libc::signal(libc::SIGHUP, libc::SIG_IGN);
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+    }
+    let rootfs = config.bundle.join("rootfs");
+    match start(&config, &rootfs) {
+        Ok(started) => {
+            report(&format!("ok {}", started.pid));
+            let record = supervise(&config, started);
+            finish(&config, &rootfs, record);
+            0
+        }
+        Err(e) => {
+            cleanup(&config, &rootfs);
+            report(&format!("err {}", error_chain(e.as_ref())));
+            1
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let cs = c.to_string();
+        if !s.contains(&cs) {
+            s.push_str(": ");
+            s.push_str(&cs);
+        }
+        cur = c.source();
+    }
+    s.replace('\n', " ")
+}
+
+/// Writes the status line and closes standard output so the daemon sees EOF.
+fn report(line: &str) {
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+    if let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
+        // SAFETY: dup2 onto fd 1 replaces stdout with /dev/null; both fds are valid.
+        unsafe { libc::dup2(null.as_raw_fd(), 1) };
+    }
+}
+
+struct Started {
+    pid: Pid,
+    container: libcontainer::container::Container,
+    stdout: Option<File>,
+    stderr: Option<File>,
+    stdin: Option<File>,
+    pty: Option<File>,
+}
+
+fn pipe() -> Result<(File, File), BoxError> {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    Ok((File::from(r), File::from(w)))
+}
+
+fn mount_rootfs(mounts: &[Mount], rootfs: &Path) -> Result<(), BoxError> {
+    fs::create_dir_all(rootfs)?;
+    for m in mounts {
+        let target = rootfs.join(m.target.trim_start_matches('/'));
+        nix::mount::mount(
+            Some(m.source.as_str()),
+            &target,
+            Some(m.kind.as_str()),
+            nix::mount::MsFlags::empty(),
+            Some(m.options.join(",").as_str()),
+        )
+        .map_err(|e| format!("mounting {} rootfs on {}: {e}", m.kind, target.display()))?;
+    }
+    Ok(())
+}
+
+fn start(config: &MonitorConfig, rootfs: &Path) -> Result<Started, BoxError> {
+    mount_rootfs(&config.rootfs, rootfs)?;
+    let _ = fs::remove_file(&config.socket);
+    let mut builder = ContainerBuilder::new(config.id.clone(), SyscallType::default())
+        .with_root_path(&config.state_root)?;
+    let (mut stdout, mut stderr, mut stdin, mut console) = (None, None, None, None);
+    let console_path = config.socket.with_extension("console");
+    if config.tty {
+        let _ = fs::remove_file(&console_path);
+        console = Some(UnixListener::bind(&console_path)?);
+        builder = builder.with_console_socket(Some(&console_path));
+    } else {
+        let (or, ow) = pipe()?;
+        let (er, ew) = pipe()?;
+        builder = builder.with_stdout(OwnedFd::from(ow)).with_stderr(OwnedFd::from(ew));
+        stdout = Some(or);
+        stderr = Some(er);
+        if config.open_stdin {
+            let (ir, iw) = pipe()?;
+            builder = builder.with_stdin(OwnedFd::from(ir));
+            stdin = Some(iw);
+        } else {
+            builder = builder.with_stdin(OwnedFd::from(File::open("/dev/null")?));
+        }
+    }
+    let mut container = builder.as_init(&config.bundle).with_systemd(false).with_detach(true).build()?;
+    let pty = match console {
+        Some(listener) => {
+            let _ = fs::remove_file(&console_path);
+            Some(receive_fd(&listener)?)
+        }
+        None => None,
+    };
+    let pid = container.pid().ok_or("container has no init process")?;
+    container.start()?;
+    Ok(Started { pid, container, stdout, stderr, stdin, pty })
+}
+
+/// Receives the terminal master that libcontainer's init sends over the console socket.
+fn receive_fd(listener: &UnixListener) -> Result<File, BoxError> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    let (conn, _) = listener.accept()?;
+    let mut buf = [0u8; 4096];
+    let mut iov = [io::IoSliceMut::new(&mut buf)];
+    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())?;
+    for c in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(&fd) = fds.first() {
+                // SAFETY: the kernel just installed this fd in our table; we own it now.
+                return Ok(unsafe { File::from_raw_fd(fd) });
+            }
+        }
+    }
+    Err("no terminal received on the console socket".into())
+}
+
+enum ClientMode {
+    Control(Vec<u8>),
+    Stdin,
+}
+
+struct Client {
+    stream: UnixStream,
+    mode: ClientMode,
+}
+
+fn exit_code(status: WaitStatus) -> Option<i32> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(code),
+        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
+        _ => None,
+    }
+}
+
+/// The poll loop: runs until the init exited and its output is drained.
+fn supervise(config: &MonitorConfig, mut s: Started) -> ExitRecord {
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    let _ = mask.thread_block();
+    let sigfd = SignalFd::new(&mask).expect("signalfd");
+    let listener = UnixListener::bind(&config.socket).ok();
+    let log = OpenOptions::new().create(true).append(true).open(&config.log_path);
+    let mut log = BufWriter::new(log.unwrap_or_else(|_| File::create("/dev/null").expect("/dev/null")));
+    let mut out_split = LineSplitter::new(Stream::Stdout);
+    let mut err_split = LineSplitter::new(Stream::Stderr);
+    let mut clients: Vec<Client> = Vec::new();
+    let mut code: Option<i32> = None;
+    let mut buf = vec![0u8; 32 * 1024];
+    // A pty master is both the container's stdin and its (single) output stream.
+    let mut stdin_target: Option<File> = match &s.pty {
+        Some(p) => p.try_clone().ok(),
+        None => s.stdin.take(),
+    };
+    let mut stdin_clients_seen = false;
+
+    // Reap anything that exited before the signalfd existed.
+    let reap = |code: &mut Option<i32>| loop {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(_) => break,
+            Ok(st) => {
+                if st.pid() == Some(s.pid) {
+                    *code = exit_code(st).or(*code);
+                }
+            }
+        }
+    };
+    reap(&mut code);
+
+    loop {
+        let outputs_open = s.stdout.is_some() || s.stderr.is_some() || s.pty.is_some();
+        if code.is_some() && !outputs_open {
+            break;
+        }
+        let mut fds: Vec<PollFd> = Vec::new();
+        let mut kinds: Vec<u8> = Vec::new(); // 0 sig, 1 out, 2 err, 3 pty, 4 listener, 5.. client
+        let sig_fd: BorrowedFd<'_> = sigfd.as_fd();
+        fds.push(PollFd::new(sig_fd, PollFlags::POLLIN));
+        kinds.push(0);
+        if let Some(f) = &s.stdout {
+            fds.push(PollFd::new(f.as_fd(), PollFlags::POLLIN));
+            kinds.push(1);
+        }
+        if let Some(f) = &s.stderr {
+            fds.push(PollFd::new(f.as_fd(), PollFlags::POLLIN));
+            kinds.push(2);
+        }
+        if let Some(f) = &s.pty {
+            fds.push(PollFd::new(f.as_fd(), PollFlags::POLLIN));
+            kinds.push(3);
+        }
+        if let Some(l) = &listener {
+            fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
+            kinds.push(4);
+        }
+        let first_client = fds.len();
+        for c in &clients {
+            fds.push(PollFd::new(c.stream.as_fd(), PollFlags::POLLIN));
+        }
+        // Once the init is gone, don't wait forever on outputs some stray process may hold.
+        let timeout = if code.is_some() { PollTimeout::from(2000u16) } else { PollTimeout::NONE };
+        match poll(&mut fds, timeout) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => break,
+        }
+        let ready: Vec<(usize, bool)> = fds
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (i, f.revents().is_some_and(|r| !r.is_empty())))
+            .collect();
+        drop(fds);
+        let mut drop_clients = Vec::new();
+        for (i, is_ready) in ready {
+            if !is_ready {
+                continue;
+            }
+            if i >= first_client {
+                let ci = i - first_client;
+                if !serve_client(&mut clients[ci], &s, code.is_some(), &mut stdin_target) {
+                    drop_clients.push(ci);
+                }
+                continue;
+            }
+            match kinds[i] {
+                0 => {
+                    let _ = sigfd.read_signal();
+                    reap(&mut code);
+                }
+                1 | 2 | 3 => {
+                    let (slot, split) = match kinds[i] {
+                        1 => (&mut s.stdout, &mut out_split),
+                        2 => (&mut s.stderr, &mut err_split),
+                        _ => (&mut s.pty, &mut out_split),
+                    };
+                    let n = slot.as_mut().map_or(Ok(0), |f| f.read(&mut buf)).unwrap_or(0);
+                    if n == 0 {
+                        *slot = None;
+                        let _ = split.flush(&mut log);
+                    } else {
+                        let _ = split.push(&buf[..n], &mut log);
+                    }
+                    let _ = log.flush();
+                }
+                _ => {
+                    if let Some(Ok((stream, _))) = listener.as_ref().map(|l| l.accept()) {
+                        clients.push(Client { stream, mode: ClientMode::Control(Vec::new()) });
+                    }
+                }
+            }
+        }
+        for ci in drop_clients.into_iter().rev() {
+            let c = clients.remove(ci);
+            if matches!(c.mode, ClientMode::Stdin) {
+                stdin_clients_seen = true;
+                if config.stdin_once && !clients.iter().any(|c| matches!(c.mode, ClientMode::Stdin)) {
+                    if s.pty.is_none() {
+                        stdin_target = None; // EOF for the container
+                    }
+                }
+            }
+        }
+        let _ = stdin_clients_seen;
+    }
+    let _ = out_split.flush(&mut log);
+    let _ = err_split.flush(&mut log);
+    let _ = log.flush();
+    let oom_killed = crate::cgroup::oom_kills(&config.cgroup_path) > 0;
+    let _ = s.container.delete(true);
+    // `clients` drop here, after the exit is recorded by `finish`? No: they must see EOF only
+    // once exit.json exists, so keep them alive until then.
+    std::mem::forget(clients);
+    ExitRecord { exit_code: code.unwrap_or(137), oom_killed, finished_at: crate::logfile::now() }
+}
+
+/// Handles readable data on a client connection; false when the client is gone.
+fn serve_client(c: &mut Client, s: &Started, exited: bool, stdin: &mut Option<File>) -> bool {
+    let mut buf = [0u8; 8192];
+    let n = match c.stream.read(&mut buf) {
+        Ok(0) | Err(_) => return false,
+        Ok(n) => n,
+    };
+    match &mut c.mode {
+        ClientMode::Stdin => {
+            if let Some(f) = stdin {
+                if f.write_all(&buf[..n]).is_err() {
+                    *stdin = None;
+                }
+            }
+            true
+        }
+        ClientMode::Control(pending) => {
+            pending.extend_from_slice(&buf[..n]);
+            while let Some(pos) = pending.iter().position(|&b| b == b'\n') {
+                let line = String::from_utf8_lossy(&pending[..pos]).into_owned();
+                pending.drain(..=pos);
+                let reply = match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+                    ["wait"] => None,
+                    ["stdin"] => {
+                        let rest = std::mem::take(pending);
+                        c.mode = ClientMode::Stdin;
+                        if let (Some(f), false) = (stdin.as_mut(), rest.is_empty()) {
+                            let _ = f.write_all(&rest);
+                        }
+                        return true;
+                    }
+                    ["kill", sig] => Some(kill(s, exited, sig)),
+                    ["resize", rows, cols] => Some(resize(s, rows, cols)),
+                    _ => Some(Err(format!("unknown request {line:?}"))),
+                };
+                if let Some(r) = reply {
+                    let text = match r {
+                        Ok(()) => "ok\n".to_string(),
+                        Err(e) => format!("err {e}\n"),
+                    };
+                    if c.stream.write_all(text.as_bytes()).is_err() {
+                        return false;
+                    }
+                }
+            }
+            true
+        }
+    }
+}
+
+fn kill(s: &Started, exited: bool, sig: &str) -> Result<(), String> {
+    if exited {
+        return Err("container is not running".into());
+    }
+    let signo: i32 = sig.parse().map_err(|_| format!("invalid signal {sig}"))?;
+    let sig = Signal::try_from(signo).map_err(|e| e.to_string())?;
+    nix::sys::signal::kill(s.pid, sig).map_err(|e| e.to_string())
+}
+
+fn resize(s: &Started, rows: &str, cols: &str) -> Result<(), String> {
+    let pty = s.pty.as_ref().ok_or("container has no terminal")?;
+    let ws = libc::winsize {
+        ws_row: rows.parse().map_err(|_| "invalid height")?,
+        ws_col: cols.parse().map_err(|_| "invalid width")?,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize struct that lives across the call.
+    if unsafe { libc::ioctl(pty.as_raw_fd(), libc::TIOCSWINSZ, &ws) } != 0 {
+        return Err(io::Error::last_os_error().to_string());
+    }
+    Ok(())
+}
+
+fn cleanup(config: &MonitorConfig, rootfs: &Path) {
+    let _ = nix::mount::umount2(rootfs, nix::mount::MntFlags::MNT_DETACH);
+    let _ = fs::remove_file(&config.socket);
+    if let Ok(mut c) = libcontainer::container::Container::load(config.state_root.join(&config.id)) {
+        let _ = c.delete(true);
+    }
+}
+
+fn finish(config: &MonitorConfig, rootfs: &Path, record: ExitRecord) {
+    cleanup(config, rootfs);
+    let tmp = config.exit_path.with_extension("tmp");
+    let written = fs::write(&tmp, serde_json::to_vec(&record).expect("exit record serializes"))
+        .and_then(|()| File::open(&tmp)?.sync_all())
+        .and_then(|()| fs::rename(&tmp, &config.exit_path));
+    if let Err(e) = written {
+        eprintln!("monitor: recording exit of {}: {e}", config.id);
+    }
+}

@@ -1,0 +1,18 @@
+//! Layer snapshots on overlayfs.
+//!
+//! An image's layers are unpacked once each, keyed by their chain ID, and shared by every image that
+//! contains them (`layers/<chain-hex>/fs`). A container gets its own writable upper directory
+//! (`active/<key>/`). [`Overlay::prepare`] returns the [`Mount`]s that assemble a rootfs; this crate
+//! never mounts anything itself: the runtime does, inside the container's mount namespace.
+//!
+//! [`apply`] turns a layer tarball into a directory, translating Docker/OCI whiteouts into overlay
+//! whiteouts and refusing anything that would write outside the directory.
+#![deny(missing_docs)]
+
+mod apply;
+mod overlay;
+
+pub use apply::{ApplyError, ApplyStats, apply};
+pub use overlay::{Overlay, SnapshotError, chain_id};
+
+pub use berth_core::Mount;

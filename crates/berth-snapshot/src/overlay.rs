@@ -1,0 +1,199 @@
+//! The overlay snapshotter: committed layers by chain ID, one writable upper per container.
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use berth_core::{Digest, ErrorKind, HasKind, Mount};
+use sha2::{Digest as _, Sha256};
+
+use crate::apply::{ApplyError, ApplyStats, apply};
+
+/// Errors of the snapshotter.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// Unpacking a layer failed.
+    #[error("failed to unpack layer")]
+    Apply(#[from] ApplyError),
+    /// A layer the caller named is not unpacked.
+    #[error("layer {0} is not unpacked")]
+    MissingLayer(Digest),
+    /// A filesystem operation failed.
+    #[error("snapshot store: failed to {op} {path}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// On what.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+impl HasKind for SnapshotError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            SnapshotError::Apply(e) => e.kind(),
+            _ => ErrorKind::Internal,
+        }
+    }
+}
+
+fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> SnapshotError {
+    let path = path.to_path_buf();
+    move |source| SnapshotError::Io { op, path, source }
+}
+
+/// The chain ID of a layer stack: the diff ID of the first layer, then
+/// `sha256(parent_chain + " " + diff_id)` for each layer above it (OCI image spec).
+pub fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
+    match parent {
+        None => diff_id.clone(),
+        Some(p) => Digest::from_sha256(&Sha256::digest(format!("{p} {diff_id}"))),
+    }
+}
+
+/// Overlay snapshots under a root directory:
+/// `layers/<chain-hex>/{fs,parent,size}`, `active/<key>/{upper,work}`, `tmp/`, `empty/`.
+#[derive(Debug, Clone)]
+pub struct Overlay {
+    root: PathBuf,
+}
+
+impl Overlay {
+    /// Opens (creating if needed) the snapshot store; unfinished unpacks are dropped.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, SnapshotError> {
+        let root = root.into();
+        let _ = fs::remove_dir_all(root.join("tmp"));
+        for d in ["layers", "active", "tmp", "empty"] {
+            let p = root.join(d);
+            fs::create_dir_all(&p).map_err(io_err("create", &p))?;
+        }
+        Ok(Overlay { root })
+    }
+
+    fn layer_dir(&self, chain: &Digest) -> PathBuf {
+        self.root.join("layers").join(chain.hex())
+    }
+
+    /// Whether the layer stack `chain` is unpacked.
+    pub fn has_layer(&self, chain: &Digest) -> bool {
+        self.layer_dir(chain).join("fs").is_dir()
+    }
+
+    /// Unpacks a layer tar on top of `parent`, returning what was applied and the new chain ID.
+    /// Unpacking a layer that is already there costs the read of the tar and nothing else is kept.
+    pub fn unpack(&self, parent: Option<&Digest>, tar: impl Read) -> Result<(ApplyStats, Digest), SnapshotError> {
+        if let Some(p) = parent {
+            if !self.has_layer(p) {
+                return Err(SnapshotError::MissingLayer(p.clone()));
+            }
+        }
+        let tmp = self.root.join("tmp").join(berth_core::id::generate());
+        let fs_dir = tmp.join("fs");
+        fs::create_dir_all(&fs_dir).map_err(io_err("create", &fs_dir))?;
+        let result = apply(&fs_dir, tar).map_err(SnapshotError::from).and_then(|stats| {
+            let chain = chain_id(parent, &stats.diff_id);
+            let dest = self.layer_dir(&chain);
+            if !dest.exists() {
+                if let Some(p) = parent {
+                    fs::write(tmp.join("parent"), p.as_str()).map_err(io_err("write", &tmp))?;
+                }
+                fs::write(tmp.join("size"), stats.tar_size.to_string()).map_err(io_err("write", &tmp))?;
+                fs::rename(&tmp, &dest).map_err(io_err("commit", &dest))?;
+            }
+            Ok((stats, chain))
+        });
+        let _ = fs::remove_dir_all(&tmp);
+        result
+    }
+
+    /// The parent of a layer stack, if any.
+    pub fn parent(&self, chain: &Digest) -> Result<Option<Digest>, SnapshotError> {
+        let dir = self.layer_dir(chain);
+        if !dir.join("fs").is_dir() {
+            return Err(SnapshotError::MissingLayer(chain.clone()));
+        }
+        match fs::read_to_string(dir.join("parent")) {
+            Ok(s) => Ok(s.trim().parse().ok()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(SnapshotError::Io { op: "read", path: dir, source: e }),
+        }
+    }
+
+    /// Size of the layer (its tar size: close to what it takes on disk, and what Docker reports).
+    pub fn layer_size(&self, chain: &Digest) -> u64 {
+        fs::read_to_string(self.layer_dir(chain).join("size"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The lower directories of a stack, topmost first, as overlay's `lowerdir` wants them.
+    pub fn lowers(&self, chain: Option<&Digest>) -> Result<Vec<PathBuf>, SnapshotError> {
+        let mut out = Vec::new();
+        let mut cur = chain.cloned();
+        while let Some(c) = cur {
+            out.push(self.layer_dir(&c).join("fs"));
+            cur = self.parent(&c)?;
+        }
+        Ok(out)
+    }
+
+    /// Creates the writable layer `key` on top of `chain` and returns the mounts of its rootfs.
+    pub fn prepare(&self, key: &str, chain: Option<&Digest>) -> Result<Vec<Mount>, SnapshotError> {
+        let dir = self.root.join("active").join(key);
+        for d in ["upper", "work"] {
+            let p = dir.join(d);
+            fs::create_dir_all(&p).map_err(io_err("create", &p))?;
+        }
+        self.mounts(key, chain)
+    }
+
+    /// The mounts of an already prepared writable layer.
+    pub fn mounts(&self, key: &str, chain: Option<&Digest>) -> Result<Vec<Mount>, SnapshotError> {
+        let dir = self.root.join("active").join(key);
+        let mut lowers = self.lowers(chain)?;
+        if lowers.is_empty() {
+            lowers.push(self.root.join("empty"));
+        }
+        let lower = lowers.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":");
+        Ok(vec![Mount {
+            kind: "overlay".into(),
+            source: "overlay".into(),
+            target: String::new(),
+            options: vec![
+                "index=off".into(),
+                format!("lowerdir={lower}"),
+                format!("upperdir={}", dir.join("upper").display()),
+                format!("workdir={}", dir.join("work").display()),
+            ],
+        }])
+    }
+
+    /// The upper directory of a writable layer: what a container changed.
+    pub fn upper(&self, key: &str) -> PathBuf {
+        self.root.join("active").join(key).join("upper")
+    }
+
+    /// Removes a writable layer; removing a missing one is not an error.
+    pub fn remove(&self, key: &str) -> Result<(), SnapshotError> {
+        let dir = self.root.join("active").join(key);
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(SnapshotError::Io { op: "remove", path: dir, source: e }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Removes a committed layer. The caller makes sure nothing uses it.
+    pub fn remove_layer(&self, chain: &Digest) -> Result<(), SnapshotError> {
+        let dir = self.layer_dir(chain);
+        // Rename first so a crash never leaves a half-deleted layer that looks complete.
+        let tmp = self.root.join("tmp").join(berth_core::id::generate());
+        match fs::rename(&dir, &tmp) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            r => r.map_err(io_err("remove", &dir))?,
+        }
+        fs::remove_dir_all(&tmp).map_err(io_err("remove", &tmp))
+    }
+}

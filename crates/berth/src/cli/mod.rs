@@ -1,0 +1,209 @@
+//! The CLI: Docker's command syntax, spoken to the daemon over the Engine API.
+
+mod containers;
+mod images;
+mod run;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use berth_client::{Client, ClientError};
+use clap::{Parser, Subcommand};
+
+/// berth: build, ship and run containers.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, about)]
+pub struct Cli {
+    /// Daemon socket to connect to (also BERTH_HOST, then DOCKER_HOST).
+    #[arg(short = 'H', long, global = true)]
+    host: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the berth daemon.
+    Daemon(crate::daemon::DaemonArgs),
+    /// Import the contents from a tarball to create a filesystem image.
+    Import(images::ImportArgs),
+    /// List images.
+    Images(images::ImagesArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE.
+    Tag(images::TagArgs),
+    /// Remove one or more images.
+    Rmi(images::RmiArgs),
+    /// Create and run a new container from an image.
+    Run(run::RunArgs),
+    /// Create a new container.
+    Create(run::CreateArgs),
+    /// Start one or more stopped containers.
+    Start(containers::StartArgs),
+    /// Stop one or more running containers.
+    Stop(containers::StopArgs),
+    /// Restart one or more containers.
+    Restart(containers::StopArgs),
+    /// Kill one or more running containers.
+    Kill(containers::KillArgs),
+    /// Remove one or more containers.
+    Rm(containers::RmArgs),
+    /// List containers.
+    Ps(containers::PsArgs),
+    /// Fetch the logs of a container.
+    Logs(containers::LogsArgs),
+    /// Block until one or more containers stop, then print their exit codes.
+    Wait(containers::WaitArgs),
+    /// Return low-level information on containers or images.
+    Inspect(containers::InspectArgs),
+    /// Show the berth version information.
+    Version,
+}
+
+/// The socket to talk to: `-H`, then `BERTH_HOST`, then `DOCKER_HOST`, then the default.
+fn socket(host: Option<String>) -> String {
+    host.or_else(|| std::env::var("BERTH_HOST").ok())
+        .or_else(|| std::env::var("DOCKER_HOST").ok())
+        .unwrap_or_else(|| "unix:///run/berth/berth.sock".into())
+}
+
+/// Runs the CLI and maps failures to Docker's exit codes.
+pub fn run(cli: Cli) -> ExitCode {
+    if let Command::Daemon(args) = cli.command {
+        return match crate::daemon::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("berth daemon: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let client = Client::new(&socket(cli.host));
+    match rt.block_on(dispatch(client, cli.command)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("{}", message(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn message(e: &anyhow::Error) -> String {
+    match e.downcast_ref::<ClientError>() {
+        Some(c @ (ClientError::Api { .. } | ClientError::Connect { .. })) => c.to_string(),
+        _ => format!("{e:#}"),
+    }
+}
+
+async fn dispatch(client: Client, command: Command) -> Result<u8> {
+    match command {
+        Command::Daemon(_) => unreachable!("handled before"),
+        Command::Import(a) => images::import(&client, a).await,
+        Command::Images(a) => images::images(&client, a).await,
+        Command::Tag(a) => images::tag(&client, a).await,
+        Command::Rmi(a) => images::rmi(&client, a).await,
+        Command::Run(a) => run::run(&client, a).await,
+        Command::Create(a) => run::create(&client, a).await,
+        Command::Start(a) => containers::start(&client, a).await,
+        Command::Stop(a) => containers::stop(&client, a, "stop").await,
+        Command::Restart(a) => containers::stop(&client, a, "restart").await,
+        Command::Kill(a) => containers::kill(&client, a).await,
+        Command::Rm(a) => containers::rm(&client, a).await,
+        Command::Ps(a) => containers::ps(&client, a).await,
+        Command::Logs(a) => containers::logs(&client, a).await,
+        Command::Wait(a) => containers::wait(&client, a).await,
+        Command::Inspect(a) => containers::inspect(&client, a).await,
+        Command::Version => version(&client).await,
+    }
+}
+
+async fn version(client: &Client) -> Result<u8> {
+    println!("Client:\n Version:\t{}\n API version:\t{}", env!("CARGO_PKG_VERSION"), berth_api::MAX_VERSION);
+    let v: berth_api::system::Version = client.get("/version").await?;
+    println!("\nServer:\n Engine:\n  Version:\t{}\n  API version:\t{} (minimum version {})\n  OS/Arch:\t{}/{}\n  Kernel:\t{}",
+        v.version, v.api_version, v.min_api_version, v.os, v.arch, v.kernel_version);
+    Ok(0)
+}
+
+/// Runs `f` for each name, printing errors as Docker does; exit 1 if any failed.
+async fn each<F, Fut>(names: &[String], mut f: F) -> Result<u8>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let mut failed = false;
+    for n in names {
+        if let Err(e) = f(n.clone()).await {
+            eprintln!("{}", message(&e));
+            failed = true;
+        }
+    }
+    Ok(u8::from(failed))
+}
+
+/// Percent-encodes a query value.
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Docker's `--filter key=value` list as the API's JSON.
+fn filters_json(filters: &[String]) -> Result<String> {
+    let mut map: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for f in filters {
+        let (k, v) = f.split_once('=').ok_or_else(|| anyhow::anyhow!("bad format of filter (expected name=value)"))?;
+        map.entry(k.to_string()).or_default().push(v.to_string());
+    }
+    Ok(serde_json::to_string(&map)?)
+}
+
+/// Human size as Docker prints it: three significant digits, decimal units (`4.26MB`).
+fn human_size(n: i64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i < units.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    let decimals = if v >= 100.0 { 0 } else if v >= 10.0 { 1 } else { 2 };
+    let s = format!("{v:.decimals$}");
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    format!("{s}{}", units[i])
+}
+
+/// "5 minutes ago" as Docker prints it.
+fn ago(unix: i64) -> String {
+    let secs = (chrono::Utc::now().timestamp() - unix).max(0);
+    match secs {
+        0 => "Less than a second ago".into(),
+        1 => "1 second ago".into(),
+        s if s < 60 => format!("{s} seconds ago"),
+        s if s < 120 => "About a minute ago".into(),
+        s if s < 3600 => format!("{} minutes ago", s / 60),
+        s if s < 7200 => "About an hour ago".into(),
+        s if s < 86400 * 2 => format!("{} hours ago", s / 3600),
+        s if s < 86400 * 14 => format!("{} days ago", s / 86400),
+        s => format!("{} weeks ago", s / (86400 * 7)),
+    }
+}
+
+/// Prints rows in columns three spaces apart, as Docker's tabwriter does.
+fn table(rows: &[Vec<String>]) {
+    let cols = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..cols).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            line.push_str(cell);
+            if c + 1 < cols {
+                line.push_str(&" ".repeat(widths[c] - cell.chars().count() + 3));
+            }
+        }
+        println!("{}", line.trim_end());
+    }
+}

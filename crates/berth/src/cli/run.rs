@@ -1,0 +1,330 @@
+//! `create` and `run`, and the attach plumbing they share with `start -a` and `logs`.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use berth_api::container::{Config, CreateRequest, CreateResponse, HostConfig, RestartPolicy, WaitResponse};
+use berth_client::{Client, ClientError};
+use hyper::Method;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::enc;
+
+/// Options shared by `create` and `run`.
+#[derive(Debug, clap::Args)]
+pub struct ContainerOpts {
+    /// Assign a name to the container.
+    #[arg(long)]
+    name: Option<String>,
+    /// Set environment variables.
+    #[arg(short, long = "env")]
+    env: Vec<String>,
+    /// Read in a file of environment variables.
+    #[arg(long)]
+    env_file: Vec<String>,
+    /// Working directory inside the container.
+    #[arg(short, long)]
+    workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>]).
+    #[arg(short, long)]
+    user: Option<String>,
+    /// Overwrite the default ENTRYPOINT of the image.
+    #[arg(long)]
+    entrypoint: Option<String>,
+    /// Container host name.
+    #[arg(short = 'h', long)]
+    hostname: Option<String>,
+    /// Set meta data on a container.
+    #[arg(short, long = "label")]
+    label: Vec<String>,
+    /// Allocate a pseudo-TTY.
+    #[arg(short, long)]
+    tty: bool,
+    /// Keep STDIN open even if not attached.
+    #[arg(short, long)]
+    interactive: bool,
+    /// Automatically remove the container when it exits.
+    #[arg(long)]
+    rm: bool,
+    /// Connect a container to a network (none or host).
+    #[arg(long, alias = "net")]
+    network: Option<String>,
+    /// Memory limit.
+    #[arg(short, long)]
+    memory: Option<String>,
+    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap.
+    #[arg(long)]
+    memory_swap: Option<String>,
+    /// Number of CPUs.
+    #[arg(long)]
+    cpus: Option<f64>,
+    /// CPU shares (relative weight).
+    #[arg(short = 'c', long)]
+    cpu_shares: Option<i64>,
+    /// Tune container pids limit (set -1 for unlimited).
+    #[arg(long)]
+    pids_limit: Option<i64>,
+    /// Run an init inside the container that forwards signals and reaps processes.
+    #[arg(long)]
+    init: bool,
+    /// Mount the container's root filesystem as read only.
+    #[arg(long)]
+    read_only: bool,
+    /// Signal to stop the container.
+    #[arg(long)]
+    stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container.
+    #[arg(long)]
+    stop_timeout: Option<i64>,
+    /// Restart policy to apply when a container exits.
+    #[arg(long)]
+    restart: Option<String>,
+    /// The image.
+    image: String,
+    /// Command and arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+/// Docker's RAMInBytes: `64m`, `1g`, `512k`, plain bytes.
+fn bytes_arg(s: &str) -> Result<i64> {
+    let lower = s.to_ascii_lowercase();
+    let t = lower.trim_end_matches('b');
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        Some('t') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let n: f64 = num.parse().map_err(|_| anyhow::anyhow!("invalid size: '{s}'"))?;
+    Ok((n * mult as f64) as i64)
+}
+
+fn request(o: &ContainerOpts, attach: bool) -> Result<CreateRequest> {
+    let mut env = Vec::new();
+    for f in &o.env_file {
+        let text = std::fs::read_to_string(f).with_context(|| format!("open {f}"))?;
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            env.push(line.to_string());
+        }
+    }
+    env.extend(o.env.iter().cloned());
+    // `-e NAME` without a value takes it from the client's environment, or drops it.
+    let env: Vec<String> = env
+        .into_iter()
+        .filter_map(|e| if e.contains('=') { Some(e) } else { std::env::var(&e).ok().map(|v| format!("{e}={v}")) })
+        .collect();
+    let labels: BTreeMap<String, String> =
+        o.label.iter().map(|l| l.split_once('=').map_or((l.clone(), String::new()), |(k, v)| (k.into(), v.into()))).collect();
+    let restart = match o.restart.as_deref() {
+        None | Some("no") => RestartPolicy { name: "no".into(), maximum_retry_count: 0 },
+        Some(p) => {
+            let (name, count) = p.split_once(':').unwrap_or((p, "0"));
+            RestartPolicy { name: name.into(), maximum_retry_count: count.parse().unwrap_or(0) }
+        }
+    };
+    Ok(CreateRequest {
+        config: Config {
+            hostname: o.hostname.clone().unwrap_or_default(),
+            user: o.user.clone().unwrap_or_default(),
+            attach_stdin: attach && o.interactive,
+            attach_stdout: attach,
+            attach_stderr: attach,
+            tty: o.tty,
+            open_stdin: o.interactive,
+            stdin_once: o.interactive && attach,
+            env: Some(env),
+            cmd: (!o.command.is_empty()).then(|| o.command.clone()),
+            image: o.image.clone(),
+            working_dir: o.workdir.clone().unwrap_or_default(),
+            entrypoint: o.entrypoint.as_ref().map(|e| vec![e.clone()]),
+            labels: Some(labels),
+            stop_signal: o.stop_signal.clone(),
+            stop_timeout: o.stop_timeout,
+            ..Config::default()
+        },
+        host_config: HostConfig {
+            network_mode: o.network.clone().unwrap_or_else(|| "default".into()),
+            auto_remove: o.rm,
+            restart_policy: restart,
+            memory: o.memory.as_deref().map(bytes_arg).transpose()?.unwrap_or(0),
+            memory_swap: match o.memory_swap.as_deref() {
+                Some("-1") => -1,
+                Some(s) => bytes_arg(s)?,
+                None => 0,
+            },
+            nano_cpus: o.cpus.map_or(0, |c| (c * 1e9) as i64),
+            cpu_shares: o.cpu_shares.unwrap_or(0),
+            pids_limit: o.pids_limit,
+            init: o.init.then_some(true),
+            readonly_rootfs: o.read_only,
+            ..HostConfig::default()
+        },
+        networking_config: None,
+    })
+}
+
+async fn create_container(client: &Client, o: &ContainerOpts, attach: bool) -> Result<String> {
+    let req = request(o, attach)?;
+    let path = match &o.name {
+        Some(n) => format!("/containers/create?name={}", enc(n)),
+        None => "/containers/create".into(),
+    };
+    let resp: CreateResponse = client.post_json(&path, &req).await?;
+    for w in resp.warnings {
+        eprintln!("WARNING: {w}");
+    }
+    Ok(resp.id)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    opts: ContainerOpts,
+}
+
+pub async fn create(client: &Client, a: CreateArgs) -> Result<u8> {
+    let id = create_container(client, &a.opts, false).await?;
+    println!("{id}");
+    Ok(0)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Run container in background and print container ID.
+    #[arg(short, long)]
+    detach: bool,
+    #[command(flatten)]
+    opts: ContainerOpts,
+}
+
+/// Splits Docker's multiplexed stream into stdout and stderr (or copies a raw tty stream).
+pub struct Demux {
+    tty: bool,
+    buf: Vec<u8>,
+    out: tokio::io::Stdout,
+    err: tokio::io::Stderr,
+}
+
+impl Demux {
+    pub fn new(tty: bool) -> Self {
+        Demux { tty, buf: Vec::new(), out: tokio::io::stdout(), err: tokio::io::stderr() }
+    }
+
+    pub async fn push(&mut self, data: &[u8]) -> Result<()> {
+        if self.tty {
+            self.out.write_all(data).await?;
+            return Ok(self.out.flush().await?);
+        }
+        self.buf.extend_from_slice(data);
+        while self.buf.len() >= 8 {
+            let len = u32::from_be_bytes([self.buf[4], self.buf[5], self.buf[6], self.buf[7]]) as usize;
+            if self.buf.len() < 8 + len {
+                break;
+            }
+            let payload = &self.buf[8..8 + len];
+            if self.buf[0] == 2 {
+                self.err.write_all(payload).await?;
+                self.err.flush().await?;
+            } else {
+                self.out.write_all(payload).await?;
+                self.out.flush().await?;
+            }
+            self.buf.drain(..8 + len);
+        }
+        Ok(())
+    }
+}
+
+/// Attaches, starts, streams output (and stdin), and returns the exit code, as `run` and
+/// `start -a` do.
+async fn attach_start_wait(client: &Client, id: &str, tty: bool, stdin: bool, start: bool) -> Result<u8> {
+    let io = client
+        .hijack(&format!("/containers/{id}/attach?stream=1&stdout=1&stderr=1&stdin={}", u8::from(stdin)))
+        .await?;
+    let (mut rd, mut wr) = tokio::io::split(io);
+    // Ask for the wait before starting, so a fast exit cannot be missed.
+    let wait_client = client.clone();
+    let wait_id = id.to_string();
+    let waiter = tokio::spawn(async move {
+        wait_client.bytes(Method::POST, &format!("/containers/{wait_id}/wait?condition=next-exit"), None).await
+    });
+    if start {
+        if let Err(e) = client.bytes(Method::POST, &format!("/containers/{id}/start"), None).await {
+            waiter.abort();
+            return Err(e.into());
+        }
+    }
+    if stdin {
+        tokio::spawn(async move {
+            let mut input = tokio::io::stdin();
+            let mut buf = vec![0u8; 8192];
+            while let Ok(n) = input.read(&mut buf).await {
+                if n == 0 || wr.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+            let _ = wr.shutdown().await;
+        });
+    }
+    let mut demux = Demux::new(tty);
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        match rd.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => demux.push(&buf[..n]).await?,
+        }
+    }
+    let (_, body) = waiter.await.context("waiting for the container")??;
+    let w: WaitResponse = serde_json::from_slice(&body).map_err(ClientError::from)?;
+    Ok(w.status_code.clamp(0, 255) as u8)
+}
+
+pub async fn start_attached(client: &Client, name: &str, stdin: bool) -> Result<u8> {
+    let info: berth_api::container::Inspect = client.get(&format!("/containers/{name}/json")).await?;
+    attach_start_wait(client, &info.id, info.config.tty, stdin && info.config.open_stdin, true).await
+}
+
+pub async fn run(client: &Client, a: RunArgs) -> Result<u8> {
+    if a.detach && a.opts.rm && a.opts.restart.as_deref().is_some_and(|r| r != "no") {
+        anyhow::bail!("Conflicting options: --restart and --rm");
+    }
+    let id = match create_container(client, &a.opts, !a.detach).await {
+        Ok(id) => id,
+        Err(e) => {
+            eprintln!("berth: {}", super::message(&e));
+            return Ok(125);
+        }
+    };
+    if a.detach {
+        if let Err(e) = client.bytes(Method::POST, &format!("/containers/{id}/start"), None).await {
+            eprintln!("berth: {e}");
+            return Ok(exit_code_for(&e.to_string()));
+        }
+        println!("{id}");
+        return Ok(0);
+    }
+    match attach_start_wait(client, &id, a.opts.tty, a.opts.interactive, true).await {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            let msg = super::message(&e);
+            eprintln!("berth: {msg}");
+            if a.opts.rm {
+                let _ = client.bytes(Method::DELETE, &format!("/containers/{id}?force=1"), None).await;
+            }
+            Ok(exit_code_for(&msg))
+        }
+    }
+}
+
+/// Docker's exit codes for a container that could not start.
+fn exit_code_for(msg: &str) -> u8 {
+    if msg.contains("executable file not found") || msg.contains("no such file or directory") {
+        127
+    } else if msg.contains("permission denied") {
+        126
+    } else {
+        125
+    }
+}

@@ -1,0 +1,63 @@
+//! `berth daemon`: opens the data root, listens on the socket, serves until SIGTERM/SIGINT.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use berth_daemon::{Daemon, DaemonConfig};
+
+/// Options of `berth daemon`.
+#[derive(Debug, clap::Args)]
+pub struct DaemonArgs {
+    /// Unix socket to serve the API on.
+    #[arg(long, short = 'H', env = "BERTH_SOCKET", default_value = "/run/berth/berth.sock")]
+    pub host: String,
+    /// Root of persistent state.
+    #[arg(long, env = "BERTH_DATA_ROOT", default_value = "/var/lib/berth")]
+    pub data_root: PathBuf,
+    /// Root of runtime state (monitor sockets); keep it short.
+    #[arg(long, env = "BERTH_EXEC_ROOT", default_value = "/run/berth")]
+    pub exec_root: PathBuf,
+    /// Log level (error, warn, info, debug, trace).
+    #[arg(long, short = 'l', default_value = "info")]
+    pub log_level: String,
+}
+
+pub fn run(args: DaemonArgs) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log_level).context("invalid --log-level")?)
+        .with_writer(std::io::stderr)
+        .init();
+    let socket = PathBuf::from(args.host.strip_prefix("unix://").unwrap_or(&args.host));
+    let exe = std::env::current_exe().context("locating the berth binary")?;
+    let config = DaemonConfig { root: args.data_root.clone(), exec_root: args.exec_root.clone(), exe };
+    let daemon = Daemon::open(config).map_err(|e| anyhow::anyhow!(e.message))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        daemon.restore();
+        if let Some(dir) = socket.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        // The data root is ours (the database lock says so), so a socket left here is stale.
+        let _ = std::fs::remove_file(&socket);
+        let listener = tokio::net::UnixListener::bind(&socket).with_context(|| format!("listening on {}", socket.display()))?;
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o660))
+            .with_context(|| format!("setting the mode of {}", socket.display()))?;
+        tracing::info!(socket = %socket.display(), root = %args.data_root.display(), "berth daemon listening");
+        let shutdown = async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            tracing::info!("shutting down");
+        };
+        berth_daemon::http::serve(listener, daemon, shutdown).await;
+        let _ = std::fs::remove_file(&socket);
+        Ok(())
+    })
+}

@@ -1,0 +1,24 @@
+//! `berth`: the CLI (Docker's command syntax, talking to the daemon over the Engine API), the
+//! daemon (`berth daemon`), and the hidden per-container monitor (`berth monitor`).
+
+mod cli;
+mod daemon;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    // The monitor must stay single-threaded until it has forked the container: dispatch before
+    // anything starts threads.
+    if args.get(1).map(String::as_str) == Some("monitor") {
+        let Some(config) = args.get(2) else {
+            eprintln!("usage: berth monitor CONFIG");
+            return ExitCode::from(2);
+        };
+        return ExitCode::from(berth_runtime::monitor::run(std::path::Path::new(config)) as u8);
+    }
+    let cli = cli::Cli::parse();
+    cli::run(cli)
+}
