@@ -124,6 +124,8 @@ pub struct HostConfig {
     #[serde(default)]
     pub cpu_quota: i64,
     #[serde(default)]
+    pub memory_swappiness: Option<i64>,
+    #[serde(default)]
     pub pids_limit: Option<i64>,
     #[serde(default)]
     pub init: Option<bool>,

@@ -87,7 +87,11 @@ pub struct ProgressMessage {
     pub stream: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "errorDetail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "errorDetail",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub error_detail: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aux: Option<serde_json::Value>,

@@ -13,9 +13,15 @@ pub struct ApiVersion {
 }
 
 /// The oldest version berth answers.
-pub const MIN_VERSION: ApiVersion = ApiVersion { major: 1, minor: 24 };
+pub const MIN_VERSION: ApiVersion = ApiVersion {
+    major: 1,
+    minor: 24,
+};
 /// The newest version berth implements; also the version of unversioned paths.
-pub const MAX_VERSION: ApiVersion = ApiVersion { major: 1, minor: 43 };
+pub const MAX_VERSION: ApiVersion = ApiVersion {
+    major: 1,
+    minor: 43,
+};
 
 impl FromStr for ApiVersion {
     type Err = ();
@@ -27,7 +33,10 @@ impl FromStr for ApiVersion {
             }
             x.parse().map_err(|_| ())
         };
-        Ok(ApiVersion { major: num(a)?, minor: num(b)? })
+        Ok(ApiVersion {
+            major: num(a)?,
+            minor: num(b)?,
+        })
     }
 }
 
@@ -41,7 +50,9 @@ impl ApiVersion {
     /// Docker's answer to a request for this version, `None` when it is served.
     pub fn check(self) -> Option<String> {
         if self > MAX_VERSION {
-            Some(format!("client version {self} is too new. Maximum supported API version is {MAX_VERSION}"))
+            Some(format!(
+                "client version {self} is too new. Maximum supported API version is {MAX_VERSION}"
+            ))
         } else if self < MIN_VERSION {
             Some(format!(
                 "client version {self} is too old. Minimum supported API version is {MIN_VERSION}, please upgrade your client to a newer version"
@@ -68,7 +79,10 @@ mod tests {
         assert!(v("1.43") > v("1.24"));
         assert!(v("1.24").check().is_none());
         assert!(v("1.43").check().is_none());
-        assert_eq!(v("1.99").check().unwrap(), "client version 1.99 is too new. Maximum supported API version is 1.43");
+        assert_eq!(
+            v("1.99").check().unwrap(),
+            "client version 1.99 is too new. Maximum supported API version is 1.43"
+        );
         assert!(v("1.12").check().unwrap().contains("too old"));
         assert!("1.x".parse::<ApiVersion>().is_err());
         assert!("1".parse::<ApiVersion>().is_err());

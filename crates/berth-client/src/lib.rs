@@ -18,7 +18,9 @@ pub use hyper::upgrade::Upgraded;
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// Nothing listens on the socket.
-    #[error("Cannot connect to the berth daemon at unix://{socket}. Is the berth daemon running? (start it with `berth daemon`)")]
+    #[error(
+        "Cannot connect to the berth daemon at unix://{socket}. Is the berth daemon running? (start it with `berth daemon`)"
+    )]
     Connect {
         /// The socket.
         socket: PathBuf,
@@ -50,14 +52,21 @@ pub struct Client {
 impl Client {
     /// A client for the daemon at `socket` (a path or `unix://path`).
     pub fn new(socket: &str) -> Self {
-        Client { socket: PathBuf::from(socket.strip_prefix("unix://").unwrap_or(socket)) }
+        Client {
+            socket: PathBuf::from(socket.strip_prefix("unix://").unwrap_or(socket)),
+        }
     }
 
     async fn send(&self, req: Request<Full<Bytes>>) -> Result<Response<Incoming>, ClientError> {
-        let stream = UnixStream::connect(&self.socket)
-            .await
-            .map_err(|source| ClientError::Connect { socket: self.socket.clone(), source })?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        let stream =
+            UnixStream::connect(&self.socket)
+                .await
+                .map_err(|source| ClientError::Connect {
+                    socket: self.socket.clone(),
+                    source,
+                })?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(async move {
             let _ = conn.with_upgrades().await;
         });
@@ -66,7 +75,10 @@ impl Client {
 
     fn build(method: Method, path: &str, body: Option<(Bytes, &str)>) -> Request<Full<Bytes>> {
         let uri = format!("/v{}{path}", berth_api::MAX_VERSION);
-        let mut b = Request::builder().method(method).uri(uri).header("Host", "berth");
+        let mut b = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("Host", "berth");
         let body = match body {
             Some((bytes, ctype)) => {
                 b = b.header("Content-Type", ctype);
@@ -78,7 +90,12 @@ impl Client {
     }
 
     /// Sends a request; error statuses become [`ClientError::Api`].
-    pub async fn request(&self, method: Method, path: &str, body: Option<(Bytes, &str)>) -> Result<Response<Incoming>, ClientError> {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(Bytes, &str)>,
+    ) -> Result<Response<Incoming>, ClientError> {
         let resp = self.send(Self::build(method, path, body)).await?;
         if resp.status().is_client_error() || resp.status().is_server_error() {
             let status = resp.status().as_u16();
@@ -92,7 +109,12 @@ impl Client {
     }
 
     /// A request whose whole body is returned.
-    pub async fn bytes(&self, method: Method, path: &str, body: Option<(Bytes, &str)>) -> Result<(StatusCode, Bytes), ClientError> {
+    pub async fn bytes(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(Bytes, &str)>,
+    ) -> Result<(StatusCode, Bytes), ClientError> {
         let resp = self.request(method, path, body).await?;
         let status = resp.status();
         Ok((status, resp.into_body().collect().await?.to_bytes()))
@@ -105,17 +127,25 @@ impl Client {
     }
 
     /// POST of a JSON body returning JSON.
-    pub async fn post_json<T: DeserializeOwned>(&self, path: &str, body: &impl serde::Serialize) -> Result<T, ClientError> {
+    pub async fn post_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T, ClientError> {
         let body = Bytes::from(serde_json::to_vec(body)?);
-        let (_, b) = self.bytes(Method::POST, path, Some((body, "application/json"))).await?;
+        let (_, b) = self
+            .bytes(Method::POST, path, Some((body, "application/json")))
+            .await?;
         Ok(serde_json::from_slice(&b)?)
     }
 
     /// Upgrades a POST to a raw bidirectional stream (attach).
     pub async fn hijack(&self, path: &str) -> Result<TokioIo<Upgraded>, ClientError> {
         let mut req = Self::build(Method::POST, path, None);
-        req.headers_mut().insert("Connection", "Upgrade".parse().expect("header"));
-        req.headers_mut().insert("Upgrade", "tcp".parse().expect("header"));
+        req.headers_mut()
+            .insert("Connection", "Upgrade".parse().expect("header"));
+        req.headers_mut()
+            .insert("Upgrade", "tcp".parse().expect("header"));
         let resp = self.send(req).await?;
         if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
             let status = resp.status().as_u16();

@@ -91,8 +91,10 @@ impl ContentStore {
     /// Starts a new blob; see [`Writer`].
     pub fn writer(&self) -> Result<Writer, ContentError> {
         let path = self.root.join("ingest").join(berth_core::id::generate());
-        let file = File::create_new(&path)
-            .map_err(|source| ContentError::Write { path: path.clone(), source })?;
+        let file = File::create_new(&path).map_err(|source| ContentError::Write {
+            path: path.clone(),
+            source,
+        })?;
         Ok(Writer {
             store: self.clone(),
             file,
@@ -105,7 +107,10 @@ impl ContentStore {
     /// Stores `data` as a blob and returns its digest.
     pub fn put(&self, data: &[u8]) -> Result<Digest, ContentError> {
         let mut w = self.writer()?;
-        w.write_all(data).map_err(|source| ContentError::Write { path: w.path.clone(), source })?;
+        w.write_all(data).map_err(|source| ContentError::Write {
+            path: w.path.clone(),
+            source,
+        })?;
         Ok(w.commit(None)?.0)
     }
 
@@ -131,7 +136,9 @@ impl ContentStore {
 
     /// The size of a blob in bytes.
     pub fn size(&self, digest: &Digest) -> Result<u64, ContentError> {
-        fs::metadata(self.path(digest)).map(|m| m.len()).map_err(|e| self.access_error(digest, e))
+        fs::metadata(self.path(digest))
+            .map(|m| m.len())
+            .map_err(|e| self.access_error(digest, e))
     }
 
     /// Removes a blob; removing a missing blob is not an error.
@@ -146,7 +153,10 @@ impl ContentStore {
         if source.kind() == io::ErrorKind::NotFound {
             ContentError::NotFound(digest.clone())
         } else {
-            ContentError::Access { digest: digest.clone(), source }
+            ContentError::Access {
+                digest: digest.clone(),
+                source,
+            }
         }
     }
 }
@@ -173,7 +183,10 @@ impl Writer {
         let actual = Digest::from_sha256(&std::mem::take(&mut self.hasher).finalize());
         if let Some(expected) = expected {
             if *expected != actual {
-                return Err(ContentError::DigestMismatch { expected: expected.clone(), actual });
+                return Err(ContentError::DigestMismatch {
+                    expected: expected.clone(),
+                    actual,
+                });
             }
         }
         let target = self.store.path(&actual);
@@ -181,7 +194,10 @@ impl Writer {
             self.file
                 .sync_all()
                 .and_then(|()| fs::rename(&self.path, &target))
-                .map_err(|source| ContentError::Write { path: self.path.clone(), source })?;
+                .map_err(|source| ContentError::Write {
+                    path: self.path.clone(),
+                    source,
+                })?;
         }
         Ok((actual, self.size))
     }
@@ -234,9 +250,17 @@ mod tests {
         let err = w.commit(Some(&d)).unwrap_err();
         assert!(matches!(err, ContentError::DigestMismatch { .. }), "{err}");
         assert!(!ingest.exists(), "a rejected ingest must not linger");
-        assert_eq!(fs::read_dir(dir.path().join("blobs/sha256")).unwrap().count(), 1);
+        assert_eq!(
+            fs::read_dir(dir.path().join("blobs/sha256"))
+                .unwrap()
+                .count(),
+            1
+        );
 
         store.delete(&d).unwrap();
-        assert!(matches!(store.read(&d).unwrap_err(), ContentError::NotFound(_)));
+        assert!(matches!(
+            store.read(&d).unwrap_err(),
+            ContentError::NotFound(_)
+        ));
     }
 }

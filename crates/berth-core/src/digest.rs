@@ -15,7 +15,11 @@ pub struct InvalidDigest(pub String);
 
 impl fmt::Display for InvalidDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid digest {:?}: expected sha256 followed by 64 hex digits", self.0)
+        write!(
+            f,
+            "invalid digest {:?}: expected sha256 followed by 64 hex digits",
+            self.0
+        )
     }
 }
 
@@ -24,7 +28,10 @@ impl std::error::Error for InvalidDigest {}
 impl Digest {
     /// Builds a digest from the raw 32 bytes of a sha256 sum.
     pub fn from_sha256(sum: &[u8]) -> Self {
-        Digest(format!("sha256:{}", sum.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+        Digest(format!(
+            "sha256:{}",
+            sum.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ))
     }
 
     /// The 64 hex digits.

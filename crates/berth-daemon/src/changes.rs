@@ -23,7 +23,9 @@ fn command(args: &str) -> Vec<String> {
 fn pairs(args: &str) -> Result<Vec<(String, String)>, Error> {
     let t = args.trim();
     if !t.contains('=') {
-        let (k, v) = t.split_once(char::is_whitespace).ok_or_else(|| Error::invalid(format!("{t} requires a value")))?;
+        let (k, v) = t
+            .split_once(char::is_whitespace)
+            .ok_or_else(|| Error::invalid(format!("{t} requires a value")))?;
         return Ok(vec![(k.to_string(), v.trim().to_string())]);
     }
     let mut out = Vec::new();
@@ -45,7 +47,11 @@ fn pairs(args: &str) -> Result<Vec<(String, String)>, Error> {
         if word.is_empty() {
             continue;
         }
-        let (k, v) = word.split_once('=').ok_or_else(|| Error::invalid(format!("Syntax error - can't find = in \"{word}\". Must be of the form: name=value")))?;
+        let (k, v) = word.split_once('=').ok_or_else(|| {
+            Error::invalid(format!(
+                "Syntax error - can't find = in \"{word}\". Must be of the form: name=value"
+            ))
+        })?;
         out.push((k.to_string(), v.to_string()));
     }
     Ok(out)
@@ -54,7 +60,9 @@ fn pairs(args: &str) -> Result<Vec<(String, String)>, Error> {
 /// Applies one change such as `CMD ["sh"]` or `ENV A=b` to `config`.
 pub fn apply(config: &mut RunConfig, change: &str) -> Result<(), Error> {
     let change = change.trim();
-    let (inst, args) = change.split_once(char::is_whitespace).unwrap_or((change, ""));
+    let (inst, args) = change
+        .split_once(char::is_whitespace)
+        .unwrap_or((change, ""));
     let args = args.trim();
     match inst.to_ascii_uppercase().as_str() {
         "CMD" => config.cmd = Some(command(args)),
@@ -78,7 +86,11 @@ pub fn apply(config: &mut RunConfig, change: &str) -> Result<(), Error> {
         "EXPOSE" => {
             let ports = config.exposed_ports.get_or_insert_with(BTreeMap::new);
             for p in args.split_whitespace() {
-                let p = if p.contains('/') { p.to_string() } else { format!("{p}/tcp") };
+                let p = if p.contains('/') {
+                    p.to_string()
+                } else {
+                    format!("{p}/tcp")
+                };
                 ports.insert(p, Empty {});
             }
         }
@@ -93,10 +105,16 @@ pub fn apply(config: &mut RunConfig, change: &str) -> Result<(), Error> {
                 vols.insert(v, Empty {});
             }
         }
-        "ONBUILD" => config.on_build.get_or_insert_with(Vec::new).push(args.to_string()),
+        "ONBUILD" => config
+            .on_build
+            .get_or_insert_with(Vec::new)
+            .push(args.to_string()),
         "" => return Err(Error::invalid("empty change")),
         other => {
-            return Err(Error::invalid(format!("{} is not a valid change command", other.to_ascii_lowercase())));
+            return Err(Error::invalid(format!(
+                "{} is not a valid change command",
+                other.to_ascii_lowercase()
+            )));
         }
     }
     Ok(())
@@ -119,6 +137,11 @@ mod tests {
         assert_eq!(c.entrypoint.unwrap(), ["/bin/sh", "-c", "/bin/run now"]);
         assert_eq!(c.env.unwrap(), ["B=two words", "A=3"]);
         assert!(c.exposed_ports.unwrap().contains_key("80/tcp"));
-        assert_eq!(apply(&mut RunConfig::default(), "RUN x").unwrap_err().message, "run is not a valid change command");
+        assert_eq!(
+            apply(&mut RunConfig::default(), "RUN x")
+                .unwrap_err()
+                .message,
+            "run is not a valid change command"
+        );
     }
 }

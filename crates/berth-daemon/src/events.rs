@@ -17,23 +17,47 @@ pub struct Events {
 
 impl Default for Events {
     fn default() -> Self {
-        Events { tx: broadcast::channel(256).0, history: Mutex::new(VecDeque::new()) }
+        Events {
+            tx: broadcast::channel(256).0,
+            history: Mutex::new(VecDeque::new()),
+        }
     }
 }
 
 impl Events {
     /// Publishes an event about object `id` of `kind` (`container`, `image`).
-    pub fn publish(&self, kind: &str, action: &str, id: &str, attributes: BTreeMap<String, String>) {
+    pub fn publish(
+        &self,
+        kind: &str,
+        action: &str,
+        id: &str,
+        attributes: BTreeMap<String, String>,
+    ) {
         let now = chrono::Utc::now();
         let nanos = now.timestamp_nanos_opt().unwrap_or(0);
         let from = attributes.get("image").cloned().unwrap_or_default();
         let event = Event {
-            status: if kind == "container" || kind == "image" { action.to_string() } else { String::new() },
-            id: if kind == "container" || kind == "image" { id.to_string() } else { String::new() },
-            from: if kind == "container" { from } else { String::new() },
+            status: if kind == "container" || kind == "image" {
+                action.to_string()
+            } else {
+                String::new()
+            },
+            id: if kind == "container" || kind == "image" {
+                id.to_string()
+            } else {
+                String::new()
+            },
+            from: if kind == "container" {
+                from
+            } else {
+                String::new()
+            },
             kind: kind.to_string(),
             action: action.to_string(),
-            actor: EventActor { id: id.to_string(), attributes },
+            actor: EventActor {
+                id: id.to_string(),
+                attributes,
+            },
             scope: "local".into(),
             time: nanos / 1_000_000_000,
             time_nano: nanos,

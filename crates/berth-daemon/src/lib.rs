@@ -45,7 +45,8 @@ impl Daemon {
     /// Opens the data root (refusing one another daemon holds) and restores running containers.
     pub fn open(config: DaemonConfig) -> Result<Arc<Daemon>> {
         let mkdir = |p: &std::path::Path| {
-            std::fs::create_dir_all(p).map_err(|e| Error::internal(&format!("creating {}", p.display()), &e))
+            std::fs::create_dir_all(p)
+                .map_err(|e| Error::internal(&format!("creating {}", p.display()), &e))
         };
         mkdir(&config.root)?;
         mkdir(&config.exec_root)?;
@@ -54,22 +55,33 @@ impl Daemon {
         let db = redb::Database::create(&db_path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => Error::new(
                 berth_core::ErrorKind::Conflict,
-                format!("another berth daemon is using the data root {}", config.root.display()),
+                format!(
+                    "another berth daemon is using the data root {}",
+                    config.root.display()
+                ),
             ),
             e => Error::internal(&format!("opening {}", db_path.display()), &e),
         })?;
         let db = Arc::new(db);
-        let content = ContentStore::open(config.root.join("content")).map_err(Error::from_kinded)?;
+        let content =
+            ContentStore::open(config.root.join("content")).map_err(Error::from_kinded)?;
         let snapshots = Overlay::open(config.root.join("snapshots")).map_err(Error::from_kinded)?;
         let images = ImageStore::new(db.clone(), content, snapshots)?;
         let events = Arc::new(events::Events::default());
-        let containers = containers::Containers::open(config.clone(), db, images.clone(), events.clone())?;
+        let containers =
+            containers::Containers::open(config.clone(), db, images.clone(), events.clone())?;
         let id = std::fs::read_to_string(config.root.join("engine-id")).unwrap_or_else(|_| {
             let id = berth_core::id::generate();
             let _ = std::fs::write(config.root.join("engine-id"), &id);
             id
         });
-        Ok(Arc::new(Daemon { config, images, containers, events, id: id.trim().to_string() }))
+        Ok(Arc::new(Daemon {
+            config,
+            images,
+            containers,
+            events,
+            id: id.trim().to_string(),
+        }))
     }
 
     /// Reconnects to containers that kept running while no daemon was up. Needs a tokio runtime.

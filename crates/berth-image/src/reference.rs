@@ -62,7 +62,8 @@ fn valid_tag(t: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 fn valid_domain(d: &str) -> bool {
@@ -93,7 +94,10 @@ impl Reference {
             return Err(ReferenceError::Format);
         }
         let (rest, digest) = match s.split_once('@') {
-            Some((r, d)) => (r, Some(d.parse::<Digest>().map_err(|_| ReferenceError::Format)?)),
+            Some((r, d)) => (
+                r,
+                Some(d.parse::<Digest>().map_err(|_| ReferenceError::Format)?),
+            ),
             None => (s, None),
         };
         // A tag is after the last ':' that follows the last '/'.
@@ -109,7 +113,10 @@ impl Reference {
         }
         let (domain, path) = match name.split_once('/') {
             Some((first, rest))
-                if first.contains('.') || first.contains(':') || first == "localhost" || first.bytes().any(|c| c.is_ascii_uppercase()) =>
+                if first.contains('.')
+                    || first.contains(':')
+                    || first == "localhost"
+                    || first.bytes().any(|c| c.is_ascii_uppercase()) =>
             {
                 (first.to_string(), rest.to_string())
             }
@@ -127,12 +134,28 @@ impl Reference {
         if name.len() > 255 {
             return Err(ReferenceError::Format);
         }
-        let domain = if domain == LEGACY_DOMAIN { DEFAULT_DOMAIN.to_string() } else { domain };
-        let path = if domain == DEFAULT_DOMAIN && !path.contains('/') { format!("{OFFICIAL_PREFIX}{path}") } else { path };
-        if tag.is_none() && digest.is_none() && berth_core::id::is_full_id(&path.replace(OFFICIAL_PREFIX, "")) {
+        let domain = if domain == LEGACY_DOMAIN {
+            DEFAULT_DOMAIN.to_string()
+        } else {
+            domain
+        };
+        let path = if domain == DEFAULT_DOMAIN && !path.contains('/') {
+            format!("{OFFICIAL_PREFIX}{path}")
+        } else {
+            path
+        };
+        if tag.is_none()
+            && digest.is_none()
+            && berth_core::id::is_full_id(&path.replace(OFFICIAL_PREFIX, ""))
+        {
             return Err(ReferenceError::LooksLikeId(s.to_string()));
         }
-        Ok(Reference { domain, path, tag: tag.map(str::to_string), digest })
+        Ok(Reference {
+            domain,
+            path,
+            tag: tag.map(str::to_string),
+            digest,
+        })
     }
 
     /// `latest` when neither a tag nor a digest was given, as Docker assumes.
@@ -148,7 +171,11 @@ impl Reference {
         if !valid_tag(tag) {
             return Err(ReferenceError::Format);
         }
-        Ok(Reference { tag: Some(tag.into()), digest: None, ..self.clone() })
+        Ok(Reference {
+            tag: Some(tag.into()),
+            digest: None,
+            ..self.clone()
+        })
     }
 
     /// `docker.io/library/busybox`.
@@ -159,7 +186,10 @@ impl Reference {
     /// `busybox` for `docker.io/library/busybox`, `user/x` for `docker.io/user/x`.
     pub fn familiar_repository(&self) -> String {
         if self.domain == DEFAULT_DOMAIN {
-            self.path.strip_prefix(OFFICIAL_PREFIX).unwrap_or(&self.path).to_string()
+            self.path
+                .strip_prefix(OFFICIAL_PREFIX)
+                .unwrap_or(&self.path)
+                .to_string()
         } else {
             self.repository()
         }
@@ -216,22 +246,43 @@ mod tests {
     fn normalizes_like_docker() {
         assert_eq!(norm("busybox"), "docker.io/library/busybox:latest");
         assert_eq!(norm("user/x:1.0"), "docker.io/user/x:1.0");
-        assert_eq!(norm("index.docker.io/busybox"), "docker.io/library/busybox:latest");
+        assert_eq!(
+            norm("index.docker.io/busybox"),
+            "docker.io/library/busybox:latest"
+        );
         assert_eq!(norm("localhost:5000/x/y:tag"), "localhost:5000/x/y:tag");
         assert_eq!(norm("localhost/x"), "localhost/x:latest");
         let d = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
-        assert_eq!(norm(&format!("busybox@{d}")), format!("docker.io/library/busybox@{d}"));
-        assert_eq!(Reference::parse("busybox:1").unwrap().familiar(), "busybox:1");
-        assert_eq!(Reference::parse("a.io/b").unwrap().with_default_tag().familiar(), "a.io/b:latest");
+        assert_eq!(
+            norm(&format!("busybox@{d}")),
+            format!("docker.io/library/busybox@{d}")
+        );
+        assert_eq!(
+            Reference::parse("busybox:1").unwrap().familiar(),
+            "busybox:1"
+        );
+        assert_eq!(
+            Reference::parse("a.io/b")
+                .unwrap()
+                .with_default_tag()
+                .familiar(),
+            "a.io/b:latest"
+        );
     }
 
     #[test]
     fn rejects_like_docker() {
-        assert_eq!(Reference::parse("Busybox").unwrap_err().to_string(), "invalid reference format: repository name (Busybox) must be lowercase");
+        assert_eq!(
+            Reference::parse("Busybox").unwrap_err().to_string(),
+            "invalid reference format: repository name (Busybox) must be lowercase"
+        );
         for bad in ["", "a:b:c", "-a", "a//b", "a:", "a@sha256:12", "a b"] {
             assert!(Reference::parse(bad).is_err(), "{bad} should be rejected");
         }
         let id = "a".repeat(64);
-        assert!(matches!(Reference::parse(&id).unwrap_err(), ReferenceError::LooksLikeId(_)));
+        assert!(matches!(
+            Reference::parse(&id).unwrap_err(),
+            ReferenceError::LooksLikeId(_)
+        ));
     }
 }

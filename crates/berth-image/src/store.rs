@@ -74,12 +74,20 @@ impl<R: Read, W: Write> Read for Tee<R, W> {
 
 impl ImageStore {
     /// An image store over the daemon's database, content and snapshot stores.
-    pub fn new(database: Arc<Database>, content: ContentStore, snapshots: Overlay) -> Result<Self, ImageError> {
+    pub fn new(
+        database: Arc<Database>,
+        content: ContentStore,
+        snapshots: Overlay,
+    ) -> Result<Self, ImageError> {
         let tx = database.begin_write().map_err(db)?;
         tx.open_table(IMAGES).map_err(db)?;
         tx.open_table(REFS).map_err(db)?;
         tx.commit().map_err(db)?;
-        Ok(ImageStore { db: database, content, snapshots })
+        Ok(ImageStore {
+            db: database,
+            content,
+            snapshots,
+        })
     }
 
     /// The snapshot store images unpack into.
@@ -95,7 +103,13 @@ impl ImageStore {
     /// Imports a single-layer image from an uncompressed rootfs tar, as `docker import` does.
     pub fn import(&self, tar: impl Read, opts: ImportOptions) -> Result<Image, ImageError> {
         let mut blob = self.content.writer()?;
-        let (stats, chain) = self.snapshots.unpack(None, Tee { reader: tar, writer: &mut blob })?;
+        let (stats, chain) = self.snapshots.unpack(
+            None,
+            Tee {
+                reader: tar,
+                writer: &mut blob,
+            },
+        )?;
         blob.commit(Some(&stats.diff_id))?;
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
         let config = ImageConfig {
@@ -106,21 +120,43 @@ impl ImageStore {
             author: None,
             comment: Some(opts.comment.clone()),
             config: opts.config,
-            rootfs: RootFs { kind: "layers".into(), diff_ids: vec![stats.diff_id] },
-            history: vec![History { created: Some(now), comment: Some(opts.comment), ..History::default() }],
+            rootfs: RootFs {
+                kind: "layers".into(),
+                diff_ids: vec![stats.diff_id],
+            },
+            history: vec![History {
+                created: Some(now),
+                comment: Some(opts.comment),
+                ..History::default()
+            }],
         };
         self.create(&config, Some(chain), stats.tar_size)
     }
 
     /// Records an image whose layers are already unpacked, with `config` as its config blob.
-    pub fn create(&self, config: &ImageConfig, chain_id: Option<Digest>, size: u64) -> Result<Image, ImageError> {
+    pub fn create(
+        &self,
+        config: &ImageConfig,
+        chain_id: Option<Digest>,
+        size: u64,
+    ) -> Result<Image, ImageError> {
         let bytes = serde_json::to_vec(config).expect("image config serializes");
         let id = self.content.put(&bytes)?;
-        let record = Record { chain_id: chain_id.clone(), size, stored: chrono::Utc::now().timestamp() };
+        let record = Record {
+            chain_id: chain_id.clone(),
+            size,
+            stored: chrono::Utc::now().timestamp(),
+        };
         let tx = self.db.begin_write().map_err(db)?;
         {
             let mut t = tx.open_table(IMAGES).map_err(db)?;
-            t.insert(id.hex(), serde_json::to_vec(&record).expect("record serializes").as_slice()).map_err(db)?;
+            t.insert(
+                id.hex(),
+                serde_json::to_vec(&record)
+                    .expect("record serializes")
+                    .as_slice(),
+            )
+            .map_err(db)?;
         }
         tx.commit().map_err(db)?;
         self.get(&id)
@@ -130,9 +166,15 @@ impl ImageStore {
     pub fn get(&self, id: &Digest) -> Result<Image, ImageError> {
         let tx = self.db.begin_read().map_err(db)?;
         let images = tx.open_table(IMAGES).map_err(db)?;
-        let record = images.get(id.hex()).map_err(db)?.ok_or_else(|| ImageError::NotFound(id.to_string()))?;
-        let record: Record = serde_json::from_slice(record.value())
-            .map_err(|source| ImageError::Config { id: id.to_string(), source })?;
+        let record = images
+            .get(id.hex())
+            .map_err(db)?
+            .ok_or_else(|| ImageError::NotFound(id.to_string()))?;
+        let record: Record =
+            serde_json::from_slice(record.value()).map_err(|source| ImageError::Config {
+                id: id.to_string(),
+                source,
+            })?;
         let refs = tx.open_table(REFS).map_err(db)?;
         let mut names = Vec::new();
         for row in refs.iter().map_err(db)? {
@@ -147,23 +189,40 @@ impl ImageStore {
     }
 
     fn load(&self, id: Digest, record: Record, refs: Vec<Reference>) -> Result<Image, ImageError> {
-        let config = serde_json::from_slice(&self.content.read(&id)?)
-            .map_err(|source| ImageError::Config { id: id.to_string(), source })?;
-        Ok(Image { id, config, chain_id: record.chain_id, size: record.size, refs })
+        let config = serde_json::from_slice(&self.content.read(&id)?).map_err(|source| {
+            ImageError::Config {
+                id: id.to_string(),
+                source,
+            }
+        })?;
+        Ok(Image {
+            id,
+            config,
+            chain_id: record.chain_id,
+            size: record.size,
+            refs,
+        })
     }
 
     /// Finds an image as Docker does: by reference (default tag `latest`), by full ID
     /// (`sha256:` optional), or by a unique ID prefix.
     pub fn resolve(&self, name: &str) -> Result<Image, ImageError> {
         let not_found = || {
-            let shown = Reference::parse(name).map(|r| r.with_default_tag().familiar()).unwrap_or_else(|_| name.to_string());
+            let shown = Reference::parse(name)
+                .map(|r| r.with_default_tag().familiar())
+                .unwrap_or_else(|_| name.to_string());
             ImageError::NotFound(shown)
         };
         let tx = self.db.begin_read().map_err(db)?;
         if let Ok(r) = Reference::parse(name) {
             let refs = tx.open_table(REFS).map_err(db)?;
-            if let Some(id) = refs.get(r.with_default_tag().to_string().as_str()).map_err(db)? {
-                let id: Digest = format!("sha256:{}", id.value()).parse().map_err(|_| not_found())?;
+            if let Some(id) = refs
+                .get(r.with_default_tag().to_string().as_str())
+                .map_err(db)?
+            {
+                let id: Digest = format!("sha256:{}", id.value())
+                    .parse()
+                    .map_err(|_| not_found())?;
                 drop(tx);
                 return self.get(&id);
             }
@@ -186,7 +245,11 @@ impl ImageStore {
         }
         drop(tx);
         match found {
-            Some(id) => self.get(&format!("sha256:{id}").parse().expect("stored ids are valid")),
+            Some(id) => self.get(
+                &format!("sha256:{id}")
+                    .parse()
+                    .expect("stored ids are valid"),
+            ),
             None => Err(not_found()),
         }
     }
@@ -204,9 +267,14 @@ impl ImageStore {
         let mut out = Vec::new();
         for row in tx.open_table(IMAGES).map_err(db)?.iter().map_err(db)? {
             let (k, v) = row.map_err(db)?;
-            let id: Digest = format!("sha256:{}", k.value()).parse().expect("stored ids are valid");
-            let record: Record = serde_json::from_slice(v.value())
-                .map_err(|source| ImageError::Config { id: id.to_string(), source })?;
+            let id: Digest = format!("sha256:{}", k.value())
+                .parse()
+                .expect("stored ids are valid");
+            let record: Record =
+                serde_json::from_slice(v.value()).map_err(|source| ImageError::Config {
+                    id: id.to_string(),
+                    source,
+                })?;
             let refs = names.remove(k.value()).unwrap_or_default();
             out.push(self.load(id, record, refs)?);
         }
@@ -220,7 +288,10 @@ impl ImageStore {
         let tx = self.db.begin_write().map_err(db)?;
         let old = {
             let mut refs = tx.open_table(REFS).map_err(db)?;
-            let old = refs.insert(key.as_str(), id.hex()).map_err(db)?.map(|v| v.value().to_string());
+            let old = refs
+                .insert(key.as_str(), id.hex())
+                .map_err(db)?
+                .map(|v| v.value().to_string());
             old.filter(|o| o != id.hex())
         };
         tx.commit().map_err(db)?;
@@ -231,7 +302,12 @@ impl ImageStore {
     pub fn untag(&self, reference: &Reference) -> Result<bool, ImageError> {
         let key = reference.clone().with_default_tag().to_string();
         let tx = self.db.begin_write().map_err(db)?;
-        let existed = tx.open_table(REFS).map_err(db)?.remove(key.as_str()).map_err(db)?.is_some();
+        let existed = tx
+            .open_table(REFS)
+            .map_err(db)?
+            .remove(key.as_str())
+            .map_err(db)?
+            .is_some();
         tx.commit().map_err(db)?;
         Ok(existed)
     }
@@ -244,7 +320,10 @@ impl ImageStore {
         {
             let mut refs = tx.open_table(REFS).map_err(db)?;
             refs.retain(|_, v| v != id.hex()).map_err(db)?;
-            tx.open_table(IMAGES).map_err(db)?.remove(id.hex()).map_err(db)?;
+            tx.open_table(IMAGES)
+                .map_err(db)?
+                .remove(id.hex())
+                .map_err(db)?;
         }
         tx.commit().map_err(db)?;
         // Layers are released after the record: a crash in between leaves unused layers

@@ -17,7 +17,9 @@ pub fn swap_supported() -> bool {
         // memory.swap.max exists in every v2 memory cgroup when the kernel accounts swap.
         true
     } else {
-        Path::new(ROOT).join("memory/memory.memsw.limit_in_bytes").exists()
+        Path::new(ROOT)
+            .join("memory/memory.memsw.limit_in_bytes")
+            .exists()
     }
 }
 
@@ -27,12 +29,19 @@ pub fn oom_kills(path: &str) -> u64 {
     let (file, key) = if is_unified() {
         (Path::new(ROOT).join(rel).join("memory.events"), "oom_kill")
     } else {
-        (Path::new(ROOT).join("memory").join(rel).join("memory.oom_control"), "oom_kill")
+        (
+            Path::new(ROOT)
+                .join("memory")
+                .join(rel)
+                .join("memory.oom_control"),
+            "oom_kill",
+        )
     };
     fs::read_to_string(file)
         .ok()
         .and_then(|s| {
-            s.lines().find_map(|l| l.strip_prefix(key).and_then(|v| v.trim().parse().ok()))
+            s.lines()
+                .find_map(|l| l.strip_prefix(key).and_then(|v| v.trim().parse().ok()))
         })
         .unwrap_or(0)
 }

@@ -31,7 +31,10 @@ pub enum StartError {
 impl HasKind for StartError {
     fn kind(&self) -> ErrorKind {
         match self {
-            StartError::Runtime { exit_code: 126 | 127, .. } => ErrorKind::InvalidArgument,
+            StartError::Runtime {
+                exit_code: 126 | 127,
+                ..
+            } => ErrorKind::InvalidArgument,
             _ => ErrorKind::Internal,
         }
     }
@@ -46,7 +49,12 @@ pub struct MonitorHandle {
 impl MonitorHandle {
     /// Spawns `exe monitor <config>`, waits for its status line and returns the container's pid.
     /// Blocks for as long as the container takes to be created: call it off the async runtime.
-    pub fn spawn(exe: &Path, config: &Path, socket: &Path, stderr: File) -> Result<(MonitorHandle, i32), StartError> {
+    pub fn spawn(
+        exe: &Path,
+        config: &Path,
+        socket: &Path,
+        stderr: File,
+    ) -> Result<(MonitorHandle, i32), StartError> {
         let mut child = Command::new(exe)
             .arg("monitor")
             .arg(config)
@@ -61,18 +69,29 @@ impl MonitorHandle {
         let _ = child.wait();
         let line = line.trim_end();
         if let Some(pid) = line.strip_prefix("ok ") {
-            let pid = pid.parse().map_err(|_| StartError::Monitor(format!("bad status line {line:?}")))?;
-            return Ok((MonitorHandle { socket: socket.to_path_buf() }, pid));
+            let pid = pid
+                .parse()
+                .map_err(|_| StartError::Monitor(format!("bad status line {line:?}")))?;
+            return Ok((
+                MonitorHandle {
+                    socket: socket.to_path_buf(),
+                },
+                pid,
+            ));
         }
         match line.strip_prefix("err ") {
             Some(msg) => Err(runtime_error(msg)),
-            None => Err(StartError::Monitor("the monitor exited without a status".into())),
+            None => Err(StartError::Monitor(
+                "the monitor exited without a status".into(),
+            )),
         }
     }
 
     /// A handle on the monitor listening at `socket` (after a daemon restart).
     pub fn attach(socket: &Path) -> MonitorHandle {
-        MonitorHandle { socket: socket.to_path_buf() }
+        MonitorHandle {
+            socket: socket.to_path_buf(),
+        }
     }
 
     /// The control socket's path.
@@ -81,11 +100,15 @@ impl MonitorHandle {
     }
 
     fn request(&self, line: &str) -> Result<(), String> {
-        let mut s = UnixStream::connect(&self.socket).map_err(|_| "container is not running".to_string())?;
+        let mut s = UnixStream::connect(&self.socket)
+            .map_err(|_| "container is not running".to_string())?;
         s.set_read_timeout(Some(Duration::from_secs(10))).ok();
-        s.write_all(format!("{line}\n").as_bytes()).map_err(|e| e.to_string())?;
+        s.write_all(format!("{line}\n").as_bytes())
+            .map_err(|e| e.to_string())?;
         let mut reply = String::new();
-        BufReader::new(&mut s).read_line(&mut reply).map_err(|e| e.to_string())?;
+        BufReader::new(&mut s)
+            .read_line(&mut reply)
+            .map_err(|e| e.to_string())?;
         match reply.trim_end() {
             "ok" => Ok(()),
             r => Err(r.strip_prefix("err ").unwrap_or(r).to_string()),
@@ -121,16 +144,23 @@ fn runtime_error(msg: &str) -> StartError {
     if msg.contains("not found in $PATH") {
         let cmd = quoted(msg);
         return StartError::Runtime {
-            message: format!("failed to create task for container: exec: \"{cmd}\": executable file not found in $PATH: unknown"),
+            message: format!(
+                "failed to create task for container: exec: \"{cmd}\": executable file not found in $PATH: unknown"
+            ),
             exit_code: 127,
         };
     }
     if msg.contains("does not have correct permissions") {
         let cmd = quoted(msg);
         return StartError::Runtime {
-            message: format!("failed to create task for container: exec: \"{cmd}\": permission denied: unknown"),
+            message: format!(
+                "failed to create task for container: exec: \"{cmd}\": permission denied: unknown"
+            ),
             exit_code: 126,
         };
     }
-    StartError::Runtime { message: format!("failed to create task for container: {msg}"), exit_code: 128 }
+    StartError::Runtime {
+        message: format!("failed to create task for container: {msg}"),
+        exit_code: 128,
+    }
 }

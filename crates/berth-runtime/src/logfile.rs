@@ -40,7 +40,10 @@ pub struct LineSplitter {
 impl LineSplitter {
     /// A splitter for one stream.
     pub fn new(stream: Stream) -> Self {
-        LineSplitter { stream, pending: Vec::new() }
+        LineSplitter {
+            stream,
+            pending: Vec::new(),
+        }
     }
 
     /// Adds output and writes every complete line to `out`.
@@ -76,7 +79,11 @@ pub fn now() -> String {
 }
 
 fn write_entry(out: &mut impl Write, stream: Stream, bytes: &[u8]) -> io::Result<()> {
-    let entry = Entry { log: String::from_utf8_lossy(bytes).into_owned(), stream, time: now() };
+    let entry = Entry {
+        log: String::from_utf8_lossy(bytes).into_owned(),
+        stream,
+        time: now(),
+    };
     let mut line = serde_json::to_vec(&entry).map_err(io::Error::other)?;
     line.push(b'\n');
     out.write_all(&line)
@@ -94,9 +101,17 @@ mod tests {
         s.push(b"c\n", &mut out).unwrap();
         s.push(b"tail", &mut out).unwrap();
         s.flush(&mut out).unwrap();
-        let entries: Vec<Entry> = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let entries: Vec<Entry> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         let logs: Vec<&str> = entries.iter().map(|e| e.log.as_str()).collect();
         assert_eq!(logs, ["a\n", "bc\n", "tail"]);
-        assert!(entries.iter().all(|e| e.stream == Stream::Stdout && e.time.ends_with('Z')));
+        assert!(
+            entries
+                .iter()
+                .all(|e| e.stream == Stream::Stdout && e.time.ends_with('Z'))
+        );
     }
 }

@@ -109,6 +109,7 @@ pub fn run(config_path: &Path) -> i32 {
         }
         Err(e) => {
             cleanup(&config, &rootfs);
+            let _ = fs::remove_file(&config.socket);
             report(&format!("err {}", error_chain(e.as_ref())));
             1
         }
@@ -147,6 +148,8 @@ struct Started {
     stderr: Option<File>,
     stdin: Option<File>,
     pty: Option<File>,
+    /// Bound before the daemon hears "ok", so it can always connect.
+    listener: UnixListener,
 }
 
 fn pipe() -> Result<(File, File), BoxError> {
@@ -184,7 +187,9 @@ fn start(config: &MonitorConfig, rootfs: &Path) -> Result<Started, BoxError> {
     } else {
         let (or, ow) = pipe()?;
         let (er, ew) = pipe()?;
-        builder = builder.with_stdout(OwnedFd::from(ow)).with_stderr(OwnedFd::from(ew));
+        builder = builder
+            .with_stdout(OwnedFd::from(ow))
+            .with_stderr(OwnedFd::from(ew));
         stdout = Some(or);
         stderr = Some(er);
         if config.open_stdin {
@@ -195,7 +200,11 @@ fn start(config: &MonitorConfig, rootfs: &Path) -> Result<Started, BoxError> {
             builder = builder.with_stdin(OwnedFd::from(File::open("/dev/null")?));
         }
     }
-    let mut container = builder.as_init(&config.bundle).with_systemd(false).with_detach(true).build()?;
+    let mut container = builder
+        .as_init(&config.bundle)
+        .with_systemd(false)
+        .with_detach(true)
+        .build()?;
     let pty = match console {
         Some(listener) => {
             let _ = fs::remove_file(&console_path);
@@ -204,8 +213,18 @@ fn start(config: &MonitorConfig, rootfs: &Path) -> Result<Started, BoxError> {
         None => None,
     };
     let pid = container.pid().ok_or("container has no init process")?;
+    let listener = UnixListener::bind(&config.socket)
+        .map_err(|e| format!("binding {}: {e}", config.socket.display()))?;
     container.start()?;
-    Ok(Started { pid, container, stdout, stderr, stdin, pty })
+    Ok(Started {
+        pid,
+        container,
+        stdout,
+        stderr,
+        stdin,
+        pty,
+        listener,
+    })
 }
 
 /// Receives the terminal master that libcontainer's init sends over the console socket.
@@ -215,7 +234,12 @@ fn receive_fd(listener: &UnixListener) -> Result<File, BoxError> {
     let mut buf = [0u8; 4096];
     let mut iov = [io::IoSliceMut::new(&mut buf)];
     let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())?;
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::empty(),
+    )?;
     for c in msg.cmsgs()? {
         if let ControlMessageOwned::ScmRights(fds) = c {
             if let Some(&fd) = fds.first() {
@@ -251,9 +275,13 @@ fn supervise(config: &MonitorConfig, mut s: Started) -> ExitRecord {
     mask.add(Signal::SIGCHLD);
     let _ = mask.thread_block();
     let sigfd = SignalFd::new(&mask).expect("signalfd");
-    let listener = UnixListener::bind(&config.socket).ok();
-    let log = OpenOptions::new().create(true).append(true).open(&config.log_path);
-    let mut log = BufWriter::new(log.unwrap_or_else(|_| File::create("/dev/null").expect("/dev/null")));
+    let listener = Some(s.listener.try_clone().expect("listener clone"));
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&config.log_path);
+    let mut log =
+        BufWriter::new(log.unwrap_or_else(|_| File::create("/dev/null").expect("/dev/null")));
     let mut out_split = LineSplitter::new(Stream::Stdout);
     let mut err_split = LineSplitter::new(Stream::Stderr);
     let mut clients: Vec<Client> = Vec::new();
@@ -310,7 +338,11 @@ fn supervise(config: &MonitorConfig, mut s: Started) -> ExitRecord {
             fds.push(PollFd::new(c.stream.as_fd(), PollFlags::POLLIN));
         }
         // Once the init is gone, don't wait forever on outputs some stray process may hold.
-        let timeout = if code.is_some() { PollTimeout::from(2000u16) } else { PollTimeout::NONE };
+        let timeout = if code.is_some() {
+            PollTimeout::from(2000u16)
+        } else {
+            PollTimeout::NONE
+        };
         match poll(&mut fds, timeout) {
             Ok(0) => break,
             Ok(_) => {}
@@ -346,7 +378,10 @@ fn supervise(config: &MonitorConfig, mut s: Started) -> ExitRecord {
                         2 => (&mut s.stderr, &mut err_split),
                         _ => (&mut s.pty, &mut out_split),
                     };
-                    let n = slot.as_mut().map_or(Ok(0), |f| f.read(&mut buf)).unwrap_or(0);
+                    let n = slot
+                        .as_mut()
+                        .map_or(Ok(0), |f| f.read(&mut buf))
+                        .unwrap_or(0);
                     if n == 0 {
                         *slot = None;
                         let _ = split.flush(&mut log);
@@ -357,7 +392,10 @@ fn supervise(config: &MonitorConfig, mut s: Started) -> ExitRecord {
                 }
                 _ => {
                     if let Some(Ok((stream, _))) = listener.as_ref().map(|l| l.accept()) {
-                        clients.push(Client { stream, mode: ClientMode::Control(Vec::new()) });
+                        clients.push(Client {
+                            stream,
+                            mode: ClientMode::Control(Vec::new()),
+                        });
                     }
                 }
             }
@@ -366,7 +404,8 @@ fn supervise(config: &MonitorConfig, mut s: Started) -> ExitRecord {
             let c = clients.remove(ci);
             if matches!(c.mode, ClientMode::Stdin) {
                 stdin_clients_seen = true;
-                if config.stdin_once && !clients.iter().any(|c| matches!(c.mode, ClientMode::Stdin)) {
+                if config.stdin_once && !clients.iter().any(|c| matches!(c.mode, ClientMode::Stdin))
+                {
                     if s.pty.is_none() {
                         stdin_target = None; // EOF for the container
                     }
@@ -380,10 +419,16 @@ fn supervise(config: &MonitorConfig, mut s: Started) -> ExitRecord {
     let _ = log.flush();
     let oom_killed = crate::cgroup::oom_kills(&config.cgroup_path) > 0;
     let _ = s.container.delete(true);
-    // `clients` drop here, after the exit is recorded by `finish`? No: they must see EOF only
-    // once exit.json exists, so keep them alive until then.
+    // Clients (the daemon's `wait`) must see EOF only once exit.json exists: keep every socket
+    // open until the process exits, after `finish`.
     std::mem::forget(clients);
-    ExitRecord { exit_code: code.unwrap_or(137), oom_killed, finished_at: crate::logfile::now() }
+    std::mem::forget(listener);
+    std::mem::forget(s);
+    ExitRecord {
+        exit_code: code.unwrap_or(137),
+        oom_killed,
+        finished_at: crate::logfile::now(),
+    }
 }
 
 /// Handles readable data on a client connection; false when the client is gone.
@@ -462,8 +507,8 @@ fn resize(s: &Started, rows: &str, cols: &str) -> Result<(), String> {
 
 fn cleanup(config: &MonitorConfig, rootfs: &Path) {
     let _ = nix::mount::umount2(rootfs, nix::mount::MntFlags::MNT_DETACH);
-    let _ = fs::remove_file(&config.socket);
-    if let Ok(mut c) = libcontainer::container::Container::load(config.state_root.join(&config.id)) {
+    if let Ok(mut c) = libcontainer::container::Container::load(config.state_root.join(&config.id))
+    {
         let _ = c.delete(true);
     }
 }
@@ -471,10 +516,15 @@ fn cleanup(config: &MonitorConfig, rootfs: &Path) {
 fn finish(config: &MonitorConfig, rootfs: &Path, record: ExitRecord) {
     cleanup(config, rootfs);
     let tmp = config.exit_path.with_extension("tmp");
-    let written = fs::write(&tmp, serde_json::to_vec(&record).expect("exit record serializes"))
-        .and_then(|()| File::open(&tmp)?.sync_all())
-        .and_then(|()| fs::rename(&tmp, &config.exit_path));
+    let written = fs::write(
+        &tmp,
+        serde_json::to_vec(&record).expect("exit record serializes"),
+    )
+    .and_then(|()| File::open(&tmp)?.sync_all())
+    .and_then(|()| fs::rename(&tmp, &config.exit_path));
     if let Err(e) = written {
         eprintln!("monitor: recording exit of {}: {e}", config.id);
     }
+    // Only now: a daemon that finds the socket gone reads exit.json next.
+    let _ = fs::remove_file(&config.socket);
 }

@@ -37,7 +37,13 @@ const MASKED: &[&str] = &[
     "/sys/devices/virtual/powercap",
 ];
 
-const READONLY: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+const READONLY: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
 
 /// Where the container's network comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +108,12 @@ impl RunSpec {
     /// The OCI spec as JSON.
     pub fn to_json(&self) -> Value {
         let caps: Vec<&str> = DEFAULT_CAPS.to_vec();
-        let mut namespaces = vec![json!({"type": "pid"}), json!({"type": "ipc"}), json!({"type": "uts"}), json!({"type": "mount"})];
+        let mut namespaces = vec![
+            json!({"type": "pid"}),
+            json!({"type": "ipc"}),
+            json!({"type": "uts"}),
+            json!({"type": "mount"}),
+        ];
         if self.network == Network::None {
             namespaces.push(json!({"type": "network"}));
         }
@@ -189,11 +200,32 @@ mod tests {
             bind_files: vec![("/tmp/hosts".into(), "/etc/hosts".into())],
             shm_size: 64 << 20,
             cgroup_path: "/berth/x".into(),
-            resources: Resources { memory: 1 << 20, pids_limit: Some(10), ..Resources::default() },
+            resources: Resources {
+                memory: 1 << 20,
+                pids_limit: Some(10),
+                ..Resources::default()
+            },
         };
         let parsed: oci_spec::runtime::Spec = serde_json::from_value(spec.to_json()).unwrap();
         let linux = parsed.linux().as_ref().unwrap();
-        assert_eq!(linux.resources().as_ref().unwrap().pids().as_ref().unwrap().limit(), 10);
-        assert!(linux.namespaces().as_ref().unwrap().iter().any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Network));
+        assert_eq!(
+            linux
+                .resources()
+                .as_ref()
+                .unwrap()
+                .pids()
+                .as_ref()
+                .unwrap()
+                .limit(),
+            10
+        );
+        assert!(
+            linux
+                .namespaces()
+                .as_ref()
+                .unwrap()
+                .iter()
+                .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Network)
+        );
     }
 }

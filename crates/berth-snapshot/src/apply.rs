@@ -97,18 +97,28 @@ impl<R: Read> Read for Hashing<R> {
 
 /// Unpacks the (uncompressed) layer tar `reader` into `root`, which must exist.
 pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
-    let mut archive = tar::Archive::new(Hashing { inner: reader, hasher: Sha256::new(), size: 0 });
+    let mut archive = tar::Archive::new(Hashing {
+        inner: reader,
+        hasher: Sha256::new(),
+        size: 0,
+    });
     let mut skipped_devices = 0;
     let mut dir_times = Vec::new();
     for entry in archive.entries().map_err(ApplyError::Read)? {
         let mut entry = entry.map_err(ApplyError::Read)?;
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let Some(rel) = clean(&raw)? else { continue };
-        let name = rel.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = rel
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let parent = rel.parent().unwrap_or(Path::new(""));
         ensure_parents(root, parent, &raw)?;
         let dest = root.join(&rel);
-        let werr = |source| ApplyError::Write { path: dest.clone(), source };
+        let werr = |source| ApplyError::Write {
+            path: dest.clone(),
+            source,
+        };
 
         if name == OPAQUE {
             set_opaque(&root.join(parent)).map_err(werr)?;
@@ -116,8 +126,14 @@ pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
         }
         if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX) {
             let target = root.join(parent).join(hidden);
-            remove_any(&target).map_err(|source| ApplyError::Write { path: target.clone(), source })?;
-            mknod_whiteout(&target).map_err(|source| ApplyError::Write { path: target.clone(), source })?;
+            remove_any(&target).map_err(|source| ApplyError::Write {
+                path: target.clone(),
+                source,
+            })?;
+            mknod_whiteout(&target).map_err(|source| ApplyError::Write {
+                path: target.clone(),
+                source,
+            })?;
             continue;
         }
 
@@ -130,7 +146,10 @@ pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
         }
         let header = entry.header();
         let mode = header.mode().map_err(ApplyError::Read)? & 0o7777;
-        let (uid, gid) = (header.uid().map_err(ApplyError::Read)?, header.gid().map_err(ApplyError::Read)?);
+        let (uid, gid) = (
+            header.uid().map_err(ApplyError::Read)?,
+            header.gid().map_err(ApplyError::Read)?,
+        );
         let mtime = header.mtime().map_err(ApplyError::Read)?;
         match kind {
             EntryType::Regular | EntryType::Continuous => {
@@ -144,7 +163,10 @@ pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
                 dir_times.push((dest.clone(), mtime));
             }
             EntryType::Symlink => {
-                let target = entry.link_name().map_err(ApplyError::Read)?.unwrap_or_default();
+                let target = entry
+                    .link_name()
+                    .map_err(ApplyError::Read)?
+                    .unwrap_or_default();
                 symlink(&target, &dest).map_err(werr)?;
             }
             EntryType::Link => {
@@ -152,10 +174,17 @@ pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
                     .link_name_bytes()
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .unwrap_or_default();
-                let bad = || ApplyError::BadHardlink { path: raw.clone(), target: target_raw.clone() };
+                let bad = || ApplyError::BadHardlink {
+                    path: raw.clone(),
+                    target: target_raw.clone(),
+                };
                 let target_rel = clean(&target_raw).map_err(|_| bad())?.ok_or_else(bad)?;
-                ensure_parents(root, target_rel.parent().unwrap_or(Path::new("")), &target_raw)
-                    .map_err(|_| bad())?;
+                ensure_parents(
+                    root,
+                    target_rel.parent().unwrap_or(Path::new("")),
+                    &target_raw,
+                )
+                .map_err(|_| bad())?;
                 let target = root.join(&target_rel);
                 match fs::symlink_metadata(&target) {
                     Ok(m) if !m.is_dir() => fs::hard_link(&target, &dest).map_err(werr)?,
@@ -181,7 +210,8 @@ pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
     // Directory times are set last: creating their children changed them.
     for (dir, mtime) in dir_times.into_iter().rev() {
         let t = filetime::FileTime::from_unix_time(mtime as i64, 0);
-        filetime::set_symlink_file_times(&dir, t, t).map_err(|source| ApplyError::Write { path: dir, source })?;
+        filetime::set_symlink_file_times(&dir, t, t)
+            .map_err(|source| ApplyError::Write { path: dir, source })?;
     }
     let mut rest = archive.into_inner();
     io::copy(&mut rest, &mut io::sink()).map_err(ApplyError::Read)?;
@@ -216,19 +246,39 @@ fn ensure_parents(root: &Path, parent: &Path, raw: &str) -> Result<(), ApplyErro
         cur.push(c);
         match fs::symlink_metadata(&cur) {
             Ok(m) if m.file_type().is_symlink() => {
-                let link = cur.strip_prefix(root).unwrap_or(&cur).to_string_lossy().into_owned();
-                return Err(ApplyError::ThroughSymlink { path: raw.to_string(), link });
+                let link = cur
+                    .strip_prefix(root)
+                    .unwrap_or(&cur)
+                    .to_string_lossy()
+                    .into_owned();
+                return Err(ApplyError::ThroughSymlink {
+                    path: raw.to_string(),
+                    link,
+                });
             }
             Ok(m) if m.is_dir() => {}
             Ok(_) => {
                 // A file where a directory is needed: the later entry wins, as in Docker.
-                fs::remove_file(&cur).map_err(|source| ApplyError::Write { path: cur.clone(), source })?;
-                fs::create_dir(&cur).map_err(|source| ApplyError::Write { path: cur.clone(), source })?;
+                fs::remove_file(&cur).map_err(|source| ApplyError::Write {
+                    path: cur.clone(),
+                    source,
+                })?;
+                fs::create_dir(&cur).map_err(|source| ApplyError::Write {
+                    path: cur.clone(),
+                    source,
+                })?;
             }
             Err(_) => {
-                fs::create_dir(&cur).map_err(|source| ApplyError::Write { path: cur.clone(), source })?;
-                fs::set_permissions(&cur, fs::Permissions::from_mode(0o755))
-                    .map_err(|source| ApplyError::Write { path: cur.clone(), source })?;
+                fs::create_dir(&cur).map_err(|source| ApplyError::Write {
+                    path: cur.clone(),
+                    source,
+                })?;
+                fs::set_permissions(&cur, fs::Permissions::from_mode(0o755)).map_err(|source| {
+                    ApplyError::Write {
+                        path: cur.clone(),
+                        source,
+                    }
+                })?;
             }
         }
     }
@@ -244,8 +294,18 @@ fn remove_any(path: &Path) -> io::Result<()> {
     }
 }
 
-fn set_metadata(path: &Path, kind: EntryType, uid: u64, gid: u64, mode: u32, mtime: u64) -> io::Result<()> {
-    let id = |v: u64| u32::try_from(v).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "uid/gid out of range"));
+fn set_metadata(
+    path: &Path,
+    kind: EntryType,
+    uid: u64,
+    gid: u64,
+    mode: u32,
+    mtime: u64,
+) -> io::Result<()> {
+    let id = |v: u64| {
+        u32::try_from(v)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "uid/gid out of range"))
+    };
     lchown(path, Some(id(uid)?), Some(id(gid)?))?;
     if kind != EntryType::Symlink {
         // After chown, which clears setuid/setgid bits.
@@ -256,7 +316,8 @@ fn set_metadata(path: &Path, kind: EntryType, uid: u64, gid: u64, mode: u32, mti
 }
 
 fn cstring(path: &Path) -> io::Result<CString> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
 }
 
 fn mknod(path: &Path, kind: libc::mode_t, dev: libc::dev_t) -> io::Result<()> {
@@ -292,7 +353,11 @@ mod tests {
         for (path, kind, data) in entries {
             let mut h = tar::Header::new_gnu();
             h.set_entry_type(*kind);
-            h.set_mode(if *kind == EntryType::Directory { 0o755 } else { 0o644 });
+            h.set_mode(if *kind == EntryType::Directory {
+                0o755
+            } else {
+                0o644
+            });
             match kind {
                 EntryType::Symlink | EntryType::Link => {
                     h.set_size(0);
@@ -311,10 +376,18 @@ mod tests {
     #[test]
     fn regular_layer_and_diff_id() {
         let dir = tempfile::tempdir().unwrap();
-        let data = tar_of(&[("etc/", EntryType::Directory, ""), ("etc/x", EntryType::Regular, "hi"), ("/abs", EntryType::Regular, "a")]);
+        let data = tar_of(&[
+            ("etc/", EntryType::Directory, ""),
+            ("etc/x", EntryType::Regular, "hi"),
+            ("/abs", EntryType::Regular, "a"),
+        ]);
         let stats = apply(dir.path(), &data[..]).unwrap();
         assert_eq!(fs::read_to_string(dir.path().join("etc/x")).unwrap(), "hi");
-        assert_eq!(fs::read_to_string(dir.path().join("abs")).unwrap(), "a", "absolute names are contained");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("abs")).unwrap(),
+            "a",
+            "absolute names are contained"
+        );
         assert_eq!(stats.diff_id, Digest::from_sha256(&Sha256::digest(&data)));
         assert_eq!(stats.tar_size, data.len() as u64);
     }
@@ -334,7 +407,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         let link = outside.path().to_str().unwrap().to_string();
-        let err = apply(dir.path(), &tar_of(&[("a", EntryType::Symlink, &link), ("a/passwd", EntryType::Regular, "x")])[..]).unwrap_err();
+        let err = apply(
+            dir.path(),
+            &tar_of(&[
+                ("a", EntryType::Symlink, &link),
+                ("a/passwd", EntryType::Regular, "x"),
+            ])[..],
+        )
+        .unwrap_err();
         assert!(matches!(err, ApplyError::ThroughSymlink { .. }), "{err}");
         assert!(!outside.path().join("passwd").exists());
     }
@@ -342,21 +422,36 @@ mod tests {
     #[test]
     fn hardlink_outside_is_rejected() {
         let dir = tempfile::tempdir().unwrap();
-        let err = apply(dir.path(), &tar_of(&[("l", EntryType::Link, "../../etc/passwd")])[..]).unwrap_err();
+        let err = apply(
+            dir.path(),
+            &tar_of(&[("l", EntryType::Link, "../../etc/passwd")])[..],
+        )
+        .unwrap_err();
         assert!(matches!(err, ApplyError::BadHardlink { .. }), "{err}");
-        let err = apply(dir.path(), &tar_of(&[("s", EntryType::Symlink, "/etc"), ("l", EntryType::Link, "s/passwd")])[..]).unwrap_err();
+        let err = apply(
+            dir.path(),
+            &tar_of(&[
+                ("s", EntryType::Symlink, "/etc"),
+                ("l", EntryType::Link, "s/passwd"),
+            ])[..],
+        )
+        .unwrap_err();
         assert!(matches!(err, ApplyError::BadHardlink { .. }), "{err}");
     }
 
     #[test]
     fn whiteouts_and_devices() {
         let dir = tempfile::tempdir().unwrap();
-        let stats = apply(dir.path(), &tar_of(&[
-            ("d/", EntryType::Directory, ""),
-            ("d/.wh..wh..opq", EntryType::Regular, ""),
-            ("d/.wh.gone", EntryType::Regular, ""),
-            ("dev/sda", EntryType::Block, ""),
-        ])[..]).unwrap();
+        let stats = apply(
+            dir.path(),
+            &tar_of(&[
+                ("d/", EntryType::Directory, ""),
+                ("d/.wh..wh..opq", EntryType::Regular, ""),
+                ("d/.wh.gone", EntryType::Regular, ""),
+                ("dev/sda", EntryType::Block, ""),
+            ])[..],
+        )
+        .unwrap();
         use std::os::unix::fs::FileTypeExt;
         let m = fs::symlink_metadata(dir.path().join("d/gone")).unwrap();
         assert!(m.file_type().is_char_device());

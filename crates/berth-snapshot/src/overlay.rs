@@ -83,7 +83,11 @@ impl Overlay {
 
     /// Unpacks a layer tar on top of `parent`, returning what was applied and the new chain ID.
     /// Unpacking a layer that is already there costs the read of the tar and nothing else is kept.
-    pub fn unpack(&self, parent: Option<&Digest>, tar: impl Read) -> Result<(ApplyStats, Digest), SnapshotError> {
+    pub fn unpack(
+        &self,
+        parent: Option<&Digest>,
+        tar: impl Read,
+    ) -> Result<(ApplyStats, Digest), SnapshotError> {
         if let Some(p) = parent {
             if !self.has_layer(p) {
                 return Err(SnapshotError::MissingLayer(p.clone()));
@@ -92,18 +96,21 @@ impl Overlay {
         let tmp = self.root.join("tmp").join(berth_core::id::generate());
         let fs_dir = tmp.join("fs");
         fs::create_dir_all(&fs_dir).map_err(io_err("create", &fs_dir))?;
-        let result = apply(&fs_dir, tar).map_err(SnapshotError::from).and_then(|stats| {
-            let chain = chain_id(parent, &stats.diff_id);
-            let dest = self.layer_dir(&chain);
-            if !dest.exists() {
-                if let Some(p) = parent {
-                    fs::write(tmp.join("parent"), p.as_str()).map_err(io_err("write", &tmp))?;
+        let result = apply(&fs_dir, tar)
+            .map_err(SnapshotError::from)
+            .and_then(|stats| {
+                let chain = chain_id(parent, &stats.diff_id);
+                let dest = self.layer_dir(&chain);
+                if !dest.exists() {
+                    if let Some(p) = parent {
+                        fs::write(tmp.join("parent"), p.as_str()).map_err(io_err("write", &tmp))?;
+                    }
+                    fs::write(tmp.join("size"), stats.tar_size.to_string())
+                        .map_err(io_err("write", &tmp))?;
+                    fs::rename(&tmp, &dest).map_err(io_err("commit", &dest))?;
                 }
-                fs::write(tmp.join("size"), stats.tar_size.to_string()).map_err(io_err("write", &tmp))?;
-                fs::rename(&tmp, &dest).map_err(io_err("commit", &dest))?;
-            }
-            Ok((stats, chain))
-        });
+                Ok((stats, chain))
+            });
         let _ = fs::remove_dir_all(&tmp);
         result
     }
@@ -117,7 +124,11 @@ impl Overlay {
         match fs::read_to_string(dir.join("parent")) {
             Ok(s) => Ok(s.trim().parse().ok()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(SnapshotError::Io { op: "read", path: dir, source: e }),
+            Err(e) => Err(SnapshotError::Io {
+                op: "read",
+                path: dir,
+                source: e,
+            }),
         }
     }
 
@@ -157,7 +168,11 @@ impl Overlay {
         if lowers.is_empty() {
             lowers.push(self.root.join("empty"));
         }
-        let lower = lowers.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":");
+        let lower = lowers
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":");
         Ok(vec![Mount {
             kind: "overlay".into(),
             source: "overlay".into(),
@@ -180,7 +195,11 @@ impl Overlay {
     pub fn remove(&self, key: &str) -> Result<(), SnapshotError> {
         let dir = self.root.join("active").join(key);
         match fs::remove_dir_all(&dir) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(SnapshotError::Io { op: "remove", path: dir, source: e }),
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(SnapshotError::Io {
+                op: "remove",
+                path: dir,
+                source: e,
+            }),
             _ => Ok(()),
         }
     }

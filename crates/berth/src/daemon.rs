@@ -10,7 +10,12 @@ use berth_daemon::{Daemon, DaemonConfig};
 #[derive(Debug, clap::Args)]
 pub struct DaemonArgs {
     /// Unix socket to serve the API on.
-    #[arg(long, short = 'H', env = "BERTH_SOCKET", default_value = "/run/berth/berth.sock")]
+    #[arg(
+        long,
+        short = 'H',
+        env = "BERTH_SOCKET",
+        default_value = "/run/berth/berth.sock"
+    )]
     pub host: String,
     /// Root of persistent state.
     #[arg(long, env = "BERTH_DATA_ROOT", default_value = "/var/lib/berth")]
@@ -25,12 +30,19 @@ pub struct DaemonArgs {
 
 pub fn run(args: DaemonArgs) -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log_level).context("invalid --log-level")?)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&args.log_level)
+                .context("invalid --log-level")?,
+        )
         .with_writer(std::io::stderr)
         .init();
     let socket = PathBuf::from(args.host.strip_prefix("unix://").unwrap_or(&args.host));
     let exe = std::env::current_exe().context("locating the berth binary")?;
-    let config = DaemonConfig { root: args.data_root.clone(), exec_root: args.exec_root.clone(), exe };
+    let config = DaemonConfig {
+        root: args.data_root.clone(),
+        exec_root: args.exec_root.clone(),
+        exe,
+    };
     let daemon = Daemon::open(config).map_err(|e| anyhow::anyhow!(e.message))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -31,7 +31,10 @@ pub struct Paths {
 impl Paths {
     /// Paths under `dir`.
     pub fn new(dir: &Path) -> Self {
-        let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Paths {
             dir: dir.to_path_buf(),
             bundle: dir.join("bundle"),
@@ -48,7 +51,8 @@ impl Paths {
     /// Writes the files a container sees under /etc, as Docker prepares them.
     pub fn write_etc(&self, hostname: &str, host_network: bool) -> io::Result<()> {
         if host_network {
-            fs::copy("/etc/hosts", &self.hosts).or_else(|_| fs::write(&self.hosts, LOCALHOST).map(|()| 0))?;
+            fs::copy("/etc/hosts", &self.hosts)
+                .or_else(|_| fs::write(&self.hosts, LOCALHOST).map(|()| 0))?;
         } else {
             fs::write(&self.hosts, LOCALHOST)?;
         }
@@ -71,7 +75,9 @@ fn resolv_conf(host_network: bool) -> String {
         .lines()
         .filter(|l| {
             let mut f = l.split_whitespace();
-            !(f.next() == Some("nameserver") && f.next().is_some_and(|a| a.starts_with("127.") || a == "::1"))
+            !(f.next() == Some("nameserver")
+                && f.next()
+                    .is_some_and(|a| a.starts_with("127.") || a == "::1"))
         })
         .collect();
     let mut s = String::new();

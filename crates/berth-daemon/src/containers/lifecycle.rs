@@ -32,9 +32,17 @@ impl Containers {
         let _op = c.op.lock().await;
         let rec = c.record();
         match rec.state.status {
-            Status::Running => return Err(Error::new(ErrorKind::NotModified, "container already started")),
+            Status::Running => {
+                return Err(Error::new(
+                    ErrorKind::NotModified,
+                    "container already started",
+                ));
+            }
             Status::Removing | Status::Dead => {
-                return Err(Error::conflict(format!("container {} is marked for removal and cannot be started", rec.id)));
+                return Err(Error::conflict(format!(
+                    "container {} is marked for removal and cannot be started",
+                    rec.id
+                )));
             }
             Status::Created | Status::Exited => {}
         }
@@ -42,21 +50,29 @@ impl Containers {
         let snapshots = self.images.snapshots();
         let layers = spec::user_layers(
             &snapshots.upper(&rec.id),
-            snapshots.lowers(rec.chain_id.as_ref()).map_err(|e| Error::internal("reading image layers", &e))?,
+            snapshots
+                .lowers(rec.chain_id.as_ref())
+                .map_err(|e| Error::internal("reading image layers", &e))?,
         );
         let result = async {
             let run = spec::run_spec(&rec, &layers, &paths)?;
             paths
                 .write_etc(&run.hostname, rec.host_config.network_mode == "host")
                 .map_err(|e| Error::internal("writing /etc files", &e))?;
-            std::fs::create_dir_all(&paths.bundle).map_err(|e| Error::internal("creating bundle", &e))?;
-            std::fs::write(paths.bundle.join("config.json"), serde_json::to_vec_pretty(&run.to_json()).expect("spec serializes"))
-                .map_err(|e| Error::internal("writing config.json", &e))?;
+            std::fs::create_dir_all(&paths.bundle)
+                .map_err(|e| Error::internal("creating bundle", &e))?;
+            std::fs::write(
+                paths.bundle.join("config.json"),
+                serde_json::to_vec_pretty(&run.to_json()).expect("spec serializes"),
+            )
+            .map_err(|e| Error::internal("writing config.json", &e))?;
             let _ = std::fs::remove_file(&paths.exit);
             let monitor = MonitorConfig {
                 id: rec.id.clone(),
                 bundle: paths.bundle.clone(),
-                rootfs: snapshots.mounts(&rec.id, rec.chain_id.as_ref()).map_err(|e| Error::internal("rootfs mounts", &e))?,
+                rootfs: snapshots
+                    .mounts(&rec.id, rec.chain_id.as_ref())
+                    .map_err(|e| Error::internal("rootfs mounts", &e))?,
                 log_path: paths.log.clone(),
                 exit_path: paths.exit.clone(),
                 socket: self.socket(&rec.id),
@@ -66,20 +82,34 @@ impl Containers {
                 open_stdin: rec.config.open_stdin,
                 stdin_once: rec.config.stdin_once,
             };
-            std::fs::write(&paths.monitor_config, serde_json::to_vec(&monitor).expect("config serializes"))
-                .map_err(|e| Error::internal("writing monitor config", &e))?;
-            let stderr = std::fs::File::create(&paths.monitor_log).map_err(|e| Error::internal("creating monitor log", &e))?;
-            let (exe, cfg_path, socket) = (self.cfg.exe.clone(), paths.monitor_config.clone(), monitor.socket.clone());
-            tokio::task::spawn_blocking(move || MonitorHandle::spawn(&exe, &cfg_path, &socket, stderr))
-                .await
-                .map_err(|e| Error::internal("monitor task", &e))?
-                .map_err(|e| match &e {
-                    StartError::Runtime { exit_code, .. } => Error::new(
-                        if matches!(exit_code, 126 | 127) { ErrorKind::InvalidArgument } else { ErrorKind::Internal },
-                        e.to_string(),
-                    ),
-                    StartError::Monitor(_) => Error::internal("starting container", &e),
-                })
+            std::fs::write(
+                &paths.monitor_config,
+                serde_json::to_vec(&monitor).expect("config serializes"),
+            )
+            .map_err(|e| Error::internal("writing monitor config", &e))?;
+            let stderr = std::fs::File::create(&paths.monitor_log)
+                .map_err(|e| Error::internal("creating monitor log", &e))?;
+            let (exe, cfg_path, socket) = (
+                self.cfg.exe.clone(),
+                paths.monitor_config.clone(),
+                monitor.socket.clone(),
+            );
+            tokio::task::spawn_blocking(move || {
+                MonitorHandle::spawn(&exe, &cfg_path, &socket, stderr)
+            })
+            .await
+            .map_err(|e| Error::internal("monitor task", &e))?
+            .map_err(|e| match &e {
+                StartError::Runtime { exit_code, .. } => Error::new(
+                    if matches!(exit_code, 126 | 127) {
+                        ErrorKind::InvalidArgument
+                    } else {
+                        ErrorKind::Internal
+                    },
+                    e.to_string(),
+                ),
+                StartError::Monitor(_) => Error::internal("starting container", &e),
+            })
         }
         .await;
         match result {
@@ -135,7 +165,11 @@ impl Containers {
         let exit = berth_runtime::handle::read_exit(&paths.exit);
         let (code, oom, finished) = match exit {
             Some(e) => (i64::from(e.exit_code), e.oom_killed, e.finished_at),
-            None => (137, false, berth_runtime::logfile::now()),
+            None => {
+                let log = std::fs::read_to_string(&paths.monitor_log).unwrap_or_default();
+                tracing::error!(container.id = %c.id, monitor.log = %log.trim(), "monitor ended without recording an exit");
+                (137, false, berth_runtime::logfile::now())
+            }
         };
         let rec = match self.persist(c, |r| {
             r.state.status = Status::Exited;
@@ -187,12 +221,16 @@ impl Containers {
             if rec.state.status == Status::Running {
                 break;
             }
-            if rec.state.status != Status::Created && rec.state.finished_at != finished || rec.state.status == Status::Removing {
+            if rec.state.status != Status::Created && rec.state.finished_at != finished
+                || rec.state.status == Status::Removing
+            {
                 return None;
             }
             rx.changed().await.ok()?;
         }
-        let mut s = tokio::net::UnixStream::connect(self.socket(&c.id)).await.ok()?;
+        let mut s = tokio::net::UnixStream::connect(self.socket(&c.id))
+            .await
+            .ok()?;
         s.write_all(b"stdin\n").await.ok()?;
         Some(s)
     }
@@ -210,7 +248,10 @@ impl Containers {
     pub async fn kill(&self, c: &Arc<Container>, signo: i32) -> Result<()> {
         let rec = c.record();
         if rec.state.status != Status::Running {
-            return Err(Error::conflict(format!("Cannot kill container: {}: Container {} is not running", rec.id, rec.id)));
+            return Err(Error::conflict(format!(
+                "Cannot kill container: {}: Container {} is not running",
+                rec.id, rec.id
+            )));
         }
         let handle = MonitorHandle::attach(&self.socket(&rec.id));
         tokio::task::spawn_blocking(move || handle.kill(signo))
@@ -223,10 +264,18 @@ impl Containers {
 
     /// Stops a container: its stop signal, then SIGKILL after `timeout` seconds (negative: wait
     /// forever). Stopping a stopped container is `NotModified`.
-    pub async fn stop(&self, c: &Arc<Container>, signal: Option<i32>, timeout: Option<i64>) -> Result<()> {
+    pub async fn stop(
+        &self,
+        c: &Arc<Container>,
+        signal: Option<i32>,
+        timeout: Option<i64>,
+    ) -> Result<()> {
         let rec = c.record();
         if rec.state.status != Status::Running {
-            return Err(Error::new(ErrorKind::NotModified, "container already stopped"));
+            return Err(Error::new(
+                ErrorKind::NotModified,
+                "container already stopped",
+            ));
         }
         let signo = match signal {
             Some(s) => s,
@@ -247,7 +296,10 @@ impl Containers {
         };
         if timeout < 0 {
             stopped.await;
-        } else if tokio::time::timeout(Duration::from_secs(timeout as u64), stopped).await.is_err() {
+        } else if tokio::time::timeout(Duration::from_secs(timeout as u64), stopped)
+            .await
+            .is_err()
+        {
             let _ = self.kill(c, libc::SIGKILL).await;
             while c.status() == Status::Running {
                 if rx.changed().await.is_err() {
@@ -262,13 +314,21 @@ impl Containers {
     /// Waits for `cond`; returns the exit code.
     pub async fn wait(&self, c: &Arc<Container>, cond: WaitCondition) -> Result<i64> {
         let mut rx = c.watch();
-        let gone = |c: &Arc<Container>| !self.all.lock().expect("containers lock").contains_key(&c.id);
+        let gone = |c: &Arc<Container>| {
+            !self
+                .all
+                .lock()
+                .expect("containers lock")
+                .contains_key(&c.id)
+        };
         let finished_at = c.record().state.finished_at;
         loop {
             let rec = c.record();
             let done = match cond {
                 WaitCondition::NotRunning => rec.state.status != Status::Running,
-                WaitCondition::NextExit => rec.state.status == Status::Exited && rec.state.finished_at != finished_at,
+                WaitCondition::NextExit => {
+                    rec.state.status != Status::Running && rec.state.finished_at != finished_at
+                }
                 WaitCondition::Removed => gone(c),
             };
             if done {
@@ -294,7 +354,12 @@ impl Containers {
             let _ = self.wait(c, WaitCondition::NotRunning).await;
         }
         let _op = c.op.lock().await;
-        if !self.all.lock().expect("containers lock").contains_key(&c.id) {
+        if !self
+            .all
+            .lock()
+            .expect("containers lock")
+            .contains_key(&c.id)
+        {
             return Ok(()); // removed meanwhile (auto-remove racing an explicit rm)
         }
         self.persist(c, |r| r.state.status = Status::Removing)?;

@@ -71,7 +71,12 @@ pub struct Containers {
 
 impl Containers {
     /// Loads the stored containers; `restore` reconnects the running ones.
-    pub fn open(cfg: DaemonConfig, database: Arc<Database>, images: ImageStore, events: Arc<Events>) -> Result<Arc<Self>> {
+    pub fn open(
+        cfg: DaemonConfig,
+        database: Arc<Database>,
+        images: ImageStore,
+        events: Arc<Events>,
+    ) -> Result<Arc<Self>> {
         let tx = database.begin_write().map_err(db)?;
         tx.open_table(CONTAINERS).map_err(db)?;
         tx.commit().map_err(db)?;
@@ -86,7 +91,13 @@ impl Containers {
                 Err(e) => tracing::error!(error = %e, "skipping unreadable container record"),
             }
         }
-        Ok(Arc::new(Containers { cfg, db: database, images, events, all: Mutex::new(all) }))
+        Ok(Arc::new(Containers {
+            cfg,
+            db: database,
+            images,
+            events,
+            all: Mutex::new(all),
+        }))
     }
 
     fn dir(&self, id: &str) -> PathBuf {
@@ -102,7 +113,12 @@ impl Containers {
         let tx = self.db.begin_write().map_err(db)?;
         tx.open_table(CONTAINERS)
             .map_err(db)?
-            .insert(rec.id.as_str(), serde_json::to_vec(&rec).expect("record serializes").as_slice())
+            .insert(
+                rec.id.as_str(),
+                serde_json::to_vec(&rec)
+                    .expect("record serializes")
+                    .as_slice(),
+            )
             .map_err(db)?;
         tx.commit().map_err(db)?;
         c.changed.send_modify(|n| *n += 1);
@@ -110,8 +126,13 @@ impl Containers {
     }
 
     fn event(&self, action: &str, rec: &Record, extra: &[(&str, String)]) {
-        let mut attrs: BTreeMap<String, String> =
-            rec.config.labels.clone().unwrap_or_default().into_iter().collect();
+        let mut attrs: BTreeMap<String, String> = rec
+            .config
+            .labels
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         attrs.insert("name".into(), rec.name.clone());
         attrs.insert("image".into(), rec.config.image.clone());
         for (k, v) in extra {
@@ -127,31 +148,49 @@ impl Containers {
             return Ok(c.clone());
         }
         let name = name_or_id.strip_prefix('/').unwrap_or(name_or_id);
-        if let Some(c) = all.values().find(|c| c.record.lock().expect("record lock").name == name) {
+        if let Some(c) = all
+            .values()
+            .find(|c| c.record.lock().expect("record lock").name == name)
+        {
             return Ok(c.clone());
         }
-        let mut found = all.values().filter(|c| !name_or_id.is_empty() && c.id.starts_with(name_or_id));
+        let mut found = all
+            .values()
+            .filter(|c| !name_or_id.is_empty() && c.id.starts_with(name_or_id));
         match (found.next(), found.next()) {
             (Some(c), None) => Ok(c.clone()),
-            (Some(_), Some(_)) => Err(Error::not_found(format!("Multiple IDs found with provided prefix: {name_or_id}"))),
+            (Some(_), Some(_)) => Err(Error::not_found(format!(
+                "Multiple IDs found with provided prefix: {name_or_id}"
+            ))),
             _ => Err(Error::not_found(format!("No such container: {name_or_id}"))),
         }
     }
 
     /// All containers.
     pub fn list(&self) -> Vec<Arc<Container>> {
-        self.all.lock().expect("containers lock").values().cloned().collect()
+        self.all
+            .lock()
+            .expect("containers lock")
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Whether any container uses image `id`.
     pub fn image_users(&self, id: &berth_core::Digest) -> Vec<Record> {
-        self.list().iter().map(|c| c.record()).filter(|r| r.image_id == *id).collect()
+        self.list()
+            .iter()
+            .map(|c| c.record())
+            .filter(|r| r.image_id == *id)
+            .collect()
     }
 
     /// `POST /containers/create`.
     pub fn create(&self, name: Option<&str>, req: CreateRequest) -> Result<(String, Vec<String>)> {
         if req.config.image.is_empty() {
-            return Err(Error::invalid("Config cannot be empty in order to create a container"));
+            return Err(Error::invalid(
+                "Config cannot be empty in order to create a container",
+            ));
         }
         spec::refuse_unsupported(&req)?;
         let image = self.images.resolve(&req.config.image)?;
@@ -167,7 +206,10 @@ impl Containers {
                         "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
                     )));
                 }
-                if let Some(other) = all.values().find(|c| c.record.lock().expect("record lock").name == n) {
+                if let Some(other) = all
+                    .values()
+                    .find(|c| c.record.lock().expect("record lock").name == n)
+                {
                     return Err(Error::conflict(format!(
                         "Conflict. The container name \"/{n}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
                         other.id
@@ -176,15 +218,22 @@ impl Containers {
                 n.to_string()
             }
             None => {
-                let taken = |n: &str| all.values().any(|c| c.record.lock().expect("record lock").name == n);
-                (0..).map(berth_core::id::random_name).find(|n| !taken(n)).expect("names are endless")
+                let taken = |n: &str| {
+                    all.values()
+                        .any(|c| c.record.lock().expect("record lock").name == n)
+                };
+                (0..)
+                    .map(berth_core::id::random_name)
+                    .find(|n| !taken(n))
+                    .expect("names are endless")
             }
         };
         self.images
             .snapshots()
             .prepare(&id, image.chain_id.as_ref())
             .map_err(|e| Error::internal("preparing the container's filesystem", &e))?;
-        std::fs::create_dir_all(self.dir(&id)).map_err(|e| Error::internal("creating the container directory", &e))?;
+        std::fs::create_dir_all(self.dir(&id))
+            .map_err(|e| Error::internal("creating the container directory", &e))?;
         let record = Record {
             id: id.clone(),
             name,
@@ -207,7 +256,10 @@ impl Containers {
 
     fn forget(&self, id: &str) -> Result<()> {
         let tx = self.db.begin_write().map_err(db)?;
-        tx.open_table(CONTAINERS).map_err(db)?.remove(id).map_err(db)?;
+        tx.open_table(CONTAINERS)
+            .map_err(db)?
+            .remove(id)
+            .map_err(db)?;
         tx.commit().map_err(db)?;
         self.all.lock().expect("containers lock").remove(id);
         Ok(())

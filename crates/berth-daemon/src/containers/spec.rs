@@ -14,18 +14,31 @@ pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/u
 /// Refuses options berth does not implement, naming them, instead of ignoring them.
 pub fn refuse_unsupported(req: &CreateRequest) -> Result<()> {
     let check = |section: &str, rest: &std::collections::BTreeMap<String, serde_json::Value>| {
-        match rest.iter().find(|(_, v)| !berth_api::is_unset(v)) {
-            Some((k, _)) => Err(Error::new(
-                berth_core::ErrorKind::NotImplemented,
-                format!("berth does not support {section}.{k} yet"),
-            )),
-            None => Ok(()),
+        let bad: Vec<String> = rest
+            .iter()
+            .filter(|(_, v)| !berth_api::is_unset(v))
+            .map(|(k, v)| format!("{section}.{k}={v}"))
+            .collect();
+        if bad.is_empty() {
+            return Ok(());
         }
+        Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            format!("berth does not support {} yet", bad.join(", ")),
+        ))
     };
     check("Config", &req.config.rest)?;
     check("HostConfig", &req.host_config.rest)?;
-    if req.config.healthcheck.as_ref().is_some_and(|h| !berth_api::is_unset(h)) {
-        return Err(Error::new(berth_core::ErrorKind::NotImplemented, "berth does not support healthchecks yet"));
+    if req
+        .config
+        .healthcheck
+        .as_ref()
+        .is_some_and(|h| !berth_api::is_unset(h))
+    {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            "berth does not support healthchecks yet",
+        ));
     }
     Ok(())
 }
@@ -45,51 +58,87 @@ pub fn validate_host_config(mut h: HostConfig) -> Result<HostConfig> {
         other => {
             return Err(Error::new(
                 berth_core::ErrorKind::NotImplemented,
-                format!("network mode \"{other}\" is not supported by berth yet: use --network none or --network host"),
+                format!(
+                    "network mode \"{other}\" is not supported by berth yet: use --network none or --network host"
+                ),
             ));
         }
     }
     if !matches!(h.restart_policy.name.as_str(), "" | "no") {
         return Err(Error::new(
             berth_core::ErrorKind::NotImplemented,
-            format!("restart policy \"{}\" is not supported by berth yet", h.restart_policy.name),
+            format!(
+                "restart policy \"{}\" is not supported by berth yet",
+                h.restart_policy.name
+            ),
         ));
     }
     if h.restart_policy.name.is_empty() {
         h.restart_policy.name = "no".into();
     }
     if !matches!(h.log_config.kind.as_str(), "" | "json-file") {
-        return Err(Error::invalid(format!("logging driver \"{}\" is not supported by berth: only json-file", h.log_config.kind)));
+        return Err(Error::invalid(format!(
+            "logging driver \"{}\" is not supported by berth: only json-file",
+            h.log_config.kind
+        )));
     }
     h.log_config.kind = "json-file".into();
     if h.log_config.config.as_ref().is_some_and(|c| !c.is_empty()) {
-        return Err(Error::new(berth_core::ErrorKind::NotImplemented, "berth does not support log options yet"));
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            "berth does not support log options yet",
+        ));
     }
-    for (field, value) in [("IpcMode", &h.ipc_mode), ("PidMode", &h.pid_mode), ("UTSMode", &h.uts_mode)] {
+    for (field, value) in [
+        ("IpcMode", &h.ipc_mode),
+        ("PidMode", &h.pid_mode),
+        ("UTSMode", &h.uts_mode),
+    ] {
         if !matches!(value.as_str(), "" | "private" | "shareable") {
-            return Err(Error::new(berth_core::ErrorKind::NotImplemented, format!("berth does not support HostConfig.{field}={value} yet")));
+            return Err(Error::new(
+                berth_core::ErrorKind::NotImplemented,
+                format!("berth does not support HostConfig.{field}={value} yet"),
+            ));
         }
     }
     if !matches!(h.runtime.as_str(), "" | "berth") {
-        return Err(Error::new(berth_core::ErrorKind::NotImplemented, format!("unknown or invalid runtime name: {}", h.runtime)));
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            format!("unknown or invalid runtime name: {}", h.runtime),
+        ));
     }
     if h.privileged {
-        return Err(Error::new(berth_core::ErrorKind::NotImplemented, "berth does not support privileged containers yet"));
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            "berth does not support privileged containers yet",
+        ));
+    }
+    if h.memory_swappiness.is_some_and(|s| s != -1) {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            "berth does not support HostConfig.MemorySwappiness yet",
+        ));
     }
     if h.memory > 0 && h.memory < 6 * 1024 * 1024 {
         return Err(Error::invalid("Minimum memory limit allowed is 6MB"));
     }
     if h.memory_swap > 0 && h.memory > 0 && h.memory_swap < h.memory {
-        return Err(Error::invalid("Minimum memoryswap limit should be larger than memory limit, see usage"));
+        return Err(Error::invalid(
+            "Minimum memoryswap limit should be larger than memory limit, see usage",
+        ));
     }
-    let ncpu = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as i64;
+    let ncpu = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1) as i64;
     if h.nano_cpus < 0 || h.nano_cpus > ncpu * 1_000_000_000 {
         return Err(Error::invalid(format!(
             "Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"
         )));
     }
     if h.nano_cpus > 0 && (h.cpu_quota > 0 || h.cpu_period > 0) {
-        return Err(Error::invalid("Conflicting options: Nano CPUs and CPU Period cannot both be set"));
+        return Err(Error::invalid(
+            "Conflicting options: Nano CPUs and CPU Period cannot both be set",
+        ));
     }
     if h.cpu_shares < 0 {
         return Err(Error::invalid("invalid CPU shares"));
@@ -115,7 +164,11 @@ pub fn merge(id: &str, req: &Config, image: &RunConfig) -> Result<(Config, Strin
     // An entrypoint given at create time discards the image's cmd as well.
     let (entrypoint, cmd) = match &req.entrypoint {
         Some(ep) => {
-            let ep: Vec<String> = if ep.len() == 1 && ep[0].is_empty() { vec![] } else { ep.clone() };
+            let ep: Vec<String> = if ep.len() == 1 && ep[0].is_empty() {
+                vec![]
+            } else {
+                ep.clone()
+            };
             (ep, req.cmd.clone().unwrap_or_default())
         }
         None => {
@@ -154,10 +207,18 @@ pub fn merge(id: &str, req: &Config, image: &RunConfig) -> Result<(Config, Strin
         c.hostname = id[..12].to_string();
     }
     if c.exposed_ports.is_none() {
-        c.exposed_ports = image.exposed_ports.as_ref().map(|p| p.keys().map(|k| (k.clone(), serde_json::json!({}))).collect());
+        c.exposed_ports = image.exposed_ports.as_ref().map(|p| {
+            p.keys()
+                .map(|k| (k.clone(), serde_json::json!({})))
+                .collect()
+        });
     }
     if c.volumes.is_none() {
-        c.volumes = image.volumes.as_ref().map(|v| v.keys().map(|k| (k.clone(), serde_json::json!({}))).collect());
+        c.volumes = image.volumes.as_ref().map(|v| {
+            v.keys()
+                .map(|k| (k.clone(), serde_json::json!({})))
+                .collect()
+        });
     }
     if c.on_build.is_none() {
         c.on_build = image.on_build.clone();
@@ -170,7 +231,10 @@ pub fn merge(id: &str, req: &Config, image: &RunConfig) -> Result<(Config, Strin
 /// writable layer or the image layers (`layers`, topmost first).
 pub fn resolve_user(user: &str, layers: &[PathBuf]) -> Result<(u32, u32, Vec<u32>)> {
     let read = |file: &str| -> String {
-        layers.iter().find_map(|l| std::fs::read_to_string(l.join(file)).ok()).unwrap_or_default()
+        layers
+            .iter()
+            .find_map(|l| std::fs::read_to_string(l.join(file)).ok())
+            .unwrap_or_default()
     };
     let (u, g) = match user.split_once(':') {
         Some((u, g)) => (u, Some(g)),
@@ -180,18 +244,26 @@ pub fn resolve_user(user: &str, layers: &[PathBuf]) -> Result<(u32, u32, Vec<u32
     let entry = |name: &str| -> Option<(u32, u32)> {
         passwd.lines().find_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
-            (f.len() >= 4 && (f[0] == name || f[2] == name)).then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
+            (f.len() >= 4 && (f[0] == name || f[2] == name))
+                .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
         })
     };
     let (uid, mut gid, name) = if u.is_empty() {
         (0, 0, "root".to_string())
     } else if let Some((uid, gid)) = entry(u) {
-        let name = passwd.lines().find(|l| l.split(':').nth(2) == Some(&uid.to_string())).and_then(|l| l.split(':').next()).unwrap_or(u).to_string();
+        let name = passwd
+            .lines()
+            .find(|l| l.split(':').nth(2) == Some(&uid.to_string()))
+            .and_then(|l| l.split(':').next())
+            .unwrap_or(u)
+            .to_string();
         (uid, gid, name)
     } else if let Ok(uid) = u.parse::<u32>() {
         (uid, 0, String::new())
     } else {
-        return Err(Error::invalid(format!("unable to find user {u}: no matching entries in passwd file")));
+        return Err(Error::invalid(format!(
+            "unable to find user {u}: no matching entries in passwd file"
+        )));
     };
     let group = read("etc/group");
     if let Some(g) = g {
@@ -200,14 +272,19 @@ pub fn resolve_user(user: &str, layers: &[PathBuf]) -> Result<(u32, u32, Vec<u32
             (f.len() >= 3 && (f[0] == g || f[2] == g)).then(|| f[2].parse::<u32>().ok())?
         }) {
             Some(gid) => gid,
-            None => g.parse().map_err(|_| Error::invalid(format!("unable to find group {g}: no matching entries in group file")))?,
+            None => g.parse().map_err(|_| {
+                Error::invalid(format!(
+                    "unable to find group {g}: no matching entries in group file"
+                ))
+            })?,
         };
     }
     let additional = group
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
-            (f.len() >= 4 && !name.is_empty() && f[3].split(',').any(|m| m == name)).then(|| f[2].parse::<u32>().ok())?
+            (f.len() >= 4 && !name.is_empty() && f[3].split(',').any(|m| m == name))
+                .then(|| f[2].parse::<u32>().ok())?
         })
         .filter(|g| *g != gid)
         .collect();
@@ -215,10 +292,18 @@ pub fn resolve_user(user: &str, layers: &[PathBuf]) -> Result<(u32, u32, Vec<u32
 }
 
 /// The runtime spec for a container record.
-pub fn run_spec(rec: &super::Record, layers: &[PathBuf], files: &super::files::Paths) -> Result<RunSpec> {
+pub fn run_spec(
+    rec: &super::Record,
+    layers: &[PathBuf],
+    files: &super::files::Paths,
+) -> Result<RunSpec> {
     let h = &rec.host_config;
     let (uid, gid, additional_gids) = resolve_user(&rec.config.user, layers)?;
-    let cwd = if rec.config.working_dir.is_empty() { "/".to_string() } else { rec.config.working_dir.clone() };
+    let cwd = if rec.config.working_dir.is_empty() {
+        "/".to_string()
+    } else {
+        rec.config.working_dir.clone()
+    };
     let mut args = vec![rec.path.clone()];
     args.extend(rec.args.iter().cloned());
     let mut env = rec.config.env.clone().unwrap_or_default();
@@ -226,19 +311,33 @@ pub fn run_spec(rec: &super::Record, layers: &[PathBuf], files: &super::files::P
         env.push("TERM=xterm".into());
     }
     if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
-        env.insert(1.min(env.len()), format!("HOSTNAME={}", rec.config.hostname));
+        env.insert(
+            1.min(env.len()),
+            format!("HOSTNAME={}", rec.config.hostname),
+        );
     }
     let (cpu_quota, cpu_period) = if h.nano_cpus > 0 {
         (h.nano_cpus * 100_000 / 1_000_000_000, 100_000)
     } else {
-        (h.cpu_quota, if h.cpu_period > 0 { h.cpu_period as u64 } else { 100_000 })
+        (
+            h.cpu_quota,
+            if h.cpu_period > 0 {
+                h.cpu_period as u64
+            } else {
+                100_000
+            },
+        )
     };
     let memory_swap = match (h.memory, h.memory_swap) {
         (0, _) => 0,
         (m, 0) => m * 2,
         (_, s) => s,
     };
-    let network = if h.network_mode == "host" { Network::Host } else { Network::None };
+    let network = if h.network_mode == "host" {
+        Network::Host
+    } else {
+        Network::None
+    };
     Ok(RunSpec {
         args,
         env,
@@ -246,7 +345,11 @@ pub fn run_spec(rec: &super::Record, layers: &[PathBuf], files: &super::files::P
         uid,
         gid,
         additional_gids,
-        hostname: if network == Network::Host { hostname() } else { rec.config.hostname.clone() },
+        hostname: if network == Network::Host {
+            hostname()
+        } else {
+            rec.config.hostname.clone()
+        },
         tty: rec.config.tty,
         readonly_rootfs: h.readonly_rootfs,
         network,
@@ -255,7 +358,11 @@ pub fn run_spec(rec: &super::Record, layers: &[PathBuf], files: &super::files::P
             (files.hostname.clone(), "/etc/hostname".into()),
             (files.hosts.clone(), "/etc/hosts".into()),
         ],
-        shm_size: if h.shm_size > 0 { h.shm_size } else { 64 * 1024 * 1024 },
+        shm_size: if h.shm_size > 0 {
+            h.shm_size
+        } else {
+            64 * 1024 * 1024
+        },
         cgroup_path: format!("/berth/{}", rec.id),
         resources: Resources {
             memory: h.memory,
@@ -269,7 +376,9 @@ pub fn run_spec(rec: &super::Record, layers: &[PathBuf], files: &super::files::P
 }
 
 fn hostname() -> String {
-    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The layer directories to search for `/etc/passwd`, writable layer first.

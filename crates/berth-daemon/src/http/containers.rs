@@ -36,20 +36,32 @@ pub fn routes() -> Router<Arc<Daemon>> {
         .route("/containers/{id}", delete(remove))
 }
 
-async fn create(State(d): State<Arc<Daemon>>, q: Query, body: Bytes) -> Result<(StatusCode, Json<CreateResponse>), Error> {
-    let req: CreateRequest = serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
+async fn create(
+    State(d): State<Arc<Daemon>>,
+    q: Query,
+    body: Bytes,
+) -> Result<(StatusCode, Json<CreateResponse>), Error> {
+    let req: CreateRequest = serde_json::from_slice(&body)
+        .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
     let name = q.get("name").filter(|n| !n.is_empty());
     let (id, warnings) = d.containers.create(name, req)?;
     Ok((StatusCode::CREATED, Json(CreateResponse { id, warnings })))
 }
 
 fn command(r: &Record) -> String {
-    std::iter::once(r.path.as_str()).chain(r.args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
+    std::iter::once(r.path.as_str())
+        .chain(r.args.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn ago(t: &str) -> String {
-    let Ok(t) = chrono::DateTime::parse_from_rfc3339(t) else { return "a while".into() };
-    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds().max(0);
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(t) else {
+        return "a while".into();
+    };
+    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+        .num_seconds()
+        .max(0);
     match secs {
         0 => "Less than a second".into(),
         1 => "1 second".into(),
@@ -66,7 +78,11 @@ fn status_text(r: &Record) -> String {
     match r.state.status {
         Status::Created => "Created".into(),
         Status::Running => format!("Up {}", ago(&r.state.started_at)),
-        Status::Exited => format!("Exited ({}) {} ago", r.state.exit_code, ago(&r.state.finished_at)),
+        Status::Exited => format!(
+            "Exited ({}) {} ago",
+            r.state.exit_code,
+            ago(&r.state.finished_at)
+        ),
         Status::Removing => "Removal In Progress".into(),
         Status::Dead => "Dead".into(),
     }
@@ -81,9 +97,21 @@ fn image_name(d: &Daemon, r: &Record) -> String {
 
 async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<Summary>>, Error> {
     let filters = q.filters()?;
-    check_filters(&filters, &["status", "name", "label", "id", "exited", "ancestor"])?;
+    check_filters(
+        &filters,
+        &["status", "name", "label", "id", "exited", "ancestor"],
+    )?;
     if let Some(bad) = filters.get("status").into_iter().flatten().find(|s| {
-        !["created", "restarting", "running", "removing", "paused", "exited", "dead"].contains(&s.as_str())
+        ![
+            "created",
+            "restarting",
+            "running",
+            "removing",
+            "paused",
+            "exited",
+            "dead",
+        ]
+        .contains(&s.as_str())
     }) {
         return Err(Error::invalid(format!("invalid filter 'status={bad}'")));
     }
@@ -98,11 +126,20 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<Summary
         let labels = r.config.labels.clone().unwrap_or_default();
         let keep = filters.iter().all(|(k, vals)| match k.as_str() {
             "status" => vals.iter().any(|v| v == r.state.status.as_str()),
-            "name" => vals.iter().any(|v| r.name.contains(v.trim_start_matches('/'))),
+            "name" => vals
+                .iter()
+                .any(|v| r.name.contains(v.trim_start_matches('/'))),
             "id" => vals.iter().any(|v| r.id.starts_with(v.as_str())),
             "label" => labels_match(&labels, vals),
-            "exited" => r.state.status == Status::Exited && vals.iter().any(|v| v.parse::<i64>().ok() == Some(r.state.exit_code)),
-            "ancestor" => vals.iter().any(|v| d.images.resolve(v).is_ok_and(|i| i.id == r.image_id)),
+            "exited" => {
+                r.state.status == Status::Exited
+                    && vals
+                        .iter()
+                        .any(|v| v.parse::<i64>().ok() == Some(r.state.exit_code))
+            }
+            "ancestor" => vals
+                .iter()
+                .any(|v| d.images.resolve(v).is_ok_and(|i| i.id == r.image_id)),
             _ => false,
         });
         if !keep {
@@ -119,7 +156,10 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<Summary
             labels: labels.into_iter().collect(),
             state: r.state.status.as_str().into(),
             status: status_text(&r),
-            host_config: BTreeMap::from([("NetworkMode".into(), r.host_config.network_mode.clone())]),
+            host_config: BTreeMap::from([(
+                "NetworkMode".into(),
+                r.host_config.network_mode.clone(),
+            )]),
             network_settings: serde_json::json!({"Networks": {}}),
             mounts: vec![],
         });
@@ -130,7 +170,10 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<Summary
     Ok(Json(out))
 }
 
-async fn inspect(State(d): State<Arc<Daemon>>, Path(id): Path<String>) -> Result<Json<Inspect>, Error> {
+async fn inspect(
+    State(d): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+) -> Result<Json<Inspect>, Error> {
     let c = d.containers.get(&id)?;
     let r = c.record();
     let p = d.containers.paths(&r.id);
@@ -169,7 +212,10 @@ async fn inspect(State(d): State<Arc<Daemon>>, Path(id): Path<String>) -> Result
         host_config: r.host_config.clone(),
         graph_driver: GraphDriver {
             name: "overlay2".into(),
-            data: BTreeMap::from([("UpperDir".into(), d.images.snapshots().upper(&r.id).display().to_string())]),
+            data: BTreeMap::from([(
+                "UpperDir".into(),
+                d.images.snapshots().upper(&r.id).display().to_string(),
+            )]),
         },
         mounts: vec![],
         config: r.config.clone(),
@@ -179,23 +225,41 @@ async fn inspect(State(d): State<Arc<Daemon>>, Path(id): Path<String>) -> Result
 
 async fn start(State(d): State<Arc<Daemon>>, Path(id): Path<String>) -> Result<StatusCode, Error> {
     let c = d.containers.get(&id)?;
-    d.containers.start(&c).await?;
+    if let Err(e) = d.containers.start(&c).await {
+        // Docker removes an auto-remove container whose start failed.
+        if c.record().host_config.auto_remove {
+            let _ = d.containers.remove(&c, true).await;
+        }
+        return Err(e);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
 fn stop_params(q: &Query) -> Result<(Option<i32>, Option<i64>), Error> {
-    let signal = q.get("signal").filter(|s| !s.is_empty()).map(crate::signal::parse).transpose()?;
+    let signal = q
+        .get("signal")
+        .filter(|s| !s.is_empty())
+        .map(crate::signal::parse)
+        .transpose()?;
     Ok((signal, q.int("t")?))
 }
 
-async fn stop(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) -> Result<StatusCode, Error> {
+async fn stop(
+    State(d): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    q: Query,
+) -> Result<StatusCode, Error> {
     let c = d.containers.get(&id)?;
     let (signal, t) = stop_params(&q)?;
     d.containers.stop(&c, signal, t).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn restart(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) -> Result<StatusCode, Error> {
+async fn restart(
+    State(d): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    q: Query,
+) -> Result<StatusCode, Error> {
     let c = d.containers.get(&id)?;
     let (signal, t) = stop_params(&q)?;
     match d.containers.stop(&c, signal, t).await {
@@ -204,11 +268,20 @@ async fn restart(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query)
     }
     d.containers.start(&c).await?;
     let r = c.record();
-    d.events.publish("container", "restart", &r.id, BTreeMap::from([("name".into(), r.name)]));
+    d.events.publish(
+        "container",
+        "restart",
+        &r.id,
+        BTreeMap::from([("name".into(), r.name)]),
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn kill(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) -> Result<StatusCode, Error> {
+async fn kill(
+    State(d): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    q: Query,
+) -> Result<StatusCode, Error> {
     let c = d.containers.get(&id)?;
     let signo = match q.get("signal").filter(|s| !s.is_empty()) {
         Some(s) => crate::signal::parse(s)?,
@@ -218,7 +291,11 @@ async fn kill(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) ->
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn wait(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) -> Result<Response<Body>, Error> {
+async fn wait(
+    State(d): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    q: Query,
+) -> Result<Response<Body>, Error> {
     let c = d.containers.get(&id)?;
     let cond = match q.get("condition").unwrap_or("") {
         "" | "not-running" => WaitCondition::NotRunning,
@@ -233,17 +310,33 @@ async fn wait(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) ->
     tokio::spawn(async move {
         let code = containers.wait(&c, cond).await.unwrap_or(-1);
         let rec = c.record();
-        let error = (!rec.state.error.is_empty()).then(|| berth_api::container::WaitError { message: rec.state.error });
-        let body = serde_json::to_vec(&WaitResponse { status_code: code, error }).expect("serializes");
+        let error = (!rec.state.error.is_empty()).then(|| berth_api::container::WaitError {
+            message: rec.state.error,
+        });
+        let body = serde_json::to_vec(&WaitResponse {
+            status_code: code,
+            error,
+        })
+        .expect("serializes");
         let _ = tx.send(body.into()).await;
     });
-    Ok(Response::builder().header(header::CONTENT_TYPE, "application/json").body(body).expect("valid response"))
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .expect("valid response"))
 }
 
-async fn remove(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) -> Result<StatusCode, Error> {
+async fn remove(
+    State(d): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    q: Query,
+) -> Result<StatusCode, Error> {
     let c = d.containers.get(&id)?;
     if q.flag("link") {
-        return Err(Error::new(berth_core::ErrorKind::NotImplemented, "berth does not support links"));
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            "berth does not support links",
+        ));
     }
     d.containers.remove(&c, q.flag("force")).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -266,8 +359,16 @@ impl Output {
         if !wanted {
             return None;
         }
-        let payload = if self.timestamps { format!("{} {}", e.time, e.log) } else { e.log.clone() };
-        Some(if self.tty { Bytes::from(payload) } else { stream::frame(e.stream, payload.as_bytes()) })
+        let payload = if self.timestamps {
+            format!("{} {}", e.time, e.log)
+        } else {
+            e.log.clone()
+        };
+        Some(if self.tty {
+            Bytes::from(payload)
+        } else {
+            stream::frame(e.stream, payload.as_bytes())
+        })
     }
 }
 
@@ -278,32 +379,53 @@ fn parse_since(v: Option<&str>) -> Result<Option<String>, Error> {
             let nanos = if let Ok(f) = s.parse::<f64>() {
                 (f * 1e9) as i64
             } else {
-                chrono::DateTime::parse_from_rfc3339(s).map_err(|_| Error::invalid(format!("invalid time value {s:?}")))?.timestamp_nanos_opt().unwrap_or(0)
+                chrono::DateTime::parse_from_rfc3339(s)
+                    .map_err(|_| Error::invalid(format!("invalid time value {s:?}")))?
+                    .timestamp_nanos_opt()
+                    .unwrap_or(0)
             };
-            Ok(Some(chrono::DateTime::from_timestamp_nanos(nanos).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)))
+            Ok(Some(
+                chrono::DateTime::from_timestamp_nanos(nanos)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            ))
         }
     }
 }
 
-async fn logs(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) -> Result<Response<Body>, Error> {
+async fn logs(
+    State(d): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    q: Query,
+) -> Result<Response<Body>, Error> {
     let c = d.containers.get(&id)?;
     let r = c.record();
-    let out = Output { stdout: q.flag("stdout"), stderr: q.flag("stderr"), tty: r.config.tty, timestamps: q.flag("timestamps") };
+    let out = Output {
+        stdout: q.flag("stdout"),
+        stderr: q.flag("stderr"),
+        tty: r.config.tty,
+        timestamps: q.flag("timestamps"),
+    };
     if !out.stdout && !out.stderr {
-        return Err(Error::invalid("Bad parameters: you must choose at least one stream"));
+        return Err(Error::invalid(
+            "Bad parameters: you must choose at least one stream",
+        ));
     }
     let since = parse_since(q.get("since"))?;
     let until = parse_since(q.get("until"))?;
     let tail: Option<usize> = match q.get("tail") {
         None | Some("" | "all") => None,
-        Some(t) => Some(t.parse().map_err(|_| Error::invalid(format!("invalid value for tail: {t:?}")))?),
+        Some(t) => Some(
+            t.parse()
+                .map_err(|_| Error::invalid(format!("invalid value for tail: {t:?}")))?,
+        ),
     };
     let follow = q.flag("follow");
     let path = d.containers.paths(&r.id).log;
     let (tx, body) = stream::channel();
     tokio::spawn(async move {
         let keep = |e: &berth_runtime::logfile::Entry| {
-            since.as_ref().is_none_or(|s| e.time.as_str() >= s.as_str()) && until.as_ref().is_none_or(|u| e.time.as_str() <= u.as_str())
+            since.as_ref().is_none_or(|s| e.time.as_str() >= s.as_str())
+                && until.as_ref().is_none_or(|u| e.time.as_str() <= u.as_str())
         };
         // The backlog (for --tail), then the rest as it comes.
         let mut backlog = Vec::new();
@@ -326,7 +448,10 @@ async fn logs(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) ->
             let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
             let c2 = c.clone();
             let from_end = tokio::spawn(async move {
-                stream::follow_log(c2, path, From::End, Until::Stopped, move |e| etx.send(e).is_ok()).await;
+                stream::follow_log(c2, path, From::End, Until::Stopped, move |e| {
+                    etx.send(e).is_ok()
+                })
+                .await;
             });
             while let Some(e) = erx.recv().await {
                 if !keep(&e) {
@@ -341,16 +466,30 @@ async fn logs(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) ->
             from_end.abort();
         }
     });
-    let ctype = if r.config.tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
-    Ok(Response::builder().header(header::CONTENT_TYPE, ctype).body(body).expect("valid response"))
+    let ctype = if r.config.tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, ctype)
+        .body(body)
+        .expect("valid response"))
 }
 
-async fn resize(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) -> Result<StatusCode, Error> {
+async fn resize(
+    State(d): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    q: Query,
+) -> Result<StatusCode, Error> {
     let c = d.containers.get(&id)?;
     let h = q.int("h")?.unwrap_or(0);
     let w = q.int("w")?.unwrap_or(0);
     if c.status() != Status::Running {
-        return Err(Error::conflict(format!("Container {} is not running", c.id)));
+        return Err(Error::conflict(format!(
+            "Container {} is not running",
+            c.id
+        )));
     }
     d.containers.resize(&c, h as u16, w as u16).await?;
     Ok(StatusCode::OK)
@@ -358,10 +497,20 @@ async fn resize(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query) 
 
 /// `POST /containers/{id}/attach`: hijacks the connection (HTTP upgrade to `tcp`); container
 /// output goes down it, and with `stdin=1` what the client sends becomes the container's stdin.
-async fn attach(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query, mut req: Request) -> Result<Response<Body>, Error> {
+async fn attach(
+    State(d): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    q: Query,
+    mut req: Request,
+) -> Result<Response<Body>, Error> {
     let c = d.containers.get(&id)?;
     let r = c.record();
-    let out = Output { stdout: q.flag("stdout"), stderr: q.flag("stderr"), tty: r.config.tty, timestamps: false };
+    let out = Output {
+        stdout: q.flag("stdout"),
+        stderr: q.flag("stderr"),
+        tty: r.config.tty,
+        timestamps: false,
+    };
     let want_stdin = q.flag("stdin") && r.config.open_stdin;
     let replay = q.flag("logs");
     let stream_output = q.flag("stream");
@@ -377,7 +526,9 @@ async fn attach(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query, 
             let c2 = c.clone();
             let containers = containers.clone();
             tokio::spawn(async move {
-                let Some(mut sock) = containers.stdin(&c2).await else { return };
+                let Some(mut sock) = containers.stdin(&c2).await else {
+                    return;
+                };
                 let mut buf = vec![0u8; 8192];
                 loop {
                     match rd.read(&mut buf).await {
@@ -392,9 +543,19 @@ async fn attach(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query, 
                 let _ = sock.shutdown().await;
             });
         }
-        let until = if stream_output { Until::RunEnds } else { Until::Now };
+        let until = if stream_output {
+            Until::RunEnds
+        } else {
+            Until::Now
+        };
         let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
-        let follower = tokio::spawn(stream::follow_log(c.clone(), log, start_offset, until, move |e| etx.send(e).is_ok()));
+        let follower = tokio::spawn(stream::follow_log(
+            c.clone(),
+            log,
+            start_offset,
+            until,
+            move |e| etx.send(e).is_ok(),
+        ));
         while let Some(e) = erx.recv().await {
             if let Some(b) = out.encode(&e) {
                 if wr.write_all(&b).await.is_err() {
@@ -405,7 +566,11 @@ async fn attach(State(d): State<Arc<Daemon>>, Path(id): Path<String>, q: Query, 
         follower.abort();
         let _ = wr.shutdown().await;
     });
-    let ctype = if r.config.tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
+    let ctype = if r.config.tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
     Ok(Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "Upgrade")

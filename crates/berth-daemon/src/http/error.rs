@@ -27,7 +27,13 @@ pub fn error_response(e: &Error) -> Response<Body> {
     if e.kind == ErrorKind::Internal {
         tracing::error!(error = %e.message, "request failed");
     }
-    (status(e.kind), Json(ErrorResponse { message: e.message.clone() })).into_response()
+    (
+        status(e.kind),
+        Json(ErrorResponse {
+            message: e.message.clone(),
+        }),
+    )
+        .into_response()
 }
 
 impl IntoResponse for Error {

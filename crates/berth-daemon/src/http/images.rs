@@ -11,7 +11,9 @@ use axum::extract::{Path, State};
 use axum::http::{Response, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use berth_api::image::{DeleteItem, GraphDriver, ImageInspect, ImageSummary, ProgressMessage, RootFs};
+use berth_api::image::{
+    DeleteItem, GraphDriver, ImageInspect, ImageSummary, ProgressMessage, RootFs,
+};
 use berth_core::ErrorKind;
 use berth_image::{Image, ImportOptions, Reference};
 use futures_util::TryStreamExt;
@@ -24,20 +26,34 @@ pub fn routes() -> Router<Arc<Daemon>> {
     Router::new()
         .route("/images/json", get(list))
         .route("/images/create", post(create))
-        .route("/images/{*rest}", get(get_image).post(post_image).delete(delete))
+        .route(
+            "/images/{*rest}",
+            get(get_image).post(post_image).delete(delete),
+        )
 }
 
 fn created_unix(i: &Image) -> i64 {
-    i.config.created.as_deref().and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok()).map_or(0, |t| t.timestamp())
+    i.config
+        .created
+        .as_deref()
+        .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+        .map_or(0, |t| t.timestamp())
 }
 
 fn tags(i: &Image) -> Vec<String> {
-    i.refs.iter().filter(|r| r.tag().is_some()).map(Reference::familiar).collect()
+    i.refs
+        .iter()
+        .filter(|r| r.tag().is_some())
+        .map(Reference::familiar)
+        .collect()
 }
 
 async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<ImageSummary>>, Error> {
     let filters = q.filters()?;
-    check_filters(&filters, &["dangling", "reference", "label", "before", "since"])?;
+    check_filters(
+        &filters,
+        &["dangling", "reference", "label", "before", "since"],
+    )?;
     let all = q.flag("all");
     let _ = all; // berth has no intermediate images yet: -a lists the same set.
     let mut out = Vec::new();
@@ -46,8 +62,16 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<ImageSu
         let i = d.images.resolve(name)?;
         Ok(created_unix(&i))
     };
-    let before = filters.get("before").and_then(|v| v.first()).map(|n| order(n)).transpose()?;
-    let since = filters.get("since").and_then(|v| v.first()).map(|n| order(n)).transpose()?;
+    let before = filters
+        .get("before")
+        .and_then(|v| v.first())
+        .map(|n| order(n))
+        .transpose()?;
+    let since = filters
+        .get("since")
+        .and_then(|v| v.first())
+        .map(|n| order(n))
+        .transpose()?;
     for i in images {
         let mut repo_tags = tags(&i);
         if let Some(dangling) = filters.get("dangling") {
@@ -88,7 +112,11 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<ImageSu
             shared_size: -1,
             virtual_size: i.size as i64,
             labels: labels.into_iter().collect(),
-            containers: if q.flag("shared-size") { containers } else { -1 },
+            containers: if q.flag("shared-size") {
+                containers
+            } else {
+                -1
+            },
         });
     }
     out.sort_by(|a, b| b.created.cmp(&a.created).then(a.id.cmp(&b.id)));
@@ -105,7 +133,9 @@ fn glob(p: &str, s: &str) -> bool {
     fn rec(p: &[u8], s: &[u8]) -> bool {
         match (p.first(), s.first()) {
             (None, None) => true,
-            (Some(b'*'), _) => rec(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && rec(p, &s[1..])),
+            (Some(b'*'), _) => {
+                rec(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && rec(p, &s[1..]))
+            }
             (Some(b'?'), Some(c)) if *c != b'/' => rec(&p[1..], &s[1..]),
             (Some(a), Some(b)) if a == b => rec(&p[1..], &s[1..]),
             _ => false,
@@ -131,13 +161,28 @@ fn inspect(d: &Daemon, i: &Image) -> ImageInspect {
         os: i.config.os.clone(),
         size: i.size as i64,
         virtual_size: i.size as i64,
-        graph_driver: GraphDriver { name: "overlay2".into(), data: BTreeMap::new() },
-        root_fs: RootFs { kind: "layers".into(), layers: i.config.rootfs.diff_ids.iter().map(ToString::to_string).collect() },
+        graph_driver: GraphDriver {
+            name: "overlay2".into(),
+            data: BTreeMap::new(),
+        },
+        root_fs: RootFs {
+            kind: "layers".into(),
+            layers: i
+                .config
+                .rootfs
+                .diff_ids
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        },
         metadata: BTreeMap::from([("LastTagTime".into(), String::new())]),
     }
 }
 
-async fn get_image(State(d): State<Arc<Daemon>>, Path(rest): Path<String>) -> Result<Response<Body>, Error> {
+async fn get_image(
+    State(d): State<Arc<Daemon>>,
+    Path(rest): Path<String>,
+) -> Result<Response<Body>, Error> {
     let Some(name) = rest.strip_suffix("/json") else {
         return Err(Error::not_found(format!("page not found: /images/{rest}")));
     };
@@ -145,36 +190,61 @@ async fn get_image(State(d): State<Arc<Daemon>>, Path(rest): Path<String>) -> Re
     Ok(Json(inspect(&d, &i)).into_response())
 }
 
-async fn post_image(State(d): State<Arc<Daemon>>, Path(rest): Path<String>, q: Query) -> Result<Response<Body>, Error> {
+async fn post_image(
+    State(d): State<Arc<Daemon>>,
+    Path(rest): Path<String>,
+    q: Query,
+) -> Result<Response<Body>, Error> {
     let Some(name) = rest.strip_suffix("/tag") else {
         return Err(Error::not_found(format!("page not found: /images/{rest}")));
     };
     let image = d.images.resolve(name)?;
     let repo = q.get("repo").unwrap_or("");
     if repo.is_empty() {
-        return Err(Error::invalid("repository name must have at least one component"));
+        return Err(Error::invalid(
+            "repository name must have at least one component",
+        ));
     }
     let mut r = Reference::parse(repo)?;
     if r.digest().is_some() {
-        return Err(Error::invalid("refusing to create a tag with a digest reference"));
+        return Err(Error::invalid(
+            "refusing to create a tag with a digest reference",
+        ));
     }
     if let Some(t) = q.get("tag").filter(|t| !t.is_empty()) {
         r = r.with_tag(t)?;
     }
     let r = r.with_default_tag();
     d.images.tag(&image.id, &r)?;
-    d.events.publish("image", "tag", image.id.as_str(), BTreeMap::from([("name".into(), r.familiar())]));
+    d.events.publish(
+        "image",
+        "tag",
+        image.id.as_str(),
+        BTreeMap::from([("name".into(), r.familiar())]),
+    );
     Ok((StatusCode::CREATED, "").into_response())
 }
 
-async fn delete(State(d): State<Arc<Daemon>>, Path(name): Path<String>, q: Query) -> Result<Json<Vec<DeleteItem>>, Error> {
+async fn delete(
+    State(d): State<Arc<Daemon>>,
+    Path(name): Path<String>,
+    q: Query,
+) -> Result<Json<Vec<DeleteItem>>, Error> {
     let force = q.flag("force");
     let image = d.images.resolve(&name)?;
-    let by_name = Reference::parse(&name).ok().map(Reference::with_default_tag).filter(|r| image.refs.contains(r));
+    let by_name = Reference::parse(&name)
+        .ok()
+        .map(Reference::with_default_tag)
+        .filter(|r| image.refs.contains(r));
     let short = &image.id.hex()[..12];
     let untag = |r: &Reference, out: &mut Vec<DeleteItem>| -> Result<(), Error> {
         d.images.untag(r)?;
-        d.events.publish("image", "untag", image.id.as_str(), BTreeMap::from([("name".into(), r.familiar())]));
+        d.events.publish(
+            "image",
+            "untag",
+            image.id.as_str(),
+            BTreeMap::from([("name".into(), r.familiar())]),
+        );
         out.push(DeleteItem::Untagged(r.familiar()));
         Ok(())
     };
@@ -185,7 +255,10 @@ async fn delete(State(d): State<Arc<Daemon>>, Path(name): Path<String>, q: Query
         return Ok(Json(out));
     }
     let users = d.containers.image_users(&image.id);
-    if let Some(running) = users.iter().find(|u| u.state.status == crate::containers::Status::Running) {
+    if let Some(running) = users
+        .iter()
+        .find(|u| u.state.status == crate::containers::Status::Running)
+    {
         return Err(Error::conflict(format!(
             "conflict: unable to delete {short} (cannot be forced) - image is being used by running container {}",
             &running.id[..12]
@@ -197,7 +270,10 @@ async fn delete(State(d): State<Arc<Daemon>>, Path(name): Path<String>, q: Query
                 "conflict: unable to remove repository reference \"{name}\" (must force) - container {} is using its referenced image {short}",
                 &c.id[..12]
             ),
-            None => format!("conflict: unable to delete {short} (must be forced) - image is being used by stopped container {}", &c.id[..12]),
+            None => format!(
+                "conflict: unable to delete {short} (must be forced) - image is being used by stopped container {}",
+                &c.id[..12]
+            ),
         }));
     }
     if by_name.is_none() && image.refs.len() > 1 && !force {
@@ -211,7 +287,8 @@ async fn delete(State(d): State<Arc<Daemon>>, Path(name): Path<String>, q: Query
     // A forced removal of an image that stopped containers use leaves it untagged, as Docker does.
     if users.is_empty() {
         d.images.delete(&image.id)?;
-        d.events.publish("image", "delete", image.id.as_str(), BTreeMap::new());
+        d.events
+            .publish("image", "delete", image.id.as_str(), BTreeMap::new());
         out.push(DeleteItem::Deleted(image.id.to_string()));
     }
     Ok(Json(out))
@@ -219,18 +296,28 @@ async fn delete(State(d): State<Arc<Daemon>>, Path(name): Path<String>, q: Query
 
 /// `POST /images/create`: `fromSrc=-` imports the request body; pulling needs a registry
 /// client, which berth does not have yet.
-async fn create(State(d): State<Arc<Daemon>>, q: Query, body: Body) -> Result<Response<Body>, Error> {
+async fn create(
+    State(d): State<Arc<Daemon>>,
+    q: Query,
+    body: Body,
+) -> Result<Response<Body>, Error> {
     if let Some(from) = q.get("fromImage").filter(|s| !s.is_empty()) {
         return Err(Error::new(
             ErrorKind::NotImplemented,
-            format!("berth cannot pull {from}: registry support is not implemented yet; import or load the image instead"),
+            format!(
+                "berth cannot pull {from}: registry support is not implemented yet; import or load the image instead"
+            ),
         ));
     }
     let src = q.get("fromSrc").unwrap_or("");
     if src != "-" {
         return Err(Error::new(
             ErrorKind::NotImplemented,
-            if src.is_empty() { "fromImage or fromSrc is required".to_string() } else { format!("berth can only import from the request body (fromSrc=-), not {src}") },
+            if src.is_empty() {
+                "fromImage or fromSrc is required".to_string()
+            } else {
+                format!("berth can only import from the request body (fromSrc=-), not {src}")
+            },
         ));
     }
     let target = match q.get("repo").filter(|r| !r.is_empty()) {
@@ -249,7 +336,10 @@ async fn create(State(d): State<Arc<Daemon>>, q: Query, body: Body) -> Result<Re
     }
     let opts = ImportOptions {
         config,
-        comment: q.get("message").filter(|m| !m.is_empty()).map_or_else(|| "Imported from -".to_string(), str::to_string),
+        comment: q
+            .get("message")
+            .filter(|m| !m.is_empty())
+            .map_or_else(|| "Imported from -".to_string(), str::to_string),
     };
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let reader = SyncIoBridge::new(StreamReader::new(stream));
@@ -258,10 +348,16 @@ async fn create(State(d): State<Arc<Daemon>>, q: Query, body: Body) -> Result<Re
         let mut reader = std::io::BufReader::new(reader);
         let gz = {
             use std::io::BufRead;
-            let head = reader.fill_buf().map_err(|e| Error::invalid(format!("reading import: {e}")))?;
+            let head = reader
+                .fill_buf()
+                .map_err(|e| Error::invalid(format!("reading import: {e}")))?;
             head.starts_with(&[0x1f, 0x8b])
         };
-        let tar: Box<dyn Read> = if gz { Box::new(flate2::read::GzDecoder::new(reader)) } else { Box::new(reader) };
+        let tar: Box<dyn Read> = if gz {
+            Box::new(flate2::read::GzDecoder::new(reader))
+        } else {
+            Box::new(reader)
+        };
         images.import(tar, opts).map_err(Error::from)
     })
     .await
@@ -269,9 +365,16 @@ async fn create(State(d): State<Arc<Daemon>>, q: Query, body: Body) -> Result<Re
     if let Some(r) = &target {
         d.images.tag(&image.id, r)?;
     }
-    d.events.publish("image", "import", image.id.as_str(), BTreeMap::new());
-    let msg = ProgressMessage { status: Some(image.id.to_string()), ..ProgressMessage::default() };
+    d.events
+        .publish("image", "import", image.id.as_str(), BTreeMap::new());
+    let msg = ProgressMessage {
+        status: Some(image.id.to_string()),
+        ..ProgressMessage::default()
+    };
     let mut line = serde_json::to_vec(&msg).expect("message serializes");
     line.extend_from_slice(b"\r\n");
-    Ok(Response::builder().header(header::CONTENT_TYPE, "application/json").body(Body::from(line)).expect("valid response"))
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(line))
+        .expect("valid response"))
 }

@@ -33,7 +33,10 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(images::routes())
         .merge(containers::routes())
         .fallback(|uri: Uri| async move {
-            error_response(&crate::Error::not_found(format!("page not found: {}", uri.path())))
+            error_response(&crate::Error::not_found(format!(
+                "page not found: {}",
+                uri.path()
+            )))
         })
         .with_state(daemon)
 }
@@ -61,8 +64,16 @@ pub async fn handle(router: Router, mut req: Request<Body>) -> Result<Response<B
     req.extensions_mut().insert(version);
     let mut resp = router.oneshot(req).await.unwrap_or_else(|e| match e {});
     let h = resp.headers_mut();
-    h.insert("Api-Version", MAX_VERSION.to_string().parse().expect("header value"));
-    h.insert("Server", format!("berth/{} (linux)", env!("CARGO_PKG_VERSION")).parse().expect("header value"));
+    h.insert(
+        "Api-Version",
+        MAX_VERSION.to_string().parse().expect("header value"),
+    );
+    h.insert(
+        "Server",
+        format!("berth/{} (linux)", env!("CARGO_PKG_VERSION"))
+            .parse()
+            .expect("header value"),
+    );
     h.insert("Ostype", "linux".parse().expect("header value"));
     if resp.status() == StatusCode::NOT_MODIFIED {
         *resp.body_mut() = Body::empty();
@@ -72,7 +83,11 @@ pub async fn handle(router: Router, mut req: Request<Body>) -> Result<Response<B
 
 /// Serves the API on `listener` until `shutdown` resolves; connections in flight are dropped
 /// at shutdown (their containers live on in their monitors).
-pub async fn serve(listener: UnixListener, daemon: Arc<Daemon>, shutdown: impl std::future::Future<Output = ()>) {
+pub async fn serve(
+    listener: UnixListener,
+    daemon: Arc<Daemon>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     let router = router(daemon);
     tokio::pin!(shutdown);
     loop {

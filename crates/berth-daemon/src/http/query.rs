@@ -15,8 +15,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
     type Rejection = Error;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
         let q = parts.uri.query().unwrap_or("");
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(q).map_err(|e| Error::invalid(format!("invalid query string: {e}")))?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q)
+            .map_err(|e| Error::invalid(format!("invalid query string: {e}")))?;
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
         for (k, v) in pairs {
             map.entry(k).or_default().push(v);
@@ -45,21 +45,35 @@ impl Query {
     pub fn int(&self, key: &str) -> Result<Option<i64>, Error> {
         match self.get(key) {
             None | Some("") => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| Error::invalid(format!("invalid value for {key}: {v:?}"))),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::invalid(format!("invalid value for {key}: {v:?}"))),
         }
     }
 
     /// `filters`: `{"key": ["v", ...]}` or the legacy `{"key": {"v": true}}`.
     pub fn filters(&self) -> Result<BTreeMap<String, Vec<String>>, Error> {
-        let Some(raw) = self.get("filters").filter(|s| !s.is_empty()) else { return Ok(BTreeMap::new()) };
-        let v: serde_json::Value =
-            serde_json::from_str(raw).map_err(|e| Error::invalid(format!("invalid filter: {e}")))?;
-        let obj = v.as_object().ok_or_else(|| Error::invalid("invalid filter: expected a JSON object"))?;
+        let Some(raw) = self.get("filters").filter(|s| !s.is_empty()) else {
+            return Ok(BTreeMap::new());
+        };
+        let v: serde_json::Value = serde_json::from_str(raw)
+            .map_err(|e| Error::invalid(format!("invalid filter: {e}")))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| Error::invalid("invalid filter: expected a JSON object"))?;
         let mut out = BTreeMap::new();
         for (k, v) in obj {
             let vals = match v {
-                serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
-                serde_json::Value::Object(o) => o.iter().filter(|(_, b)| b.as_bool() == Some(true)).map(|(s, _)| s.clone()).collect(),
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect(),
+                serde_json::Value::Object(o) => o
+                    .iter()
+                    .filter(|(_, b)| b.as_bool() == Some(true))
+                    .map(|(s, _)| s.clone())
+                    .collect(),
                 _ => return Err(Error::invalid(format!("invalid filter '{k}'"))),
             };
             out.insert(k.clone(), vals);
@@ -69,7 +83,10 @@ impl Query {
 }
 
 /// Refuses filter keys outside `allowed`, with Docker's message.
-pub fn check_filters(filters: &BTreeMap<String, Vec<String>>, allowed: &[&str]) -> Result<(), Error> {
+pub fn check_filters(
+    filters: &BTreeMap<String, Vec<String>>,
+    allowed: &[&str],
+) -> Result<(), Error> {
     match filters.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(k) => Err(Error::invalid(format!("invalid filter '{k}'"))),
         None => Ok(()),

@@ -16,7 +16,9 @@ use crate::containers::{Container, Status};
 /// A body fed by a channel; the body ends when the sender is dropped.
 pub fn channel() -> (mpsc::Sender<Bytes>, Body) {
     let (tx, rx) = mpsc::channel::<Bytes>(64);
-    let s = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx)) });
+    let s = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+    });
     (tx, Body::from_stream(s))
 }
 
@@ -54,12 +56,21 @@ pub enum Until {
 }
 
 /// Reads the log of `c` and hands each entry to `emit`, which returns false to stop.
-pub async fn follow_log(c: Arc<Container>, path: std::path::PathBuf, from: From, until: Until, mut emit: impl FnMut(Entry) -> bool) {
+pub async fn follow_log(
+    c: Arc<Container>,
+    path: std::path::PathBuf,
+    from: From,
+    until: Until,
+    mut emit: impl FnMut(Entry) -> bool,
+) {
     let first = c.record().state;
     let mut changed = c.watch();
     let mut offset: u64 = match from {
         From::Start => 0,
-        From::End => tokio::fs::metadata(&path).await.map(|m| m.len()).unwrap_or(0),
+        From::End => tokio::fs::metadata(&path)
+            .await
+            .map(|m| m.len())
+            .unwrap_or(0),
     };
     let mut idle = Duration::from_millis(2);
     loop {
@@ -69,7 +80,9 @@ pub async fn follow_log(c: Arc<Container>, path: std::path::PathBuf, from: From,
             || match until {
                 Until::Now => true,
                 Until::Stopped => state.status != Status::Running,
-                Until::RunEnds => state.status != Status::Running && state.finished_at != first.finished_at,
+                Until::RunEnds => {
+                    state.status != Status::Running && state.finished_at != first.finished_at
+                }
             };
         let mut read_any = false;
         if let Ok(mut f) = tokio::fs::File::open(&path).await {

@@ -35,7 +35,9 @@ async fn ping() -> Response<Body> {
 }
 
 fn kernel() -> String {
-    nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default()
+    nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 async fn version() -> Json<Version> {
@@ -70,12 +72,22 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
     let count = |s: Status| all.iter().filter(|c| c.status() == s).count() as u64;
     let mem_total = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
         .unwrap_or(0)
         * 1024;
     let os = std::fs::read_to_string("/etc/os-release")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string())))
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("PRETTY_NAME=")
+                    .map(|v| v.trim_matches('"').to_string())
+            })
+        })
         .unwrap_or_else(|| "Linux".into());
     let unified = berth_runtime::cgroup::is_unified();
     Ok(Json(Info {
@@ -93,7 +105,9 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
         cpu_cfs_quota: true,
         cpu_shares: true,
         pids_limit: true,
-        nfd: std::fs::read_dir("/proc/self/fd").map(|r| r.count() as u64).unwrap_or(0),
+        nfd: std::fs::read_dir("/proc/self/fd")
+            .map(|r| r.count() as u64)
+            .unwrap_or(0),
         system_time: berth_runtime::logfile::now(),
         logging_driver: "json-file".into(),
         cgroup_driver: "cgroupfs".into(),
@@ -104,11 +118,15 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
         os_version: String::new(),
         os_type: "linux".into(),
         architecture: std::env::consts::ARCH.into(),
-        ncpu: std::thread::available_parallelism().map(|n| n.get() as u64).unwrap_or(1),
+        ncpu: std::thread::available_parallelism()
+            .map(|n| n.get() as u64)
+            .unwrap_or(1),
         mem_total,
         index_server_address: "https://index.docker.io/v1/".into(),
         docker_root_dir: d.config.root.display().to_string(),
-        name: nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
+        name: nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         server_version: env!("CARGO_PKG_VERSION").into(),
         runtimes: BTreeMap::from([("berth".into(), serde_json::json!({"path": "berth"}))]),
         default_runtime: "berth".into(),
@@ -134,8 +152,15 @@ fn event_matches(e: &Event, filters: &BTreeMap<String, Vec<String>>) -> bool {
             || vals.iter().any(|v| match k.as_str() {
                 "type" => e.kind == *v,
                 "event" => e.action == *v,
-                "container" => e.kind == "container" && (e.actor.id.starts_with(v.as_str()) || e.actor.attributes.get("name") == Some(v)),
-                "image" => e.actor.attributes.get("image") == Some(v) || (e.kind == "image" && e.actor.id.contains(v.as_str())),
+                "container" => {
+                    e.kind == "container"
+                        && (e.actor.id.starts_with(v.as_str())
+                            || e.actor.attributes.get("name") == Some(v))
+                }
+                "image" => {
+                    e.actor.attributes.get("image") == Some(v)
+                        || (e.kind == "image" && e.actor.id.contains(v.as_str()))
+                }
                 "label" => super::query::labels_match(&e.actor.attributes, std::slice::from_ref(v)),
                 _ => false,
             })
@@ -145,8 +170,16 @@ fn event_matches(e: &Event, filters: &BTreeMap<String, Vec<String>>) -> bool {
 async fn events(State(d): State<Arc<Daemon>>, q: Query) -> Result<Response<Body>, Error> {
     let filters = q.filters()?;
     check_filters(&filters, &["type", "event", "container", "image", "label"])?;
-    let since = q.get("since").filter(|s| !s.is_empty()).map(parse_time).transpose()?;
-    let until = q.get("until").filter(|s| !s.is_empty()).map(parse_time).transpose()?;
+    let since = q
+        .get("since")
+        .filter(|s| !s.is_empty())
+        .map(parse_time)
+        .transpose()?;
+    let until = q
+        .get("until")
+        .filter(|s| !s.is_empty())
+        .map(parse_time)
+        .transpose()?;
     let (past, mut rx) = d.events.subscribe();
     let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
     let (tx, body) = stream::channel();
@@ -157,7 +190,10 @@ async fn events(State(d): State<Arc<Daemon>>, q: Query) -> Result<Response<Body>
             line
         };
         if let Some(since) = since {
-            for e in past.iter().filter(|e| e.time_nano >= since && until.is_none_or(|u| e.time_nano <= u)) {
+            for e in past
+                .iter()
+                .filter(|e| e.time_nano >= since && until.is_none_or(|u| e.time_nano <= u))
+            {
                 if event_matches(e, &filters) && tx.send(send(e).into()).await.is_err() {
                     return;
                 }
@@ -166,7 +202,9 @@ async fn events(State(d): State<Arc<Daemon>>, q: Query) -> Result<Response<Body>
         if until.is_some_and(|u| u <= now) {
             return;
         }
-        let deadline = until.map(|u| tokio::time::Instant::now() + std::time::Duration::from_nanos((u - now) as u64));
+        let deadline = until.map(|u| {
+            tokio::time::Instant::now() + std::time::Duration::from_nanos((u - now) as u64)
+        });
         loop {
             let next = async {
                 match deadline {
@@ -186,5 +224,8 @@ async fn events(State(d): State<Arc<Daemon>>, q: Query) -> Result<Response<Body>
             }
         }
     });
-    Ok(Response::builder().header(header::CONTENT_TYPE, "application/json").body(body).expect("valid response"))
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .expect("valid response"))
 }

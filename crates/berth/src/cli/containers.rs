@@ -29,7 +29,9 @@ pub async fn start(client: &Client, a: StartArgs) -> Result<u8> {
         return super::run::start_attached(client, &a.containers[0], a.interactive).await;
     }
     each(&a.containers, |c| async move {
-        client.bytes(Method::POST, &format!("/containers/{c}/start"), None).await?;
+        client
+            .bytes(Method::POST, &format!("/containers/{c}/start"), None)
+            .await?;
         println!("{c}");
         Ok(())
     })
@@ -58,7 +60,9 @@ pub async fn stop(client: &Client, a: StopArgs, verb: &str) -> Result<u8> {
     }
     let q = &q;
     each(&a.containers, |c| async move {
-        client.bytes(Method::POST, &format!("/containers/{c}/{verb}?{q}"), None).await?;
+        client
+            .bytes(Method::POST, &format!("/containers/{c}/{verb}?{q}"), None)
+            .await?;
         println!("{c}");
         Ok(())
     })
@@ -78,7 +82,13 @@ pub async fn kill(client: &Client, a: KillArgs) -> Result<u8> {
     let sig = enc(&a.signal);
     let sig = &sig;
     each(&a.containers, |c| async move {
-        client.bytes(Method::POST, &format!("/containers/{c}/kill?signal={sig}"), None).await?;
+        client
+            .bytes(
+                Method::POST,
+                &format!("/containers/{c}/kill?signal={sig}"),
+                None,
+            )
+            .await?;
         println!("{c}");
         Ok(())
     })
@@ -99,7 +109,13 @@ pub struct RmArgs {
 
 pub async fn rm(client: &Client, a: RmArgs) -> Result<u8> {
     each(&a.containers, |c| async move {
-        client.bytes(Method::DELETE, &format!("/containers/{c}?force={}&v={}", a.force, a.volumes), None).await?;
+        client
+            .bytes(
+                Method::DELETE,
+                &format!("/containers/{c}?force={}&v={}", a.force, a.volumes),
+                None,
+            )
+            .await?;
         println!("{c}");
         Ok(())
     })
@@ -132,22 +148,47 @@ pub async fn ps(client: &Client, a: PsArgs) -> Result<u8> {
     let limit = if a.latest { 1 } else { a.last.unwrap_or(-1) };
     let all = a.all || limit > 0;
     let list: Vec<Summary> = client
-        .get(&format!("/containers/json?all={all}&limit={limit}&filters={}", enc(&filters_json(&a.filter)?)))
+        .get(&format!(
+            "/containers/json?all={all}&limit={limit}&filters={}",
+            enc(&filters_json(&a.filter)?)
+        ))
         .await?;
-    let id = |s: &Summary| if a.no_trunc { s.id.clone() } else { s.id[..12].to_string() };
+    let id = |s: &Summary| {
+        if a.no_trunc {
+            s.id.clone()
+        } else {
+            s.id[..12].to_string()
+        }
+    };
     if a.quiet {
         for s in &list {
             println!("{}", id(s));
         }
         return Ok(0);
     }
-    let mut rows = vec![["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"].map(String::from).to_vec()];
+    let mut rows = vec![
+        [
+            "CONTAINER ID",
+            "IMAGE",
+            "COMMAND",
+            "CREATED",
+            "STATUS",
+            "PORTS",
+            "NAMES",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
     for s in &list {
         let mut cmd = s.command.clone();
         if !a.no_trunc && cmd.chars().count() > 20 {
             cmd = format!("{}…", cmd.chars().take(19).collect::<String>());
         }
-        let image = if s.image.starts_with("sha256:") && !a.no_trunc { s.image[7..19].to_string() } else { s.image.clone() };
+        let image = if s.image.starts_with("sha256:") && !a.no_trunc {
+            s.image[7..19].to_string()
+        } else {
+            s.image.clone()
+        };
         rows.push(vec![
             id(s),
             image,
@@ -155,7 +196,11 @@ pub async fn ps(client: &Client, a: PsArgs) -> Result<u8> {
             super::ago(s.created),
             s.status.clone(),
             String::new(),
-            s.names.iter().map(|n| n.trim_start_matches('/')).collect::<Vec<_>>().join(","),
+            s.names
+                .iter()
+                .map(|n| n.trim_start_matches('/'))
+                .collect::<Vec<_>>()
+                .join(","),
         ]);
     }
     table(&rows);
@@ -193,20 +238,38 @@ fn time_arg(s: &str) -> Result<String> {
     if s.parse::<f64>().is_ok() {
         return Ok(s.to_string());
     }
-    let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|_| anyhow::anyhow!("invalid value for time: {s}"))?;
-    Ok(format!("{}.{:09}", t.timestamp(), t.timestamp_subsec_nanos()))
+    let t = chrono::DateTime::parse_from_rfc3339(s)
+        .map_err(|_| anyhow::anyhow!("invalid value for time: {s}"))?;
+    Ok(format!(
+        "{}.{:09}",
+        t.timestamp(),
+        t.timestamp_subsec_nanos()
+    ))
 }
 
 pub async fn logs(client: &Client, a: LogsArgs) -> Result<u8> {
-    let info: berth_api::container::Inspect = client.get(&format!("/containers/{}/json", a.container)).await?;
-    let mut q = format!("stdout=1&stderr=1&follow={}&timestamps={}&tail={}", a.follow, a.timestamps, enc(&a.tail));
+    let info: berth_api::container::Inspect = client
+        .get(&format!("/containers/{}/json", a.container))
+        .await?;
+    let mut q = format!(
+        "stdout=1&stderr=1&follow={}&timestamps={}&tail={}",
+        a.follow,
+        a.timestamps,
+        enc(&a.tail)
+    );
     if let Some(s) = &a.since {
         q.push_str(&format!("&since={}", time_arg(s)?));
     }
     if let Some(u) = &a.until {
         q.push_str(&format!("&until={}", time_arg(u)?));
     }
-    let resp = client.request(Method::GET, &format!("/containers/{}/logs?{q}", a.container), None).await?;
+    let resp = client
+        .request(
+            Method::GET,
+            &format!("/containers/{}/logs?{q}", a.container),
+            None,
+        )
+        .await?;
     let mut body = resp.into_body();
     let mut demux = super::run::Demux::new(info.config.tty);
     while let Some(frame) = body.frame().await {
@@ -225,7 +288,9 @@ pub struct WaitArgs {
 
 pub async fn wait(client: &Client, a: WaitArgs) -> Result<u8> {
     each(&a.containers, |c| async move {
-        let (_, body) = client.bytes(Method::POST, &format!("/containers/{c}/wait"), None).await?;
+        let (_, body) = client
+            .bytes(Method::POST, &format!("/containers/{c}/wait"), None)
+            .await?;
         let w: WaitResponse = serde_json::from_slice(&body)?;
         println!("{}", w.status_code);
         Ok(())
@@ -247,13 +312,19 @@ pub async fn inspect(client: &Client, a: InspectArgs) -> Result<u8> {
     let mut failed = false;
     for n in &a.names {
         let container = if a.kind.as_deref() != Some("image") {
-            client.get::<serde_json::Value>(&format!("/containers/{n}/json")).await.ok()
+            client
+                .get::<serde_json::Value>(&format!("/containers/{n}/json"))
+                .await
+                .ok()
         } else {
             None
         };
         let found = match container {
             Some(v) => Some(v),
-            None if a.kind.as_deref() != Some("container") => client.get::<serde_json::Value>(&format!("/images/{n}/json")).await.ok(),
+            None if a.kind.as_deref() != Some("container") => client
+                .get::<serde_json::Value>(&format!("/images/{n}/json"))
+                .await
+                .ok(),
             None => None,
         };
         match found {
@@ -265,7 +336,9 @@ pub async fn inspect(client: &Client, a: InspectArgs) -> Result<u8> {
         }
     }
     let mut stdout = tokio::io::stdout();
-    stdout.write_all(serde_json::to_string_pretty(&out)?.as_bytes()).await?;
+    stdout
+        .write_all(serde_json::to_string_pretty(&out)?.as_bytes())
+        .await?;
     stdout.write_all(b"\n").await?;
     Ok(u8::from(failed))
 }

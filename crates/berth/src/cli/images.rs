@@ -31,7 +31,8 @@ pub async fn import(client: &Client, a: ImportArgs) -> Result<u8> {
     }
     let data = if a.file == "-" {
         let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut v).context("reading standard input")?;
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut v)
+            .context("reading standard input")?;
         v
     } else {
         std::fs::read(&a.file).with_context(|| format!("reading {}", a.file))?
@@ -46,8 +47,17 @@ pub async fn import(client: &Client, a: ImportArgs) -> Result<u8> {
     if let Some(m) = &a.message {
         path.push_str(&format!("&message={}", enc(m)));
     }
-    let (_, body) = client.bytes(Method::POST, &path, Some((Bytes::from(data), "application/x-tar"))).await?;
-    for line in body.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)) {
+    let (_, body) = client
+        .bytes(
+            Method::POST,
+            &path,
+            Some((Bytes::from(data), "application/x-tar")),
+        )
+        .await?;
+    for line in body
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+    {
         let m: ProgressMessage = serde_json::from_slice(line)?;
         if let Some(e) = m.error {
             anyhow::bail!(e);
@@ -85,9 +95,20 @@ pub async fn images(client: &Client, a: ImagesArgs) -> Result<u8> {
     if let Some(r) = &a.reference {
         filters.push(format!("reference={r}"));
     }
-    let list: Vec<ImageSummary> =
-        client.get(&format!("/images/json?all={}&filters={}", a.all, enc(&filters_json(&filters)?))).await?;
-    let id = |i: &ImageSummary| if a.no_trunc { i.id.clone() } else { i.id.trim_start_matches("sha256:")[..12].to_string() };
+    let list: Vec<ImageSummary> = client
+        .get(&format!(
+            "/images/json?all={}&filters={}",
+            a.all,
+            enc(&filters_json(&filters)?)
+        ))
+        .await?;
+    let id = |i: &ImageSummary| {
+        if a.no_trunc {
+            i.id.clone()
+        } else {
+            i.id.trim_start_matches("sha256:")[..12].to_string()
+        }
+    };
     if a.quiet {
         let mut seen = std::collections::HashSet::new();
         for i in &list {
@@ -109,12 +130,24 @@ pub async fn images(client: &Client, a: ImagesArgs) -> Result<u8> {
         let names: Vec<(String, String)> = if i.repo_tags.is_empty() {
             vec![("<none>".into(), "<none>".into())]
         } else {
-            i.repo_tags.iter().map(|t| t.rsplit_once(':').map_or((t.clone(), "<none>".into()), |(r, t)| (r.into(), t.into()))).collect()
+            i.repo_tags
+                .iter()
+                .map(|t| {
+                    t.rsplit_once(':')
+                        .map_or((t.clone(), "<none>".into()), |(r, t)| (r.into(), t.into()))
+                })
+                .collect()
         };
         for (repo, tag) in names {
             let mut row = vec![repo, tag];
             if a.digests {
-                row.push(i.repo_digests.first().and_then(|d| d.split('@').nth(1)).unwrap_or("<none>").to_string());
+                row.push(
+                    i.repo_digests
+                        .first()
+                        .and_then(|d| d.split('@').nth(1))
+                        .unwrap_or("<none>")
+                        .to_string(),
+                );
             }
             row.extend([id(i), ago(i.created), human_size(i.size)]);
             rows.push(row);
@@ -137,7 +170,18 @@ pub async fn tag(client: &Client, a: TagArgs) -> Result<u8> {
         Some((_, t)) => (&a.target[..a.target.len() - t.len() - 1], t),
         None => (a.target.as_str(), ""),
     };
-    client.bytes(Method::POST, &format!("/images/{}/tag?repo={}&tag={}", a.source, enc(repo), enc(tag)), None).await?;
+    client
+        .bytes(
+            Method::POST,
+            &format!(
+                "/images/{}/tag?repo={}&tag={}",
+                a.source,
+                enc(repo),
+                enc(tag)
+            ),
+            None,
+        )
+        .await?;
     Ok(0)
 }
 
@@ -156,7 +200,11 @@ pub struct RmiArgs {
 pub async fn rmi(client: &Client, a: RmiArgs) -> Result<u8> {
     each(&a.images, |name| async move {
         let (_, body) = client
-            .bytes(Method::DELETE, &format!("/images/{name}?force={}&noprune={}", a.force, a.no_prune), None)
+            .bytes(
+                Method::DELETE,
+                &format!("/images/{name}?force={}&noprune={}", a.force, a.no_prune),
+                None,
+            )
             .await?;
         for item in serde_json::from_slice::<Vec<DeleteItem>>(&body)? {
             match item {

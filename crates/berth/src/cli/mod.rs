@@ -77,7 +77,10 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         };
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let client = Client::new(&socket(cli.host));
     match rt.block_on(dispatch(client, cli.command)) {
         Ok(code) => ExitCode::from(code),
@@ -118,10 +121,16 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
 }
 
 async fn version(client: &Client) -> Result<u8> {
-    println!("Client:\n Version:\t{}\n API version:\t{}", env!("CARGO_PKG_VERSION"), berth_api::MAX_VERSION);
+    println!(
+        "Client:\n Version:\t{}\n API version:\t{}",
+        env!("CARGO_PKG_VERSION"),
+        berth_api::MAX_VERSION
+    );
     let v: berth_api::system::Version = client.get("/version").await?;
-    println!("\nServer:\n Engine:\n  Version:\t{}\n  API version:\t{} (minimum version {})\n  OS/Arch:\t{}/{}\n  Kernel:\t{}",
-        v.version, v.api_version, v.min_api_version, v.os, v.arch, v.kernel_version);
+    println!(
+        "\nServer:\n Engine:\n  Version:\t{}\n  API version:\t{} (minimum version {})\n  OS/Arch:\t{}/{}\n  Kernel:\t{}",
+        v.version, v.api_version, v.min_api_version, v.os, v.arch, v.kernel_version
+    );
     Ok(0)
 }
 
@@ -145,7 +154,9 @@ where
 fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -155,7 +166,9 @@ fn enc(s: &str) -> String {
 fn filters_json(filters: &[String]) -> Result<String> {
     let mut map: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for f in filters {
-        let (k, v) = f.split_once('=').ok_or_else(|| anyhow::anyhow!("bad format of filter (expected name=value)"))?;
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("bad format of filter (expected name=value)"))?;
         map.entry(k.to_string()).or_default().push(v.to_string());
     }
     Ok(serde_json::to_string(&map)?)
@@ -170,9 +183,19 @@ fn human_size(n: i64) -> String {
         v /= 1000.0;
         i += 1;
     }
-    let decimals = if v >= 100.0 { 0 } else if v >= 10.0 { 1 } else { 2 };
+    let decimals = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else {
+        2
+    };
     let s = format!("{v:.decimals$}");
-    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
     format!("{s}{}", units[i])
 }
 
@@ -195,7 +218,9 @@ fn ago(unix: i64) -> String {
 /// Prints rows in columns three spaces apart, as Docker's tabwriter does.
 fn table(rows: &[Vec<String>]) {
     let cols = rows.first().map_or(0, Vec::len);
-    let widths: Vec<usize> = (0..cols).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
     for r in rows {
         let mut line = String::new();
         for (c, cell) in r.iter().enumerate() {
@@ -205,5 +230,14 @@ fn table(rows: &[Vec<String>]) {
             }
         }
         println!("{}", line.trim_end());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

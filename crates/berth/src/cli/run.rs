@@ -3,8 +3,11 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use berth_api::container::{Config, CreateRequest, CreateResponse, HostConfig, RestartPolicy, WaitResponse};
+use berth_api::container::{
+    Config, CreateRequest, CreateResponse, HostConfig, RestartPolicy, WaitResponse,
+};
 use berth_client::{Client, ClientError};
+use http_body_util::BodyExt;
 use hyper::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -97,7 +100,9 @@ fn bytes_arg(s: &str) -> Result<i64> {
         Some('t') => (&t[..t.len() - 1], 1 << 40),
         _ => (t, 1),
     };
-    let n: f64 = num.parse().map_err(|_| anyhow::anyhow!("invalid size: '{s}'"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| anyhow::anyhow!("invalid size: '{s}'"))?;
     Ok((n * mult as f64) as i64)
 }
 
@@ -105,7 +110,11 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<CreateRequest> {
     let mut env = Vec::new();
     for f in &o.env_file {
         let text = std::fs::read_to_string(f).with_context(|| format!("open {f}"))?;
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             env.push(line.to_string());
         }
     }
@@ -113,15 +122,33 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<CreateRequest> {
     // `-e NAME` without a value takes it from the client's environment, or drops it.
     let env: Vec<String> = env
         .into_iter()
-        .filter_map(|e| if e.contains('=') { Some(e) } else { std::env::var(&e).ok().map(|v| format!("{e}={v}")) })
+        .filter_map(|e| {
+            if e.contains('=') {
+                Some(e)
+            } else {
+                std::env::var(&e).ok().map(|v| format!("{e}={v}"))
+            }
+        })
         .collect();
-    let labels: BTreeMap<String, String> =
-        o.label.iter().map(|l| l.split_once('=').map_or((l.clone(), String::new()), |(k, v)| (k.into(), v.into()))).collect();
+    let labels: BTreeMap<String, String> = o
+        .label
+        .iter()
+        .map(|l| {
+            l.split_once('=')
+                .map_or((l.clone(), String::new()), |(k, v)| (k.into(), v.into()))
+        })
+        .collect();
     let restart = match o.restart.as_deref() {
-        None | Some("no") => RestartPolicy { name: "no".into(), maximum_retry_count: 0 },
+        None | Some("no") => RestartPolicy {
+            name: "no".into(),
+            maximum_retry_count: 0,
+        },
         Some(p) => {
             let (name, count) = p.split_once(':').unwrap_or((p, "0"));
-            RestartPolicy { name: name.into(), maximum_retry_count: count.parse().unwrap_or(0) }
+            RestartPolicy {
+                name: name.into(),
+                maximum_retry_count: count.parse().unwrap_or(0),
+            }
         }
     };
     Ok(CreateRequest {
@@ -179,7 +206,11 @@ async fn create_container(client: &Client, o: &ContainerOpts, attach: bool) -> R
 }
 
 #[derive(Debug, clap::Args)]
+#[command(disable_help_flag = true)]
 pub struct CreateArgs {
+    /// Print help (`-h` is --hostname, as in Docker).
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
     #[command(flatten)]
     opts: ContainerOpts,
 }
@@ -191,7 +222,11 @@ pub async fn create(client: &Client, a: CreateArgs) -> Result<u8> {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(disable_help_flag = true)]
 pub struct RunArgs {
+    /// Print help (`-h` is --hostname, as in Docker).
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
     /// Run container in background and print container ID.
     #[arg(short, long)]
     detach: bool,
@@ -209,7 +244,12 @@ pub struct Demux {
 
 impl Demux {
     pub fn new(tty: bool) -> Self {
-        Demux { tty, buf: Vec::new(), out: tokio::io::stdout(), err: tokio::io::stderr() }
+        Demux {
+            tty,
+            buf: Vec::new(),
+            out: tokio::io::stdout(),
+            err: tokio::io::stderr(),
+        }
     }
 
     pub async fn push(&mut self, data: &[u8]) -> Result<()> {
@@ -219,7 +259,8 @@ impl Demux {
         }
         self.buf.extend_from_slice(data);
         while self.buf.len() >= 8 {
-            let len = u32::from_be_bytes([self.buf[4], self.buf[5], self.buf[6], self.buf[7]]) as usize;
+            let len =
+                u32::from_be_bytes([self.buf[4], self.buf[5], self.buf[6], self.buf[7]]) as usize;
             if self.buf.len() < 8 + len {
                 break;
             }
@@ -239,22 +280,33 @@ impl Demux {
 
 /// Attaches, starts, streams output (and stdin), and returns the exit code, as `run` and
 /// `start -a` do.
-async fn attach_start_wait(client: &Client, id: &str, tty: bool, stdin: bool, start: bool) -> Result<u8> {
+async fn attach_start_wait(
+    client: &Client,
+    id: &str,
+    tty: bool,
+    stdin: bool,
+    start: bool,
+) -> Result<u8> {
     let io = client
-        .hijack(&format!("/containers/{id}/attach?stream=1&stdout=1&stderr=1&stdin={}", u8::from(stdin)))
+        .hijack(&format!(
+            "/containers/{id}/attach?stream=1&stdout=1&stderr=1&stdin={}",
+            u8::from(stdin)
+        ))
         .await?;
     let (mut rd, mut wr) = tokio::io::split(io);
-    // Ask for the wait before starting, so a fast exit cannot be missed.
-    let wait_client = client.clone();
-    let wait_id = id.to_string();
-    let waiter = tokio::spawn(async move {
-        wait_client.bytes(Method::POST, &format!("/containers/{wait_id}/wait?condition=next-exit"), None).await
-    });
+    // The wait is registered (its headers are back) before the start, so a fast exit cannot
+    // be missed.
+    let waiter = client
+        .request(
+            Method::POST,
+            &format!("/containers/{id}/wait?condition=next-exit"),
+            None,
+        )
+        .await?;
     if start {
-        if let Err(e) = client.bytes(Method::POST, &format!("/containers/{id}/start"), None).await {
-            waiter.abort();
-            return Err(e.into());
-        }
+        client
+            .bytes(Method::POST, &format!("/containers/{id}/start"), None)
+            .await?;
     }
     if stdin {
         tokio::spawn(async move {
@@ -276,14 +328,27 @@ async fn attach_start_wait(client: &Client, id: &str, tty: bool, stdin: bool, st
             Ok(n) => demux.push(&buf[..n]).await?,
         }
     }
-    let (_, body) = waiter.await.context("waiting for the container")??;
+    let body = waiter
+        .into_body()
+        .collect()
+        .await
+        .map_err(ClientError::from)?
+        .to_bytes();
     let w: WaitResponse = serde_json::from_slice(&body).map_err(ClientError::from)?;
     Ok(w.status_code.clamp(0, 255) as u8)
 }
 
 pub async fn start_attached(client: &Client, name: &str, stdin: bool) -> Result<u8> {
-    let info: berth_api::container::Inspect = client.get(&format!("/containers/{name}/json")).await?;
-    attach_start_wait(client, &info.id, info.config.tty, stdin && info.config.open_stdin, true).await
+    let info: berth_api::container::Inspect =
+        client.get(&format!("/containers/{name}/json")).await?;
+    attach_start_wait(
+        client,
+        &info.id,
+        info.config.tty,
+        stdin && info.config.open_stdin,
+        true,
+    )
+    .await
 }
 
 pub async fn run(client: &Client, a: RunArgs) -> Result<u8> {
@@ -298,7 +363,10 @@ pub async fn run(client: &Client, a: RunArgs) -> Result<u8> {
         }
     };
     if a.detach {
-        if let Err(e) = client.bytes(Method::POST, &format!("/containers/{id}/start"), None).await {
+        if let Err(e) = client
+            .bytes(Method::POST, &format!("/containers/{id}/start"), None)
+            .await
+        {
             eprintln!("berth: {e}");
             return Ok(exit_code_for(&e.to_string()));
         }
@@ -311,7 +379,9 @@ pub async fn run(client: &Client, a: RunArgs) -> Result<u8> {
             let msg = super::message(&e);
             eprintln!("berth: {msg}");
             if a.opts.rm {
-                let _ = client.bytes(Method::DELETE, &format!("/containers/{id}?force=1"), None).await;
+                let _ = client
+                    .bytes(Method::DELETE, &format!("/containers/{id}?force=1"), None)
+                    .await;
             }
             Ok(exit_code_for(&msg))
         }

@@ -1,0 +1,267 @@
+//! Test harness: a real `berth daemon` on a temporary socket and data root, a busybox image made
+//! from the host's static busybox, and helpers that drive the stock `docker` CLI and `berth`.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BERTH: &str = env!("CARGO_BIN_EXE_berth");
+
+/// A daemon for one test; everything it made is removed on drop, even when the test fails.
+pub struct TestDaemon {
+    pub root: PathBuf,
+    pub exec_root: PathBuf,
+    pub socket: PathBuf,
+    child: Option<Child>,
+    _dir: tempfile::TempDir,
+}
+
+/// Output of a command, with text accessors.
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Out {
+    fn from(o: Output) -> Self {
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Out {
+    /// Asserts success and returns stdout.
+    pub fn ok(self) -> String {
+        assert_eq!(
+            self.code, 0,
+            "command failed: stdout={:?} stderr={:?}",
+            self.stdout, self.stderr
+        );
+        self.stdout
+    }
+}
+
+impl TestDaemon {
+    pub fn start() -> TestDaemon {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-test")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let root = dir.path().join("root");
+        let exec_root = dir.path().join("run");
+        let socket = exec_root.join("berth.sock");
+        let mut d = TestDaemon {
+            root,
+            exec_root,
+            socket,
+            child: None,
+            _dir: dir,
+        };
+        d.spawn();
+        d
+    }
+
+    /// Starts the daemon process (again, after `kill`).
+    pub fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self._dir.path().join("daemon.log"))
+            .unwrap();
+        let child = Command::new(BERTH)
+            .args(["daemon", "-H"])
+            .arg(&self.socket)
+            .arg("--data-root")
+            .arg(&self.root)
+            .arg("--exec-root")
+            .arg(&self.exec_root)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while UnixStream::connect(&self.socket).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "daemon did not start; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// Kills the daemon with SIGKILL (containers live on in their monitors).
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// The stock docker CLI against this daemon.
+    pub fn docker(&self, args: &[&str]) -> Out {
+        // A hung command fails the test instead of hanging the suite.
+        Command::new("timeout")
+            .args(["120", "docker", "-H"])
+            .arg(self.host())
+            .args(args)
+            .output()
+            .expect("docker CLI")
+            .into()
+    }
+
+    /// The docker CLI with stdin.
+    pub fn docker_stdin(&self, args: &[&str], input: &[u8]) -> Out {
+        let mut c = Command::new("docker")
+            .arg("-H")
+            .arg(self.host())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        c.stdin.take().unwrap().write_all(input).unwrap();
+        c.wait_with_output().unwrap().into()
+    }
+
+    /// The berth CLI against this daemon.
+    pub fn berth(&self, args: &[&str]) -> Out {
+        Command::new("timeout")
+            .arg("120")
+            .arg(BERTH)
+            .arg("-H")
+            .arg(self.host())
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    }
+
+    /// A raw HTTP request; returns status, headers and body.
+    pub fn http(&self, method: &str, path: &str, body: &[u8]) -> (u16, String, String) {
+        let mut s = UnixStream::connect(&self.socket).unwrap();
+        write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
+        s.write_all(body).unwrap();
+        let mut resp = Vec::new();
+        s.read_to_end(&mut resp).unwrap();
+        let text = String::from_utf8_lossy(&resp).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+        // Bodies may be chunked: keep only JSON-looking lines.
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            body.lines()
+                .filter(|l| !l.chars().all(|c| c.is_ascii_hexdigit()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            body.to_string()
+        };
+        (status, head.to_string(), body)
+    }
+
+    /// Imports the busybox fixture as `name`.
+    pub fn import_busybox(&self, name: &str) -> String {
+        self.docker(&["import", busybox_tar().to_str().unwrap(), name])
+            .ok()
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for TestDaemon {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("daemon log:\n{}", self.log());
+        }
+        if self.child.is_none() && UnixStream::connect(&self.socket).is_err() {
+            self.spawn();
+        }
+        let ids = self.docker(&["ps", "-aq"]).stdout;
+        for id in ids.split_whitespace() {
+            let _ = self.docker(&["rm", "-f", id]);
+        }
+        if let Some(mut c) = self.child.take() {
+            // SAFETY-free: a plain SIGTERM via the kill command keeps the harness free of unsafe.
+            let _ = Command::new("kill").arg(c.id().to_string()).status();
+            let _ = c.wait();
+        }
+        // Whatever is still mounted under the test root goes too.
+        if let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") {
+            for m in mounts.lines().filter_map(|l| l.split_whitespace().nth(1)) {
+                if m.starts_with(self._dir.path().to_str().unwrap()) {
+                    let _ = Command::new("umount").arg("-l").arg(m).status();
+                }
+            }
+        }
+    }
+}
+
+/// A tarball of a minimal busybox rootfs, built once per test binary.
+pub fn busybox_tar() -> PathBuf {
+    static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("berth-busybox-{}", std::process::id()));
+        let rootfs = dir.join("rootfs");
+        let _ = std::fs::remove_dir_all(&dir);
+        for d in ["bin", "etc", "tmp", "root"] {
+            std::fs::create_dir_all(rootfs.join(d)).unwrap();
+        }
+        let bb = ["/bin/busybox", "/usr/bin/busybox"]
+            .into_iter()
+            .map(Path::new)
+            .find(|p| p.exists())
+            .expect("busybox-static installed");
+        std::fs::copy(bb, rootfs.join("bin/busybox")).unwrap();
+        for app in [
+            "sh", "echo", "cat", "ls", "true", "false", "sleep", "id", "env", "hostname", "ps",
+            "pwd", "tail", "head", "seq", "wc", "touch", "kill", "dd",
+        ] {
+            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(app)).unwrap();
+        }
+        std::fs::write(
+            rootfs.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nu1:x:1000:1000::/:/bin/sh\n",
+        )
+        .unwrap();
+        std::fs::write(
+            rootfs.join("etc/group"),
+            "root:x:0:\ng1:x:1000:\nextra:x:2000:u1\n",
+        )
+        .unwrap();
+        let tar = dir.join("busybox.tar");
+        assert!(
+            Command::new("tar")
+                .arg("-C")
+                .arg(&rootfs)
+                .arg("-cf")
+                .arg(&tar)
+                .arg(".")
+                .status()
+                .unwrap()
+                .success()
+        );
+        tar
+    })
+    .clone()
+}

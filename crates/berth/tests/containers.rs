@@ -1,0 +1,361 @@
+//! Containers through the stock docker CLI and berth: run, exit codes, logs, stop, limits.
+
+mod common;
+
+use common::TestDaemon;
+
+#[test]
+fn run_output_exit_codes_and_options() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    assert_eq!(
+        d.docker(&["run", "--rm", "busybox", "echo", "hi"]).ok(),
+        "hi\n"
+    );
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    assert_eq!((out.code, out.stdout.as_str()), (3, "out\n"));
+    assert!(
+        out.stderr.contains("err"),
+        "stderr is kept apart: {}",
+        out.stderr
+    );
+    let out = d.docker(&["run", "--rm", "busybox", "nosuchcmd"]);
+    assert_eq!(out.code, 127, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("executable file not found in $PATH"),
+        "{}",
+        out.stderr
+    );
+    let out = d.docker(&["run", "--rm", "nosuchimage"]);
+    assert_eq!(out.code, 125);
+    let env = d
+        .docker(&[
+            "run",
+            "--rm",
+            "-e",
+            "A=1",
+            "-w",
+            "/tmp",
+            "--hostname",
+            "box",
+            "busybox",
+            "sh",
+            "-c",
+            "echo $A $(pwd) $(hostname) $PATH",
+        ])
+        .ok();
+    assert_eq!(
+        env,
+        "1 /tmp box /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+    );
+    assert_eq!(
+        d.docker(&["run", "--rm", "-u", "u1", "busybox", "id"]).ok(),
+        "uid=1000(u1) gid=1000(g1) groups=2000(extra)\n"
+    );
+    assert_eq!(
+        d.docker(&["run", "--rm", "-u", "1000:2000", "busybox", "id", "-g"])
+            .ok(),
+        "2000\n"
+    );
+    assert_eq!(
+        d.docker(&["run", "--rm", "--entrypoint", "echo", "busybox", "x"])
+            .ok(),
+        "x\n"
+    );
+    // Isolation: own pid namespace, /etc files, masked /proc paths, read-only /sys.
+    assert_eq!(
+        d.docker(&["run", "--rm", "busybox", "sh", "-c", "echo $$"])
+            .ok(),
+        "1\n"
+    );
+    let hosts = d
+        .docker(&["run", "--rm", "busybox", "cat", "/etc/hosts"])
+        .ok();
+    assert!(hosts.starts_with("127.0.0.1\tlocalhost"), "{hosts}");
+    let out = d.docker(&["run", "--rm", "busybox", "touch", "/sys/x"]);
+    assert_ne!(out.code, 0);
+    let caps = d
+        .docker(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "grep CapEff /proc/self/status",
+        ])
+        .ok();
+    assert!(
+        caps.contains("00000000a80425fb"),
+        "Docker's default capabilities: {caps}"
+    );
+    // Stdin.
+    assert_eq!(
+        d.docker_stdin(&["run", "--rm", "-i", "busybox", "cat"], b"piped\n")
+            .ok(),
+        "piped\n"
+    );
+    // Networks: none and host work; bridge says it is not there yet.
+    assert_eq!(
+        d.docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            "ls /sys/class/net"
+        ])
+        .ok(),
+        "lo\n"
+    );
+    let out = d.docker(&["run", "--rm", "--network", "bridge", "busybox", "true"]);
+    assert_eq!(out.code, 125);
+    assert!(
+        out.stderr
+            .contains("bridge networking is not implemented in berth yet"),
+        "{}",
+        out.stderr
+    );
+    // The same through berth's own CLI.
+    assert_eq!(
+        d.berth(&["run", "--rm", "busybox", "echo", "from-berth"])
+            .ok(),
+        "from-berth\n"
+    );
+    assert_eq!(
+        d.berth(&["run", "--rm", "busybox", "sh", "-c", "exit 7"])
+            .code,
+        7
+    );
+    // --rm left nothing behind.
+    assert_eq!(d.docker(&["ps", "-aq"]).ok(), "");
+}
+
+#[test]
+fn lifecycle_logs_stop_kill_rm() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let id = d.docker(&["run", "-d", "--name", "web", "-l", "app=x", "busybox", "sh", "-c", "echo one; echo two >&2; trap 'echo got-term; exit 0' TERM; trap 'exit 5' USR1; while true; do sleep 0.1; done"]).ok();
+    let id = id.trim();
+    assert_eq!(id.len(), 64);
+    let ps = d.docker(&["ps"]).ok();
+    assert!(ps.starts_with("CONTAINER ID   IMAGE     COMMAND"), "{ps}");
+    assert!(ps.contains("web") && ps.contains("Up "), "{ps}");
+    assert_eq!(
+        d.docker(&["ps", "-q", "--filter", "label=app=x"])
+            .ok()
+            .trim(),
+        &id[..12]
+    );
+    assert_eq!(
+        d.docker(&["ps", "-q", "--filter", "name=nomatch"])
+            .ok()
+            .trim(),
+        ""
+    );
+    assert_eq!(
+        d.docker(&["ps", "-q", "--filter", "status=running"])
+            .ok()
+            .trim(),
+        &id[..12]
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let logs = d.docker(&["logs", "web"]);
+    assert_eq!(logs.stdout, "one\n");
+    assert_eq!(logs.stderr, "two\n");
+    assert_eq!(d.docker(&["logs", "--tail", "1", "web"]).stderr, "two\n");
+    let ts = d.docker(&["logs", "-t", "web"]).stdout;
+    assert!(ts.contains("Z one"), "{ts}");
+    let out = d.docker(&["rm", "web"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("You cannot remove a running container"),
+        "{}",
+        out.stderr
+    );
+    // Graceful stop: the trap runs and the exit code is the container's.
+    d.docker(&["stop", "web"]).ok();
+    assert!(d.docker(&["logs", "web"]).stdout.contains("got-term"));
+    assert_eq!(
+        d.docker(&[
+            "inspect",
+            "--format",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            "web"
+        ])
+        .ok()
+        .trim(),
+        "exited 0"
+    );
+    // Start again, then a stop that must escalate to SIGKILL (sleep as PID 1 ignores TERM).
+    let id2 = d.docker(&["run", "-d", "busybox", "sleep", "100"]).ok();
+    let t = std::time::Instant::now();
+    d.docker(&["stop", "-t", "1", id2.trim()]).ok();
+    assert!(t.elapsed() >= std::time::Duration::from_millis(900));
+    assert_eq!(
+        d.docker(&["inspect", "--format", "{{.State.ExitCode}}", id2.trim()])
+            .ok()
+            .trim(),
+        "137"
+    );
+    d.docker(&["start", "web"]).ok();
+    d.docker(&["kill", "-s", "USR1", "web"]).ok();
+    assert_eq!(d.docker(&["wait", "web"]).ok().trim(), "5");
+    let out = d.docker(&["kill", "web"]);
+    assert!(out.stderr.contains("is not running"), "{}", out.stderr);
+    // logs -f returns when the container ends.
+    let cid = d
+        .docker(&["run", "-d", "busybox", "sh", "-c", "sleep 0.5; echo late"])
+        .ok();
+    assert_eq!(d.docker(&["logs", "-f", cid.trim()]).stdout, "late\n");
+    d.docker(&["rm", "-f", "web"]).ok();
+    let out = d.docker(&["inspect", "web"]);
+    assert_ne!(out.code, 0);
+    // Name conflicts are Docker's 409.
+    d.docker(&["create", "--name", "dup", "busybox", "true"])
+        .ok();
+    let out = d.docker(&["create", "--name", "dup", "busybox", "true"]);
+    assert!(
+        out.stderr
+            .contains("Conflict. The container name \"/dup\" is already in use"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn limits_are_enforced_and_visible() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    // tail keeps the whole newline-free stream in memory: it must be OOM-killed.
+    let out = d.docker(&[
+        "run",
+        "--name",
+        "oom",
+        "--memory",
+        "32m",
+        "busybox",
+        "tail",
+        "/dev/zero",
+    ]);
+    assert_eq!(out.code, 137, "{}", out.stderr);
+    let st = d
+        .docker(&[
+            "inspect",
+            "--format",
+            "{{.State.OOMKilled}} {{.HostConfig.Memory}}",
+            "oom",
+        ])
+        .ok();
+    assert_eq!(st.trim(), "true 33554432");
+    // A fork bomb stops at the pids limit.
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--pids-limit",
+        "8",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in $(seq 30); do sleep 2 & done; wait; echo done",
+    ]);
+    assert!(
+        out.stderr.contains("can't fork"),
+        "pids limit not enforced: {} / {}",
+        out.stdout,
+        out.stderr
+    );
+    let cfg = d
+        .docker(&[
+            "create",
+            "--cpus",
+            "0.5",
+            "--cpu-shares",
+            "512",
+            "--pids-limit",
+            "20",
+            "busybox",
+            "true",
+        ])
+        .ok();
+    let h = d
+        .docker(&[
+            "inspect",
+            "--format",
+            "{{.HostConfig.NanoCpus}} {{.HostConfig.CpuShares}} {{.HostConfig.PidsLimit}}",
+            cfg.trim(),
+        ])
+        .ok();
+    assert_eq!(h.trim(), "500000000 512 20");
+    let out = d.docker(&["run", "--rm", "--memory", "1m", "busybox", "true"]);
+    assert!(
+        out.stderr.contains("Minimum memory limit allowed is 6MB"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn containers_survive_daemon_kill() {
+    let mut d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let id = d
+        .docker(&[
+            "run",
+            "-d",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'echo bye; exit 4' TERM; echo before; while true; do sleep 0.1; done",
+        ])
+        .ok();
+    let id = id.trim().to_string();
+    d.kill9();
+    d.spawn();
+    let ps = d.docker(&["ps", "-q"]).ok();
+    assert_eq!(ps.trim(), &id[..12], "running container found again");
+    assert!(d.docker(&["logs", &id]).stdout.contains("before"));
+    d.docker(&["stop", &id]).ok();
+    assert_eq!(d.docker(&["wait", &id]).ok().trim(), "4");
+    assert!(d.docker(&["logs", &id]).stdout.contains("bye"));
+}
+
+#[test]
+fn events_stream_container_lifecycle() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let since = chrono_now();
+    d.docker(&["run", "--rm", "--name", "ev", "busybox", "true"])
+        .ok();
+    let until = chrono_now() + 1;
+    let ev = d
+        .docker(&[
+            "events",
+            "--since",
+            &since.to_string(),
+            "--until",
+            &until.to_string(),
+            "--filter",
+            "type=container",
+            "--format",
+            "{{.Action}}",
+        ])
+        .ok();
+    let actions: Vec<&str> = ev.lines().collect();
+    assert_eq!(actions, ["create", "start", "die", "destroy"], "{ev}");
+}
+
+fn chrono_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}

@@ -1,0 +1,131 @@
+//! Images: import, list, inspect, tag, remove, hostile archives.
+
+mod common;
+
+use common::TestDaemon;
+
+#[test]
+fn import_list_tag_inspect_remove() {
+    let d = TestDaemon::start();
+    let tar = common::busybox_tar();
+    let id = d
+        .docker(&[
+            "import",
+            "-c",
+            "CMD [\"sh\"]",
+            "-c",
+            "ENV A=1",
+            "-c",
+            "WORKDIR /tmp",
+            "-c",
+            "STOPSIGNAL SIGUSR1",
+            "-c",
+            "LABEL k=v",
+            tar.to_str().unwrap(),
+            "busybox",
+        ])
+        .ok();
+    assert!(id.trim().starts_with("sha256:"), "{id}");
+    let images = d.docker(&["images"]).ok();
+    assert!(
+        images.starts_with("REPOSITORY   TAG       IMAGE ID"),
+        "{images}"
+    );
+    assert!(images.contains("busybox      latest"), "{images}");
+    let cfg = d.docker(&["image", "inspect", "--format", "{{json .Config.Cmd}} {{.Config.WorkingDir}} {{.Config.StopSignal}} {{index .Config.Labels \"k\"}} {{.Comment}}", "busybox"]).ok();
+    assert_eq!(cfg.trim(), r#"["sh"] /tmp SIGUSR1 v Imported from -"#);
+    // Normalized names all point at the same image.
+    d.docker(&["tag", "busybox", "localhost:5000/x/y:1"]).ok();
+    d.docker(&["tag", "docker.io/library/busybox:latest", "mine"])
+        .ok();
+    let q = d.docker(&["images", "-q"]).ok();
+    assert_eq!(q.lines().count(), 1, "{q}");
+    let refs = d
+        .docker(&[
+            "images",
+            "--filter",
+            "reference=localhost:5000/*/*",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+        ])
+        .ok();
+    assert_eq!(refs.trim(), "localhost:5000/x/y:1");
+    assert_eq!(
+        d.docker(&["images", "--filter", "label=k=v", "-q"])
+            .ok()
+            .lines()
+            .count(),
+        1
+    );
+    assert_eq!(
+        d.docker(&["images", "--filter", "dangling=true", "-q"])
+            .ok()
+            .trim(),
+        ""
+    );
+    let berth = d.berth(&["images", "mine"]).ok();
+    assert!(
+        berth.contains("mine") && !berth.contains("busybox"),
+        "{berth}"
+    );
+    // In use by a container: refused, then untagged only when forced by name.
+    d.docker(&["create", "--name", "c", "mine", "true"]).ok();
+    let out = d.docker(&["rmi", "mine"]);
+    assert_eq!(
+        out.code, 0,
+        "one of several names just untags: {}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("Untagged: mine:latest"));
+    d.docker(&["rmi", "localhost:5000/x/y:1"]).ok();
+    let out = d.docker(&["rmi", "busybox"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("conflict: unable to remove repository reference \"busybox\" (must force)"),
+        "{}",
+        out.stderr
+    );
+    d.docker(&["rm", "c"]).ok();
+    let out = d.docker(&["rmi", "busybox"]).ok();
+    assert!(
+        out.contains("Untagged: busybox:latest") && out.contains("Deleted: sha256:"),
+        "{out}"
+    );
+    assert_eq!(d.docker(&["images", "-q"]).ok().trim(), "");
+    let out = d.docker(&["rmi", "busybox"]);
+    assert!(
+        out.stderr.contains("No such image: busybox:latest"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn hostile_archives_are_rejected_and_store_is_intact() {
+    let d = TestDaemon::start();
+    d.import_busybox("good");
+    let dir = tempfile::tempdir().unwrap();
+    // A tar whose entry climbs out of the layer; built by hand since tar tools refuse to.
+    let mut h = tar::Header::new_gnu();
+    h.set_size(4);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.as_old_mut().name[..13].copy_from_slice(b"../../escaped");
+    h.set_cksum();
+    let mut b = tar::Builder::new(Vec::new());
+    b.append(&h, &b"evil"[..]).unwrap();
+    let evil = dir.path().join("evil.tar");
+    std::fs::write(&evil, b.into_inner().unwrap()).unwrap();
+    let out = d.docker(&["import", evil.to_str().unwrap(), "evil"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("escapes the layer root"),
+        "{}",
+        out.stderr
+    );
+    assert!(!d.root.join("escaped").exists() && !d.root.parent().unwrap().join("escaped").exists());
+    let images = d.docker(&["images", "--format", "{{.Repository}}"]).ok();
+    assert_eq!(images.trim(), "good");
+    d.docker(&["run", "--rm", "good", "true"]).ok();
+}

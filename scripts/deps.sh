@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what berth needs to build and test on a fresh Debian machine (as root).
+set -euo pipefail
+need=()
+for p in libseccomp-dev pkg-config busybox-static; do
+  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v docker >/dev/null || echo "note: the stock docker CLI is not installed; the docker-CLI tests need it" >&2
