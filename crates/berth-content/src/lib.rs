@@ -181,13 +181,13 @@ impl Writer {
     /// its digest and size. Committing content that is already stored is not an error.
     pub fn commit(mut self, expected: Option<&Digest>) -> Result<(Digest, u64), ContentError> {
         let actual = Digest::from_sha256(&std::mem::take(&mut self.hasher).finalize());
-        if let Some(expected) = expected {
-            if *expected != actual {
-                return Err(ContentError::DigestMismatch {
-                    expected: expected.clone(),
-                    actual,
-                });
-            }
+        if let Some(expected) = expected
+            && *expected != actual
+        {
+            return Err(ContentError::DigestMismatch {
+                expected: expected.clone(),
+                actual,
+            });
         }
         let target = self.store.path(&actual);
         if !target.exists() {

@@ -11,10 +11,10 @@ use crate::Error;
 /// Parses `["a", "b"]` (exec form) or a shell-form command.
 fn command(args: &str) -> Vec<String> {
     let t = args.trim();
-    if t.starts_with('[') {
-        if let Ok(v) = serde_json::from_str::<Vec<String>>(t) {
-            return v;
-        }
+    if t.starts_with('[')
+        && let Ok(v) = serde_json::from_str::<Vec<String>>(t)
+    {
+        return v;
     }
     vec!["/bin/sh".into(), "-c".into(), t.into()]
 }

@@ -179,10 +179,10 @@ impl ImageStore {
         let mut names = Vec::new();
         for row in refs.iter().map_err(db)? {
             let (k, v) = row.map_err(db)?;
-            if v.value() == id.hex() {
-                if let Ok(r) = Reference::parse(k.value()) {
-                    names.push(r);
-                }
+            if v.value() == id.hex()
+                && let Ok(r) = Reference::parse(k.value())
+            {
+                names.push(r);
             }
         }
         self.load(id.clone(), record, names)

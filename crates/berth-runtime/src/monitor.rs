@@ -241,11 +241,11 @@ fn receive_fd(listener: &UnixListener) -> Result<File, BoxError> {
         MsgFlags::empty(),
     )?;
     for c in msg.cmsgs()? {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            if let Some(&fd) = fds.first() {
-                // SAFETY: the kernel just installed this fd in our table; we own it now.
-                return Ok(unsafe { File::from_raw_fd(fd) });
-            }
+        if let ControlMessageOwned::ScmRights(fds) = c
+            && let Some(&fd) = fds.first()
+        {
+            // SAFETY: the kernel just installed this fd in our table; we own it now.
+            return Ok(unsafe { File::from_raw_fd(fd) });
         }
     }
     Err("no terminal received on the console socket".into())
@@ -372,7 +372,7 @@ fn supervise(config: &MonitorConfig, mut s: Started) -> ExitRecord {
                     let _ = sigfd.read_signal();
                     reap(&mut code);
                 }
-                1 | 2 | 3 => {
+                1..=3 => {
                     let (slot, split) = match kinds[i] {
                         1 => (&mut s.stdout, &mut out_split),
                         2 => (&mut s.stderr, &mut err_split),
@@ -404,11 +404,11 @@ fn supervise(config: &MonitorConfig, mut s: Started) -> ExitRecord {
             let c = clients.remove(ci);
             if matches!(c.mode, ClientMode::Stdin) {
                 stdin_clients_seen = true;
-                if config.stdin_once && !clients.iter().any(|c| matches!(c.mode, ClientMode::Stdin))
+                if config.stdin_once
+                    && !clients.iter().any(|c| matches!(c.mode, ClientMode::Stdin))
+                    && s.pty.is_none()
                 {
-                    if s.pty.is_none() {
-                        stdin_target = None; // EOF for the container
-                    }
+                    stdin_target = None; // EOF for the container
                 }
             }
         }
@@ -440,10 +440,10 @@ fn serve_client(c: &mut Client, s: &Started, exited: bool, stdin: &mut Option<Fi
     };
     match &mut c.mode {
         ClientMode::Stdin => {
-            if let Some(f) = stdin {
-                if f.write_all(&buf[..n]).is_err() {
-                    *stdin = None;
-                }
+            if let Some(f) = stdin
+                && f.write_all(&buf[..n]).is_err()
+            {
+                *stdin = None;
             }
             true
         }

@@ -139,10 +139,10 @@ pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
 
         let kind = entry.header().entry_type();
         let existing = fs::symlink_metadata(&dest).ok();
-        if let Some(meta) = existing {
-            if !(meta.is_dir() && kind == EntryType::Directory) {
-                remove_any(&dest).map_err(werr)?;
-            }
+        if let Some(meta) = existing
+            && !(meta.is_dir() && kind == EntryType::Directory)
+        {
+            remove_any(&dest).map_err(werr)?;
         }
         let header = entry.header();
         let mode = header.mode().map_err(ApplyError::Read)? & 0o7777;

@@ -88,10 +88,10 @@ impl Overlay {
         parent: Option<&Digest>,
         tar: impl Read,
     ) -> Result<(ApplyStats, Digest), SnapshotError> {
-        if let Some(p) = parent {
-            if !self.has_layer(p) {
-                return Err(SnapshotError::MissingLayer(p.clone()));
-            }
+        if let Some(p) = parent
+            && !self.has_layer(p)
+        {
+            return Err(SnapshotError::MissingLayer(p.clone()));
         }
         let tmp = self.root.join("tmp").join(berth_core::id::generate());
         let fs_dir = tmp.join("fs");

@@ -39,7 +39,12 @@ fn import_list_tag_inspect_remove() {
     d.docker(&["tag", "docker.io/library/busybox:latest", "mine"])
         .ok();
     let q = d.docker(&["images", "-q"]).ok();
-    assert_eq!(q.lines().count(), 1, "{q}");
+    let unique: std::collections::BTreeSet<&str> = q.lines().collect();
+    assert_eq!(
+        (q.lines().count(), unique.len()),
+        (3, 1),
+        "one row per name, one image: {q}"
+    );
     let refs = d
         .docker(&[
             "images",
@@ -55,7 +60,7 @@ fn import_list_tag_inspect_remove() {
             .ok()
             .lines()
             .count(),
-        1
+        3
     );
     assert_eq!(
         d.docker(&["images", "--filter", "dangling=true", "-q"])
@@ -69,7 +74,8 @@ fn import_list_tag_inspect_remove() {
         "{berth}"
     );
     // In use by a container: refused, then untagged only when forced by name.
-    d.docker(&["create", "--name", "c", "mine", "true"]).ok();
+    d.docker(&["create", "--name", "user1", "mine", "true"])
+        .ok();
     let out = d.docker(&["rmi", "mine"]);
     assert_eq!(
         out.code, 0,
@@ -86,7 +92,7 @@ fn import_list_tag_inspect_remove() {
         "{}",
         out.stderr
     );
-    d.docker(&["rm", "c"]).ok();
+    d.docker(&["rm", "user1"]).ok();
     let out = d.docker(&["rmi", "busybox"]).ok();
     assert!(
         out.contains("Untagged: busybox:latest") && out.contains("Deleted: sha256:"),

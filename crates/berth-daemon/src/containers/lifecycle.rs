@@ -148,11 +148,11 @@ impl Containers {
     fn watch_exit(self: &Arc<Self>, c: Arc<Container>, handle: MonitorHandle) {
         let this = self.clone();
         tokio::spawn(async move {
-            if let Ok(mut s) = tokio::net::UnixStream::connect(handle.socket()).await {
-                if s.write_all(b"wait\n").await.is_ok() {
-                    let mut buf = [0u8; 64];
-                    while matches!(s.read(&mut buf).await, Ok(n) if n > 0) {}
-                }
+            if let Ok(mut s) = tokio::net::UnixStream::connect(handle.socket()).await
+                && s.write_all(b"wait\n").await.is_ok()
+            {
+                let mut buf = [0u8; 64];
+                while matches!(s.read(&mut buf).await, Ok(n) if n > 0) {}
             }
             this.on_exit(&c).await;
         });
@@ -188,10 +188,10 @@ impl Containers {
             self.event("oom", &rec, &[]);
         }
         self.event("die", &rec, &[("exitCode", code.to_string())]);
-        if rec.host_config.auto_remove {
-            if let Err(e) = self.remove(c, true).await {
-                tracing::error!(container.id = %c.id, error = %e, "auto-removing");
-            }
+        if rec.host_config.auto_remove
+            && let Err(e) = self.remove(c, true).await
+        {
+            tracing::error!(container.id = %c.id, error = %e, "auto-removing");
         }
     }
 

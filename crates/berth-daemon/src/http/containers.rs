@@ -310,7 +310,7 @@ async fn wait(
     tokio::spawn(async move {
         let code = containers.wait(&c, cond).await.unwrap_or(-1);
         let rec = c.record();
-        let error = (!rec.state.error.is_empty()).then(|| berth_api::container::WaitError {
+        let error = (!rec.state.error.is_empty()).then_some(berth_api::container::WaitError {
             message: rec.state.error,
         });
         let body = serde_json::to_vec(&WaitResponse {
@@ -438,10 +438,10 @@ async fn logs(
         .await;
         let skip = tail.map_or(0, |t| backlog.len().saturating_sub(t));
         for e in &backlog[skip..] {
-            if let Some(b) = out.encode(e) {
-                if tx.send(b).await.is_err() {
-                    return;
-                }
+            if let Some(b) = out.encode(e)
+                && tx.send(b).await.is_err()
+            {
+                return;
             }
         }
         if follow {
@@ -457,10 +457,10 @@ async fn logs(
                 if !keep(&e) {
                     continue;
                 }
-                if let Some(b) = out.encode(&e) {
-                    if tx.send(b).await.is_err() {
-                        break;
-                    }
+                if let Some(b) = out.encode(&e)
+                    && tx.send(b).await.is_err()
+                {
+                    break;
                 }
             }
             from_end.abort();
@@ -557,10 +557,10 @@ async fn attach(
             move |e| etx.send(e).is_ok(),
         ));
         while let Some(e) = erx.recv().await {
-            if let Some(b) = out.encode(&e) {
-                if wr.write_all(&b).await.is_err() {
-                    break;
-                }
+            if let Some(b) = out.encode(&e)
+                && wr.write_all(&b).await.is_err()
+            {
+                break;
             }
         }
         follower.abort();

@@ -92,10 +92,10 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<ImageSu
             }
         }
         let labels = i.config.config.labels.clone().unwrap_or_default();
-        if let Some(wanted) = filters.get("label") {
-            if !labels_match(&labels, wanted) {
-                continue;
-            }
+        if let Some(wanted) = filters.get("label")
+            && !labels_match(&labels, wanted)
+        {
+            continue;
         }
         let created = created_unix(&i);
         if before.is_some_and(|b| created >= b) || since.is_some_and(|s| created <= s) {
@@ -175,7 +175,7 @@ fn inspect(d: &Daemon, i: &Image) -> ImageInspect {
                 .map(ToString::to_string)
                 .collect(),
         },
-        metadata: BTreeMap::from([("LastTagTime".into(), String::new())]),
+        metadata: BTreeMap::from([("LastTagTime".into(), crate::containers::ZERO_TIME.into())]),
     }
 }
 

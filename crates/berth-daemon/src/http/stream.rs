@@ -85,25 +85,25 @@ pub async fn follow_log(
                 }
             };
         let mut read_any = false;
-        if let Ok(mut f) = tokio::fs::File::open(&path).await {
-            if f.seek(std::io::SeekFrom::Start(offset)).await.is_ok() {
-                let mut r = BufReader::new(f);
-                let mut line = Vec::new();
-                loop {
-                    line.clear();
-                    match r.read_until(b'\n', &mut line).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) if line.last() == Some(&b'\n') => {
-                            offset += n as u64;
-                            read_any = true;
-                            if let Ok(e) = serde_json::from_slice::<Entry>(&line) {
-                                if !emit(e) {
-                                    return;
-                                }
-                            }
+        if let Ok(mut f) = tokio::fs::File::open(&path).await
+            && f.seek(std::io::SeekFrom::Start(offset)).await.is_ok()
+        {
+            let mut r = BufReader::new(f);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match r.read_until(b'\n', &mut line).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) if line.last() == Some(&b'\n') => {
+                        offset += n as u64;
+                        read_any = true;
+                        if let Ok(e) = serde_json::from_slice::<Entry>(&line)
+                            && !emit(e)
+                        {
+                            return;
                         }
-                        Ok(_) => break, // a line still being written
                     }
+                    Ok(_) => break, // a line still being written
                 }
             }
         }

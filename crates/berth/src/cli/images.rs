@@ -110,9 +110,9 @@ pub async fn images(client: &Client, a: ImagesArgs) -> Result<u8> {
         }
     };
     if a.quiet {
-        let mut seen = std::collections::HashSet::new();
+        // One line per name, as Docker prints them.
         for i in &list {
-            if seen.insert(i.id.clone()) {
+            for _ in 0..i.repo_tags.len().max(1) {
                 println!("{}", id(i));
             }
         }
