@@ -71,6 +71,20 @@ fn docker_errors_and_bad_input() {
     );
     let (status, _, _) = d.http("GET", "/no/such/endpoint", b"");
     assert_eq!(status, 404);
+    // Options berth does not implement are refused by name, never ignored.
+    for (flag, says) in [
+        (&["--init"][..], "--init"),
+        (&["-v", "/tmp:/x"][..], "HostConfig.Binds"),
+        (&["--restart", "always"][..], "restart policy"),
+        (&["--privileged"][..], "privileged"),
+    ] {
+        let mut args = vec!["create"];
+        args.extend_from_slice(flag);
+        args.push("busybox");
+        let out = d.docker(&args);
+        assert_ne!(out.code, 0, "{flag:?}");
+        assert!(out.stderr.contains(says), "{flag:?}: {}", out.stderr);
+    }
     // The daemon survived all of it.
     assert_eq!(d.http("GET", "/_ping", b"").0, 200);
 }

@@ -193,10 +193,10 @@ impl Containers {
             ));
         }
         spec::refuse_unsupported(&req)?;
+        let host_config = spec::validate_host_config(req.host_config)?;
         let image = self.images.resolve(&req.config.image)?;
         let id = berth_core::id::generate();
         let (config, path, args) = spec::merge(&id, &req.config, &image.config.config)?;
-        let host_config = spec::validate_host_config(req.host_config)?;
         let mut all = self.all.lock().expect("containers lock");
         let name = match name {
             Some(n) => {

@@ -107,6 +107,21 @@ pub fn validate_host_config(mut h: HostConfig) -> Result<HostConfig> {
             format!("unknown or invalid runtime name: {}", h.runtime),
         ));
     }
+    if h.init == Some(true) {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            "berth does not support --init yet",
+        ));
+    }
+    if !matches!(h.cgroupns_mode.as_str(), "" | "private") {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            format!(
+                "berth does not support HostConfig.CgroupnsMode={} yet",
+                h.cgroupns_mode
+            ),
+        ));
+    }
     if h.privileged {
         return Err(Error::new(
             berth_core::ErrorKind::NotImplemented,
