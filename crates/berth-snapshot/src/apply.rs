@@ -353,6 +353,9 @@ mod tests {
         for (path, kind, data) in entries {
             let mut h = tar::Header::new_gnu();
             h.set_entry_type(*kind);
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_mtime(0);
             h.set_mode(if *kind == EntryType::Directory {
                 0o755
             } else {
@@ -368,7 +371,12 @@ mod tests {
             }
             h.as_old_mut().name[..path.len()].copy_from_slice(path.as_bytes());
             h.set_cksum();
-            b.append(&h, data.as_bytes()).unwrap();
+            let content: &[u8] = if matches!(kind, EntryType::Symlink | EntryType::Link) {
+                b""
+            } else {
+                data.as_bytes()
+            };
+            b.append(&h, content).unwrap();
         }
         b.into_inner().unwrap()
     }
@@ -415,7 +423,7 @@ mod tests {
             ])[..],
         )
         .unwrap_err();
-        assert!(matches!(err, ApplyError::ThroughSymlink { .. }), "{err}");
+        assert!(matches!(err, ApplyError::ThroughSymlink { .. }), "{err:?}");
         assert!(!outside.path().join("passwd").exists());
     }
 
