@@ -14,7 +14,7 @@ fi
 rootfs=$(mktemp -d)
 mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp"
 cp /bin/busybox "$rootfs/bin/busybox"
-for app in $("$rootfs/bin/busybox" --list); do ln -sf busybox "$rootfs/bin/$app"; done
+for app in $("$rootfs/bin/busybox" --list); do [ "$app" = busybox ] || ln -sf busybox "$rootfs/bin/$app"; done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
 echo 'root:x:0:' > "$rootfs/etc/group"
 tar -C "$rootfs" -c . | "$BERTH" import -c 'CMD ["sh"]' - busybox

@@ -359,3 +359,30 @@ fn chrono_now() -> u64 {
         .unwrap()
         .as_secs()
 }
+
+#[test]
+fn tty_gives_the_container_a_terminal() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    // `script` gives the docker CLI a terminal of its own, as an interactive user has.
+    let cmd = format!(
+        "docker -H {} run --rm -t busybox sh -c 'tty; echo done'",
+        d.host()
+    );
+    let out: common::Out = std::process::Command::new("timeout")
+        .args(["60", "script", "-qc", &cmd, "/dev/null"])
+        .output()
+        .unwrap()
+        .into();
+    assert!(
+        out.stdout.contains("/dev/pts/0"),
+        "{} / {}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("done\r\n"),
+        "tty output keeps the terminal's line endings: {:?}",
+        out.stdout
+    );
+}
