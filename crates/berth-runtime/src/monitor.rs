@@ -292,7 +292,6 @@ fn supervise(config: &MonitorConfig, mut s: Started) -> ExitRecord {
         Some(p) => p.try_clone().ok(),
         None => s.stdin.take(),
     };
-    let mut stdin_clients_seen = false;
 
     // Reap anything that exited before the signalfd existed.
     let reap = |code: &mut Option<i32>| loop {
@@ -402,17 +401,12 @@ fn supervise(config: &MonitorConfig, mut s: Started) -> ExitRecord {
         }
         for ci in drop_clients.into_iter().rev() {
             let c = clients.remove(ci);
-            if matches!(c.mode, ClientMode::Stdin) {
-                stdin_clients_seen = true;
-                if config.stdin_once
-                    && !clients.iter().any(|c| matches!(c.mode, ClientMode::Stdin))
-                    && s.pty.is_none()
-                {
-                    stdin_target = None; // EOF for the container
-                }
+            let stdin_gone = matches!(c.mode, ClientMode::Stdin)
+                && !clients.iter().any(|c| matches!(c.mode, ClientMode::Stdin));
+            if stdin_gone && config.stdin_once && s.pty.is_none() {
+                stdin_target = None; // EOF for the container
             }
         }
-        let _ = stdin_clients_seen;
     }
     let _ = out_split.flush(&mut log);
     let _ = err_split.flush(&mut log);

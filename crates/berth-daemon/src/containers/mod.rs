@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use berth_api::container::{Config, CreateRequest};
+use berth_api::container::CreateRequest;
 use berth_image::ImageStore;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use tokio::sync::watch;
@@ -263,11 +263,6 @@ impl Containers {
         tx.commit().map_err(db)?;
         self.all.lock().expect("containers lock").remove(id);
         Ok(())
-    }
-
-    /// The config a container runs with, for `inspect`.
-    pub fn config_of(rec: &Record) -> &Config {
-        &rec.config
     }
 
     /// Paths of a container's files, for inspect.

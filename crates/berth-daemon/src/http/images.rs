@@ -144,8 +144,7 @@ fn glob(p: &str, s: &str) -> bool {
     rec(p.as_bytes(), s.as_bytes())
 }
 
-fn inspect(d: &Daemon, i: &Image) -> ImageInspect {
-    let _ = d;
+fn inspect(i: &Image) -> ImageInspect {
     ImageInspect {
         id: i.id.to_string(),
         repo_tags: tags(i),
@@ -187,7 +186,7 @@ async fn get_image(
         return Err(Error::not_found(format!("page not found: /images/{rest}")));
     };
     let i = d.images.resolve(name)?;
-    Ok(Json(inspect(&d, &i)).into_response())
+    Ok(Json(inspect(&i)).into_response())
 }
 
 async fn post_image(
