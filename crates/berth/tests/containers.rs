@@ -385,4 +385,24 @@ fn tty_gives_the_container_a_terminal() {
         "output went through the container terminal (onlcr): {:?}",
         out.stdout
     );
+    // Resizing reaches the container's terminal.
+    let id = d
+        .docker(&[
+            "run",
+            "-d",
+            "-t",
+            "busybox",
+            "sh",
+            "-c",
+            "sleep 1; stty size",
+        ])
+        .ok();
+    let (status, _, body) = d.http(
+        "POST",
+        &format!("/containers/{}/resize?h=30&w=100", id.trim()),
+        b"",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(d.docker(&["wait", id.trim()]).ok().trim(), "0");
+    assert_eq!(d.docker(&["logs", id.trim()]).ok(), "30 100\r\n");
 }
