@@ -174,6 +174,17 @@ fn lifecycle_logs_stop_kill_rm() {
     assert_eq!(d.docker(&["logs", "--tail", "1", "web"]).stderr, "two\n");
     let ts = d.docker(&["logs", "-t", "web"]).stdout;
     assert!(ts.contains("Z one"), "{ts}");
+    let later = d.docker(&["logs", "--since", "2999-01-01T00:00:00Z", "web"]);
+    assert_eq!((later.stdout.as_str(), later.stderr.as_str()), ("", ""));
+    assert_eq!(
+        d.docker(&["logs", "--until", "2999-01-01T00:00:00Z", "web"])
+            .stdout,
+        "one\n"
+    );
+    assert_eq!(
+        d.docker(&["logs", "--until", "1000000000", "web"]).stdout,
+        ""
+    );
     let out = d.docker(&["rm", "web"]);
     assert_ne!(out.code, 0);
     assert!(

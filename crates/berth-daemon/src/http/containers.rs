@@ -320,10 +320,7 @@ async fn wait(
         .expect("serializes");
         let _ = tx.send(body.into()).await;
     });
-    Ok(Response::builder()
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(body)
-        .expect("valid response"))
+    Ok(stream::response("application/json", body))
 }
 
 async fn remove(
@@ -372,24 +369,16 @@ impl Output {
     }
 }
 
-fn parse_since(v: Option<&str>) -> Result<Option<String>, Error> {
-    match v.filter(|s| !s.is_empty() && *s != "0") {
-        None => Ok(None),
-        Some(s) => {
-            let nanos = if let Ok(f) = s.parse::<f64>() {
-                (f * 1e9) as i64
-            } else {
-                chrono::DateTime::parse_from_rfc3339(s)
-                    .map_err(|_| Error::invalid(format!("invalid time value {s:?}")))?
-                    .timestamp_nanos_opt()
-                    .unwrap_or(0)
-            };
-            Ok(Some(
-                chrono::DateTime::from_timestamp_nanos(nanos)
-                    .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-            ))
-        }
+/// A log time bound as the RFC 3339 text log entries carry (which sorts like time); Docker
+/// reads `0` as "no bound".
+fn log_bound(q: &Query, key: &str) -> Result<Option<String>, Error> {
+    if q.get(key) == Some("0") {
+        return Ok(None);
     }
+    Ok(q.time(key)?.map(|nanos| {
+        chrono::DateTime::from_timestamp_nanos(nanos)
+            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    }))
 }
 
 async fn logs(
@@ -410,8 +399,8 @@ async fn logs(
             "Bad parameters: you must choose at least one stream",
         ));
     }
-    let since = parse_since(q.get("since"))?;
-    let until = parse_since(q.get("until"))?;
+    let since = log_bound(&q, "since")?;
+    let until = log_bound(&q, "until")?;
     let tail: Option<usize> = match q.get("tail") {
         None | Some("" | "all") => None,
         Some(t) => Some(
@@ -466,15 +455,8 @@ async fn logs(
             from_end.abort();
         }
     });
-    let ctype = if r.config.tty {
-        "application/vnd.docker.raw-stream"
-    } else {
-        "application/vnd.docker.multiplexed-stream"
-    };
-    Ok(Response::builder()
-        .header(header::CONTENT_TYPE, ctype)
-        .body(body)
-        .expect("valid response"))
+    let ctype = stream::output_type(r.config.tty);
+    Ok(stream::response(ctype, body))
 }
 
 async fn resize(
@@ -566,11 +548,7 @@ async fn attach(
         follower.abort();
         let _ = wr.shutdown().await;
     });
-    let ctype = if r.config.tty {
-        "application/vnd.docker.raw-stream"
-    } else {
-        "application/vnd.docker.multiplexed-stream"
-    };
+    let ctype = stream::output_type(r.config.tty);
     Ok(Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "Upgrade")

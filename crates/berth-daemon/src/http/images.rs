@@ -8,7 +8,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{Response, StatusCode, header};
+use axum::http::{Response, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use berth_api::image::{
@@ -20,6 +20,7 @@ use futures_util::TryStreamExt;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use super::query::{Query, check_filters, labels_match};
+use super::stream;
 use crate::{Daemon, Error};
 
 pub fn routes() -> Router<Arc<Daemon>> {
@@ -372,8 +373,5 @@ async fn create(
     };
     let mut line = serde_json::to_vec(&msg).expect("message serializes");
     line.extend_from_slice(b"\r\n");
-    Ok(Response::builder()
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(line))
-        .expect("valid response"))
+    Ok(stream::response("application/json", Body::from(line)))
 }

@@ -52,6 +52,20 @@ impl Query {
         }
     }
 
+    /// A time parameter (`since`, `until`) in nanoseconds since the epoch: unix seconds with an
+    /// optional fraction, or RFC 3339.
+    pub fn time(&self, key: &str) -> Result<Option<i64>, Error> {
+        let Some(s) = self.get(key).filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        if let Ok(f) = s.parse::<f64>() {
+            return Ok(Some((f * 1e9) as i64));
+        }
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| Some(t.timestamp_nanos_opt().unwrap_or(0)))
+            .map_err(|_| Error::invalid(format!("invalid time value {s:?}")))
+    }
+
     /// `filters`: `{"key": ["v", ...]}` or the legacy `{"key": {"v": true}}`.
     pub fn filters(&self) -> Result<BTreeMap<String, Vec<String>>, Error> {
         let Some(raw) = self.get("filters").filter(|s| !s.is_empty()) else {

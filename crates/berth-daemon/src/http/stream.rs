@@ -22,6 +22,23 @@ pub fn channel() -> (mpsc::Sender<Bytes>, Body) {
     (tx, Body::from_stream(s))
 }
 
+/// A response whose body is `body`, with content type `ctype`.
+pub fn response(ctype: &str, body: Body) -> axum::http::Response<Body> {
+    axum::http::Response::builder()
+        .header(axum::http::header::CONTENT_TYPE, ctype)
+        .body(body)
+        .expect("valid response")
+}
+
+/// The content type of container output: raw with a terminal, multiplexed frames without.
+pub fn output_type(tty: bool) -> &'static str {
+    if tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    }
+}
+
 /// Docker's stream frame: `[stream, 0, 0, 0, len (u32 BE)]` then the payload.
 pub fn frame(stream: Stream, payload: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(8 + payload.len());

@@ -136,16 +136,6 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
     }))
 }
 
-/// Parses `since`/`until`: unix seconds (with optional fraction) or RFC 3339.
-fn parse_time(s: &str) -> Result<i64, Error> {
-    if let Ok(f) = s.parse::<f64>() {
-        return Ok((f * 1e9) as i64);
-    }
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|t| t.timestamp_nanos_opt().unwrap_or(0))
-        .map_err(|_| Error::invalid(format!("invalid time value {s:?}")))
-}
-
 fn event_matches(e: &Event, filters: &BTreeMap<String, Vec<String>>) -> bool {
     filters.iter().all(|(k, vals)| {
         vals.is_empty()
@@ -170,16 +160,8 @@ fn event_matches(e: &Event, filters: &BTreeMap<String, Vec<String>>) -> bool {
 async fn events(State(d): State<Arc<Daemon>>, q: Query) -> Result<Response<Body>, Error> {
     let filters = q.filters()?;
     check_filters(&filters, &["type", "event", "container", "image", "label"])?;
-    let since = q
-        .get("since")
-        .filter(|s| !s.is_empty())
-        .map(parse_time)
-        .transpose()?;
-    let until = q
-        .get("until")
-        .filter(|s| !s.is_empty())
-        .map(parse_time)
-        .transpose()?;
+    let since = q.time("since")?;
+    let until = q.time("until")?;
     let (past, mut rx) = d.events.subscribe();
     let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
     let (tx, body) = stream::channel();
@@ -224,8 +206,5 @@ async fn events(State(d): State<Arc<Daemon>>, q: Query) -> Result<Response<Body>
             }
         }
     });
-    Ok(Response::builder()
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(body)
-        .expect("valid response"))
+    Ok(stream::response("application/json", body))
 }
