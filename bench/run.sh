@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 cargo build --release -q
-B=$PWD/target/release/berth
+B=$PWD/target/x86_64-unknown-linux-gnu/release/berth
 dir=$(mktemp -d /tmp/berth-bench.XXXX)
 sock=$dir/b.sock
 "$B" daemon -H "$sock" --data-root "$dir/root" --exec-root "$dir/run" 2>"$dir/daemon.log" &

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 cargo build --release -q
-BERTH=$PWD/target/release/berth
+BERTH=$PWD/target/x86_64-unknown-linux-gnu/release/berth
 SOCK=/run/berth/berth.sock
 if ! [ -S "$SOCK" ] || ! "$BERTH" version >/dev/null 2>&1; then
   "$BERTH" daemon >/var/log/berth.log 2>&1 &

@@ -102,7 +102,13 @@ pub struct RunSpec {
     pub cgroup_path: String,
     /// Limits.
     pub resources: Resources,
+    /// A host binary to run as PID 1 (`--init`): bind-mounted read-only at [`INIT_PATH`], it
+    /// runs `args` as its child.
+    pub init: Option<PathBuf>,
 }
+
+/// Where `--init` containers find their init, as in Docker.
+pub const INIT_PATH: &str = "/sbin/docker-init";
 
 impl RunSpec {
     /// The OCI spec as JSON.
@@ -129,6 +135,11 @@ impl RunSpec {
             json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
             json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={}", self.shm_size)]}),
         ];
+        let mut args = self.args.clone();
+        if let Some(init) = &self.init {
+            mounts.push(json!({"destination": INIT_PATH, "type": "bind", "source": init, "options": ["bind", "ro"]}));
+            args.splice(0..0, [INIT_PATH.to_string(), "--".to_string()]);
+        }
         for (src, dst) in &self.bind_files {
             mounts.push(json!({"destination": dst, "type": "bind", "source": src, "options": ["rbind", "rprivate"]}));
         }
@@ -160,7 +171,7 @@ impl RunSpec {
             "process": {
                 "terminal": self.tty,
                 "user": {"uid": self.uid, "gid": self.gid, "additionalGids": self.additional_gids},
-                "args": self.args,
+                "args": args,
                 "env": self.env,
                 "cwd": self.cwd,
                 "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
@@ -205,6 +216,7 @@ mod tests {
                 pids_limit: Some(10),
                 ..Resources::default()
             },
+            init: None,
         };
         let parsed: oci_spec::runtime::Spec = serde_json::from_value(spec.to_json()).unwrap();
         let linux = parsed.linux().as_ref().unwrap();

@@ -1,8 +1,10 @@
 //! `berth`: the CLI (Docker's command syntax, talking to the daemon over the Engine API), the
-//! daemon (`berth daemon`), and the hidden per-container monitor (`berth monitor`).
+//! daemon (`berth daemon`), the hidden per-container monitor (`berth monitor`), and the init
+//! of `--init` containers (this binary run as `docker-init`).
 
 mod cli;
 mod daemon;
+mod init;
 
 use std::process::ExitCode;
 
@@ -10,6 +12,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    let argv0 = args.first().map(|a| a.rsplit('/').next().unwrap_or(a));
+    if argv0 == Some("docker-init") {
+        return init::run(&args[1..]);
+    }
     // The monitor must stay single-threaded until it has forked the container: dispatch before
     // anything starts threads.
     if args.get(1).map(String::as_str) == Some("monitor") {

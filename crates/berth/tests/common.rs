@@ -47,6 +47,20 @@ impl Out {
         );
         self.stdout
     }
+
+    /// Asserts the command failed with `code` and its stderr says `text`.
+    pub fn fails_with(self, code: i32, text: &str) {
+        assert_eq!(
+            self.code, code,
+            "exit code; stdout={:?} stderr={:?}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            self.stderr.contains(text),
+            "stderr should say {text:?}: {:?}",
+            self.stderr
+        );
+    }
 }
 
 impl TestDaemon {

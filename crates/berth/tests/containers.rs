@@ -417,3 +417,58 @@ fn tty_gives_the_container_a_terminal() {
     assert_eq!(d.docker(&["wait", id.trim()]).ok().trim(), "0");
     assert_eq!(d.docker(&["logs", id.trim()]).ok(), "30 100\r\n");
 }
+
+#[test]
+fn init_reaps_forwards_signals_and_exits_with_the_child_code() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let ps = d
+        .docker(&["run", "--rm", "--init", "busybox", "ps", "-o", "pid,args"])
+        .ok();
+    assert!(
+        ps.contains("1 /sbin/docker-init -- ps -o pid,args"),
+        "the init is PID 1 and runs the command: {ps}"
+    );
+    // An orphan reparented to PID 1 is reaped, never left as a zombie.
+    let ps = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--init",
+            "busybox",
+            "sh",
+            "-c",
+            "(sleep 0.2 &); sleep 1; ps -o stat,args",
+        ])
+        .ok();
+    assert!(!ps.lines().any(|l| l.trim_start().starts_with('Z')), "{ps}");
+    d.docker(&["run", "--rm", "--init", "busybox", "sh", "-c", "exit 7"])
+        .fails_with(7, "");
+    d.docker(&["run", "--rm", "--init", "busybox", "nosuchcmd"])
+        .fails_with(127, "nosuchcmd");
+    // `stop` sends SIGTERM to the init, which forwards it: sh traps it and exits 5.
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "trap",
+        "--init",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 5' TERM; while true; do sleep 0.1; done",
+    ])
+    .ok();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    d.docker(&["stop", "trap"]).ok();
+    assert_eq!(
+        d.docker(&[
+            "inspect",
+            "-f",
+            "{{.State.ExitCode}} {{.HostConfig.Init}}",
+            "trap"
+        ])
+        .ok(),
+        "5 true\n"
+    );
+}

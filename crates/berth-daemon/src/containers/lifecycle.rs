@@ -55,7 +55,7 @@ impl Containers {
                 .map_err(|e| Error::internal("reading image layers", &e))?,
         );
         let result = async {
-            let run = spec::run_spec(&rec, &layers, &paths)?;
+            let run = spec::run_spec(&rec, &layers, &paths, &self.cfg.exe)?;
             paths
                 .write_etc(&run.hostname, rec.host_config.network_mode == "host")
                 .map_err(|e| Error::internal("writing /etc files", &e))?;

@@ -107,12 +107,6 @@ pub fn validate_host_config(mut h: HostConfig) -> Result<HostConfig> {
             format!("unknown or invalid runtime name: {}", h.runtime),
         ));
     }
-    if h.init == Some(true) {
-        return Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            "berth does not support --init yet",
-        ));
-    }
     if !matches!(h.cgroupns_mode.as_str(), "" | "private") {
         return Err(Error::new(
             berth_core::ErrorKind::NotImplemented,
@@ -306,11 +300,13 @@ pub fn resolve_user(user: &str, layers: &[PathBuf]) -> Result<(u32, u32, Vec<u32
     Ok((uid, gid, additional))
 }
 
-/// The runtime spec for a container record.
+/// The runtime spec for a container record; `exe` is berth's own binary, the init of `--init`
+/// containers.
 pub fn run_spec(
     rec: &super::Record,
     layers: &[PathBuf],
     files: &super::files::Paths,
+    exe: &Path,
 ) -> Result<RunSpec> {
     let h = &rec.host_config;
     let (uid, gid, additional_gids) = resolve_user(&rec.config.user, layers)?;
@@ -387,6 +383,7 @@ pub fn run_spec(
             cpu_shares: h.cpu_shares as u64,
             pids_limit: h.pids_limit,
         },
+        init: (h.init == Some(true)).then(|| exe.to_path_buf()),
     })
 }
 
