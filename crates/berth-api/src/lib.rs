@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod container;
+pub mod exec;
 pub mod image;
 pub mod system;
 mod version;

@@ -139,9 +139,13 @@ impl Client {
         Ok(serde_json::from_slice(&b)?)
     }
 
-    /// Upgrades a POST to a raw bidirectional stream (attach).
-    pub async fn hijack(&self, path: &str) -> Result<TokioIo<Upgraded>, ClientError> {
-        let mut req = Self::build(Method::POST, path, None);
+    /// Upgrades a POST (with an optional body) to a raw bidirectional stream (attach, exec).
+    pub async fn hijack(
+        &self,
+        path: &str,
+        body: Option<(Bytes, &str)>,
+    ) -> Result<TokioIo<Upgraded>, ClientError> {
+        let mut req = Self::build(Method::POST, path, body);
         req.headers_mut()
             .insert("Connection", "Upgrade".parse().expect("header"));
         req.headers_mut()

@@ -11,10 +11,14 @@
 //! and exits; the daemon sees its socket close. Monitors outlive daemon restarts: a new daemon just
 //! reconnects to the sockets.
 //!
+//! Exec'd processes are started the same way, by a short-lived `berth exec-helper` (see
+//! [`exec`]).
+//!
 //! This crate knows [`Mount`](berth_core::Mount)s and OCI specs, never Docker's JSON or HTTP.
 #![deny(missing_docs)]
 
 pub mod cgroup;
+pub mod exec;
 pub mod handle;
 pub mod logfile;
 pub mod monitor;

@@ -116,7 +116,7 @@ pub fn run(config_path: &Path) -> i32 {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
@@ -228,7 +228,7 @@ fn start(config: &MonitorConfig, rootfs: &Path) -> Result<Started, BoxError> {
 }
 
 /// Receives the terminal master that libcontainer's init sends over the console socket.
-fn receive_fd(listener: &UnixListener) -> Result<File, BoxError> {
+pub(crate) fn receive_fd(listener: &UnixListener) -> Result<File, BoxError> {
     use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
     let (conn, _) = listener.accept()?;
     let mut buf = [0u8; 4096];
@@ -486,17 +486,9 @@ fn kill(s: &Started, exited: bool, sig: &str) -> Result<(), String> {
 
 fn resize(s: &Started, rows: &str, cols: &str) -> Result<(), String> {
     let pty = s.pty.as_ref().ok_or("container has no terminal")?;
-    let ws = libc::winsize {
-        ws_row: rows.parse().map_err(|_| "invalid height")?,
-        ws_col: cols.parse().map_err(|_| "invalid width")?,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ reads a winsize struct that lives across the call.
-    if unsafe { libc::ioctl(pty.as_raw_fd(), libc::TIOCSWINSZ, &ws) } != 0 {
-        return Err(io::Error::last_os_error().to_string());
-    }
-    Ok(())
+    let rows = rows.parse().map_err(|_| "invalid height")?;
+    let cols = cols.parse().map_err(|_| "invalid width")?;
+    crate::exec::resize(pty, rows, cols).map_err(|e| e.to_string())
 }
 
 fn cleanup(config: &MonitorConfig, rootfs: &Path) {

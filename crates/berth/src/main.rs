@@ -1,5 +1,5 @@
 //! `berth`: the CLI (Docker's command syntax, talking to the daemon over the Engine API), the
-//! daemon (`berth daemon`), the hidden per-container monitor (`berth monitor`), and the init
+//! daemon (`berth daemon`), the hidden per-container monitor (`berth monitor`) and exec helper (`berth exec-helper`), and the init
 //! of `--init` containers (this binary run as `docker-init`).
 
 mod cli;
@@ -24,6 +24,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         };
         return ExitCode::from(berth_runtime::monitor::run(std::path::Path::new(config)) as u8);
+    }
+    if args.get(1).map(String::as_str) == Some("exec-helper") {
+        let Some(config) = args.get(2) else {
+            eprintln!("usage: berth exec-helper CONFIG_JSON");
+            return ExitCode::from(2);
+        };
+        return ExitCode::from(berth_runtime::exec::run_helper(config) as u8);
     }
     let cli = cli::Cli::parse();
     cli::run(cli)

@@ -279,3 +279,11 @@ pub fn busybox_tar() -> PathBuf {
     })
     .clone()
 }
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}

@@ -343,10 +343,10 @@ fn containers_survive_daemon_kill() {
 fn events_stream_container_lifecycle() {
     let d = TestDaemon::start();
     d.import_busybox("busybox");
-    let since = chrono_now();
+    let since = common::now();
     d.docker(&["run", "--rm", "--name", "ev", "busybox", "true"])
         .ok();
-    let until = chrono_now() + 1;
+    let until = common::now() + 1;
     let ev = d
         .docker(&[
             "events",
@@ -362,13 +362,6 @@ fn events_stream_container_lifecycle() {
         .ok();
     let actions: Vec<&str> = ev.lines().collect();
     assert_eq!(actions, ["create", "start", "die", "destroy"], "{ev}");
-}
-
-fn chrono_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 #[test]

@@ -114,6 +114,13 @@ impl Containers {
         .await;
         match result {
             Ok((handle, pid)) => {
+                if let (true, Some([h, w])) = (rec.config.tty, rec.host_config.console_size)
+                    && h > 0
+                {
+                    let handle = handle.clone();
+                    let _ = tokio::task::spawn_blocking(move || handle.resize(h as u16, w as u16))
+                        .await;
+                }
                 let rec = self.persist(c, |r| {
                     r.state.status = Status::Running;
                     r.state.pid = i64::from(pid);
@@ -370,6 +377,7 @@ impl Containers {
         let paths: files::Paths = self.paths(&rec.id);
         let _ = std::fs::remove_dir_all(&paths.dir);
         self.forget(&rec.id)?;
+        self.forget_execs(&rec.id);
         c.changed.send_modify(|n| *n += 1);
         self.event("destroy", &rec, &[]);
         Ok(())

@@ -1,5 +1,7 @@
 //! The container service: records, names, and the lifecycle (in `lifecycle`).
 
+mod exec;
+pub use exec::{Exec, ExecIo};
 pub mod files;
 mod lifecycle;
 pub use lifecycle::WaitCondition;
@@ -67,6 +69,7 @@ pub struct Containers {
     images: ImageStore,
     events: Arc<Events>,
     all: Mutex<HashMap<String, Arc<Container>>>,
+    execs: Mutex<HashMap<String, Arc<Exec>>>,
 }
 
 impl Containers {
@@ -97,6 +100,7 @@ impl Containers {
             images,
             events,
             all: Mutex::new(all),
+            execs: Mutex::default(),
         }))
     }
 

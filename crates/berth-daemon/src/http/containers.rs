@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
-use axum::http::{Response, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{Response, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use berth_api::container::{CreateRequest, CreateResponse, Inspect, Summary, WaitResponse};
@@ -208,7 +207,7 @@ async fn inspect(
         mount_label: String::new(),
         process_label: String::new(),
         app_armor_profile: String::new(),
-        exec_ids: None,
+        exec_ids: Some(d.containers.exec_ids(&r.id)).filter(|ids| !ids.is_empty()),
         host_config: r.host_config.clone(),
         graph_driver: GraphDriver {
             name: "overlay2".into(),
@@ -548,13 +547,5 @@ async fn attach(
         follower.abort();
         let _ = wr.shutdown().await;
     });
-    let ctype = stream::output_type(r.config.tty);
-    Ok(Response::builder()
-        .status(StatusCode::SWITCHING_PROTOCOLS)
-        .header(header::CONNECTION, "Upgrade")
-        .header(header::UPGRADE, "tcp")
-        .header(header::CONTENT_TYPE, ctype)
-        .body(Body::empty())
-        .expect("valid response")
-        .into_response())
+    Ok(stream::upgraded(stream::output_type(r.config.tty)))
 }

@@ -6,6 +6,7 @@
 
 mod containers;
 mod error;
+mod exec;
 mod images;
 mod query;
 mod stream;
@@ -32,6 +33,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(system::routes())
         .merge(images::routes())
         .merge(containers::routes())
+        .merge(exec::routes())
         .fallback(|uri: Uri| async move {
             error_response(&crate::Error::not_found(format!(
                 "page not found: {}",

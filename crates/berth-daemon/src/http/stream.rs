@@ -30,6 +30,19 @@ pub fn response(ctype: &str, body: Body) -> axum::http::Response<Body> {
         .expect("valid response")
 }
 
+/// The `101 Switching Protocols` answer to an attach or exec start: the connection becomes a
+/// raw stream carrying `ctype`.
+pub fn upgraded(ctype: &str) -> axum::http::Response<Body> {
+    use axum::http::{StatusCode, header};
+    axum::http::Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "tcp")
+        .header(header::CONTENT_TYPE, ctype)
+        .body(Body::empty())
+        .expect("valid response")
+}
+
 /// The content type of container output: raw with a terminal, multiplexed frames without.
 pub fn output_type(tty: bool) -> &'static str {
     if tty {

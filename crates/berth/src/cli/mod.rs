@@ -1,8 +1,10 @@
 //! The CLI: Docker's command syntax, spoken to the daemon over the Engine API.
 
 mod containers;
+mod exec;
 mod images;
 mod run;
+mod term;
 
 use std::process::ExitCode;
 
@@ -49,6 +51,8 @@ enum Command {
     Rm(containers::RmArgs),
     /// List containers.
     Ps(containers::PsArgs),
+    /// Execute a command in a running container.
+    Exec(exec::ExecArgs),
     /// Fetch the logs of a container.
     Logs(containers::LogsArgs),
     /// Block until one or more containers stop, then print their exit codes.
@@ -82,7 +86,10 @@ pub fn run(cli: Cli) -> ExitCode {
         .build()
         .expect("tokio runtime");
     let client = Client::new(&socket(cli.host));
-    match rt.block_on(dispatch(client, cli.command)) {
+    let result = rt.block_on(dispatch(client, cli.command));
+    // A read of stdin may still be pending in the blocking pool: don't wait for it.
+    rt.shutdown_background();
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("{}", message(&e));
@@ -113,6 +120,7 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Kill(a) => containers::kill(&client, a).await,
         Command::Rm(a) => containers::rm(&client, a).await,
         Command::Ps(a) => containers::ps(&client, a).await,
+        Command::Exec(a) => exec::exec(&client, a).await,
         Command::Logs(a) => containers::logs(&client, a).await,
         Command::Wait(a) => containers::wait(&client, a).await,
         Command::Inspect(a) => containers::inspect(&client, a).await,

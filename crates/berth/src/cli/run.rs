@@ -106,21 +106,22 @@ fn bytes_arg(s: &str) -> Result<i64> {
     Ok((n * mult as f64) as i64)
 }
 
-fn request(o: &ContainerOpts, attach: bool) -> Result<CreateRequest> {
-    let mut env = Vec::new();
-    for f in &o.env_file {
+/// `--env-file` files then `-e` values; `-e NAME` without a value takes it from the client's
+/// environment, or is dropped.
+pub fn env_list(env_files: &[String], env: &[String]) -> Result<Vec<String>> {
+    let mut all = Vec::new();
+    for f in env_files {
         let text = std::fs::read_to_string(f).with_context(|| format!("open {f}"))?;
         for line in text
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
         {
-            env.push(line.to_string());
+            all.push(line.to_string());
         }
     }
-    env.extend(o.env.iter().cloned());
-    // `-e NAME` without a value takes it from the client's environment, or drops it.
-    let env: Vec<String> = env
+    all.extend(env.iter().cloned());
+    Ok(all
         .into_iter()
         .filter_map(|e| {
             if e.contains('=') {
@@ -129,7 +130,11 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<CreateRequest> {
                 std::env::var(&e).ok().map(|v| format!("{e}={v}"))
             }
         })
-        .collect();
+        .collect())
+}
+
+fn request(o: &ContainerOpts, attach: bool) -> Result<CreateRequest> {
+    let env = env_list(&o.env_file, &o.env)?;
     let labels: BTreeMap<String, String> = o
         .label
         .iter()
@@ -185,6 +190,11 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<CreateRequest> {
             cpu_shares: o.cpu_shares.unwrap_or(0),
             pids_limit: o.pids_limit,
             init: o.init.then_some(true),
+            console_size: o
+                .tty
+                .then(super::term::size)
+                .flatten()
+                .map(|(h, w)| [u32::from(h), u32::from(w)]),
             readonly_rootfs: o.read_only,
             ..HostConfig::default()
         },
@@ -288,12 +298,15 @@ async fn attach_start_wait(
     start: bool,
 ) -> Result<u8> {
     let io = client
-        .hijack(&format!(
-            "/containers/{id}/attach?stream=1&stdout=1&stderr=1&stdin={}",
-            u8::from(stdin)
-        ))
+        .hijack(
+            &format!(
+                "/containers/{id}/attach?stream=1&stdout=1&stderr=1&stdin={}",
+                u8::from(stdin)
+            ),
+            None,
+        )
         .await?;
-    let (mut rd, mut wr) = tokio::io::split(io);
+    let (rd, wr) = tokio::io::split(io);
     // The wait is registered (its headers are back) before the start, so a fast exit cannot
     // be missed.
     let waiter = client
@@ -308,6 +321,32 @@ async fn attach_start_wait(
             .bytes(Method::POST, &format!("/containers/{id}/start"), None)
             .await?;
     }
+    let _raw = (tty && stdin).then(super::term::RawMode::enable).flatten();
+    let resizer =
+        tty.then(|| super::term::forward_resizes(client, format!("/containers/{id}/resize")));
+    let code = stream_io(rd, wr, tty, stdin).await;
+    if let Some(r) = resizer {
+        r.abort();
+    }
+    code?;
+    let body = waiter
+        .into_body()
+        .collect()
+        .await
+        .map_err(ClientError::from)?
+        .to_bytes();
+    let w: WaitResponse = serde_json::from_slice(&body).map_err(ClientError::from)?;
+    Ok(w.status_code.clamp(0, 255) as u8)
+}
+
+/// Copies stdin into a hijacked stream (with `stdin`) and the stream's output to stdout and
+/// stderr, until the daemon ends the stream.
+pub async fn stream_io(
+    mut rd: impl tokio::io::AsyncRead + Unpin,
+    mut wr: impl tokio::io::AsyncWrite + Unpin + Send + 'static,
+    tty: bool,
+    stdin: bool,
+) -> Result<()> {
     if stdin {
         tokio::spawn(async move {
             let mut input = tokio::io::stdin();
@@ -328,14 +367,7 @@ async fn attach_start_wait(
             Ok(n) => demux.push(&buf[..n]).await?,
         }
     }
-    let body = waiter
-        .into_body()
-        .collect()
-        .await
-        .map_err(ClientError::from)?
-        .to_bytes();
-    let w: WaitResponse = serde_json::from_slice(&body).map_err(ClientError::from)?;
-    Ok(w.status_code.clamp(0, 255) as u8)
+    Ok(())
 }
 
 pub async fn start_attached(client: &Client, name: &str, stdin: bool) -> Result<u8> {

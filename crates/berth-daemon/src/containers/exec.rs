@@ -1,0 +1,397 @@
+//! Exec instances: processes started in a running container, kept in memory (as Docker does)
+//! until their container is removed.
+
+use std::os::fd::OwnedFd;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use berth_api::exec::{ExecConfig, ExecInspect, ProcessConfig};
+use berth_core::ErrorKind;
+use berth_runtime::StartError;
+use tokio::net::unix::pipe;
+use tokio::sync::watch;
+
+use super::{Container, Containers, Status, spec};
+use crate::error::{Error, Result};
+
+/// One exec instance.
+pub struct Exec {
+    /// The exec's ID.
+    pub id: String,
+    /// The container it runs in.
+    pub container: Arc<Container>,
+    /// What was asked for.
+    pub config: ExecConfig,
+    state: Mutex<ExecState>,
+    /// Becomes true once the process ended (or failed to start).
+    done: watch::Sender<bool>,
+}
+
+#[derive(Default)]
+struct ExecState {
+    started: bool,
+    running: bool,
+    pid: i64,
+    exit_code: Option<i64>,
+    pty: Option<Arc<OwnedFd>>,
+}
+
+/// The client's ends of a started exec's stdio.
+pub struct ExecIo {
+    /// The process's stdin (absent unless attached).
+    pub stdin: Option<pipe::Sender>,
+    /// Its stdout, or the terminal's output for a tty exec.
+    pub stdout: Option<pipe::Receiver>,
+    /// Its stderr (never for a tty exec).
+    pub stderr: Option<pipe::Receiver>,
+}
+
+impl Exec {
+    /// Docker's inspect view.
+    pub fn inspect(&self) -> ExecInspect {
+        let s = self.state.lock().expect("exec lock");
+        let cmd = self.config.cmd.clone().unwrap_or_default();
+        ExecInspect {
+            can_remove: false,
+            container_id: self.container.id.clone(),
+            detach_keys: self.config.detach_keys.clone(),
+            exit_code: s.exit_code,
+            id: self.id.clone(),
+            open_stderr: self.config.attach_stderr,
+            open_stdin: self.config.attach_stdin,
+            open_stdout: self.config.attach_stdout,
+            process_config: ProcessConfig {
+                entrypoint: cmd.first().cloned().unwrap_or_default(),
+                arguments: cmd.iter().skip(1).cloned().collect(),
+                privileged: self.config.privileged,
+                tty: self.config.tty,
+                user: self.config.user.clone(),
+            },
+            running: s.running,
+            pid: s.pid,
+        }
+    }
+
+    /// Waits until the process ended; returns its exit code.
+    pub async fn wait(&self) -> i64 {
+        let mut rx = self.done.subscribe();
+        let _ = rx.wait_for(|d| *d).await;
+        self.state
+            .lock()
+            .expect("exec lock")
+            .exit_code
+            .unwrap_or(137)
+    }
+
+    fn finish(&self, code: i64) {
+        let mut s = self.state.lock().expect("exec lock");
+        s.running = false;
+        s.exit_code = Some(code);
+        s.pty = None;
+        drop(s);
+        self.done.send_replace(true);
+    }
+}
+
+impl Containers {
+    /// Creates an exec instance in a running container.
+    pub fn create_exec(&self, c: &Arc<Container>, config: ExecConfig) -> Result<String> {
+        let bad: Vec<String> = config
+            .rest
+            .iter()
+            .filter(|(_, v)| !berth_api::is_unset(v))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !bad.is_empty() {
+            return Err(Error::new(
+                ErrorKind::NotImplemented,
+                format!("berth does not support exec option {} yet", bad.join(", ")),
+            ));
+        }
+        if config.privileged {
+            return Err(Error::new(
+                ErrorKind::NotImplemented,
+                "berth does not support privileged exec yet",
+            ));
+        }
+        if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
+            return Err(Error::invalid("No exec command specified"));
+        }
+        if c.status() != Status::Running {
+            return Err(Error::conflict(format!(
+                "Container {} is not running",
+                c.id
+            )));
+        }
+        let id = berth_core::id::generate();
+        let exec = Arc::new(Exec {
+            id: id.clone(),
+            container: c.clone(),
+            config,
+            state: Mutex::default(),
+            done: watch::channel(false).0,
+        });
+        self.execs
+            .lock()
+            .expect("execs lock")
+            .insert(id.clone(), exec.clone());
+        self.exec_event(&exec, "exec_create", &[]);
+        Ok(id)
+    }
+
+    /// Finds an exec instance by ID.
+    pub fn get_exec(&self, id: &str) -> Result<Arc<Exec>> {
+        self.execs
+            .lock()
+            .expect("execs lock")
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("No such exec instance: {id}")))
+    }
+
+    /// The exec IDs of a container.
+    pub fn exec_ids(&self, container: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .execs
+            .lock()
+            .expect("execs lock")
+            .values()
+            .filter(|e| e.container.id == container)
+            .map(|e| e.id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    pub(super) fn forget_execs(&self, container: &str) {
+        self.execs
+            .lock()
+            .expect("execs lock")
+            .retain(|_, e| e.container.id != container);
+    }
+
+    fn exec_event(&self, e: &Exec, action: &str, extra: &[(&str, String)]) {
+        let rec = e.container.record();
+        let action = match action {
+            "exec_die" => action.to_string(),
+            _ => format!(
+                "{action}: {}",
+                e.config.cmd.clone().unwrap_or_default().join(" ")
+            ),
+        };
+        let mut attrs = vec![("execID", e.id.clone())];
+        attrs.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
+        self.event(&action, &rec, &attrs);
+    }
+
+    /// Starts an exec; with `attach`, returns the stdio it was asked to attach, else its output
+    /// is discarded. A process that fails to start is recorded with Docker's exit code (126/127)
+    /// and the error returned.
+    /// `console` is the terminal's initial `[height, width]`.
+    pub async fn start_exec(
+        self: &Arc<Self>,
+        e: &Arc<Exec>,
+        attach: bool,
+        console: Option<&[u16]>,
+    ) -> Result<ExecIo> {
+        let c = &e.container;
+        {
+            let mut s = e.state.lock().expect("exec lock");
+            if s.running {
+                return Err(Error::conflict(format!(
+                    "Error: Exec command {} is already running",
+                    e.id
+                )));
+            }
+            if s.started {
+                return Err(Error::conflict(format!(
+                    "Error: Exec command {} has already run",
+                    e.id
+                )));
+            }
+            if c.status() != Status::Running {
+                return Err(Error::conflict(format!(
+                    "Container {} is not running",
+                    c.id
+                )));
+            }
+            s.started = true;
+            s.running = true;
+        }
+        let size = match console.or(e.config.console_size.as_deref()) {
+            Some(&[h, w]) if h > 0 && w > 0 => Some((h, w)),
+            _ => None,
+        };
+        let result = self.spawn_exec(e, attach, size).await;
+        match result {
+            Ok((io, process)) => {
+                {
+                    let mut s = e.state.lock().expect("exec lock");
+                    s.pid = i64::from(process.pid);
+                    s.pty = process.pty.map(Arc::new);
+                }
+                self.exec_event(e, "exec_start", &[]);
+                let (this, e2) = (self.clone(), e.clone());
+                let (status, mut helper) = (process.status, process.helper);
+                tokio::spawn(async move {
+                    let code = tokio::task::spawn_blocking(move || {
+                        let code = berth_runtime::exec::wait(status);
+                        let _ = helper.wait();
+                        code
+                    })
+                    .await
+                    .unwrap_or(137);
+                    e2.finish(i64::from(code));
+                    this.exec_event(&e2, "exec_die", &[("exitCode", code.to_string())]);
+                });
+                Ok(io)
+            }
+            Err((err, code)) => {
+                e.finish(code);
+                Err(err)
+            }
+        }
+    }
+
+    async fn spawn_exec(
+        &self,
+        e: &Exec,
+        attach: bool,
+        console_size: Option<(u16, u16)>,
+    ) -> std::result::Result<(ExecIo, berth_runtime::exec::ExecProcess), (Error, i64)> {
+        let internal = |what: &str, err: &dyn std::error::Error| (Error::internal(what, err), 126);
+        let rec = e.container.record();
+        let paths = self.paths(&rec.id);
+        let cfg = &e.config;
+        let rootfs = paths.bundle.join("rootfs");
+        let user = if cfg.user.is_empty() {
+            &rec.config.user
+        } else {
+            &cfg.user
+        };
+        let (uid, gid, groups) =
+            spec::resolve_user(user, std::slice::from_ref(&rootfs)).map_err(|err| (err, 126))?;
+        let spec: serde_json::Value = std::fs::read(paths.bundle.join("config.json"))
+            .map_err(|err| internal("reading the container's spec", &err))
+            .and_then(|b| {
+                serde_json::from_slice(&b)
+                    .map_err(|err| internal("parsing the container's spec", &err))
+            })?;
+        let mut env = rec.config.env.clone().unwrap_or_default();
+        env.insert(
+            1.min(env.len()),
+            format!("HOSTNAME={}", rec.config.hostname),
+        );
+        if cfg.tty {
+            env.push("TERM=xterm".into());
+        }
+        for kv in cfg.env.iter().flatten() {
+            let key = kv.split('=').next().unwrap_or(kv);
+            env.retain(|e| e.split('=').next() != Some(key));
+            env.push(kv.clone());
+        }
+        let cwd = [&cfg.working_dir, &rec.config.working_dir]
+            .into_iter()
+            .find(|d| !d.is_empty())
+            .map_or("/", |d| d.as_str());
+        let process = berth_runtime::exec::process_json(
+            &spec["process"],
+            cfg.cmd.as_deref().unwrap_or_default(),
+            &env,
+            cwd,
+            (uid, gid, &groups),
+            cfg.tty,
+        );
+        let dir = self.cfg.exec_root.join("execs");
+        std::fs::create_dir_all(&dir).map_err(|err| internal("creating exec dir", &err))?;
+        let process_path = dir.join(format!("{}.json", &e.id[..16]));
+        std::fs::write(&process_path, process.to_string())
+            .map_err(|err| internal("writing exec process", &err))?;
+        let config = berth_runtime::exec::ExecConfig {
+            container: rec.id.clone(),
+            state_root: self.cfg.exec_root.join("runtime"),
+            process: process_path.clone(),
+            console_socket: cfg
+                .tty
+                .then(|| dir.join(format!("{}.console", &e.id[..16]))),
+            console_size,
+        };
+        let mut io = ExecIo {
+            stdin: None,
+            stdout: None,
+            stderr: None,
+        };
+        // Unattached streams go to /dev/null, as Docker discards them; a tty exec's single
+        // stream is its terminal.
+        let mut pipe_for = |wanted: bool, fd: usize| -> std::io::Result<Stdio> {
+            if !wanted || cfg.tty {
+                return Ok(Stdio::null());
+            }
+            let (tx, rx) = pipe::pipe()?;
+            Ok(match fd {
+                0 => {
+                    io.stdin = Some(tx);
+                    Stdio::from(rx.into_blocking_fd()?)
+                }
+                1 => {
+                    io.stdout = Some(rx);
+                    Stdio::from(tx.into_blocking_fd()?)
+                }
+                _ => {
+                    io.stderr = Some(rx);
+                    Stdio::from(tx.into_blocking_fd()?)
+                }
+            })
+        };
+        let stdio = (|| {
+            Ok::<_, std::io::Error>([
+                pipe_for(attach && cfg.attach_stdin, 0)?,
+                pipe_for(attach && cfg.attach_stdout, 1)?,
+                pipe_for(attach && cfg.attach_stderr, 2)?,
+            ])
+        })()
+        .map_err(|err| internal("creating exec pipes", &err))?;
+        let exe = self.cfg.exe.clone();
+        let spawned =
+            tokio::task::spawn_blocking(move || berth_runtime::exec::spawn(&exe, &config, stdio))
+                .await;
+        let _ = std::fs::remove_file(&process_path);
+        let process = match spawned {
+            Ok(Ok(p)) => p,
+            Ok(Err(StartError::Runtime { message, exit_code })) => {
+                return Err((Error::invalid(message), i64::from(exit_code)));
+            }
+            Ok(Err(err)) => return Err(internal("starting exec", &err)),
+            Err(err) => return Err(internal("exec task", &err)),
+        };
+        if let Some(pty) = &process.pty {
+            let dup = |fd: &OwnedFd| fd.try_clone().map_err(|err| internal("dup pty", &err));
+            if attach && (cfg.attach_stdout || cfg.attach_stderr) {
+                io.stdout = Some(
+                    pipe::Receiver::from_owned_fd_unchecked(dup(pty)?)
+                        .map_err(|err| internal("pty reader", &err))?,
+                );
+            }
+            if attach && cfg.attach_stdin {
+                io.stdin = Some(
+                    pipe::Sender::from_owned_fd_unchecked(dup(pty)?)
+                        .map_err(|err| internal("pty writer", &err))?,
+                );
+            }
+        }
+        Ok((io, process))
+    }
+
+    /// Sets the size of a tty exec's terminal.
+    pub fn resize_exec(&self, e: &Exec, rows: u16, cols: u16) -> Result<()> {
+        let s = e.state.lock().expect("exec lock");
+        let Some(pty) = &s.pty else {
+            return Err(Error::conflict(format!(
+                "Exec {} is not running or has no terminal",
+                e.id
+            )));
+        };
+        berth_runtime::exec::resize(pty.as_ref(), rows, cols)
+            .map_err(|err| Error::internal("resizing exec terminal", &err))
+    }
+}
