@@ -103,6 +103,10 @@ pub fn run(config_path: &Path) -> i32 {
     match start(&config, &rootfs) {
         Ok(started) => {
             report(&format!("ok {}", started.pid));
+            // Start over as a fresh process that only runs the loop: what creating the container
+            // touched (libcontainer, its allocations) is not carried for the container's life.
+            let e = handoff(config_path, &started);
+            eprintln!("monitor: re-exec failed ({e}); supervising in place");
             let record = supervise(&config, started);
             finish(&config, &rootfs, record);
             0
@@ -114,6 +118,70 @@ pub fn run(config_path: &Path) -> i32 {
             1
         }
     }
+}
+
+/// Re-executes berth as `monitor CONFIG --resume PID OUT ERR IN PTY LISTENER` (fds, -1 for
+/// none), keeping the container's init as our child. Returns only if exec failed.
+fn handoff(config_path: &Path, s: &Started) -> io::Error {
+    let fd = |f: Option<&dyn AsRawFd>| {
+        f.map_or(-1, |f| {
+            let fd = f.as_raw_fd();
+            // SAFETY: clearing FD_CLOEXEC on an fd we own so it survives the exec.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+            fd
+        })
+    };
+    let args = [
+        s.pid.as_raw(),
+        fd(s.stdout.as_ref().map(|f| f as &dyn AsRawFd)),
+        fd(s.stderr.as_ref().map(|f| f as &dyn AsRawFd)),
+        fd(s.stdin.as_ref().map(|f| f as &dyn AsRawFd)),
+        fd(s.pty.as_ref().map(|f| f as &dyn AsRawFd)),
+        fd(Some(&s.listener)),
+    ];
+    use std::os::unix::process::CommandExt;
+    std::process::Command::new("/proc/self/exe")
+        .arg0("berth")
+        .arg("monitor")
+        .arg(config_path)
+        .arg("--resume")
+        .args(args.iter().map(i32::to_string))
+        .exec()
+}
+
+/// The monitor after [`handoff`]: supervises the container described by `args`
+/// (`PID OUT ERR IN PTY LISTENER`) until it ends. Returns the process exit code.
+pub fn resume(config_path: &Path, args: &[String]) -> i32 {
+    let config: MonitorConfig = match fs::read(config_path)
+        .map_err(BoxError::from)
+        .and_then(|b| serde_json::from_slice(&b).map_err(BoxError::from))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("monitor: reading {}: {e}", config_path.display());
+            return 1;
+        }
+    };
+    let nums: Vec<i32> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let &[pid, out, err, stdin, pty, listener] = nums.as_slice() else {
+        eprintln!("monitor: bad resume arguments {args:?}");
+        return 1;
+    };
+    // SAFETY: each fd was ours before the exec and was passed on for exactly this use.
+    let file = |fd: RawFd| (fd >= 0).then(|| unsafe { File::from_raw_fd(fd) });
+    let started = Started {
+        pid: Pid::from_raw(pid),
+        stdout: file(out),
+        stderr: file(err),
+        stdin: file(stdin),
+        pty: file(pty),
+        // SAFETY: as above.
+        listener: unsafe { UnixListener::from_raw_fd(listener) },
+    };
+    let rootfs = config.bundle.join("rootfs");
+    let record = supervise(&config, started);
+    finish(&config, &rootfs, record);
+    0
 }
 
 pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
@@ -143,7 +211,6 @@ fn report(line: &str) {
 
 struct Started {
     pid: Pid,
-    container: libcontainer::container::Container,
     stdout: Option<File>,
     stderr: Option<File>,
     stdin: Option<File>,
@@ -218,7 +285,6 @@ fn start(config: &MonitorConfig, rootfs: &Path) -> Result<Started, BoxError> {
     container.start()?;
     Ok(Started {
         pid,
-        container,
         stdout,
         stderr,
         stdin,
@@ -412,7 +478,6 @@ fn supervise(config: &MonitorConfig, mut s: Started) -> ExitRecord {
     let _ = err_split.flush(&mut log);
     let _ = log.flush();
     let oom_killed = crate::cgroup::oom_kills(&config.cgroup_path) > 0;
-    let _ = s.container.delete(true);
     // Clients (the daemon's `wait`) must see EOF only once exit.json exists: keep every socket
     // open until the process exits, after `finish`.
     std::mem::forget(clients);

@@ -23,7 +23,12 @@ fn main() -> ExitCode {
             eprintln!("usage: berth monitor CONFIG");
             return ExitCode::from(2);
         };
-        return ExitCode::from(berth_runtime::monitor::run(std::path::Path::new(config)) as u8);
+        let config = std::path::Path::new(config);
+        let code = match args.get(3).map(String::as_str) {
+            Some("--resume") => berth_runtime::monitor::resume(config, &args[4..]),
+            _ => berth_runtime::monitor::run(config),
+        };
+        return ExitCode::from(code as u8);
     }
     if args.get(1).map(String::as_str) == Some("exec-helper") {
         let Some(config) = args.get(2) else {

@@ -8,8 +8,9 @@ use std::time::Duration;
 use axum::body::Body;
 use berth_runtime::logfile::{Entry, Stream};
 use bytes::Bytes;
+use futures_util::StreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncSeekExt, BufReader};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::containers::{Container, Status};
 
@@ -102,7 +103,7 @@ pub async fn follow_log(
             .map(|m| m.len())
             .unwrap_or(0),
     };
-    let mut idle = Duration::from_millis(2);
+    let mut watch = LogWatch::new(&path);
     loop {
         // Observe "ended" before reading, so output written before the end is never missed.
         let state = c.record().state;
@@ -140,11 +141,49 @@ pub async fn follow_log(
         if ended {
             return;
         }
-        if read_any {
-            idle = Duration::from_millis(2);
+        if !read_any {
+            watch.wait(&path, &mut changed).await;
+        }
+    }
+}
+
+/// Wakes a log follower when the log file is written (inotify) or the container's state
+/// changes. Without a watch (the file does not exist yet, or inotify is out of watches) it
+/// falls back to polling.
+struct LogWatch {
+    events: Option<inotify::EventStream<Vec<u8>>>,
+}
+
+impl LogWatch {
+    fn new(path: &std::path::Path) -> Self {
+        let events = inotify::Inotify::init().ok().and_then(|i| {
+            i.watches().add(path, inotify::WatchMask::MODIFY).ok()?;
+            i.into_event_stream(vec![0u8; 1024]).ok()
+        });
+        LogWatch { events }
+    }
+
+    async fn wait(&mut self, path: &std::path::Path, changed: &mut watch::Receiver<u64>) {
+        if self.events.is_none() {
+            *self = LogWatch::new(path);
+        }
+        let fallback = if self.events.is_some() {
+            Duration::from_secs(1)
         } else {
-            let _ = tokio::time::timeout(idle, changed.changed()).await;
-            idle = (idle * 2).min(Duration::from_millis(100));
+            Duration::from_millis(50)
+        };
+        let written = async {
+            match &mut self.events {
+                Some(events) => {
+                    events.next().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = written => {}
+            _ = changed.changed() => {}
+            () = tokio::time::sleep(fallback) => {}
         }
     }
 }
