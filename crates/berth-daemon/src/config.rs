@@ -10,6 +10,9 @@ pub struct DaemonConfig {
     /// Runtime state: monitor sockets, libcontainer state (`/run/berth`). Kept short: unix
     /// socket paths are limited to 108 bytes.
     pub exec_root: PathBuf,
-    /// The berth binary, which monitors run as.
+    /// The berth binary monitors and exec helpers run as (a sealed copy: see
+    /// `berth_runtime::sealed`).
     pub exe: PathBuf,
+    /// The berth binary on disk, bind-mounted read-only as the init of `--init` containers.
+    pub init_binary: PathBuf,
 }

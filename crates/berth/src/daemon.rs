@@ -37,11 +37,14 @@ pub fn run(args: DaemonArgs) -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let socket = PathBuf::from(args.host.strip_prefix("unix://").unwrap_or(&args.host));
-    let exe = std::env::current_exe().context("locating the berth binary")?;
+    let init_binary = std::env::current_exe().context("locating the berth binary")?;
+    let sealed = berth_runtime::sealed::SealedExe::copy_of(&init_binary)
+        .context("making a sealed copy of the berth binary")?;
     let config = DaemonConfig {
         root: args.data_root.clone(),
         exec_root: args.exec_root.clone(),
-        exe,
+        exe: sealed.path(),
+        init_binary,
     };
     let daemon = Daemon::open(config).map_err(|e| anyhow::anyhow!(e.message))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -69,6 +72,7 @@ pub fn run(args: DaemonArgs) -> Result<()> {
             tracing::info!("shutting down");
         };
         berth_daemon::http::serve(listener, daemon, shutdown).await;
+        drop(sealed);
         let _ = std::fs::remove_file(&socket);
         Ok(())
     })

@@ -329,6 +329,19 @@ fn containers_survive_daemon_kill() {
         ])
         .ok();
     let id = id.trim().to_string();
+    // The monitor runs from a sealed in-memory copy of berth (CVE-2019-5736), not the file.
+    let pid = d.docker(&["inspect", "-f", "{{.State.Pid}}", &id]).ok();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).unwrap();
+    let ppid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .unwrap()
+        .trim();
+    let exe = std::fs::read_link(format!("/proc/{ppid}/exe")).unwrap();
+    assert!(
+        exe.to_string_lossy().starts_with("/memfd:berth"),
+        "monitor runs {exe:?}"
+    );
     d.kill9();
     d.spawn();
     let ps = d.docker(&["ps", "-q"]).ok();
@@ -361,7 +374,11 @@ fn events_stream_container_lifecycle() {
         ])
         .ok();
     let actions: Vec<&str> = ev.lines().collect();
-    assert_eq!(actions, ["create", "start", "die", "destroy"], "{ev}");
+    assert_eq!(
+        actions,
+        ["create", "attach", "start", "die", "destroy"],
+        "{ev}"
+    );
 }
 
 #[test]
@@ -409,6 +426,20 @@ fn tty_gives_the_container_a_terminal() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(d.docker(&["wait", id.trim()]).ok().trim(), "0");
     assert_eq!(d.docker(&["logs", id.trim()]).ok(), "30 100\r\n");
+    let ev = d
+        .docker(&[
+            "events",
+            "--since",
+            "0",
+            "--until",
+            &(common::now() + 1).to_string(),
+            "--filter",
+            "event=resize",
+            "--format",
+            "{{.Actor.Attributes.height}}x{{.Actor.Attributes.width}}",
+        ])
+        .ok();
+    assert!(ev.lines().any(|l| l == "30x100"), "{ev}");
 }
 
 #[test]

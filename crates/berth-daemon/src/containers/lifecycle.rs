@@ -55,7 +55,7 @@ impl Containers {
                 .map_err(|e| Error::internal("reading image layers", &e))?,
         );
         let result = async {
-            let run = spec::run_spec(&rec, &layers, &paths, &self.cfg.exe)?;
+            let run = spec::run_spec(&rec, &layers, &paths, &self.cfg.init_binary)?;
             paths
                 .write_etc(&run.hostname, rec.host_config.network_mode == "host")
                 .map_err(|e| Error::internal("writing /etc files", &e))?;
@@ -248,7 +248,15 @@ impl Containers {
         tokio::task::spawn_blocking(move || handle.resize(rows, cols))
             .await
             .map_err(|e| Error::internal("resize task", &e))?
-            .map_err(|e| Error::conflict(format!("cannot resize the terminal: {e}")))
+            .map_err(|e| Error::conflict(format!("cannot resize the terminal: {e}")))?;
+        let attrs = [("height", rows.to_string()), ("width", cols.to_string())];
+        self.event("resize", &c.record(), &attrs);
+        Ok(())
+    }
+
+    /// Records that a client attached to the container (an `attach` event).
+    pub fn attached(&self, c: &Container) {
+        self.event("attach", &c.record(), &[]);
     }
 
     /// Sends a signal to a running container.

@@ -496,6 +496,7 @@ async fn attach(
     let replay = q.flag("logs");
     let stream_output = q.flag("stream");
     let upgrade = hyper::upgrade::on(&mut req);
+    d.containers.attached(&c);
     let log = d.containers.paths(&r.id).log;
     let containers = d.containers.clone();
     let start_offset = if replay { From::Start } else { From::End };
