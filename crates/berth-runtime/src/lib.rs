@@ -22,6 +22,7 @@ pub mod exec;
 pub mod handle;
 pub mod logfile;
 pub mod monitor;
+pub mod mount;
 pub mod sealed;
 pub mod spec;
 

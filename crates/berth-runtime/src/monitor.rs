@@ -224,24 +224,8 @@ fn pipe() -> Result<(File, File), BoxError> {
     Ok((File::from(r), File::from(w)))
 }
 
-fn mount_rootfs(mounts: &[Mount], rootfs: &Path) -> Result<(), BoxError> {
-    fs::create_dir_all(rootfs)?;
-    for m in mounts {
-        let target = rootfs.join(m.target.trim_start_matches('/'));
-        nix::mount::mount(
-            Some(m.source.as_str()),
-            &target,
-            Some(m.kind.as_str()),
-            nix::mount::MsFlags::empty(),
-            Some(m.options.join(",").as_str()),
-        )
-        .map_err(|e| format!("mounting {} rootfs on {}: {e}", m.kind, target.display()))?;
-    }
-    Ok(())
-}
-
 fn start(config: &MonitorConfig, rootfs: &Path) -> Result<Started, BoxError> {
-    mount_rootfs(&config.rootfs, rootfs)?;
+    crate::mount::mount_all(&config.rootfs, rootfs)?;
     let _ = fs::remove_file(&config.socket);
     let mut builder = ContainerBuilder::new(config.id.clone(), SyscallType::default())
         .with_root_path(&config.state_root)?;

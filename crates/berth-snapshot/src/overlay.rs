@@ -54,7 +54,8 @@ pub fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
 }
 
 /// Overlay snapshots under a root directory:
-/// `layers/<chain-hex>/{fs,parent,size}`, `active/<key>/{upper,work}`, `tmp/`, `empty/`.
+/// `layers/<chain-hex>/{fs,parent,size}`, `active/<key>/{upper,work}`, `tmp/`, `empty/`, and
+/// `l/<short>` links to layers' `fs` that keep overlay's mount data short (one page at most).
 #[derive(Debug, Clone)]
 pub struct Overlay {
     root: PathBuf,
@@ -65,7 +66,7 @@ impl Overlay {
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, SnapshotError> {
         let root = root.into();
         let _ = fs::remove_dir_all(root.join("tmp"));
-        for d in ["layers", "active", "tmp", "empty"] {
+        for d in ["layers", "active", "tmp", "empty", "l"] {
             let p = root.join(d);
             fs::create_dir_all(&p).map_err(io_err("create", &p))?;
         }
@@ -140,15 +141,47 @@ impl Overlay {
             .unwrap_or(0)
     }
 
-    /// The lower directories of a stack, topmost first, as overlay's `lowerdir` wants them.
-    pub fn lowers(&self, chain: Option<&Digest>) -> Result<Vec<PathBuf>, SnapshotError> {
+    /// The chain IDs of a stack, topmost first.
+    fn stack(&self, chain: Option<&Digest>) -> Result<Vec<Digest>, SnapshotError> {
         let mut out = Vec::new();
         let mut cur = chain.cloned();
         while let Some(c) = cur {
-            out.push(self.layer_dir(&c).join("fs"));
             cur = self.parent(&c)?;
+            out.push(c);
         }
         Ok(out)
+    }
+
+    /// The lower directories of a stack, topmost first.
+    pub fn lowers(&self, chain: Option<&Digest>) -> Result<Vec<PathBuf>, SnapshotError> {
+        Ok(self
+            .stack(chain)?
+            .iter()
+            .map(|c| self.layer_dir(c).join("fs"))
+            .collect())
+    }
+
+    fn short_link(&self, chain: &Digest) -> PathBuf {
+        self.root.join("l").join(&chain.hex()[..16])
+    }
+
+    fn link_target(chain: &Digest) -> PathBuf {
+        Path::new("../layers").join(chain.hex()).join("fs")
+    }
+
+    /// A short path to a layer's `fs` for `lowerdir` (the full path if the link can't be made).
+    fn lowerdir(&self, chain: &Digest) -> PathBuf {
+        let (link, target) = (self.short_link(chain), Self::link_target(chain));
+        match fs::read_link(&link) {
+            Ok(t) if t == target => return link,
+            Ok(_) => return self.layer_dir(chain).join("fs"), // 64-bit prefix collision
+            Err(_) => {}
+        }
+        match std::os::unix::fs::symlink(&target, &link) {
+            Ok(()) => link,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => self.lowerdir(chain),
+            Err(_) => self.layer_dir(chain).join("fs"),
+        }
     }
 
     /// Creates the writable layer `key` on top of `chain` and returns the mounts of its rootfs.
@@ -164,7 +197,11 @@ impl Overlay {
     /// The mounts of an already prepared writable layer.
     pub fn mounts(&self, key: &str, chain: Option<&Digest>) -> Result<Vec<Mount>, SnapshotError> {
         let dir = self.root.join("active").join(key);
-        let mut lowers = self.lowers(chain)?;
+        let mut lowers: Vec<PathBuf> = self
+            .stack(chain)?
+            .iter()
+            .map(|c| self.lowerdir(c))
+            .collect();
         if lowers.is_empty() {
             lowers.push(self.root.join("empty"));
         }
@@ -207,6 +244,10 @@ impl Overlay {
     /// Removes a committed layer. The caller makes sure nothing uses it.
     pub fn remove_layer(&self, chain: &Digest) -> Result<(), SnapshotError> {
         let dir = self.layer_dir(chain);
+        let link = self.short_link(chain);
+        if fs::read_link(&link).is_ok_and(|t| t == Self::link_target(chain)) {
+            let _ = fs::remove_file(&link);
+        }
         // Rename first so a crash never leaves a half-deleted layer that looks complete.
         let tmp = self.root.join("tmp").join(berth_core::id::generate());
         match fs::rename(&dir, &tmp) {
@@ -214,5 +255,54 @@ impl Overlay {
             r => r.map_err(io_err("remove", &dir))?,
         }
         fs::remove_dir_all(&tmp).map_err(io_err("remove", &tmp))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(name: &str) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(0);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_cksum();
+        b.append_data(&mut h, name, &[][..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn mounts_name_layers_by_short_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = Overlay::open(dir.path()).unwrap();
+        let (_, base) = o.unpack(None, &layer("a")[..]).unwrap();
+        let (_, top) = o.unpack(Some(&base), &layer("b")[..]).unwrap();
+        let mounts = o.prepare("c1", Some(&top)).unwrap();
+        let lower = mounts[0]
+            .options
+            .iter()
+            .find_map(|o| o.strip_prefix("lowerdir="))
+            .unwrap()
+            .to_string();
+        let dirs: Vec<&str> = lower.split(':').collect();
+        assert_eq!(dirs.len(), 2);
+        assert!(
+            dirs[0].ends_with(&format!("/l/{}", &top.hex()[..16])),
+            "{lower}"
+        );
+        // The links lead to the layers' contents, topmost first.
+        assert!(Path::new(dirs[0]).join("b").exists());
+        assert!(Path::new(dirs[1]).join("a").exists());
+        o.remove("c1").unwrap();
+        o.remove_layer(&top).unwrap();
+        assert!(
+            fs::symlink_metadata(dirs[0]).is_err(),
+            "link removed with its layer"
+        );
+        assert!(Path::new(dirs[1]).exists());
     }
 }

@@ -1,0 +1,144 @@
+//! Mounting a container's rootfs from the snapshotter's [`Mount`]s.
+//!
+//! Mount data is limited to one page: an overlay with many layers named by absolute paths goes
+//! over it. As containerd does, long `lowerdir` lists are rewritten relative to the layers'
+//! common parent directory, and the mount is made from there.
+
+use std::path::{Path, PathBuf};
+
+use berth_core::Mount;
+
+/// What the kernel accepts as mount data (one page, with its NUL).
+const MAX_DATA: usize = 4095;
+
+/// Mounts `mounts` under `rootfs`. Changes the working directory while mounting: call it only
+/// from a single-threaded process (the monitor).
+pub fn mount_all(mounts: &[Mount], rootfs: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(rootfs).map_err(|e| format!("creating {}: {e}", rootfs.display()))?;
+    for m in mounts {
+        let target = rootfs.join(m.target.trim_start_matches('/'));
+        let mut data = m.options.join(",");
+        let mut cwd = None;
+        if data.len() > MAX_DATA
+            && let Some((dir, compact)) = compact_lowerdirs(&m.options)
+        {
+            std::env::set_current_dir(&dir)
+                .map_err(|e| format!("entering {}: {e}", dir.display()))?;
+            cwd = Some(dir);
+            data = compact;
+        }
+        let result = nix::mount::mount(
+            Some(m.source.as_str()),
+            &target,
+            Some(m.kind.as_str()),
+            nix::mount::MsFlags::empty(),
+            Some(data.as_str()),
+        );
+        if cwd.is_some() {
+            let _ = std::env::set_current_dir("/");
+        }
+        result.map_err(|e| match e {
+            nix::errno::Errno::EINVAL if data.len() > MAX_DATA => format!(
+                "mounting {} rootfs on {}: the image has too many layers for one overlay mount",
+                m.kind,
+                target.display()
+            ),
+            e => format!("mounting {} rootfs on {}: {e}", m.kind, target.display()),
+        })?;
+    }
+    Ok(())
+}
+
+/// The options with `lowerdir` entries relative to their common parent, and that parent.
+fn compact_lowerdirs(options: &[String]) -> Option<(PathBuf, String)> {
+    let lowers: Vec<&str> = options
+        .iter()
+        .find_map(|o| o.strip_prefix("lowerdir="))?
+        .split(':')
+        .collect();
+    let first = Path::new(lowers.first()?);
+    let common = first.ancestors().skip(1).find(|dir| {
+        dir.as_os_str().len() > 1 && lowers.iter().all(|l| Path::new(l).starts_with(dir))
+    })?;
+    let relative: Vec<String> = lowers
+        .iter()
+        .map(|l| {
+            Path::new(l)
+                .strip_prefix(common)
+                .map(|p| p.display().to_string())
+        })
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let rewritten: Vec<String> = options
+        .iter()
+        .map(|o| {
+            if o.starts_with("lowerdir=") {
+                format!("lowerdir={}", relative.join(":"))
+            } else {
+                o.clone()
+            }
+        })
+        .collect();
+    Some((common.to_path_buf(), rewritten.join(",")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowerdirs_become_relative_to_their_common_parent() {
+        let opts = vec![
+            "lowerdir=/var/lib/berth/snapshots/layers/aa/fs:/var/lib/berth/snapshots/layers/bb/fs"
+                .to_string(),
+            "upperdir=/var/lib/berth/snapshots/active/c/upper".to_string(),
+        ];
+        let (dir, data) = compact_lowerdirs(&opts).unwrap();
+        assert_eq!(dir, Path::new("/var/lib/berth/snapshots/layers"));
+        assert_eq!(
+            data,
+            "lowerdir=aa/fs:bb/fs,upperdir=/var/lib/berth/snapshots/active/c/upper"
+        );
+        // No shared parent other than `/`: nothing to gain.
+        let opts = vec!["lowerdir=/a/fs:/b/fs".to_string()];
+        assert!(compact_lowerdirs(&opts).is_none());
+    }
+
+    #[test]
+    fn a_deep_image_mounts() {
+        // 120 layers named as the snapshotter's short links: over a page as absolute paths.
+        let dir = tempfile::tempdir().unwrap();
+        let layers = dir.path().join("snapshots-with-a-long-name/l");
+        let mut lowers = Vec::new();
+        for i in 0..120 {
+            let l = layers.join(format!("{i:016x}"));
+            std::fs::create_dir_all(&l).unwrap();
+            std::fs::write(l.join(format!("f{i}")), "").unwrap();
+            lowers.push(l.display().to_string());
+        }
+        lowers.reverse();
+        let (upper, work, root) = (
+            dir.path().join("u"),
+            dir.path().join("w"),
+            dir.path().join("r"),
+        );
+        for d in [&upper, &work] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let m = Mount {
+            kind: "overlay".into(),
+            source: "overlay".into(),
+            target: "/".into(),
+            options: vec![
+                format!("lowerdir={}", lowers.join(":")),
+                format!("upperdir={}", upper.display()),
+                format!("workdir={}", work.display()),
+            ],
+        };
+        assert!(m.options.join(",").len() > MAX_DATA);
+        mount_all(std::slice::from_ref(&m), &root).unwrap();
+        let seen = std::fs::read_dir(&root).unwrap().count();
+        nix::mount::umount(&root).unwrap();
+        assert_eq!(seen, 120);
+    }
+}
