@@ -11,15 +11,58 @@ pub fn is_unified() -> bool {
     Path::new(ROOT).join("cgroup.controllers").exists()
 }
 
-/// Whether memory+swap limits can be set.
-pub fn swap_supported() -> bool {
+/// The cgroup controllers containers can be limited with on this host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Controllers {
+    /// `--memory`.
+    pub memory: bool,
+    /// `--memory-swap`.
+    pub swap: bool,
+    /// `--cpus`, `--cpu-shares`, `--cpu-quota`.
+    pub cpu: bool,
+    /// `--pids-limit`.
+    pub pids: bool,
+}
+
+/// Which controllers are usable: mounted v1 hierarchies, or on v2 the root's
+/// `cgroup.controllers` (a controller still bound to a v1 hierarchy is absent there).
+pub fn controllers() -> Controllers {
+    let root = Path::new(ROOT);
     if is_unified() {
-        // memory.swap.max exists in every v2 memory cgroup when the kernel accounts swap.
-        true
+        let list = fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+        let has = |c: &str| list.split_whitespace().any(|x| x == c);
+        // memory.swap.max exists in every non-root memory cgroup when the kernel accounts swap.
+        let swap = has("memory")
+            && fs::read_dir(root).is_ok_and(|d| {
+                d.flatten()
+                    .any(|e| e.path().join("memory.swap.max").exists())
+            });
+        Controllers {
+            memory: has("memory"),
+            swap,
+            cpu: has("cpu"),
+            pids: has("pids"),
+        }
     } else {
-        Path::new(ROOT)
-            .join("memory/memory.memsw.limit_in_bytes")
-            .exists()
+        Controllers {
+            memory: root.join("memory/memory.limit_in_bytes").exists(),
+            swap: root.join("memory/memory.memsw.limit_in_bytes").exists(),
+            cpu: root.join("cpu/cpu.shares").exists(),
+            pids: root.join("pids").is_dir(),
+        }
+    }
+}
+
+/// Removes the parent cgroup `name` (e.g. `/berth`) from every hierarchy where it is empty;
+/// one that still holds containers stays.
+pub fn remove_parent(name: &str) {
+    let rel = name.trim_start_matches('/');
+    let root = Path::new(ROOT);
+    let _ = fs::remove_dir(root.join(rel));
+    if let Ok(hierarchies) = fs::read_dir(root) {
+        for h in hierarchies.flatten() {
+            let _ = fs::remove_dir(h.path().join(rel));
+        }
     }
 }
 

@@ -145,10 +145,12 @@ fn receive_line(sock: &UnixStream) -> io::Result<(String, Option<OwnedFd>)> {
         }
     }
     let n = msg.bytes;
-    Ok((
-        String::from_utf8_lossy(&buf[..n]).trim_end().to_string(),
-        fd,
-    ))
+    let mut line = buf[..n].to_vec();
+    // A stream socket may split the line: read the rest of it.
+    if n > 0 && !line.ends_with(b"\n") {
+        BufReader::new(sock).read_until(b'\n', &mut line)?;
+    }
+    Ok((String::from_utf8_lossy(&line).trim_end().to_string(), fd))
 }
 
 /// Maps libcontainer's error text to Docker's exec message and exit code.
@@ -180,7 +182,7 @@ pub fn run_helper(config_json: &str) -> i32 {
     let config: ExecConfig = match serde_json::from_str(config_json) {
         Ok(c) => c,
         Err(e) => {
-            let _ = writeln!(&status, "err bad exec config: {e}");
+            say(&status, &format!("err bad exec config: {e}"));
             return 1;
         }
     };
@@ -190,7 +192,10 @@ pub fn run_helper(config_json: &str) -> i32 {
     let (pid, pty) = match start(&config) {
         Ok(r) => r,
         Err(e) => {
-            let _ = writeln!(&status, "err {}", crate::monitor::error_chain(e.as_ref()));
+            say(
+                &status,
+                &format!("err {}", crate::monitor::error_chain(e.as_ref())),
+            );
             return 1;
         }
     };
@@ -228,8 +233,13 @@ pub fn run_helper(config_json: &str) -> i32 {
             Err(_) => break 137,
         }
     };
-    let _ = writeln!(&status, "exit {code}");
+    say(&status, &format!("exit {code}"));
     0
+}
+
+/// One status line, in one write.
+fn say(mut status: &UnixStream, line: &str) {
+    let _ = status.write_all(format!("{line}\n").as_bytes());
 }
 
 type BoxError = Box<dyn std::error::Error>;

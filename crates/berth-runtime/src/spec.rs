@@ -147,7 +147,7 @@ impl RunSpec {
         let mut resources = json!({"devices": [{"allow": false, "access": "rwm"}]});
         if r.memory > 0 {
             let mut mem = json!({"limit": r.memory});
-            if r.memory_swap != 0 && crate::cgroup::swap_supported() {
+            if r.memory_swap != 0 && crate::cgroup::controllers().swap {
                 mem["swap"] = json!(r.memory_swap);
             }
             resources["memory"] = mem;

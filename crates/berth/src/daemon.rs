@@ -72,6 +72,8 @@ pub fn run(args: DaemonArgs) -> Result<()> {
             tracing::info!("shutting down");
         };
         berth_daemon::http::serve(listener, daemon, shutdown).await;
+        // Like its other state, the daemon's parent cgroup goes once no container uses it.
+        berth_runtime::cgroup::remove_parent("/berth");
         drop(sealed);
         let _ = std::fs::remove_file(&socket);
         Ok(())

@@ -16,6 +16,9 @@ pub struct TestDaemon {
     pub root: PathBuf,
     pub exec_root: PathBuf,
     pub socket: PathBuf,
+    /// Run the daemon in a mount namespace of its own whose /sys/fs/cgroup is a pure cgroup v2
+    /// hierarchy, as on a v2-only host.
+    cgroup2: bool,
     child: Option<Child>,
     _dir: tempfile::TempDir,
 }
@@ -65,6 +68,15 @@ impl Out {
 
 impl TestDaemon {
     pub fn start() -> TestDaemon {
+        Self::start_with(false)
+    }
+
+    /// A daemon that sees only a cgroup v2 hierarchy.
+    pub fn start_cgroup2() -> TestDaemon {
+        Self::start_with(true)
+    }
+
+    fn start_with(cgroup2: bool) -> TestDaemon {
         let dir = tempfile::Builder::new()
             .prefix("berth-test")
             .tempdir_in("/tmp")
@@ -76,6 +88,7 @@ impl TestDaemon {
             root,
             exec_root,
             socket,
+            cgroup2,
             child: None,
             _dir: dir,
         };
@@ -90,7 +103,17 @@ impl TestDaemon {
             .append(true)
             .open(self._dir.path().join("daemon.log"))
             .unwrap();
-        let child = Command::new(BERTH)
+        let mut cmd = if self.cgroup2 {
+            let mut c = Command::new("unshare");
+            c.args(["-m", "--propagation", "private", "sh", "-c"]).arg(
+                "umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$@\"",
+            );
+            c.args(["sh", BERTH]);
+            c
+        } else {
+            Command::new(BERTH)
+        };
+        let child = cmd
             .args(["daemon", "-H"])
             .arg(&self.socket)
             .arg("--data-root")

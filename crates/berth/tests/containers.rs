@@ -496,3 +496,36 @@ fn init_reaps_forwards_signals_and_exits_with_the_child_code() {
         "5 true\n"
     );
 }
+
+#[test]
+fn runs_on_a_cgroup_v2_only_host() {
+    let d = TestDaemon::start_cgroup2();
+    d.import_busybox("busybox");
+    assert_eq!(
+        d.docker(&["info", "--format", "{{.CgroupVersion}}"]).ok(),
+        "2\n"
+    );
+    // A cgroup namespace: the container sees itself at the root of the hierarchy (here the
+    // host's v1 hierarchies still exist in the kernel, so they are listed too).
+    let cgroups = d
+        .docker(&["run", "--rm", "busybox", "cat", "/proc/self/cgroup"])
+        .ok();
+    assert!(cgroups.lines().any(|l| l == "0::/"), "{cgroups}");
+    assert!(cgroups.lines().all(|l| l.ends_with(":/")), "{cgroups}");
+    let memory = d.docker(&["info", "--format", "{{.MemoryLimit}}"]).ok();
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--memory",
+        "64m",
+        "busybox",
+        "cat",
+        "/sys/fs/cgroup/memory.max",
+    ]);
+    if memory.trim() == "true" {
+        assert_eq!(out.ok(), "67108864\n");
+    } else {
+        // Here the memory controller is still bound to a v1 hierarchy of the host.
+        out.fails_with(125, "the memory cgroup controller is not available");
+    }
+}

@@ -67,6 +67,12 @@ impl Containers {
             )
             .map_err(|e| Error::internal("writing config.json", &e))?;
             let _ = std::fs::remove_file(&paths.exit);
+            // The log exists before the container runs, so followers can watch it from the start.
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&paths.log)
+                .map_err(|e| Error::internal("creating the log file", &e))?;
             let monitor = MonitorConfig {
                 id: rec.id.clone(),
                 bundle: paths.bundle.clone(),

@@ -152,6 +152,31 @@ pub fn validate_host_config(mut h: HostConfig) -> Result<HostConfig> {
     if h.cpu_shares < 0 {
         return Err(Error::invalid("invalid CPU shares"));
     }
+    // A limit the host cannot enforce is refused, not dropped (Docker warns and discards it).
+    let cg = berth_runtime::cgroup::controllers();
+    for (asked, available, flag, controller) in [
+        (h.memory > 0, cg.memory, "--memory", "memory"),
+        (
+            h.memory_swap > 0,
+            cg.swap,
+            "--memory-swap",
+            "memory (with swap accounting)",
+        ),
+        (h.nano_cpus > 0 || h.cpu_quota > 0, cg.cpu, "--cpus", "cpu"),
+        (h.cpu_shares > 0, cg.cpu, "--cpu-shares", "cpu"),
+        (
+            h.pids_limit.is_some_and(|p| p > 0),
+            cg.pids,
+            "--pids-limit",
+            "pids",
+        ),
+    ] {
+        if asked && !available {
+            return Err(Error::invalid(format!(
+                "berth cannot apply {flag} on this host: the {controller} cgroup controller is not available"
+            )));
+        }
+    }
     Ok(h)
 }
 

@@ -417,7 +417,7 @@ async fn logs(
         };
         // The backlog (for --tail), then the rest as it comes.
         let mut backlog = Vec::new();
-        stream::follow_log(c.clone(), path.clone(), From::Start, Until::Now, |e| {
+        let end = stream::follow_log(c.clone(), path.clone(), From::Start, Until::Now, |e| {
             if keep(&e) {
                 backlog.push(e);
             }
@@ -436,7 +436,7 @@ async fn logs(
             let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
             let c2 = c.clone();
             let from_end = tokio::spawn(async move {
-                stream::follow_log(c2, path, From::End, Until::Stopped, move |e| {
+                stream::follow_log(c2, path, From::Offset(end), Until::Stopped, move |e| {
                     etx.send(e).is_ok()
                 })
                 .await;
@@ -499,7 +499,12 @@ async fn attach(
     d.containers.attached(&c);
     let log = d.containers.paths(&r.id).log;
     let containers = d.containers.clone();
-    let start_offset = if replay { From::Start } else { From::End };
+    // Fixed before the client hears back: output of a start that follows is never missed.
+    let start_offset = if replay {
+        From::Start
+    } else {
+        From::Offset(stream::log_end(&log))
+    };
     tokio::spawn(async move {
         let Ok(upgraded) = upgrade.await else { return };
         let io = TokioIo::new(upgraded);

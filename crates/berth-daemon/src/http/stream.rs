@@ -71,8 +71,13 @@ pub fn frame(stream: Stream, payload: &[u8]) -> Bytes {
 pub enum From {
     /// The beginning of the file.
     Start,
-    /// The current end of the file: only new output.
-    End,
+    /// A byte offset: the end of what was read before, or the size when a client attached.
+    Offset(u64),
+}
+
+/// The current size of a log: where output written from now on begins.
+pub fn log_end(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
 /// How long to keep reading a log.
@@ -86,24 +91,24 @@ pub enum Until {
     RunEnds,
 }
 
-/// Reads the log of `c` and hands each entry to `emit`, which returns false to stop.
+/// Reads the log of `c` and hands each entry to `emit`, which returns false to stop. Returns the
+/// offset after the last entry read.
 pub async fn follow_log(
     c: Arc<Container>,
     path: std::path::PathBuf,
     from: From,
     until: Until,
     mut emit: impl FnMut(Entry) -> bool,
-) {
+) -> u64 {
     let first = c.record().state;
     let mut changed = c.watch();
     let mut offset: u64 = match from {
         From::Start => 0,
-        From::End => tokio::fs::metadata(&path)
-            .await
-            .map(|m| m.len())
-            .unwrap_or(0),
+        From::Offset(n) => n,
     };
     let mut watch = LogWatch::new(&path);
+    // Opened once: the file stays readable through this handle after an auto-remove unlinks it.
+    let mut file: Option<tokio::fs::File> = None;
     loop {
         // Observe "ended" before reading, so output written before the end is never missed.
         let state = c.record().state;
@@ -116,7 +121,10 @@ pub async fn follow_log(
                 }
             };
         let mut read_any = false;
-        if let Ok(mut f) = tokio::fs::File::open(&path).await
+        if file.is_none() {
+            file = tokio::fs::File::open(&path).await.ok();
+        }
+        if let Some(f) = file.as_mut()
             && f.seek(std::io::SeekFrom::Start(offset)).await.is_ok()
         {
             let mut r = BufReader::new(f);
@@ -131,7 +139,7 @@ pub async fn follow_log(
                         if let Ok(e) = serde_json::from_slice::<Entry>(&line)
                             && !emit(e)
                         {
-                            return;
+                            return offset;
                         }
                     }
                     Ok(_) => break, // a line still being written
@@ -139,7 +147,7 @@ pub async fn follow_log(
             }
         }
         if ended {
-            return;
+            return offset;
         }
         if !read_any {
             watch.wait(&path, &mut changed).await;

@@ -90,6 +90,7 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
         })
         .unwrap_or_else(|| "Linux".into());
     let unified = berth_runtime::cgroup::is_unified();
+    let cg = berth_runtime::cgroup::controllers();
     Ok(Json(Info {
         id: d.id.clone(),
         containers: all.len() as u64,
@@ -99,12 +100,12 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
         images: d.images.list()?.len() as u64,
         driver: "overlay2".into(),
         driver_status: vec![["Backing Filesystem".into(), "extfs".into()]],
-        memory_limit: true,
-        swap_limit: berth_runtime::cgroup::swap_supported(),
-        cpu_cfs_period: true,
-        cpu_cfs_quota: true,
-        cpu_shares: true,
-        pids_limit: true,
+        memory_limit: cg.memory,
+        swap_limit: cg.swap,
+        cpu_cfs_period: cg.cpu,
+        cpu_cfs_quota: cg.cpu,
+        cpu_shares: cg.cpu,
+        pids_limit: cg.pids,
         nfd: std::fs::read_dir("/proc/self/fd")
             .map(|r| r.count() as u64)
             .unwrap_or(0),
