@@ -37,3 +37,41 @@ pub fn is_unset(v: &serde_json::Value) -> bool {
         Value::Object(o) => o.values().all(is_unset),
     }
 }
+
+/// A duration as Docker writes it in the API's status texts and its CLI's tables ("Less than a
+/// second", "About a minute", "3 hours", "2 weeks"): go-units' `HumanDuration`.
+pub fn human_duration(secs: i64) -> String {
+    let hours = (secs as f64 / 3600.0).round() as i64;
+    match secs {
+        s if s < 1 => "Less than a second".into(),
+        1 => "1 second".into(),
+        s if s < 60 => format!("{s} seconds"),
+        s if s / 60 == 1 => "About a minute".into(),
+        s if s < 3600 => format!("{} minutes", s / 60),
+        _ if hours == 1 => "About an hour".into(),
+        _ if hours < 48 => format!("{hours} hours"),
+        _ if hours < 24 * 14 => format!("{} days", hours / 24),
+        _ if hours < 24 * 60 => format!("{} weeks", hours / 24 / 7),
+        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
+        s => format!("{} years", s / 3600 / 24 / 365),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn human_durations_read_as_dockers() {
+        use super::human_duration as h;
+        assert_eq!(h(0), "Less than a second");
+        assert_eq!(h(1), "1 second");
+        assert_eq!(h(59), "59 seconds");
+        assert_eq!(h(119), "About a minute");
+        assert_eq!(h(120), "2 minutes");
+        assert_eq!(h(3600), "About an hour");
+        assert_eq!(h(3 * 3600), "3 hours");
+        assert_eq!(h(3 * 86400), "3 days");
+        assert_eq!(h(21 * 86400), "3 weeks");
+        assert_eq!(h(90 * 86400), "3 months");
+        assert_eq!(h(3 * 365 * 86400), "3 years");
+    }
+}

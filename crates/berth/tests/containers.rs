@@ -26,13 +26,8 @@ fn run_output_exit_codes_and_options() {
         "stderr is kept apart: {}",
         out.stderr
     );
-    let out = d.docker(&["run", "--rm", "busybox", "nosuchcmd"]);
-    assert_eq!(out.code, 127, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("executable file not found in $PATH"),
-        "{}",
-        out.stderr
-    );
+    d.docker(&["run", "--rm", "busybox", "nosuchcmd"])
+        .fails_with(127, "executable file not found in $PATH");
     let out = d.docker(&["run", "--rm", "nosuchimage"]);
     assert_eq!(out.code, 125);
     let env = d
@@ -116,14 +111,8 @@ fn run_output_exit_codes_and_options() {
         .ok(),
         "lo\n"
     );
-    let out = d.docker(&["run", "--rm", "--network", "bridge", "busybox", "true"]);
-    assert_eq!(out.code, 125);
-    assert!(
-        out.stderr
-            .contains("bridge networking is not implemented in berth yet"),
-        "{}",
-        out.stderr
-    );
+    d.docker(&["run", "--rm", "--network", "bridge", "busybox", "true"])
+        .fails_with(125, "bridge networking is not implemented in berth yet");
     // The same through berth's own CLI.
     assert_eq!(
         d.berth(&["run", "--rm", "busybox", "echo", "from-berth"])
@@ -185,13 +174,8 @@ fn lifecycle_logs_stop_kill_rm() {
         d.docker(&["logs", "--until", "1000000000", "web"]).stdout,
         ""
     );
-    let out = d.docker(&["rm", "web"]);
-    assert_ne!(out.code, 0);
-    assert!(
-        out.stderr.contains("You cannot remove a running container"),
-        "{}",
-        out.stderr
-    );
+    d.docker(&["rm", "web"])
+        .fails_with(1, "You cannot remove a running container");
     // Graceful stop: the trap runs and the exit code is the container's.
     d.docker(&["stop", "web"]).ok();
     assert!(d.docker(&["logs", "web"]).stdout.contains("got-term"));
@@ -220,8 +204,7 @@ fn lifecycle_logs_stop_kill_rm() {
     d.docker(&["start", "web"]).ok();
     d.docker(&["kill", "-s", "USR1", "web"]).ok();
     assert_eq!(d.docker(&["wait", "web"]).ok().trim(), "5");
-    let out = d.docker(&["kill", "web"]);
-    assert!(out.stderr.contains("is not running"), "{}", out.stderr);
+    d.docker(&["kill", "web"]).fails_with(1, "is not running");
     // logs -f returns when the container ends.
     let cid = d
         .docker(&["run", "-d", "busybox", "sh", "-c", "sleep 0.5; echo late"])
@@ -233,13 +216,8 @@ fn lifecycle_logs_stop_kill_rm() {
     // Name conflicts are Docker's 409.
     d.docker(&["create", "--name", "dup", "busybox", "true"])
         .ok();
-    let out = d.docker(&["create", "--name", "dup", "busybox", "true"]);
-    assert!(
-        out.stderr
-            .contains("Conflict. The container name \"/dup\" is already in use"),
-        "{}",
-        out.stderr
-    );
+    d.docker(&["create", "--name", "dup", "busybox", "true"])
+        .fails_with(1, "Conflict. The container name \"/dup\" is already in use");
 }
 
 #[test]
@@ -306,12 +284,8 @@ fn limits_are_enforced_and_visible() {
         ])
         .ok();
     assert_eq!(h.trim(), "500000000 512 20");
-    let out = d.docker(&["run", "--rm", "--memory", "1m", "busybox", "true"]);
-    assert!(
-        out.stderr.contains("Minimum memory limit allowed is 6MB"),
-        "{}",
-        out.stderr
-    );
+    d.docker(&["run", "--rm", "--memory", "1m", "busybox", "true"])
+        .fails_with(125, "Minimum memory limit allowed is 6MB");
 }
 
 #[test]

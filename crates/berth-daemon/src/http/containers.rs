@@ -58,19 +58,7 @@ fn ago(t: &str) -> String {
     let Ok(t) = chrono::DateTime::parse_from_rfc3339(t) else {
         return "a while".into();
     };
-    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
-        .num_seconds()
-        .max(0);
-    match secs {
-        0 => "Less than a second".into(),
-        1 => "1 second".into(),
-        s if s < 60 => format!("{s} seconds"),
-        s if s < 120 => "About a minute".into(),
-        s if s < 3600 => format!("{} minutes", s / 60),
-        s if s < 7200 => "About an hour".into(),
-        s if s < 86400 * 2 => format!("{} hours", s / 3600),
-        s => format!("{} days", s / 86400),
-    }
+    berth_api::human_duration((chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds())
 }
 
 fn status_text(r: &Record) -> String {

@@ -209,18 +209,10 @@ fn human_size(n: i64) -> String {
 
 /// "5 minutes ago" as Docker prints it.
 fn ago(unix: i64) -> String {
-    let secs = (chrono::Utc::now().timestamp() - unix).max(0);
-    match secs {
-        0 => "Less than a second ago".into(),
-        1 => "1 second ago".into(),
-        s if s < 60 => format!("{s} seconds ago"),
-        s if s < 120 => "About a minute ago".into(),
-        s if s < 3600 => format!("{} minutes ago", s / 60),
-        s if s < 7200 => "About an hour ago".into(),
-        s if s < 86400 * 2 => format!("{} hours ago", s / 3600),
-        s if s < 86400 * 14 => format!("{} days ago", s / 86400),
-        s => format!("{} weeks ago", s / (86400 * 7)),
-    }
+    format!(
+        "{} ago",
+        berth_api::human_duration(chrono::Utc::now().timestamp() - unix)
+    )
 }
 
 /// Prints rows in columns three spaces apart, as Docker's tabwriter does.
