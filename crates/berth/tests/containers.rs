@@ -353,6 +353,31 @@ fn events_stream_container_lifecycle() {
         ["create", "attach", "start", "die", "destroy"],
         "{ev}"
     );
+    // berth's own CLI prints Docker's default event lines.
+    let ev = d
+        .berth(&[
+            "events",
+            "--since",
+            &since.to_string(),
+            "--until",
+            &until.to_string(),
+            "--filter",
+            "event=die",
+        ])
+        .ok();
+    let line = ev.lines().next().unwrap_or_default();
+    let fields: Vec<&str> = line.splitn(5, ' ').collect();
+    assert_eq!(fields[1..3], ["container", "die"], "{ev}");
+    assert!(
+        fields[4].starts_with("(exitCode=0, image=busybox, name=ev"),
+        "{ev}"
+    );
+    assert!(
+        d.berth(&["info"])
+            .ok()
+            .contains(" Storage Driver: overlay2"),
+        "berth info"
+    );
 }
 
 #[test]

@@ -228,11 +228,16 @@ pub struct LogsArgs {
 }
 
 /// `42m`, `1h`, `10s` before now, or a timestamp, as unix seconds for the API.
-fn time_arg(s: &str) -> Result<String> {
+pub(super) fn time_arg(s: &str) -> Result<String> {
     let units = [("s", 1), ("m", 60), ("h", 3600)];
     for (u, mult) in units {
         if let Some(n) = s.strip_suffix(u).and_then(|n| n.parse::<i64>().ok()) {
-            return Ok((chrono::Utc::now().timestamp() - n * mult).to_string());
+            let t = chrono::Utc::now() - chrono::Duration::seconds(n * mult);
+            return Ok(format!(
+                "{}.{:09}",
+                t.timestamp(),
+                t.timestamp_subsec_nanos()
+            ));
         }
     }
     if s.parse::<f64>().is_ok() {

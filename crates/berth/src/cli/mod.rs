@@ -4,6 +4,7 @@ mod containers;
 mod exec;
 mod images;
 mod run;
+mod system;
 mod term;
 
 use std::process::ExitCode;
@@ -59,6 +60,10 @@ enum Command {
     Wait(containers::WaitArgs),
     /// Return low-level information on containers or images.
     Inspect(containers::InspectArgs),
+    /// Get real time events from the server.
+    Events(system::EventsArgs),
+    /// Display system-wide information.
+    Info,
     /// Show the berth version information.
     Version,
 }
@@ -124,6 +129,8 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Logs(a) => containers::logs(&client, a).await,
         Command::Wait(a) => containers::wait(&client, a).await,
         Command::Inspect(a) => containers::inspect(&client, a).await,
+        Command::Events(a) => system::events(&client, a).await,
+        Command::Info => system::info(&client).await,
         Command::Version => version(&client).await,
     }
 }

@@ -1,0 +1,123 @@
+//! `events` and `info`.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use berth_api::system::{Event, Info};
+use berth_client::{Client, ClientError};
+use http_body_util::BodyExt;
+use hyper::Method;
+
+use super::{containers::time_arg, enc};
+
+#[derive(Debug, clap::Args)]
+pub struct EventsArgs {
+    /// Filter output based on conditions provided (e.g. type=container, event=start).
+    #[arg(short, long = "filter")]
+    filter: Vec<String>,
+    /// Show all events created since timestamp or relative (e.g. 42m).
+    #[arg(long)]
+    since: Option<String>,
+    /// Stream events until this timestamp or relative (e.g. 42m).
+    #[arg(long)]
+    until: Option<String>,
+}
+
+pub async fn events(client: &Client, a: EventsArgs) -> Result<u8> {
+    let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in &a.filter {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("bad format of filter (expected name=value)"))?;
+        filters.entry(k.into()).or_default().push(v.into());
+    }
+    let mut q = vec![format!(
+        "filters={}",
+        enc(&serde_json::to_string(&filters)?)
+    )];
+    if let Some(s) = &a.since {
+        q.push(format!("since={}", time_arg(s)?));
+    }
+    if let Some(u) = &a.until {
+        q.push(format!("until={}", time_arg(u)?));
+    }
+    let resp = client
+        .request(Method::GET, &format!("/events?{}", q.join("&")), None)
+        .await?;
+    let mut body = resp.into_body();
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(ClientError::from)?;
+        let Some(data) = frame.data_ref() else {
+            continue;
+        };
+        buf.extend_from_slice(data);
+        let mut stream = serde_json::Deserializer::from_slice(&buf).into_iter::<Event>();
+        let mut used = 0;
+        while let Some(Ok(e)) = stream.next() {
+            used = stream.byte_offset();
+            println!("{}", line(&e));
+        }
+        buf.drain(..used);
+    }
+    Ok(0)
+}
+
+/// Docker's default event line: time, type, action, actor and its attributes.
+fn line(e: &Event) -> String {
+    let time = chrono::DateTime::from_timestamp(
+        e.time_nano / 1_000_000_000,
+        (e.time_nano % 1_000_000_000) as u32,
+    )
+    .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string())
+    .unwrap_or_default();
+    let attrs: Vec<String> = e
+        .actor
+        .attributes
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    format!(
+        "{time} {} {} {} ({})",
+        e.kind,
+        e.action,
+        e.actor.id,
+        attrs.join(", ")
+    )
+}
+
+pub async fn info(client: &Client) -> Result<u8> {
+    let i: Info = client.get("/info").await?;
+    println!("Server:");
+    println!(" Containers: {}", i.containers);
+    println!("  Running: {}", i.containers_running);
+    println!("  Paused: {}", i.containers_paused);
+    println!("  Stopped: {}", i.containers_stopped);
+    println!(" Images: {}", i.images);
+    println!(" Server Version: {}", i.server_version);
+    println!(" Storage Driver: {}", i.driver);
+    println!(" Logging Driver: {}", i.logging_driver);
+    println!(" Cgroup Driver: {}", i.cgroup_driver);
+    println!(" Cgroup Version: {}", i.cgroup_version);
+    println!(" Kernel Version: {}", i.kernel_version);
+    println!(" Operating System: {}", i.operating_system);
+    println!(" OSType: {}", i.os_type);
+    println!(" Architecture: {}", i.architecture);
+    println!(" CPUs: {}", i.ncpu);
+    println!(" Total Memory: {}", super::human_size(i.mem_total as i64));
+    println!(" Name: {}", i.name);
+    println!(" ID: {}", i.id);
+    println!(" Docker Root Dir: {}", i.docker_root_dir);
+    for (flag, ok) in [
+        ("memory limit", i.memory_limit),
+        ("swap limit", i.swap_limit),
+        ("cpu cfs quota", i.cpu_cfs_quota),
+        ("cpu shares", i.cpu_shares),
+        ("pids limit", i.pids_limit),
+    ] {
+        if !ok {
+            println!("WARNING: No {flag} support");
+        }
+    }
+    Ok(0)
+}
