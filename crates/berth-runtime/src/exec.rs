@@ -61,8 +61,15 @@ pub fn spawn(
     config: &ExecConfig,
     stdio: [Stdio; 3],
 ) -> Result<ExecProcess, StartError> {
-    let (ours, theirs) =
-        UnixStream::pair().map_err(|e| StartError::Monitor(format!("socketpair: {e}")))?;
+    // Datagram boundaries: "ok" and a quick "exit" never arrive as one read.
+    let (ours, theirs) = nix::sys::socket::socketpair(
+        nix::sys::socket::AddressFamily::Unix,
+        nix::sys::socket::SockType::SeqPacket,
+        None,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| StartError::Monitor(format!("socketpair: {e}")))?;
+    let (ours, theirs) = (UnixStream::from(ours), UnixStream::from(theirs));
     let theirs_fd = theirs.as_raw_fd();
     let [stdin, stdout, stderr] = stdio;
     let mut cmd = Command::new(exe);
