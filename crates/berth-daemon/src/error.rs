@@ -37,6 +37,11 @@ impl Error {
         Self::new(ErrorKind::NotFound, message)
     }
 
+    /// 500 with a message of its own (no underlying error).
+    pub fn internal_msg(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+
     /// 400.
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidArgument, message)

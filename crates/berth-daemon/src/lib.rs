@@ -10,6 +10,7 @@
 //! daemon from using the same data root.
 #![deny(missing_docs)]
 
+pub mod build;
 pub mod changes;
 pub mod config;
 pub mod containers;
@@ -37,6 +38,8 @@ pub struct Daemon {
     pub containers: Arc<containers::Containers>,
     /// Events.
     pub events: Arc<events::Events>,
+    /// Image builds.
+    pub builder: Arc<build::Builder>,
     /// Daemon ID shown in `/info`.
     pub id: String,
 }
@@ -68,8 +71,18 @@ impl Daemon {
         let snapshots = Overlay::open(config.root.join("snapshots")).map_err(Error::from_kinded)?;
         let images = ImageStore::new(db.clone(), content, snapshots)?;
         let events = Arc::new(events::Events::default());
-        let containers =
-            containers::Containers::open(config.clone(), db, images.clone(), events.clone())?;
+        let containers = containers::Containers::open(
+            config.clone(),
+            db.clone(),
+            images.clone(),
+            events.clone(),
+        )?;
+        let builder = Arc::new(build::Builder::new(
+            db,
+            images.clone(),
+            containers.clone(),
+            config.root.join("build"),
+        )?);
         let id = std::fs::read_to_string(config.root.join("engine-id")).unwrap_or_else(|_| {
             let id = berth_core::id::generate();
             let _ = std::fs::write(config.root.join("engine-id"), &id);
@@ -80,6 +93,7 @@ impl Daemon {
             images,
             containers,
             events,
+            builder,
             id: id.trim().to_string(),
         }))
     }

@@ -22,6 +22,9 @@ const REFS: TableDefinition<&str, &str> = TableDefinition::new("image_refs");
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Record {
     chain_id: Option<Digest>,
+    /// The image this one was built on, step by step (Docker's classic builder `Parent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parent: Option<Digest>,
     size: u64,
     /// Unix time the image was stored here (for filters that need an order).
     stored: i64,
@@ -40,6 +43,8 @@ pub struct Image {
     pub size: u64,
     /// Names pointing at it, fully qualified.
     pub refs: Vec<Reference>,
+    /// The image it was built on, for images a build made.
+    pub parent: Option<Digest>,
 }
 
 /// What `import` records besides the layer.
@@ -100,17 +105,28 @@ impl ImageStore {
         &self.content
     }
 
-    /// Imports a single-layer image from an uncompressed rootfs tar, as `docker import` does.
-    pub fn import(&self, tar: impl Read, opts: ImportOptions) -> Result<Image, ImageError> {
+    /// Stores a layer tar (uncompressed) as a blob and unpacks it on top of the stack `parent`;
+    /// returns what was applied and the new chain ID.
+    pub fn add_layer(
+        &self,
+        parent: Option<&Digest>,
+        tar: impl Read,
+    ) -> Result<(berth_snapshot::ApplyStats, Digest), ImageError> {
         let mut blob = self.content.writer()?;
         let (stats, chain) = self.snapshots.unpack(
-            None,
+            parent,
             Tee {
                 reader: tar,
                 writer: &mut blob,
             },
         )?;
         blob.commit(Some(&stats.diff_id))?;
+        Ok((stats, chain))
+    }
+
+    /// Imports a single-layer image from an uncompressed rootfs tar, as `docker import` does.
+    pub fn import(&self, tar: impl Read, opts: ImportOptions) -> Result<Image, ImageError> {
+        let (stats, chain) = self.add_layer(None, tar)?;
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
         let config = ImageConfig {
             architecture: host_architecture().into(),
@@ -130,20 +146,23 @@ impl ImageStore {
                 ..History::default()
             }],
         };
-        self.create(&config, Some(chain), stats.tar_size)
+        self.create(&config, Some(chain), stats.tar_size, None)
     }
 
-    /// Records an image whose layers are already unpacked, with `config` as its config blob.
+    /// Records an image whose layers are already unpacked, with `config` as its config blob;
+    /// `parent` is the image a build step made it from.
     pub fn create(
         &self,
         config: &ImageConfig,
         chain_id: Option<Digest>,
         size: u64,
+        parent: Option<&Digest>,
     ) -> Result<Image, ImageError> {
         let bytes = serde_json::to_vec(config).expect("image config serializes");
         let id = self.content.put(&bytes)?;
         let record = Record {
             chain_id: chain_id.clone(),
+            parent: parent.cloned(),
             size,
             stored: chrono::Utc::now().timestamp(),
         };
@@ -201,6 +220,7 @@ impl ImageStore {
             chain_id: record.chain_id,
             size: record.size,
             refs,
+            parent: record.parent,
         })
     }
 

@@ -6,13 +6,16 @@
 //! never mounts anything itself: the runtime does, inside the container's mount namespace.
 //!
 //! [`apply`] turns a layer tarball into a directory, translating Docker/OCI whiteouts into overlay
-//! whiteouts and refusing anything that would write outside the directory.
+//! whiteouts and refusing anything that would write outside the directory; [`diff`] writes a
+//! directory (a container's upper layer) back as a layer tar.
 #![deny(missing_docs)]
 
 mod apply;
+mod diff;
 mod overlay;
 
 pub use apply::{ApplyError, ApplyStats, apply};
+pub use diff::diff;
 pub use overlay::{Overlay, SnapshotError, chain_id};
 
 pub use berth_core::Mount;

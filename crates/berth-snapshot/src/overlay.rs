@@ -223,6 +223,26 @@ impl Overlay {
         }])
     }
 
+    /// A read-only view of the stack `chain` (an empty directory for no layers): one overlay
+    /// mount with no upper directory.
+    pub fn view(&self, chain: Option<&Digest>) -> Result<Mount, SnapshotError> {
+        // Overlay wants two lower directories when there is no upper one.
+        let lowers: Vec<String> = self
+            .stack(chain)?
+            .iter()
+            .map(|c| self.lowerdir(c).display().to_string())
+            .chain(std::iter::once(
+                self.root.join("empty").display().to_string(),
+            ))
+            .collect();
+        Ok(Mount {
+            kind: "overlay".into(),
+            source: "overlay".into(),
+            target: String::new(),
+            options: vec!["ro".into(), format!("lowerdir={}", lowers.join(":"))],
+        })
+    }
+
     /// The upper directory of a writable layer: what a container changed.
     pub fn upper(&self, key: &str) -> PathBuf {
         self.root.join("active").join(key).join("upper")

@@ -3,10 +3,12 @@
 mod exec;
 pub use exec::{Exec, ExecIo};
 pub mod files;
+mod logs;
+pub use logs::{From, Until, follow_log, log_end};
 mod lifecycle;
 pub use lifecycle::WaitCondition;
 mod record;
-mod spec;
+pub(crate) mod spec;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

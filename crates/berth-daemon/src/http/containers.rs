@@ -15,8 +15,8 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::query::{Query, check_filters, labels_match};
-use super::stream::{self, From, Until};
-use crate::containers::{Record, Status, WaitCondition};
+use super::stream;
+use crate::containers::{From, Record, Status, Until, WaitCondition, follow_log, log_end};
 use crate::{Daemon, Error};
 
 pub fn routes() -> Router<Arc<Daemon>> {
@@ -405,7 +405,7 @@ async fn logs(
         };
         // The backlog (for --tail), then the rest as it comes.
         let mut backlog = Vec::new();
-        let end = stream::follow_log(c.clone(), path.clone(), From::Start, Until::Now, |e| {
+        let end = follow_log(c.clone(), path.clone(), From::Start, Until::Now, |e| {
             if keep(&e) {
                 backlog.push(e);
             }
@@ -424,7 +424,7 @@ async fn logs(
             let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
             let c2 = c.clone();
             let from_end = tokio::spawn(async move {
-                stream::follow_log(c2, path, From::Offset(end), Until::Stopped, move |e| {
+                follow_log(c2, path, From::Offset(end), Until::Stopped, move |e| {
                     etx.send(e).is_ok()
                 })
                 .await;
@@ -491,7 +491,7 @@ async fn attach(
     let start_offset = if replay {
         From::Start
     } else {
-        From::Offset(stream::log_end(&log))
+        From::Offset(log_end(&log))
     };
     tokio::spawn(async move {
         let Ok(upgraded) = upgrade.await else { return };
@@ -524,13 +524,9 @@ async fn attach(
             Until::Now
         };
         let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
-        let follower = tokio::spawn(stream::follow_log(
-            c.clone(),
-            log,
-            start_offset,
-            until,
-            move |e| etx.send(e).is_ok(),
-        ));
+        let follower = tokio::spawn(follow_log(c.clone(), log, start_offset, until, move |e| {
+            etx.send(e).is_ok()
+        }));
         while let Some(e) = erx.recv().await {
             if let Some(b) = out.encode(&e)
                 && wr.write_all(&b).await.is_err()

@@ -56,9 +56,11 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<ImageSu
         &["dangling", "reference", "label", "before", "since"],
     )?;
     let all = q.flag("all");
-    let _ = all; // berth has no intermediate images yet: -a lists the same set.
     let mut out = Vec::new();
     let images = d.images.list()?;
+    // Intermediate images of builds (untagged, with children) show only with `all`, as Docker's.
+    let parents: std::collections::BTreeSet<_> =
+        images.iter().filter_map(|i| i.parent.clone()).collect();
     let order = |name: &str| -> Result<i64, Error> {
         let i = d.images.resolve(name)?;
         Ok(created_unix(&i))
@@ -75,6 +77,9 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<ImageSu
         .transpose()?;
     for i in images {
         let mut repo_tags = tags(&i);
+        if !all && repo_tags.is_empty() && parents.contains(&i.id) {
+            continue;
+        }
         if let Some(dangling) = filters.get("dangling") {
             let want = match dangling.first().map(String::as_str) {
                 Some("true" | "1") => true,
@@ -105,7 +110,7 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<ImageSu
         let containers = d.containers.image_users(&i.id).len() as i64;
         out.push(ImageSummary {
             id: i.id.to_string(),
-            parent_id: String::new(),
+            parent_id: i.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
             repo_tags,
             repo_digests: vec![],
             created,
@@ -150,7 +155,7 @@ fn inspect(i: &Image) -> ImageInspect {
         id: i.id.to_string(),
         repo_tags: tags(i),
         repo_digests: vec![],
-        parent: String::new(),
+        parent: i.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
         comment: i.config.comment.clone().unwrap_or_default(),
         created: i.config.created.clone().unwrap_or_default(),
         docker_version: String::new(),
@@ -183,11 +188,63 @@ async fn get_image(
     State(d): State<Arc<Daemon>>,
     Path(rest): Path<String>,
 ) -> Result<Response<Body>, Error> {
+    if let Some(name) = rest.strip_suffix("/history") {
+        return Ok(Json(history(&d, &d.images.resolve(name)?)?).into_response());
+    }
     let Some(name) = rest.strip_suffix("/json") else {
         return Err(Error::not_found(format!("page not found: /images/{rest}")));
     };
     let i = d.images.resolve(name)?;
     Ok(Json(inspect(&i)).into_response())
+}
+
+/// `GET /images/{name}/history`: newest first; an entry shows the ID of the image it made when
+/// that image is here (build steps), else `<missing>`, and the size of its layer.
+fn history(d: &Daemon, image: &Image) -> Result<Vec<serde_json::Value>, Error> {
+    let h = &image.config.history;
+    // Layer sizes in history order: each non-empty entry takes the next layer.
+    let mut sizes = Vec::with_capacity(h.len());
+    let mut chain: Option<berth_core::Digest> = None;
+    let mut diffs = image.config.rootfs.diff_ids.iter();
+    for e in h {
+        if e.empty_layer {
+            sizes.push(0);
+        } else if let Some(diff) = diffs.next() {
+            let c = berth_snapshot::chain_id(chain.as_ref(), diff);
+            sizes.push(d.images.snapshots().layer_size(&c) as i64);
+            chain = Some(c);
+        } else {
+            sizes.push(0);
+        }
+    }
+    // The parent chain names the entries from the newest down, one image per step.
+    let mut ids = vec![];
+    let mut cur = Some(image.clone());
+    while let Some(i) = cur {
+        ids.push(i.clone());
+        cur = i.parent.as_ref().and_then(|p| d.images.get(p).ok());
+    }
+    let mut out = Vec::new();
+    for (n, (e, size)) in h.iter().zip(sizes).enumerate().rev() {
+        let from_top = h.len() - 1 - n;
+        let owner = ids
+            .get(from_top)
+            .filter(|i| i.config.history.len() == n + 1);
+        let created = e
+            .created
+            .as_deref()
+            .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+            .map_or(0, |t| t.timestamp());
+        out.push(serde_json::json!({
+            "Id": owner.map_or("<missing>".to_string(), |i| i.id.to_string()),
+            "Created": created,
+            "CreatedBy": e.created_by.clone().unwrap_or_default(),
+            "Tags": owner.map(tags).filter(|t| !t.is_empty()),
+            "Size": size,
+            "Comment": e.comment.clone().unwrap_or_default(),
+        }));
+    }
+    Ok(out)
 }
 
 async fn post_image(

@@ -4,6 +4,7 @@
 //! supported range (Docker's messages when it is out of range) and stripped before routing, and
 //! the version is available to handlers as an [`ApiVersion`] extension.
 
+mod build;
 mod containers;
 mod error;
 mod exec;
@@ -32,6 +33,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
     Router::new()
         .merge(system::routes())
         .merge(images::routes())
+        .merge(build::routes())
         .merge(containers::routes())
         .merge(exec::routes())
         .fallback(|uri: Uri| async move {

@@ -1,5 +1,6 @@
 //! The CLI: Docker's command syntax, spoken to the daemon over the Engine API.
 
+mod build;
 mod containers;
 mod exec;
 mod images;
@@ -28,6 +29,8 @@ pub struct Cli {
 enum Command {
     /// Run the berth daemon.
     Daemon(crate::daemon::DaemonArgs),
+    /// Build an image from a Dockerfile.
+    Build(build::BuildArgs),
     /// Import the contents from a tarball to create a filesystem image.
     Import(images::ImportArgs),
     /// List images.
@@ -113,6 +116,7 @@ fn message(e: &anyhow::Error) -> String {
 async fn dispatch(client: Client, command: Command) -> Result<u8> {
     match command {
         Command::Daemon(_) => unreachable!("handled before"),
+        Command::Build(a) => build::build(&client, a).await,
         Command::Import(a) => images::import(&client, a).await,
         Command::Images(a) => images::images(&client, a).await,
         Command::Tag(a) => images::tag(&client, a).await,

@@ -1,0 +1,226 @@
+//! The build context: an uploaded tar (plain or gzip) unpacked into a private directory, with
+//! `.dockerignore` applied so excluded files never reach the build, and path lookups that never
+//! leave the directory, whatever its symlinks say.
+
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Component, Path, PathBuf};
+
+use berth_build::Ignore;
+
+use crate::error::{Error, Result};
+
+/// An unpacked context.
+pub struct Context {
+    /// Where it is unpacked.
+    pub root: PathBuf,
+    /// The Dockerfile's text.
+    pub dockerfile: String,
+    /// The Dockerfile's name in the context (for messages).
+    pub dockerfile_name: String,
+    /// The rules that were applied.
+    pub ignore: Ignore,
+}
+
+/// Unpacks `tar` into `root` (created; must not exist), reads `dockerfile` from it and applies
+/// `<dockerfile>.dockerignore` or `.dockerignore`.
+pub fn unpack(tar: impl Read, root: &Path, dockerfile: &str) -> Result<Context> {
+    fs::create_dir_all(root).map_err(|e| Error::internal("creating build context dir", &e))?;
+    let mut input = BufReader::new(tar);
+    let gzip = input
+        .fill_buf()
+        .map_err(|e| Error::invalid(format!("reading build context: {e}")))?
+        .starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn Read> = if gzip {
+        Box::new(flate2::read::GzDecoder::new(input))
+    } else {
+        Box::new(input)
+    };
+    let mut archive = tar::Archive::new(reader);
+    archive.set_preserve_permissions(true);
+    archive.set_preserve_mtime(true);
+    archive.set_unpack_xattrs(false);
+    let entries = archive
+        .entries()
+        .map_err(|e| Error::invalid(format!("reading build context: {e}")))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| Error::invalid(format!("reading build context: {e}")))?;
+        // Device nodes have no business in a context.
+        if matches!(
+            entry.header().entry_type(),
+            tar::EntryType::Char | tar::EntryType::Block
+        ) {
+            continue;
+        }
+        // unpack_in refuses `..`, absolute paths and writes through symlinks.
+        entry
+            .unpack_in(root)
+            .map_err(|e| Error::invalid(format!("unpacking build context: {e}")))?;
+    }
+    let name = if dockerfile.is_empty() {
+        "Dockerfile"
+    } else {
+        dockerfile
+    };
+    let name = berth_build::ignore::clean(name);
+    let path = resolve(root, &name);
+    let text = match path.as_ref().map(fs::read_to_string) {
+        Some(Ok(t)) => t,
+        _ => {
+            return Err(Error::invalid(format!(
+                "Cannot locate specified Dockerfile: {name}"
+            )));
+        }
+    };
+    let ignore_text = [format!("{name}.dockerignore"), ".dockerignore".into()]
+        .iter()
+        .find_map(|f| resolve(root, f).and_then(|p| fs::read_to_string(p).ok()))
+        .unwrap_or_default();
+    let ignore = Ignore::parse(&ignore_text).map_err(Error::invalid)?;
+    if !ignore.is_empty() {
+        prune(root, "", &ignore).map_err(|e| Error::internal("applying .dockerignore", &e))?;
+    }
+    Ok(Context {
+        root: root.to_path_buf(),
+        dockerfile: text,
+        dockerfile_name: name,
+        ignore,
+    })
+}
+
+/// Removes what `ignore` excludes under `dir` (relative path `rel`).
+fn prune(dir: &Path, rel: &str, ignore: &Ignore) -> io::Result<()> {
+    for e in fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path = format!("{rel}{name}");
+        let is_dir = e.file_type()?.is_dir();
+        if ignore.excludes(&path) {
+            if is_dir && ignore.may_reinclude_below(&path) {
+                prune(&e.path(), &format!("{path}/"), ignore)?;
+            } else if is_dir {
+                fs::remove_dir_all(e.path())?;
+            } else {
+                fs::remove_file(e.path())?;
+            }
+        } else if is_dir {
+            prune(&e.path(), &format!("{path}/"), ignore)?;
+        }
+    }
+    Ok(())
+}
+
+/// `path` inside `root` with symlinks followed but kept inside `root` (a link to `/etc` means
+/// `<root>/etc`), as Docker resolves paths in a context or a container filesystem. `None` if it
+/// does not exist. The final component is followed too.
+pub fn resolve(root: &Path, path: &str) -> Option<PathBuf> {
+    let p = resolve_parent(root, path)?;
+    p.symlink_metadata().ok()?;
+    follow(root, p, 0)
+}
+
+fn follow(root: &Path, p: PathBuf, depth: usize) -> Option<PathBuf> {
+    if depth > 40 {
+        return None;
+    }
+    match fs::read_link(&p) {
+        Ok(target) => {
+            let base = p.parent().unwrap_or(root).strip_prefix(root).ok()?;
+            let joined = if target.is_absolute() {
+                target
+            } else {
+                Path::new("/").join(base).join(target)
+            };
+            let next = resolve_parent(root, &joined.to_string_lossy())?;
+            next.symlink_metadata().ok()?;
+            follow(root, next, depth + 1)
+        }
+        Err(_) => Some(p),
+    }
+}
+
+/// `path` inside `root` with the symlinks of its parent directories followed (inside `root`);
+/// the last component is left as it is (it may not exist).
+pub fn resolve_parent(root: &Path, path: &str) -> Option<PathBuf> {
+    let mut cur = root.to_path_buf();
+    let comps: Vec<Component<'_>> = Path::new(path).components().collect();
+    for (i, c) in comps.iter().enumerate() {
+        match c {
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            Component::ParentDir => {
+                if cur != root {
+                    cur.pop();
+                }
+            }
+            Component::Normal(n) => {
+                let next = cur.join(n);
+                if i + 1 < comps.len() {
+                    cur = match fs::symlink_metadata(&next) {
+                        Ok(m) if m.file_type().is_symlink() => follow(root, next, 0)?,
+                        _ => next,
+                    };
+                } else {
+                    cur = next;
+                }
+            }
+        }
+    }
+    Some(cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_of(files: &[(&str, &str)], links: &[(&str, &str)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, body) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(body.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, body.as_bytes()).unwrap();
+        }
+        for (name, target) in links {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            h.set_cksum();
+            b.append_link(&mut h, name, target).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn ignore_rules_remove_files_and_symlinks_stay_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("ctx");
+        let tar = tar_of(
+            &[
+                ("Dockerfile", "FROM scratch\n"),
+                (".dockerignore", "*.log\nsecret\n!keep.log\n"),
+                ("a.log", "x"),
+                ("keep.log", "x"),
+                ("secret/key", "x"),
+                ("src/main", "x"),
+            ],
+            &[("out", "/etc"), ("up", "../../..")],
+        );
+        let ctx = unpack(&tar[..], &root, "").unwrap();
+        assert_eq!(ctx.dockerfile, "FROM scratch\n");
+        assert!(!root.join("a.log").exists());
+        assert!(root.join("keep.log").exists());
+        assert!(!root.join("secret").exists());
+        assert!(root.join("src/main").exists());
+        // A link to /etc resolves to <root>/etc, which does not exist: never the host's.
+        assert_eq!(resolve(&root, "out/passwd"), None);
+        assert_eq!(resolve(&root, "up/src/main"), Some(root.join("src/main")));
+        let e = unpack(&tar[..], &dir.path().join("other"), "nope")
+            .err()
+            .unwrap();
+        assert!(
+            e.message
+                .contains("Cannot locate specified Dockerfile: nope")
+        );
+    }
+}

@@ -1,0 +1,533 @@
+//! COPY and ADD (and the directory a WORKDIR creates): sources from the context, another stage
+//! or an image, copied into a fresh layer directory that becomes the step's layer. The cache
+//! key includes a checksum of what is copied (paths, types, modes, owners, contents), never
+//! mtimes.
+
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use berth_build::CopySpec;
+use berth_image::Image;
+use sha2::{Digest as _, Sha256};
+
+use super::Builder;
+use super::context::{resolve, resolve_parent};
+use super::stage::{Layer, State};
+use crate::error::{Error, Result};
+
+/// A read-only overlay view of an image, unmounted on drop.
+pub struct View {
+    dir: PathBuf,
+}
+
+impl View {
+    pub fn mount(b: &Builder, image: Option<&Image>) -> Result<View> {
+        let dir = b.workdir();
+        fs::create_dir_all(&dir).map_err(|e| Error::internal("creating mount point", &e))?;
+        let m = b
+            .images
+            .snapshots()
+            .view(image.and_then(|i| i.chain_id.as_ref()))
+            .map_err(Error::from_kinded)?;
+        nix::mount::mount(
+            Some(m.source.as_str()),
+            &dir,
+            Some(m.kind.as_str()),
+            nix::mount::MsFlags::MS_RDONLY,
+            Some(m.options.join(",").as_str()),
+        )
+        .map_err(|e| Error::internal("mounting an image for COPY", &e))?;
+        Ok(View { dir })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for View {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.dir, nix::mount::MntFlags::MNT_DETACH);
+        let _ = fs::remove_dir(&self.dir);
+    }
+}
+
+/// One thing to copy: a path on the host, or literal content (a heredoc), to a path in the
+/// layer.
+enum Item {
+    Path { src: PathBuf, dest: String },
+    Content { data: Vec<u8>, dest: String },
+    Archive { src: PathBuf, dest: String },
+}
+
+pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> {
+    let what = if add { "ADD" } else { "COPY" };
+    let b = st.shared.builder.clone();
+    let dest_raw = st.expand(&spec.dest)?;
+    let workdir = st.config.config.working_dir.clone();
+    let dest_abs = if dest_raw.starts_with('/') {
+        dest_raw.clone()
+    } else {
+        format!("{}/{}", workdir.trim_end_matches('/'), dest_raw)
+    };
+    let dest_dir_syntax = dest_raw.ends_with('/') || dest_raw == "." || dest_raw.ends_with("/.");
+    // Where sources come from.
+    let from = spec.from.as_deref().map(|f| st.expand(f)).transpose()?;
+    let mut _from_view = None;
+    let src_root: PathBuf = match &from {
+        None => st.shared.ctx.root.clone(),
+        Some(name) => {
+            let image = match st.shared.file.stage(name) {
+                Some(s) => st
+                    .inputs
+                    .get(&s.index)
+                    .cloned()
+                    .ok_or_else(|| Error::invalid(format!("{what} --from={name}: stage not built")))?,
+                None => Some(b.images.resolve(name).map_err(|_| {
+                    Error::not_found(format!(
+                        "{what} --from={name}: no such stage, and the image is not here (berth cannot pull images yet)"
+                    ))
+                })?),
+            };
+            let v = View::mount(&b, image.as_ref())?;
+            let root = v.root().to_path_buf();
+            _from_view = Some(v);
+            root
+        }
+    };
+    let dest_view = View::mount(&b, st.image.as_ref())?;
+    let (uid, gid) = match &spec.chown {
+        None => (0, 0),
+        Some(c) => chown(&st.expand(c)?, dest_view.root())?,
+    };
+    let mode = spec
+        .chmod
+        .as_deref()
+        .map(|m| {
+            u32::from_str_radix(m, 8)
+                .ok()
+                .filter(|m| *m <= 0o7777)
+                .ok_or_else(|| Error::invalid(format!("invalid chmod parameter: {m}")))
+        })
+        .transpose()?;
+    let excludes = berth_build::Ignore::parse(&spec.exclude.join("\n")).map_err(Error::invalid)?;
+    // Sources.
+    let mut items = Vec::new();
+    let count = spec.sources.len();
+    for raw in &spec.sources {
+        if let Some(h) = raw
+            .strip_prefix("<<")
+            .map(|n| {
+                n.trim_start_matches('-')
+                    .trim_matches(|c| c == '"' || c == '\'')
+            })
+            .and_then(|n| spec.heredocs.iter().find(|h| h.name == n))
+        {
+            let content = if h.expand {
+                st.expand(&literal_quotes(&h.content, st.escape))?
+            } else {
+                h.content.clone()
+            };
+            let dest = if dest_dir_syntax || count > 1 {
+                format!("{}/{}", dest_abs.trim_end_matches('/'), h.name)
+            } else {
+                dest_abs.clone()
+            };
+            items.push(Item::Content {
+                data: content.into_bytes(),
+                dest,
+            });
+            continue;
+        }
+        let src = st.expand(raw)?;
+        if add
+            && (src.starts_with("http://")
+                || src.starts_with("https://")
+                || src.starts_with("git@"))
+        {
+            return Err(Error::new(
+                berth_core::ErrorKind::NotImplemented,
+                format!("ADD from a URL ({src}) is not supported by berth yet"),
+            ));
+        }
+        let matches = if src.contains(['*', '?', '[']) {
+            glob(&src_root, &src)?
+        } else {
+            match resolve(&src_root, &src) {
+                Some(p) => vec![(p, berth_build::ignore::clean(&src))],
+                None => return Err(missing(st, what, &src, from.is_none())),
+            }
+        };
+        if matches.is_empty() {
+            return Err(missing(st, what, &src, from.is_none()));
+        }
+        let many = count > 1 || matches.len() > 1 || src.contains(['*', '?', '[']);
+        for (path, rel) in matches {
+            let is_dir = path.is_dir();
+            let base = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let into_dir = dest_dir_syntax || many || is_dir || dest_is_dir(&dest_view, &dest_abs);
+            if many && !dest_dir_syntax && !dest_is_dir(&dest_view, &dest_abs) {
+                return Err(Error::invalid(format!(
+                    "When using {what} with more than one source file, the destination must be a directory and end with a /"
+                )));
+            }
+            let target = if spec.parents {
+                format!("{}/{}", dest_abs.trim_end_matches('/'), rel)
+            } else if is_dir {
+                dest_abs.clone()
+            } else if into_dir {
+                format!("{}/{}", dest_abs.trim_end_matches('/'), base)
+            } else {
+                dest_abs.clone()
+            };
+            if add && !is_dir && is_archive(&path) {
+                items.push(Item::Archive {
+                    src: path,
+                    dest: dest_abs.clone(),
+                });
+            } else {
+                items.push(Item::Path {
+                    src: path,
+                    dest: target,
+                });
+            }
+        }
+    }
+    // Destinations resolved against the image's symlinks (`/bin` -> `usr/bin`).
+    let view_root = dest_view.root().to_path_buf();
+    let items: Vec<Item> = items
+        .into_iter()
+        .map(|i| match i {
+            Item::Path { src, dest } => Item::Path {
+                src,
+                dest: real_dest(&view_root, &dest),
+            },
+            Item::Content { data, dest } => Item::Content {
+                data,
+                dest: real_dest(&view_root, &dest),
+            },
+            Item::Archive { src, dest } => Item::Archive {
+                src,
+                dest: real_dest(&view_root, &dest),
+            },
+        })
+        .collect();
+    let checksum = {
+        let excludes = excludes.clone();
+        let items_ref = &items;
+        checksum(items_ref, uid, gid, mode, &excludes)
+            .map_err(|e| Error::internal("reading COPY sources", &e))?
+    };
+    let kind = match items.as_slice() {
+        [Item::Path { src, .. }] if src.is_dir() => "dir",
+        [_] => "file",
+        _ => "multi",
+    };
+    let created_by = format!(
+        "{} #(nop) {what} {kind}:{checksum} in {dest_raw} ",
+        st.shell().join(" ")
+    );
+    drop(dest_view);
+    let Some(step) = st.cached(created_by, "")? else {
+        return Ok(());
+    };
+    let layer_dir = b.workdir();
+    let tar = layer_dir.with_extension("tar");
+    let (ld, tp) = (layer_dir.clone(), tar.clone());
+    let result = tokio::task::spawn_blocking(move || {
+        fs::create_dir_all(&ld)?;
+        for item in &items {
+            materialize(item, &ld, uid, gid, mode, &excludes)?;
+        }
+        berth_snapshot::diff(&ld, io::BufWriter::new(fs::File::create(&tp)?))
+    })
+    .await
+    .map_err(|e| Error::internal("copy task", &e))?;
+    let _ = fs::remove_dir_all(&layer_dir);
+    result.map_err(|e| Error::internal("copying files", &e))?;
+    drop(_from_view);
+    st.commit(step, Layer::Tar(tar)).await
+}
+/// The directory a WORKDIR names, as a layer, when the image lacks it.
+pub async fn workdir_layer(st: &mut State<'_>, abs: &str) -> Result<Layer> {
+    let b = st.shared.builder.clone();
+    let view = View::mount(&b, st.image.as_ref())?;
+    if resolve(view.root(), abs).is_some_and(|p| p.is_dir()) {
+        return Ok(Layer::None);
+    }
+    let dest = real_dest(view.root(), abs);
+    drop(view);
+    let layer_dir = b.workdir();
+    let tar = layer_dir.with_extension("tar");
+    let (ld, tp) = (layer_dir.clone(), tar.clone());
+    let r = tokio::task::spawn_blocking(move || {
+        mkdirs(&ld, &dest)?;
+        berth_snapshot::diff(&ld, io::BufWriter::new(fs::File::create(&tp)?))
+    })
+    .await
+    .map_err(|e| Error::internal("workdir task", &e))?;
+    let _ = fs::remove_dir_all(&layer_dir);
+    r.map_err(|e| Error::internal("creating WORKDIR", &e))?;
+    Ok(Layer::Tar(tar))
+}
+
+/// Docker's message for a missing source, saying which rule excluded it when one did.
+fn missing(st: &State<'_>, what: &str, src: &str, from_context: bool) -> Error {
+    let clean = berth_build::ignore::clean(src);
+    if from_context && let Some(rule) = st.shared.ctx.ignore.excluded_by(&clean) {
+        return Error::invalid(format!(
+            "{what} failed: {src} is excluded by .dockerignore (rule \"{rule}\")"
+        ));
+    }
+    Error::invalid(format!(
+        "{what} failed: file not found in build context or excluded by .dockerignore: stat {src}: file does not exist"
+    ))
+}
+
+/// Quotes in a heredoc body are text, not shell quoting.
+fn literal_quotes(s: &str, escape: char) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == '\'' || c == '"' {
+            out.push(escape);
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn dest_is_dir(view: &View, dest: &str) -> bool {
+    resolve(view.root(), dest).is_some_and(|p| p.is_dir())
+}
+
+/// `dest` with the symlinks of its parents in the image followed, as a path in the image.
+fn real_dest(view_root: &Path, dest: &str) -> String {
+    match resolve_parent(view_root, dest) {
+        Some(p) => format!(
+            "/{}",
+            p.strip_prefix(view_root).unwrap_or(Path::new("")).display()
+        ),
+        None => dest.to_string(),
+    }
+}
+
+/// `user[:group]` for --chown; without a group the GID is the UID, as Docker does.
+fn chown(spec: &str, root: &Path) -> Result<(u32, u32)> {
+    let (uid, gid, _) = crate::containers::spec::resolve_user(spec, &[root.to_path_buf()])?;
+    Ok(if spec.contains(':') {
+        (uid, gid)
+    } else {
+        (uid, uid)
+    })
+}
+
+/// Paths under `root` matching `pattern` (a matched directory is taken whole).
+fn glob(root: &Path, pattern: &str) -> Result<Vec<(PathBuf, String)>> {
+    let pat = berth_build::ignore::clean(pattern);
+    let m = globset::GlobBuilder::new(&pat)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map_err(|e| Error::invalid(format!("invalid source pattern {pattern}: {e}")))?
+        .compile_matcher();
+    let mut out = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, rel)) = stack.pop() {
+        let Ok(rd) = fs::read_dir(&dir) else { continue };
+        for e in rd.flatten() {
+            let name = format!("{rel}{}", e.file_name().to_string_lossy());
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            if m.is_match(&name) {
+                out.push((e.path(), name));
+            } else if is_dir {
+                stack.push((e.path(), format!("{name}/")));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
+}
+
+fn is_archive(path: &Path) -> bool {
+    let mut head = [0u8; 512];
+    let Ok(n) = fs::File::open(path).and_then(|mut f| f.read(&mut head)) else {
+        return false;
+    };
+    let h = &head[..n];
+    h.starts_with(&[0x1f, 0x8b]) || (n >= 262 && &h[257..262] == b"ustar")
+}
+
+/// A hash of everything that decides the layer's content.
+fn checksum(
+    items: &[Item],
+    uid: u32,
+    gid: u32,
+    mode: Option<u32>,
+    excludes: &berth_build::Ignore,
+) -> io::Result<String> {
+    let mut h = Sha256::new();
+    h.update(format!("{uid}:{gid}:{mode:?}\n"));
+    for item in items {
+        match item {
+            Item::Content { data, dest } => {
+                h.update(format!("content {dest}\n"));
+                h.update(data);
+            }
+            Item::Archive { src, dest } => {
+                h.update(format!("archive {dest}\n"));
+                io::copy(&mut fs::File::open(src)?, &mut h)?;
+            }
+            Item::Path { src, dest } => hash_tree(&mut h, src, dest, "", excludes)?,
+        }
+    }
+    Ok(format!("{:x}", h.finalize()))
+}
+
+fn hash_tree(
+    h: &mut Sha256,
+    src: &Path,
+    dest: &str,
+    rel: &str,
+    ex: &berth_build::Ignore,
+) -> io::Result<()> {
+    let meta = fs::symlink_metadata(src)?;
+    h.update(format!("{dest}\0{:o}\0", meta.mode()));
+    if meta.file_type().is_symlink() {
+        h.update(fs::read_link(src)?.as_os_str().as_encoded_bytes());
+    } else if meta.is_file() {
+        io::copy(&mut fs::File::open(src)?, h)?;
+    } else if meta.is_dir() {
+        let mut names: Vec<_> = fs::read_dir(src)?.collect::<std::result::Result<_, _>>()?;
+        names.sort_by_key(|e| e.file_name());
+        for e in names {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let r = format!("{rel}{name}");
+            if ex.excludes(&r) {
+                continue;
+            }
+            hash_tree(
+                h,
+                &e.path(),
+                &format!("{dest}/{name}"),
+                &format!("{r}/"),
+                ex,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn mkdirs(layer: &Path, dir: &str) -> io::Result<()> {
+    let p = layer.join(dir.trim_start_matches('/'));
+    fs::create_dir_all(&p)?;
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o755))
+}
+
+fn materialize(
+    item: &Item,
+    layer: &Path,
+    uid: u32,
+    gid: u32,
+    mode: Option<u32>,
+    ex: &berth_build::Ignore,
+) -> io::Result<()> {
+    let place = |dest: &str| -> io::Result<PathBuf> {
+        let p = layer.join(dest.trim_start_matches('/'));
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        Ok(p)
+    };
+    match item {
+        Item::Content { data, dest } => {
+            let p = place(dest)?;
+            fs::write(&p, data)?;
+            fs::set_permissions(&p, fs::Permissions::from_mode(mode.unwrap_or(0o644)))?;
+            std::os::unix::fs::lchown(&p, Some(uid), Some(gid))
+        }
+        Item::Archive { src, dest } => {
+            let p = layer.join(dest.trim_start_matches('/'));
+            fs::create_dir_all(&p)?;
+            let mut input = io::BufReader::new(fs::File::open(src)?);
+            let gz = io::BufRead::fill_buf(&mut input)?.starts_with(&[0x1f, 0x8b]);
+            let r: Box<dyn Read> = if gz {
+                Box::new(flate2::read::GzDecoder::new(input))
+            } else {
+                Box::new(input)
+            };
+            let mut a = tar::Archive::new(r);
+            a.set_preserve_permissions(true);
+            a.set_preserve_ownerships(true);
+            for entry in a.entries()? {
+                let mut entry = entry?;
+                if matches!(
+                    entry.header().entry_type(),
+                    tar::EntryType::Char | tar::EntryType::Block
+                ) {
+                    continue;
+                }
+                entry.unpack_in(&p)?;
+            }
+            Ok(())
+        }
+        Item::Path { src, dest } => copy_tree(src, &place(dest)?, "", uid, gid, mode, ex),
+    }
+}
+
+fn copy_tree(
+    src: &Path,
+    dst: &Path,
+    rel: &str,
+    uid: u32,
+    gid: u32,
+    mode: Option<u32>,
+    ex: &berth_build::Ignore,
+) -> io::Result<()> {
+    let meta = fs::symlink_metadata(src)?;
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        let _ = fs::remove_file(dst);
+        std::os::unix::fs::symlink(fs::read_link(src)?, dst)?;
+    } else if ft.is_dir() {
+        if !dst.is_dir() {
+            fs::create_dir(dst)?;
+        }
+        for e in fs::read_dir(src)? {
+            let e = e?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let r = format!("{rel}{name}");
+            if ex.excludes(&r) {
+                continue;
+            }
+            copy_tree(
+                &e.path(),
+                &dst.join(&name),
+                &format!("{r}/"),
+                uid,
+                gid,
+                mode,
+                ex,
+            )?;
+        }
+        fs::set_permissions(
+            dst,
+            fs::Permissions::from_mode(mode.unwrap_or(meta.mode() & 0o7777)),
+        )?;
+    } else if ft.is_file() {
+        fs::copy(src, dst)?;
+        fs::set_permissions(
+            dst,
+            fs::Permissions::from_mode(mode.unwrap_or(meta.mode() & 0o7777)),
+        )?;
+    } else {
+        return Ok(()); // sockets, fifos and devices are not copied
+    }
+    std::os::unix::fs::lchown(dst, Some(uid), Some(gid))?;
+    let mtime = filetime::FileTime::from_unix_time(meta.mtime(), meta.mtime_nsec() as u32);
+    filetime::set_symlink_file_times(dst, mtime, mtime)
+}

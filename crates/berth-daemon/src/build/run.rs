@@ -1,0 +1,210 @@
+//! RUN: a container of the stage's current image runs the command; what it changed becomes the
+//! step's layer.
+
+use std::sync::Arc;
+
+use berth_api::container::{Config, CreateRequest, HostConfig};
+use berth_build::instruction::Command;
+use berth_build::{Instruction, Located};
+
+use super::stage::{Layer, State};
+use crate::containers::{Container, Containers, From, Until, WaitCondition, follow_log};
+use crate::error::{Error, Result};
+
+/// Removes a build container when dropped (also when the build is canceled mid-step), unless
+/// it is to be kept.
+struct Guard {
+    containers: Arc<Containers>,
+    container: Option<Arc<Container>>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(c) = self.container.take() {
+            let containers = self.containers.clone();
+            tokio::spawn(async move {
+                let _ = containers.remove(&c, true).await;
+            });
+        }
+    }
+}
+
+pub async fn run(st: &mut State<'_>, l: &Located) -> Result<()> {
+    let Instruction::Run {
+        command,
+        heredocs,
+        mounts,
+        network,
+        security,
+    } = &l.instruction
+    else {
+        unreachable!("dispatched on RUN");
+    };
+    if let Some(m) = mounts.first() {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            format!("RUN --mount=type={} is not supported by berth yet", m.kind),
+        ));
+    }
+    if security.as_deref().is_some_and(|s| s != "sandbox") {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            "RUN --security=insecure is not supported by berth",
+        ));
+    }
+    let argv = match (command, heredocs.as_slice()) {
+        (Command::Exec(v), _) => v.clone(),
+        // `RUN <<EOF` alone: the heredoc is the script.
+        (Command::Shell(s), [h]) if is_only_heredoc(s) => {
+            let mut v = st.shell();
+            v.push(h.content.clone());
+            v
+        }
+        // Otherwise the shell reads the heredocs itself.
+        (Command::Shell(s), hs) => {
+            let mut script = s.clone();
+            for h in hs {
+                script.push('\n');
+                script.push_str(&h.content);
+                script.push_str(&h.name);
+            }
+            let mut v = st.shell();
+            v.push(script);
+            v
+        }
+    };
+    // Build args reach the command as environment (not the image), and show in history.
+    let mut arg_env: Vec<String> = st
+        .args
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .filter(|kv| {
+            let k = kv.split('=').next().unwrap_or_default();
+            !st.config
+                .config
+                .env
+                .iter()
+                .flatten()
+                .any(|e| e.split('=').next() == Some(k))
+        })
+        .collect();
+    arg_env.sort();
+    let created_by = if arg_env.is_empty() {
+        argv.join(" ")
+    } else {
+        format!(
+            "|{} {} {}",
+            arg_env.len(),
+            arg_env.join(" "),
+            argv.join(" ")
+        )
+    };
+    let proxies: Vec<String> = st
+        .shared
+        .opts
+        .build_args
+        .iter()
+        .filter(|(k, _)| super::stage::is_predefined_arg(k))
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
+    let net = network
+        .clone()
+        .filter(|n| n != "default")
+        .unwrap_or_else(|| st.shared.opts.network.clone());
+    if let Some(step) = st.cached(created_by, &net)? {
+        let layer = execute(st, argv, arg_env.into_iter().chain(proxies).collect(), net).await?;
+        st.commit(step, layer).await?;
+    }
+    Ok(())
+}
+
+fn is_only_heredoc(cmd: &str) -> bool {
+    let c = cmd.trim();
+    c.starts_with("<<") && !c.contains(char::is_whitespace)
+}
+
+async fn execute(
+    st: &mut State<'_>,
+    argv: Vec<String>,
+    extra_env: Vec<String>,
+    network: String,
+) -> Result<Layer> {
+    let Some(image) = st.image.clone() else {
+        return Err(Error::invalid(
+            "RUN needs a base image with a shell: the stage starts FROM scratch",
+        ));
+    };
+    let b = st.shared.builder.clone();
+    let mut env = st.config.config.env.clone().unwrap_or_default();
+    env.extend(extra_env);
+    let req = CreateRequest {
+        config: Config {
+            image: image.id.to_string(),
+            user: st.config.config.user.clone(),
+            working_dir: st.config.config.working_dir.clone(),
+            env: Some(env),
+            cmd: Some(argv.clone()),
+            entrypoint: Some(vec![String::new()]),
+            attach_stdout: true,
+            attach_stderr: true,
+            ..Config::default()
+        },
+        host_config: HostConfig {
+            network_mode: network,
+            ..HostConfig::default()
+        },
+        ..CreateRequest::default()
+    };
+    let (id, _) = b.containers.create(None, req)?;
+    let c = b.containers.get(&id)?;
+    let mut guard = Guard {
+        containers: b.containers.clone(),
+        container: Some(c.clone()),
+    };
+    st.say(format!(" ---> Running in {}\n", &id[..12]))?;
+    let log = b.containers.paths(&id).log;
+    b.containers.start(&c).await?;
+    let out = st.out.clone();
+    let quiet = st.shared.opts.quiet;
+    let mut tail: std::collections::VecDeque<String> = Default::default();
+    follow_log(c.clone(), log, From::Start, Until::Stopped, |e| {
+        tail.push_back(e.log.clone());
+        if tail.len() > 10 {
+            tail.pop_front();
+        }
+        quiet || out.send(super::Progress::Stream(e.log)).is_ok()
+    })
+    .await;
+    let code = b.containers.wait(&c, WaitCondition::NotRunning).await?;
+    if code != 0 {
+        if !st.shared.opts.force_remove {
+            guard.container = None; // kept for inspection, as Docker keeps it without --force-rm
+        }
+        let mut msg = format!(
+            "The command '{}' returned a non-zero code: {code}",
+            argv.join(" ")
+        );
+        if quiet && !tail.is_empty() {
+            msg.push('\n');
+            msg.push_str(&tail.iter().cloned().collect::<String>());
+        }
+        return Err(Error::invalid(msg));
+    }
+    let upper = b.images.snapshots().upper(&id);
+    let tar_path = b.workdir().with_extension("tar");
+    let path = tar_path.clone();
+    tokio::task::spawn_blocking(move || {
+        let f = std::fs::File::create(&path)?;
+        berth_snapshot::diff(&upper, std::io::BufWriter::new(f))
+    })
+    .await
+    .map_err(|e| Error::internal("diff task", &e))?
+    .map_err(|e| Error::internal("reading what RUN changed", &e))?;
+    if !st.shared.opts.remove {
+        guard.container = None;
+    } else if let Some(c) = guard.container.take() {
+        st.say(format!("Removing intermediate container {}\n", &id[..12]))?;
+        b.containers.remove(&c, true).await?;
+    }
+    Ok(Layer::Tar(tar_path))
+}

@@ -1,0 +1,178 @@
+//! `POST /build` (the classic builder's API: a tar context in, Docker's JSON progress stream
+//! out) and `POST /build/prune`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::Response;
+use axum::routing::post;
+use futures_util::TryStreamExt;
+use serde_json::json;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use super::query::Query;
+use super::stream;
+use crate::build::{BuildOptions, Progress, context};
+use crate::{Daemon, Error};
+
+pub fn routes() -> Router<Arc<Daemon>> {
+    Router::new()
+        .route("/build", post(build))
+        .route("/build/prune", post(prune))
+}
+
+fn json_param<T: serde::de::DeserializeOwned + Default>(q: &Query, key: &str) -> Result<T, Error> {
+    match q.get(key) {
+        None | Some("") => Ok(T::default()),
+        Some(v) => serde_json::from_str(v)
+            .map_err(|e| Error::invalid(format!("invalid value for {key}: {e}"))),
+    }
+}
+
+/// Build options berth does not implement: refused when set, never ignored.
+const UNSUPPORTED: &[&str] = &[
+    "remote",
+    "extrahosts",
+    "squash",
+    "memory",
+    "memswap",
+    "cpushares",
+    "cpusetcpus",
+    "cpusetmems",
+    "cpuperiod",
+    "cpuquota",
+    "shmsize",
+    "ulimits",
+    "outputs",
+];
+
+fn options(q: &Query) -> Result<BuildOptions, Error> {
+    for key in UNSUPPORTED {
+        if let Some(v) = q.get(key)
+            && !matches!(v, "" | "0" | "false" | "null" | "[]" | "{}")
+        {
+            return Err(Error::new(
+                berth_core::ErrorKind::NotImplemented,
+                format!("berth does not support the build option {key}={v} yet"),
+            ));
+        }
+    }
+    if q.get("version") == Some("2") {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            "berth serves the classic build API only: set DOCKER_BUILDKIT=0 or use `berth build`",
+        ));
+    }
+    if let Some(p) = q.get("platform").filter(|p| !p.is_empty()) {
+        let host = format!("linux/{}", berth_image::config::host_architecture());
+        if p != host && p != "linux" {
+            return Err(Error::new(
+                berth_core::ErrorKind::NotImplemented,
+                format!("berth builds for this host's platform ({host}) only, not {p}"),
+            ));
+        }
+    }
+    let network = match q.get("networkmode").unwrap_or("") {
+        "" | "default" | "host" => "host",
+        "none" => "none",
+        other => {
+            return Err(Error::new(
+                berth_core::ErrorKind::NotImplemented,
+                format!(
+                    "network mode \"{other}\" is not supported by berth builds yet: use host or none"
+                ),
+            ));
+        }
+    };
+    let build_args: BTreeMap<String, Option<String>> = json_param(q, "buildargs")?;
+    Ok(BuildOptions {
+        dockerfile: q.get("dockerfile").unwrap_or("Dockerfile").to_string(),
+        tags: q.all("t").to_vec(),
+        build_args,
+        target: q.get("target").filter(|t| !t.is_empty()).map(String::from),
+        no_cache: q.flag("nocache"),
+        labels: json_param(q, "labels")?,
+        quiet: q.flag("q"),
+        remove: q.get("rm").is_none() || q.flag("rm"),
+        force_remove: q.flag("forcerm"),
+        cache_from: json_param(q, "cachefrom")?,
+        network: network.into(),
+    })
+}
+
+fn message(p: &Progress) -> Bytes {
+    let v = match p {
+        Progress::Stream(s) => json!({ "stream": s }),
+        Progress::Built(id) => json!({ "aux": { "ID": id.to_string() } }),
+    };
+    Bytes::from(format!("{v}\r\n"))
+}
+
+async fn build(
+    State(d): State<Arc<Daemon>>,
+    q: Query,
+    req: Request,
+) -> Result<Response<Body>, Error> {
+    let opts = options(&q)?;
+    if q.flag("pull") {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            "berth cannot pull images yet: build without --pull",
+        ));
+    }
+    let dir = d.builder.workdir();
+    let stream = req
+        .into_body()
+        .into_data_stream()
+        .map_err(std::io::Error::other);
+    let reader = SyncIoBridge::new(StreamReader::new(stream));
+    let (root, dockerfile) = (dir.join("context"), opts.dockerfile.clone());
+    let unpacked = tokio::task::spawn_blocking(move || context::unpack(reader, &root, &dockerfile))
+        .await
+        .map_err(|e| Error::internal("context task", &e))?;
+    let ctx = match unpacked {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+    };
+    let (tx, body) = stream::channel();
+    tokio::spawn(async move {
+        let (ptx, prx) = tokio::sync::mpsc::channel::<Progress>(64);
+        let builder = d.builder.clone();
+        let run = builder.build(opts, ctx, ptx);
+        let forward = async move {
+            let mut prx = prx;
+            while let Some(p) = prx.recv().await {
+                if tx.send(message(&p)).await.is_err() {
+                    break; // the client went away: dropping prx cancels the build
+                }
+            }
+            drop(prx);
+            tx
+        };
+        let (result, tx) = tokio::join!(run, forward);
+        if let Err(e) = result {
+            let v = json!({ "errorDetail": { "message": e.message }, "error": e.message });
+            let _ = tx.send(Bytes::from(format!("{v}\r\n"))).await;
+        }
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir)).await;
+    });
+    Ok(stream::response("application/json", body))
+}
+
+async fn prune(
+    State(d): State<Arc<Daemon>>,
+    q: Query,
+) -> Result<axum::Json<serde_json::Value>, Error> {
+    let filters = q.filters()?;
+    super::query::check_filters(&filters, &[])?;
+    let deleted = d.builder.prune()?;
+    Ok(axum::Json(
+        json!({ "CachesDeleted": deleted, "SpaceReclaimed": 0 }),
+    ))
+}

@@ -1,0 +1,381 @@
+//! `build`: send a context to the daemon's builder and show its progress, as Docker's classic
+//! output (`--progress=plain` gives BuildKit-style numbered steps with timings).
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use berth_build::Ignore;
+use berth_client::{Client, ClientError};
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::Method;
+
+use super::enc;
+
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Name of the Dockerfile (default: PATH/Dockerfile; `-` reads it from stdin).
+    #[arg(short, long)]
+    file: Option<String>,
+    /// Name and optionally a tag in the "name:tag" format.
+    #[arg(short, long = "tag")]
+    tag: Vec<String>,
+    /// Set build-time variables.
+    #[arg(long)]
+    build_arg: Vec<String>,
+    /// Set metadata for an image.
+    #[arg(long)]
+    label: Vec<String>,
+    /// Set the target build stage to build.
+    #[arg(long)]
+    target: Option<String>,
+    /// Do not use cache when building the image.
+    #[arg(long)]
+    no_cache: bool,
+    /// Always attempt to pull a newer version of the image.
+    #[arg(long, default_missing_value = "true", num_args = 0..=1)]
+    pull: Option<bool>,
+    /// Suppress the build output and print image ID on success.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Write the image ID to the file.
+    #[arg(long)]
+    iidfile: Option<PathBuf>,
+    /// Set type of progress output (auto, plain, tty).
+    #[arg(long, default_value = "auto")]
+    progress: String,
+    /// Images to consider as cache sources.
+    #[arg(long)]
+    cache_from: Vec<String>,
+    /// Set the networking mode for the RUN instructions during build (host, none).
+    #[arg(long)]
+    network: Option<String>,
+    /// Remove intermediate containers after a successful build.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    rm: bool,
+    /// Always remove intermediate containers.
+    #[arg(long)]
+    force_rm: bool,
+    /// Set platform if server is multi-platform capable.
+    #[arg(long)]
+    platform: Option<String>,
+    /// The build context: a directory, a tar archive, or `-` (a tar or a Dockerfile on stdin).
+    path: String,
+}
+
+/// The context as a tar, and the Dockerfile's name in it.
+fn context(a: &BuildArgs) -> Result<(Vec<u8>, String)> {
+    let mut stdin_dockerfile = None;
+    if a.file.as_deref() == Some("-") {
+        if a.path == "-" {
+            bail!("invalid argument: can't use stdin for both build context and dockerfile");
+        }
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        stdin_dockerfile = Some(s);
+    }
+    if a.path == "-" {
+        let mut data = Vec::new();
+        std::io::stdin().read_to_end(&mut data)?;
+        let is_tar =
+            data.len() >= 262 && &data[257..262] == b"ustar" || data.starts_with(&[0x1f, 0x8b]);
+        if is_tar {
+            return Ok((data, a.file.clone().unwrap_or_else(|| "Dockerfile".into())));
+        }
+        // A Dockerfile alone: an empty context.
+        let mut b = tar::Builder::new(Vec::new());
+        append_bytes(&mut b, "Dockerfile", &data)?;
+        return Ok((b.into_inner()?, "Dockerfile".into()));
+    }
+    let root = Path::new(&a.path);
+    if root.is_file() {
+        return Ok((
+            std::fs::read(root)?,
+            a.file.clone().unwrap_or_else(|| "Dockerfile".into()),
+        ));
+    }
+    if !root.is_dir() {
+        bail!("unable to prepare context: path {:?} not found", a.path);
+    }
+    let dockerfile = match (&stdin_dockerfile, &a.file) {
+        (Some(_), _) => format!("__dockerfile-{}", std::process::id()),
+        (None, Some(f)) => {
+            let p = Path::new(f);
+            let abs = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                std::env::current_dir()?.join(p)
+            };
+            abs.strip_prefix(std::fs::canonicalize(root)?)
+                .or_else(|_| Path::new(f).strip_prefix(root))
+                .map(|r| r.display().to_string())
+                .unwrap_or_else(|_| f.clone())
+        }
+        (None, None) => "Dockerfile".into(),
+    };
+    let ignore_text = [format!("{dockerfile}.dockerignore"), ".dockerignore".into()]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(root.join(f)).ok())
+        .unwrap_or_default();
+    let ignore = Ignore::parse(&ignore_text).map_err(anyhow::Error::msg)?;
+    let mut b = tar::Builder::new(Vec::new());
+    b.follow_symlinks(false);
+    add_dir(&mut b, root, "", &ignore, &dockerfile)?;
+    if let Some(text) = stdin_dockerfile {
+        append_bytes(&mut b, &dockerfile, text.as_bytes())?;
+    }
+    Ok((b.into_inner()?, dockerfile))
+}
+
+fn append_bytes(b: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8]) -> Result<()> {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    h.set_cksum();
+    b.append_data(&mut h, name, data)?;
+    Ok(())
+}
+
+/// Adds `dir` to the tar, leaving out what `.dockerignore` excludes (the Dockerfile and the
+/// ignore file always go: the daemon needs them, and removes them itself if they are excluded).
+fn add_dir(
+    b: &mut tar::Builder<Vec<u8>>,
+    dir: &Path,
+    rel: &str,
+    ignore: &Ignore,
+    dockerfile: &str,
+) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = format!("{rel}{}", e.file_name().to_string_lossy());
+        let is_dir = e.file_type()?.is_dir();
+        let always = name == dockerfile
+            || name == ".dockerignore"
+            || name == format!("{dockerfile}.dockerignore");
+        if ignore.excludes(&name) && !always {
+            if is_dir && ignore.may_reinclude_below(&name) {
+                add_dir(b, &e.path(), &format!("{name}/"), ignore, dockerfile)?;
+            }
+            continue;
+        }
+        if is_dir {
+            b.append_dir(&name, e.path())?;
+            add_dir(b, &e.path(), &format!("{name}/"), ignore, dockerfile)?;
+        } else {
+            b.append_path_with_name(e.path(), &name)
+                .with_context(|| format!("adding {} to the context", e.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn query(a: &BuildArgs, dockerfile: &str) -> Result<String> {
+    let mut q = vec![format!("dockerfile={}", enc(dockerfile))];
+    for t in &a.tag {
+        q.push(format!("t={}", enc(t)));
+    }
+    let mut args: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for kv in &a.build_arg {
+        match kv.split_once('=') {
+            Some((k, v)) => args.insert(k.into(), Some(v.into())),
+            // `--build-arg NAME` takes the value from the environment, if set.
+            None => args.insert(kv.clone(), std::env::var(kv).ok()),
+        };
+    }
+    q.push(format!("buildargs={}", enc(&serde_json::to_string(&args)?)));
+    let labels: BTreeMap<&str, &str> = a
+        .label
+        .iter()
+        .map(|l| l.split_once('=').unwrap_or((l, "")))
+        .collect();
+    q.push(format!("labels={}", enc(&serde_json::to_string(&labels)?)));
+    if let Some(t) = &a.target {
+        q.push(format!("target={}", enc(t)));
+    }
+    if !a.cache_from.is_empty() {
+        q.push(format!(
+            "cachefrom={}",
+            enc(&serde_json::to_string(&a.cache_from)?)
+        ));
+    }
+    if let Some(n) = &a.network {
+        q.push(format!("networkmode={}", enc(n)));
+    }
+    if let Some(p) = &a.platform {
+        q.push(format!("platform={}", enc(p)));
+    }
+    for (k, v) in [
+        ("nocache", a.no_cache),
+        ("q", a.quiet),
+        ("rm", a.rm),
+        ("forcerm", a.force_rm),
+        ("pull", a.pull == Some(true)),
+    ] {
+        q.push(format!("{k}={}", u8::from(v)));
+    }
+    Ok(q.join("&"))
+}
+
+pub async fn build(client: &Client, a: BuildArgs) -> Result<u8> {
+    let mode = match a.progress.as_str() {
+        "auto" if std::io::stderr().is_terminal() => Mode::Tty,
+        "auto" | "plain" => Mode::Plain,
+        "tty" => Mode::Tty,
+        other => bail!("invalid --progress value {other:?}: use auto, plain or tty"),
+    };
+    let (tar, dockerfile) = context(&a)?;
+    let resp = client
+        .request(
+            Method::POST,
+            &format!("/build?{}", query(&a, &dockerfile)?),
+            Some((Bytes::from(tar), "application/x-tar")),
+        )
+        .await?;
+    let mut body = resp.into_body();
+    let mut out = Renderer::new(if a.quiet { Mode::Quiet } else { mode });
+    let mut buf = Vec::new();
+    let mut id = None;
+    let mut error = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(ClientError::from)?;
+        let Some(data) = frame.data_ref() else {
+            continue;
+        };
+        buf.extend_from_slice(data);
+        let mut stream =
+            serde_json::Deserializer::from_slice(&buf).into_iter::<serde_json::Value>();
+        let mut used = 0;
+        while let Some(Ok(v)) = stream.next() {
+            used = stream.byte_offset();
+            if let Some(s) = v["stream"].as_str() {
+                out.text(s);
+            } else if let Some(i) = v["aux"]["ID"].as_str() {
+                id = Some(i.to_string());
+            } else if let Some(e) = v["error"].as_str() {
+                error = Some(e.to_string());
+            }
+        }
+        buf.drain(..used);
+    }
+    out.finish(error.is_none());
+    if let Some(e) = error {
+        eprintln!("ERROR: {e}");
+        return Ok(1);
+    }
+    let Some(id) = id else {
+        bail!("the daemon ended the build without an image ID");
+    };
+    if a.quiet {
+        println!("{id}");
+    }
+    if let Some(f) = &a.iidfile {
+        std::fs::write(f, &id).with_context(|| format!("writing {}", f.display()))?;
+    }
+    Ok(0)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Quiet,
+    Plain,
+    Tty,
+}
+
+/// Turns the classic stream (`Step 2/9 : RUN ...`, ` ---> ...`, command output) into
+/// BuildKit-like lines: `#2 [2/9] RUN ...`, output with its time, `#2 CACHED` or
+/// `#2 DONE 0.3s`. On a terminal, finished steps are summarized in place.
+struct Renderer {
+    mode: Mode,
+    step: Option<(String, String, Instant)>,
+    cached: bool,
+    started: Instant,
+    pending: String,
+}
+
+impl Renderer {
+    fn new(mode: Mode) -> Self {
+        Renderer {
+            mode,
+            step: None,
+            cached: false,
+            started: Instant::now(),
+            pending: String::new(),
+        }
+    }
+
+    fn text(&mut self, s: &str) {
+        self.pending.push_str(s);
+        while let Some(n) = self.pending.find('\n') {
+            let line: String = self.pending.drain(..=n).collect();
+            self.line(line.trim_end_matches('\n'));
+        }
+    }
+
+    fn line(&mut self, line: &str) {
+        let mut err = std::io::stderr();
+        if self.mode == Mode::Quiet {
+            return;
+        }
+        if let Some(rest) = line.strip_prefix("Step ") {
+            self.end_step();
+            let (n, what) = rest.split_once(" : ").unwrap_or((rest, ""));
+            let num = n.split('/').next().unwrap_or(n).to_string();
+            let _ = writeln!(err, "#{num} [{n}] {what}");
+            self.step = Some((num, what.to_string(), Instant::now()));
+            self.cached = false;
+        } else if line == " ---> Using cache" {
+            self.cached = true;
+        } else if line.starts_with(" ---> ") || line.starts_with("Removing intermediate container")
+        {
+            // Image IDs of steps: BuildKit does not show them.
+        } else if line.starts_with("Successfully built") || line.starts_with("Successfully tagged")
+        {
+            self.end_step();
+            let _ = writeln!(err, "{line}");
+        } else if let Some((num, _, t)) = &self.step {
+            let _ = writeln!(err, "#{num} {:.3} {line}", t.elapsed().as_secs_f64());
+        } else {
+            let _ = writeln!(err, "{line}");
+        }
+    }
+
+    fn end_step(&mut self) {
+        if let Some((num, what, t)) = self.step.take() {
+            let mut err = std::io::stderr();
+            let status = if self.cached {
+                "CACHED".to_string()
+            } else {
+                format!("DONE {:.1}s", t.elapsed().as_secs_f64())
+            };
+            if self.mode == Mode::Tty {
+                let _ = writeln!(err, "\x1b[34m => [{num}] {what}  {status}\x1b[0m");
+            } else {
+                let _ = writeln!(err, "#{num} {status}");
+            }
+        }
+    }
+
+    fn finish(&mut self, ok: bool) {
+        if !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            self.line(&rest);
+        }
+        if ok {
+            self.end_step();
+        }
+        if self.mode == Mode::Tty {
+            let _ = writeln!(
+                std::io::stderr(),
+                "[+] Building {:.1}s",
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
