@@ -164,6 +164,19 @@ impl TestDaemon {
             .into()
     }
 
+    /// `docker build` with the classic builder (the API berth serves) and extra arguments.
+    pub fn docker_build(&self, args: &[&str]) -> Out {
+        Command::new("timeout")
+            .args(["120", "docker", "-H"])
+            .arg(self.host())
+            .arg("build")
+            .args(args)
+            .env("DOCKER_BUILDKIT", "0")
+            .output()
+            .expect("docker CLI")
+            .into()
+    }
+
     /// The docker CLI with stdin.
     pub fn docker_stdin(&self, args: &[&str], input: &[u8]) -> Out {
         let mut c = Command::new("docker")
@@ -309,4 +322,18 @@ pub fn now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
+}
+
+/// A build context directory with `files` (path, content); parents are created.
+pub fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("berth-ctx")
+        .tempdir_in("/tmp")
+        .unwrap();
+    for (path, content) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    dir
 }

@@ -1,0 +1,351 @@
+//! The builder through `docker build` (the classic API) and `berth build`.
+
+mod common;
+
+use common::{TestDaemon, context};
+
+fn inspect(d: &TestDaemon, image: &str, format: &str) -> String {
+    d.docker(&["image", "inspect", "-f", format, image])
+        .ok()
+        .trim()
+        .to_string()
+}
+
+fn built(out: common::Out) -> String {
+    assert_eq!(out.code, 0, "build failed:\n{}\n{}", out.stdout, out.stderr);
+    out.stdout
+}
+
+const APP: &str = r#"# syntax=docker/dockerfile:1
+FROM busybox
+ARG GREETING=hello
+ENV APP=/app \
+    MODE="two words"
+WORKDIR $APP
+COPY hello.txt ./
+COPY <<EOF /app/heredoc.txt
+made by ${GREETING}
+EOF
+RUN <<EOF
+echo "$GREETING from a heredoc" > /app/run.txt
+EOF
+RUN echo "$GREETING $MODE" > out.txt && cat hello.txt
+LABEL version=1 "com.example.name"="the app"
+EXPOSE 8080 53/udp
+VOLUME /data
+USER u1
+STOPSIGNAL SIGINT
+HEALTHCHECK --interval=5s --retries=2 CMD true
+SHELL ["/bin/sh", "-ec"]
+ONBUILD RUN echo triggered
+ENTRYPOINT ["cat"]
+CMD ["out.txt"]
+"#;
+
+#[test]
+fn dockerfile_instructions_make_dockers_image_config() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let ctx = context(&[("Dockerfile", APP), ("hello.txt", "hi file\n")]);
+    let out = built(d.docker_build(&["-t", "app:1", ctx.path().to_str().unwrap()]));
+    assert!(out.contains("Step 1/18 : FROM busybox"), "{out}");
+    assert!(out.contains("hi file"), "RUN output is streamed: {out}");
+    assert!(out.contains("Successfully tagged app:1"), "{out}");
+    assert_eq!(
+        d.docker(&["run", "--rm", "app:1"]).ok(),
+        "hello two words\n"
+    );
+    assert_eq!(
+        d.docker(&["run", "--rm", "app:1", "heredoc.txt", "run.txt"])
+            .ok(),
+        "made by hello\nhello from a heredoc\n"
+    );
+    let config = [
+        ("{{json .Config.Env}}", r#"["APP=/app","MODE=two words"]"#),
+        (
+            "{{.Config.WorkingDir}} {{.Config.User}} {{.Config.StopSignal}}",
+            "/app u1 SIGINT",
+        ),
+        (
+            "{{json .Config.ExposedPorts}}",
+            r#"{"53/udp":{},"8080/tcp":{}}"#,
+        ),
+        ("{{json .Config.Volumes}}", r#"{"/data":{}}"#),
+        (
+            "{{json .Config.Labels}}",
+            r#"{"com.example.name":"the app","version":"1"}"#,
+        ),
+        (
+            "{{json .Config.Healthcheck}}",
+            r#"{"Test":["CMD-SHELL","true"],"Interval":5000000000,"Retries":2}"#,
+        ),
+        ("{{json .Config.Shell}}", r#"["/bin/sh","-ec"]"#),
+        ("{{json .Config.OnBuild}}", r#"["RUN echo triggered"]"#),
+        (
+            "{{json .Config.Entrypoint}} {{json .Config.Cmd}}",
+            r#"["cat"] ["out.txt"]"#,
+        ),
+        // busybox, then one layer each for WORKDIR, the two COPYs and the two RUNs.
+        ("{{len .RootFS.Layers}}", "6"),
+    ];
+    for (format, want) in config {
+        assert_eq!(inspect(&d, "app:1", format), want, "{format}");
+    }
+    // History as Docker's classic builder writes it.
+    let history = d
+        .docker(&[
+            "history",
+            "--no-trunc",
+            "--format",
+            "{{.CreatedBy}}",
+            "app:1",
+        ])
+        .ok();
+    let lines: Vec<&str> = history.lines().collect();
+    assert_eq!(lines[0], r#"/bin/sh -ec #(nop)  CMD ["out.txt"]"#);
+    for want in [
+        "/bin/sh -c #(nop)  ARG GREETING=hello",
+        "/bin/sh -c #(nop) WORKDIR /app",
+        r#"|1 GREETING=hello /bin/sh -c echo "$GREETING $MODE" > out.txt && cat hello.txt"#,
+    ] {
+        assert!(lines.contains(&want), "{want} in {history}");
+    }
+    // ONBUILD triggers run in a child's build, and are not inherited further.
+    let child = context(&[("Dockerfile", "FROM app:1\n")]);
+    let out = built(d.docker_build(&["-t", "child", child.path().to_str().unwrap()]));
+    assert!(out.contains("# Executing 1 build trigger"), "{out}");
+    assert!(out.contains("triggered"), "{out}");
+    assert_eq!(inspect(&d, "child", "{{json .Config.OnBuild}}"), "null");
+}
+
+#[test]
+fn cache_follows_dockers_rules_and_survives_restarts() {
+    let mut d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nARG V=1\nCOPY a.txt /a.txt\nRUN echo run-$V > /r.txt\nCOPY b.txt /b.txt\nCMD [\"cat\", \"/r.txt\"]\n",
+        ),
+        ("a.txt", "a"),
+        ("b.txt", "b"),
+    ]);
+    let path = ctx.path().to_str().unwrap();
+    built(d.docker_build(&["-t", "c", path]));
+    let id = inspect(&d, "c", "{{.Id}}");
+    let again = built(d.docker_build(&["-t", "c", path]));
+    assert_eq!(again.matches("Using cache").count(), 5, "{again}");
+    assert_eq!(
+        inspect(&d, "c", "{{.Id}}"),
+        id,
+        "a cached rebuild is the same image"
+    );
+    // mtimes don't matter, contents do.
+    let t = std::process::Command::new("touch")
+        .arg(ctx.path().join("a.txt"))
+        .status()
+        .unwrap();
+    assert!(t.success());
+    let again = built(d.docker_build(&["-t", "c", path]));
+    assert_eq!(again.matches("Using cache").count(), 5, "{again}");
+    std::fs::write(ctx.path().join("b.txt"), "changed").unwrap();
+    let again = built(d.docker_build(&["-t", "c", path]));
+    assert_eq!(
+        again.matches("Using cache").count(),
+        3,
+        "only steps before the changed COPY hit: {again}"
+    );
+    // A build arg that RUN sees is part of its key.
+    let again = built(d.docker_build(&["--build-arg", "V=2", "-t", "c2", path]));
+    assert!(
+        !again.contains("Step 4/6 : RUN echo run-$V > /r.txt\n ---> Using cache"),
+        "{again}"
+    );
+    assert_eq!(d.docker(&["run", "--rm", "c2"]).ok(), "run-2\n");
+    let unused = built(d.docker_build(&["--build-arg", "NOPE=1", path]));
+    assert!(
+        unused.contains("[Warning] One or more build-args [NOPE] were not consumed"),
+        "{unused}"
+    );
+    // The cache is in the daemon's store: a restarted daemon still has it.
+    d.kill9();
+    d.spawn();
+    let again = built(d.docker_build(&["-t", "c", path]));
+    assert_eq!(again.matches("Using cache").count(), 5, "{again}");
+    let fresh = built(d.docker_build(&["--no-cache", "-t", "c", path]));
+    assert_eq!(fresh.matches("Using cache").count(), 0, "{fresh}");
+    // Intermediate images are hidden from `images`, shown with -a.
+    let plain = d.docker(&["images", "-q"]).ok().lines().count();
+    let all = d.docker(&["images", "-aq"]).ok().lines().count();
+    assert!(all > plain, "{all} > {plain}");
+}
+
+#[test]
+fn stages_targets_and_parallel_graph() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox AS base\nRUN echo base > /base\n\
+         FROM busybox AS broken\nRUN exit 1\n\
+         FROM base AS tool\nRUN echo tool > /tool\n\
+         FROM busybox\nCOPY --from=tool /tool /base /out/\nCOPY --from=0 /base /again\n\
+         CMD [\"cat\", \"/out/tool\", \"/out/base\", \"/again\"]\n",
+    )]);
+    let path = ctx.path().to_str().unwrap();
+    // The `broken` stage is not needed by the target, so it is not built.
+    let out = built(d.docker_build(&["-t", "multi", path]));
+    assert!(!out.contains("exit 1"), "{out}");
+    assert_eq!(
+        d.docker(&["run", "--rm", "multi"]).ok(),
+        "tool\nbase\nbase\n"
+    );
+    built(d.docker_build(&["--target", "base", "-t", "only-base", path]));
+    assert_eq!(
+        d.docker(&["run", "--rm", "only-base", "cat", "/base"]).ok(),
+        "base\n"
+    );
+    let out = d.docker_build(&["--target", "nope", path]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("failed to reach build target nope"),
+        "{}",
+        out.stderr
+    );
+    let out = d.docker_build(&["--target", "broken", "-t", "broken", path]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("The command '/bin/sh -c exit 1' returned a non-zero code: 1"),
+        "{}",
+        out.stderr
+    );
+    // A failed build tags nothing.
+    d.docker(&["image", "inspect", "broken"])
+        .fails_with(1, "No such image");
+}
+
+#[test]
+fn context_rules_and_bad_input() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nCOPY . /ctx/\nRUN ls -a /ctx | sort | tr '\\n' ' '\n",
+        ),
+        (".dockerignore", "*.log\nsecret\n!keep.log\n"),
+        ("a.log", "x"),
+        ("keep.log", "x"),
+        ("secret/key", "x"),
+        ("src/main.c", "x"),
+    ]);
+    // A symlink pointing out of the context stays inside it.
+    std::os::unix::fs::symlink("/etc/passwd", ctx.path().join("escape")).unwrap();
+    let out = built(d.docker_build(&["--no-cache", ctx.path().to_str().unwrap()]));
+    assert!(
+        out.contains(". .. .dockerignore Dockerfile escape keep.log src"),
+        "{out}"
+    );
+    let f = |text: &str| context(&[("Dockerfile", text), ("x.log", "x")]);
+    let c = f("FROM busybox\nCOPY x.log /\n");
+    let c2 = context(&[
+        ("Dockerfile", "FROM busybox\nCOPY x.log /\n"),
+        (".dockerignore", "*.log\n"),
+    ]);
+    built(d.docker_build(&[c.path().to_str().unwrap()]));
+    let out = d.docker_build(&[c2.path().to_str().unwrap()]);
+    assert!(
+        out.stderr
+            .contains("COPY failed: x.log is excluded by .dockerignore (rule \"*.log\")"),
+        "{}",
+        out.stderr
+    );
+    let out = d.docker_build(&[f("FROM busybox\nCOPY nope /\n").path().to_str().unwrap()]);
+    assert!(
+        out.stderr
+            .contains("file not found in build context or excluded by .dockerignore: stat nope"),
+        "{}",
+        out.stderr
+    );
+    let out = d.docker_build(&[f("FROM busybox\nRUNN x\n").path().to_str().unwrap()]);
+    assert!(
+        out.stderr
+            .contains("Dockerfile:2:1: unknown instruction: RUNN"),
+        "{}",
+        out.stderr
+    );
+    let out = d.docker_build(&[f("FROM nosuchimage\n").path().to_str().unwrap()]);
+    assert!(
+        out.stderr.contains("berth cannot pull images yet"),
+        "{}",
+        out.stderr
+    );
+    // Nothing above left a container behind, and the store still works.
+    assert_eq!(d.docker(&["ps", "-aq"]).ok(), "");
+    assert_eq!(
+        d.docker(&["run", "--rm", "busybox", "echo", "ok"]).ok(),
+        "ok\n"
+    );
+}
+
+#[test]
+fn berth_build_cli() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let ctx = context(&[("Dockerfile", "FROM busybox\nRUN echo hi > /hi\n")]);
+    let iid = ctx.path().join("iid");
+    let out = d.berth(&[
+        "build",
+        "-q",
+        "--iidfile",
+        iid.to_str().unwrap(),
+        "-t",
+        "cli",
+        ctx.path().to_str().unwrap(),
+    ]);
+    let id = out.ok();
+    assert!(id.starts_with("sha256:"), "{id}");
+    assert_eq!(std::fs::read_to_string(&iid).unwrap(), id.trim());
+    assert_eq!(inspect(&d, "cli", "{{.Id}}"), id.trim());
+    // Plain progress: numbered steps, CACHED on a rebuild.
+    let out = d.berth(&["build", "--progress=plain", ctx.path().to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("#2 [2/2] RUN echo hi > /hi\n#2 CACHED"),
+        "{}",
+        out.stderr
+    );
+    // A Dockerfile on stdin, with no context.
+    let out = d.docker_stdin(&["build", "-q", "-"], b"FROM busybox\nLABEL from=stdin\n");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = std::process::Command::new(common::BERTH)
+        .args(["-H", &d.host(), "build", "-t", "stdin", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(b"FROM busybox\nLABEL from=stdin\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(inspect(&d, "stdin", "{{.Config.Labels.from}}"), "stdin");
+    let out = d.berth(&[
+        "build",
+        "--progress=plain",
+        "-f",
+        "/nonexistent/Dockerfile",
+        "/nonexistent",
+    ]);
+    assert_ne!(out.code, 0);
+}
