@@ -349,3 +349,101 @@ fn berth_build_cli() {
     ]);
     assert_ne!(out.code, 0);
 }
+
+#[test]
+fn copy_and_add_options() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox\n\
+             COPY --chown=u1:extra --chmod=600 a.txt /owned/\n\
+             COPY --chown=1000 a.txt /uid-only\n\
+             COPY *.md /docs/\n\
+             COPY --exclude=*.tmp dir /dir\n\
+             COPY --parents src/x/one.c /p/\n\
+             ADD layer.tar /unpacked/\n\
+             COPY layer.tar /kept/\n\
+             RUN stat -c '%u:%g %a %n' /owned/a.txt /uid-only && ls /docs /dir /p/src/x /unpacked /kept\n",
+        ),
+        ("a.txt", "a"),
+        ("r1.md", "1"),
+        ("r2.md", "2"),
+        ("dir/keep", "k"),
+        ("dir/skip.tmp", "s"),
+        ("src/x/one.c", "c"),
+    ]);
+    // A tar in the context: ADD unpacks it, COPY does not.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(2);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_cksum();
+    b.append_data(&mut h, "inside.txt", &b"in"[..]).unwrap();
+    std::fs::write(ctx.path().join("layer.tar"), b.into_inner().unwrap()).unwrap();
+    let out = built(d.docker_build(&["--no-cache", "-t", "opts", ctx.path().to_str().unwrap()]));
+    for want in [
+        "1000:2000 600 /owned/a.txt",
+        "1000:1000 644 /uid-only",
+        "r1.md\nr2.md",
+        "/dir:\nkeep\n",
+        "one.c",
+        "/unpacked:\ninside.txt",
+        "/kept:\nlayer.tar",
+    ] {
+        assert!(out.contains(want), "{want:?} in {out}");
+    }
+    assert!(!out.contains("skip.tmp"), "{out}");
+    let out = d.docker_build(&[context(&[
+        ("Dockerfile", "FROM busybox\nCOPY a b /notadir\n"),
+        ("a", ""),
+        ("b", ""),
+    ])
+    .path()
+    .to_str()
+    .unwrap()]);
+    assert!(
+        out.stderr
+            .contains("the destination must be a directory and end with a /"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn build_options_and_a_large_context() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox\nCOPY files /files\nRUN ls /files | wc -l\n",
+    )]);
+    let files = ctx.path().join("files");
+    std::fs::create_dir(&files).unwrap();
+    for i in 0..10_000 {
+        std::fs::write(files.join(format!("f{i}")), i.to_string()).unwrap();
+    }
+    let path = ctx.path().to_str().unwrap();
+    let out = built(d.docker_build(&["-t", "big:1", "-t", "big:2", "--label", "a=b", path]));
+    assert!(out.contains("10000"), "{out}");
+    assert_eq!(
+        inspect(&d, "big:1", "{{.Id}}"),
+        inspect(&d, "big:2", "{{.Id}}")
+    );
+    assert_eq!(inspect(&d, "big:1", "{{.Config.Labels.a}}"), "b");
+    // --cache-from limits the cache to that image's history.
+    let other = context(&[("Dockerfile", "FROM busybox\nRUN echo x > /x\n")]);
+    let op = other.path().to_str().unwrap();
+    built(d.docker_build(&["-t", "x1", op]));
+    let out = built(d.docker_build(&["--cache-from", "big:1", op]));
+    assert!(!out.contains("Using cache"), "{out}");
+    let out = built(d.docker_build(&["--cache-from", "x1", op]));
+    assert!(out.contains("Using cache"), "{out}");
+    let out = d.docker_build(&["--pull", op]);
+    assert!(out.stderr.contains("cannot pull"), "{}", out.stderr);
+    built(d.docker_build(&["--pull=false", op]));
+}

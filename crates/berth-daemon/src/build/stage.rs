@@ -229,16 +229,24 @@ impl State<'_> {
         let parent = self.image.as_ref().map(|i| i.id.clone());
         let key = cache::key(parent.as_ref(), &created_by, extra_key);
         let b = &self.shared.builder;
-        if !self.shared.opts.no_cache
-            && let Some(id) = b.cache.get(&key)?
-            && self
-                .shared
-                .cache_from
-                .as_ref()
-                .is_none_or(|s| s.contains(&id))
-            && let Ok(hit) = b.images.get(&id)
-            && hit.parent == parent
-        {
+        let hit = match &self.shared.cache_from {
+            _ if self.shared.opts.no_cache => None,
+            None => b
+                .cache
+                .get(&key)?
+                .and_then(|id| b.images.get(&id).ok())
+                .filter(|hit| hit.parent == parent),
+            // With --cache-from, a step hits an image of those images' histories that was made
+            // by the same instruction on the same parent, as Docker's classic builder looks.
+            Some(allowed) => allowed.iter().find_map(|id| {
+                let i = b.images.get(id).ok()?;
+                (i.parent == parent
+                    && i.config.history.last()?.created_by.as_deref() == Some(created_by.as_str()))
+                .then_some(i)
+            }),
+        };
+        if let Some(hit) = hit {
+            let id = hit.id.clone();
             self.say(format!(" ---> Using cache\n ---> {}\n", &id.hex()[..12]))?;
             self.config = hit.config.clone();
             self.image = Some(hit);
