@@ -81,7 +81,7 @@ impl Daemon {
             db,
             images.clone(),
             containers.clone(),
-            config.root.join("build"),
+            &config.root.join("build"),
         )?);
         let id = std::fs::read_to_string(config.root.join("engine-id")).unwrap_or_else(|_| {
             let id = berth_core::id::generate();

@@ -28,4 +28,4 @@ pub mod spec;
 
 pub use handle::{ExitStatus, MonitorHandle, StartError};
 pub use monitor::MonitorConfig;
-pub use spec::{Network, Resources, RunSpec};
+pub use spec::{ExtraMount, Network, Resources, RunSpec};

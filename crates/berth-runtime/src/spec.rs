@@ -45,6 +45,21 @@ const READONLY: &[&str] = &[
     "/proc/sysrq-trigger",
 ];
 
+/// A mount a build step adds to its container (`RUN --mount`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExtraMount {
+    /// `bind` or `tmpfs`.
+    pub kind: String,
+    /// Host path (bind) or ignored (tmpfs).
+    pub source: PathBuf,
+    /// Path in the container.
+    pub destination: String,
+    /// Read-only.
+    pub readonly: bool,
+    /// Extra options (`size=...` for tmpfs).
+    pub options: Vec<String>,
+}
+
 /// Where the container's network comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Network {
@@ -96,6 +111,8 @@ pub struct RunSpec {
     pub network: Network,
     /// Files bind-mounted over the image's: (host path, container path).
     pub bind_files: Vec<(PathBuf, String)>,
+    /// Further mounts (build steps' `RUN --mount`).
+    pub mounts: Vec<ExtraMount>,
     /// Size of /dev/shm in bytes.
     pub shm_size: i64,
     /// Cgroup path, relative to the hierarchy root.
@@ -142,6 +159,18 @@ impl RunSpec {
         }
         for (src, dst) in &self.bind_files {
             mounts.push(json!({"destination": dst, "type": "bind", "source": src, "options": ["rbind", "rprivate"]}));
+        }
+        for m in &self.mounts {
+            let mut options: Vec<String> = if m.kind == "bind" {
+                vec!["rbind".into(), "rprivate".into()]
+            } else {
+                vec!["nosuid".into(), "nodev".into()]
+            };
+            if m.readonly {
+                options.push("ro".into());
+            }
+            options.extend(m.options.iter().cloned());
+            mounts.push(json!({"destination": m.destination, "type": m.kind, "source": if m.kind == "bind" { m.source.display().to_string() } else { "tmpfs".into() }, "options": options}));
         }
         let r = &self.resources;
         let mut resources = json!({"devices": [{"allow": false, "access": "rwm"}]});
@@ -209,6 +238,7 @@ mod tests {
             readonly_rootfs: false,
             network: Network::None,
             bind_files: vec![("/tmp/hosts".into(), "/etc/hosts".into())],
+            mounts: vec![],
             shm_size: 64 << 20,
             cgroup_path: "/berth/x".into(),
             resources: Resources {

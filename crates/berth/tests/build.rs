@@ -447,3 +447,82 @@ fn build_options_and_a_large_context() {
     assert!(out.stderr.contains("cannot pull"), "{}", out.stderr);
     built(d.docker_build(&["--pull=false", op]));
 }
+
+#[test]
+fn run_mounts_cache_bind_tmpfs_and_secrets() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox\n\
+             RUN --mount=type=cache,target=/cache sh -c 'echo x >> /cache/hits; echo hits=$(wc -l < /cache/hits)'\n\
+             RUN --mount=type=bind,source=data,target=/data cat /data/f\n\
+             RUN --mount=type=bind,source=data,target=/data,rw sh -c 'echo w > /data/new && ls /data | tr \"\\n\" \" \"'\n\
+             RUN --mount=type=tmpfs,target=/t sh -c 'echo tmp > /t/x; cat /t/x'\n\
+             RUN --mount=type=secret,id=tok cat /run/secrets/tok\n\
+             RUN --mount=type=secret,id=tok,env=TOK sh -c 'echo env=$TOK'\n\
+             RUN test ! -e /cache/hits && test ! -e /t/x && test ! -e /run/secrets/tok && test ! -e /data/f && echo clean\n",
+        ),
+        ("data/f", "from-bind\n"),
+        ("tok.txt", "s3cret"),
+    ]);
+    let secret = format!("id=tok,src={}", ctx.path().join("tok.txt").display());
+    let build = || {
+        d.berth(&[
+            "build",
+            "--no-cache",
+            "--progress=plain",
+            "--secret",
+            &secret,
+            ctx.path().to_str().unwrap(),
+        ])
+    };
+    let out = build();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for want in [
+        "hits=1",
+        "from-bind",
+        "f new",
+        "tmp",
+        "s3cret",
+        "env=s3cret",
+        "clean",
+    ] {
+        assert!(out.stderr.contains(want), "{want:?} in {}", out.stderr);
+    }
+    assert!(
+        !ctx.path().join("data/new").exists(),
+        "rw bind writes are thrown away"
+    );
+    // The cache directory persists between builds.
+    let out = build();
+    assert!(out.stderr.contains("hits=2"), "{}", out.stderr);
+    // ... shows in `system df` and goes with `builder prune`.
+    let df = d
+        .docker(&["system", "df", "--format", "{{.Type}} {{.TotalCount}}"])
+        .ok();
+    assert!(df.contains("Build Cache 1"), "{df}");
+    d.docker(&["builder", "prune", "-f"]).ok();
+    let out = build();
+    assert!(out.stderr.contains("hits=1"), "{}", out.stderr);
+    assert!(d.berth(&["system", "df"]).ok().contains("Build Cache     1"));
+    assert!(
+        d.berth(&["builder", "prune", "-f"])
+            .ok()
+            .contains("Total reclaimed space")
+    );
+    let out = build();
+    assert!(out.stderr.contains("hits=1"), "{}", out.stderr);
+    // A secret that is required but not given is an error; an optional one is just absent.
+    let req = context(&[(
+        "Dockerfile",
+        "FROM busybox\nRUN --mount=type=secret,id=nope,required=true true\n",
+    )]);
+    let out = d.docker_build(&[req.path().to_str().unwrap()]);
+    assert!(
+        out.stderr.contains("secret nope: not provided"),
+        "{}",
+        out.stderr
+    );
+}

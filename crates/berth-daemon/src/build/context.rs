@@ -20,11 +20,23 @@ pub struct Context {
     pub dockerfile_name: String,
     /// The rules that were applied.
     pub ignore: Ignore,
+    /// Secrets the client sent along (berth's CLI), by id.
+    pub secrets: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
+/// Where `berth build --secret` puts secrets in the context it sends; taken out before the
+/// build sees the context.
+pub const SECRETS_DIR: &str = ".berth-build-secrets";
+
 /// Unpacks `tar` into `root` (created; must not exist), reads `dockerfile` from it and applies
-/// `<dockerfile>.dockerignore` or `.dockerignore`.
-pub fn unpack(tar: impl Read, root: &Path, dockerfile: &str) -> Result<Context> {
+/// `<dockerfile>.dockerignore` or `.dockerignore`. With `take_secrets`, [`SECRETS_DIR`] is
+/// moved out of the context into [`Context::secrets`].
+pub fn unpack(
+    tar: impl Read,
+    root: &Path,
+    dockerfile: &str,
+    take_secrets: bool,
+) -> Result<Context> {
     fs::create_dir_all(root).map_err(|e| Error::internal("creating build context dir", &e))?;
     let mut input = BufReader::new(tar);
     let gzip = input
@@ -57,6 +69,16 @@ pub fn unpack(tar: impl Read, root: &Path, dockerfile: &str) -> Result<Context> 
             .unpack_in(root)
             .map_err(|e| Error::invalid(format!("unpacking build context: {e}")))?;
     }
+    let mut secrets = std::collections::BTreeMap::new();
+    let secrets_dir = root.join(SECRETS_DIR);
+    if take_secrets && secrets_dir.is_dir() {
+        for e in fs::read_dir(&secrets_dir).into_iter().flatten().flatten() {
+            if let Ok(v) = fs::read(e.path()) {
+                secrets.insert(e.file_name().to_string_lossy().into_owned(), v);
+            }
+        }
+        fs::remove_dir_all(&secrets_dir).map_err(|e| Error::internal("removing secrets", &e))?;
+    }
     let name = if dockerfile.is_empty() {
         "Dockerfile"
     } else {
@@ -85,6 +107,7 @@ pub fn unpack(tar: impl Read, root: &Path, dockerfile: &str) -> Result<Context> 
         dockerfile: text,
         dockerfile_name: name,
         ignore,
+        secrets,
     })
 }
 
@@ -206,7 +229,7 @@ mod tests {
             ],
             &[("out", "/etc"), ("up", "../../..")],
         );
-        let ctx = unpack(&tar[..], &root, "").unwrap();
+        let ctx = unpack(&tar[..], &root, "", false).unwrap();
         assert_eq!(ctx.dockerfile, "FROM scratch\n");
         assert!(!root.join("a.log").exists());
         assert!(root.join("keep.log").exists());
@@ -215,7 +238,7 @@ mod tests {
         // A link to /etc resolves to <root>/etc, which does not exist: never the host's.
         assert_eq!(resolve(&root, "out/passwd"), None);
         assert_eq!(resolve(&root, "up/src/main"), Some(root.join("src/main")));
-        let e = unpack(&tar[..], &dir.path().join("other"), "nope")
+        let e = unpack(&tar[..], &dir.path().join("other"), "nope", false)
             .err()
             .unwrap();
         assert!(

@@ -11,6 +11,7 @@
 mod cache;
 pub mod context;
 mod copy;
+mod mounts;
 mod run;
 mod stage;
 
@@ -69,32 +70,68 @@ pub struct Builder {
     containers: Arc<Containers>,
     cache: cache::Cache,
     tmp: std::path::PathBuf,
+    /// `RUN --mount=type=cache` directories, kept between builds.
+    cache_mounts: std::path::PathBuf,
+    cache_locks: mounts::CacheLocks,
 }
 
 /// What one stage produced.
 type StageResult = Option<Image>;
 
 impl Builder {
-    /// A builder over the daemon's stores; `tmp` holds contexts and COPY staging.
+    /// A builder over the daemon's stores; `root` holds `tmp/` (contexts, COPY staging; emptied
+    /// at start) and `cache/` (cache mounts).
     pub fn new(
         db: Arc<Database>,
         images: ImageStore,
         containers: Arc<Containers>,
-        tmp: std::path::PathBuf,
+        root: &std::path::Path,
     ) -> Result<Builder> {
+        let tmp = root.join("tmp");
+        let cache_mounts = root.join("cache");
         let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(&tmp).map_err(|e| Error::internal("creating build dir", &e))?;
+        for d in [&tmp, &cache_mounts] {
+            std::fs::create_dir_all(d).map_err(|e| Error::internal("creating build dir", &e))?;
+        }
         Ok(Builder {
             images,
             containers,
             cache: cache::Cache::open(db)?,
             tmp,
+            cache_mounts,
+            cache_locks: mounts::CacheLocks::default(),
         })
     }
 
-    /// Forgets the build cache (`builder prune`); returns the entries deleted.
-    pub fn prune(&self) -> Result<Vec<String>> {
-        self.cache.clear()
+    /// The cache mounts: (id, bytes used).
+    pub fn cache_mounts(&self) -> Vec<(String, u64)> {
+        let Ok(rd) = std::fs::read_dir(&self.cache_mounts) else {
+            return Vec::new();
+        };
+        rd.flatten()
+            .filter(|e| e.path().is_dir())
+            .map(|e| {
+                let id = std::fs::read_to_string(e.path().with_extension("id"))
+                    .unwrap_or_else(|_| e.file_name().to_string_lossy().into_owned());
+                (id, dir_size(&e.path()))
+            })
+            .collect()
+    }
+
+    /// Forgets the build cache and removes the cache mounts (`builder prune`); returns what
+    /// was deleted and the bytes freed.
+    pub fn prune(&self) -> Result<(Vec<String>, u64)> {
+        let mut deleted = self.cache.clear()?;
+        let mut freed = 0;
+        for (id, size) in self.cache_mounts() {
+            let dir = mounts::cache_dir(&self.cache_mounts, &id);
+            if std::fs::remove_dir_all(&dir).is_ok() {
+                let _ = std::fs::remove_file(dir.with_extension("id"));
+                freed += size;
+                deleted.push(id);
+            }
+        }
+        Ok((deleted, freed))
     }
 
     /// A fresh private directory for one build.
@@ -107,7 +144,7 @@ impl Builder {
     pub async fn build(
         self: &Arc<Self>,
         opts: BuildOptions,
-        ctx: context::Context,
+        mut ctx: context::Context,
         progress: mpsc::Sender<Progress>,
     ) -> Result<Digest> {
         let file = Dockerfile::parse(&ctx.dockerfile_name, &ctx.dockerfile)
@@ -140,6 +177,7 @@ impl Builder {
             .iter()
             .map(|&i| file.stages[i].instructions.len() + 1)
             .sum();
+        let secrets = std::mem::take(&mut ctx.secrets);
         let shared = Arc::new(stage::Shared {
             builder: self.clone(),
             file: file.clone(),
@@ -148,6 +186,7 @@ impl Builder {
             total,
             cache_from,
             used_args: std::sync::Mutex::new(BTreeSet::new()),
+            secrets,
         });
         let results = self.run_stages(&shared, &needed, progress.clone()).await?;
         let image = results
@@ -289,6 +328,18 @@ impl Builder {
         }
         Ok(Some(ids))
     }
+}
+
+fn dir_size(p: &std::path::Path) -> u64 {
+    let Ok(m) = std::fs::symlink_metadata(p) else {
+        return 0;
+    };
+    if !m.is_dir() {
+        return m.len();
+    }
+    std::fs::read_dir(p)
+        .map(|rd| rd.flatten().map(|e| dir_size(&e.path())).sum())
+        .unwrap_or(0)
 }
 
 fn is_builtin_syntax(s: &str) -> bool {

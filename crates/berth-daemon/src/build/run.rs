@@ -40,12 +40,6 @@ pub async fn run(st: &mut State<'_>, l: &Located) -> Result<()> {
     else {
         unreachable!("dispatched on RUN");
     };
-    if let Some(m) = mounts.first() {
-        return Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            format!("RUN --mount=type={} is not supported by berth yet", m.kind),
-        ));
-    }
     if security.as_deref().is_some_and(|s| s != "sandbox") {
         return Err(Error::new(
             berth_core::ErrorKind::NotImplemented,
@@ -111,8 +105,12 @@ pub async fn run(st: &mut State<'_>, l: &Located) -> Result<()> {
         .clone()
         .filter(|n| n != "default")
         .unwrap_or_else(|| st.shared.opts.network.clone());
-    if let Some(step) = st.cached(created_by, &net)? {
-        let layer = execute(st, argv, arg_env.into_iter().chain(proxies).collect(), net).await?;
+    let key = format!("{net} {mounts:?}");
+    if let Some(step) = st.cached(created_by, &key)? {
+        let prepared = super::mounts::prepare(st, mounts).await?;
+        let env = arg_env.into_iter().chain(proxies).collect();
+        let layer = execute(st, argv, env, net, &prepared).await?;
+        drop(prepared);
         st.commit(step, layer).await?;
     }
     Ok(())
@@ -128,6 +126,7 @@ async fn execute(
     argv: Vec<String>,
     extra_env: Vec<String>,
     network: String,
+    mounts: &super::mounts::Prepared,
 ) -> Result<Layer> {
     let Some(image) = st.image.clone() else {
         return Err(Error::invalid(
@@ -137,6 +136,7 @@ async fn execute(
     let b = st.shared.builder.clone();
     let mut env = st.config.config.env.clone().unwrap_or_default();
     env.extend(extra_env);
+    env.extend(mounts.env.iter().cloned());
     let req = CreateRequest {
         config: Config {
             image: image.id.to_string(),
@@ -155,7 +155,8 @@ async fn execute(
         },
         ..CreateRequest::default()
     };
-    let (id, _) = b.containers.create(None, req)?;
+    let stubs = mount_stubs(&b, &image, &mounts.mounts)?;
+    let id = b.containers.create_build_step(req, mounts.mounts.clone())?;
     let c = b.containers.get(&id)?;
     let mut guard = Guard {
         containers: b.containers.clone(),
@@ -194,6 +195,7 @@ async fn execute(
     let tar_path = b.workdir().with_extension("tar");
     let path = tar_path.clone();
     tokio::task::spawn_blocking(move || {
+        remove_stubs(&upper, &stubs);
         let f = std::fs::File::create(&path)?;
         berth_snapshot::diff(&upper, std::io::BufWriter::new(f))
     })
@@ -207,4 +209,49 @@ async fn execute(
         b.containers.remove(&c, true).await?;
     }
     Ok(Layer::Tar(tar_path))
+}
+
+/// The paths the runtime will create for mount targets the image lacks (each target and its
+/// missing parents, deepest first): they are not part of what the step made.
+fn mount_stubs(
+    b: &super::Builder,
+    image: &berth_image::Image,
+    mounts: &[berth_runtime::ExtraMount],
+) -> Result<Vec<String>> {
+    if mounts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let view = super::copy::View::mount(b, Some(image))?;
+    let mut stubs = Vec::new();
+    for m in mounts {
+        let mut p = std::path::PathBuf::from(m.destination.trim_start_matches('/'));
+        loop {
+            if p.as_os_str().is_empty()
+                || super::context::resolve(view.root(), &p.to_string_lossy()).is_some()
+            {
+                break;
+            }
+            stubs.push(p.to_string_lossy().into_owned());
+            if !p.pop() {
+                break;
+            }
+        }
+    }
+    Ok(stubs)
+}
+
+/// Removes mount stubs from a container's upper directory, when nothing else was put there.
+fn remove_stubs(upper: &std::path::Path, stubs: &[String]) {
+    for s in stubs {
+        let p = upper.join(s);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() => {
+                let _ = std::fs::remove_dir(&p); // only when empty
+            }
+            Ok(m) if m.len() == 0 => {
+                let _ = std::fs::remove_file(&p);
+            }
+            _ => {}
+        }
+    }
 }

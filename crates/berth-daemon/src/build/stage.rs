@@ -24,6 +24,8 @@ pub struct Shared {
     pub cache_from: Option<BTreeSet<Digest>>,
     /// Build args some stage declared (the others are reported as not consumed).
     pub used_args: Mutex<BTreeSet<String>>,
+    /// Secrets for `RUN --mount=type=secret`, by id.
+    pub secrets: BTreeMap<String, Vec<u8>>,
 }
 
 const PREDEFINED_ARGS: &[&str] = &[

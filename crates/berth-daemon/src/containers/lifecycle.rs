@@ -211,6 +211,14 @@ impl Containers {
     /// Reconnects to the monitors of containers recorded as running (after a daemon restart).
     pub fn restore(self: &Arc<Self>) {
         for c in self.list() {
+            if c.record().build_step {
+                // Its build died with the previous daemon.
+                let this = self.clone();
+                tokio::spawn(async move {
+                    let _ = this.remove(&c, true).await;
+                });
+                continue;
+            }
             if c.status() != Status::Running {
                 continue;
             }

@@ -191,6 +191,21 @@ impl Containers {
             .collect()
     }
 
+    /// Creates the container of a build step, with its `RUN --mount`s.
+    pub fn create_build_step(
+        &self,
+        req: CreateRequest,
+        mounts: Vec<berth_runtime::ExtraMount>,
+    ) -> Result<String> {
+        let (id, _) = self.create(None, req)?;
+        let c = self.get(&id)?;
+        self.persist(&c, |r| {
+            r.build_mounts = mounts;
+            r.build_step = true;
+        })?;
+        Ok(id)
+    }
+
     /// `POST /containers/create`.
     pub fn create(&self, name: Option<&str>, req: CreateRequest) -> Result<(String, Vec<String>)> {
         if req.config.image.is_empty() {
@@ -251,6 +266,8 @@ impl Containers {
             path,
             args,
             state: State::default(),
+            build_mounts: Vec::new(),
+            build_step: false,
         };
         let c = Container::new(record);
         all.insert(id.clone(), c.clone());

@@ -92,4 +92,10 @@ pub struct Record {
     pub args: Vec<String>,
     /// Run state.
     pub state: State,
+    /// Mounts of a build step's container (`RUN --mount`); the API cannot set them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_mounts: Vec<berth_runtime::ExtraMount>,
+    /// A build step's container: removed when found after a daemon restart (its build died).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub build_step: bool,
 }

@@ -394,6 +394,7 @@ pub fn run_spec(
             (files.hostname.clone(), "/etc/hostname".into()),
             (files.hosts.clone(), "/etc/hosts".into()),
         ],
+        mounts: rec.build_mounts.clone(),
         shm_size: if h.shm_size > 0 {
             h.shm_size
         } else {

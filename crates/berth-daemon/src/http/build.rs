@@ -130,9 +130,11 @@ async fn build(
         .map_err(std::io::Error::other);
     let reader = SyncIoBridge::new(StreamReader::new(stream));
     let (root, dockerfile) = (dir.join("context"), opts.dockerfile.clone());
-    let unpacked = tokio::task::spawn_blocking(move || context::unpack(reader, &root, &dockerfile))
-        .await
-        .map_err(|e| Error::internal("context task", &e))?;
+    let secrets = q.flag("berthsecrets");
+    let unpacked =
+        tokio::task::spawn_blocking(move || context::unpack(reader, &root, &dockerfile, secrets))
+            .await
+            .map_err(|e| Error::internal("context task", &e))?;
     let ctx = match unpacked {
         Ok(c) => c,
         Err(e) => {
@@ -171,8 +173,8 @@ async fn prune(
 ) -> Result<axum::Json<serde_json::Value>, Error> {
     let filters = q.filters()?;
     super::query::check_filters(&filters, &[])?;
-    let deleted = d.builder.prune()?;
+    let (deleted, freed) = d.builder.prune()?;
     Ok(axum::Json(
-        json!({ "CachesDeleted": deleted, "SpaceReclaimed": 0 }),
+        json!({ "CachesDeleted": deleted, "SpaceReclaimed": freed }),
     ))
 }

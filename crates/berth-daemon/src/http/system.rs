@@ -1,4 +1,4 @@
-//! `/_ping`, `/version`, `/info`, `/events`.
+//! `/_ping`, `/version`, `/info`, `/events`, `/system/df`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,6 +22,7 @@ pub fn routes() -> Router<Arc<Daemon>> {
         .route("/version", get(version))
         .route("/info", get(info))
         .route("/events", get(events))
+        .route("/system/df", get(df))
 }
 
 async fn ping() -> Response<Body> {
@@ -208,4 +209,78 @@ async fn events(State(d): State<Arc<Daemon>>, q: Query) -> Result<Response<Body>
         }
     });
     Ok(stream::response("application/json", body))
+}
+
+/// `GET /system/df`: what images, containers and the build cache take.
+async fn df(State(d): State<Arc<Daemon>>) -> Result<Json<serde_json::Value>, Error> {
+    let images = d.images.list()?;
+    let containers = d.containers.list();
+    let mut layers: BTreeMap<String, u64> = BTreeMap::new();
+    let mut image_rows = Vec::new();
+    for i in &images {
+        for l in d.images.layers_of(i)? {
+            layers.insert(l.to_string(), d.images.snapshots().layer_size(&l));
+        }
+        let used = containers
+            .iter()
+            .filter(|c| c.record().image_id == i.id)
+            .count();
+        image_rows.push(serde_json::json!({
+            "Id": i.id.to_string(),
+            "ParentId": i.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+            "RepoTags": i.refs.iter().map(|r| r.familiar()).collect::<Vec<_>>(),
+            "RepoDigests": [],
+            "Created": i.config.created.as_deref().and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok()).map_or(0, |t| t.timestamp()),
+            "Size": i.size,
+            "SharedSize": -1,
+            "VirtualSize": i.size,
+            "Labels": i.config.config.labels.clone().unwrap_or_default(),
+            "Containers": used,
+        }));
+    }
+    let container_rows: Vec<serde_json::Value> = containers
+        .iter()
+        .map(|c| {
+            let r = c.record();
+            serde_json::json!({
+                "Id": r.id,
+                "Names": [format!("/{}", r.name)],
+                "Image": r.config.image,
+                "ImageID": r.image_id.to_string(),
+                "Command": r.path,
+                "Created": chrono::DateTime::parse_from_rfc3339(&r.created).map_or(0, |t| t.timestamp()),
+                "State": r.state.status.as_str(),
+                "Status": r.state.status.as_str(),
+                "SizeRw": 0,
+                "SizeRootFs": 0,
+                "Labels": r.config.labels.clone().unwrap_or_default(),
+                "Mounts": [],
+            })
+        })
+        .collect();
+    let cache: Vec<serde_json::Value> = d
+        .builder
+        .cache_mounts()
+        .into_iter()
+        .map(|(id, size)| {
+            serde_json::json!({
+                "ID": id,
+                "Type": "exec.cachemount",
+                "Description": format!("cached mount {id}"),
+                "InUse": false,
+                "Shared": false,
+                "Size": size,
+                "CreatedAt": berth_runtime::logfile::now(),
+                "LastUsedAt": null,
+                "UsageCount": 0,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({
+        "LayersSize": layers.values().sum::<u64>(),
+        "Images": image_rows,
+        "Containers": container_rows,
+        "Volumes": [],
+        "BuildCache": cache,
+    })))
 }

@@ -62,12 +62,67 @@ pub struct BuildArgs {
     /// Set platform if server is multi-platform capable.
     #[arg(long)]
     platform: Option<String>,
+    /// Secret to expose to RUN --mount=type=secret (id=ID,src=FILE or id=ID,env=VAR).
+    #[arg(long)]
+    secret: Vec<String>,
     /// The build context: a directory, a tar archive, or `-` (a tar or a Dockerfile on stdin).
     path: String,
 }
 
-/// The context as a tar, and the Dockerfile's name in it.
+/// `--secret id=x,src=file` / `id=x,env=VAR` as (id, value).
+fn secrets(a: &BuildArgs) -> Result<Vec<(String, Vec<u8>)>> {
+    a.secret
+        .iter()
+        .map(|spec| {
+            let mut id = None;
+            let mut value = None;
+            for part in spec.split(',') {
+                match part.split_once('=') {
+                    Some(("id", v)) => id = Some(v.to_string()),
+                    Some(("src" | "source", v)) => {
+                        value = Some(
+                            std::fs::read(v).with_context(|| format!("reading secret file {v}"))?,
+                        )
+                    }
+                    Some(("env", v)) => {
+                        value = Some(
+                            std::env::var(v)
+                                .with_context(|| format!("secret env {v} is not set"))?
+                                .into_bytes(),
+                        )
+                    }
+                    Some(("type", "file" | "env")) => {}
+                    _ => bail!("invalid secret {spec:?}: use id=ID,src=FILE or id=ID,env=VAR"),
+                }
+            }
+            let id =
+                id.ok_or_else(|| anyhow::anyhow!("invalid secret {spec:?}: id is required"))?;
+            if id.contains('/') || id.starts_with('.') {
+                bail!("invalid secret id {id:?}");
+            }
+            let value = match value {
+                Some(v) => v,
+                None => std::env::var(&id)
+                    .map(String::into_bytes)
+                    .with_context(|| format!("secret {id}: no src or env given"))?,
+            };
+            Ok((id, value))
+        })
+        .collect()
+}
+
+/// The context as a tar, and the Dockerfile's name in it. Secrets travel in it under a
+/// reserved directory the daemon takes out before the build sees the context (the classic API
+/// has no other channel for them).
 fn context(a: &BuildArgs) -> Result<(Vec<u8>, String)> {
+    let extra: Vec<(String, Vec<u8>)> = secrets(a)?
+        .into_iter()
+        .map(|(id, v)| (format!(".berth-build-secrets/{id}"), v))
+        .collect();
+    context_tar(a, &extra)
+}
+
+fn context_tar(a: &BuildArgs, extra: &[(String, Vec<u8>)]) -> Result<(Vec<u8>, String)> {
     let mut stdin_dockerfile = None;
     if a.file.as_deref() == Some("-") {
         if a.path == "-" {
@@ -88,10 +143,16 @@ fn context(a: &BuildArgs) -> Result<(Vec<u8>, String)> {
         // A Dockerfile alone: an empty context.
         let mut b = tar::Builder::new(Vec::new());
         append_bytes(&mut b, "Dockerfile", &data)?;
+        for (name, v) in extra {
+            append_bytes(&mut b, name, v)?;
+        }
         return Ok((b.into_inner()?, "Dockerfile".into()));
     }
     let root = Path::new(&a.path);
     if root.is_file() {
+        if !extra.is_empty() {
+            bail!("--secret needs a directory context or a Dockerfile on stdin");
+        }
         return Ok((
             std::fs::read(root)?,
             a.file.clone().unwrap_or_else(|| "Dockerfile".into()),
@@ -126,6 +187,9 @@ fn context(a: &BuildArgs) -> Result<(Vec<u8>, String)> {
     add_dir(&mut b, root, "", &ignore, &dockerfile)?;
     if let Some(text) = stdin_dockerfile {
         append_bytes(&mut b, &dockerfile, text.as_bytes())?;
+    }
+    for (name, v) in extra {
+        append_bytes(&mut b, name, v)?;
     }
     Ok((b.into_inner()?, dockerfile))
 }
@@ -212,6 +276,7 @@ fn query(a: &BuildArgs, dockerfile: &str) -> Result<String> {
         q.push(format!("platform={}", enc(p)));
     }
     for (k, v) in [
+        ("berthsecrets", !a.secret.is_empty()),
         ("nocache", a.no_cache),
         ("q", a.quiet),
         ("rm", a.rm),

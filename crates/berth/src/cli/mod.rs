@@ -67,8 +67,26 @@ enum Command {
     Events(system::EventsArgs),
     /// Display system-wide information.
     Info,
+    /// Manage berth (`system df`).
+    #[command(subcommand)]
+    System(SystemCommand),
+    /// Manage builds (`builder prune`).
+    #[command(subcommand)]
+    Builder(BuilderCommand),
     /// Show the berth version information.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+enum SystemCommand {
+    /// Show disk usage.
+    Df,
+}
+
+#[derive(Debug, Subcommand)]
+enum BuilderCommand {
+    /// Remove build cache.
+    Prune(system::PruneArgs),
 }
 
 /// The socket to talk to: `-H`, then `BERTH_HOST`, then `DOCKER_HOST`, then the default.
@@ -135,6 +153,8 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Inspect(a) => containers::inspect(&client, a).await,
         Command::Events(a) => system::events(&client, a).await,
         Command::Info => system::info(&client).await,
+        Command::System(SystemCommand::Df) => system::df(&client).await,
+        Command::Builder(BuilderCommand::Prune(a)) => system::builder_prune(&client, a).await,
         Command::Version => version(&client).await,
     }
 }

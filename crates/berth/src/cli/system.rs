@@ -1,4 +1,4 @@
-//! `events` and `info`.
+//! `events`, `info`, `system df` and `builder prune`.
 
 use std::collections::BTreeMap;
 
@@ -119,5 +119,104 @@ pub async fn info(client: &Client) -> Result<u8> {
             println!("WARNING: No {flag} support");
         }
     }
+    Ok(0)
+}
+
+/// `system df`: Docker's summary table.
+pub async fn df(client: &Client) -> Result<u8> {
+    let v: serde_json::Value = client.get("/system/df").await?;
+    let sum = |key: &str, field: &str| -> i64 {
+        v[key].as_array().map_or(0, |a| {
+            a.iter().map(|x| x[field].as_i64().unwrap_or(0)).sum()
+        })
+    };
+    let count = |key: &str| v[key].as_array().map_or(0, Vec::len);
+    let active_images = v["Images"].as_array().map_or(0, |a| {
+        a.iter()
+            .filter(|i| i["Containers"].as_i64().unwrap_or(0) > 0)
+            .count()
+    });
+    let running = v["Containers"]
+        .as_array()
+        .map_or(0, |a| a.iter().filter(|c| c["State"] == "running").count());
+    let layers = v["LayersSize"].as_i64().unwrap_or(0);
+    let cache = sum("BuildCache", "Size");
+    let rows = vec![
+        vec![
+            "TYPE".into(),
+            "TOTAL".into(),
+            "ACTIVE".into(),
+            "SIZE".into(),
+            "RECLAIMABLE".into(),
+        ],
+        vec![
+            "Images".into(),
+            count("Images").to_string(),
+            active_images.to_string(),
+            super::human_size(layers),
+            super::human_size(layers),
+        ],
+        vec![
+            "Containers".into(),
+            count("Containers").to_string(),
+            running.to_string(),
+            "0B".into(),
+            "0B".into(),
+        ],
+        vec![
+            "Local Volumes".into(),
+            "0".into(),
+            "0".into(),
+            "0B".into(),
+            "0B".into(),
+        ],
+        vec![
+            "Build Cache".into(),
+            count("BuildCache").to_string(),
+            "0".into(),
+            super::human_size(cache),
+            super::human_size(cache),
+        ],
+    ];
+    super::table(&rows);
+    Ok(0)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PruneArgs {
+    /// Do not prompt for confirmation.
+    #[arg(short, long)]
+    force: bool,
+}
+
+/// `builder prune`: all of the build cache and the cache mounts.
+pub async fn builder_prune(client: &Client, a: PruneArgs) -> Result<u8> {
+    if !a.force {
+        use std::io::{BufRead, IsTerminal};
+        if !std::io::stdin().is_terminal() {
+            anyhow::bail!("builder prune asks for confirmation: use -f to skip it");
+        }
+        eprint!(
+            "WARNING! This will remove all build cache.\nAre you sure you want to continue? [y/N] "
+        );
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        if !matches!(line.trim(), "y" | "Y") {
+            return Ok(0);
+        }
+    }
+    let (_, body) = client.bytes(Method::POST, "/build/prune", None).await?;
+    let v: serde_json::Value = serde_json::from_slice(&body)?;
+    if let Some(ids) = v["CachesDeleted"].as_array().filter(|a| !a.is_empty()) {
+        println!("Deleted build cache objects:");
+        for id in ids {
+            println!("{}", id.as_str().unwrap_or_default());
+        }
+        println!();
+    }
+    println!(
+        "Total reclaimed space: {}",
+        super::human_size(v["SpaceReclaimed"].as_i64().unwrap_or(0))
+    );
     Ok(0)
 }

@@ -1,0 +1,273 @@
+//! `RUN --mount`: cache directories that persist between builds (by id), binds of the context,
+//! a stage or an image (read-only, or writable with the writes thrown away), tmpfs, and secrets.
+
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use berth_build::RunMount;
+use berth_runtime::ExtraMount;
+use sha2::{Digest as _, Sha256};
+
+use super::context::resolve;
+use super::copy::View;
+use super::stage::State;
+use crate::error::{Error, Result};
+
+/// What keeps the mounts of one RUN valid until it ends.
+#[derive(Default)]
+pub struct Prepared {
+    /// For the container.
+    pub mounts: Vec<ExtraMount>,
+    /// Environment variables (`type=secret,env=VAR`).
+    pub env: Vec<String>,
+    views: Vec<View>,
+    locks: Vec<tokio::sync::OwnedMutexGuard<()>>,
+    overlays: Vec<PathBuf>,
+    temps: Vec<PathBuf>,
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        for o in &self.overlays {
+            let _ = nix::mount::umount2(&o.join("merged"), nix::mount::MntFlags::MNT_DETACH);
+            let _ = std::fs::remove_dir_all(o);
+        }
+        for t in &self.temps {
+            let _ = std::fs::remove_dir_all(t);
+        }
+    }
+}
+
+/// Locks of `sharing=locked|private` cache mounts, by id.
+#[derive(Default)]
+pub struct CacheLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+/// The directory of cache mount `id` under `root`.
+pub fn cache_dir(root: &Path, id: &str) -> PathBuf {
+    root.join(format!("{:x}", Sha256::digest(id.as_bytes())))
+}
+
+fn unsupported(msg: String) -> Error {
+    Error::new(berth_core::ErrorKind::NotImplemented, msg)
+}
+
+pub async fn prepare(st: &State<'_>, specs: &[RunMount]) -> Result<Prepared> {
+    let mut p = Prepared::default();
+    let b = st.shared.builder.clone();
+    for m in specs {
+        let get =
+            |k: &str| -> Result<Option<String>> { m.get(k).map(|v| st.expand(v)).transpose() };
+        let flag = |k: &str| m.get(k).is_some_and(|v| v != "false");
+        let target = match get("target")?.or(get("dst")?).or(get("destination")?) {
+            Some(t) if t.starts_with('/') => Some(t),
+            Some(t) => Some(format!(
+                "{}/{t}",
+                st.config.config.working_dir.trim_end_matches('/')
+            )),
+            None => None,
+        };
+        let readonly = flag("ro") || flag("readonly");
+        let (uid, gid) = (
+            num(get("uid")?, "uid")?.unwrap_or(0),
+            num(get("gid")?, "gid")?.unwrap_or(0),
+        );
+        match m.kind.as_str() {
+            "cache" => {
+                let target = target.expect("checked by the parser");
+                if m.get("from").is_some() {
+                    return Err(unsupported(
+                        "RUN --mount=type=cache,from=... is not supported by berth yet".into(),
+                    ));
+                }
+                let id = get("id")?.unwrap_or_else(|| target.clone());
+                let dir = cache_dir(&b.cache_mounts, &id);
+                if !dir.exists() {
+                    let mode = mode(get("mode")?, 0o755)?;
+                    std::fs::create_dir_all(&dir)
+                        .and_then(|()| {
+                            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode))
+                        })
+                        .and_then(|()| std::os::unix::fs::chown(&dir, Some(uid), Some(gid)))
+                        .map_err(|e| Error::internal("creating cache mount", &e))?;
+                    let _ = std::fs::write(dir.with_extension("id"), &id);
+                }
+                match get("sharing")?.as_deref() {
+                    None | Some("shared") => {}
+                    Some("locked" | "private") => {
+                        let lock = b
+                            .cache_locks
+                            .0
+                            .lock()
+                            .expect("locks")
+                            .entry(id.clone())
+                            .or_default()
+                            .clone();
+                        p.locks.push(lock.lock_owned().await);
+                    }
+                    Some(other) => {
+                        return Err(Error::invalid(format!(
+                            "unsupported sharing mode {other:?}"
+                        )));
+                    }
+                }
+                p.mounts.push(bind(dir, target, readonly));
+            }
+            "bind" => {
+                let target = target.expect("checked by the parser");
+                let root = match get("from")? {
+                    None => st.shared.ctx.root.clone(),
+                    Some(from) => {
+                        let image = match st.shared.file.stage(&from) {
+                            Some(s) => st.inputs.get(&s.index).cloned().flatten(),
+                            None => Some(b.images.resolve(&from).map_err(|_| {
+                                Error::not_found(format!(
+                                    "RUN --mount from={from}: no such stage or image here"
+                                ))
+                            })?),
+                        };
+                        let v = View::mount(&b, image.as_ref())?;
+                        let root = v.root().to_path_buf();
+                        p.views.push(v);
+                        root
+                    }
+                };
+                let source = get("source")?.or(get("src")?).unwrap_or_default();
+                let path = resolve(&root, &source).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "RUN --mount=type=bind: source {source:?} not found"
+                    ))
+                })?;
+                if flag("rw") || flag("readwrite") {
+                    // Writes go to a throwaway upper layer.
+                    let dir = writable(&b, &path, &mut p)?;
+                    p.mounts.push(bind(dir, target, false));
+                } else {
+                    p.mounts.push(bind(path, target, true));
+                }
+            }
+            "tmpfs" => {
+                let mut options = Vec::new();
+                if let Some(size) = get("size")? {
+                    options.push(format!("size={size}"));
+                }
+                p.mounts.push(ExtraMount {
+                    kind: "tmpfs".into(),
+                    source: PathBuf::new(),
+                    destination: target.expect("checked by the parser"),
+                    readonly,
+                    options,
+                });
+            }
+            "secret" => {
+                let id = match (get("id")?, &target) {
+                    (Some(id), _) => id,
+                    (None, Some(t)) => Path::new(t)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    (None, None) => {
+                        return Err(Error::invalid(
+                            "RUN --mount=type=secret needs an id or a target",
+                        ));
+                    }
+                };
+                let Some(value) = st.shared.secrets.get(&id) else {
+                    if flag("required") {
+                        return Err(Error::invalid(format!(
+                            "secret {id}: not provided (berth build --secret id={id},src=FILE)"
+                        )));
+                    }
+                    continue;
+                };
+                if let Some(var) = get("env")? {
+                    p.env
+                        .push(format!("{var}={}", String::from_utf8_lossy(value)));
+                    if target.is_none() {
+                        continue;
+                    }
+                }
+                let dir = b.workdir();
+                std::fs::create_dir_all(&dir).map_err(|e| Error::internal("secret dir", &e))?;
+                p.temps.push(dir.clone());
+                let file = dir.join("secret");
+                let mode = mode(get("mode")?, 0o400)?;
+                std::fs::write(&file, value)
+                    .and_then(|()| {
+                        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode))
+                    })
+                    .and_then(|()| std::os::unix::fs::chown(&file, Some(uid), Some(gid)))
+                    .map_err(|e| Error::internal("writing secret", &e))?;
+                p.mounts.push(bind(
+                    file,
+                    target.unwrap_or_else(|| format!("/run/secrets/{id}")),
+                    true,
+                ));
+            }
+            other => {
+                return Err(unsupported(format!(
+                    "RUN --mount=type={other} is not supported by berth yet"
+                )));
+            }
+        }
+    }
+    Ok(p)
+}
+
+fn bind(source: PathBuf, destination: String, readonly: bool) -> ExtraMount {
+    ExtraMount {
+        kind: "bind".into(),
+        source,
+        destination,
+        readonly,
+        options: vec![],
+    }
+}
+
+fn num(v: Option<String>, what: &str) -> Result<Option<u32>> {
+    v.map(|s| {
+        s.parse()
+            .map_err(|_| Error::invalid(format!("invalid {what} {s:?}")))
+    })
+    .transpose()
+}
+
+fn mode(v: Option<String>, default: u32) -> Result<u32> {
+    match v {
+        None => Ok(default),
+        Some(s) => {
+            u32::from_str_radix(&s, 8).map_err(|_| Error::invalid(format!("invalid mode {s:?}")))
+        }
+    }
+}
+
+/// A writable copy-on-write view of `path` whose writes are discarded afterwards.
+fn writable(b: &super::Builder, path: &Path, p: &mut Prepared) -> Result<PathBuf> {
+    let dir = b.workdir();
+    let (upper, work, merged) = (dir.join("upper"), dir.join("work"), dir.join("merged"));
+    for d in [&upper, &work, &merged] {
+        std::fs::create_dir_all(d).map_err(|e| Error::internal("rw bind dirs", &e))?;
+    }
+    p.overlays.push(dir.clone());
+    if !path.is_dir() {
+        let copy = dir.join("file");
+        std::fs::copy(path, &copy).map_err(|e| Error::internal("rw bind copy", &e))?;
+        return Ok(copy);
+    }
+    let options = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        path.display(),
+        upper.display(),
+        work.display()
+    );
+    nix::mount::mount(
+        Some("overlay"),
+        &merged,
+        Some("overlay"),
+        nix::mount::MsFlags::empty(),
+        Some(options.as_str()),
+    )
+    .map_err(|e| Error::internal("mounting a writable bind", &e))?;
+    Ok(merged)
+}
