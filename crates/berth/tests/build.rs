@@ -506,7 +506,11 @@ fn run_mounts_cache_bind_tmpfs_and_secrets() {
     d.docker(&["builder", "prune", "-f"]).ok();
     let out = build();
     assert!(out.stderr.contains("hits=1"), "{}", out.stderr);
-    assert!(d.berth(&["system", "df"]).ok().contains("Build Cache     1"));
+    assert!(
+        d.berth(&["system", "df"])
+            .ok()
+            .contains("Build Cache     1")
+    );
     assert!(
         d.berth(&["builder", "prune", "-f"])
             .ok()
@@ -525,4 +529,62 @@ fn run_mounts_cache_bind_tmpfs_and_secrets() {
         "{}",
         out.stderr
     );
+}
+
+/// Serves `body` to every GET on 127.0.0.1 (an ephemeral port) from a thread.
+fn http_server(body: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nLast-Modified: Wed, 21 Oct 2015 07:28:00 GMT\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn add_downloads_urls_with_checksums() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let port = http_server("remote content\n");
+    // sha256 of "remote content\n"
+    let sum = "sha256:2a5a9d0ac3dc6b2e8d0f5e46a8cfc3bd6e0dc5b43e1bb9b7bbc3d2b4e8b4c2f0";
+    let real = {
+        let out = std::process::Command::new("sh")
+            .args([
+                "-c",
+                "printf 'remote content\\n' | sha256sum | cut -d' ' -f1",
+            ])
+            .output()
+            .unwrap();
+        format!("sha256:{}", String::from_utf8_lossy(&out.stdout).trim())
+    };
+    let ctx = context(&[(
+        "Dockerfile",
+        &format!(
+            "FROM busybox\nADD http://127.0.0.1:{port}/files/remote.txt /r/\n\
+             ADD --checksum={real} http://127.0.0.1:{port}/x /r2.txt\n\
+             RUN stat -c '%a %Y' /r/remote.txt && cat /r/remote.txt /r2.txt\n"
+        ),
+    )]);
+    let out = built(d.docker_build(&["--no-cache", ctx.path().to_str().unwrap()]));
+    assert!(
+        out.contains("600 1445412480\n"),
+        "mode 0600, Last-Modified: {out}"
+    );
+    assert!(out.contains("remote content\nremote content\n"), "{out}");
+    let bad = context(&[(
+        "Dockerfile",
+        &format!("FROM busybox\nADD --checksum={sum} http://127.0.0.1:{port}/x /x\n"),
+    )]);
+    let out = d.docker_build(&[bad.path().to_str().unwrap()]);
+    assert!(out.stderr.contains("checksum mismatch"), "{}", out.stderr);
 }

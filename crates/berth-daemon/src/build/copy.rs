@@ -57,9 +57,24 @@ impl Drop for View {
 /// One thing to copy: a path on the host, or literal content (a heredoc), to a path in the
 /// layer.
 enum Item {
-    Path { src: PathBuf, dest: String },
-    Content { data: Vec<u8>, dest: String },
-    Archive { src: PathBuf, dest: String },
+    Path {
+        src: PathBuf,
+        dest: String,
+    },
+    /// A download: mode 0600 (unless --chmod) and the server's mtime, as Docker writes it.
+    Remote {
+        src: PathBuf,
+        dest: String,
+        mtime: Option<i64>,
+    },
+    Content {
+        data: Vec<u8>,
+        dest: String,
+    },
+    Archive {
+        src: PathBuf,
+        dest: String,
+    },
 }
 
 pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> {
@@ -115,6 +130,7 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
     let excludes = berth_build::Ignore::parse(&spec.exclude.join("\n")).map_err(Error::invalid)?;
     // Sources.
     let mut items = Vec::new();
+    let mut downloads = Cleanup(Vec::new());
     let count = spec.sources.len();
     for raw in &spec.sources {
         if let Some(h) = raw
@@ -142,15 +158,43 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
             continue;
         }
         let src = st.expand(raw)?;
-        if add
-            && (src.starts_with("http://")
-                || src.starts_with("https://")
-                || src.starts_with("git@"))
-        {
+        if add && (src.starts_with("git@") || src.ends_with(".git")) {
             return Err(Error::new(
                 berth_core::ErrorKind::NotImplemented,
-                format!("ADD from a URL ({src}) is not supported by berth yet"),
+                format!("ADD of a git repository ({src}) is not supported by berth yet"),
             ));
+        }
+        if add && (src.starts_with("http://") || src.starts_with("https://")) {
+            let file = b.workdir().with_extension("download");
+            downloads.0.push(file.clone());
+            let got = super::remote::fetch(&src, &file).await?;
+            if let Some(want) = &spec.checksum {
+                let want = want.strip_prefix("sha256:").ok_or_else(|| {
+                    Error::invalid(format!("unsupported checksum {want:?}: use sha256:<hex>"))
+                })?;
+                if want != got.sha256 {
+                    return Err(Error::invalid(format!(
+                        "ADD {src}: checksum mismatch: expected sha256:{want}, got sha256:{}",
+                        got.sha256
+                    )));
+                }
+            }
+            let dest = if dest_dir_syntax || count > 1 {
+                format!("{}/{}", dest_abs.trim_end_matches('/'), got.name)
+            } else {
+                dest_abs.clone()
+            };
+            items.push(Item::Remote {
+                src: file,
+                dest,
+                mtime: got.mtime,
+            });
+            continue;
+        }
+        if spec.checksum.is_some() {
+            return Err(Error::invalid(format!(
+                "ADD --checksum is only for URL sources, not {src}"
+            )));
         }
         let matches = if src.contains(['*', '?', '[']) {
             glob(&src_root, &src)?
@@ -215,6 +259,11 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
                 src,
                 dest: real_dest(&view_root, &dest),
             },
+            Item::Remote { src, dest, mtime } => Item::Remote {
+                src,
+                dest: real_dest(&view_root, &dest),
+                mtime,
+            },
         })
         .collect();
     let checksum = {
@@ -253,6 +302,17 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
     drop(_from_view);
     st.commit(step, Layer::Tar(tar)).await
 }
+/// Removes downloaded files when a COPY/ADD step is over, however it ends.
+struct Cleanup(Vec<PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for f in &self.0 {
+            let _ = fs::remove_file(f);
+        }
+    }
+}
+
 /// The directory a WORKDIR names, as a layer, when the image lacks it.
 pub async fn workdir_layer(st: &mut State<'_>, abs: &str) -> Result<Layer> {
     let b = st.shared.builder.clone();
@@ -383,6 +443,10 @@ fn checksum(
                 io::copy(&mut fs::File::open(src)?, &mut h)?;
             }
             Item::Path { src, dest } => hash_tree(&mut h, src, dest, "", excludes)?,
+            Item::Remote { src, dest, mtime } => {
+                h.update(format!("remote {dest} {mtime:?}\n"));
+                io::copy(&mut fs::File::open(src)?, &mut h)?;
+            }
         }
     }
     Ok(format!("{:x}", h.finalize()))
@@ -476,6 +540,14 @@ fn materialize(
             Ok(())
         }
         Item::Path { src, dest } => copy_tree(src, &place(dest)?, "", uid, gid, mode, ex),
+        Item::Remote { src, dest, mtime } => {
+            let p = place(dest)?;
+            fs::copy(src, &p)?;
+            fs::set_permissions(&p, fs::Permissions::from_mode(mode.unwrap_or(0o600)))?;
+            std::os::unix::fs::lchown(&p, Some(uid), Some(gid))?;
+            let t = filetime::FileTime::from_unix_time(mtime.unwrap_or(0), 0);
+            filetime::set_file_times(&p, t, t)
+        }
     }
 }
 

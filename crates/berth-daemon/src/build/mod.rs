@@ -12,6 +12,7 @@ mod cache;
 pub mod context;
 mod copy;
 mod mounts;
+mod remote;
 mod run;
 mod stage;
 
