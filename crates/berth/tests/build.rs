@@ -588,3 +588,58 @@ fn add_downloads_urls_with_checksums() {
     let out = d.docker_build(&[bad.path().to_str().unwrap()]);
     assert!(out.stderr.contains("checksum mismatch"), "{}", out.stderr);
 }
+
+#[test]
+fn a_client_that_goes_away_cancels_the_build() {
+    use std::io::{Read, Write};
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let mut b = tar::Builder::new(Vec::new());
+    let df = b"FROM busybox\nRUN echo started; sleep 60\n";
+    let mut h = tar::Header::new_gnu();
+    h.set_size(df.len() as u64);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_cksum();
+    b.append_data(&mut h, "Dockerfile", &df[..]).unwrap();
+    let body = b.into_inner().unwrap();
+    let mut s = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
+    write!(
+        s,
+        "POST /build?t=never HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(&body).unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(r#"{"stream":"started"#) {
+        let n = s.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "build ended early: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(
+        d.docker(&["ps", "-q"]).ok().lines().count(),
+        1,
+        "the RUN is running"
+    );
+    drop(s);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !d.docker(&["ps", "-aq"]).ok().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "build container left behind"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    d.docker(&["image", "inspect", "never"])
+        .fails_with(1, "No such image");
+    let leftovers = std::fs::read_dir(d.root.join("build/tmp")).unwrap().count();
+    assert_eq!(leftovers, 0, "build scratch space cleaned");
+}

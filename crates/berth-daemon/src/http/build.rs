@@ -146,6 +146,7 @@ async fn build(
     tokio::spawn(async move {
         let (ptx, prx) = tokio::sync::mpsc::channel::<Progress>(64);
         let builder = d.builder.clone();
+        let gone = tx.clone();
         let run = builder.build(opts, ctx, ptx);
         let forward = async move {
             let mut prx = prx;
@@ -157,10 +158,16 @@ async fn build(
             drop(prx);
             tx
         };
-        let (result, tx) = tokio::join!(run, forward);
-        if let Err(e) = result {
-            let v = json!({ "errorDetail": { "message": e.message }, "error": e.message });
-            let _ = tx.send(Bytes::from(format!("{v}\r\n"))).await;
+        // A client that goes away cancels the build at once, even in the middle of a long RUN:
+        // dropping the build drops its step guards, which remove its containers.
+        tokio::select! {
+            (result, tx) = async { tokio::join!(run, forward) } => {
+                if let Err(e) = result {
+                    let v = json!({ "errorDetail": { "message": e.message }, "error": e.message });
+                    let _ = tx.send(Bytes::from(format!("{v}\r\n"))).await;
+                }
+            }
+            () = gone.closed() => tracing::info!("build canceled: the client went away"),
         }
         let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir)).await;
     });
