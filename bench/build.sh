@@ -5,23 +5,7 @@
 #   (c) two independent stages (1 s each): wall time vs the sum
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
-cargo build --release -q
-B=$PWD/target/x86_64-unknown-linux-gnu/release/berth
-dir=$(mktemp -d /tmp/berth-bench.XXXX)
-sock=$dir/b.sock
-"$B" daemon -H "$sock" --data-root "$dir/root" --exec-root "$dir/run" 2>"$dir/daemon.log" &
-dpid=$!
-trap 'kill $dpid; wait $dpid 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-export BERTH_HOST=unix://$sock
-rootfs=$dir/rootfs; mkdir -p "$rootfs/bin" "$rootfs/etc"
-cp /bin/busybox "$rootfs/bin/"; for a in sh true echo sleep cat ls; do ln -s busybox "$rootfs/bin/$a"; done
-echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
-tar -C "$rootfs" -c . | "$B" import - bench >/dev/null
-
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-time_ms() { local s e; s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
+. bench/lib.sh
 N=${N:-10}
 
 a=$dir/a; mkdir -p "$a/files"

@@ -67,16 +67,20 @@ pub struct ExitRecord {
 
 type BoxError = Box<dyn std::error::Error>;
 
+fn read_config(path: &Path) -> Result<MonitorConfig, String> {
+    fs::read(path)
+        .map_err(BoxError::from)
+        .and_then(|b| serde_json::from_slice(&b).map_err(BoxError::from))
+        .map_err(|e| format!("reading monitor config {}: {e}", path.display()))
+}
+
 /// Runs the monitor for the config at `config_path`; the status line (`ok <pid>` or
 /// `err <message>`) goes to standard output, which is then closed. Returns the process exit code.
 pub fn run(config_path: &Path) -> i32 {
-    let config: MonitorConfig = match fs::read(config_path)
-        .map_err(BoxError::from)
-        .and_then(|b| serde_json::from_slice(&b).map_err(BoxError::from))
-    {
+    let config = match read_config(config_path) {
         Ok(c) => c,
         Err(e) => {
-            println!("err reading monitor config {}: {e}", config_path.display());
+            println!("err {e}");
             return 1;
         }
     };
@@ -152,13 +156,10 @@ fn handoff(config_path: &Path, s: &Started) -> io::Error {
 /// The monitor after [`handoff`]: supervises the container described by `args`
 /// (`PID OUT ERR IN PTY LISTENER`) until it ends. Returns the process exit code.
 pub fn resume(config_path: &Path, args: &[String]) -> i32 {
-    let config: MonitorConfig = match fs::read(config_path)
-        .map_err(BoxError::from)
-        .and_then(|b| serde_json::from_slice(&b).map_err(BoxError::from))
-    {
+    let config = match read_config(config_path) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("monitor: reading {}: {e}", config_path.display());
+            eprintln!("monitor: {e}");
             return 1;
         }
     };

@@ -177,6 +177,27 @@ impl TestDaemon {
             .into()
     }
 
+    /// `docker events` from the epoch until now, filtered by `filter`, in `format`.
+    pub fn events(&self, filter: &str, format: &str) -> String {
+        let until = (now() + 1).to_string();
+        self.docker(&[
+            "events", "--since", "0", "--until", &until, "--filter", filter, "--format", format,
+        ])
+        .ok()
+    }
+
+    /// Runs `cmd` (a shell command line) with a terminal of `rows`x`cols` as the user's, as
+    /// an interactive user runs the CLI (through `script`).
+    pub fn in_terminal(&self, cmd: &str, rows: u16, cols: u16) -> Out {
+        let line = format!("stty rows {rows} cols {cols}; {cmd}");
+        Command::new("timeout")
+            .args(["60", "script", "-qec", &line, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+            .into()
+    }
+
     /// The docker CLI with stdin.
     pub fn docker_stdin(&self, args: &[&str], input: &[u8]) -> Out {
         let mut c = Command::new("docker")

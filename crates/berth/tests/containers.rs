@@ -384,16 +384,11 @@ fn events_stream_container_lifecycle() {
 fn tty_gives_the_container_a_terminal() {
     let d = TestDaemon::start();
     d.import_busybox("busybox");
-    // `script` gives the docker CLI a terminal of its own, as an interactive user has.
     let cmd = format!(
         "docker -H {} run --rm -t busybox sh -c 'tty; echo done'",
         d.host()
     );
-    let out: common::Out = std::process::Command::new("timeout")
-        .args(["60", "script", "-qc", &cmd, "/dev/null"])
-        .output()
-        .unwrap()
-        .into();
+    let out = d.in_terminal(&cmd, 24, 80);
     assert!(
         out.stdout.contains("/dev/pts/0"),
         "{} / {}",
@@ -425,19 +420,10 @@ fn tty_gives_the_container_a_terminal() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(d.docker(&["wait", id.trim()]).ok().trim(), "0");
     assert_eq!(d.docker(&["logs", id.trim()]).ok(), "30 100\r\n");
-    let ev = d
-        .docker(&[
-            "events",
-            "--since",
-            "0",
-            "--until",
-            &(common::now() + 1).to_string(),
-            "--filter",
-            "event=resize",
-            "--format",
-            "{{.Actor.Attributes.height}}x{{.Actor.Attributes.width}}",
-        ])
-        .ok();
+    let ev = d.events(
+        "event=resize",
+        "{{.Actor.Attributes.height}}x{{.Actor.Attributes.width}}",
+    );
     assert!(ev.lines().any(|l| l == "30x100"), "{ev}");
 }
 

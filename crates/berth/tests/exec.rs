@@ -156,19 +156,10 @@ fn exec_api_inspect_and_errors() {
     let ids = d.docker(&["inspect", "-f", "{{.ExecIDs}}", &cid]).ok();
     assert!(ids.contains(&id), "{ids}");
     // Events name the exec.
-    let ev = d
-        .docker(&[
-            "events",
-            "--since",
-            "0",
-            "--until",
-            &format!("{}", common::now() + 1),
-            "--filter",
-            "event=exec_die",
-            "--format",
-            "{{.Action}} {{.Actor.Attributes.exitCode}}",
-        ])
-        .ok();
+    let ev = d.events(
+        "event=exec_die",
+        "{{.Action}} {{.Actor.Attributes.exitCode}}",
+    );
     assert!(ev.contains("exec_die 9"), "{ev}");
 }
 
@@ -184,15 +175,8 @@ fn exec_with_a_terminal() {
     ] {
         // `script` gives the CLI a terminal of 33x103; the size reaches the exec's terminal
         // (possibly a moment after it starts: the sleep).
-        let cmd = format!(
-            "stty rows 33 cols 103; {cli} exec -it c1 sh -c 'sleep 0.5; tty; stty size; exit 4'"
-        );
-        let out: common::Out = std::process::Command::new("timeout")
-            .args(["60", "script", "-qec", &cmd, "/dev/null"])
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap()
-            .into();
+        let cmd = format!("{cli} exec -it c1 sh -c 'sleep 0.5; tty; stty size; exit 4'");
+        let out = d.in_terminal(&cmd, 33, 103);
         assert!(
             out.stdout.contains("/dev/pts/"),
             "{cli}: {:?} {}",
