@@ -275,6 +275,43 @@ fn context_rules_and_bad_input() {
         "{}",
         out.stderr
     );
+    built(
+        d.docker_build(&[f("FROM --platform=$BUILDPLATFORM busybox\n")
+            .path()
+            .to_str()
+            .unwrap()]),
+    );
+    let out = d.docker_build(&[f("FROM --platform=linux/s390x busybox\n")
+        .path()
+        .to_str()
+        .unwrap()]);
+    assert!(
+        out.stderr.contains("berth builds for this host's platform"),
+        "{}",
+        out.stderr
+    );
+    // `<Dockerfile>.dockerignore` wins over `.dockerignore`.
+    let own = context(&[
+        ("app.Dockerfile", "FROM busybox\nCOPY . /c/\nRUN ls /c\n"),
+        ("app.Dockerfile.dockerignore", "secret.txt\n"),
+        (".dockerignore", "other.txt\n"),
+        ("secret.txt", "s"),
+        ("other.txt", "o"),
+    ]);
+    let file = own.path().join("app.Dockerfile");
+    let out = d.berth(&[
+        "build",
+        "--progress=plain",
+        "-f",
+        file.to_str().unwrap(),
+        own.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("other.txt") && !out.stderr.contains("secret.txt"),
+        "{}",
+        out.stderr
+    );
     let out = d.docker_build(&[f("FROM nosuchimage\n").path().to_str().unwrap()]);
     assert!(
         out.stderr.contains("berth cannot pull images yet"),
@@ -340,6 +377,19 @@ fn berth_build_cli() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(inspect(&d, "stdin", "{{.Config.Labels.from}}"), "stdin");
+    // `-f -`: the Dockerfile from stdin, the context from a directory.
+    let out = d.docker_stdin(
+        &[
+            "build",
+            "-f",
+            "-",
+            "-t",
+            "fstdin",
+            ctx.path().to_str().unwrap(),
+        ],
+        b"FROM busybox\nCOPY Dockerfile /copied\n",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let out = d.berth(&[
         "build",
         "--progress=plain",
@@ -589,11 +639,10 @@ fn add_downloads_urls_with_checksums() {
     assert!(out.stderr.contains("checksum mismatch"), "{}", out.stderr);
 }
 
-#[test]
-fn a_client_that_goes_away_cancels_the_build() {
+/// Starts a build of `RUN echo started; sleep 60` over a raw connection; returns once the RUN
+/// runs.
+fn start_slow_build(d: &TestDaemon) -> std::os::unix::net::UnixStream {
     use std::io::{Read, Write};
-    let d = TestDaemon::start();
-    d.import_busybox("busybox");
     let mut b = tar::Builder::new(Vec::new());
     let df = b"FROM busybox\nRUN echo started; sleep 60\n";
     let mut h = tar::Header::new_gnu();
@@ -627,9 +676,12 @@ fn a_client_that_goes_away_cancels_the_build() {
     assert_eq!(
         d.docker(&["ps", "-q"]).ok().lines().count(),
         1,
-        "the RUN is running"
+        "the RUN runs"
     );
-    drop(s);
+    s
+}
+
+fn no_containers_left(d: &TestDaemon) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     while !d.docker(&["ps", "-aq"]).ok().is_empty() {
         assert!(
@@ -640,6 +692,20 @@ fn a_client_that_goes_away_cancels_the_build() {
     }
     d.docker(&["image", "inspect", "never"])
         .fails_with(1, "No such image");
+}
+
+#[test]
+fn interrupted_builds_leave_nothing_behind() {
+    let mut d = TestDaemon::start();
+    d.import_busybox("busybox");
+    // The client goes away (Ctrl-C): the build stops at once.
+    drop(start_slow_build(&d));
+    no_containers_left(&d);
     let leftovers = std::fs::read_dir(d.root.join("build/tmp")).unwrap().count();
     assert_eq!(leftovers, 0, "build scratch space cleaned");
+    // The daemon is killed mid-build: the next one removes the build's container.
+    let _client = start_slow_build(&d);
+    d.kill9();
+    d.spawn();
+    no_containers_left(&d);
 }

@@ -56,7 +56,18 @@ pub fn unpack(
         .entries()
         .map_err(|e| Error::invalid(format!("reading build context: {e}")))?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| Error::invalid(format!("reading build context: {e}")))?;
+        let mut entry = match entry {
+            Ok(e) => e,
+            // The docker CLI's `-f -` context ends right after the last file's data, without
+            // padding or end blocks: what was there has been read whole.
+            Err(e)
+                if e.kind() == io::ErrorKind::UnexpectedEof
+                    || e.to_string() == "unexpected EOF during skip" =>
+            {
+                break;
+            }
+            Err(e) => return Err(Error::invalid(format!("reading build context: {e}"))),
+        };
         // Device nodes have no business in a context.
         if matches!(
             entry.header().entry_type(),

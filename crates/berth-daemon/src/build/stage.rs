@@ -330,6 +330,22 @@ impl State<'_> {
             .collect();
         let name = shell::word(base, self.escape, &|n: &str| global.get(n).cloned())
             .map_err(Error::invalid)?;
+        if let Instruction::From {
+            platform: Some(p), ..
+        } = &l.instruction
+        {
+            let p = shell::word(p, self.escape, &|n: &str| global.get(n).cloned())
+                .map_err(Error::invalid)?;
+            let host = format!("linux/{}", berth_image::config::host_architecture());
+            if p != host && p != "linux" {
+                return Err(Error::new(
+                    berth_core::ErrorKind::NotImplemented,
+                    format!(
+                        "FROM --platform={p}: berth builds for this host's platform ({host}) only"
+                    ),
+                ));
+            }
+        }
         if let Some(dep) = self.shared.file.stage(&name)
             && dep.index < self.shared.file.stages.len()
             && let Some(image) = self.inputs.get(&dep.index)

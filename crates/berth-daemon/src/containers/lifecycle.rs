@@ -211,24 +211,22 @@ impl Containers {
     /// Reconnects to the monitors of containers recorded as running (after a daemon restart).
     pub fn restore(self: &Arc<Self>) {
         for c in self.list() {
+            if c.status() == Status::Running {
+                let handle = MonitorHandle::attach(&self.socket(&c.id));
+                if handle.alive() {
+                    tracing::info!(container.id = %c.id, "reattached to running container");
+                    self.watch_exit(c.clone(), handle);
+                } else {
+                    let (this, c) = (self.clone(), c.clone());
+                    tokio::spawn(async move { this.on_exit(&c).await });
+                }
+            }
             if c.record().build_step {
                 // Its build died with the previous daemon.
                 let this = self.clone();
                 tokio::spawn(async move {
                     let _ = this.remove(&c, true).await;
                 });
-                continue;
-            }
-            if c.status() != Status::Running {
-                continue;
-            }
-            let handle = MonitorHandle::attach(&self.socket(&c.id));
-            if handle.alive() {
-                tracing::info!(container.id = %c.id, "reattached to running container");
-                self.watch_exit(c, handle);
-            } else {
-                let this = self.clone();
-                tokio::spawn(async move { this.on_exit(&c).await });
             }
         }
     }
