@@ -512,6 +512,7 @@ fn run_mounts_cache_bind_tmpfs_and_secrets() {
              RUN --mount=type=tmpfs,target=/t sh -c 'echo tmp > /t/x; cat /t/x'\n\
              RUN --mount=type=secret,id=tok cat /run/secrets/tok\n\
              RUN --mount=type=secret,id=tok,env=TOK sh -c 'echo env=$TOK'\n\
+             RUN <<EOF\n#!/bin/busybox sh\necho \"script $0\"\nEOF\n\
              RUN test ! -e /cache/hits && test ! -e /t/x && test ! -e /run/secrets/tok && test ! -e /data/f && echo clean\n",
         ),
         ("data/f", "from-bind\n"),
@@ -537,6 +538,7 @@ fn run_mounts_cache_bind_tmpfs_and_secrets() {
         "tmp",
         "s3cret",
         "env=s3cret",
+        "script /dev/pipes/EOF",
         "clean",
     ] {
         assert!(out.stderr.contains(want), "{want:?} in {}", out.stderr);

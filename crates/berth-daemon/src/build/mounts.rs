@@ -40,6 +40,27 @@ impl Drop for Prepared {
     }
 }
 
+impl Prepared {
+    /// Adds a read-only file with `content` at `target` (a heredoc script).
+    pub fn add_file(
+        &mut self,
+        b: &super::Builder,
+        target: &str,
+        content: &[u8],
+        mode: u32,
+    ) -> Result<()> {
+        let dir = b.workdir();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::internal("script dir", &e))?;
+        self.temps.push(dir.clone());
+        let file = dir.join("script");
+        std::fs::write(&file, content)
+            .and_then(|()| std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)))
+            .map_err(|e| Error::internal("writing script", &e))?;
+        self.mounts.push(bind(file, target.to_string(), true));
+        Ok(())
+    }
+}
+
 /// Locks of `sharing=locked|private` cache mounts, by id.
 #[derive(Default)]
 pub struct CacheLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);

@@ -46,8 +46,15 @@ pub async fn run(st: &mut State<'_>, l: &Located) -> Result<()> {
             "RUN --security=insecure is not supported by berth",
         ));
     }
+    // A script with its own interpreter (`#!`) runs as a file, mounted at /dev/pipes/<name>.
+    let mut script_file = None;
     let argv = match (command, heredocs.as_slice()) {
         (Command::Exec(v), _) => v.clone(),
+        (Command::Shell(s), [h]) if is_only_heredoc(s) && h.content.starts_with("#!") => {
+            let path = format!("/dev/pipes/{}", h.name);
+            script_file = Some((path.clone(), h.content.clone()));
+            vec![path]
+        }
         // `RUN <<EOF` alone: the heredoc is the script.
         (Command::Shell(s), [h]) if is_only_heredoc(s) => {
             let mut v = st.shell();
@@ -105,9 +112,12 @@ pub async fn run(st: &mut State<'_>, l: &Located) -> Result<()> {
         .clone()
         .filter(|n| n != "default")
         .unwrap_or_else(|| st.shared.opts.network.clone());
-    let key = format!("{net} {mounts:?}");
+    let key = format!("{net} {mounts:?} {script_file:?}");
     if let Some(step) = st.cached(created_by, &key)? {
-        let prepared = super::mounts::prepare(st, mounts).await?;
+        let mut prepared = super::mounts::prepare(st, mounts).await?;
+        if let Some((path, content)) = script_file {
+            prepared.add_file(&st.shared.builder, &path, content.as_bytes(), 0o755)?;
+        }
         let env = arg_env.into_iter().chain(proxies).collect();
         let layer = execute(st, argv, env, net, &prepared).await?;
         drop(prepared);
