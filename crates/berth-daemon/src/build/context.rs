@@ -32,54 +32,16 @@ pub const SECRETS_DIR: &str = ".berth-build-secrets";
 /// `<dockerfile>.dockerignore` or `.dockerignore`. With `take_secrets`, [`SECRETS_DIR`] is
 /// moved out of the context into [`Context::secrets`].
 pub fn unpack(
-    tar: impl Read,
+    mut tar: impl Read,
     root: &Path,
     dockerfile: &str,
     take_secrets: bool,
 ) -> Result<Context> {
-    fs::create_dir_all(root).map_err(|e| Error::internal("creating build context dir", &e))?;
-    let mut input = BufReader::new(tar);
-    let gzip = input
-        .fill_buf()
-        .map_err(|e| Error::invalid(format!("reading build context: {e}")))?
-        .starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn Read> = if gzip {
-        Box::new(flate2::read::GzDecoder::new(input))
-    } else {
-        Box::new(input)
-    };
-    let mut archive = tar::Archive::new(reader);
-    archive.set_preserve_permissions(true);
-    archive.set_preserve_mtime(true);
-    archive.set_unpack_xattrs(false);
-    let entries = archive
-        .entries()
-        .map_err(|e| Error::invalid(format!("reading build context: {e}")))?;
-    for entry in entries {
-        let mut entry = match entry {
-            Ok(e) => e,
-            // The docker CLI's `-f -` context ends right after the last file's data, without
-            // padding or end blocks: what was there has been read whole.
-            Err(e)
-                if e.kind() == io::ErrorKind::UnexpectedEof
-                    || e.to_string() == "unexpected EOF during skip" =>
-            {
-                break;
-            }
-            Err(e) => return Err(Error::invalid(format!("reading build context: {e}"))),
-        };
-        // Device nodes have no business in a context.
-        if matches!(
-            entry.header().entry_type(),
-            tar::EntryType::Char | tar::EntryType::Block
-        ) {
-            continue;
-        }
-        // unpack_in refuses `..`, absolute paths and writes through symlinks.
-        entry
-            .unpack_in(root)
-            .map_err(|e| Error::invalid(format!("unpacking build context: {e}")))?;
-    }
+    let unpacked = unpack_files(&mut tar, root);
+    // The client is still sending (tar padding, or all of a context refused early): it must
+    // be able to finish, or it sees a broken pipe instead of our answer.
+    let _ = io::copy(&mut tar, &mut io::sink());
+    unpacked?;
     let mut secrets = std::collections::BTreeMap::new();
     let secrets_dir = root.join(SECRETS_DIR);
     if take_secrets && secrets_dir.is_dir() {
@@ -120,6 +82,54 @@ pub fn unpack(
         ignore,
         secrets,
     })
+}
+
+/// Writes the files of the (possibly gzipped) tar `tar` under `root`.
+fn unpack_files(tar: &mut dyn Read, root: &Path) -> Result<()> {
+    fs::create_dir_all(root).map_err(|e| Error::internal("creating build context dir", &e))?;
+    let mut input = BufReader::new(tar);
+    let gzip = input
+        .fill_buf()
+        .map_err(|e| Error::invalid(format!("reading build context: {e}")))?
+        .starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn Read + '_> = if gzip {
+        Box::new(flate2::read::GzDecoder::new(input))
+    } else {
+        Box::new(input)
+    };
+    let mut archive = tar::Archive::new(reader);
+    archive.set_preserve_permissions(true);
+    archive.set_preserve_mtime(true);
+    archive.set_unpack_xattrs(false);
+    let entries = archive
+        .entries()
+        .map_err(|e| Error::invalid(format!("reading build context: {e}")))?;
+    for entry in entries {
+        let mut entry = match entry {
+            Ok(e) => e,
+            // The docker CLI's `-f -` context ends right after the last file's data, without
+            // padding or end blocks: what was there has been read whole.
+            Err(e)
+                if e.kind() == io::ErrorKind::UnexpectedEof
+                    || e.to_string() == "unexpected EOF during skip" =>
+            {
+                break;
+            }
+            Err(e) => return Err(Error::invalid(format!("reading build context: {e}"))),
+        };
+        // Device nodes have no business in a context.
+        if matches!(
+            entry.header().entry_type(),
+            tar::EntryType::Char | tar::EntryType::Block
+        ) {
+            continue;
+        }
+        // unpack_in refuses `..`, absolute paths and writes through symlinks.
+        entry
+            .unpack_in(root)
+            .map_err(|e| Error::invalid(format!("unpacking build context: {e}")))?;
+    }
+    Ok(())
 }
 
 /// Removes what `ignore` excludes under `dir` (relative path `rel`).

@@ -33,6 +33,18 @@ use crate::error::{Error, Result};
 pub enum Progress {
     /// Text for the user (Docker's `stream`).
     Stream(String),
+    /// The text that ends step `step` (` ---> <id>`), with how long the step took and whether
+    /// the cache had it; clients other than berth's see only the text.
+    StepEnd {
+        /// The text.
+        text: String,
+        /// The step's number.
+        step: usize,
+        /// Seconds the step took.
+        seconds: f64,
+        /// Whether it came from the cache.
+        cached: bool,
+    },
     /// The built image's ID (Docker's `aux`).
     Built(Digest),
 }

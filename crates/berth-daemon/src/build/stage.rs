@@ -76,6 +76,8 @@ pub struct State<'a> {
     pub inputs: BTreeMap<usize, Option<Image>>,
     /// Whether this stage set CMD (an ENTRYPOINT then keeps it).
     cmd_set: bool,
+    /// When the current step started.
+    started: std::time::Instant,
 }
 
 /// Builds stage `index`; returns its image.
@@ -97,6 +99,7 @@ pub async fn run(
         escape: shared.file.directives.escape,
         inputs,
         cmd_set: false,
+        started: std::time::Instant::now(),
     };
     st.from(&stage.base, &stage.from).await?;
     for l in &stage.instructions {
@@ -172,7 +175,23 @@ impl State<'_> {
             .map_err(|_| canceled())
     }
 
-    fn header(&self, l: &Located) -> Result<()> {
+    /// Ends the current step with its ` ---> ` text.
+    fn step_end(&self, text: String, cached: bool) -> Result<()> {
+        if self.shared.opts.quiet {
+            return Ok(());
+        }
+        self.out
+            .send(Progress::StepEnd {
+                text,
+                step: self.step,
+                seconds: self.started.elapsed().as_secs_f64(),
+                cached,
+            })
+            .map_err(|_| canceled())
+    }
+
+    fn header(&mut self, l: &Located) -> Result<()> {
+        self.started = std::time::Instant::now();
         let text = l.node.source_line.trim();
         let text = if l.node.heredocs.is_empty() && text.ends_with(self.escape) {
             // A continued instruction is shown whole, on one line.
@@ -249,7 +268,10 @@ impl State<'_> {
         };
         if let Some(hit) = hit {
             let id = hit.id.clone();
-            self.say(format!(" ---> Using cache\n ---> {}\n", &id.hex()[..12]))?;
+            self.step_end(
+                format!(" ---> Using cache\n ---> {}\n", &id.hex()[..12]),
+                true,
+            )?;
             self.config = hit.config.clone();
             self.image = Some(hit);
             return Ok(None);
@@ -302,7 +324,7 @@ impl State<'_> {
         });
         let image = b.images.create(&config, chain, size, parent.as_ref())?;
         b.cache.put(&key, &image.id)?;
-        self.say(format!(" ---> {}\n", &image.id.hex()[..12]))?;
+        self.step_end(format!(" ---> {}\n", &image.id.hex()[..12]), false)?;
         self.config = image.config.clone();
         self.image = Some(image);
         Ok(())
@@ -366,7 +388,7 @@ impl State<'_> {
         match &self.image {
             Some(i) => {
                 self.config = i.config.clone();
-                self.say(format!(" ---> {}\n", &i.id.hex()[..12]))?;
+                self.step_end(format!(" ---> {}\n", &i.id.hex()[..12]), false)?;
             }
             None => self.config = empty_config(),
         }

@@ -106,6 +106,15 @@ fn options(q: &Query) -> Result<BuildOptions, Error> {
 fn message(p: &Progress) -> Bytes {
     let v = match p {
         Progress::Stream(s) => json!({ "stream": s }),
+        Progress::StepEnd {
+            text,
+            step,
+            seconds,
+            cached,
+        } => json!({
+            "stream": text,
+            "berthStep": { "step": step, "seconds": seconds, "cached": cached },
+        }),
         Progress::Built(id) => json!({ "aux": { "ID": id.to_string() } }),
     };
     Bytes::from(format!("{v}\r\n"))
@@ -116,13 +125,24 @@ async fn build(
     q: Query,
     req: Request,
 ) -> Result<Response<Body>, Error> {
-    let opts = options(&q)?;
-    if q.flag("pull") {
-        return Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            "berth cannot pull images yet: build without --pull",
-        ));
-    }
+    let opts = options(&q).and_then(|o| {
+        if q.flag("pull") {
+            return Err(Error::new(
+                berth_core::ErrorKind::NotImplemented,
+                "berth cannot pull images yet: build without --pull",
+            ));
+        }
+        Ok(o)
+    });
+    let opts = match opts {
+        Ok(o) => o,
+        Err(e) => {
+            // Read what the client sends, so that it is not cut off before it reads the error.
+            let mut body = req.into_body().into_data_stream();
+            while let Some(Ok(_)) = futures_util::StreamExt::next(&mut body).await {}
+            return Err(e);
+        }
+    };
     let dir = d.builder.workdir();
     let stream = req
         .into_body()

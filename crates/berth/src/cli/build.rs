@@ -2,9 +2,8 @@
 //! output (`--progress=plain` gives BuildKit-style numbered steps with timings).
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use berth_build::Ignore;
@@ -14,6 +13,7 @@ use http_body_util::BodyExt;
 use hyper::Method;
 
 use super::enc;
+use super::progress::{Mode, Renderer};
 
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {
@@ -308,7 +308,18 @@ pub async fn build(client: &Client, a: BuildArgs) -> Result<u8> {
     let mut buf = Vec::new();
     let mut id = None;
     let mut error = None;
-    while let Some(frame) = body.frame().await {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    loop {
+        let frame = tokio::select! {
+            f = body.frame() => f,
+            _ = tick.tick(), if out.live() => {
+                out.draw();
+                continue;
+            }
+        };
+        let Some(frame) = frame else {
+            break;
+        };
         let frame = frame.map_err(ClientError::from)?;
         let Some(data) = frame.data_ref() else {
             continue;
@@ -321,6 +332,10 @@ pub async fn build(client: &Client, a: BuildArgs) -> Result<u8> {
             used = stream.byte_offset();
             if let Some(s) = v["stream"].as_str() {
                 out.text(s);
+                if let Some(n) = v["berthStep"]["step"].as_u64() {
+                    let secs = v["berthStep"]["seconds"].as_f64().unwrap_or(0.0);
+                    out.step_done(n, secs, v["berthStep"]["cached"] == true);
+                }
             } else if let Some(i) = v["aux"]["ID"].as_str() {
                 id = Some(i.to_string());
             } else if let Some(e) = v["error"].as_str() {
@@ -344,103 +359,4 @@ pub async fn build(client: &Client, a: BuildArgs) -> Result<u8> {
         std::fs::write(f, &id).with_context(|| format!("writing {}", f.display()))?;
     }
     Ok(0)
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Quiet,
-    Plain,
-    Tty,
-}
-
-/// Turns the classic stream (`Step 2/9 : RUN ...`, ` ---> ...`, command output) into
-/// BuildKit-like lines: `#2 [2/9] RUN ...`, output with its time, `#2 CACHED` or
-/// `#2 DONE 0.3s`. On a terminal, finished steps are summarized in place.
-struct Renderer {
-    mode: Mode,
-    step: Option<(String, String, Instant)>,
-    cached: bool,
-    started: Instant,
-    pending: String,
-}
-
-impl Renderer {
-    fn new(mode: Mode) -> Self {
-        Renderer {
-            mode,
-            step: None,
-            cached: false,
-            started: Instant::now(),
-            pending: String::new(),
-        }
-    }
-
-    fn text(&mut self, s: &str) {
-        self.pending.push_str(s);
-        while let Some(n) = self.pending.find('\n') {
-            let line: String = self.pending.drain(..=n).collect();
-            self.line(line.trim_end_matches('\n'));
-        }
-    }
-
-    fn line(&mut self, line: &str) {
-        let mut err = std::io::stderr();
-        if self.mode == Mode::Quiet {
-            return;
-        }
-        if let Some(rest) = line.strip_prefix("Step ") {
-            self.end_step();
-            let (n, what) = rest.split_once(" : ").unwrap_or((rest, ""));
-            let num = n.split('/').next().unwrap_or(n).to_string();
-            let _ = writeln!(err, "#{num} [{n}] {what}");
-            self.step = Some((num, what.to_string(), Instant::now()));
-            self.cached = false;
-        } else if line == " ---> Using cache" {
-            self.cached = true;
-        } else if line.starts_with(" ---> ") || line.starts_with("Removing intermediate container")
-        {
-            // Image IDs of steps: BuildKit does not show them.
-        } else if line.starts_with("Successfully built") || line.starts_with("Successfully tagged")
-        {
-            self.end_step();
-            let _ = writeln!(err, "{line}");
-        } else if let Some((num, _, t)) = &self.step {
-            let _ = writeln!(err, "#{num} {:.3} {line}", t.elapsed().as_secs_f64());
-        } else {
-            let _ = writeln!(err, "{line}");
-        }
-    }
-
-    fn end_step(&mut self) {
-        if let Some((num, what, t)) = self.step.take() {
-            let mut err = std::io::stderr();
-            let status = if self.cached {
-                "CACHED".to_string()
-            } else {
-                format!("DONE {:.1}s", t.elapsed().as_secs_f64())
-            };
-            if self.mode == Mode::Tty {
-                let _ = writeln!(err, "\x1b[34m => [{num}] {what}  {status}\x1b[0m");
-            } else {
-                let _ = writeln!(err, "#{num} {status}");
-            }
-        }
-    }
-
-    fn finish(&mut self, ok: bool) {
-        if !self.pending.is_empty() {
-            let rest = std::mem::take(&mut self.pending);
-            self.line(&rest);
-        }
-        if ok {
-            self.end_step();
-        }
-        if self.mode == Mode::Tty {
-            let _ = writeln!(
-                std::io::stderr(),
-                "[+] Building {:.1}s",
-                self.started.elapsed().as_secs_f64()
-            );
-        }
-    }
 }

@@ -4,6 +4,7 @@ mod build;
 mod containers;
 mod exec;
 mod images;
+mod progress;
 mod run;
 mod system;
 mod term;

@@ -32,19 +32,22 @@ impl Drop for RawMode {
 
 /// The size of the terminal on stdout (else stdin) as `(rows, columns)`.
 pub fn size() -> Option<(u16, u16)> {
-    [libc::STDOUT_FILENO, libc::STDIN_FILENO]
-        .into_iter()
-        .find_map(|fd| {
-            let mut ws = libc::winsize {
-                ws_row: 0,
-                ws_col: 0,
-                ws_xpixel: 0,
-                ws_ypixel: 0,
-            };
-            // SAFETY: TIOCGWINSZ writes a winsize struct that lives across the call.
-            let ok = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0;
-            (ok && ws.ws_row > 0).then_some((ws.ws_row, ws.ws_col))
-        })
+    size_of(&[libc::STDOUT_FILENO, libc::STDIN_FILENO])
+}
+
+/// The size of the terminal on the first of `fds` that is one, as `(rows, columns)`.
+pub fn size_of(fds: &[libc::c_int]) -> Option<(u16, u16)> {
+    fds.iter().copied().find_map(|fd| {
+        let mut ws = libc::winsize {
+            ws_row: 0,
+            ws_col: 0,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCGWINSZ writes a winsize struct that lives across the call.
+        let ok = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0;
+        (ok && ws.ws_row > 0).then_some((ws.ws_row, ws.ws_col))
+    })
 }
 
 /// Sends the current size to `resize_path` (`/containers/{id}/resize` or `/exec/{id}/resize`)
