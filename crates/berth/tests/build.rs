@@ -583,6 +583,92 @@ fn run_mounts_cache_bind_tmpfs_and_secrets() {
     );
 }
 
+#[test]
+fn mount_sources_are_in_the_cache_key_and_cache_mounts_share_as_asked() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let build = |ctx: &tempfile::TempDir, extra: &[&str]| {
+        let mut args = vec!["build", "--progress=plain"];
+        args.extend_from_slice(extra);
+        args.push(ctx.path().to_str().unwrap());
+        let out = d.berth(&args);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stderr
+    };
+    // What a bind mount shows the command decides whether the RUN may come from the cache.
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox AS src\nARG V\nRUN echo v=$V > /v\n\
+             FROM busybox\n\
+             RUN --mount=type=bind,source=data,target=/data cat /data/f > /f\n\
+             RUN --mount=type=bind,from=src,target=/s cat /s/v > /v\n",
+        ),
+        ("data/f", "one\n"),
+    ]);
+    build(&ctx, &["-t", "m", "--build-arg", "V=1"]);
+    let show = || d.berth(&["run", "--rm", "m", "cat", "/f", "/v"]).ok();
+    assert_eq!(show(), "one\nv=1\n");
+    std::fs::write(ctx.path().join("data/f"), "two\n").unwrap();
+    build(&ctx, &["-t", "m", "--build-arg", "V=1"]);
+    assert_eq!(show(), "two\nv=1\n");
+    build(&ctx, &["-t", "m", "--build-arg", "V=2"]);
+    assert_eq!(show(), "two\nv=2\n");
+    let again = build(&ctx, &["-t", "m", "--build-arg", "V=2"]);
+    assert_eq!(again.matches("CACHED").count(), 4, "{again}");
+
+    // A cache seeded from a stage starts as a copy of it, then keeps what RUNs add.
+    let seeded = context(&[(
+        "Dockerfile",
+        "FROM busybox AS seed\nRUN mkdir /c && echo seeded > /c/s\n\
+         FROM busybox\nARG N\n\
+         RUN --mount=type=cache,target=/cache,from=seed,source=/c sh -c 'echo more >> /cache/s; echo got $(cat /cache/s)'\n",
+    )]);
+    assert!(build(&seeded, &["--build-arg", "N=1"]).contains("got seeded more"));
+    let out = build(&seeded, &["--build-arg", "N=2"]);
+    assert!(out.contains("got seeded more more"), "{out}");
+
+    // sharing=private: two RUNs inside at once get two instances (they wait for each other
+    // through a shared mount, so they overlap for sure); sharing=locked: one at a time.
+    let run = |who: &str, other: &str, sharing: &str| {
+        let tries = if sharing == "private" { 200 } else { 10 };
+        format!(
+            "RUN --mount=type=cache,id=sync,target=/sync --mount=type=cache,id={sharing},target=/c,sharing={sharing} \
+             sh -c 'touch /c/{who} /sync/{sharing}-{who}; i=0; \
+             while [ ! -e /sync/{sharing}-{other} ] && [ $i -lt {tries} ]; do sleep 0.1; i=$((i+1)); done; \
+             echo {who}-sees-$(ls /c | tr \"\\n\" ,)'\n"
+        )
+    };
+    let df = |sharing: &str| {
+        format!(
+            "FROM busybox AS a\n{}FROM busybox AS b\n{}FROM busybox\nCOPY --from=a /etc/passwd /a\nCOPY --from=b /etc/passwd /b\n",
+            run("a", "b", sharing),
+            run("b", "a", sharing)
+        )
+    };
+    let private = context(&[("Dockerfile", &df("private"))]);
+    let out = build(&private, &[]);
+    assert!(
+        out.contains("a-sees-a,") && out.contains("b-sees-b,"),
+        "{out}"
+    );
+    // Locked: the second sees what the first left (the first waited for it in vain, 1 s).
+    let locked = context(&[("Dockerfile", &df("locked"))]);
+    let out = build(&locked, &[]);
+    assert!(
+        out.contains("a-sees-a,b,") || out.contains("b-sees-a,b,"),
+        "{out}"
+    );
+    let (status, _, body) = d.http("GET", "/system/df", b"");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let cache = v["BuildCache"].as_array().unwrap().len();
+    assert_eq!(
+        cache, 5,
+        "sync, two private instances, locked, seeded: {body}"
+    );
+}
+
 /// Serves `body` to every GET on 127.0.0.1 (an ephemeral port) from a thread.
 fn http_server(body: &'static str) -> u16 {
     use std::io::{Read, Write};

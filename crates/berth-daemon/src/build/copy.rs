@@ -452,6 +452,13 @@ fn checksum(
     Ok(format!("{:x}", h.finalize()))
 }
 
+/// A hash of the files under `src` (contents, modes, links; not times).
+pub fn tree_checksum(src: &Path) -> io::Result<String> {
+    let mut h = Sha256::new();
+    hash_tree(&mut h, src, "", "", &berth_build::Ignore::default())?;
+    Ok(format!("{:x}", h.finalize()))
+}
+
 fn hash_tree(
     h: &mut Sha256,
     src: &Path,
@@ -539,7 +546,7 @@ fn materialize(
             }
             Ok(())
         }
-        Item::Path { src, dest } => copy_tree(src, &place(dest)?, "", uid, gid, mode, ex),
+        Item::Path { src, dest } => copy_tree(src, &place(dest)?, "", Some((uid, gid)), mode, ex),
         Item::Remote { src, dest, mtime } => {
             let p = place(dest)?;
             fs::copy(src, &p)?;
@@ -551,12 +558,13 @@ fn materialize(
     }
 }
 
-fn copy_tree(
+/// Copies `src` to `dst` with owner `owner` (else the source's) and mode `mode` (else the
+/// source's), leaving out what `ex` excludes.
+pub fn copy_tree(
     src: &Path,
     dst: &Path,
     rel: &str,
-    uid: u32,
-    gid: u32,
+    owner: Option<(u32, u32)>,
     mode: Option<u32>,
     ex: &berth_build::Ignore,
 ) -> io::Result<()> {
@@ -580,8 +588,7 @@ fn copy_tree(
                 &e.path(),
                 &dst.join(&name),
                 &format!("{r}/"),
-                uid,
-                gid,
+                owner,
                 mode,
                 ex,
             )?;
@@ -599,6 +606,7 @@ fn copy_tree(
     } else {
         return Ok(()); // sockets, fifos and devices are not copied
     }
+    let (uid, gid) = owner.unwrap_or((meta.uid(), meta.gid()));
     std::os::unix::fs::lchown(dst, Some(uid), Some(gid))?;
     let mtime = filetime::FileTime::from_unix_time(meta.mtime(), meta.mtime_nsec() as u32);
     filetime::set_symlink_file_times(dst, mtime, mtime)

@@ -88,6 +88,18 @@ pub struct Builder {
     cache_locks: mounts::CacheLocks,
 }
 
+/// A `RUN --mount=type=cache` directory.
+pub struct CacheMount {
+    /// Its directory's name (unique).
+    pub name: String,
+    /// The `id` it was made for.
+    pub id: String,
+    /// Bytes used.
+    pub size: u64,
+    /// When it was made.
+    pub created: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// What one stage produced.
 type StageResult = Option<Image>;
 
@@ -116,17 +128,25 @@ impl Builder {
         })
     }
 
-    /// The cache mounts: (id, bytes used).
-    pub fn cache_mounts(&self) -> Vec<(String, u64)> {
+    /// The cache mounts.
+    pub fn cache_mounts(&self) -> Vec<CacheMount> {
         let Ok(rd) = std::fs::read_dir(&self.cache_mounts) else {
             return Vec::new();
         };
         rd.flatten()
             .filter(|e| e.path().is_dir())
             .map(|e| {
-                let id = std::fs::read_to_string(e.path().with_extension("id"))
-                    .unwrap_or_else(|_| e.file_name().to_string_lossy().into_owned());
-                (id, dir_size(&e.path()))
+                let id_file = e.path().with_extension("id");
+                CacheMount {
+                    name: e.file_name().to_string_lossy().into_owned(),
+                    id: std::fs::read_to_string(&id_file)
+                        .unwrap_or_else(|_| e.file_name().to_string_lossy().into_owned()),
+                    size: dir_size(&e.path()),
+                    created: std::fs::metadata(&id_file)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .map(chrono::DateTime::<chrono::Utc>::from),
+                }
             })
             .collect()
     }
@@ -136,12 +156,12 @@ impl Builder {
     pub fn prune(&self) -> Result<(Vec<String>, u64)> {
         let mut deleted = self.cache.clear()?;
         let mut freed = 0;
-        for (id, size) in self.cache_mounts() {
-            let dir = mounts::cache_dir(&self.cache_mounts, &id);
+        for m in self.cache_mounts() {
+            let dir = self.cache_mounts.join(&m.name);
             if std::fs::remove_dir_all(&dir).is_ok() {
                 let _ = std::fs::remove_file(dir.with_extension("id"));
-                freed += size;
-                deleted.push(id);
+                freed += m.size;
+                deleted.push(m.name);
             }
         }
         Ok((deleted, freed))

@@ -61,9 +61,106 @@ impl Prepared {
     }
 }
 
-/// Locks of `sharing=locked|private` cache mounts, by id.
+/// Locks of `sharing=locked|private` cache mounts, by directory.
 #[derive(Default)]
-pub struct CacheLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+pub struct CacheLocks(Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>);
+
+impl CacheLocks {
+    fn get(&self, dir: &Path) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.0.lock().expect("cache locks");
+        locks.entry(dir.to_path_buf()).or_default().clone()
+    }
+}
+
+/// Instance `n` of the cache in `dir` (`sharing=private` makes more than one).
+fn instance(dir: &Path, n: usize) -> PathBuf {
+    if n == 0 {
+        return dir.to_path_buf();
+    }
+    let mut s = dir.as_os_str().to_owned();
+    s.push(format!("-{n}"));
+    PathBuf::from(s)
+}
+
+/// Creates cache directory `dir`: a copy of `seed`, or empty with `mode` and `owner`; made
+/// aside and renamed into place, so that a crash leaves no half-seeded cache.
+fn create_cache(
+    b: &super::Builder,
+    dir: &Path,
+    id: &str,
+    seed: Option<&Path>,
+    mode: u32,
+    owner: (u32, u32),
+) -> std::io::Result<()> {
+    let tmp = b.workdir();
+    match seed {
+        Some(src) => {
+            let ex = berth_build::Ignore::default();
+            super::copy::copy_tree(src, &tmp, "", None, None, &ex)?;
+        }
+        None => {
+            std::fs::create_dir_all(&tmp)?;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+            std::os::unix::fs::chown(&tmp, Some(owner.0), Some(owner.1))?;
+        }
+    }
+    std::fs::write(dir.with_extension("id"), id)?;
+    if let Err(e) = std::fs::rename(&tmp, dir) {
+        let _ = std::fs::remove_dir_all(&tmp);
+        // Another build made it first.
+        if !dir.is_dir() {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// The image a mount's `from=` names: a stage's result (`None` for scratch) or a local image.
+fn from_image(st: &State<'_>, from: &str) -> Result<Option<berth_image::Image>> {
+    match st.shared.file.stage(from) {
+        Some(s) => Ok(st.inputs.get(&s.index).cloned().flatten()),
+        None => st
+            .shared
+            .builder
+            .images
+            .resolve(from)
+            .map(Some)
+            .map_err(|_| {
+                Error::not_found(format!(
+                    "RUN --mount from={from}: no such stage or image here"
+                ))
+            }),
+    }
+}
+
+/// What a RUN's cache key must know of its bind mounts' sources: the image a `from=` names,
+/// or a checksum of the context files bound. (Cache mounts are not part of the key.)
+pub fn sources_key(st: &State<'_>, specs: &[RunMount]) -> Result<String> {
+    let mut key = String::new();
+    for m in specs.iter().filter(|m| m.kind == "bind") {
+        let get =
+            |k: &str| -> Result<Option<String>> { m.get(k).map(|v| st.expand(v)).transpose() };
+        let source = get("source")?.or(get("src")?).unwrap_or_default();
+        match get("from")? {
+            Some(from) => {
+                let image = from_image(st, &from)?;
+                let id = image.map(|i| i.id.to_string()).unwrap_or_default();
+                key.push_str(&format!("bind {from} {id} {source}\n"));
+            }
+            None => {
+                let path = resolve(&st.shared.ctx.root, &source).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "RUN --mount=type=bind: source {source:?} not found"
+                    ))
+                })?;
+                let sum = super::copy::tree_checksum(&path)
+                    .map_err(|e| Error::internal("reading a bind mount's source", &e))?;
+                key.push_str(&format!("bind context {source} {sum}\n"));
+            }
+        }
+    }
+    Ok(key)
+}
 
 /// The directory of cache mount `id` under `root`.
 pub fn cache_dir(root: &Path, id: &str) -> PathBuf {
@@ -97,41 +194,71 @@ pub async fn prepare(st: &State<'_>, specs: &[RunMount]) -> Result<Prepared> {
         match m.kind.as_str() {
             "cache" => {
                 let target = target.expect("checked by the parser");
-                if m.get("from").is_some() {
-                    return Err(unsupported(
-                        "RUN --mount=type=cache,from=... is not supported by berth yet".into(),
-                    ));
-                }
                 let id = get("id")?.unwrap_or_else(|| target.clone());
-                let dir = cache_dir(&b.cache_mounts, &id);
-                if !dir.exists() {
-                    let mode = mode(get("mode")?, 0o755)?;
-                    std::fs::create_dir_all(&dir)
-                        .and_then(|()| {
-                            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode))
-                        })
-                        .and_then(|()| std::os::unix::fs::chown(&dir, Some(uid), Some(gid)))
-                        .map_err(|e| Error::internal("creating cache mount", &e))?;
-                    let _ = std::fs::write(dir.with_extension("id"), &id);
-                }
-                match get("sharing")?.as_deref() {
-                    None | Some("shared") => {}
-                    Some("locked" | "private") => {
-                        let lock = b
-                            .cache_locks
-                            .0
-                            .lock()
-                            .expect("locks")
-                            .entry(id.clone())
-                            .or_default()
-                            .clone();
-                        p.locks.push(lock.lock_owned().await);
+                let base = match get("from")? {
+                    None => None,
+                    Some(from) => {
+                        let image = from_image(st, &from)?;
+                        let source = get("source")?.or(get("src")?).unwrap_or_default();
+                        Some((image, source))
+                    }
+                };
+                // A cache seeded from a stage is its own cache: another base, another id.
+                let key = match &base {
+                    None => id.clone(),
+                    Some((image, source)) => format!(
+                        "{id}\0{}\0{source}",
+                        image.as_ref().map(|i| i.id.to_string()).unwrap_or_default()
+                    ),
+                };
+                let dir = cache_dir(&b.cache_mounts, &key);
+                let dir = match get("sharing")?.as_deref() {
+                    None | Some("shared") => dir,
+                    Some("locked") => {
+                        p.locks.push(b.cache_locks.get(&dir).lock_owned().await);
+                        dir
+                    }
+                    // Another instance of the cache while this one has a writer.
+                    Some("private") => {
+                        let mut n = 0;
+                        loop {
+                            let d = instance(&dir, n);
+                            if let Ok(guard) = b.cache_locks.get(&d).try_lock_owned() {
+                                p.locks.push(guard);
+                                break d;
+                            }
+                            n += 1;
+                        }
                     }
                     Some(other) => {
                         return Err(Error::invalid(format!(
                             "unsupported sharing mode {other:?}"
                         )));
                     }
+                };
+                if !dir.exists() {
+                    let seed = match &base {
+                        None => None,
+                        Some((image, source)) => {
+                            let v = View::mount(&b, image.as_ref())?;
+                            let path = resolve(v.root(), source).ok_or_else(|| {
+                                Error::invalid(format!(
+                                    "RUN --mount=type=cache: source {source:?} not found"
+                                ))
+                            })?;
+                            Some((v, path))
+                        }
+                    };
+                    let mode = mode(get("mode")?, 0o755)?;
+                    create_cache(
+                        &b,
+                        &dir,
+                        &id,
+                        seed.as_ref().map(|(_, p)| p.as_path()),
+                        mode,
+                        (uid, gid),
+                    )
+                    .map_err(|e| Error::internal("creating cache mount", &e))?;
                 }
                 p.mounts.push(bind(dir, target, readonly));
             }
@@ -140,14 +267,7 @@ pub async fn prepare(st: &State<'_>, specs: &[RunMount]) -> Result<Prepared> {
                 let root = match get("from")? {
                     None => st.shared.ctx.root.clone(),
                     Some(from) => {
-                        let image = match st.shared.file.stage(&from) {
-                            Some(s) => st.inputs.get(&s.index).cloned().flatten(),
-                            None => Some(b.images.resolve(&from).map_err(|_| {
-                                Error::not_found(format!(
-                                    "RUN --mount from={from}: no such stage or image here"
-                                ))
-                            })?),
-                        };
+                        let image = from_image(st, &from)?;
                         let v = View::mount(&b, image.as_ref())?;
                         let root = v.root().to_path_buf();
                         p.views.push(v);

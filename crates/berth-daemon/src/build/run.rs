@@ -112,7 +112,8 @@ pub async fn run(st: &mut State<'_>, l: &Located) -> Result<()> {
         .clone()
         .filter(|n| n != "default")
         .unwrap_or_else(|| st.shared.opts.network.clone());
-    let key = format!("{net} {mounts:?} {script_file:?}");
+    let sources = super::mounts::sources_key(st, mounts)?;
+    let key = format!("{net} {mounts:?} {script_file:?} {sources}");
     if let Some(step) = st.cached(created_by, &key)? {
         let mut prepared = super::mounts::prepare(st, mounts).await?;
         if let Some((path, content)) = script_file {

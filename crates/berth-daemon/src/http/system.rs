@@ -262,15 +262,18 @@ async fn df(State(d): State<Arc<Daemon>>) -> Result<Json<serde_json::Value>, Err
         .builder
         .cache_mounts()
         .into_iter()
-        .map(|(id, size)| {
+        .map(|m| {
+            let created = m
+                .created
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
             serde_json::json!({
-                "ID": id,
+                "ID": m.name,
                 "Type": "exec.cachemount",
-                "Description": format!("cached mount {id}"),
+                "Description": format!("cached mount {}", m.id),
                 "InUse": false,
                 "Shared": false,
-                "Size": size,
-                "CreatedAt": berth_runtime::logfile::now(),
+                "Size": m.size,
+                "CreatedAt": created,
                 "LastUsedAt": null,
                 "UsageCount": 0,
             })
