@@ -59,6 +59,9 @@ pub struct RunConfig {
     pub healthcheck: Option<HealthConfig>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub args_escaped: bool,
+    /// The image a build step started from (Docker's classic builder sets it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub image: String,
     #[serde(default)]
     pub volumes: Option<BTreeMap<String, Empty>>,
     #[serde(default)]

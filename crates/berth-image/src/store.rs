@@ -146,7 +146,7 @@ impl ImageStore {
                 ..History::default()
             }],
         };
-        self.create(&config, Some(chain), stats.tar_size, None)
+        self.create(&config, Some(chain), stats.content_size, None)
     }
 
     /// Records an image whose layers are already unpacked, with `config` as its config blob;

@@ -76,6 +76,9 @@ pub struct ApplyStats {
     pub diff_id: Digest,
     /// Bytes of the tar stream.
     pub tar_size: u64,
+    /// Bytes of the files it adds as `du --apparent-size` counts them (file sizes and link
+    /// target lengths, each file once): the size Docker reports for a layer.
+    pub content_size: u64,
     /// Device nodes that were not created.
     pub skipped_devices: u32,
 }
@@ -103,6 +106,7 @@ pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
         size: 0,
     });
     let mut skipped_devices = 0;
+    let mut content_size = 0;
     let mut dir_times = Vec::new();
     for entry in archive.entries().map_err(ApplyError::Read)? {
         let mut entry = entry.map_err(ApplyError::Read)?;
@@ -154,7 +158,7 @@ pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
         match kind {
             EntryType::Regular | EntryType::Continuous => {
                 let mut f = File::create_new(&dest).map_err(werr)?;
-                io::copy(&mut entry, &mut f).map_err(werr)?;
+                content_size += io::copy(&mut entry, &mut f).map_err(werr)?;
             }
             EntryType::Directory => {
                 if !dest.is_dir() {
@@ -167,6 +171,7 @@ pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
                     .link_name()
                     .map_err(ApplyError::Read)?
                     .unwrap_or_default();
+                content_size += target.as_os_str().len() as u64;
                 symlink(&target, &dest).map_err(werr)?;
             }
             EntryType::Link => {
@@ -218,6 +223,7 @@ pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
     Ok(ApplyStats {
         diff_id: Digest::from_sha256(&rest.hasher.finalize()),
         tar_size: rest.size,
+        content_size,
         skipped_devices,
     })
 }
@@ -388,8 +394,14 @@ mod tests {
             ("etc/", EntryType::Directory, ""),
             ("etc/x", EntryType::Regular, "hi"),
             ("/abs", EntryType::Regular, "a"),
+            ("etc/l", EntryType::Symlink, "x"),
+            ("etc/h", EntryType::Link, "etc/x"),
         ]);
         let stats = apply(dir.path(), &data[..]).unwrap();
+        assert_eq!(
+            stats.content_size, 4,
+            "file bytes and link targets, hard links once"
+        );
         assert_eq!(fs::read_to_string(dir.path().join("etc/x")).unwrap(), "hi");
         assert_eq!(
             fs::read_to_string(dir.path().join("abs")).unwrap(),

@@ -106,7 +106,7 @@ impl Overlay {
                     if let Some(p) = parent {
                         fs::write(tmp.join("parent"), p.as_str()).map_err(io_err("write", &tmp))?;
                     }
-                    fs::write(tmp.join("size"), stats.tar_size.to_string())
+                    fs::write(tmp.join("size"), stats.content_size.to_string())
                         .map_err(io_err("write", &tmp))?;
                     fs::rename(&tmp, &dest).map_err(io_err("commit", &dest))?;
                 }
@@ -133,7 +133,7 @@ impl Overlay {
         }
     }
 
-    /// Size of the layer (its tar size: close to what it takes on disk, and what Docker reports).
+    /// Size of the layer: the bytes of its files, as Docker reports it.
     pub fn layer_size(&self, chain: &Digest) -> u64 {
         fs::read_to_string(self.layer_dir(chain).join("size"))
             .ok()

@@ -61,7 +61,11 @@ fn dockerfile_instructions_make_dockers_image_config() {
         "made by hello\nhello from a heredoc\n"
     );
     let config = [
-        ("{{json .Config.Env}}", r#"["APP=/app","MODE=two words"]"#),
+        (
+            "{{json .Config.Env}}",
+            r#"["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","APP=/app","MODE=two words"]"#,
+        ),
+        ("{{.Comment}}|{{.Author}}", "|"),
         (
             "{{.Config.WorkingDir}} {{.Config.User}} {{.Config.StopSignal}}",
             "/app u1 SIGINT",
@@ -91,22 +95,31 @@ fn dockerfile_instructions_make_dockers_image_config() {
     for (format, want) in config {
         assert_eq!(inspect(&d, "app:1", format), want, "{format}");
     }
+    assert_eq!(
+        inspect(&d, "app:1", "{{.Config.Image}}"),
+        inspect(&d, "app:1", "{{.Parent}}"),
+        "each step records the image it started from"
+    );
     // History as Docker's classic builder writes it.
     let history = d
         .docker(&[
             "history",
             "--no-trunc",
             "--format",
-            "{{.CreatedBy}}",
+            "{{.CreatedBy}} | {{.Size}}",
             "app:1",
         ])
         .ok();
     let lines: Vec<&str> = history.lines().collect();
-    assert_eq!(lines[0], r#"/bin/sh -ec #(nop)  CMD ["out.txt"]"#);
+    assert_eq!(lines[0], r#"/bin/sh -ec #(nop)  CMD ["out.txt"] | 0B"#);
+    // Compared with Docker 20.10's classic builder, byte for byte (sizes are of the files).
     for want in [
-        "/bin/sh -c #(nop)  ARG GREETING=hello",
-        "/bin/sh -c #(nop) WORKDIR /app",
-        r#"|1 GREETING=hello /bin/sh -c echo "$GREETING $MODE" > out.txt && cat hello.txt"#,
+        "/bin/sh -c #(nop)  ARG GREETING=hello | 0B",
+        "/bin/sh -c #(nop) WORKDIR /app | 0B",
+        r#"|1 GREETING=hello /bin/sh -c echo "$GREETING $MODE" > out.txt && cat hello.txt | 16B"#,
+        "/bin/sh -ec #(nop)  SHELL [/bin/sh -ec] | 0B",
+        r#"/bin/sh -c #(nop)  HEALTHCHECK &{["CMD-SHELL" "true"] "5s" "0s" "0s" '\x02'} | 0B"#,
+        "/bin/sh -c #(nop)  EXPOSE 53/udp 8080 | 0B",
     ] {
         assert!(lines.contains(&want), "{want} in {history}");
     }
@@ -356,6 +369,12 @@ fn berth_build_cli() {
     // A Dockerfile on stdin, with no context.
     let out = d.docker_stdin(&["build", "-q", "-"], b"FROM busybox\nLABEL from=stdin\n");
     assert_eq!(out.code, 0, "{}", out.stderr);
+    let quiet_id = out.stdout.trim();
+    assert!(
+        quiet_id.starts_with("sha256:"),
+        "docker build -q: {quiet_id:?}"
+    );
+    assert_eq!(inspect(&d, quiet_id, "{{.Config.Labels.from}}"), "stdin");
     let out = std::process::Command::new(common::BERTH)
         .args(["-H", &d.host(), "build", "-t", "stdin", "-"])
         .stdin(std::process::Stdio::piped())
@@ -448,6 +467,19 @@ fn copy_and_add_options() {
         assert!(out.contains(want), "{want:?} in {out}");
     }
     assert!(!out.contains("skip.tmp"), "{out}");
+    let history = d
+        .docker(&[
+            "history",
+            "--no-trunc",
+            "--format",
+            "{{.CreatedBy}}",
+            "opts",
+        ])
+        .ok();
+    assert!(
+        history.contains("/bin/sh -c #(nop) COPY --chown=1000file:"),
+        "Docker's spelling, missing space and all: {history}"
+    );
     let out = d.docker_build(&[context(&[
         ("Dockerfile", "FROM busybox\nCOPY a b /notadir\n"),
         ("a", ""),

@@ -277,8 +277,13 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
         [_] => "file",
         _ => "multi",
     };
+    // Docker writes `--chown=U:Gfile:...`, with no space: kept, so histories compare equal.
+    let chown_shown = match &spec.chown {
+        Some(c) => format!("--chown={}", st.expand(c)?),
+        None => String::new(),
+    };
     let created_by = format!(
-        "{} #(nop) {what} {kind}:{checksum} in {dest_raw} ",
+        "{} #(nop) {what} {chown_shown}{kind}:{checksum} in {dest_raw} ",
         st.shell().join(" ")
     );
     drop(dest_view);

@@ -11,6 +11,7 @@
 mod cache;
 pub mod context;
 mod copy;
+mod gofmt;
 mod mounts;
 mod remote;
 mod run;

@@ -11,7 +11,7 @@ use berth_image::config::{Empty, HealthConfig, History, ImageConfig, RootFs};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::context::Context;
-use super::{BuildOptions, Builder, Progress, cache, canceled};
+use super::{BuildOptions, Builder, Progress, cache, canceled, gofmt};
 use crate::error::{Error, Result};
 
 /// What every stage of one build shares.
@@ -239,10 +239,6 @@ impl State<'_> {
             .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()])
     }
 
-    fn metadata_created_by(&self, what: &str) -> String {
-        format!("{} #(nop)  {what}", self.shell().join(" "))
-    }
-
     /// Looks the step up in the cache. On a hit the stage moves to the cached image (and Docker's
     /// ` ---> Using cache` is printed) and `None` is returned; on a miss, the pending step, to
     /// be done and then passed to [`State::commit`].
@@ -293,6 +289,8 @@ impl State<'_> {
         let b = self.shared.builder.clone();
         let mut config = self.config.clone();
         config.created = Some(now());
+        // Docker's classic builder records the image each step started from.
+        config.config.image = parent.as_ref().map(ToString::to_string).unwrap_or_default();
         let (chain, size, empty_layer) = match layer {
             Layer::None => (
                 self.image.as_ref().and_then(|i| i.chain_id.clone()),
@@ -312,7 +310,7 @@ impl State<'_> {
                 .map_err(|e| Error::internal("layer task", &e))?
                 .map_err(|e| Error::internal("reading layer", &e))??;
                 config.rootfs.diff_ids.push(stats.diff_id);
-                let size = self.image.as_ref().map_or(0, |i| i.size) + stats.tar_size;
+                let size = self.image.as_ref().map_or(0, |i| i.size) + stats.content_size;
                 (Some(chain), size, false)
             }
         };
@@ -388,9 +386,26 @@ impl State<'_> {
         match &self.image {
             Some(i) => {
                 self.config = i.config.clone();
-                self.step_end(format!(" ---> {}\n", &i.id.hex()[..12]), false)?;
+                // With triggers to run, the step ends with the image they make.
+                if self
+                    .config
+                    .config
+                    .on_build
+                    .as_ref()
+                    .is_none_or(Vec::is_empty)
+                {
+                    self.step_end(format!(" ---> {}\n", &i.id.hex()[..12]), false)?;
+                }
             }
             None => self.config = empty_config(),
+        }
+        // What the stage makes is its own: not the base's author or import comment; and, as
+        // Docker does, it gets the default PATH when the base sets none.
+        self.config.author = None;
+        self.config.comment = None;
+        let env = self.config.config.env.get_or_insert_with(Vec::new);
+        if !env.iter().any(|e| e.starts_with("PATH=")) {
+            env.push(crate::containers::spec::DEFAULT_PATH.to_string());
         }
         let triggers = self.config.config.on_build.take().unwrap_or_default();
         if !triggers.is_empty() {
@@ -499,14 +514,14 @@ impl State<'_> {
             }
             Instruction::Cmd(c) => {
                 let cmd = self.command(c);
-                let shown = go_quoted(&cmd);
+                let shown = gofmt::quoted_list(&cmd);
                 rc.cmd = Some(cmd);
                 self.cmd_set = true;
                 format!("CMD {shown}")
             }
             Instruction::Entrypoint(c) => {
                 let ep = self.command(c);
-                let shown = go_quoted(&ep);
+                let shown = gofmt::quoted_list(&ep);
                 rc.entrypoint = Some(ep);
                 // A CMD from the base image does not go with a new ENTRYPOINT.
                 if !self.cmd_set {
@@ -519,7 +534,13 @@ impl State<'_> {
                 format!("SHELL [{}]", s.join(" "))
             }
             Instruction::Expose(ports) => {
-                let ports = self.expand_words(ports)?;
+                // Docker sorts the words as written, then expands them.
+                let mut raw: Vec<&str> = ports.split_whitespace().collect();
+                raw.sort_unstable();
+                let mut ports = Vec::new();
+                for w in raw {
+                    ports.extend(self.expand_words(w)?);
+                }
                 let set = rc.exposed_ports.get_or_insert_with(Default::default);
                 for p in &ports {
                     for port in expand_port(p)? {
@@ -570,14 +591,36 @@ impl State<'_> {
             }
             Instruction::Healthcheck(h) => {
                 let hc = self.healthcheck(h)?;
-                let shown = format!("HEALTHCHECK {:?}", hc.test);
-                rc.healthcheck = Some(hc);
+                if let Some(old) = rc.healthcheck.as_ref().and_then(|h| h.test.as_ref())
+                    && old.first().is_some_and(|t| t != "NONE")
+                {
+                    self.say(format!(
+                        "Note: overriding previous HEALTHCHECK: [{}]\n",
+                        old.join(" ")
+                    ))?;
+                }
+                let shown = format!("HEALTHCHECK {}", gofmt::healthcheck(&hc));
+                rc.healthcheck = Some(match rc.healthcheck.take() {
+                    // Docker's commit fills the options left unset from the previous check.
+                    Some(old) => HealthConfig {
+                        interval: nonzero_or(hc.interval, old.interval),
+                        timeout: nonzero_or(hc.timeout, old.timeout),
+                        start_period: nonzero_or(hc.start_period, old.start_period),
+                        start_interval: nonzero_or(hc.start_interval, old.start_interval),
+                        retries: nonzero_or(hc.retries, old.retries),
+                        test: hc.test,
+                    },
+                    None => hc,
+                });
                 shown
             }
             Instruction::Workdir(w) => return self.workdir(w).await,
             _ => unreachable!("RUN, COPY and ADD are dispatched elsewhere"),
         };
-        let created_by = self.metadata_created_by(&what);
+        // Docker's prefix is the shell of the new config (SHELL shows its own).
+        let shell = rc.shell.clone().filter(|s| !s.is_empty());
+        let shell = shell.unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+        let created_by = format!("{} #(nop)  {what}", shell.join(" "));
         if let Some(step) = self.cached(created_by, "")? {
             self.config.config = rc;
             self.commit(step, Layer::None).await?;
@@ -600,7 +643,7 @@ impl State<'_> {
         let dur = |v: &Option<String>, name: &str| -> Result<i64> {
             match v {
                 None => Ok(0),
-                Some(s) => parse_duration(s)
+                Some(s) => gofmt::parse_duration(s)
                     .ok_or_else(|| Error::invalid(format!("invalid --{name} value {s:?}"))),
             }
         };
@@ -650,13 +693,8 @@ impl State<'_> {
     }
 }
 
-/// Docker's rendering of a string list in history (`["a" "b"]`).
-fn go_quoted(v: &[String]) -> String {
-    let items: Vec<String> = v
-        .iter()
-        .map(|s| serde_json::to_string(s).expect("string serializes"))
-        .collect();
-    format!("[{}]", items.join(" "))
+fn nonzero_or(v: i64, fallback: i64) -> i64 {
+    if v == 0 { fallback } else { v }
 }
 
 /// `80`, `80/udp`, `8000-8002/tcp` as Docker's port keys.
@@ -683,48 +721,15 @@ fn expand_port(p: &str) -> Result<Vec<String>> {
     Ok((lo..=hi).map(|n| format!("{n}/{proto}")).collect())
 }
 
-/// Go durations as HEALTHCHECK takes them (`30s`, `1m30s`, `500ms`) in nanoseconds.
-fn parse_duration(s: &str) -> Option<i64> {
-    let mut total: f64 = 0.0;
-    let mut rest = s;
-    if rest == "0" {
-        return Some(0);
-    }
-    while !rest.is_empty() {
-        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let value: f64 = rest[..n].parse().ok()?;
-        rest = &rest[n..];
-        let u = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let mult = match &rest[..u] {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        total += value * mult;
-        rest = &rest[u..];
-    }
-    Some(total as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn ports_and_durations() {
+    fn ports() {
         assert_eq!(expand_port("80").unwrap(), ["80/tcp"]);
         assert_eq!(expand_port("53/UDP").unwrap(), ["53/udp"]);
         assert_eq!(expand_port("8000-8002").unwrap().len(), 3);
         expand_port("x").unwrap_err();
-        assert_eq!(parse_duration("1m30s"), Some(90_000_000_000));
-        assert_eq!(parse_duration("500ms"), Some(500_000_000));
-        assert_eq!(parse_duration("5"), None);
-        assert_eq!(go_quoted(&["sh".into(), "-c".into()]), r#"["sh" "-c"]"#);
     }
 }

@@ -103,8 +103,11 @@ fn options(q: &Query) -> Result<BuildOptions, Error> {
     })
 }
 
-fn message(p: &Progress) -> Bytes {
+/// One message of the progress stream; `quiet` builds give the image ID as their only
+/// `stream` text, as Docker's do.
+fn message(p: &Progress, quiet: bool) -> Bytes {
     let v = match p {
+        Progress::Built(id) if quiet => json!({ "stream": format!("{id}\n") }),
         Progress::Stream(s) => json!({ "stream": s }),
         Progress::StepEnd {
             text,
@@ -163,6 +166,7 @@ async fn build(
         }
     };
     let (tx, body) = stream::channel();
+    let quiet = opts.quiet;
     tokio::spawn(async move {
         let (ptx, prx) = tokio::sync::mpsc::channel::<Progress>(64);
         let builder = d.builder.clone();
@@ -171,7 +175,7 @@ async fn build(
         let forward = async move {
             let mut prx = prx;
             while let Some(p) = prx.recv().await {
-                if tx.send(message(&p)).await.is_err() {
+                if tx.send(message(&p, quiet)).await.is_err() {
                     break; // the client went away: dropping prx cancels the build
                 }
             }

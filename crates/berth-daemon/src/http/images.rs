@@ -150,6 +150,27 @@ fn glob(p: &str, s: &str) -> bool {
     rec(p.as_bytes(), s.as_bytes())
 }
 
+/// An image's run config as Docker's API shows it: a whole container config, with the
+/// fields images never set present and empty.
+fn api_config(c: &berth_image::config::RunConfig) -> serde_json::Value {
+    let mut v = serde_json::to_value(c).expect("config serializes");
+    let map = v.as_object_mut().expect("an object");
+    for (k, empty) in [
+        ("Hostname", serde_json::json!("")),
+        ("Domainname", serde_json::json!("")),
+        ("AttachStdin", serde_json::json!(false)),
+        ("AttachStdout", serde_json::json!(false)),
+        ("AttachStderr", serde_json::json!(false)),
+        ("Tty", serde_json::json!(false)),
+        ("OpenStdin", serde_json::json!(false)),
+        ("StdinOnce", serde_json::json!(false)),
+        ("Image", serde_json::json!("")),
+    ] {
+        map.entry(k).or_insert(empty);
+    }
+    v
+}
+
 fn inspect(i: &Image) -> ImageInspect {
     ImageInspect {
         id: i.id.to_string(),
@@ -160,7 +181,7 @@ fn inspect(i: &Image) -> ImageInspect {
         created: i.config.created.clone().unwrap_or_default(),
         docker_version: String::new(),
         author: i.config.author.clone().unwrap_or_default(),
-        config: serde_json::to_value(&i.config.config).expect("config serializes"),
+        config: api_config(&i.config.config),
         architecture: i.config.architecture.clone(),
         variant: i.config.variant.clone(),
         os: i.config.os.clone(),

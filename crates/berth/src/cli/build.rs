@@ -331,6 +331,9 @@ pub async fn build(client: &Client, a: BuildArgs) -> Result<u8> {
         while let Some(Ok(v)) = stream.next() {
             used = stream.byte_offset();
             if let Some(s) = v["stream"].as_str() {
+                if a.quiet && s.starts_with("sha256:") {
+                    id = Some(s.trim_end().to_string());
+                }
                 out.text(s);
                 if let Some(n) = v["berthStep"]["step"].as_u64() {
                     let secs = v["berthStep"]["seconds"].as_f64().unwrap_or(0.0);
