@@ -24,12 +24,16 @@ USER root
 ENTRYPOINT ["sh", "-c"]
 CMD ["ls /app/files | wc -l"]
 DF
-"$B" build -q -t a "$a" >/dev/null
-echo "(a) cached rebuild, 12 steps + 200-file COPY: median $(for _ in $(seq $N); do time_ms "$B" build -q -t a "$a"; done | median) ms"
+for t in "${tools[@]}"; do
+  tool "$t" build -q -t a "$a" >/dev/null
+  echo "$t (a) cached rebuild, 12 steps + 200-file COPY: median $(for _ in $(seq $N); do time_ms tool "$t" build -q -t a "$a"; done | median) ms"
+done
 
 b=$dir/b; mkdir -p "$b"
 { echo "FROM bench"; for i in $(seq 10); do echo "RUN echo $i > /f$i"; done; } > "$b/Dockerfile"
-echo "(b) --no-cache, 10 RUN steps:               median $(for _ in $(seq $N); do time_ms "$B" build -q --no-cache "$b"; done | median) ms"
+for t in "${tools[@]}"; do
+  echo "$t (b) --no-cache, 10 RUN steps:               median $(for _ in $(seq $N); do time_ms tool "$t" build -q --no-cache "$b"; done | median) ms"
+done
 
 c=$dir/c; mkdir -p "$c"
 cat > "$c/Dockerfile" <<'DF'
@@ -41,4 +45,6 @@ FROM bench
 COPY --from=one /1 /1
 COPY --from=two /2 /2
 DF
-echo "(c) two independent 1 s stages, --no-cache: $(time_ms "$B" build -q --no-cache "$c") ms (sum of stages: 2000+ ms)"
+for t in "${tools[@]}"; do
+  echo "$t (c) two independent 1 s stages, --no-cache: $(time_ms tool "$t" build -q --no-cache "$c") ms (sum of stages: 2000+ ms)"
+done

@@ -1,5 +1,7 @@
 # Shared by the bench scripts: a release build, a private daemon on a temporary root, and a
 # `bench` image from the host's static busybox. Sets B, dir, sock, dpid and BERTH_HOST.
+# With REF=unix:///path/to/docker.sock (a Docker daemon to compare with), the image is loaded
+# there too and the scripts time the same commands through `docker -H $REF`.
 bash scripts/deps.sh
 cargo build --release -q
 B=$PWD/target/x86_64-unknown-linux-gnu/release/berth
@@ -14,6 +16,15 @@ rootfs=$dir/rootfs; mkdir -p "$rootfs/bin" "$rootfs/etc"
 cp /bin/busybox "$rootfs/bin/"; for a in sh true echo sleep cat ls wc; do ln -s busybox "$rootfs/bin/$a"; done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
 tar -C "$rootfs" -c . | "$B" import - bench >/dev/null
+if [ -n "${REF:-}" ]; then
+  tar -C "$rootfs" -c . | docker -H "$REF" import - bench >/dev/null
+fi
+# The tools to time: berth, and Docker when REF is set.
+tools=(berth); [ -n "${REF:-}" ] && tools+=(docker)
+tool() { # tool NAME ARGS...: runs a CLI command with berth or the reference Docker
+  local t=$1; shift
+  if [ "$t" = berth ]; then "$B" "$@"; else DOCKER_BUILDKIT=0 docker -H "$REF" "$@" 2> >(grep -v "DEPRECATED\|BuildKit is\|environment-variable\|^$" >&2); fi
+}
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 time_ms() { local s e; s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }

@@ -5,11 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 N=${N:-20}
-echo "run --rm bench true:    median $(for _ in $(seq $N); do time_ms "$B" -H "unix://$sock" run --rm bench true; done | median) ms"
-echo "run --rm bench echo hi: median $(for _ in $(seq $N); do time_ms "$B" -H "unix://$sock" run --rm bench echo hi; done | median) ms"
+for t in "${tools[@]}"; do
+  echo "$t run --rm bench true:    median $(for _ in $(seq $N); do time_ms tool "$t" run --rm bench true; done | median) ms"
+  echo "$t run --rm bench echo hi: median $(for _ in $(seq $N); do time_ms tool "$t" run --rm bench echo hi; done | median) ms"
+done
 echo "daemon idle RSS: $(awk '/VmRSS/ {print $2}' /proc/$dpid/status) kB"
 cid=$("$B" -H "unix://$sock" run -d bench sleep 60)
 sleep 0.5
-echo "exec C true:            median $(for _ in $(seq $N); do time_ms "$B" -H "unix://$sock" exec "$cid" true; done | median) ms"
+echo "berth exec C true:            median $(for _ in $(seq $N); do time_ms "$B" -H "unix://$sock" exec "$cid" true; done | median) ms"
+if [ -n "${REF:-}" ]; then
+  rid=$(tool docker run -d bench sleep 60)
+  echo "docker exec C true:           median $(for _ in $(seq $N); do time_ms tool docker exec "$rid" true; done | median) ms"
+  tool docker rm -f "$rid" >/dev/null
+fi
 mon=$(pgrep -f "berth monitor .*${cid}" | head -1)
 echo "monitor RSS per container: $(awk '/VmRSS/ {print $2}' /proc/$mon/status) kB"
