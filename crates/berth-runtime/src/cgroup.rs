@@ -11,6 +11,21 @@ pub fn is_unified() -> bool {
     Path::new(ROOT).join("cgroup.controllers").exists()
 }
 
+/// Where the host mounts its cgroup v1 hierarchies (`/sys/fs/cgroup/memory`, ...), from
+/// `/proc/self/mountinfo`.
+pub fn v1_mount_points() -> Vec<String> {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    info.lines()
+        .filter_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            let point = left.split_whitespace().nth(4)?;
+            (right.split_whitespace().next() == Some("cgroup")
+                && point.starts_with("/sys/fs/cgroup/"))
+            .then(|| point.to_string())
+        })
+        .collect()
+}
+
 /// The cgroup controllers containers can be limited with on this host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Controllers {

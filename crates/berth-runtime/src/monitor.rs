@@ -52,6 +52,9 @@ pub struct MonitorConfig {
     pub open_stdin: bool,
     /// Close stdin when the first stdin client leaves.
     pub stdin_once: bool,
+    /// The working directory, made in the rootfs when it is missing (as Docker does).
+    #[serde(default)]
+    pub workdir: String,
 }
 
 /// How a container ended, as recorded in `exit.json`.
@@ -227,6 +230,9 @@ fn pipe() -> Result<(File, File), BoxError> {
 
 fn start(config: &MonitorConfig, rootfs: &Path) -> Result<Started, BoxError> {
     crate::mount::mount_all(&config.rootfs, rootfs)?;
+    if !config.workdir.is_empty() {
+        crate::mount::make_dir_in_root(rootfs, &config.workdir)?;
+    }
     let _ = fs::remove_file(&config.socket);
     let mut builder = ContainerBuilder::new(config.id.clone(), SyscallType::default())
         .with_root_path(&config.state_root)?;

@@ -82,9 +82,76 @@ fn compact_lowerdirs(options: &[String]) -> Option<(PathBuf, String)> {
     Some((common.to_path_buf(), rewritten.join(",")))
 }
 
+/// Creates directory `dir` (absolute, in the container's view) under `rootfs` with its missing
+/// parents, mode 0755, owned by root, as Docker prepares a working directory. Symlinks on the
+/// way resolve inside `rootfs`, never outside it.
+pub fn make_dir_in_root(rootfs: &Path, dir: &str) -> Result<(), String> {
+    use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let root = std::fs::File::open(rootfs).map_err(|e| format!("opening the rootfs: {e}"))?;
+    let open = |p: &Path| {
+        let how = OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_IN_ROOT);
+        // SAFETY: openat2 returned a new descriptor that nothing else owns.
+        openat2(root.as_raw_fd(), p, how).map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
+    };
+    let not_dir = || format!("Cannot mkdir: {dir} is not a directory");
+    let mut cur = PathBuf::from("/");
+    for c in Path::new(dir).components() {
+        let std::path::Component::Normal(name) = c else {
+            continue;
+        };
+        let parent = open(&cur).map_err(|e| match e {
+            nix::Error::ENOTDIR => not_dir(),
+            e => format!("working directory {dir}: {e}"),
+        })?;
+        cur.push(name);
+        match open(&cur) {
+            Ok(_) => continue,
+            Err(nix::Error::ENOTDIR) => return Err(not_dir()),
+            Err(nix::Error::ENOENT) => {}
+            Err(e) => return Err(format!("working directory {dir}: {e}")),
+        }
+        match nix::sys::stat::mkdirat(
+            Some(parent.as_raw_fd()),
+            name,
+            nix::sys::stat::Mode::from_bits_truncate(0o755),
+        ) {
+            Ok(()) | Err(nix::Error::EEXIST) => {}
+            Err(e) => return Err(format!("creating working directory {dir}: {e}")),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn working_directories_are_made_inside_the_root() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::create_dir(r.join("outside")).unwrap();
+        std::os::unix::fs::symlink("/outside", r.join("link")).unwrap();
+        std::os::unix::fs::symlink("../../../../..", r.join("up")).unwrap();
+        std::fs::write(r.join("f"), "").unwrap();
+        make_dir_in_root(r, "/a/b").unwrap();
+        assert!(r.join("a/b").is_dir());
+        make_dir_in_root(r, "/a/b").unwrap();
+        make_dir_in_root(r, "/link/x").unwrap();
+        assert!(
+            r.join("outside/x").is_dir(),
+            "absolute links resolve in the root"
+        );
+        make_dir_in_root(r, "/up/escaped").unwrap();
+        assert!(r.join("escaped").is_dir(), "`..` stops at the root");
+        assert_eq!(
+            make_dir_in_root(r, "/f/x").unwrap_err(),
+            "Cannot mkdir: /f/x is not a directory"
+        );
+    }
 
     #[test]
     fn lowerdirs_become_relative_to_their_common_parent() {

@@ -140,8 +140,13 @@ impl RunSpec {
         if self.network == Network::None {
             namespaces.push(json!({"type": "network"}));
         }
+        let mut readonly: Vec<String> = READONLY.iter().map(|p| p.to_string()).collect();
         if crate::cgroup::is_unified() {
             namespaces.push(json!({"type": "cgroup"}));
+        } else {
+            // libcontainer binds each v1 hierarchy read-write whatever the mount says: made
+            // read-only here, or a container could raise its own limits.
+            readonly.extend(crate::cgroup::v1_mount_points());
         }
         let mut mounts = vec![
             json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
@@ -214,7 +219,7 @@ impl RunSpec {
                 "cgroupsPath": self.cgroup_path,
                 "resources": resources,
                 "maskedPaths": MASKED,
-                "readonlyPaths": READONLY,
+                "readonlyPaths": readonly,
             },
         })
     }

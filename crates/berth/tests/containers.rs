@@ -26,8 +26,33 @@ fn run_output_exit_codes_and_options() {
         "stderr is kept apart: {}",
         out.stderr
     );
-    d.docker(&["run", "--rm", "busybox", "nosuchcmd"])
-        .fails_with(127, "executable file not found in $PATH");
+    let out = d.docker(&["run", "--rm", "busybox", "nosuchcmd"]);
+    assert!(
+        !out.stderr.contains("Error waiting for container"),
+        "a failed start is reported once: {}",
+        out.stderr
+    );
+    out.fails_with(127, "executable file not found in $PATH");
+    // A missing working directory is made (owned by root), as Docker does; a file is refused.
+    assert_eq!(
+        d.docker(&[
+            "run",
+            "--rm",
+            "-w",
+            "/new/dir",
+            "busybox",
+            "sh",
+            "-c",
+            "pwd; ls -ld ."
+        ])
+        .ok()
+        .split_whitespace()
+        .take(4)
+        .collect::<Vec<_>>(),
+        ["/new/dir", "drwxr-xr-x", "2", "root"]
+    );
+    d.docker(&["run", "--rm", "-w", "/etc/passwd", "busybox", "true"])
+        .fails_with(125, "Cannot mkdir: /etc/passwd is not a directory");
     let out = d.docker(&["run", "--rm", "nosuchimage"]);
     assert_eq!(out.code, 125);
     let env = d
@@ -204,7 +229,12 @@ fn lifecycle_logs_stop_kill_rm() {
     d.docker(&["start", "web"]).ok();
     d.docker(&["kill", "-s", "USR1", "web"]).ok();
     assert_eq!(d.docker(&["wait", "web"]).ok().trim(), "5");
-    d.docker(&["kill", "web"]).fails_with(1, "is not running");
+    d.docker(&["kill", "web"])
+        .fails_with(1, "Cannot kill container: web: Container");
+    d.docker(&["kill", "nosuch"]).fails_with(
+        1,
+        "Cannot kill container: nosuch: No such container: nosuch",
+    );
     // logs -f returns when the container ends.
     let cid = d
         .docker(&["run", "-d", "busybox", "sh", "-c", "sleep 0.5; echo late"])
@@ -286,6 +316,28 @@ fn limits_are_enforced_and_visible() {
     assert_eq!(h.trim(), "500000000 512 20");
     d.docker(&["run", "--rm", "--memory", "1m", "busybox", "true"])
         .fails_with(125, "Minimum memory limit allowed is 6MB");
+    // The container sees its cgroup read-only: it cannot raise its own limits (v1 or v2).
+    let out = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--memory",
+            "64m",
+            "--pids-limit",
+            "50",
+            "busybox",
+            "sh",
+            "-c",
+            "for f in /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max \
+                      /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max; do \
+               [ -e $f ] || continue; echo seen; (echo 999999488 > $f) 2>/dev/null && echo WROTE $f; \
+             done; true",
+        ])
+        .ok();
+    assert_eq!(
+        out, "seen\nseen\n",
+        "limits must not be writable from inside"
+    );
 }
 
 #[test]
@@ -513,4 +565,19 @@ fn runs_on_a_cgroup_v2_only_host() {
         // Here the memory controller is still bound to a v1 hierarchy of the host.
         out.fails_with(125, "the memory cgroup controller is not available");
     }
+    // The hierarchy is read-only inside.
+    let out = d
+        .docker(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "mkdir /sys/fs/cgroup/escape 2>/dev/null && echo made; grep ' /sys/fs/cgroup ' /proc/mounts",
+        ])
+        .ok();
+    assert!(
+        !out.contains("made") && out.contains("cgroup2 ro,"),
+        "{out}"
+    );
 }

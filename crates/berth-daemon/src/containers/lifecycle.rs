@@ -87,6 +87,7 @@ impl Containers {
                 tty: rec.config.tty,
                 open_stdin: rec.config.open_stdin,
                 stdin_once: rec.config.stdin_once,
+                workdir: rec.config.working_dir.clone(),
             };
             std::fs::write(
                 &paths.monitor_config,
@@ -271,20 +272,20 @@ impl Containers {
         self.event("attach", &c.record(), &[]);
     }
 
-    /// Sends a signal to a running container.
+    /// Sends a signal to a running container (the API says which container failed).
     pub async fn kill(&self, c: &Arc<Container>, signo: i32) -> Result<()> {
         let rec = c.record();
         if rec.state.status != Status::Running {
             return Err(Error::conflict(format!(
-                "Cannot kill container: {}: Container {} is not running",
-                rec.id, rec.id
+                "Container {} is not running",
+                rec.id
             )));
         }
         let handle = MonitorHandle::attach(&self.socket(&rec.id));
         tokio::task::spawn_blocking(move || handle.kill(signo))
             .await
             .map_err(|e| Error::internal("kill task", &e))?
-            .map_err(|e| Error::conflict(format!("Cannot kill container: {}: {e}", rec.id)))?;
+            .map_err(|e| Error::conflict(e.to_string()))?;
         self.event("kill", &rec, &[("signal", signo.to_string())]);
         Ok(())
     }

@@ -269,12 +269,19 @@ async fn kill(
     Path(id): Path<String>,
     q: Query,
 ) -> Result<StatusCode, Error> {
-    let c = d.containers.get(&id)?;
+    // Docker's API says which container could not be killed.
+    let wrap = |e: Error| {
+        Error::new(
+            e.kind,
+            format!("Cannot kill container: {id}: {}", e.message),
+        )
+    };
     let signo = match q.get("signal").filter(|s| !s.is_empty()) {
         Some(s) => crate::signal::parse(s)?,
         None => libc::SIGKILL,
     };
-    d.containers.kill(&c, signo).await?;
+    let c = d.containers.get(&id).map_err(wrap)?;
+    d.containers.kill(&c, signo).await.map_err(wrap)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -297,9 +304,13 @@ async fn wait(
     tokio::spawn(async move {
         let code = containers.wait(&c, cond).await.unwrap_or(-1);
         let rec = c.record();
-        let error = (!rec.state.error.is_empty()).then_some(berth_api::container::WaitError {
-            message: rec.state.error,
-        });
+        // Docker reports a failed start only to a not-running wait; a next-exit or removed
+        // wait (what `run` uses) gets the exit code alone.
+        let error = (cond == WaitCondition::NotRunning && !rec.state.error.is_empty()).then_some(
+            berth_api::container::WaitError {
+                message: rec.state.error,
+            },
+        );
         let body = serde_json::to_vec(&WaitResponse {
             status_code: code,
             error,
