@@ -2,7 +2,7 @@
 # Installs what berth needs to build and test on a fresh Debian machine (as root).
 set -euo pipefail
 need=()
-for p in libseccomp-dev pkg-config busybox-static; do
+for p in libseccomp-dev pkg-config busybox-static procps; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

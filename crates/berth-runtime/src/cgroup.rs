@@ -81,6 +81,28 @@ pub fn remove_parent(name: &str) {
     }
 }
 
+/// The processes in the cgroup at `path` (relative to the hierarchy root).
+pub fn procs(path: &str) -> std::io::Result<Vec<i32>> {
+    let rel = path.trim_start_matches('/');
+    let root = Path::new(ROOT);
+    let candidates: Vec<std::path::PathBuf> = if is_unified() {
+        vec![root.join(rel)]
+    } else {
+        ["pids", "memory", "devices", "freezer", "cpu"]
+            .iter()
+            .map(|h| root.join(h).join(rel))
+            .collect()
+    };
+    let mut last = std::io::Error::from(std::io::ErrorKind::NotFound);
+    for dir in candidates {
+        match fs::read_to_string(dir.join("cgroup.procs")) {
+            Ok(s) => return Ok(s.lines().filter_map(|l| l.trim().parse().ok()).collect()),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
 /// How many OOM kills the cgroup at `path` (relative to the hierarchy root) has seen.
 pub fn oom_kills(path: &str) -> u64 {
     let rel = path.trim_start_matches('/');

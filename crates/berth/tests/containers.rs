@@ -217,6 +217,21 @@ fn lifecycle_logs_stop_kill_rm() {
     );
     // Start again, then a stop that must escalate to SIGKILL (sleep as PID 1 ignores TERM).
     let id2 = d.docker(&["run", "-d", "busybox", "sleep", "100"]).ok();
+    // top: the host's ps, only the container's processes.
+    let top = d.docker(&["top", id2.trim()]).ok();
+    let lines: Vec<&str> = top.lines().collect();
+    assert!(
+        lines[0].starts_with("UID ") && lines[0].contains(" PID "),
+        "{top}"
+    );
+    assert_eq!(lines.len(), 2, "{top}");
+    assert!(lines[1].ends_with("sleep 100"), "{top}");
+    let top = d.berth(&["top", id2.trim(), "-o", "pid,comm"]).ok();
+    assert!(
+        top.starts_with("PID ") && top.trim_end().ends_with("sleep"),
+        "{top}"
+    );
+    d.docker(&["top", "web"]).fails_with(1, "is not running");
     let t = std::time::Instant::now();
     d.docker(&["stop", "-t", "1", id2.trim()]).ok();
     assert!(t.elapsed() >= std::time::Duration::from_millis(900));

@@ -46,6 +46,10 @@ pub fn refuse_unsupported(req: &CreateRequest) -> Result<()> {
 /// Validates host settings and applies defaults; bridge networking and restart policies are
 /// refused with a message saying what works today.
 pub fn validate_host_config(mut h: HostConfig) -> Result<HostConfig> {
+    // 0 and -1 both mean unlimited; Docker keeps that as no limit at all.
+    if h.pids_limit.is_some_and(|p| p <= 0) {
+        h.pids_limit = None;
+    }
     match h.network_mode.as_str() {
         "" | "default" => h.network_mode = "none".into(),
         "none" | "host" => {}

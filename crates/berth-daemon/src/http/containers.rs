@@ -47,9 +47,17 @@ async fn create(
     Ok((StatusCode::CREATED, Json(CreateResponse { id, warnings })))
 }
 
+/// The `Command` of `ps`: the path and arguments, those with a space in single quotes, as
+/// Docker writes it.
 fn command(r: &Record) -> String {
-    std::iter::once(r.path.as_str())
-        .chain(r.args.iter().map(String::as_str))
+    std::iter::once(r.path.clone())
+        .chain(r.args.iter().map(|a| {
+            if a.contains(' ') {
+                format!("'{a}'")
+            } else {
+                a.clone()
+            }
+        }))
         .collect::<Vec<_>>()
         .join(" ")
 }

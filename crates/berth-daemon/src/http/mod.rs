@@ -12,6 +12,7 @@ mod images;
 mod query;
 mod stream;
 mod system;
+mod top;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(build::routes())
         .merge(containers::routes())
         .merge(exec::routes())
+        .merge(top::routes())
         .fallback(|uri: Uri| async move {
             error_response(&crate::Error::not_found(format!(
                 "page not found: {}",

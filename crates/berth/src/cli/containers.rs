@@ -304,6 +304,34 @@ pub async fn wait(client: &Client, a: WaitArgs) -> Result<u8> {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct TopArgs {
+    container: String,
+    /// Options for ps (default -ef).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    ps_args: Vec<String>,
+}
+
+pub async fn top(client: &Client, a: TopArgs) -> Result<u8> {
+    let mut path = format!("/containers/{}/top", enc(&a.container));
+    if !a.ps_args.is_empty() {
+        path.push_str(&format!("?ps_args={}", enc(&a.ps_args.join(" "))));
+    }
+    let (_, body) = client.bytes(Method::GET, &path, None).await?;
+    let v: serde_json::Value = serde_json::from_slice(&body)?;
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| s.as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let mut rows = vec![strings(&v["Titles"])];
+    rows.extend(v["Processes"].as_array().into_iter().flatten().map(strings));
+    super::table_min(&rows, 20);
+    Ok(0)
+}
+
+#[derive(Debug, clap::Args)]
 pub struct InspectArgs {
     #[arg(required = true)]
     names: Vec<String>,

@@ -62,6 +62,8 @@ enum Command {
     Logs(containers::LogsArgs),
     /// Block until one or more containers stop, then print their exit codes.
     Wait(containers::WaitArgs),
+    /// Display the running processes of a container.
+    Top(containers::TopArgs),
     /// Return low-level information on containers or images.
     Inspect(containers::InspectArgs),
     /// Get real time events from the server.
@@ -151,6 +153,7 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Exec(a) => exec::exec(&client, a).await,
         Command::Logs(a) => containers::logs(&client, a).await,
         Command::Wait(a) => containers::wait(&client, a).await,
+        Command::Top(a) => containers::top(&client, a).await,
         Command::Inspect(a) => containers::inspect(&client, a).await,
         Command::Events(a) => system::events(&client, a).await,
         Command::Info => system::info(&client).await,
@@ -249,16 +252,27 @@ fn ago(unix: i64) -> String {
 
 /// Prints rows in columns three spaces apart, as Docker's tabwriter does.
 fn table(rows: &[Vec<String>]) {
+    table_min(rows, 0);
+}
+
+/// [`table`] with columns at least `min` wide.
+fn table_min(rows: &[Vec<String>], min: usize) {
     let cols = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            let w = rows
+                .iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count());
+            (w.max().unwrap_or(0) + 3).max(min)
+        })
         .collect();
     for r in rows {
         let mut line = String::new();
         for (c, cell) in r.iter().enumerate() {
             line.push_str(cell);
             if c + 1 < cols {
-                line.push_str(&" ".repeat(widths[c] - cell.chars().count() + 3));
+                line.push_str(&" ".repeat(widths[c].saturating_sub(cell.chars().count())));
             }
         }
         println!("{}", line.trim_end());

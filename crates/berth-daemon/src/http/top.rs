@@ -1,0 +1,117 @@
+//! `GET /containers/{id}/top`: the host's `ps`, cut down to the container's processes, as
+//! Docker does it.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::query::Query;
+use crate::containers::Status;
+use crate::{Daemon, Error};
+
+pub fn routes() -> Router<Arc<Daemon>> {
+    Router::new().route("/containers/{id}/top", get(top))
+}
+
+async fn top(
+    State(d): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    q: Query,
+) -> Result<Json<serde_json::Value>, Error> {
+    let c = d.containers.get(&id)?;
+    let rec = c.record();
+    if rec.state.status != Status::Running {
+        return Err(Error::conflict(format!(
+            "Container {} is not running",
+            rec.id
+        )));
+    }
+    let args: Vec<String> = q
+        .get("ps_args")
+        .filter(|a| !a.is_empty())
+        .unwrap_or("-ef")
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let pids: BTreeSet<i32> = berth_runtime::cgroup::procs(&format!("/berth/{}", rec.id))
+        .map_err(|e| Error::internal("reading the container's processes", &e))?
+        .into_iter()
+        .collect();
+    let out = tokio::process::Command::new("ps")
+        .args(&args)
+        .output()
+        .await
+        .map_err(|e| Error::internal_msg(format!("Error running ps: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::invalid(format!(
+            "Error running ps: {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let (titles, processes) = filter(&String::from_utf8_lossy(&out.stdout), &pids)?;
+    Ok(Json(json!({ "Titles": titles, "Processes": processes })))
+}
+
+/// Keeps the rows of `ps` output whose PID is in `pids`; the last column takes the rest of
+/// the line (commands have spaces).
+fn filter(ps: &str, pids: &BTreeSet<i32>) -> Result<(Vec<String>, Vec<Vec<String>>), Error> {
+    let mut lines = ps.lines();
+    let titles: Vec<String> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let col = titles
+        .iter()
+        .position(|t| t == "PID")
+        .ok_or_else(|| Error::invalid("Couldn't find PID field in ps output"))?;
+    let mut rows = Vec::new();
+    for line in lines {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let Some(pid) = fields.get(col).and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        if !pids.contains(&pid) || fields.len() < titles.len() {
+            continue;
+        }
+        let last = titles.len() - 1;
+        let mut row: Vec<String> = fields[..last].iter().map(|f| f.to_string()).collect();
+        row.push(fields[last..].join(" "));
+        rows.push(row);
+    }
+    Ok((titles, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_of_the_container_with_whole_commands() {
+        let ps = "UID  PID  PPID  C STIME TTY TIME CMD\n\
+                  root 1    0     0 09:00 ?   00:00:01 /sbin/init\n\
+                  root 42   40    0 09:01 ?   00:00:00 sleep 30 now\n";
+        let (t, rows) = filter(ps, &BTreeSet::from([42])).unwrap();
+        assert_eq!(t.len(), 8);
+        assert_eq!(
+            rows,
+            [[
+                "root",
+                "42",
+                "40",
+                "0",
+                "09:01",
+                "?",
+                "00:00:00",
+                "sleep 30 now"
+            ]]
+        );
+        assert!(filter("USER COMMAND\nroot x\n", &BTreeSet::new()).is_err());
+    }
+}
