@@ -112,6 +112,6 @@ mod tests {
                 "sleep 30 now"
             ]]
         );
-        assert!(filter("USER COMMAND\nroot x\n", &BTreeSet::new()).is_err());
+        filter("USER COMMAND\nroot x\n", &BTreeSet::new()).unwrap_err();
     }
 }
