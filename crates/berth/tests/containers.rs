@@ -75,6 +75,14 @@ fn run_output_exit_codes_and_options() {
         env,
         "1 /tmp box /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
     );
+    // The default PATH is the process's, not part of the container's config.
+    let c = d.docker(&["create", "-e", "X=1", "busybox", "true"]).ok();
+    assert_eq!(
+        d.docker(&["inspect", "-f", "{{json .Config.Env}}", c.trim()])
+            .ok(),
+        "[\"X=1\"]\n"
+    );
+    d.docker(&["rm", c.trim()]).ok();
     assert_eq!(
         d.docker(&["run", "--rm", "-u", "u1", "busybox", "id"]).ok(),
         "uid=1000(u1) gid=1000(g1) groups=2000(extra)\n"

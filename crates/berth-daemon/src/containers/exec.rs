@@ -277,19 +277,8 @@ impl Containers {
                 serde_json::from_slice(&b)
                     .map_err(|err| internal("parsing the container's spec", &err))
             })?;
-        let mut env = rec.config.env.clone().unwrap_or_default();
-        env.insert(
-            1.min(env.len()),
-            format!("HOSTNAME={}", rec.config.hostname),
-        );
-        if cfg.tty {
-            env.push("TERM=xterm".into());
-        }
-        for kv in cfg.env.iter().flatten() {
-            let key = kv.split('=').next().unwrap_or(kv);
-            env.retain(|e| e.split('=').next() != Some(key));
-            env.push(kv.clone());
-        }
+        let extra = cfg.env.clone().unwrap_or_default();
+        let env = super::spec::process_env(&rec.config, cfg.tty, &extra);
         let cwd = [&cfg.working_dir, &rec.config.working_dir]
             .into_iter()
             .find(|d| !d.is_empty())

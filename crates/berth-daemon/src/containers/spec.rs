@@ -195,9 +195,6 @@ pub fn merge(id: &str, req: &Config, image: &RunConfig) -> Result<(Config, Strin
         env.retain(|e| e.split('=').next() != Some(key));
         env.push(kv.clone());
     }
-    if !env.iter().any(|e| e.starts_with("PATH=")) {
-        env.insert(0, DEFAULT_PATH.into());
-    }
     c.env = Some(env);
     // An entrypoint given at create time discards the image's cmd as well.
     let (entrypoint, cmd) = match &req.entrypoint {
@@ -329,6 +326,23 @@ pub fn resolve_user(user: &str, layers: &[PathBuf]) -> Result<(u32, u32, Vec<u32
     Ok((uid, gid, additional))
 }
 
+/// A process's environment as Docker makes it: the default PATH, HOSTNAME and (with a
+/// terminal) TERM, replaced or extended by the container's env, then by `extra` (an exec's).
+pub fn process_env(c: &Config, tty: bool, extra: &[String]) -> Vec<String> {
+    let mut env = vec![DEFAULT_PATH.to_string(), format!("HOSTNAME={}", c.hostname)];
+    if tty {
+        env.push("TERM=xterm".into());
+    }
+    for kv in c.env.iter().flatten().chain(extra) {
+        let key = kv.split('=').next().unwrap_or(kv);
+        match env.iter_mut().find(|e| e.split('=').next() == Some(key)) {
+            Some(e) => e.clone_from(kv),
+            None => env.push(kv.clone()),
+        }
+    }
+    env
+}
+
 /// The runtime spec for a container record; `exe` is berth's own binary, the init of `--init`
 /// containers.
 pub fn run_spec(
@@ -346,16 +360,7 @@ pub fn run_spec(
     };
     let mut args = vec![rec.path.clone()];
     args.extend(rec.args.iter().cloned());
-    let mut env = rec.config.env.clone().unwrap_or_default();
-    if rec.config.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
-        env.push("TERM=xterm".into());
-    }
-    if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
-        env.insert(
-            1.min(env.len()),
-            format!("HOSTNAME={}", rec.config.hostname),
-        );
-    }
+    let env = process_env(&rec.config, rec.config.tty, &[]);
     let (cpu_quota, cpu_period) = if h.nano_cpus > 0 {
         (h.nano_cpus * 100_000 / 1_000_000_000, 100_000)
     } else {
