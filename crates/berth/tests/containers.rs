@@ -82,6 +82,13 @@ fn run_output_exit_codes_and_options() {
             .ok(),
         "[\"X=1\"]\n"
     );
+    let nets = "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}";
+    assert_eq!(d.docker(&["inspect", "-f", nets, c.trim()]).ok(), "none\n");
+    d.docker(&["rm", c.trim()]).ok();
+    let c = d
+        .docker(&["create", "--network", "host", "busybox", "true"])
+        .ok();
+    assert_eq!(d.docker(&["inspect", "-f", nets, c.trim()]).ok(), "host\n");
     d.docker(&["rm", c.trim()]).ok();
     assert_eq!(
         d.docker(&["run", "--rm", "-u", "u1", "busybox", "id"]).ok(),

@@ -47,6 +47,28 @@ async fn create(
     Ok((StatusCode::CREATED, Json(CreateResponse { id, warnings })))
 }
 
+/// `NetworkSettings.Networks`: the one network (`none` or `host`) the container is in, with
+/// the empty endpoint Docker shows for those.
+fn networks(mode: &str) -> serde_json::Value {
+    let endpoint = serde_json::json!({
+        "IPAMConfig": null, "Links": null, "Aliases": null, "NetworkID": "", "EndpointID": "",
+        "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
+        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "", "DriverOpts": null,
+    });
+    serde_json::json!({ mode: endpoint })
+}
+
+/// `NetworkSettings` of `inspect`, in Docker's shape for a container without addresses.
+fn network_settings(mode: &str) -> serde_json::Value {
+    serde_json::json!({
+        "Bridge": "", "SandboxID": "", "HairpinMode": false, "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": "", "SecondaryIPAddresses": null,
+        "SecondaryIPv6Addresses": null, "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
+        "MacAddress": "", "Networks": networks(mode),
+    })
+}
+
 /// The `Command` of `ps`: the path and arguments, those with a space in single quotes, as
 /// Docker writes it.
 fn command(r: &Record) -> String {
@@ -155,7 +177,7 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<Summary
                 "NetworkMode".into(),
                 r.host_config.network_mode.clone(),
             )]),
-            network_settings: serde_json::json!({"Networks": {}}),
+            network_settings: serde_json::json!({"Networks": networks(&r.host_config.network_mode)}),
             mounts: vec![],
         });
     }
@@ -214,7 +236,7 @@ async fn inspect(
         },
         mounts: vec![],
         config: r.config.clone(),
-        network_settings: serde_json::json!({"Networks": {}, "Ports": {}, "SandboxKey": ""}),
+        network_settings: network_settings(&r.host_config.network_mode),
     }))
 }
 
