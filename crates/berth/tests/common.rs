@@ -253,7 +253,7 @@ impl TestDaemon {
 
     /// Imports the busybox fixture as `name`.
     pub fn import_busybox(&self, name: &str) -> String {
-        self.docker(&["import", busybox_tar().to_str().unwrap(), name])
+        self.docker_stdin(&["import", "-", name], busybox_tar())
             .ok()
             .trim()
             .to_string()
@@ -288,53 +288,54 @@ impl Drop for TestDaemon {
     }
 }
 
-/// A tarball of a minimal busybox rootfs, built once per test binary.
-pub fn busybox_tar() -> PathBuf {
-    static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+/// A tarball of a minimal busybox rootfs, built once per test binary, in memory (nothing is
+/// left on disk).
+pub fn busybox_tar() -> &'static [u8] {
+    static ONCE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     ONCE.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("berth-busybox-{}", std::process::id()));
-        let rootfs = dir.join("rootfs");
-        let _ = std::fs::remove_dir_all(&dir);
-        for d in ["bin", "etc", "tmp", "root"] {
-            std::fs::create_dir_all(rootfs.join(d)).unwrap();
-        }
         let bb = ["/bin/busybox", "/usr/bin/busybox"]
             .into_iter()
             .map(Path::new)
             .find(|p| p.exists())
             .expect("busybox-static installed");
-        std::fs::copy(bb, rootfs.join("bin/busybox")).unwrap();
+        let mut t = tar::Builder::new(Vec::new());
+        let header = |kind: tar::EntryType, mode: u32, size: u64| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_mode(mode);
+            h.set_size(size);
+            h.set_mtime(0);
+            h.set_uid(0);
+            h.set_gid(0);
+            h
+        };
+        for d in ["bin", "etc", "tmp", "root"] {
+            let mut h = header(tar::EntryType::Directory, 0o755, 0);
+            t.append_data(&mut h, d, std::io::empty()).unwrap();
+        }
+        let binary = std::fs::read(bb).unwrap();
+        let mut h = header(tar::EntryType::Regular, 0o755, binary.len() as u64);
+        t.append_data(&mut h, "bin/busybox", &binary[..]).unwrap();
         for app in [
             "sh", "echo", "cat", "ls", "true", "false", "sleep", "id", "env", "hostname", "ps",
             "pwd", "tail", "head", "seq", "wc", "touch", "kill", "dd",
         ] {
-            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(app)).unwrap();
+            let mut h = header(tar::EntryType::Symlink, 0o777, 0);
+            t.append_link(&mut h, format!("bin/{app}"), "busybox")
+                .unwrap();
         }
-        std::fs::write(
-            rootfs.join("etc/passwd"),
-            "root:x:0:0:root:/root:/bin/sh\nu1:x:1000:1000::/:/bin/sh\n",
-        )
-        .unwrap();
-        std::fs::write(
-            rootfs.join("etc/group"),
-            "root:x:0:\ng1:x:1000:\nextra:x:2000:u1\n",
-        )
-        .unwrap();
-        let tar = dir.join("busybox.tar");
-        assert!(
-            Command::new("tar")
-                .arg("-C")
-                .arg(&rootfs)
-                .arg("-cf")
-                .arg(&tar)
-                .arg(".")
-                .status()
-                .unwrap()
-                .success()
-        );
-        tar
+        for (name, text) in [
+            (
+                "etc/passwd",
+                "root:x:0:0:root:/root:/bin/sh\nu1:x:1000:1000::/:/bin/sh\n",
+            ),
+            ("etc/group", "root:x:0:\ng1:x:1000:\nextra:x:2000:u1\n"),
+        ] {
+            let mut h = header(tar::EntryType::Regular, 0o644, text.len() as u64);
+            t.append_data(&mut h, name, text.as_bytes()).unwrap();
+        }
+        t.into_inner().unwrap()
     })
-    .clone()
 }
 
 /// Seconds since the epoch.

@@ -7,23 +7,25 @@ use common::TestDaemon;
 #[test]
 fn import_list_tag_inspect_remove() {
     let d = TestDaemon::start();
-    let tar = common::busybox_tar();
     let id = d
-        .docker(&[
-            "import",
-            "-c",
-            "CMD [\"sh\"]",
-            "-c",
-            "ENV A=1",
-            "-c",
-            "WORKDIR /tmp",
-            "-c",
-            "STOPSIGNAL SIGUSR1",
-            "-c",
-            "LABEL k=v",
-            tar.to_str().unwrap(),
-            "busybox",
-        ])
+        .docker_stdin(
+            &[
+                "import",
+                "-c",
+                "CMD [\"sh\"]",
+                "-c",
+                "ENV A=1",
+                "-c",
+                "WORKDIR /tmp",
+                "-c",
+                "STOPSIGNAL SIGUSR1",
+                "-c",
+                "LABEL k=v",
+                "-",
+                "busybox",
+            ],
+            common::busybox_tar(),
+        )
         .ok();
     assert!(id.trim().starts_with("sha256:"), "{id}");
     let images = d.docker(&["images"]).ok();
