@@ -21,6 +21,7 @@ pub mod cgroup;
 pub mod exec;
 pub mod handle;
 pub mod logfile;
+pub mod memory;
 pub mod monitor;
 pub mod mount;
 pub mod sealed;

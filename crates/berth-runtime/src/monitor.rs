@@ -183,6 +183,9 @@ pub fn resume(config_path: &Path, args: &[String]) -> i32 {
         listener: unsafe { UnixListener::from_raw_fd(listener) },
     };
     let rootfs = config.bundle.join("rootfs");
+    // Starting up (argument parsing above all) touched far more of the binary than the loop
+    // will use.
+    crate::memory::release_clean_file_pages();
     let record = supervise(&config, started);
     finish(&config, &rootfs, record);
     0
