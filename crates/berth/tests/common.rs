@@ -252,6 +252,11 @@ impl TestDaemon {
     }
 
     /// Imports the busybox fixture as `name`.
+    /// `docker run --rm busybox sh -c SCRIPT`.
+    pub fn sh(&self, script: &str) -> Out {
+        self.docker(&["run", "--rm", "busybox", "sh", "-c", script])
+    }
+
     pub fn import_busybox(&self, name: &str) -> String {
         self.docker_stdin(&["import", "-", name], busybox_tar())
             .ok()

@@ -116,16 +116,7 @@ fn run_output_exit_codes_and_options() {
     assert!(hosts.starts_with("127.0.0.1\tlocalhost"), "{hosts}");
     let out = d.docker(&["run", "--rm", "busybox", "touch", "/sys/x"]);
     assert_ne!(out.code, 0);
-    let caps = d
-        .docker(&[
-            "run",
-            "--rm",
-            "busybox",
-            "sh",
-            "-c",
-            "grep CapEff /proc/self/status",
-        ])
-        .ok();
+    let caps = d.sh("grep CapEff /proc/self/status").ok();
     assert!(
         caps.contains("00000000a80425fb"),
         "Docker's default capabilities: {caps}"
@@ -597,14 +588,7 @@ fn runs_on_a_cgroup_v2_only_host() {
     }
     // The hierarchy is read-only inside.
     let out = d
-        .docker(&[
-            "run",
-            "--rm",
-            "busybox",
-            "sh",
-            "-c",
-            "mkdir /sys/fs/cgroup/escape 2>/dev/null && echo made; grep ' /sys/fs/cgroup ' /proc/mounts",
-        ])
+        .sh("mkdir /sys/fs/cgroup/escape 2>/dev/null && echo made; grep ' /sys/fs/cgroup ' /proc/mounts")
         .ok();
     assert!(
         !out.contains("made") && out.contains("cgroup2 ro,"),
