@@ -10,6 +10,8 @@ pub struct Error {
     pub kind: ErrorKind,
     /// The message, Docker's text where Docker has one.
     pub message: String,
+    /// The exit code of a failed build step, which the docker CLI exits with.
+    pub code: Option<i64>,
 }
 
 impl std::fmt::Display for Error {
@@ -29,7 +31,14 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            code: None,
         }
+    }
+
+    /// This error with a build step's exit `code`.
+    pub fn with_code(mut self, code: i64) -> Self {
+        self.code = Some(code);
+        self
     }
 
     /// 404.

@@ -200,7 +200,7 @@ fn stages_targets_and_parallel_graph() {
     let ctx = context(&[(
         "Dockerfile",
         "FROM busybox AS base\nRUN echo base > /base\n\
-         FROM busybox AS broken\nRUN exit 1\n\
+         FROM busybox AS broken\nRUN exit 3\n\
          FROM base AS tool\nRUN echo tool > /tool\n\
          FROM busybox\nCOPY --from=tool /tool /base /out/\nCOPY --from=0 /base /again\n\
          CMD [\"cat\", \"/out/tool\", \"/out/base\", \"/again\"]\n",
@@ -225,14 +225,17 @@ fn stages_targets_and_parallel_graph() {
         "{}",
         out.stderr
     );
+    // The build exits with the failed step's code, as with Docker.
     let out = d.docker_build(&["--target", "broken", "-t", "broken", path]);
-    assert_eq!(out.code, 1);
+    assert_eq!(out.code, 3);
     assert!(
         out.stderr
-            .contains("The command '/bin/sh -c exit 1' returned a non-zero code: 1"),
+            .contains("The command '/bin/sh -c exit 3' returned a non-zero code: 3"),
         "{}",
         out.stderr
     );
+    let out = d.berth(&["build", "--target", "broken", path]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
     // A failed build tags nothing.
     d.docker(&["image", "inspect", "broken"])
         .fails_with(1, "No such image");

@@ -200,7 +200,7 @@ async fn execute(
             msg.push('\n');
             msg.push_str(&tail.iter().cloned().collect::<String>());
         }
-        return Err(Error::invalid(msg));
+        return Err(Error::invalid(msg).with_code(code));
     }
     let upper = b.images.snapshots().upper(&id);
     let tar_path = b.workdir().with_extension("tar");

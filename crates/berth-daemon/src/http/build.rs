@@ -187,7 +187,11 @@ async fn build(
         tokio::select! {
             (result, tx) = async { tokio::join!(run, forward) } => {
                 if let Err(e) = result {
-                    let v = json!({ "errorDetail": { "message": e.message }, "error": e.message });
+                    let detail = match e.code {
+                        Some(code) => json!({ "code": code, "message": e.message }),
+                        None => json!({ "message": e.message }),
+                    };
+                    let v = json!({ "errorDetail": detail, "error": e.message });
                     let _ = tx.send(Bytes::from(format!("{v}\r\n"))).await;
                 }
             }

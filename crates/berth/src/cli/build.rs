@@ -342,15 +342,19 @@ pub async fn build(client: &Client, a: BuildArgs) -> Result<u8> {
             } else if let Some(i) = v["aux"]["ID"].as_str() {
                 id = Some(i.to_string());
             } else if let Some(e) = v["error"].as_str() {
-                error = Some(e.to_string());
+                // A failed RUN's exit code is the build's, as with the docker CLI.
+                let code = v["errorDetail"]["code"]
+                    .as_u64()
+                    .filter(|c| (1..=255).contains(c));
+                error = Some((e.to_string(), code.map_or(1, |c| c as u8)));
             }
         }
         buf.drain(..used);
     }
     out.finish(error.is_none());
-    if let Some(e) = error {
+    if let Some((e, code)) = error {
         eprintln!("ERROR: {e}");
-        return Ok(1);
+        return Ok(code);
     }
     let Some(id) = id else {
         bail!("the daemon ended the build without an image ID");
