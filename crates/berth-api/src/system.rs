@@ -125,6 +125,47 @@ pub struct Info {
     pub security_options: Vec<String>,
     #[serde(rename = "Warnings")]
     pub warnings: Vec<String>,
+    #[serde(rename = "KernelMemory")]
+    pub kernel_memory: bool,
+    #[serde(rename = "KernelMemoryTCP")]
+    pub kernel_memory_tcp: bool,
+    #[serde(rename = "OomKillDisable")]
+    pub oom_kill_disable: bool,
+    #[serde(rename = "CPUSet")]
+    pub cpu_set: bool,
+    #[serde(rename = "BridgeNfIptables")]
+    pub bridge_nf_iptables: bool,
+    #[serde(rename = "BridgeNfIp6tables")]
+    pub bridge_nf_ip6tables: bool,
+    #[serde(rename = "ExperimentalBuild")]
+    pub experimental_build: bool,
+    /// Containers outlive the daemon (they do, always, in berth).
+    #[serde(rename = "LiveRestoreEnabled")]
+    pub live_restore_enabled: bool,
+    #[serde(rename = "Isolation")]
+    pub isolation: String,
+    #[serde(rename = "InitBinary")]
+    pub init_binary: String,
+    #[serde(rename = "HttpProxy")]
+    pub http_proxy: String,
+    #[serde(rename = "HttpsProxy")]
+    pub https_proxy: String,
+    #[serde(rename = "NoProxy")]
+    pub no_proxy: String,
+    #[serde(rename = "GenericResources")]
+    pub generic_resources: serde_json::Value,
+    #[serde(rename = "ContainerdCommit")]
+    pub containerd_commit: serde_json::Value,
+    #[serde(rename = "RuncCommit")]
+    pub runc_commit: serde_json::Value,
+    #[serde(rename = "InitCommit")]
+    pub init_commit: serde_json::Value,
+    #[serde(rename = "Plugins")]
+    pub plugins: serde_json::Value,
+    #[serde(rename = "RegistryConfig")]
+    pub registry_config: serde_json::Value,
+    #[serde(rename = "Swarm")]
+    pub swarm: serde_json::Value,
 }
 
 /// The actor of an event: the object's ID and its attributes (name, image, exit code...).

@@ -39,6 +39,15 @@ fn ping_version_and_negotiation() {
         .docker(&["info", "--format", "{{.Driver}} {{.LoggingDriver}}"])
         .ok();
     assert_eq!(info.trim(), "overlay2 json-file");
+    // The whole `docker info` text renders (it reads Swarm, Plugins, the registry config).
+    let text = d.docker(&["info"]).ok();
+    for want in [
+        "Swarm: inactive",
+        "Live Restore Enabled: true",
+        "Insecure Registries:",
+    ] {
+        assert!(text.contains(want), "{want:?} in {text}");
+    }
 }
 
 #[test]

@@ -134,8 +134,45 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
         default_runtime: "berth".into(),
         security_options: vec![],
         warnings: vec![],
+        live_restore_enabled: true,
+        init_binary: "docker-init".into(),
+        http_proxy: proxy_env("HTTP_PROXY"),
+        https_proxy: proxy_env("HTTPS_PROXY"),
+        no_proxy: proxy_env("NO_PROXY"),
+        containerd_commit: serde_json::json!({"ID": "", "Expected": ""}),
+        runc_commit: serde_json::json!({"ID": "", "Expected": ""}),
+        init_commit: serde_json::json!({
+            "ID": env!("CARGO_PKG_VERSION"),
+            "Expected": env!("CARGO_PKG_VERSION"),
+        }),
+        plugins: serde_json::json!({
+            "Volume": [], "Network": ["host", "null"], "Authorization": null, "Log": ["json-file"],
+        }),
+        registry_config: serde_json::json!({
+            "InsecureRegistryCIDRs": ["127.0.0.0/8"],
+            "IndexConfigs": {
+                "docker.io": {"Name": "docker.io", "Mirrors": [], "Secure": true, "Official": true},
+            },
+            "Mirrors": [],
+        }),
+        swarm: serde_json::json!({
+            "NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive",
+            "ControlAvailable": false, "Error": "", "RemoteManagers": null,
+        }),
         ..Info::default()
     }))
+}
+
+/// A proxy setting of the daemon's environment (either case), credentials masked as Docker
+/// masks them.
+fn proxy_env(name: &str) -> String {
+    let v = std::env::var(name)
+        .or_else(|_| std::env::var(name.to_ascii_lowercase()))
+        .unwrap_or_default();
+    match (v.split_once("://"), v.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://xxxxx:xxxxx{}", &v[at..]),
+        _ => v,
+    }
 }
 
 fn event_matches(e: &Event, filters: &BTreeMap<String, Vec<String>>) -> bool {
