@@ -284,6 +284,16 @@ fn context_rules_and_bad_input() {
         "{}",
         out.stderr
     );
+    let out = d.docker_build(&[f("# check=error=true\nFROM busybox\n")
+        .path()
+        .to_str()
+        .unwrap()]);
+    assert!(
+        out.stderr
+            .contains("berth does not run Dockerfile checks yet"),
+        "{}",
+        out.stderr
+    );
     let out = d.docker_build(&[f("FROM busybox\nRUNN x\n").path().to_str().unwrap()]);
     assert!(
         out.stderr

@@ -193,6 +193,18 @@ impl Builder {
                 ),
             ));
         }
+        // Dockerfile checks (lint) are not run yet: a file that asks to fail on them is refused
+        // rather than built as if it had passed.
+        if let Some(c) = &file.directives.check
+            && c.split(';').any(|kv| kv.trim() == "error=true")
+        {
+            return Err(Error::new(
+                berth_core::ErrorKind::NotImplemented,
+                format!(
+                    "berth does not run Dockerfile checks yet, so it cannot honour `# check={c}`"
+                ),
+            ));
+        }
         let tags = opts
             .tags
             .iter()
