@@ -493,6 +493,19 @@ fn copy_and_add_options() {
         history.contains("/bin/sh -c #(nop) COPY --chown=1000file:"),
         "Docker's spelling, missing space and all: {history}"
     );
+    // COPY --link does not look at the image: a symlink on the way is not followed.
+    let link = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nRUN mkdir /real && ln -s /real /lnk\n\
+             COPY a.txt /lnk/\nCOPY --link b.txt /lnk/\n\
+             RUN echo real=$(ls /real) lnk=$(ls /lnk)\n",
+        ),
+        ("a.txt", "a"),
+        ("b.txt", "b"),
+    ]);
+    let out = built(d.docker_build(&["--no-cache", link.path().to_str().unwrap()]));
+    assert!(out.contains("real=a.txt lnk=b.txt"), "{out}");
     let out = d.docker_build(&[context(&[
         ("Dockerfile", "FROM busybox\nCOPY a b /notadir\n"),
         ("a", ""),

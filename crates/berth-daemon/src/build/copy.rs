@@ -214,8 +214,11 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let into_dir = dest_dir_syntax || many || is_dir || dest_is_dir(&dest_view, &dest_abs);
-            if many && !dest_dir_syntax && !dest_is_dir(&dest_view, &dest_abs) {
+            // --link copies into an empty layer: what the image has at the destination is
+            // not looked at.
+            let existing_dir = !spec.link && dest_is_dir(&dest_view, &dest_abs);
+            let into_dir = dest_dir_syntax || many || is_dir || existing_dir;
+            if many && !dest_dir_syntax && !existing_dir {
                 return Err(Error::invalid(format!(
                     "When using {what} with more than one source file, the destination must be a directory and end with a /"
                 )));
@@ -242,8 +245,16 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
             }
         }
     }
-    // Destinations resolved against the image's symlinks (`/bin` -> `usr/bin`).
+    // Destinations resolved against the image's symlinks (`/bin` -> `usr/bin`); with --link
+    // they are taken as written, and the layer has real directories there.
     let view_root = dest_view.root().to_path_buf();
+    let real_dest = |root: &Path, dest: &str| {
+        if spec.link {
+            dest.to_string()
+        } else {
+            real_dest(root, dest)
+        }
+    };
     let items: Vec<Item> = items
         .into_iter()
         .map(|i| match i {
