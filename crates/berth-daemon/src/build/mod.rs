@@ -12,6 +12,7 @@ mod cache;
 pub mod context;
 mod copy;
 mod gofmt;
+mod metadata;
 mod mounts;
 mod remote;
 mod run;
