@@ -493,6 +493,16 @@ fn copy_and_add_options() {
         history.contains("/bin/sh -c #(nop) COPY --chown=1000file:"),
         "Docker's spelling, missing space and all: {history}"
     );
+    // A stage from scratch: COPY works on nothing, and the default PATH is set as Docker does.
+    let scratch = context(&[
+        ("Dockerfile", "FROM scratch\nCOPY a.txt /a\nENV A=1\n"),
+        ("a.txt", "a"),
+    ]);
+    built(d.docker_build(&["-t", "from-scratch", scratch.path().to_str().unwrap()]));
+    assert_eq!(
+        inspect(&d, "from-scratch", "{{json .Config.Env}} {{.Size}}"),
+        r#"["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","A=1"] 1"#
+    );
     // COPY --link does not look at the image: a symlink on the way is not followed.
     let link = context(&[
         (

@@ -26,10 +26,14 @@ impl View {
     pub fn mount(b: &Builder, image: Option<&Image>) -> Result<View> {
         let dir = b.workdir();
         fs::create_dir_all(&dir).map_err(|e| Error::internal("creating mount point", &e))?;
+        let Some(chain) = image.and_then(|i| i.chain_id.as_ref()) else {
+            // `scratch`, or an image without layers: an empty directory is the whole view.
+            return Ok(View { dir });
+        };
         let m = b
             .images
             .snapshots()
-            .view(image.and_then(|i| i.chain_id.as_ref()))
+            .view(Some(chain))
             .map_err(Error::from_kinded)?;
         nix::mount::mount(
             Some(m.source.as_str()),
