@@ -18,13 +18,16 @@ impl State<'_> {
             Instruction::Env(pairs) => {
                 let mut env = rc.env.take().unwrap_or_default();
                 let mut shown = Vec::new();
+                // Every pair is expanded with the values from before the instruction, and a
+                // variable already set keeps its place, as Docker does.
                 for (k, v) in pairs {
-                    let (k, v) = (self.expand(k)?, self.expand(v)?);
-                    env.retain(|e| e.split('=').next() != Some(k.as_str()));
-                    env.push(format!("{k}={v}"));
-                    shown.push(format!("{k}={v}"));
-                    // Later pairs of the same ENV see earlier ones.
-                    self.config.config.env = Some(env.clone());
+                    let kv = format!("{}={}", self.expand(k)?, self.expand(v)?);
+                    let key = kv.split('=').next().unwrap_or_default();
+                    match env.iter_mut().find(|e| e.split('=').next() == Some(key)) {
+                        Some(e) => e.clone_from(&kv),
+                        None => env.push(kv.clone()),
+                    }
+                    shown.push(kv);
                 }
                 rc.env = Some(env);
                 format!("ENV {}", shown.join(" "))
