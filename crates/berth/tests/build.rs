@@ -123,15 +123,16 @@ fn dockerfile_instructions_make_dockers_image_config() {
     ] {
         assert!(lines.contains(&want), "{want} in {history}");
     }
-    // One ENV expands every pair with the values from before it; a variable keeps its place.
+    // One ENV (or ARG) expands every pair with the values from before it; a variable keeps
+    // its place.
     let env = context(&[(
         "Dockerfile",
-        "FROM busybox\nENV A=1 PATH=/x:$PATH\nENV A=2 B=$A\n",
+        "FROM busybox\nARG X=1 Y=$X\nENV A=1 PATH=/x:$PATH\nENV A=2 B=$A C=$X$Y\n",
     )]);
     built(d.docker_build(&["-t", "env", env.path().to_str().unwrap()]));
     assert_eq!(
         inspect(&d, "env", "{{json .Config.Env}}"),
-        r#"["PATH=/x:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","A=2","B=1"]"#
+        r#"["PATH=/x:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","A=2","B=1","C=1"]"#
     );
     // ONBUILD triggers run in a child's build, and are not inherited further.
     let child = context(&[("Dockerfile", "FROM app:1\n")]);

@@ -43,6 +43,11 @@ impl State<'_> {
                 format!("LABEL {}", shown.join(" "))
             }
             Instruction::Arg(args) => {
+                // Defaults expand with the values from before the instruction (like ENV).
+                let args = args
+                    .iter()
+                    .map(|(name, d)| Ok((name, d.as_deref().map(|d| self.expand(d)).transpose()?)))
+                    .collect::<Result<Vec<_>>>()?;
                 let mut shown = Vec::new();
                 for (name, default) in args {
                     let global = self
@@ -58,17 +63,14 @@ impl State<'_> {
                         .map(|(_, v)| v);
                     let value = match self.shared.opts.build_args.get(name).cloned().flatten() {
                         Some(v) => Some(v),
-                        None => match default {
-                            Some(d) => Some(self.expand(d)?),
-                            None => global.or(auto),
-                        },
+                        None => default.clone().or(global).or(auto),
                     };
                     self.shared
                         .used_args
                         .lock()
                         .expect("args lock")
                         .insert(name.clone());
-                    shown.push(match default {
+                    shown.push(match &default {
                         Some(d) => format!("{name}={d}"),
                         None => name.clone(),
                     });
