@@ -514,6 +514,23 @@ fn copy_and_add_options() {
         inspect(&d, "from-scratch", "{{json .Config.Env}} {{.Size}}"),
         r#"["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","A=1"] 1"#
     );
+    // Symlinks named as sources (or matched by a wildcard) are followed and copied under their
+    // own names; links inside a copied directory stay links. A gzip that is not a tar is
+    // copied as it is.
+    let links = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nCOPY d/* /star/\nCOPY d/l /named/\nCOPY d /whole\nADD p.gz /gz/\n\
+             RUN test ! -L /star/l && cat /star/l /named/l; readlink /whole/l; ls /gz\n",
+        ),
+        ("d/f", "target\n"),
+    ]);
+    std::os::unix::fs::symlink("f", links.path().join("d/l")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, b"plain").unwrap();
+    std::fs::write(links.path().join("p.gz"), gz.finish().unwrap()).unwrap();
+    let out = built(d.docker_build(&["--no-cache", links.path().to_str().unwrap()]));
+    assert!(out.contains("target\ntarget\nf\np.gz\n"), "{out}");
     // COPY --link does not look at the image: a symlink on the way is not followed.
     let link = context(&[
         (

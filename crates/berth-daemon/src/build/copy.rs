@@ -213,8 +213,15 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
         }
         let many = count > 1 || matches.len() > 1 || src.contains(['*', '?', '[']);
         for (path, rel) in matches {
+            // A source that is a symlink is followed (inside the source root) and copied under
+            // its own name, as Docker does; links further down are copied as links.
+            let path = if path.is_symlink() {
+                resolve(&src_root, &rel).ok_or_else(|| missing(st, what, &rel, from.is_none()))?
+            } else {
+                path
+            };
             let is_dir = path.is_dir();
-            let base = path
+            let base = Path::new(&rel)
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
@@ -433,13 +440,44 @@ fn glob(root: &Path, pattern: &str) -> Result<Vec<(PathBuf, String)>> {
     Ok(out)
 }
 
+/// Whether ADD unpacks `path`: a tar, plain or gzipped, whose first header is sound. Anything
+/// else (a gzipped file that is not a tar, say) is copied as it is, as Docker does.
 fn is_archive(path: &Path) -> bool {
-    let mut head = [0u8; 512];
-    let Ok(n) = fs::File::open(path).and_then(|mut f| f.read(&mut head)) else {
+    let Ok(mut f) = fs::File::open(path) else {
         return false;
     };
-    let h = &head[..n];
-    h.starts_with(&[0x1f, 0x8b]) || (n >= 262 && &h[257..262] == b"ustar")
+    let mut magic = [0u8; 2];
+    let gzip = f.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
+    let Ok(f) = fs::File::open(path) else {
+        return false;
+    };
+    let mut reader: Box<dyn Read> = if gzip {
+        Box::new(flate2::read::GzDecoder::new(f))
+    } else {
+        Box::new(f)
+    };
+    let mut head = [0u8; 512];
+    reader.read_exact(&mut head).is_ok() && tar_header_sound(&head)
+}
+
+/// A tar header block whose checksum (the byte sum with the checksum field as spaces) matches.
+fn tar_header_sound(h: &[u8; 512]) -> bool {
+    let stored = std::str::from_utf8(&h[148..156])
+        .ok()
+        .map(|s| s.trim_matches(|c: char| c == '\0' || c == ' '))
+        .and_then(|s| u32::from_str_radix(s, 8).ok());
+    let sum: u32 = h
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(*b)
+            }
+        })
+        .sum();
+    stored == Some(sum)
 }
 
 /// A hash of everything that decides the layer's content.
