@@ -581,6 +581,19 @@ fn build_options_and_a_large_context() {
         inspect(&d, "big:2", "{{.Id}}")
     );
     assert_eq!(inspect(&d, "big:1", "{{.Config.Labels.a}}"), "b");
+    // A label is one more LABEL step, counted and cached like the others: a rebuild is the
+    // same image. Nothing in a label value is expanded.
+    let out = built(d.docker_build(&["-t", "big:3", "--label", "a=b", path]));
+    assert!(
+        out.contains("Step 4/4 : LABEL a=b\n ---> Using cache"),
+        "{out}"
+    );
+    assert_eq!(
+        inspect(&d, "big:3", "{{.Id}}"),
+        inspect(&d, "big:1", "{{.Id}}")
+    );
+    built(d.docker_build(&["-t", "lit", "--label", "v=it's $HOME", path]));
+    assert_eq!(inspect(&d, "lit", "{{.Config.Labels.v}}"), "it's $HOME");
     // --cache-from limits the cache to that image's history.
     let other = context(&[("Dockerfile", "FROM busybox\nRUN echo x > /x\n")]);
     let op = other.path().to_str().unwrap();

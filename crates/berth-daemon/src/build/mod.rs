@@ -218,7 +218,18 @@ impl Builder {
         let cache_from = self.cache_sources(&opts.cache_from)?;
         let target = file
             .target(opts.target.as_deref())
-            .map_err(Error::invalid)?;
+            .map_err(Error::invalid)?
+            .index;
+        // `--label`s are LABEL steps at the end of the target stage, one per label (as Docker
+        // adds them): cached and counted like the others.
+        let mut file = file;
+        let escape = file.directives.escape;
+        file.stages[target].instructions.extend(
+            opts.labels
+                .iter()
+                .map(|(k, v)| stage::label_step(k, v, escape)),
+        );
+        let target = &file.stages[target];
         let needed = file.needed(target);
         let total: usize = needed
             .iter()
@@ -241,11 +252,6 @@ impl Builder {
             .cloned()
             .flatten()
             .ok_or_else(|| Error::internal_msg("the target stage produced no image"))?;
-        let image = if opts.labels.is_empty() {
-            image
-        } else {
-            stage::add_labels(self, &image, &opts.labels)?
-        };
         let used = shared.used_args.lock().expect("args lock").clone();
         let unused: Vec<&String> = opts
             .build_args

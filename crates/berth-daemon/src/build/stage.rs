@@ -125,24 +125,22 @@ fn empty_config() -> ImageConfig {
     }
 }
 
-/// Adds `--label`s to the final image as one more step (as Docker does).
-pub fn add_labels(b: &Builder, image: &Image, labels: &BTreeMap<String, String>) -> Result<Image> {
-    let mut config = image.config.clone();
-    config
-        .config
-        .labels
-        .get_or_insert_with(Default::default)
-        .extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-    config.created = Some(now());
-    let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    config.history.push(History {
-        created: config.created.clone(),
-        created_by: Some(format!("/bin/sh -c #(nop)  LABEL {}", pairs.join(" "))),
-        empty_layer: true,
-        ..History::default()
-    });
-    Ok(b.images
-        .create(&config, image.chain_id.clone(), image.size, Some(&image.id))?)
+/// A `LABEL k=v` step for `--label k=v`: key and value single-quoted, so that nothing in
+/// them is expanded.
+pub fn label_step(k: &str, v: &str, escape: char) -> Located {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', &format!("'{escape}''")));
+    Located {
+        instruction: Instruction::Label(vec![(quote(k), quote(v))]),
+        node: berth_build::parse::Node {
+            keyword: "LABEL".into(),
+            flags: vec![],
+            rest: String::new(),
+            heredocs: vec![],
+            line: 0,
+            column: 0,
+            source_line: format!("LABEL {k}={v}"),
+        },
+    }
 }
 
 pub fn now() -> String {
