@@ -531,6 +531,29 @@ fn copy_and_add_options() {
     std::fs::write(links.path().join("p.gz"), gz.finish().unwrap()).unwrap();
     let out = built(d.docker_build(&["--no-cache", links.path().to_str().unwrap()]));
     assert!(out.contains("target\ntarget\nf\np.gz\n"), "{out}");
+    // ADD unpacks tars compressed with bzip2 and xz too.
+    let mut t = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(2);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_cksum();
+    t.append_data(&mut h, "in.txt", &b"in"[..]).unwrap();
+    let plain = t.into_inner().unwrap();
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    std::io::Write::write_all(&mut bz, &plain).unwrap();
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    std::io::Write::write_all(&mut xz, &plain).unwrap();
+    let packed = context(&[(
+        "Dockerfile",
+        "FROM busybox\nADD a.tar.bz2 /bz/\nADD a.tar.xz /xz/\nRUN cat /bz/in.txt /xz/in.txt\n",
+    )]);
+    std::fs::write(packed.path().join("a.tar.bz2"), bz.finish().unwrap()).unwrap();
+    std::fs::write(packed.path().join("a.tar.xz"), xz.finish().unwrap()).unwrap();
+    let out = built(d.docker_build(&["--no-cache", packed.path().to_str().unwrap()]));
+    assert!(out.contains("inin"), "{out}");
     // COPY --link does not look at the image: a symlink on the way is not followed.
     let link = context(&[
         (

@@ -440,24 +440,28 @@ fn glob(root: &Path, pattern: &str) -> Result<Vec<(PathBuf, String)>> {
     Ok(out)
 }
 
-/// Whether ADD unpacks `path`: a tar, plain or gzipped, whose first header is sound. Anything
-/// else (a gzipped file that is not a tar, say) is copied as it is, as Docker does.
-fn is_archive(path: &Path) -> bool {
-    let Ok(mut f) = fs::File::open(path) else {
-        return false;
-    };
-    let mut magic = [0u8; 2];
-    let gzip = f.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
-    let Ok(f) = fs::File::open(path) else {
-        return false;
-    };
-    let mut reader: Box<dyn Read> = if gzip {
-        Box::new(flate2::read::GzDecoder::new(f))
+/// `path`'s content, decompressed when it is gzip, bzip2 or xz (the formats ADD unpacks).
+fn decompressed(path: &Path) -> io::Result<Box<dyn Read>> {
+    let mut magic = [0u8; 6];
+    let n = fs::File::open(path)?.read(&mut magic)?;
+    let magic = &magic[..n];
+    let f = io::BufReader::new(fs::File::open(path)?);
+    Ok(if magic.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::MultiGzDecoder::new(f))
+    } else if magic.starts_with(b"BZh") {
+        Box::new(bzip2::read::MultiBzDecoder::new(f))
+    } else if magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Box::new(liblzma::read::XzDecoder::new_multi_decoder(f))
     } else {
         Box::new(f)
-    };
+    })
+}
+
+/// Whether ADD unpacks `path`: a tar, plain or compressed, whose first header is sound.
+/// Anything else (a gzipped file that is not a tar, say) is copied as it is, as Docker does.
+fn is_archive(path: &Path) -> bool {
     let mut head = [0u8; 512];
-    reader.read_exact(&mut head).is_ok() && tar_header_sound(&head)
+    decompressed(path).is_ok_and(|mut r| r.read_exact(&mut head).is_ok()) && tar_header_sound(&head)
 }
 
 /// A tar header block whose checksum (the byte sum with the checksum field as spaces) matches.
@@ -582,14 +586,7 @@ fn materialize(
         Item::Archive { src, dest } => {
             let p = layer.join(dest.trim_start_matches('/'));
             fs::create_dir_all(&p)?;
-            let mut input = io::BufReader::new(fs::File::open(src)?);
-            let gz = io::BufRead::fill_buf(&mut input)?.starts_with(&[0x1f, 0x8b]);
-            let r: Box<dyn Read> = if gz {
-                Box::new(flate2::read::GzDecoder::new(input))
-            } else {
-                Box::new(input)
-            };
-            let mut a = tar::Archive::new(r);
+            let mut a = tar::Archive::new(decompressed(src)?);
             a.set_preserve_permissions(true);
             a.set_preserve_ownerships(true);
             for entry in a.entries()? {
