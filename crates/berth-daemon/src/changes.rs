@@ -109,6 +109,17 @@ pub fn apply(config: &mut RunConfig, change: &str) -> Result<(), Error> {
             .on_build
             .get_or_insert_with(Vec::new)
             .push(args.to_string()),
+        "HEALTHCHECK" => {
+            let parsed = berth_build::parse::parse("change", change)
+                .and_then(|p| berth_build::instruction::instructions("change", &p))
+                .map_err(|e| Error::invalid(e.to_string()))?;
+            let Some(berth_build::Instruction::Healthcheck(h)) =
+                parsed.first().map(|l| &l.instruction)
+            else {
+                return Err(Error::invalid(format!("invalid change: {change}")));
+            };
+            config.healthcheck = Some(crate::build::metadata::health_config(h)?);
+        }
         "" => return Err(Error::invalid("empty change")),
         other => {
             return Err(Error::invalid(format!(

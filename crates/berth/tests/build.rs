@@ -11,6 +11,20 @@ fn inspect(d: &TestDaemon, image: &str, format: &str) -> String {
         .to_string()
 }
 
+/// A tar holding one file, `name`, with `content` (mode 0644, owned by root).
+fn tar_of(name: &str, content: &[u8]) -> Vec<u8> {
+    let mut t = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(content.len() as u64);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_cksum();
+    t.append_data(&mut h, name, content).unwrap();
+    t.into_inner().unwrap()
+}
+
 fn built(out: common::Out) -> String {
     assert_eq!(out.code, 0, "build failed:\n{}\n{}", out.stdout, out.stderr);
     out.stdout
@@ -468,16 +482,7 @@ fn copy_and_add_options() {
         ("src/x/one.c", "c"),
     ]);
     // A tar in the context: ADD unpacks it, COPY does not.
-    let mut b = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_size(2);
-    h.set_mode(0o644);
-    h.set_mtime(0);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_cksum();
-    b.append_data(&mut h, "inside.txt", &b"in"[..]).unwrap();
-    std::fs::write(ctx.path().join("layer.tar"), b.into_inner().unwrap()).unwrap();
+    std::fs::write(ctx.path().join("layer.tar"), tar_of("inside.txt", b"in")).unwrap();
     let out = built(d.docker_build(&["--no-cache", "-t", "opts", ctx.path().to_str().unwrap()]));
     for want in [
         "1000:2000 600 /owned/a.txt",
@@ -532,16 +537,7 @@ fn copy_and_add_options() {
     let out = built(d.docker_build(&["--no-cache", links.path().to_str().unwrap()]));
     assert!(out.contains("target\ntarget\nf\np.gz\n"), "{out}");
     // ADD unpacks tars compressed with bzip2 and xz too.
-    let mut t = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_size(2);
-    h.set_mode(0o644);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_mtime(0);
-    h.set_cksum();
-    t.append_data(&mut h, "in.txt", &b"in"[..]).unwrap();
-    let plain = t.into_inner().unwrap();
+    let plain = tar_of("in.txt", b"in");
     let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
     std::io::Write::write_all(&mut bz, &plain).unwrap();
     let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
@@ -863,17 +859,7 @@ fn add_downloads_urls_with_checksums() {
 /// runs.
 fn start_slow_build(d: &TestDaemon) -> std::os::unix::net::UnixStream {
     use std::io::{Read, Write};
-    let mut b = tar::Builder::new(Vec::new());
-    let df = b"FROM busybox\nRUN echo started; sleep 60\n";
-    let mut h = tar::Header::new_gnu();
-    h.set_size(df.len() as u64);
-    h.set_mode(0o644);
-    h.set_mtime(0);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_cksum();
-    b.append_data(&mut h, "Dockerfile", &df[..]).unwrap();
-    let body = b.into_inner().unwrap();
+    let body = tar_of("Dockerfile", b"FROM busybox\nRUN echo started; sleep 60\n");
     let mut s = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
     write!(
         s,

@@ -36,6 +36,36 @@ fn import_list_tag_inspect_remove() {
     assert!(images.contains("busybox      latest"), "{images}");
     let cfg = d.docker(&["image", "inspect", "--format", "{{json .Config.Cmd}} {{.Config.WorkingDir}} {{.Config.StopSignal}} {{index .Config.Labels \"k\"}} {{.Comment}}", "busybox"]).ok();
     assert_eq!(cfg.trim(), r#"["sh"] /tmp SIGUSR1 v Imported from -"#);
+    // HEALTHCHECK is a change too; an unknown one is refused with Docker's message (and the
+    // client, still sending the tarball, gets to read it).
+    let tar = common::busybox_tar();
+    let hc = d
+        .docker_stdin(
+            &[
+                "import",
+                "-c",
+                "HEALTHCHECK --interval=5s CMD true",
+                "-",
+                "hc",
+            ],
+            tar,
+        )
+        .ok();
+    assert_eq!(
+        d.docker(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{json .Config.Healthcheck}}",
+            hc.trim()
+        ])
+        .ok()
+        .trim(),
+        r#"{"Test":["CMD-SHELL","true"],"Interval":5000000000}"#
+    );
+    d.docker(&["rmi", "hc"]).ok();
+    d.docker_stdin(&["import", "-c", "BOGUS x", "-", "bad"], tar)
+        .fails_with(1, "bogus is not a valid change command");
     // Normalized names all point at the same image.
     d.docker(&["tag", "busybox", "localhost:5000/x/y:1"]).ok();
     d.docker(&["tag", "docker.io/library/busybox:latest", "mine"])

@@ -157,7 +157,7 @@ impl State<'_> {
                 format!("ONBUILD {t}")
             }
             Instruction::Healthcheck(h) => {
-                let hc = self.healthcheck(h)?;
+                let hc = health_config(h)?;
                 if let Some(old) = rc.healthcheck.as_ref().and_then(|h| h.test.as_ref())
                     && old.first().is_some_and(|t| t != "NONE")
                 {
@@ -206,39 +206,6 @@ impl State<'_> {
         }
     }
 
-    fn healthcheck(&self, h: &Healthcheck) -> Result<HealthConfig> {
-        let dur = |v: &Option<String>, name: &str| -> Result<i64> {
-            match v {
-                None => Ok(0),
-                Some(s) => gofmt::parse_duration(s)
-                    .ok_or_else(|| Error::invalid(format!("invalid --{name} value {s:?}"))),
-            }
-        };
-        let test = match &h.command {
-            None => vec!["NONE".to_string()],
-            Some(Command::Exec(v)) => std::iter::once("CMD".to_string())
-                .chain(v.clone())
-                .collect(),
-            Some(Command::Shell(s)) => vec!["CMD-SHELL".into(), s.clone()],
-        };
-        let retries = match &h.retries {
-            None => 0,
-            Some(r) => r
-                .parse::<i64>()
-                .ok()
-                .filter(|r| *r >= 0)
-                .ok_or_else(|| Error::invalid(format!("invalid --retries value {r:?}")))?,
-        };
-        Ok(HealthConfig {
-            test: Some(test),
-            interval: dur(&h.interval, "interval")?,
-            timeout: dur(&h.timeout, "timeout")?,
-            start_period: dur(&h.start_period, "start-period")?,
-            start_interval: dur(&h.start_interval, "start-interval")?,
-            retries,
-        })
-    }
-
     async fn workdir(&mut self, w: &str) -> Result<()> {
         let w = self.expand(w)?;
         let cur = &self.config.config.working_dir;
@@ -258,6 +225,40 @@ impl State<'_> {
         }
         Ok(())
     }
+}
+
+/// A HEALTHCHECK instruction as the config stores it (durations in nanoseconds).
+pub(crate) fn health_config(h: &Healthcheck) -> Result<HealthConfig> {
+    let dur = |v: &Option<String>, name: &str| -> Result<i64> {
+        match v {
+            None => Ok(0),
+            Some(s) => gofmt::parse_duration(s)
+                .ok_or_else(|| Error::invalid(format!("invalid --{name} value {s:?}"))),
+        }
+    };
+    let test = match &h.command {
+        None => vec!["NONE".to_string()],
+        Some(Command::Exec(v)) => std::iter::once("CMD".to_string())
+            .chain(v.clone())
+            .collect(),
+        Some(Command::Shell(s)) => vec!["CMD-SHELL".into(), s.clone()],
+    };
+    let retries = match &h.retries {
+        None => 0,
+        Some(r) => r
+            .parse::<i64>()
+            .ok()
+            .filter(|r| *r >= 0)
+            .ok_or_else(|| Error::invalid(format!("invalid --retries value {r:?}")))?,
+    };
+    Ok(HealthConfig {
+        test: Some(test),
+        interval: dur(&h.interval, "interval")?,
+        timeout: dur(&h.timeout, "timeout")?,
+        start_period: dur(&h.start_period, "start-period")?,
+        start_interval: dur(&h.start_interval, "start-interval")?,
+        retries,
+    })
 }
 
 fn nonzero_or(v: i64, fallback: i64) -> i64 {

@@ -12,7 +12,7 @@ mod cache;
 pub mod context;
 mod copy;
 mod gofmt;
-mod metadata;
+pub(crate) mod metadata;
 mod mounts;
 mod remote;
 mod run;

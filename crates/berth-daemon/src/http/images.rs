@@ -379,6 +379,19 @@ async fn create(
     q: Query,
     body: Body,
 ) -> Result<Response<Body>, Error> {
+    match import_options(&q) {
+        Ok((target, opts)) => import(d, body, target, opts).await,
+        Err(e) => {
+            // Read what the client sends, so that it is not cut off before it reads the error.
+            let mut data = body.into_data_stream();
+            while let Some(Ok(_)) = futures_util::StreamExt::next(&mut data).await {}
+            Err(e)
+        }
+    }
+}
+
+/// What `POST /images/create` asks for: where the import goes and its config.
+fn import_options(q: &Query) -> Result<(Option<Reference>, ImportOptions), Error> {
     if let Some(from) = q.get("fromImage").filter(|s| !s.is_empty()) {
         return Err(Error::new(
             ErrorKind::NotImplemented,
@@ -419,6 +432,15 @@ async fn create(
             .filter(|m| !m.is_empty())
             .map_or_else(|| "Imported from -".to_string(), str::to_string),
     };
+    Ok((target, opts))
+}
+
+async fn import(
+    d: Arc<Daemon>,
+    body: Body,
+    target: Option<Reference>,
+    opts: ImportOptions,
+) -> Result<Response<Body>, Error> {
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let reader = SyncIoBridge::new(StreamReader::new(stream));
     let images = d.images.clone();
@@ -431,12 +453,15 @@ async fn create(
                 .map_err(|e| Error::invalid(format!("reading import: {e}")))?;
             head.starts_with(&[0x1f, 0x8b])
         };
-        let tar: Box<dyn Read> = if gz {
+        let mut tar: Box<dyn Read> = if gz {
             Box::new(flate2::read::GzDecoder::new(reader))
         } else {
             Box::new(reader)
         };
-        images.import(tar, opts).map_err(Error::from)
+        let imported = images.import(&mut tar, opts).map_err(Error::from);
+        // A refused archive is still read to its end, so the client gets the answer.
+        let _ = std::io::copy(&mut tar, &mut std::io::sink());
+        imported
     })
     .await
     .map_err(|e| Error::internal("import task", &e))??;
