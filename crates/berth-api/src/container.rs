@@ -180,6 +180,12 @@ pub struct Summary {
     pub host_config: BTreeMap<String, String>,
     pub network_settings: Value,
     pub mounts: Vec<Value>,
+    /// Bytes the container changed (with `size=1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_rw: Option<i64>,
+    /// Bytes of its whole filesystem: the image's and its changes (with `size=1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_root_fs: Option<i64>,
 }
 
 /// `State` in container inspect.
@@ -230,6 +236,12 @@ pub struct Inspect {
     pub mounts: Vec<Value>,
     pub config: Config,
     pub network_settings: Value,
+    /// Bytes the container changed (with `size=1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_rw: Option<i64>,
+    /// Bytes of its whole filesystem (with `size=1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_root_fs: Option<i64>,
 }
 
 /// `POST /containers/{id}/wait` response.

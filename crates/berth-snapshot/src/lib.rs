@@ -13,9 +13,11 @@
 mod apply;
 mod diff;
 mod overlay;
+mod size;
 
 pub use apply::{ApplyError, ApplyStats, apply};
 pub use diff::diff;
 pub use overlay::{Overlay, SnapshotError, chain_id};
+pub use size::tree_size;
 
 pub use berth_core::Mount;

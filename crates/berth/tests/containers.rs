@@ -75,6 +75,34 @@ fn run_output_exit_codes_and_options() {
         env,
         "1 /tmp box /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
     );
+    // What a container writes is its size (ps -s, inspect -s), on top of its image's.
+    d.docker(&[
+        "run",
+        "--name",
+        "sz",
+        "busybox",
+        "sh",
+        "-c",
+        "echo data > /file",
+    ])
+    .ok();
+    let size = d
+        .docker(&[
+            "ps",
+            "-a",
+            "-s",
+            "--filter",
+            "name=sz",
+            "--format",
+            "{{.Size}}",
+        ])
+        .ok();
+    assert!(size.starts_with("5B (virtual "), "{size}");
+    assert_eq!(
+        d.docker(&["inspect", "-s", "-f", "{{.SizeRw}}", "sz"]).ok(),
+        "5\n"
+    );
+    d.docker(&["rm", "sz"]).ok();
     // The default PATH is the process's, not part of the container's config.
     let c = d.docker(&["create", "-e", "X=1", "busybox", "true"]).ok();
     assert_eq!(

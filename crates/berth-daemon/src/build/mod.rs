@@ -143,7 +143,7 @@ impl Builder {
                     name: e.file_name().to_string_lossy().into_owned(),
                     id: std::fs::read_to_string(&id_file)
                         .unwrap_or_else(|_| e.file_name().to_string_lossy().into_owned()),
-                    size: dir_size(&e.path()),
+                    size: berth_snapshot::tree_size(&e.path()),
                     created: std::fs::metadata(&id_file)
                         .and_then(|m| m.modified())
                         .ok()
@@ -381,18 +381,6 @@ impl Builder {
         }
         Ok(Some(ids))
     }
-}
-
-fn dir_size(p: &std::path::Path) -> u64 {
-    let Ok(m) = std::fs::symlink_metadata(p) else {
-        return 0;
-    };
-    if !m.is_dir() {
-        return m.len();
-    }
-    std::fs::read_dir(p)
-        .map(|rd| rd.flatten().map(|e| dir_size(&e.path())).sum())
-        .unwrap_or(0)
 }
 
 fn is_builtin_syntax(s: &str) -> bool {

@@ -179,7 +179,14 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<Summary
             )]),
             network_settings: serde_json::json!({"Networks": networks(&r.host_config.network_mode)}),
             mounts: vec![],
+            size_rw: None,
+            size_root_fs: None,
         });
+        if q.flag("size") {
+            let last = out.last_mut().expect("just pushed");
+            let (rw, root) = sizes(&d, &r);
+            (last.size_rw, last.size_root_fs) = (Some(rw), Some(root));
+        }
     }
     if let Some(limit) = q.int("limit")?.filter(|l| *l > 0) {
         out.truncate(limit as usize);
@@ -187,12 +194,26 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<Summary
     Ok(Json(out))
 }
 
+/// What the container changed, and that plus its image, in bytes.
+pub(super) fn sizes(d: &Daemon, r: &Record) -> (i64, i64) {
+    let rw = berth_snapshot::tree_size(&d.images.snapshots().upper(&r.id)) as i64;
+    let image = d.images.get(&r.image_id).map_or(0, |i| i.size as i64);
+    (rw, image + rw)
+}
+
 async fn inspect(
     State(d): State<Arc<Daemon>>,
     Path(id): Path<String>,
+    q: Query,
 ) -> Result<Json<Inspect>, Error> {
     let c = d.containers.get(&id)?;
     let r = c.record();
+    let (size_rw, size_root_fs) = if q.flag("size") {
+        let (rw, root) = sizes(&d, &r);
+        (Some(rw), Some(root))
+    } else {
+        (None, None)
+    };
     let p = d.containers.paths(&r.id);
     let s = &r.state;
     Ok(Json(Inspect {
@@ -237,6 +258,8 @@ async fn inspect(
         mounts: vec![],
         config: r.config.clone(),
         network_settings: network_settings(&r.host_config.network_mode),
+        size_rw,
+        size_root_fs,
     }))
 }
 

@@ -279,6 +279,7 @@ async fn df(State(d): State<Arc<Daemon>>) -> Result<Json<serde_json::Value>, Err
         .iter()
         .map(|c| {
             let r = c.record();
+            let (size_rw, size_root_fs) = super::containers::sizes(&d, &r);
             serde_json::json!({
                 "Id": r.id,
                 "Names": [format!("/{}", r.name)],
@@ -288,8 +289,8 @@ async fn df(State(d): State<Arc<Daemon>>) -> Result<Json<serde_json::Value>, Err
                 "Created": chrono::DateTime::parse_from_rfc3339(&r.created).map_or(0, |t| t.timestamp()),
                 "State": r.state.status.as_str(),
                 "Status": r.state.status.as_str(),
-                "SizeRw": 0,
-                "SizeRootFs": 0,
+                "SizeRw": size_rw,
+                "SizeRootFs": size_root_fs,
                 "Labels": r.config.labels.clone().unwrap_or_default(),
                 "Mounts": [],
             })
