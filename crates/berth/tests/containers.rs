@@ -102,6 +102,9 @@ fn run_output_exit_codes_and_options() {
         d.docker(&["inspect", "-s", "-f", "{{.SizeRw}}", "sz"]).ok(),
         "5\n"
     );
+    let ps = d.berth(&["ps", "-a", "-s"]).ok();
+    assert!(ps.lines().next().unwrap().ends_with("SIZE"), "{ps}");
+    assert!(ps.contains("5B (virtual "), "{ps}");
     d.docker(&["rm", "sz"]).ok();
     // The default PATH is the process's, not part of the container's config.
     let c = d.docker(&["create", "-e", "X=1", "busybox", "true"]).ok();

@@ -142,6 +142,9 @@ pub struct PsArgs {
     /// Show the latest created container (includes all states).
     #[arg(short, long)]
     latest: bool,
+    /// Display total file sizes.
+    #[arg(short, long)]
+    size: bool,
 }
 
 pub async fn ps(client: &Client, a: PsArgs) -> Result<u8> {
@@ -149,7 +152,8 @@ pub async fn ps(client: &Client, a: PsArgs) -> Result<u8> {
     let all = a.all || limit > 0;
     let list: Vec<Summary> = client
         .get(&format!(
-            "/containers/json?all={all}&limit={limit}&filters={}",
+            "/containers/json?all={all}&limit={limit}&size={}&filters={}",
+            a.size,
             enc(&filters_json(&a.filter)?)
         ))
         .await?;
@@ -175,10 +179,14 @@ pub async fn ps(client: &Client, a: PsArgs) -> Result<u8> {
             "STATUS",
             "PORTS",
             "NAMES",
+            "SIZE",
         ]
         .map(String::from)
         .to_vec(),
     ];
+    if !a.size {
+        rows[0].pop();
+    }
     for s in &list {
         let mut cmd = s.command.clone();
         if !a.no_trunc && cmd.chars().count() > 20 {
@@ -202,6 +210,15 @@ pub async fn ps(client: &Client, a: PsArgs) -> Result<u8> {
                 .collect::<Vec<_>>()
                 .join(","),
         ]);
+        if a.size {
+            let (rw, root) = (s.size_rw.unwrap_or(0), s.size_root_fs.unwrap_or(0));
+            let row = rows.last_mut().expect("just pushed");
+            row.push(format!(
+                "{} (virtual {})",
+                super::human_size(rw),
+                super::human_size(root)
+            ));
+        }
     }
     table(&rows);
     Ok(0)
