@@ -12,6 +12,7 @@
 
 pub mod build;
 pub mod changes;
+pub mod compress;
 pub mod config;
 pub mod containers;
 pub mod error;

@@ -127,6 +127,16 @@ pub struct ImageConfig {
     pub history: Vec<History>,
 }
 
+/// Sets `kv` (`KEY=value`) in `env`: a variable already there is replaced in place, a new one
+/// goes last, as Docker does.
+pub fn set_env(env: &mut Vec<String>, kv: &str) {
+    let key = kv.split('=').next().unwrap_or(kv);
+    match env.iter_mut().find(|e| e.split('=').next() == Some(key)) {
+        Some(e) => *e = kv.to_string(),
+        None => env.push(kv.to_string()),
+    }
+}
+
 /// The architecture name Go (and so Docker and OCI) uses for this host.
 pub fn host_architecture() -> &'static str {
     match std::env::consts::ARCH {

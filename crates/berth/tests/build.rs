@@ -550,6 +550,29 @@ fn copy_and_add_options() {
     std::fs::write(packed.path().join("a.tar.xz"), xz.finish().unwrap()).unwrap();
     let out = built(d.docker_build(&["--no-cache", packed.path().to_str().unwrap()]));
     assert!(out.contains("inin"), "{out}");
+    // A build context and an import may come compressed the same ways.
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    std::io::Write::write_all(
+        &mut xz,
+        &tar_of("Dockerfile", b"FROM busybox\nLABEL xz=1\n"),
+    )
+    .unwrap();
+    let (status, _, body) = d.http("POST", "/build?t=xzctx", &xz.finish().unwrap());
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Successfully tagged xzctx:latest"), "{body}");
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    std::io::Write::write_all(&mut bz, common::busybox_tar()).unwrap();
+    let (status, _, body) = d.http(
+        "POST",
+        "/images/create?fromSrc=-&repo=bzimport",
+        &bz.finish().unwrap(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        d.docker(&["run", "--rm", "bzimport", "echo", "imported"])
+            .ok(),
+        "imported\n"
+    );
     // COPY --link does not look at the image: a symlink on the way is not followed.
     let link = context(&[
         (

@@ -1,9 +1,9 @@
-//! The build context: an uploaded tar (plain or gzip) unpacked into a private directory, with
+//! The build context: an uploaded tar (plain or compressed) unpacked into a private directory, with
 //! `.dockerignore` applied so excluded files never reach the build, and path lookups that never
 //! leave the directory, whatever its symlinks say.
 
 use std::fs;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::{Component, Path, PathBuf};
 
 use berth_build::Ignore;
@@ -84,19 +84,11 @@ pub fn unpack(
     })
 }
 
-/// Writes the files of the (possibly gzipped) tar `tar` under `root`.
+/// Writes the files of the (possibly compressed) tar `tar` under `root`.
 fn unpack_files(tar: &mut dyn Read, root: &Path) -> Result<()> {
     fs::create_dir_all(root).map_err(|e| Error::internal("creating build context dir", &e))?;
-    let mut input = BufReader::new(tar);
-    let gzip = input
-        .fill_buf()
-        .map_err(|e| Error::invalid(format!("reading build context: {e}")))?
-        .starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn Read + '_> = if gzip {
-        Box::new(flate2::read::GzDecoder::new(input))
-    } else {
-        Box::new(input)
-    };
+    let reader = crate::compress::decompress(BufReader::new(tar))
+        .map_err(|e| Error::invalid(format!("reading build context: {e}")))?;
     let mut archive = tar::Archive::new(reader);
     archive.set_preserve_permissions(true);
     archive.set_preserve_mtime(true);

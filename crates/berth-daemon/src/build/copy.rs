@@ -98,18 +98,11 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
     let src_root: PathBuf = match &from {
         None => st.shared.ctx.root.clone(),
         Some(name) => {
-            let image = match st.shared.file.stage(name) {
-                Some(s) => st
-                    .inputs
-                    .get(&s.index)
-                    .cloned()
-                    .ok_or_else(|| Error::invalid(format!("{what} --from={name}: stage not built")))?,
-                None => Some(b.images.resolve(name).map_err(|_| {
-                    Error::not_found(format!(
-                        "{what} --from={name}: no such stage, and the image is not here (berth cannot pull images yet)"
-                    ))
-                })?),
-            };
+            let image = st.source_image(name, || {
+                Error::not_found(format!(
+                    "{what} --from={name}: no such stage, and the image is not here (berth cannot pull images yet)"
+                ))
+            })?;
             let v = View::mount(&b, image.as_ref())?;
             let root = v.root().to_path_buf();
             _from_view = Some(v);
@@ -259,11 +252,11 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
     // Destinations resolved against the image's symlinks (`/bin` -> `usr/bin`); with --link
     // they are taken as written, and the layer has real directories there.
     let view_root = dest_view.root().to_path_buf();
-    let real_dest = |root: &Path, dest: &str| {
+    let place = |dest: &str| {
         if spec.link {
             dest.to_string()
         } else {
-            real_dest(root, dest)
+            real_dest(&view_root, dest)
         }
     };
     let items: Vec<Item> = items
@@ -271,19 +264,19 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
         .map(|i| match i {
             Item::Path { src, dest } => Item::Path {
                 src,
-                dest: real_dest(&view_root, &dest),
+                dest: place(&dest),
             },
             Item::Content { data, dest } => Item::Content {
                 data,
-                dest: real_dest(&view_root, &dest),
+                dest: place(&dest),
             },
             Item::Archive { src, dest } => Item::Archive {
                 src,
-                dest: real_dest(&view_root, &dest),
+                dest: place(&dest),
             },
             Item::Remote { src, dest, mtime } => Item::Remote {
                 src,
-                dest: real_dest(&view_root, &dest),
+                dest: place(&dest),
                 mtime,
             },
         })
@@ -442,19 +435,7 @@ fn glob(root: &Path, pattern: &str) -> Result<Vec<(PathBuf, String)>> {
 
 /// `path`'s content, decompressed when it is gzip, bzip2 or xz (the formats ADD unpacks).
 fn decompressed(path: &Path) -> io::Result<Box<dyn Read>> {
-    let mut magic = [0u8; 6];
-    let n = fs::File::open(path)?.read(&mut magic)?;
-    let magic = &magic[..n];
-    let f = io::BufReader::new(fs::File::open(path)?);
-    Ok(if magic.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::MultiGzDecoder::new(f))
-    } else if magic.starts_with(b"BZh") {
-        Box::new(bzip2::read::MultiBzDecoder::new(f))
-    } else if magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-        Box::new(liblzma::read::XzDecoder::new_multi_decoder(f))
-    } else {
-        Box::new(f)
-    })
+    crate::compress::decompress(io::BufReader::new(fs::File::open(path)?))
 }
 
 /// Whether ADD unpacks `path`: a tar, plain or compressed, whose first header is sound.

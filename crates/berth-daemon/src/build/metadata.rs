@@ -22,11 +22,7 @@ impl State<'_> {
                 // variable already set keeps its place, as Docker does.
                 for (k, v) in pairs {
                     let kv = format!("{}={}", self.expand(k)?, self.expand(v)?);
-                    let key = kv.split('=').next().unwrap_or_default();
-                    match env.iter_mut().find(|e| e.split('=').next() == Some(key)) {
-                        Some(e) => e.clone_from(&kv),
-                        None => env.push(kv.clone()),
-                    }
+                    berth_image::config::set_env(&mut env, &kv);
                     shown.push(kv);
                 }
                 rc.env = Some(env);

@@ -115,22 +115,13 @@ fn create_cache(
     Ok(())
 }
 
-/// The image a mount's `from=` names: a stage's result (`None` for scratch) or a local image.
+/// The image a mount's `from=` names.
 fn from_image(st: &State<'_>, from: &str) -> Result<Option<berth_image::Image>> {
-    match st.shared.file.stage(from) {
-        Some(s) => Ok(st.inputs.get(&s.index).cloned().flatten()),
-        None => st
-            .shared
-            .builder
-            .images
-            .resolve(from)
-            .map(Some)
-            .map_err(|_| {
-                Error::not_found(format!(
-                    "RUN --mount from={from}: no such stage or image here"
-                ))
-            }),
-    }
+    st.source_image(from, || {
+        Error::not_found(format!(
+            "RUN --mount from={from}: no such stage or image here"
+        ))
+    })
 }
 
 /// What a RUN's cache key must know of its bind mounts' sources: the image a `from=` names,

@@ -172,6 +172,28 @@ impl State<'_> {
             .map_err(|_| canceled())
     }
 
+    /// The image a source names (`COPY --from`, `RUN --mount from=`): a stage of this build
+    /// (`None` for one on scratch) or a local image; `missing` is the error when it is neither.
+    pub fn source_image(
+        &self,
+        name: &str,
+        missing: impl FnOnce() -> Error,
+    ) -> Result<Option<Image>> {
+        match self.shared.file.stage(name) {
+            // The graph builds what a stage uses before it: a missing input is a bug here.
+            Some(s) => self.inputs.get(&s.index).cloned().ok_or_else(|| {
+                Error::internal_msg(format!("stage {name} was not built before its use"))
+            }),
+            None => self
+                .shared
+                .builder
+                .images
+                .resolve(name)
+                .map(Some)
+                .map_err(|_| missing()),
+        }
+    }
+
     /// Ends the current step with its ` ---> ` text.
     fn step_end(&self, text: String, cached: bool) -> Result<()> {
         if self.shared.opts.quiet {

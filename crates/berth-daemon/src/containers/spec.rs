@@ -326,6 +326,11 @@ pub fn resolve_user(user: &str, layers: &[PathBuf]) -> Result<(u32, u32, Vec<u32
     Ok((uid, gid, additional))
 }
 
+/// The cgroup of container `id`, relative to each hierarchy's root.
+pub fn cgroup_path(id: &str) -> String {
+    format!("/berth/{id}")
+}
+
 /// A process's environment as Docker makes it: the default PATH, HOSTNAME and (with a
 /// terminal) TERM, replaced or extended by the container's env, then by `extra` (an exec's).
 pub fn process_env(c: &Config, tty: bool, extra: &[String]) -> Vec<String> {
@@ -334,11 +339,7 @@ pub fn process_env(c: &Config, tty: bool, extra: &[String]) -> Vec<String> {
         env.push("TERM=xterm".into());
     }
     for kv in c.env.iter().flatten().chain(extra) {
-        let key = kv.split('=').next().unwrap_or(kv);
-        match env.iter_mut().find(|e| e.split('=').next() == Some(key)) {
-            Some(e) => e.clone_from(kv),
-            None => env.push(kv.clone()),
-        }
+        berth_image::config::set_env(&mut env, kv);
     }
     env
 }
@@ -409,7 +410,7 @@ pub fn run_spec(
         } else {
             64 * 1024 * 1024
         },
-        cgroup_path: format!("/berth/{}", rec.id),
+        cgroup_path: cgroup_path(&rec.id),
         resources: Resources {
             memory: h.memory,
             memory_swap,

@@ -140,9 +140,7 @@ async fn build(
     let opts = match opts {
         Ok(o) => o,
         Err(e) => {
-            // Read what the client sends, so that it is not cut off before it reads the error.
-            let mut body = req.into_body().into_data_stream();
-            while let Some(Ok(_)) = futures_util::StreamExt::next(&mut body).await {}
+            stream::drain(req.into_body()).await;
             return Err(e);
         }
     };

@@ -1,7 +1,6 @@
 //! `/images/...`: import, list, inspect, tag, remove.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::sync::Arc;
 
 use axum::Json;
@@ -382,9 +381,7 @@ async fn create(
     match import_options(&q) {
         Ok((target, opts)) => import(d, body, target, opts).await,
         Err(e) => {
-            // Read what the client sends, so that it is not cut off before it reads the error.
-            let mut data = body.into_data_stream();
-            while let Some(Ok(_)) = futures_util::StreamExt::next(&mut data).await {}
+            stream::drain(body).await;
             Err(e)
         }
     }
@@ -445,19 +442,8 @@ async fn import(
     let reader = SyncIoBridge::new(StreamReader::new(stream));
     let images = d.images.clone();
     let image = tokio::task::spawn_blocking(move || {
-        let mut reader = std::io::BufReader::new(reader);
-        let gz = {
-            use std::io::BufRead;
-            let head = reader
-                .fill_buf()
-                .map_err(|e| Error::invalid(format!("reading import: {e}")))?;
-            head.starts_with(&[0x1f, 0x8b])
-        };
-        let mut tar: Box<dyn Read> = if gz {
-            Box::new(flate2::read::GzDecoder::new(reader))
-        } else {
-            Box::new(reader)
-        };
+        let mut tar = crate::compress::decompress(std::io::BufReader::new(reader))
+            .map_err(|e| Error::invalid(format!("reading import: {e}")))?;
         let imported = images.import(&mut tar, opts).map_err(Error::from);
         // A refused archive is still read to its end, so the client gets the answer.
         let _ = std::io::copy(&mut tar, &mut std::io::sink());

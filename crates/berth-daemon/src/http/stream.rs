@@ -17,6 +17,13 @@ pub fn channel() -> (mpsc::Sender<Bytes>, Body) {
     (tx, Body::from_stream(s))
 }
 
+/// Reads a request body to its end and drops it: a client still sending (a build context, an
+/// import) must be able to finish, or it sees a broken pipe instead of the answer.
+pub async fn drain(body: Body) {
+    let mut data = body.into_data_stream();
+    while let Some(Ok(_)) = futures_util::StreamExt::next(&mut data).await {}
+}
+
 /// A response whose body is `body`, with content type `ctype`.
 pub fn response(ctype: &str, body: Body) -> axum::http::Response<Body> {
     axum::http::Response::builder()

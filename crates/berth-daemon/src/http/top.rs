@@ -37,10 +37,11 @@ async fn top(
         .split_whitespace()
         .map(String::from)
         .collect();
-    let pids: BTreeSet<i32> = berth_runtime::cgroup::procs(&format!("/berth/{}", rec.id))
-        .map_err(|e| Error::internal("reading the container's processes", &e))?
-        .into_iter()
-        .collect();
+    let pids: BTreeSet<i32> =
+        berth_runtime::cgroup::procs(&crate::containers::spec::cgroup_path(&rec.id))
+            .map_err(|e| Error::internal("reading the container's processes", &e))?
+            .into_iter()
+            .collect();
     let out = tokio::process::Command::new("ps")
         .args(&args)
         .output()
