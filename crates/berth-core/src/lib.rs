@@ -1,4 +1,5 @@
-//! The vocabulary every berth crate shares, kept tiny and free of I/O.
+//! The vocabulary every berth crate shares, kept tiny; its one piece of I/O is [`rootfs`], the
+//! only way into files that an image or a container controls.
 //!
 //! - [`ErrorKind`]: the class of an error. Library errors implement [`HasKind`]; the daemon's HTTP
 //!   layer maps a kind to a status code in exactly one place.
@@ -6,10 +7,12 @@
 //!   the two never meet except through this type.
 //! - [`Digest`]: the sha256 address of a blob.
 //! - [`id`]: object ids (64 hex digits) and container names, generated and validated.
+//! - [`rootfs`]: reading and writing inside a rootfs, a layer stack or a build context.
 #![deny(missing_docs)]
 
 pub mod digest;
 pub mod id;
+pub mod rootfs;
 
 pub use digest::Digest;
 

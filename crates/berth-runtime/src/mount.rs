@@ -86,43 +86,13 @@ fn compact_lowerdirs(options: &[String]) -> Option<(PathBuf, String)> {
 /// parents, mode 0755, owned by root, as Docker prepares a working directory. Symlinks on the
 /// way resolve inside `rootfs`, never outside it.
 pub fn make_dir_in_root(rootfs: &Path, dir: &str) -> Result<(), String> {
-    use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    let root = std::fs::File::open(rootfs).map_err(|e| format!("opening the rootfs: {e}"))?;
-    let open = |p: &Path| {
-        let how = OpenHow::new()
-            .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
-            .resolve(ResolveFlag::RESOLVE_IN_ROOT);
-        // SAFETY: openat2 returned a new descriptor that nothing else owns.
-        openat2(root.as_raw_fd(), p, how).map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
-    };
-    let not_dir = || format!("Cannot mkdir: {dir} is not a directory");
-    let mut cur = PathBuf::from("/");
-    for c in Path::new(dir).components() {
-        let std::path::Component::Normal(name) = c else {
-            continue;
-        };
-        let parent = open(&cur).map_err(|e| match e {
-            nix::Error::ENOTDIR => not_dir(),
-            e => format!("working directory {dir}: {e}"),
-        })?;
-        cur.push(name);
-        match open(&cur) {
-            Ok(_) => continue,
-            Err(nix::Error::ENOTDIR) => return Err(not_dir()),
-            Err(nix::Error::ENOENT) => {}
-            Err(e) => return Err(format!("working directory {dir}: {e}")),
-        }
-        match nix::sys::stat::mkdirat(
-            Some(parent.as_raw_fd()),
-            name,
-            nix::sys::stat::Mode::from_bits_truncate(0o755),
-        ) {
-            Ok(()) | Err(nix::Error::EEXIST) => {}
-            Err(e) => return Err(format!("creating working directory {dir}: {e}")),
-        }
+    use berth_core::rootfs::{FsError, RootDir};
+    let root = RootDir::open(rootfs).map_err(|e| format!("opening the rootfs: {e}"))?;
+    match root.mkdir_all(dir, 0o755) {
+        Ok(()) => Ok(()),
+        Err(FsError::NotDirectory { .. }) => Err(format!("Cannot mkdir: {dir} is not a directory")),
+        Err(e) => Err(format!("creating working directory {dir}: {e}")),
     }
-    Ok(())
 }
 
 #[cfg(test)]

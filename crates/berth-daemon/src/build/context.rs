@@ -4,9 +4,10 @@
 
 use std::fs;
 use std::io::{self, BufReader, Read};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use berth_build::Ignore;
+use berth_core::rootfs::{ReadRoot, RootDir};
 
 use crate::error::{Error, Result};
 
@@ -58,10 +59,15 @@ pub fn unpack(
         dockerfile
     };
     let name = berth_build::ignore::clean(name);
-    let path = resolve(root, &name);
-    let text = match path.as_ref().map(fs::read_to_string) {
-        Some(Ok(t)) => t,
-        _ => {
+    let ctx = RootDir::open(root).map_err(Error::from_kinded)?;
+    let read = |f: &str| {
+        ctx.read_file(f, DOCKERFILE_LIMIT)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+    };
+    let text = match read(&name) {
+        Some(t) => t,
+        None => {
             return Err(Error::invalid(format!(
                 "Cannot locate specified Dockerfile: {name}"
             )));
@@ -69,7 +75,7 @@ pub fn unpack(
     };
     let ignore_text = [format!("{name}.dockerignore"), ".dockerignore".into()]
         .iter()
-        .find_map(|f| resolve(root, f).and_then(|p| fs::read_to_string(p).ok()))
+        .find_map(|f| read(f))
         .unwrap_or_default();
     let ignore = Ignore::parse(&ignore_text).map_err(Error::invalid)?;
     if !ignore.is_empty() {
@@ -146,62 +152,14 @@ fn prune(dir: &Path, rel: &str, ignore: &Ignore) -> io::Result<()> {
     Ok(())
 }
 
-/// `path` inside `root` with symlinks followed but kept inside `root` (a link to `/etc` means
-/// `<root>/etc`), as Docker resolves paths in a context or a container filesystem. `None` if it
-/// does not exist. The final component is followed too.
+/// The most of a Dockerfile or .dockerignore berth reads.
+const DOCKERFILE_LIMIT: u64 = 16 << 20;
+
+/// The host path of `path` inside `root` with symlinks followed but kept inside `root` (a link
+/// to `/etc` means `<root>/etc`), as Docker resolves paths in a context or a container
+/// filesystem. `None` if it does not exist. Only for trees nothing else writes to.
 pub fn resolve(root: &Path, path: &str) -> Option<PathBuf> {
-    let p = resolve_parent(root, path)?;
-    p.symlink_metadata().ok()?;
-    follow(root, p, 0)
-}
-
-fn follow(root: &Path, p: PathBuf, depth: usize) -> Option<PathBuf> {
-    if depth > 40 {
-        return None;
-    }
-    match fs::read_link(&p) {
-        Ok(target) => {
-            let base = p.parent().unwrap_or(root).strip_prefix(root).ok()?;
-            let joined = if target.is_absolute() {
-                target
-            } else {
-                Path::new("/").join(base).join(target)
-            };
-            let next = resolve_parent(root, &joined.to_string_lossy())?;
-            next.symlink_metadata().ok()?;
-            follow(root, next, depth + 1)
-        }
-        Err(_) => Some(p),
-    }
-}
-
-/// `path` inside `root` with the symlinks of its parent directories followed (inside `root`);
-/// the last component is left as it is (it may not exist).
-pub fn resolve_parent(root: &Path, path: &str) -> Option<PathBuf> {
-    let mut cur = root.to_path_buf();
-    let comps: Vec<Component<'_>> = Path::new(path).components().collect();
-    for (i, c) in comps.iter().enumerate() {
-        match c {
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
-            Component::ParentDir => {
-                if cur != root {
-                    cur.pop();
-                }
-            }
-            Component::Normal(n) => {
-                let next = cur.join(n);
-                if i + 1 < comps.len() {
-                    cur = match fs::symlink_metadata(&next) {
-                        Ok(m) if m.file_type().is_symlink() => follow(root, next, 0)?,
-                        _ => next,
-                    };
-                } else {
-                    cur = next;
-                }
-            }
-        }
-    }
-    Some(cur)
+    RootDir::open(root).ok()?.host_path(path).ok()?
 }
 
 #[cfg(test)]

@@ -13,7 +13,9 @@ use berth_image::Image;
 use sha2::{Digest as _, Sha256};
 
 use super::Builder;
-use super::context::{resolve, resolve_parent};
+use berth_core::rootfs::RootDir;
+
+use super::context::resolve;
 use super::stage::{Layer, State};
 use crate::error::{Error, Result};
 
@@ -254,33 +256,35 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
     let view_root = dest_view.root().to_path_buf();
     let place = |dest: &str| {
         if spec.link {
-            dest.to_string()
+            Ok(dest.to_string())
         } else {
             real_dest(&view_root, dest)
         }
     };
     let items: Vec<Item> = items
         .into_iter()
-        .map(|i| match i {
-            Item::Path { src, dest } => Item::Path {
-                src,
-                dest: place(&dest),
-            },
-            Item::Content { data, dest } => Item::Content {
-                data,
-                dest: place(&dest),
-            },
-            Item::Archive { src, dest } => Item::Archive {
-                src,
-                dest: place(&dest),
-            },
-            Item::Remote { src, dest, mtime } => Item::Remote {
-                src,
-                dest: place(&dest),
-                mtime,
-            },
+        .map(|i| {
+            Ok(match i {
+                Item::Path { src, dest } => Item::Path {
+                    src,
+                    dest: place(&dest)?,
+                },
+                Item::Content { data, dest } => Item::Content {
+                    data,
+                    dest: place(&dest)?,
+                },
+                Item::Archive { src, dest } => Item::Archive {
+                    src,
+                    dest: place(&dest)?,
+                },
+                Item::Remote { src, dest, mtime } => Item::Remote {
+                    src,
+                    dest: place(&dest)?,
+                    mtime,
+                },
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let checksum = {
         let excludes = excludes.clone();
         let items_ref = &items;
@@ -340,7 +344,7 @@ pub async fn workdir_layer(st: &mut State<'_>, abs: &str) -> Result<Layer> {
     if resolve(view.root(), abs).is_some_and(|p| p.is_dir()) {
         return Ok(Layer::None);
     }
-    let dest = real_dest(view.root(), abs);
+    let dest = real_dest(view.root(), abs)?;
     drop(view);
     let layer_dir = b.workdir();
     let tar = layer_dir.with_extension("tar");
@@ -386,19 +390,16 @@ fn dest_is_dir(view: &View, dest: &str) -> bool {
 }
 
 /// `dest` with the symlinks of its parents in the image followed, as a path in the image.
-fn real_dest(view_root: &Path, dest: &str) -> String {
-    match resolve_parent(view_root, dest) {
-        Some(p) => format!(
-            "/{}",
-            p.strip_prefix(view_root).unwrap_or(Path::new("")).display()
-        ),
-        None => dest.to_string(),
-    }
+fn real_dest(view_root: &Path, dest: &str) -> Result<String> {
+    RootDir::open(view_root)
+        .and_then(|r| r.real_path(dest))
+        .map_err(Error::from_kinded)
 }
 
 /// `user[:group]` for --chown; without a group the GID is the UID, as Docker does.
 fn chown(spec: &str, root: &Path) -> Result<(u32, u32)> {
-    let (uid, gid, _) = crate::containers::spec::resolve_user(spec, &[root.to_path_buf()])?;
+    let root = berth_core::rootfs::RootDir::open(root).map_err(Error::from_kinded)?;
+    let (uid, gid, _) = crate::containers::spec::resolve_user(spec, &root)?;
     Ok(if spec.contains(':') {
         (uid, gid)
     } else {
@@ -537,11 +538,15 @@ fn hash_tree(
 }
 
 fn mkdirs(layer: &Path, dir: &str) -> io::Result<()> {
-    let p = layer.join(dir.trim_start_matches('/'));
-    fs::create_dir_all(&p)?;
-    fs::set_permissions(&p, fs::Permissions::from_mode(0o755))
+    fs::create_dir_all(layer)?;
+    let root = RootDir::open(layer)?;
+    root.mkdir_all(dir, 0o755)?;
+    root.open_dir(dir)?
+        .set_permissions(fs::Permissions::from_mode(0o755))
 }
 
+/// Writes `item` into the fresh layer directory `layer`. Every write resolves inside the layer:
+/// a symlink an earlier item left there cannot send a later one outside it.
 fn materialize(
     item: &Item,
     layer: &Path,
@@ -550,23 +555,22 @@ fn materialize(
     mode: Option<u32>,
     ex: &berth_build::Ignore,
 ) -> io::Result<()> {
-    let place = |dest: &str| -> io::Result<PathBuf> {
-        let p = layer.join(dest.trim_start_matches('/'));
-        if let Some(parent) = p.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        Ok(p)
+    let root = RootDir::open(layer)?;
+    let write = |dest: &str, from: &mut dyn Read, default_mode: u32| -> io::Result<fs::File> {
+        let mut f = root.create_file(dest, 0o600)?;
+        io::copy(from, &mut f)?;
+        std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
+        f.set_permissions(fs::Permissions::from_mode(mode.unwrap_or(default_mode)))?;
+        Ok(f)
     };
     match item {
-        Item::Content { data, dest } => {
-            let p = place(dest)?;
-            fs::write(&p, data)?;
-            fs::set_permissions(&p, fs::Permissions::from_mode(mode.unwrap_or(0o644)))?;
-            std::os::unix::fs::lchown(&p, Some(uid), Some(gid))
-        }
+        Item::Content { data, dest } => write(dest, &mut &data[..], 0o644).map(drop),
         Item::Archive { src, dest } => {
-            let p = layer.join(dest.trim_start_matches('/'));
-            fs::create_dir_all(&p)?;
+            root.mkdir_all(dest, 0o755)?;
+            // The layer is ours alone while it is written, so its host path stays true.
+            let p = root
+                .host_path(dest)?
+                .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
             let mut a = tar::Archive::new(decompressed(src)?);
             a.set_preserve_permissions(true);
             a.set_preserve_ownerships(true);
@@ -582,23 +586,23 @@ fn materialize(
             }
             Ok(())
         }
-        Item::Path { src, dest } => copy_tree(src, &place(dest)?, "", Some((uid, gid)), mode, ex),
+        Item::Path { src, dest } => copy_tree(src, &root, dest, "", Some((uid, gid)), mode, ex),
         Item::Remote { src, dest, mtime } => {
-            let p = place(dest)?;
-            fs::copy(src, &p)?;
-            fs::set_permissions(&p, fs::Permissions::from_mode(mode.unwrap_or(0o600)))?;
-            std::os::unix::fs::lchown(&p, Some(uid), Some(gid))?;
-            let t = filetime::FileTime::from_unix_time(mtime.unwrap_or(0), 0);
-            filetime::set_file_times(&p, t, t)
+            let f = write(dest, &mut fs::File::open(src)?, 0o600)?;
+            let t = std::time::UNIX_EPOCH
+                + std::time::Duration::from_secs(mtime.unwrap_or(0).max(0) as u64);
+            f.set_times(fs::FileTimes::new().set_accessed(t).set_modified(t))
         }
     }
 }
 
-/// Copies `src` to `dst` with owner `owner` (else the source's) and mode `mode` (else the
+/// Copies `src` (a host path in a tree nothing else writes: a context or a read-only view) to
+/// `dst` inside `root`, with owner `owner` (else the source's) and mode `mode` (else the
 /// source's), leaving out what `ex` excludes.
 pub fn copy_tree(
     src: &Path,
-    dst: &Path,
+    root: &RootDir,
+    dst: &str,
     rel: &str,
     owner: Option<(u32, u32)>,
     mode: Option<u32>,
@@ -606,13 +610,13 @@ pub fn copy_tree(
 ) -> io::Result<()> {
     let meta = fs::symlink_metadata(src)?;
     let ft = meta.file_type();
-    if ft.is_symlink() {
-        let _ = fs::remove_file(dst);
-        std::os::unix::fs::symlink(fs::read_link(src)?, dst)?;
+    let (uid, gid) = owner.unwrap_or((meta.uid(), meta.gid()));
+    let mtime = (meta.mtime(), meta.mtime_nsec());
+    let file = if ft.is_symlink() {
+        root.symlink(dst, &fs::read_link(src)?)?;
+        return Ok(root.set_owner_and_mtime(dst, (uid, gid), mtime)?);
     } else if ft.is_dir() {
-        if !dst.is_dir() {
-            fs::create_dir(dst)?;
-        }
+        root.mkdir_all(dst, 0o755)?;
         for e in fs::read_dir(src)? {
             let e = e?;
             let name = e.file_name().to_string_lossy().into_owned();
@@ -620,30 +624,23 @@ pub fn copy_tree(
             if ex.excludes(&r) {
                 continue;
             }
-            copy_tree(
-                &e.path(),
-                &dst.join(&name),
-                &format!("{r}/"),
-                owner,
-                mode,
-                ex,
-            )?;
+            let d = format!("{}/{name}", dst.trim_end_matches('/'));
+            copy_tree(&e.path(), root, &d, &format!("{r}/"), owner, mode, ex)?;
         }
-        fs::set_permissions(
-            dst,
-            fs::Permissions::from_mode(mode.unwrap_or(meta.mode() & 0o7777)),
-        )?;
+        root.open_dir(dst)?
     } else if ft.is_file() {
-        fs::copy(src, dst)?;
-        fs::set_permissions(
-            dst,
-            fs::Permissions::from_mode(mode.unwrap_or(meta.mode() & 0o7777)),
-        )?;
+        let mut f = root.create_file(dst, 0o600)?;
+        io::copy(&mut fs::File::open(src)?, &mut f)?;
+        f
     } else {
         return Ok(()); // sockets, fifos and devices are not copied
-    }
-    let (uid, gid) = owner.unwrap_or((meta.uid(), meta.gid()));
-    std::os::unix::fs::lchown(dst, Some(uid), Some(gid))?;
-    let mtime = filetime::FileTime::from_unix_time(meta.mtime(), meta.mtime_nsec() as u32);
-    filetime::set_symlink_file_times(dst, mtime, mtime)
+    };
+    // Owner first: a chown clears set-user-ID and set-group-ID bits.
+    std::os::unix::fs::fchown(&file, Some(uid), Some(gid))?;
+    file.set_permissions(fs::Permissions::from_mode(
+        mode.unwrap_or(meta.mode() & 0o7777),
+    ))?;
+    let t = std::time::UNIX_EPOCH
+        + std::time::Duration::new(mtime.0.max(0) as u64, mtime.1.clamp(0, 999_999_999) as u32);
+    file.set_times(fs::FileTimes::new().set_accessed(t).set_modified(t))
 }

@@ -96,7 +96,9 @@ fn create_cache(
     match seed {
         Some(src) => {
             let ex = berth_build::Ignore::default();
-            super::copy::copy_tree(src, &tmp, "", None, None, &ex)?;
+            std::fs::create_dir_all(&tmp)?;
+            let root = berth_core::rootfs::RootDir::open(&tmp)?;
+            super::copy::copy_tree(src, &root, "/", "", None, None, &ex)?;
         }
         None => {
             std::fs::create_dir_all(&tmp)?;

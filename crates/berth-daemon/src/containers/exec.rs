@@ -269,8 +269,9 @@ impl Containers {
         } else {
             &cfg.user
         };
-        let (uid, gid, groups) =
-            spec::resolve_user(user, std::slice::from_ref(&rootfs)).map_err(|err| (err, 126))?;
+        let root = berth_core::rootfs::RootDir::open(&rootfs)
+            .map_err(|err| (Error::from_kinded(err), 126))?;
+        let (uid, gid, groups) = spec::resolve_user(user, &root).map_err(|err| (err, 126))?;
         let spec: serde_json::Value = std::fs::read(paths.bundle.join("config.json"))
             .map_err(|err| internal("reading the container's spec", &err))
             .and_then(|b| {

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use berth_api::container::{Config, CreateRequest, HostConfig};
+use berth_core::rootfs::{Layers, ReadRoot};
 use berth_image::RunConfig;
 use berth_runtime::{Network, Resources, RunSpec};
 
@@ -262,20 +263,25 @@ pub fn merge(id: &str, req: &Config, image: &RunConfig) -> Result<(Config, Strin
     Ok((c, path, argv[1..].to_vec()))
 }
 
-/// Resolves `user[:group]` against the container's `/etc/passwd` and `/etc/group`, found in the
-/// writable layer or the image layers (`layers`, topmost first).
-pub fn resolve_user(user: &str, layers: &[PathBuf]) -> Result<(u32, u32, Vec<u32>)> {
-    let read = |file: &str| -> String {
-        layers
-            .iter()
-            .find_map(|l| std::fs::read_to_string(l.join(file)).ok())
-            .unwrap_or_default()
+/// The most of `/etc/passwd` or `/etc/group` berth reads: an image cannot make it allocate more.
+const ACCOUNT_FILE_LIMIT: u64 = 8 << 20;
+
+/// Resolves `user[:group]` against the container's `/etc/passwd` and `/etc/group`, read inside
+/// `root` (the container's layers, or its mounted rootfs). A missing file means no entries; a
+/// file that is not a regular file, or too large, is an error.
+pub fn resolve_user(user: &str, root: &dyn ReadRoot) -> Result<(u32, u32, Vec<u32>)> {
+    let read = |file: &str| -> Result<String> {
+        match root.read_file(file, ACCOUNT_FILE_LIMIT) {
+            Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+            Err(e) if e.is_not_found() => Ok(String::new()),
+            Err(e) => Err(Error::invalid(format!("unable to find user {user}: {e}"))),
+        }
     };
     let (u, g) = match user.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (user, None),
     };
-    let passwd = read("etc/passwd");
+    let passwd = read("/etc/passwd")?;
     let entry = |name: &str| -> Option<(u32, u32)> {
         passwd.lines().find_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
@@ -300,7 +306,7 @@ pub fn resolve_user(user: &str, layers: &[PathBuf]) -> Result<(u32, u32, Vec<u32
             "unable to find user {u}: no matching entries in passwd file"
         )));
     };
-    let group = read("etc/group");
+    let group = read("/etc/group")?;
     if let Some(g) = g {
         gid = match group.lines().find_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
@@ -348,7 +354,7 @@ pub fn process_env(c: &Config, tty: bool, extra: &[String]) -> Vec<String> {
 /// containers.
 pub fn run_spec(
     rec: &super::Record,
-    layers: &[PathBuf],
+    layers: &dyn ReadRoot,
     files: &super::files::Paths,
     exe: &Path,
 ) -> Result<RunSpec> {
@@ -429,7 +435,7 @@ fn hostname() -> String {
         .unwrap_or_default()
 }
 
-/// The layer directories to search for `/etc/passwd`, writable layer first.
-pub fn user_layers(upper: &Path, lowers: Vec<PathBuf>) -> Vec<PathBuf> {
-    std::iter::once(upper.to_path_buf()).chain(lowers).collect()
+/// A container's files as its layers hold them, writable layer first.
+pub fn user_layers(upper: &Path, lowers: Vec<PathBuf>) -> Layers {
+    Layers::new(std::iter::once(upper.to_path_buf()).chain(lowers).collect())
 }
