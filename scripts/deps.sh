@@ -9,4 +9,6 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# docker-py, a real client the tests drive.
+python3 -c 'import docker' 2>/dev/null || pip install -q docker
 command -v docker >/dev/null || echo "note: the stock docker CLI is not installed; the docker-CLI tests need it" >&2

@@ -14,25 +14,25 @@ pub type Set = BTreeMap<String, Value>;
 #[serde(rename_all = "PascalCase")]
 #[allow(missing_docs)]
 pub struct Config {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub hostname: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub domainname: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub user: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub attach_stdin: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub attach_stdout: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub attach_stderr: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exposed_ports: Option<Set>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub tty: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub open_stdin: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub stdin_once: bool,
     #[serde(default)]
     pub env: Option<Vec<String>>,
@@ -40,11 +40,11 @@ pub struct Config {
     pub cmd: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub image: String,
     #[serde(default)]
     pub volumes: Option<Set>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub working_dir: String,
     #[serde(default)]
     pub entrypoint: Option<Vec<String>>,
@@ -70,7 +70,7 @@ pub struct Config {
 pub struct CreateRequest {
     #[serde(flatten)]
     pub config: Config,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub host_config: HostConfig,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub networking_config: Option<Value>,
@@ -81,9 +81,9 @@ pub struct CreateRequest {
 #[serde(rename_all = "PascalCase")]
 #[allow(missing_docs)]
 pub struct RestartPolicy {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub maximum_retry_count: i64,
 }
 
@@ -92,7 +92,7 @@ pub struct RestartPolicy {
 #[serde(rename_all = "PascalCase")]
 #[allow(missing_docs)]
 pub struct LogConfig {
-    #[serde(default, rename = "Type")]
+    #[serde(default, rename = "Type", deserialize_with = "crate::null_default")]
     pub kind: String,
     #[serde(default)]
     pub config: Option<BTreeMap<String, String>>,
@@ -103,25 +103,25 @@ pub struct LogConfig {
 #[serde(rename_all = "PascalCase")]
 #[allow(missing_docs)]
 pub struct HostConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub network_mode: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub auto_remove: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub restart_policy: RestartPolicy,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub log_config: LogConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub memory: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub memory_swap: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub nano_cpus: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub cpu_shares: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub cpu_period: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub cpu_quota: i64,
     #[serde(default)]
     pub memory_swappiness: Option<i64>,
@@ -131,21 +131,21 @@ pub struct HostConfig {
     pub init: Option<bool>,
     #[serde(default)]
     pub console_size: Option<[u32; 2]>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub ipc_mode: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub pid_mode: String,
-    #[serde(rename = "UTSMode", default)]
+    #[serde(rename = "UTSMode", default, deserialize_with = "crate::null_default")]
     pub uts_mode: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub cgroupns_mode: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub runtime: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub shm_size: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub readonly_rootfs: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub privileged: bool,
     /// Fields berth does not implement; refused unless unset.
     #[serde(flatten)]

@@ -10,17 +10,17 @@ use serde_json::Value;
 #[serde(rename_all = "PascalCase")]
 #[allow(missing_docs)]
 pub struct ExecConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub attach_stdin: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub attach_stdout: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub attach_stderr: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub detach_keys: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub detach: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub tty: bool,
     /// `[height, width]` of the terminal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -29,11 +29,11 @@ pub struct ExecConfig {
     pub env: Option<Vec<String>>,
     #[serde(default)]
     pub cmd: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub privileged: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub user: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub working_dir: String,
     /// Fields berth does not implement.
     #[serde(flatten)]
@@ -53,9 +53,9 @@ pub struct ExecCreateResponse {
 #[serde(rename_all = "PascalCase")]
 #[allow(missing_docs)]
 pub struct ExecStartConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub detach: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub tty: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub console_size: Option<Vec<u16>>,

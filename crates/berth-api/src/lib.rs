@@ -3,12 +3,14 @@
 //! at its edge, and clients build them.
 //!
 //! Field names and shapes are Docker's (mostly PascalCase); where Docker's JSON carries fields
-//! berth does not implement, request types keep them in a `rest` map so the daemon can refuse
-//! non-default values by name instead of ignoring them.
+//! berth does not implement, request types keep them in a `rest` map; [`fields`] says which of
+//! those the daemon refuses by name, which it accepts as Docker ignores them, and which it drops
+//! as Docker drops keys no API version defines.
 #![deny(missing_docs)]
 
 pub mod container;
 pub mod exec;
+pub mod fields;
 pub mod image;
 pub mod system;
 mod version;
@@ -22,6 +24,16 @@ use serde::{Deserialize, Serialize};
 pub struct ErrorResponse {
     /// The message, Docker's text where Docker has one.
     pub message: String,
+}
+
+/// A field's value with `null` read as its default, as Go's decoder reads it (docker-py sends
+/// `"WorkingDir": null`).
+pub fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
 /// Whether a JSON value is what Docker's clients send for "not set": null, false, 0, "", and

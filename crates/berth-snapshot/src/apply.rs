@@ -158,7 +158,7 @@ pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
         match kind {
             EntryType::Regular | EntryType::Continuous => {
                 let mut f = File::create_new(&dest).map_err(werr)?;
-                content_size += io::copy(&mut entry, &mut f).map_err(werr)?;
+                content_size += copy_data(&mut entry, &mut f, werr)?;
             }
             EntryType::Directory => {
                 if !dest.is_dir() {
@@ -226,6 +226,28 @@ pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
         content_size,
         skipped_devices,
     })
+}
+
+/// Copies an entry's data, telling a broken archive (a read error: truncated, corrupt
+/// compression) from a failed write.
+fn copy_data(
+    from: &mut impl Read,
+    to: &mut File,
+    werr: impl Fn(io::Error) -> ApplyError,
+) -> Result<u64, ApplyError> {
+    use std::io::Write;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ApplyError::Read(e)),
+        };
+        to.write_all(&buf[..n]).map_err(&werr)?;
+        total += n as u64;
+    }
 }
 
 /// Cleans an entry name into a relative path; `None` for the root itself.
@@ -410,6 +432,17 @@ mod tests {
         );
         assert_eq!(stats.diff_id, Digest::from_sha256(&Sha256::digest(&data)));
         assert_eq!(stats.tar_size, data.len() as u64);
+    }
+
+    #[test]
+    fn a_truncated_archive_is_invalid_input_not_a_write_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = tar_of(&[("big", EntryType::Regular, &"x".repeat(100_000))]);
+        let err = apply(dir.path(), &data[..20_000]).unwrap_err();
+        assert!(matches!(err, ApplyError::Read(_)), "{err}");
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        // Nothing of the host's layout leaks into the message.
+        assert!(!err.to_string().contains(dir.path().to_str().unwrap()));
     }
 
     #[test]

@@ -23,6 +23,15 @@ pub struct DaemonArgs {
     /// Root of runtime state (monitor sockets); keep it short.
     #[arg(long, env = "BERTH_EXEC_ROOT", default_value = "/run/berth")]
     pub exec_root: PathBuf,
+    /// Seconds a client has to send a request's headers; a body that stops arriving fails
+    /// after four times this.
+    #[arg(
+        long,
+        env = "BERTH_API_READ_TIMEOUT",
+        default_value_t = 30,
+        hide = true
+    )]
+    pub api_read_timeout: u64,
     /// Log level (error, warn, info, debug, trace).
     #[arg(long, short = 'l', default_value = "info")]
     pub log_level: String,
@@ -71,7 +80,8 @@ pub fn run(args: DaemonArgs) -> Result<()> {
             }
             tracing::info!("shutting down");
         };
-        berth_daemon::http::serve(listener, daemon, shutdown).await;
+        let read_timeout = std::time::Duration::from_secs(args.api_read_timeout.max(1));
+        berth_daemon::http::serve(listener, daemon, read_timeout, shutdown).await;
         // Like its other state, the daemon's parent cgroup goes once no container uses it.
         berth_runtime::cgroup::remove_parent("/berth");
         drop(sealed);

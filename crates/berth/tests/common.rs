@@ -19,6 +19,8 @@ pub struct TestDaemon {
     /// Run the daemon in a mount namespace of its own whose /sys/fs/cgroup is a pure cgroup v2
     /// hierarchy, as on a v2-only host.
     cgroup2: bool,
+    /// Extra environment of the daemon process.
+    env: Vec<(String, String)>,
     child: Option<Child>,
     _dir: tempfile::TempDir,
 }
@@ -76,7 +78,16 @@ impl TestDaemon {
         Self::start_with(true)
     }
 
+    /// A daemon started with `env` added to its environment.
+    pub fn start_with_env(env: &[(&str, &str)]) -> TestDaemon {
+        Self::make(false, env)
+    }
+
     fn start_with(cgroup2: bool) -> TestDaemon {
+        Self::make(cgroup2, &[])
+    }
+
+    fn make(cgroup2: bool, env: &[(&str, &str)]) -> TestDaemon {
         let dir = tempfile::Builder::new()
             .prefix("berth-test")
             .tempdir_in("/tmp")
@@ -89,6 +100,10 @@ impl TestDaemon {
             exec_root,
             socket,
             cgroup2,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             child: None,
             _dir: dir,
         };
@@ -120,6 +135,7 @@ impl TestDaemon {
             .arg(&self.root)
             .arg("--exec-root")
             .arg(&self.exec_root)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

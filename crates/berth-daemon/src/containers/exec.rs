@@ -96,11 +96,10 @@ impl Exec {
 impl Containers {
     /// Creates an exec instance in a running container.
     pub fn create_exec(&self, c: &Arc<Container>, config: ExecConfig) -> Result<String> {
-        let bad: Vec<String> = config
-            .rest
-            .iter()
-            .filter(|(_, v)| !berth_api::is_unset(v))
-            .map(|(k, v)| format!("{k}={v}"))
+        let bad: Vec<String> = berth_api::fields::EXEC_CREATE
+            .refused(&config.rest)
+            .into_iter()
+            .map(|f| f.trim_start_matches("ExecConfig.").to_string())
             .collect();
         if !bad.is_empty() {
             return Err(Error::new(
@@ -194,6 +193,13 @@ impl Containers {
         attach: bool,
         console: Option<&[u16]>,
     ) -> Result<ExecIo> {
+        self.claim_exec(e)?;
+        self.run_exec(e, attach, console).await
+    }
+
+    /// Marks the exec started, refusing one that ran or whose container stopped: what must be
+    /// said as a plain error before a client's connection is taken over.
+    pub fn claim_exec(&self, e: &Exec) -> Result<()> {
         let c = &e.container;
         {
             let mut s = e.state.lock().expect("exec lock");
@@ -218,6 +224,16 @@ impl Containers {
             s.started = true;
             s.running = true;
         }
+        Ok(())
+    }
+
+    /// Runs a claimed exec's process.
+    pub async fn run_exec(
+        self: &Arc<Self>,
+        e: &Arc<Exec>,
+        attach: bool,
+        console: Option<&[u16]>,
+    ) -> Result<ExecIo> {
         let size = match console.or(e.config.console_size.as_deref()) {
             Some(&[h, w]) if h > 0 && w > 0 => Some((h, w)),
             _ => None,

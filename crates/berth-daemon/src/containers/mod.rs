@@ -7,6 +7,8 @@ mod logs;
 pub use logs::{From, Until, follow_log, log_end};
 mod lifecycle;
 pub use lifecycle::WaitCondition;
+mod checks;
+mod prune;
 mod record;
 pub(crate) mod spec;
 
@@ -213,51 +215,15 @@ impl Containers {
                 "Config cannot be empty in order to create a container",
             ));
         }
+        spec::check_config(&req)?;
         spec::refuse_unsupported(&req)?;
         let host_config = spec::validate_host_config(req.host_config)?;
         let image = self.images.resolve(&req.config.image)?;
         let id = berth_core::id::generate();
         let (config, path, args) = spec::merge(&id, &req.config, &image.config.config)?;
-        let mut all = self.all.lock().expect("containers lock");
-        let name = match name {
-            Some(n) => {
-                let n = n.strip_prefix('/').unwrap_or(n);
-                if !berth_core::id::valid_name(n) {
-                    return Err(Error::invalid(format!(
-                        "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
-                    )));
-                }
-                if let Some(other) = all
-                    .values()
-                    .find(|c| c.record.lock().expect("record lock").name == n)
-                {
-                    return Err(Error::conflict(format!(
-                        "Conflict. The container name \"/{n}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
-                        other.id
-                    )));
-                }
-                n.to_string()
-            }
-            None => {
-                let taken = |n: &str| {
-                    all.values()
-                        .any(|c| c.record.lock().expect("record lock").name == n)
-                };
-                (0..)
-                    .map(berth_core::id::random_name)
-                    .find(|n| !taken(n))
-                    .expect("names are endless")
-            }
-        };
-        self.images
-            .snapshots()
-            .prepare(&id, image.chain_id.as_ref())
-            .map_err(|e| Error::internal("preparing the container's filesystem", &e))?;
-        std::fs::create_dir_all(self.dir(&id))
-            .map_err(|e| Error::internal("creating the container directory", &e))?;
         let record = Record {
             id: id.clone(),
-            name,
+            name: String::new(),
             created: berth_runtime::logfile::now(),
             image_id: image.id.clone(),
             chain_id: image.chain_id.clone(),
@@ -269,12 +235,65 @@ impl Containers {
             build_mounts: Vec::new(),
             build_step: false,
         };
+        // The name is taken under the lock; the files are made after it is released.
+        let c = self.reserve(name, record)?;
+        let made = self
+            .images
+            .snapshots()
+            .prepare(&id, image.chain_id.as_ref())
+            .map_err(|e| Error::internal("preparing the container's filesystem", &e))
+            .and_then(|_| {
+                std::fs::create_dir_all(self.dir(&id))
+                    .map_err(|e| Error::internal("creating the container directory", &e))
+            })
+            .and_then(|()| self.persist(&c, |_| {}));
+        match made {
+            Ok(rec) => {
+                self.event("create", &rec, &[]);
+                Ok((id, Vec::new()))
+            }
+            Err(e) => {
+                // Nothing of a failed create stays behind.
+                self.all.lock().expect("containers lock").remove(&id);
+                let _ = self.images.snapshots().remove(&id);
+                let _ = std::fs::remove_dir_all(self.dir(&id));
+                Err(e)
+            }
+        }
+    }
+
+    /// Names `record` (`name`, or a free random one) and registers it, so no other create can
+    /// take the name.
+    fn reserve(&self, name: Option<&str>, mut record: Record) -> Result<Arc<Container>> {
+        let mut all = self.all.lock().expect("containers lock");
+        let taken = |n: &str| {
+            all.values()
+                .find(|c| c.record.lock().expect("record lock").name == n)
+                .map(|c| c.id.clone())
+        };
+        record.name = match name {
+            Some(n) => {
+                let n = n.strip_prefix('/').unwrap_or(n);
+                if !berth_core::id::valid_name(n) {
+                    return Err(Error::invalid(format!(
+                        "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                    )));
+                }
+                if let Some(other) = taken(n) {
+                    return Err(Error::conflict(format!(
+                        "Conflict. The container name \"/{n}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
+                    )));
+                }
+                n.to_string()
+            }
+            None => (0..)
+                .map(berth_core::id::random_name)
+                .find(|n| taken(n).is_none())
+                .expect("names are endless"),
+        };
         let c = Container::new(record);
-        all.insert(id.clone(), c.clone());
-        drop(all);
-        let rec = self.persist(&c, |_| {})?;
-        self.event("create", &rec, &[]);
-        Ok((id, Vec::new()))
+        all.insert(c.id.clone(), c.clone());
+        Ok(c)
     }
 
     fn forget(&self, id: &str) -> Result<()> {

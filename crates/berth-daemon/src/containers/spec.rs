@@ -12,24 +12,21 @@ use crate::error::{Error, Result};
 /// The PATH Docker gives containers whose image sets none.
 pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// Docker's checks of the container config, before anything else.
+pub fn check_config(req: &CreateRequest) -> Result<()> {
+    super::checks::env(&req.config)
+}
+
 /// Refuses options berth does not implement, naming them, instead of ignoring them.
 pub fn refuse_unsupported(req: &CreateRequest) -> Result<()> {
-    let check = |section: &str, rest: &std::collections::BTreeMap<String, serde_json::Value>| {
-        let bad: Vec<String> = rest
-            .iter()
-            .filter(|(_, v)| !berth_api::is_unset(v))
-            .map(|(k, v)| format!("{section}.{k}={v}"))
-            .collect();
-        if bad.is_empty() {
-            return Ok(());
-        }
-        Err(Error::new(
+    let mut bad = berth_api::fields::CONTAINER_CONFIG.refused(&req.config.rest);
+    bad.extend(berth_api::fields::HOST_CONFIG.refused(&req.host_config.rest));
+    if !bad.is_empty() {
+        return Err(Error::new(
             berth_core::ErrorKind::NotImplemented,
             format!("berth does not support {} yet", bad.join(", ")),
-        ))
-    };
-    check("Config", &req.config.rest)?;
-    check("HostConfig", &req.host_config.rest)?;
+        ));
+    }
     if req
         .config
         .healthcheck
@@ -127,35 +124,12 @@ pub fn validate_host_config(mut h: HostConfig) -> Result<HostConfig> {
             "berth does not support privileged containers yet",
         ));
     }
+    super::checks::resources(&h)?;
     if h.memory_swappiness.is_some_and(|s| s != -1) {
         return Err(Error::new(
             berth_core::ErrorKind::NotImplemented,
             "berth does not support HostConfig.MemorySwappiness yet",
         ));
-    }
-    if h.memory > 0 && h.memory < 6 * 1024 * 1024 {
-        return Err(Error::invalid("Minimum memory limit allowed is 6MB"));
-    }
-    if h.memory_swap > 0 && h.memory > 0 && h.memory_swap < h.memory {
-        return Err(Error::invalid(
-            "Minimum memoryswap limit should be larger than memory limit, see usage",
-        ));
-    }
-    let ncpu = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1) as i64;
-    if h.nano_cpus < 0 || h.nano_cpus > ncpu * 1_000_000_000 {
-        return Err(Error::invalid(format!(
-            "Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"
-        )));
-    }
-    if h.nano_cpus > 0 && (h.cpu_quota > 0 || h.cpu_period > 0) {
-        return Err(Error::invalid(
-            "Conflicting options: Nano CPUs and CPU Period cannot both be set",
-        ));
-    }
-    if h.cpu_shares < 0 {
-        return Err(Error::invalid("invalid CPU shares"));
     }
     // A limit the host cannot enforce is refused, not dropped (Docker warns and discards it).
     let cg = berth_runtime::cgroup::controllers();

@@ -23,6 +23,7 @@ pub fn routes() -> Router<Arc<Daemon>> {
     Router::new()
         .route("/containers/create", post(create))
         .route("/containers/json", get(list))
+        .route("/containers/prune", post(prune))
         .route("/containers/{id}/json", get(inspect))
         .route("/containers/{id}/start", post(start))
         .route("/containers/{id}/stop", post(stop))
@@ -192,6 +193,37 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<Summary
         out.truncate(limit as usize);
     }
     Ok(Json(out))
+}
+
+/// `POST /containers/prune` with Docker's filters `until` and `label`/`label!`.
+async fn prune(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<serde_json::Value>, Error> {
+    let filters = q.filters()?;
+    check_filters(&filters, &["until", "label", "label!"])?;
+    let until = match filters.get("until").and_then(|v| v.first()) {
+        Some(t) => Some(super::query::time_value(t)?),
+        None => None,
+    };
+    let (with, without) = (
+        filters.get("label").cloned().unwrap_or_default(),
+        filters.get("label!").cloned().unwrap_or_default(),
+    );
+    let (deleted, reclaimed) = d
+        .containers
+        .prune(|r| {
+            let labels = r.config.labels.clone().unwrap_or_default();
+            let created = chrono::DateTime::parse_from_rfc3339(&r.created)
+                .map_or(0, |t| t.timestamp_nanos_opt().unwrap_or(0));
+            until.is_none_or(|u| created < u)
+                && labels_match(&labels, &with)
+                && without
+                    .iter()
+                    .all(|w| !labels_match(&labels, std::slice::from_ref(w)))
+        })
+        .await?;
+    Ok(Json(serde_json::json!({
+        "ContainersDeleted": if deleted.is_empty() { serde_json::Value::Null } else { deleted.into() },
+        "SpaceReclaimed": reclaimed,
+    })))
 }
 
 /// What the container changed, and that plus its image, in bytes.
@@ -547,6 +579,12 @@ async fn attach(
     let want_stdin = q.flag("stdin") && r.config.open_stdin;
     let replay = q.flag("logs");
     let stream_output = q.flag("stream");
+    let until = if stream_output {
+        Until::RunEnds
+    } else {
+        Until::Now
+    };
+    let asked_upgrade = req.headers().contains_key(axum::http::header::UPGRADE);
     let upgrade = hyper::upgrade::on(&mut req);
     d.containers.attached(&c);
     let log = d.containers.paths(&r.id).log;
@@ -557,10 +595,18 @@ async fn attach(
     } else {
         From::Offset(log_end(&log))
     };
+    if !asked_upgrade {
+        // A plain request gets the output as the response body, as Docker answers it (no
+        // stdin: there is no way back).
+        let (wr, rd) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(forward_output(c, log, start_offset, until, out, wr));
+        let body = Body::from_stream(tokio_util::io::ReaderStream::new(rd));
+        return Ok(stream::response(stream::output_type(r.config.tty), body));
+    }
     tokio::spawn(async move {
         let Ok(upgraded) = upgrade.await else { return };
         let io = TokioIo::new(upgraded);
-        let (mut rd, mut wr) = tokio::io::split(io);
+        let (mut rd, wr) = tokio::io::split(io);
         if want_stdin {
             let c2 = c.clone();
             let containers = containers.clone();
@@ -582,24 +628,32 @@ async fn attach(
                 let _ = sock.shutdown().await;
             });
         }
-        let until = if stream_output {
-            Until::RunEnds
-        } else {
-            Until::Now
-        };
-        let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
-        let follower = tokio::spawn(follow_log(c.clone(), log, start_offset, until, move |e| {
-            etx.send(e).is_ok()
-        }));
-        while let Some(e) = erx.recv().await {
-            if let Some(b) = out.encode(&e)
-                && wr.write_all(&b).await.is_err()
-            {
-                break;
-            }
-        }
-        follower.abort();
-        let _ = wr.shutdown().await;
+        forward_output(c, log, start_offset, until, out, wr).await;
     });
     Ok(stream::upgraded(stream::output_type(r.config.tty)))
+}
+
+/// Copies a container's output (from `start` in its log, until `until`) to `wr` in the
+/// stream format `out` says, then closes `wr`.
+async fn forward_output(
+    c: Arc<crate::containers::Container>,
+    log: std::path::PathBuf,
+    start: From,
+    until: Until,
+    out: Output,
+    mut wr: impl tokio::io::AsyncWrite + Unpin,
+) {
+    let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
+    let follower = tokio::spawn(follow_log(c, log, start, until, move |e| {
+        etx.send(e).is_ok()
+    }));
+    while let Some(e) = erx.recv().await {
+        if let Some(b) = out.encode(&e)
+            && wr.write_all(&b).await.is_err()
+        {
+            break;
+        }
+    }
+    follower.abort();
+    let _ = wr.shutdown().await;
 }

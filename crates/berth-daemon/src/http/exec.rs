@@ -73,6 +73,7 @@ async fn start(
     mut req: Request,
 ) -> Result<Response<Body>, Error> {
     let e = d.containers.get_exec(&id)?;
+    let req_upgrade = req.headers().contains_key(axum::http::header::UPGRADE);
     let upgrade = hyper::upgrade::on(&mut req);
     let body = axum::body::to_bytes(req.into_body(), 1 << 20)
         .await
@@ -83,69 +84,19 @@ async fn start(
         return Ok(StatusCode::OK.into_response());
     }
     let tty = e.config.tty;
-    let started = match d
-        .containers
-        .start_exec(&e, true, opts.console_size.as_deref())
-        .await
-    {
-        // Refused before anything ran (already started, container stopped): a plain error.
-        Err(err) if e.inspect().exit_code.is_none() => return Err(err),
-        r => r,
-    };
+    // Refused before anything runs (already started, container stopped): a plain error.
+    d.containers.claim_exec(&e)?;
+    if !req_upgrade {
+        // A plain request gets the output as the response body (no stdin), as Docker does.
+        let (wr, rd) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(run_attached(d, e, opts, tokio::io::empty(), wr));
+        let body = Body::from_stream(tokio_util::io::ReaderStream::new(rd));
+        return Ok(stream::response(stream::output_type(tty), body));
+    }
     tokio::spawn(async move {
         let Ok(upgraded) = upgrade.await else { return };
-        let (mut rd, mut wr) = tokio::io::split(TokioIo::new(upgraded));
-        let encode = move |s: Stream, b: &[u8]| {
-            if tty {
-                Bytes::copy_from_slice(b)
-            } else {
-                stream::frame(s, b)
-            }
-        };
-        let io = match started {
-            Ok(io) => io,
-            Err(err) => {
-                let msg = format!("{}\r\n", err.message);
-                let _ = wr.write_all(&encode(Stream::Stdout, msg.as_bytes())).await;
-                let _ = wr.shutdown().await;
-                return;
-            }
-        };
-        if let Some(mut input) = io.stdin {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                while let Ok(n) = rd.read(&mut buf).await {
-                    if n == 0 || input.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        let (tx, mut rx) = mpsc::channel::<Bytes>(16);
-        for (pipe, s) in [(io.stdout, Stream::Stdout), (io.stderr, Stream::Stderr)] {
-            if let Some(pipe) = pipe {
-                tokio::spawn(pump(pipe, s, tx.clone(), encode));
-            }
-        }
-        drop(tx);
-        // Output ends when every writer closed it; processes left in the background may hold
-        // it open, so once the exec's process is gone, a quiet second ends the stream too.
-        let exited = e.wait();
-        tokio::pin!(exited);
-        let mut done = false;
-        loop {
-            tokio::select! {
-                chunk = rx.recv() => match chunk {
-                    Some(b) if wr.write_all(&b).await.is_ok() => {}
-                    _ => break,
-                },
-                _ = &mut exited, if !done => done = true,
-                () = tokio::time::sleep(Duration::from_secs(1)), if done => break,
-            }
-        }
-        // The client asks for the exit code as soon as the stream ends: record it first.
-        e.wait().await;
-        let _ = wr.shutdown().await;
+        let (rd, wr) = tokio::io::split(TokioIo::new(upgraded));
+        run_attached(d, e, opts, rd, wr).await;
     });
     Ok(stream::upgraded(stream::output_type(tty)))
 }
@@ -164,4 +115,74 @@ async fn pump(
             break;
         }
     }
+}
+
+/// Runs a claimed exec with its stdio on `rd`/`wr` until its output ends.
+async fn run_attached(
+    d: Arc<Daemon>,
+    e: Arc<crate::containers::Exec>,
+    opts: ExecStartConfig,
+    mut rd: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    mut wr: impl tokio::io::AsyncWrite + Unpin,
+) {
+    let tty = e.config.tty;
+
+    // The process starts once the client has the 101: output sent along with the answer
+    // can be lost by clients that read the answer buffered (docker-py), and Docker too
+    // starts the process only after the upgrade.
+    let started = d
+        .containers
+        .run_exec(&e, true, opts.console_size.as_deref())
+        .await;
+    let encode = move |s: Stream, b: &[u8]| {
+        if tty {
+            Bytes::copy_from_slice(b)
+        } else {
+            stream::frame(s, b)
+        }
+    };
+    let io = match started {
+        Ok(io) => io,
+        Err(err) => {
+            let msg = format!("{}\r\n", err.message);
+            let _ = wr.write_all(&encode(Stream::Stdout, msg.as_bytes())).await;
+            let _ = wr.shutdown().await;
+            return;
+        }
+    };
+    if let Some(mut input) = io.stdin {
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 8192];
+            while let Ok(n) = rd.read(&mut buf).await {
+                if n == 0 || input.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let (tx, mut rx) = mpsc::channel::<Bytes>(16);
+    for (pipe, s) in [(io.stdout, Stream::Stdout), (io.stderr, Stream::Stderr)] {
+        if let Some(pipe) = pipe {
+            tokio::spawn(pump(pipe, s, tx.clone(), encode));
+        }
+    }
+    drop(tx);
+    // Output ends when every writer closed it; processes left in the background may hold
+    // it open, so once the exec's process is gone, a quiet second ends the stream too.
+    let exited = e.wait();
+    tokio::pin!(exited);
+    let mut done = false;
+    loop {
+        tokio::select! {
+            chunk = rx.recv() => match chunk {
+                Some(b) if wr.write_all(&b).await.is_ok() => {}
+                _ => break,
+            },
+            _ = &mut exited, if !done => done = true,
+            () = tokio::time::sleep(Duration::from_secs(1)), if done => break,
+        }
+    }
+    // The client asks for the exit code as soon as the stream ends: record it first.
+    e.wait().await;
+    let _ = wr.shutdown().await;
 }

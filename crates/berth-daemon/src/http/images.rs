@@ -398,14 +398,13 @@ fn import_options(q: &Query) -> Result<(Option<Reference>, ImportOptions), Error
         ));
     }
     let src = q.get("fromSrc").unwrap_or("");
+    if src.is_empty() {
+        return Err(Error::invalid("fromImage or fromSrc is required"));
+    }
     if src != "-" {
         return Err(Error::new(
             ErrorKind::NotImplemented,
-            if src.is_empty() {
-                "fromImage or fromSrc is required".to_string()
-            } else {
-                format!("berth can only import from the request body (fromSrc=-), not {src}")
-            },
+            format!("berth can only import from the request body (fromSrc=-), not {src}"),
         ));
     }
     let target = match q.get("repo").filter(|r| !r.is_empty()) {

@@ -49,6 +49,13 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
 
 /// Strips and checks the `/vX.Y` prefix, then routes.
 pub async fn handle(router: Router, mut req: Request<Body>) -> Result<Response<Body>, Infallible> {
+    let has_body = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .is_some_and(|l| l != "0")
+        || req
+            .headers()
+            .contains_key(axum::http::header::TRANSFER_ENCODING);
     let path = req.uri().path().to_string();
     let mut version = MAX_VERSION;
     if let Some(rest) = path.strip_prefix("/v") {
@@ -69,6 +76,10 @@ pub async fn handle(router: Router, mut req: Request<Body>) -> Result<Response<B
     }
     req.extensions_mut().insert(version);
     let mut resp = router.oneshot(req).await.unwrap_or_else(|e| match e {});
+    let unrouted = matches!(
+        resp.status(),
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+    );
     let h = resp.headers_mut();
     h.insert(
         "Api-Version",
@@ -81,17 +92,30 @@ pub async fn handle(router: Router, mut req: Request<Body>) -> Result<Response<B
             .expect("header value"),
     );
     h.insert("Ostype", "linux".parse().expect("header value"));
+    // A body nobody routed was not read: the connection cannot carry another request.
+    if has_body && unrouted {
+        h.insert(
+            axum::http::header::CONNECTION,
+            "close".parse().expect("header value"),
+        );
+    }
     if resp.status() == StatusCode::NOT_MODIFIED {
         *resp.body_mut() = Body::empty();
     }
     Ok(resp)
 }
 
+/// A request body that stops arriving for this long (`read_timeout` times this) fails, so a
+/// client that sends half a request cannot hold a worker forever.
+const BODY_IDLE_FACTOR: u32 = 4;
+
 /// Serves the API on `listener` until `shutdown` resolves; connections in flight are dropped
-/// at shutdown (their containers live on in their monitors).
+/// at shutdown (their containers live on in their monitors). A request's headers must arrive
+/// within `read_timeout`.
 pub async fn serve(
     listener: UnixListener,
     daemon: Arc<Daemon>,
+    read_timeout: std::time::Duration,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let router = router(daemon);
@@ -109,10 +133,13 @@ pub async fn serve(
         };
         let router = router.clone();
         tokio::spawn(async move {
+            let idle = read_timeout * BODY_IDLE_FACTOR;
             let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                handle(router.clone(), req.map(Body::new))
+                handle(router.clone(), req.map(|b| idle_timeout(b, idle)))
             });
             let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(read_timeout)
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades();
             if let Err(e) = conn.await {
@@ -120,4 +147,31 @@ pub async fn serve(
             }
         });
     }
+}
+
+/// `body`, failing once no data has arrived for `idle`.
+fn idle_timeout(body: hyper::body::Incoming, idle: std::time::Duration) -> Body {
+    use futures_util::StreamExt;
+    let frames = http_body_util::BodyStream::new(body);
+    let data = futures_util::stream::unfold(Some(frames), move |frames| async move {
+        let mut frames = frames?;
+        loop {
+            return match tokio::time::timeout(idle, frames.next()).await {
+                Ok(None) => None,
+                Ok(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(d) => Some((Ok(d), Some(frames))),
+                    Err(_) => continue, // trailers
+                },
+                Ok(Some(Err(e))) => Some((Err(std::io::Error::other(e)), None)),
+                Err(_) => Some((
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the request body stopped arriving",
+                    )),
+                    None,
+                )),
+            };
+        }
+    });
+    Body::from_stream(data)
 }

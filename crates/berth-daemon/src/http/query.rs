@@ -55,15 +55,10 @@ impl Query {
     /// A time parameter (`since`, `until`) in nanoseconds since the epoch: unix seconds with an
     /// optional fraction, or RFC 3339.
     pub fn time(&self, key: &str) -> Result<Option<i64>, Error> {
-        let Some(s) = self.get(key).filter(|s| !s.is_empty()) else {
-            return Ok(None);
-        };
-        if let Ok(f) = s.parse::<f64>() {
-            return Ok(Some((f * 1e9) as i64));
+        match self.get(key).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => time_value(s).map(Some),
         }
-        chrono::DateTime::parse_from_rfc3339(s)
-            .map(|t| Some(t.timestamp_nanos_opt().unwrap_or(0)))
-            .map_err(|_| Error::invalid(format!("invalid time value {s:?}")))
     }
 
     /// `filters`: `{"key": ["v", ...]}` or the legacy `{"key": {"v": true}}`.
@@ -94,6 +89,43 @@ impl Query {
         }
         Ok(out)
     }
+}
+
+/// A time as Docker's `since`/`until` take it, in nanoseconds since the epoch: unix seconds with
+/// an optional fraction, RFC 3339, or a duration before now (`10m`, `1h30m`, `90s`).
+pub fn time_value(s: &str) -> Result<i64, Error> {
+    let bad = || Error::invalid(format!("invalid time value {s:?}"));
+    if let Ok(f) = s.parse::<f64>() {
+        return Ok((f * 1e9) as i64);
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp_nanos_opt().unwrap_or(0));
+    }
+    let (mut total, mut num) = (0f64, String::new());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let unit = match (c, chars.peek()) {
+            ('m', Some('s')) => {
+                chars.next();
+                1e-3
+            }
+            ('h', _) => 3600.0,
+            ('m', _) => 60.0,
+            ('s', _) => 1.0,
+            _ => return Err(bad()),
+        };
+        total += num.parse::<f64>().map_err(|_| bad())? * unit;
+        num.clear();
+    }
+    if !num.is_empty() || total == 0.0 && s != "0s" {
+        return Err(bad());
+    }
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+    Ok(now - (total * 1e9) as i64)
 }
 
 /// Refuses filter keys outside `allowed`, with Docker's message.
