@@ -10,6 +10,7 @@
 //! daemon from using the same data root.
 #![deny(missing_docs)]
 
+pub mod blocking;
 pub mod build;
 pub mod changes;
 pub mod compress;

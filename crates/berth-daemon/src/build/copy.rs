@@ -285,12 +285,13 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
             })
         })
         .collect::<Result<_>>()?;
-    let checksum = {
-        let excludes = excludes.clone();
-        let items_ref = &items;
-        checksum(items_ref, uid, gid, mode, &excludes)
-            .map_err(|e| Error::internal("reading COPY sources", &e))?
-    };
+    let ex = excludes.clone();
+    let (items, checksum) = crate::blocking::run("hashing COPY sources", move || {
+        let sum = checksum(&items, uid, gid, mode, &ex)
+            .map_err(|e| Error::internal("reading COPY sources", &e))?;
+        Ok((items, sum))
+    })
+    .await?;
     let kind = match items.as_slice() {
         [Item::Path { src, .. }] if src.is_dir() => "dir",
         [_] => "file",

@@ -8,7 +8,7 @@ use berth_core::ErrorKind;
 use berth_runtime::{MonitorConfig, MonitorHandle, StartError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Container, Containers, Status, ZERO_TIME, files, spec};
+use super::{Container, Containers, Status, ZERO_TIME, spec};
 use crate::error::{Error, Result};
 
 /// What `wait` waits for.
@@ -391,12 +391,16 @@ impl Containers {
             return Ok(()); // removed meanwhile (auto-remove racing an explicit rm)
         }
         self.persist(c, |r| r.state.status = Status::Removing)?;
-        self.images
-            .snapshots()
-            .remove(&rec.id)
-            .map_err(|e| Error::internal("removing the container's filesystem", &e))?;
-        let paths: files::Paths = self.paths(&rec.id);
-        let _ = std::fs::remove_dir_all(&paths.dir);
+        let (images, id, dir) = (self.images.clone(), rec.id.clone(), self.paths(&rec.id).dir);
+        crate::blocking::run("removing a container", move || {
+            images
+                .snapshots()
+                .remove(&id)
+                .map_err(|e| Error::internal("removing the container's filesystem", &e))?;
+            let _ = std::fs::remove_dir_all(&dir);
+            Ok(())
+        })
+        .await?;
         self.forget(&rec.id)?;
         self.forget_execs(&rec.id);
         c.changed.send_modify(|n| *n += 1);

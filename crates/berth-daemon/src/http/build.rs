@@ -206,7 +206,8 @@ async fn prune(
 ) -> Result<axum::Json<serde_json::Value>, Error> {
     let filters = q.filters()?;
     super::query::check_filters(&filters, &[])?;
-    let (deleted, freed) = d.builder.prune()?;
+    let (deleted, freed) =
+        crate::blocking::run("pruning the build cache", move || d.builder.prune()).await?;
     Ok(axum::Json(
         json!({ "CachesDeleted": deleted, "SpaceReclaimed": freed }),
     ))

@@ -43,8 +43,11 @@ async fn create(
 ) -> Result<(StatusCode, Json<CreateResponse>), Error> {
     let req: CreateRequest = serde_json::from_slice(&body)
         .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
-    let name = q.get("name").filter(|n| !n.is_empty());
-    let (id, warnings) = d.containers.create(name, req)?;
+    let name = q.get("name").filter(|n| !n.is_empty()).map(str::to_string);
+    let (id, warnings) = crate::blocking::run("creating a container", move || {
+        d.containers.create(name.as_deref(), req)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(CreateResponse { id, warnings })))
 }
 
@@ -114,6 +117,12 @@ fn image_name(d: &Daemon, r: &Record) -> String {
 }
 
 async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<Summary>>, Error> {
+    // Sizes walk container trees.
+    crate::blocking::run("listing containers", move || list_blocking(&d, &q)).await
+}
+
+fn list_blocking(d: &Arc<Daemon>, q: &Query) -> Result<Json<Vec<Summary>>, Error> {
+    let d = d.clone();
     let filters = q.filters()?;
     check_filters(
         &filters,
@@ -238,7 +247,15 @@ async fn inspect(
     Path(id): Path<String>,
     q: Query,
 ) -> Result<Json<Inspect>, Error> {
-    let c = d.containers.get(&id)?;
+    crate::blocking::run("inspecting a container", move || {
+        inspect_blocking(&d, &id, &q)
+    })
+    .await
+}
+
+fn inspect_blocking(d: &Arc<Daemon>, id: &str, q: &Query) -> Result<Json<Inspect>, Error> {
+    let d = d.clone();
+    let c = d.containers.get(id)?;
     let r = c.record();
     let (size_rw, size_root_fs) = if q.flag("size") {
         let (rw, root) = sizes(&d, &r);

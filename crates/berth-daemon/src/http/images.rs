@@ -307,6 +307,12 @@ async fn delete(
     Path(name): Path<String>,
     q: Query,
 ) -> Result<Json<Vec<DeleteItem>>, Error> {
+    // Removing layers removes trees.
+    crate::blocking::run("removing an image", move || delete_blocking(&d, &name, &q)).await
+}
+
+fn delete_blocking(d: &Arc<Daemon>, name: &str, q: &Query) -> Result<Json<Vec<DeleteItem>>, Error> {
+    let (d, name) = (d.clone(), name.to_string());
     let force = q.flag("force");
     let image = d.images.resolve(&name)?;
     let by_name = Reference::parse(&name)
