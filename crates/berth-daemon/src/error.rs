@@ -10,7 +10,8 @@ pub struct Error {
     pub kind: ErrorKind,
     /// The message, Docker's text where Docker has one.
     pub message: String,
-    /// The exit code of a failed build step, which the docker CLI exits with.
+    /// The exit code of a failed build step (which the docker CLI exits with), or the one a
+    /// container that could not start records.
     pub code: Option<i64>,
 }
 

@@ -131,9 +131,6 @@ impl Reference {
         if !path.split('/').all(valid_component) {
             return Err(ReferenceError::Format);
         }
-        if name.len() > 255 {
-            return Err(ReferenceError::Format);
-        }
         let domain = if domain == LEGACY_DOMAIN {
             DEFAULT_DOMAIN.to_string()
         } else {
@@ -144,6 +141,11 @@ impl Reference {
         } else {
             path
         };
+        // The limit is on the normalized name (`docker.io/library/x`), as Docker checks it, so
+        // that every name berth accepts also parses once printed.
+        if domain.len() + 1 + path.len() > 255 {
+            return Err(ReferenceError::Format);
+        }
         if tag.is_none()
             && digest.is_none()
             && berth_core::id::is_full_id(&path.replace(OFFICIAL_PREFIX, ""))
@@ -240,6 +242,17 @@ mod tests {
 
     fn norm(s: &str) -> String {
         Reference::parse(s).unwrap().with_default_tag().to_string()
+    }
+
+    #[test]
+    fn the_length_limit_is_on_the_normalized_name() {
+        // Found by fuzzing: 250 characters parse, but printed as docker.io/... they did not.
+        let long = format!("a/{}", "b".repeat(248));
+        let e = Reference::parse(&long).unwrap_err();
+        assert!(matches!(e, ReferenceError::Format));
+        let ok = format!("a/{}", "b".repeat(240));
+        let r = Reference::parse(&ok).unwrap();
+        Reference::parse(&r.to_string()).unwrap();
     }
 
     #[test]

@@ -175,7 +175,12 @@ async fn execute(
     };
     st.say(format!(" ---> Running in {}\n", &id[..12]))?;
     let log = b.containers.paths(&id).log;
-    b.containers.start(&c).await?;
+    // A step that cannot start fails the build with exit 1, as Docker's does: the code the
+    // container records (127, 126) is not the build's.
+    b.containers.start(&c).await.map_err(|mut e| {
+        e.code = None;
+        e
+    })?;
     let out = st.out.clone();
     let quiet = st.shared.opts.quiet;
     let mut tail: std::collections::VecDeque<String> = Default::default();

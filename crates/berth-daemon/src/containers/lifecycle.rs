@@ -114,7 +114,8 @@ impl Containers {
                         ErrorKind::Internal
                     },
                     e.to_string(),
-                ),
+                )
+                .with_code(i64::from(*exit_code)),
                 StartError::Monitor(_) => Error::internal("starting container", &e),
             })
         }
@@ -142,13 +143,8 @@ impl Containers {
                 Ok(())
             }
             Err(e) => {
-                let code = if e.message.contains("executable file not found") {
-                    127
-                } else if e.message.contains("permission denied") {
-                    126
-                } else {
-                    128
-                };
+                // The runtime's code (127 not found, 126 not executable); 128 for the rest.
+                let code = e.code.unwrap_or(128);
                 self.persist(c, |r| {
                     r.state.error = e.message.clone();
                     r.state.exit_code = code;
