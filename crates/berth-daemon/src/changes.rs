@@ -70,8 +70,7 @@ pub fn apply(config: &mut RunConfig, change: &str) -> Result<(), Error> {
         "ENV" => {
             let env = config.env.get_or_insert_with(Vec::new);
             for (k, v) in pairs(args)? {
-                env.retain(|e| e.split('=').next() != Some(k.as_str()));
-                env.push(format!("{k}={v}"));
+                berth_image::config::set_env(env, &format!("{k}={v}"));
             }
         }
         "LABEL" => {
@@ -146,7 +145,8 @@ mod tests {
         apply(&mut c, "STOPSIGNAL SIGUSR1").unwrap();
         assert_eq!(c.cmd.unwrap(), ["sh", "-c", "echo hi"]);
         assert_eq!(c.entrypoint.unwrap(), ["/bin/sh", "-c", "/bin/run now"]);
-        assert_eq!(c.env.unwrap(), ["B=two words", "A=3"]);
+        // A re-set variable keeps its place, as Docker's import replaces it.
+        assert_eq!(c.env.unwrap(), ["A=3", "B=two words"]);
         assert!(c.exposed_ports.unwrap().contains_key("80/tcp"));
         assert_eq!(
             apply(&mut RunConfig::default(), "RUN x")

@@ -137,6 +137,18 @@ pub fn set_env(env: &mut Vec<String>, kv: &str) {
     }
 }
 
+/// Docker's merge of `overrides` into `env` (ReplaceOrAppendEnvValues): each `KEY=value`
+/// replaces its variable in place or goes last; a bare `KEY` removes the variable.
+pub fn merge_env(env: &mut Vec<String>, overrides: &[String]) {
+    for kv in overrides {
+        if kv.contains('=') {
+            set_env(env, kv);
+        } else {
+            env.retain(|e| e.split('=').next() != Some(kv.as_str()));
+        }
+    }
+}
+
 /// The architecture name Go (and so Docker and OCI) uses for this host.
 pub fn host_architecture() -> &'static str {
     match std::env::consts::ARCH {
@@ -145,5 +157,17 @@ pub fn host_architecture() -> &'static str {
         "x86" => "386",
         "powerpc64" => "ppc64le",
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_merges_as_docker_merges() {
+        let mut env = vec!["PATH=/bin".to_string(), "A=1".into(), "B=2".into()];
+        merge_env(&mut env, &["A=3".into(), "C=4".into(), "B".into()]);
+        assert_eq!(env, ["PATH=/bin", "A=3", "C=4"]);
     }
 }

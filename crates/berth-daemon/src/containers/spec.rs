@@ -165,11 +165,7 @@ pub fn merge(id: &str, req: &Config, image: &RunConfig) -> Result<(Config, Strin
     let mut c = req.clone();
     c.rest.clear();
     let mut env: Vec<String> = image.env.clone().unwrap_or_default();
-    for kv in req.env.iter().flatten() {
-        let key = kv.split('=').next().unwrap_or(kv);
-        env.retain(|e| e.split('=').next() != Some(key));
-        env.push(kv.clone());
-    }
+    berth_image::config::merge_env(&mut env, req.env.as_deref().unwrap_or_default());
     c.env = Some(env);
     // An entrypoint given at create time discards the image's cmd as well.
     let (entrypoint, cmd) = match &req.entrypoint {
