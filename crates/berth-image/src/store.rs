@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use berth_content::ContentStore;
 use berth_core::Digest;
-use berth_snapshot::Overlay;
+use berth_snapshot::Snapshotter;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +61,7 @@ pub struct ImportOptions {
 pub struct ImageStore {
     db: Arc<Database>,
     content: ContentStore,
-    snapshots: Overlay,
+    snapshots: Arc<dyn Snapshotter>,
 }
 
 struct Tee<R, W> {
@@ -82,7 +82,7 @@ impl ImageStore {
     pub fn new(
         database: Arc<Database>,
         content: ContentStore,
-        snapshots: Overlay,
+        snapshots: Arc<dyn Snapshotter>,
     ) -> Result<Self, ImageError> {
         let tx = database.begin_write().map_err(db)?;
         tx.open_table(IMAGES).map_err(db)?;
@@ -96,8 +96,8 @@ impl ImageStore {
     }
 
     /// The snapshot store images unpack into.
-    pub fn snapshots(&self) -> &Overlay {
-        &self.snapshots
+    pub fn snapshots(&self) -> &dyn Snapshotter {
+        self.snapshots.as_ref()
     }
 
     /// The content store holding configs and layers.
@@ -115,7 +115,7 @@ impl ImageStore {
         let mut blob = self.content.writer()?;
         let (stats, chain) = self.snapshots.unpack(
             parent,
-            Tee {
+            &mut Tee {
                 reader: tar,
                 writer: &mut blob,
             },

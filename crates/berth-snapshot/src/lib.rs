@@ -2,8 +2,10 @@
 //!
 //! An image's layers are unpacked once each, keyed by their chain ID, and shared by every image that
 //! contains them (`layers/<chain-hex>/fs`). A container gets its own writable upper directory
-//! (`active/<key>/`). [`Overlay::prepare`] returns the [`Mount`]s that assemble a rootfs; this crate
-//! never mounts anything itself: the runtime does, inside the container's mount namespace.
+//! (`active/<key>/`). The [`Snapshotter`] contract hands them out as the [`Mount`]s that assemble a
+//! rootfs; [`Overlay`] implements it, and [`testsuite`] checks any implementation. Outside its
+//! tests this crate never mounts anything itself: the runtime does, in the container's
+//! mount namespace.
 //!
 //! [`apply`] turns a layer tarball into a directory, translating Docker/OCI whiteouts into overlay
 //! whiteouts and refusing anything that would write outside the directory; [`diff`] writes a
@@ -14,10 +16,14 @@ mod apply;
 mod diff;
 mod overlay;
 mod size;
+mod snapshotter;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testsuite;
 
 pub use apply::{ApplyError, ApplyStats, apply};
 pub use diff::diff;
 pub use overlay::{Overlay, SnapshotError, chain_id};
 pub use size::tree_size;
+pub use snapshotter::{LayerInfo, Snapshotter};
 
 pub use berth_core::Mount;

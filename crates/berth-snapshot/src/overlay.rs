@@ -8,6 +8,7 @@ use berth_core::{Digest, ErrorKind, HasKind, Mount};
 use sha2::{Digest as _, Sha256};
 
 use crate::apply::{ApplyError, ApplyStats, apply};
+use crate::snapshotter::{LayerInfo, Snapshotter};
 
 /// Errors of the snapshotter.
 #[derive(Debug, thiserror::Error)]
@@ -82,12 +83,48 @@ impl Overlay {
         self.layer_dir(chain).join("fs").is_dir()
     }
 
+    /// The chain IDs of a stack, topmost first.
+    fn stack(&self, chain: Option<&Digest>) -> Result<Vec<Digest>, SnapshotError> {
+        let mut out = Vec::new();
+        let mut cur = chain.cloned();
+        while let Some(c) = cur {
+            cur = self.parent(&c)?;
+            out.push(c);
+        }
+        Ok(out)
+    }
+
+    fn short_link(&self, chain: &Digest) -> PathBuf {
+        self.root.join("l").join(&chain.hex()[..16])
+    }
+
+    fn link_target(chain: &Digest) -> PathBuf {
+        Path::new("../layers").join(chain.hex()).join("fs")
+    }
+
+    /// A short path to a layer's `fs` for `lowerdir` (the full path if the link can't be made).
+    fn lowerdir(&self, chain: &Digest) -> PathBuf {
+        let (link, target) = (self.short_link(chain), Self::link_target(chain));
+        match fs::read_link(&link) {
+            Ok(t) if t == target => return link,
+            Ok(_) => return self.layer_dir(chain).join("fs"), // 64-bit prefix collision
+            Err(_) => {}
+        }
+        match std::os::unix::fs::symlink(&target, &link) {
+            Ok(()) => link,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => self.lowerdir(chain),
+            Err(_) => self.layer_dir(chain).join("fs"),
+        }
+    }
+}
+
+impl Snapshotter for Overlay {
     /// Unpacks a layer tar on top of `parent`, returning what was applied and the new chain ID.
     /// Unpacking a layer that is already there costs the read of the tar and nothing else is kept.
-    pub fn unpack(
+    fn unpack(
         &self,
         parent: Option<&Digest>,
-        tar: impl Read,
+        tar: &mut dyn Read,
     ) -> Result<(ApplyStats, Digest), SnapshotError> {
         if let Some(p) = parent
             && !self.has_layer(p)
@@ -115,9 +152,8 @@ impl Overlay {
         let _ = fs::remove_dir_all(&tmp);
         result
     }
-
     /// The parent of a layer stack, if any.
-    pub fn parent(&self, chain: &Digest) -> Result<Option<Digest>, SnapshotError> {
+    fn parent(&self, chain: &Digest) -> Result<Option<Digest>, SnapshotError> {
         let dir = self.layer_dir(chain);
         if !dir.join("fs").is_dir() {
             return Err(SnapshotError::MissingLayer(chain.clone()));
@@ -132,60 +168,73 @@ impl Overlay {
             }),
         }
     }
-
     /// Size of the layer: the bytes of its files, as Docker reports it.
-    pub fn layer_size(&self, chain: &Digest) -> u64 {
+    fn usage(&self, chain: &Digest) -> u64 {
         fs::read_to_string(self.layer_dir(chain).join("size"))
             .ok()
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(0)
     }
-
-    /// The chain IDs of a stack, topmost first.
-    fn stack(&self, chain: Option<&Digest>) -> Result<Vec<Digest>, SnapshotError> {
-        let mut out = Vec::new();
-        let mut cur = chain.cloned();
-        while let Some(c) = cur {
-            cur = self.parent(&c)?;
-            out.push(c);
-        }
-        Ok(out)
-    }
-
-    /// The lower directories of a stack, topmost first.
-    pub fn lowers(&self, chain: Option<&Digest>) -> Result<Vec<PathBuf>, SnapshotError> {
-        Ok(self
-            .stack(chain)?
-            .iter()
-            .map(|c| self.layer_dir(c).join("fs"))
+    /// The upper directory (if `key` is given) and the lower directories, topmost first.
+    fn layers(
+        &self,
+        key: Option<&str>,
+        chain: Option<&Digest>,
+    ) -> Result<Vec<PathBuf>, SnapshotError> {
+        let lowers = self.stack(chain)?;
+        Ok(key
+            .map(|k| self.upper(k))
+            .into_iter()
+            .chain(lowers.iter().map(|c| self.layer_dir(c).join("fs")))
             .collect())
     }
 
-    fn short_link(&self, chain: &Digest) -> PathBuf {
-        self.root.join("l").join(&chain.hex()[..16])
+    /// The upper directory, as a layer tar (made aside in `tmp/`), unpacked on `parent`.
+    fn commit(
+        &self,
+        key: &str,
+        parent: Option<&Digest>,
+    ) -> Result<(ApplyStats, Digest), SnapshotError> {
+        let tar = self
+            .root
+            .join("tmp")
+            .join(format!("{}.tar", berth_core::id::generate()));
+        let upper = self.upper(key);
+        let result = fs::File::create(&tar)
+            .and_then(|f| crate::diff(&upper, io::BufWriter::new(f)))
+            .map_err(io_err("diff", &upper))
+            .and_then(|()| {
+                let mut f = io::BufReader::new(fs::File::open(&tar).map_err(io_err("read", &tar))?);
+                self.unpack(parent, &mut f)
+            });
+        let _ = fs::remove_file(&tar);
+        result
     }
 
-    fn link_target(chain: &Digest) -> PathBuf {
-        Path::new("../layers").join(chain.hex()).join("fs")
-    }
-
-    /// A short path to a layer's `fs` for `lowerdir` (the full path if the link can't be made).
-    fn lowerdir(&self, chain: &Digest) -> PathBuf {
-        let (link, target) = (self.short_link(chain), Self::link_target(chain));
-        match fs::read_link(&link) {
-            Ok(t) if t == target => return link,
-            Ok(_) => return self.layer_dir(chain).join("fs"), // 64-bit prefix collision
-            Err(_) => {}
+    /// Every `layers/<chain>` that is complete.
+    fn walk(&self) -> Result<Vec<LayerInfo>, SnapshotError> {
+        let dir = self.root.join("layers");
+        let mut out = Vec::new();
+        for e in fs::read_dir(&dir).map_err(io_err("list", &dir))? {
+            let e = e.map_err(io_err("list", &dir))?;
+            let Ok(chain) = format!("sha256:{}", e.file_name().to_string_lossy()).parse::<Digest>()
+            else {
+                continue;
+            };
+            if !self.has_layer(&chain) {
+                continue;
+            }
+            out.push(LayerInfo {
+                parent: self.parent(&chain)?,
+                size: self.usage(&chain),
+                chain,
+            });
         }
-        match std::os::unix::fs::symlink(&target, &link) {
-            Ok(()) => link,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => self.lowerdir(chain),
-            Err(_) => self.layer_dir(chain).join("fs"),
-        }
+        out.sort_by(|a, b| a.chain.as_str().cmp(b.chain.as_str()));
+        Ok(out)
     }
-
     /// Creates the writable layer `key` on top of `chain` and returns the mounts of its rootfs.
-    pub fn prepare(&self, key: &str, chain: Option<&Digest>) -> Result<Vec<Mount>, SnapshotError> {
+    fn prepare(&self, key: &str, chain: Option<&Digest>) -> Result<Vec<Mount>, SnapshotError> {
         let dir = self.root.join("active").join(key);
         for d in ["upper", "work"] {
             let p = dir.join(d);
@@ -193,9 +242,8 @@ impl Overlay {
         }
         self.mounts(key, chain)
     }
-
     /// The mounts of an already prepared writable layer.
-    pub fn mounts(&self, key: &str, chain: Option<&Digest>) -> Result<Vec<Mount>, SnapshotError> {
+    fn mounts(&self, key: &str, chain: Option<&Digest>) -> Result<Vec<Mount>, SnapshotError> {
         let dir = self.root.join("active").join(key);
         let mut lowers: Vec<PathBuf> = self
             .stack(chain)?
@@ -222,34 +270,40 @@ impl Overlay {
             ],
         }])
     }
-
-    /// A read-only view of the stack `chain` (an empty directory for no layers): one overlay
-    /// mount with no upper directory.
-    pub fn view(&self, chain: Option<&Digest>) -> Result<Mount, SnapshotError> {
+    /// A read-only view of the stack `chain`: one overlay mount with no upper directory, or a
+    /// read-only bind of an empty directory for no layers.
+    fn view(&self, chain: Option<&Digest>) -> Result<Vec<Mount>, SnapshotError> {
+        let stack = self.stack(chain)?;
+        if stack.is_empty() {
+            // Overlay refuses a single lower directory with no upper one.
+            return Ok(vec![Mount {
+                kind: "bind".into(),
+                source: self.root.join("empty").display().to_string(),
+                target: String::new(),
+                options: vec!["rbind".into(), "ro".into()],
+            }]);
+        }
         // Overlay wants two lower directories when there is no upper one.
-        let lowers: Vec<String> = self
-            .stack(chain)?
+        let lowers: Vec<String> = stack
             .iter()
             .map(|c| self.lowerdir(c).display().to_string())
             .chain(std::iter::once(
                 self.root.join("empty").display().to_string(),
             ))
             .collect();
-        Ok(Mount {
+        Ok(vec![Mount {
             kind: "overlay".into(),
             source: "overlay".into(),
             target: String::new(),
             options: vec!["ro".into(), format!("lowerdir={}", lowers.join(":"))],
-        })
+        }])
     }
-
     /// The upper directory of a writable layer: what a container changed.
-    pub fn upper(&self, key: &str) -> PathBuf {
+    fn upper(&self, key: &str) -> PathBuf {
         self.root.join("active").join(key).join("upper")
     }
-
     /// Removes a writable layer; removing a missing one is not an error.
-    pub fn remove(&self, key: &str) -> Result<(), SnapshotError> {
+    fn remove(&self, key: &str) -> Result<(), SnapshotError> {
         let dir = self.root.join("active").join(key);
         match fs::remove_dir_all(&dir) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(SnapshotError::Io {
@@ -260,9 +314,8 @@ impl Overlay {
             _ => Ok(()),
         }
     }
-
     /// Removes a committed layer. The caller makes sure nothing uses it.
-    pub fn remove_layer(&self, chain: &Digest) -> Result<(), SnapshotError> {
+    fn remove_layer(&self, chain: &Digest) -> Result<(), SnapshotError> {
         let dir = self.layer_dir(chain);
         let link = self.short_link(chain);
         if fs::read_link(&link).is_ok_and(|t| t == Self::link_target(chain)) {
@@ -296,11 +349,16 @@ mod tests {
     }
 
     #[test]
+    fn overlay_passes_the_snapshotter_suite() {
+        crate::testsuite::run(&|root| Ok(Box::new(Overlay::open(root)?)));
+    }
+
+    #[test]
     fn mounts_name_layers_by_short_links() {
         let dir = tempfile::tempdir().unwrap();
         let o = Overlay::open(dir.path()).unwrap();
-        let (_, base) = o.unpack(None, &layer("a")[..]).unwrap();
-        let (_, top) = o.unpack(Some(&base), &layer("b")[..]).unwrap();
+        let (_, base) = o.unpack(None, &mut &layer("a")[..]).unwrap();
+        let (_, top) = o.unpack(Some(&base), &mut &layer("b")[..]).unwrap();
         let mounts = o.prepare("c1", Some(&top)).unwrap();
         let lower = mounts[0]
             .options

@@ -32,19 +32,22 @@ impl View {
             // `scratch`, or an image without layers: an empty directory is the whole view.
             return Ok(View { dir });
         };
-        let m = b
+        // A stack of layers is one read-only overlay.
+        for m in b
             .images
             .snapshots()
             .view(Some(chain))
-            .map_err(Error::from_kinded)?;
-        nix::mount::mount(
-            Some(m.source.as_str()),
-            &dir,
-            Some(m.kind.as_str()),
-            nix::mount::MsFlags::MS_RDONLY,
-            Some(m.options.join(",").as_str()),
-        )
-        .map_err(|e| Error::internal("mounting an image for COPY", &e))?;
+            .map_err(Error::from_kinded)?
+        {
+            nix::mount::mount(
+                Some(m.source.as_str()),
+                &dir,
+                Some(m.kind.as_str()),
+                nix::mount::MsFlags::MS_RDONLY,
+                Some(m.options.join(",").as_str()),
+            )
+            .map_err(|e| Error::internal("mounting an image for COPY", &e))?;
+        }
         Ok(View { dir })
     }
 

@@ -47,11 +47,10 @@ impl Containers {
             Status::Created | Status::Exited => {}
         }
         let paths = self.paths(&rec.id);
-        let snapshots = self.images.snapshots();
-        let layers = spec::user_layers(
-            &snapshots.upper(&rec.id),
-            snapshots
-                .lowers(rec.chain_id.as_ref())
+        let layers = berth_core::rootfs::Layers::new(
+            self.images
+                .snapshots()
+                .layers(Some(&rec.id), rec.chain_id.as_ref())
                 .map_err(|e| Error::internal("reading image layers", &e))?,
         );
         let result = async {
@@ -76,7 +75,9 @@ impl Containers {
             let monitor = MonitorConfig {
                 id: rec.id.clone(),
                 bundle: paths.bundle.clone(),
-                rootfs: snapshots
+                rootfs: self
+                    .images
+                    .snapshots()
                     .mounts(&rec.id, rec.chain_id.as_ref())
                     .map_err(|e| Error::internal("rootfs mounts", &e))?,
                 log_path: paths.log.clone(),

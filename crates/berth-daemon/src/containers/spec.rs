@@ -1,9 +1,9 @@
 //! From Docker's container config (plus the image's defaults) to what the runtime needs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use berth_api::container::{Config, CreateRequest, HostConfig};
-use berth_core::rootfs::{Layers, ReadRoot};
+use berth_core::rootfs::ReadRoot;
 use berth_image::RunConfig;
 use berth_runtime::{Network, Resources, RunSpec};
 
@@ -403,9 +403,4 @@ fn hostname() -> String {
     nix::unistd::gethostname()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// A container's files as its layers hold them, writable layer first.
-pub fn user_layers(upper: &Path, lowers: Vec<PathBuf>) -> Layers {
-    Layers::new(std::iter::once(upper.to_path_buf()).chain(lowers).collect())
 }

@@ -231,7 +231,7 @@ fn history(d: &Daemon, image: &Image) -> Result<Vec<serde_json::Value>, Error> {
             sizes.push(0);
         } else if let Some(diff) = diffs.next() {
             let c = berth_snapshot::chain_id(chain.as_ref(), diff);
-            sizes.push(d.images.snapshots().layer_size(&c) as i64);
+            sizes.push(d.images.snapshots().usage(&c) as i64);
             chain = Some(c);
         } else {
             sizes.push(0);

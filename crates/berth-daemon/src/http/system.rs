@@ -261,7 +261,7 @@ fn df_blocking(d: &Arc<Daemon>) -> Result<Json<serde_json::Value>, Error> {
     let mut image_rows = Vec::new();
     for i in &images {
         for l in d.images.layers_of(i)? {
-            layers.insert(l.to_string(), d.images.snapshots().layer_size(&l));
+            layers.insert(l.to_string(), d.images.snapshots().usage(&l));
         }
         let used = containers
             .iter()
