@@ -46,6 +46,15 @@ fn err<'a>(op: &'static str, path: &'a str) -> impl FnOnce(pathrs::error::Error)
     move |e| FsError::from_io(op, path, io(e))
 }
 
+/// A resolved handle, or `None` when nothing is at the path.
+fn found(h: Result<Handle, pathrs::error::Error>, path: &str) -> Result<Option<Handle>, FsError> {
+    match h.map_err(err("resolving", path)) {
+        Ok(h) => Ok(Some(h)),
+        Err(FsError::NotFound { .. } | FsError::NotDirectory { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// An empty path names the root, as `.` does.
 fn or_root(path: &str) -> &str {
     if path.is_empty() { "/" } else { path }
@@ -99,10 +108,8 @@ impl RootDir {
         h: Result<Handle, pathrs::error::Error>,
         path: &str,
     ) -> Result<Option<Kind>, FsError> {
-        let h = match h.map_err(err("resolving", path)) {
-            Ok(h) => h,
-            Err(FsError::NotFound { .. } | FsError::NotDirectory { .. }) => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(h) = found(h, path)? else {
+            return Ok(None);
         };
         let st =
             rustix::fs::fstat(h.as_fd()).map_err(|e| FsError::from_io("stat", path, e.into()))?;
@@ -132,10 +139,8 @@ impl RootDir {
         path: &str,
     ) -> Result<Option<PathBuf>, FsError> {
         use std::os::fd::AsRawFd;
-        let h = match h.map_err(err("resolving", path)) {
-            Ok(h) => h,
-            Err(FsError::NotFound { .. } | FsError::NotDirectory { .. }) => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(h) = found(h, path)? else {
+            return Ok(None);
         };
         let real = std::fs::read_link(format!("/proc/self/fd/{}", h.as_fd().as_raw_fd()))
             .map_err(|e| FsError::from_io("resolving", path, e))?;
