@@ -32,6 +32,8 @@ pub enum Kind {
 pub struct RootDir {
     root: Root,
     dir: PathBuf,
+    /// `dir` with its symlinks resolved: the prefix of every resolved handle's path.
+    real: PathBuf,
 }
 
 /// `pathrs`'s error as an `io::Error`, keeping the errno where there is one.
@@ -82,9 +84,12 @@ impl RootDir {
     /// `dir` as a root.
     pub fn open(dir: &Path) -> Result<RootDir, FsError> {
         let root = Root::open(dir).map_err(err("opening the root", "/"))?;
+        let real =
+            std::fs::canonicalize(dir).map_err(|e| FsError::from_io("opening the root", "/", e))?;
         Ok(RootDir {
             root,
             dir: dir.to_path_buf(),
+            real,
         })
     }
 
@@ -166,15 +171,13 @@ impl RootDir {
                     missing.push(n);
                     cur = up.to_path_buf();
                 }
-                _ => break self.dir.clone(),
+                _ => break self.real.clone(),
             }
         };
-        let host_root =
-            std::fs::canonicalize(&self.dir).map_err(|e| FsError::from_io("resolving", "/", e))?;
         let mut out = PathBuf::from("/");
         out.push(
             real_parent
-                .strip_prefix(&host_root)
+                .strip_prefix(&self.real)
                 .unwrap_or(Path::new("")),
         );
         out.extend(missing.iter().rev());

@@ -118,11 +118,10 @@ fn image_name(d: &Daemon, r: &Record) -> String {
 
 async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<Summary>>, Error> {
     // Sizes walk container trees.
-    crate::blocking::run("listing containers", move || list_blocking(&d, &q)).await
+    crate::blocking::run("listing containers", move || list_blocking(d, q)).await
 }
 
-fn list_blocking(d: &Arc<Daemon>, q: &Query) -> Result<Json<Vec<Summary>>, Error> {
-    let d = d.clone();
+fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> {
     let filters = q.filters()?;
     check_filters(
         &filters,
@@ -248,13 +247,12 @@ async fn inspect(
     q: Query,
 ) -> Result<Json<Inspect>, Error> {
     crate::blocking::run("inspecting a container", move || {
-        inspect_blocking(&d, &id, &q)
+        inspect_blocking(d, &id, q)
     })
     .await
 }
 
-fn inspect_blocking(d: &Arc<Daemon>, id: &str, q: &Query) -> Result<Json<Inspect>, Error> {
-    let d = d.clone();
+fn inspect_blocking(d: Arc<Daemon>, id: &str, q: Query) -> Result<Json<Inspect>, Error> {
     let c = d.containers.get(id)?;
     let r = c.record();
     let (size_rw, size_root_fs) = if q.flag("size") {

@@ -308,11 +308,10 @@ async fn delete(
     q: Query,
 ) -> Result<Json<Vec<DeleteItem>>, Error> {
     // Removing layers removes trees.
-    crate::blocking::run("removing an image", move || delete_blocking(&d, &name, &q)).await
+    crate::blocking::run("removing an image", move || delete_blocking(d, name, q)).await
 }
 
-fn delete_blocking(d: &Arc<Daemon>, name: &str, q: &Query) -> Result<Json<Vec<DeleteItem>>, Error> {
-    let (d, name) = (d.clone(), name.to_string());
+fn delete_blocking(d: Arc<Daemon>, name: String, q: Query) -> Result<Json<Vec<DeleteItem>>, Error> {
     let force = q.flag("force");
     let image = d.images.resolve(&name)?;
     let by_name = Reference::parse(&name)

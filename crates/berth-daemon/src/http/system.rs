@@ -250,11 +250,10 @@ async fn events(State(d): State<Arc<Daemon>>, q: Query) -> Result<Response<Body>
 
 /// `GET /system/df`: what images, containers and the build cache take.
 async fn df(State(d): State<Arc<Daemon>>) -> Result<Json<serde_json::Value>, Error> {
-    crate::blocking::run("measuring disk use", move || df_blocking(&d)).await
+    crate::blocking::run("measuring disk use", move || df_blocking(d)).await
 }
 
-fn df_blocking(d: &Arc<Daemon>) -> Result<Json<serde_json::Value>, Error> {
-    let d = d.clone();
+fn df_blocking(d: Arc<Daemon>) -> Result<Json<serde_json::Value>, Error> {
     let images = d.images.list()?;
     let containers = d.containers.list();
     let mut layers: BTreeMap<String, u64> = BTreeMap::new();
