@@ -36,7 +36,7 @@ pub struct Config {
     pub stdin_once: bool,
     #[serde(default)]
     pub env: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::str_slice")]
     pub cmd: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<Value>,
@@ -46,7 +46,7 @@ pub struct Config {
     pub volumes: Option<Set>,
     #[serde(default, deserialize_with = "crate::null_default")]
     pub working_dir: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::str_slice")]
     pub entrypoint: Option<Vec<String>>,
     #[serde(default)]
     pub on_build: Option<Vec<String>>,
@@ -56,7 +56,11 @@ pub struct Config {
     pub stop_signal: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::str_slice"
+    )]
     pub shell: Option<Vec<String>>,
     /// Fields berth does not implement; refused unless unset.
     #[serde(flatten)]

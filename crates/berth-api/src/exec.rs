@@ -27,7 +27,7 @@ pub struct ExecConfig {
     pub console_size: Option<Vec<u16>>,
     #[serde(default)]
     pub env: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::str_slice")]
     pub cmd: Option<Vec<String>>,
     #[serde(default, deserialize_with = "crate::null_default")]
     pub privileged: bool,

@@ -36,6 +36,24 @@ where
     Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
+/// Docker's `StrSlice`: a list of strings, or one string standing for a list of one.
+pub fn str_slice<'de, D>(d: D) -> Result<Option<Vec<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => None,
+        Some(OneOrMany::One(s)) => Some(vec![s]),
+        Some(OneOrMany::Many(v)) => Some(v),
+    })
+}
+
 /// Whether a JSON value is what Docker's clients send for "not set": null, false, 0, "", and
 /// arrays or objects made only of such values.
 pub fn is_unset(v: &serde_json::Value) -> bool {

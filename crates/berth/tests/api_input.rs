@@ -60,6 +60,7 @@ fn exec_bodies_docker_py_sends_are_accepted() {
 fn create_checks_values_as_docker_does() {
     let d = TestDaemon::start();
     d.import_busybox("busybox");
+    let long_hostname = format!(r#"{{"Image":"busybox","Hostname":"{}"}}"#, "h".repeat(65));
     for (body, want) in [
         (
             r#"{"Image":"busybox","Env":["=x"]}"#,
@@ -86,6 +87,33 @@ fn create_checks_values_as_docker_does() {
             r#"{"Image":"nosuchimage","HostConfig":{"Memory":1}}"#,
             "Minimum memory limit allowed is 6MB",
         ),
+        // What the kernel would refuse at start is refused at create.
+        (
+            r#"{"Image":"busybox","Env":["A=\u0000"]}"#,
+            "invalid environment variable: A=\\\\0",
+        ),
+        (
+            r#"{"Image":"busybox","Hostname":"a\u0000b"}"#,
+            "invalid Hostname",
+        ),
+        (
+            r#"{"Image":"busybox","WorkingDir":"/a\u0000"}"#,
+            "invalid WorkingDir",
+        ),
+        (long_hostname.as_str(), "longer than 64 bytes"),
+        // A value of the wrong type is a 400, typed field or not, in Go's words.
+        (
+            r#"{"Image":"busybox","Healthcheck":5}"#,
+            "cannot unmarshal number into Go struct field Config.Healthcheck of type object",
+        ),
+        (
+            r#"{"Image":"busybox","HostConfig":{"Dns":"8.8.8.8"}}"#,
+            "cannot unmarshal string into Go struct field HostConfig.Dns of type array",
+        ),
+        (
+            r#"{"Image":"busybox","Tty":"yes"}"#,
+            "cannot unmarshal string into Go struct field Config.Tty of type bool",
+        ),
     ] {
         let (status, _, resp) = d.http("POST", "/containers/create", body.as_bytes());
         assert_eq!(status, 400, "{body}: {resp}");
@@ -93,6 +121,21 @@ fn create_checks_values_as_docker_does() {
     }
     d.docker(&["run", "--rm", "-e", "=x", "busybox", "true"])
         .fails_with(125, "invalid environment variable: =x");
+    // Keys match without regard to case, as Go's decoder matches them; Cmd may be a string.
+    let (status, _, resp) = d.http(
+        "POST",
+        "/containers/create?name=lower",
+        br#"{"image":"busybox","cmd":"true","hostconfig":{"networkmode":"host"}}"#,
+    );
+    assert_eq!(status, 201, "{resp}");
+    let mode = d.docker(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.NetworkMode}} {{.Config.Cmd}}",
+        "lower",
+    ]);
+    assert_eq!(mode.ok().trim(), "host [true]");
+    d.docker(&["rm", "lower"]).ok();
     // Nothing was left of the refused creates.
     assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
     let dirs = std::fs::read_dir(d.root.join("containers"))
@@ -206,4 +249,20 @@ fn slow_and_unrouted_requests_do_not_hold_connections() {
     assert!(head.starts_with("http/1.1 404"), "{head}");
     assert!(head.contains("connection: close"), "{head}");
     d.docker(&["version"]).ok();
+}
+
+#[test]
+fn top_answers_4xx_for_bad_args_and_containers_that_just_ended() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let id = running(&d);
+    let (status, _, resp) = d.http("GET", &format!("/containers/{id}/top?ps_args=%00"), b"");
+    assert_eq!(status, 400, "{resp}");
+    // Containers that end while top looks at them: whatever the moment, never a 500.
+    for _ in 0..20 {
+        let short = d.docker(&["run", "-d", "busybox", "true"]).ok();
+        let (status, _, resp) = d.http("GET", &format!("/containers/{}/top", short.trim()), b"");
+        assert!(status == 200 || status == 409, "{status}: {resp}");
+    }
+    d.docker(&["rm", "-f", &id]).ok();
 }

@@ -1,6 +1,8 @@
 //! The value checks Docker makes at create, in Docker's order and with its messages (the first
 //! failure wins): environment entries, then resource ranges. They run before the image lookup,
-//! as Docker's do, so a bad value is a 400 even for a missing image.
+//! as Docker's do, so a bad value is a 400 even for a missing image. Values the kernel would
+//! refuse at start (a NUL byte in a string that becomes a C string, a hostname past the kernel's
+//! 64 bytes) are refused here too: Docker lets them through and fails the start with a 500.
 
 use berth_api::container::{Config, HostConfig};
 
@@ -9,14 +11,52 @@ use crate::error::{Error, Result};
 /// Docker's smallest memory limit and reservation.
 const MIN_MEMORY: i64 = 6 * 1024 * 1024;
 
+/// The kernel's limit on a hostname (`HOST_NAME_MAX`).
+const MAX_HOSTNAME: usize = 64;
+
 /// `Env` entries need a name: `=x` and `""` are refused, `A` and `A=` are fine.
 pub fn env(c: &Config) -> Result<()> {
     for kv in c.env.iter().flatten() {
-        if kv.split('=').next().is_none_or(str::is_empty) {
+        if kv.split('=').next().is_none_or(str::is_empty) || kv.contains('\0') {
             return Err(Error::invalid(format!(
-                "invalid environment variable: {kv}"
+                "invalid environment variable: {}",
+                kv.escape_debug()
             )));
         }
+    }
+    Ok(())
+}
+
+/// The strings that reach the kernel as C strings carry no NUL byte, and the hostname fits
+/// the kernel's limit.
+pub fn strings(c: &Config) -> Result<()> {
+    let lists = [("Cmd", &c.cmd), ("Entrypoint", &c.entrypoint)];
+    for (field, list) in lists {
+        if list.iter().flatten().any(|a| a.contains('\0')) {
+            return Err(Error::invalid(format!(
+                "invalid {field}: an argument contains a NUL byte"
+            )));
+        }
+    }
+    let fields = [
+        ("Hostname", &c.hostname),
+        ("Domainname", &c.domainname),
+        ("WorkingDir", &c.working_dir),
+        ("User", &c.user),
+    ];
+    for (field, value) in fields {
+        if value.contains('\0') {
+            return Err(Error::invalid(format!(
+                "invalid {field} \"{}\": it contains a NUL byte",
+                value.escape_debug()
+            )));
+        }
+    }
+    if c.hostname.len() > MAX_HOSTNAME {
+        return Err(Error::invalid(format!(
+            "invalid Hostname \"{}\": longer than {MAX_HOSTNAME} bytes",
+            c.hostname
+        )));
     }
     Ok(())
 }
@@ -106,6 +146,34 @@ mod tests {
             "invalid environment variable: "
         );
         env(&c(&["A", "B=", "C=d=e"])).unwrap();
+        assert_eq!(
+            env(&c(&["A=\0"])).unwrap_err().message,
+            "invalid environment variable: A=\\0"
+        );
+    }
+
+    #[test]
+    fn kernel_strings_have_no_nul_and_hostnames_fit() {
+        let says = |json: &str| {
+            strings(&serde_json::from_str(json).unwrap())
+                .unwrap_err()
+                .message
+        };
+        assert_eq!(
+            says(r#"{"Hostname": "a\u0000b"}"#),
+            "invalid Hostname \"a\\0b\": it contains a NUL byte"
+        );
+        assert!(says(r#"{"WorkingDir": "/a\u0000"}"#).starts_with("invalid WorkingDir"));
+        assert!(says(r#"{"Cmd": ["sh", "\u0000"]}"#).starts_with("invalid Cmd"));
+        assert!(says(r#"{"Entrypoint": ["\u0000"]}"#).starts_with("invalid Entrypoint"));
+        assert!(
+            says(&format!(r#"{{"Hostname": "{}"}}"#, "h".repeat(65)))
+                .ends_with("longer than 64 bytes")
+        );
+        strings(
+            &serde_json::from_str(&format!(r#"{{"Hostname": "{}"}}"#, "h".repeat(64))).unwrap(),
+        )
+        .unwrap();
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/u
 
 /// Docker's checks of the container config, before anything else.
 pub fn check_config(req: &CreateRequest) -> Result<()> {
-    super::checks::env(&req.config)
+    super::checks::env(&req.config)?;
+    super::checks::strings(&req.config)
 }
 
 /// Refuses options berth does not implement, naming them, instead of ignoring them.

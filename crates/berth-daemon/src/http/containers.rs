@@ -41,7 +41,7 @@ async fn create(
     q: Query,
     body: Bytes,
 ) -> Result<(StatusCode, Json<CreateResponse>), Error> {
-    let req: CreateRequest = serde_json::from_slice(&body)
+    let req: CreateRequest = berth_api::fields::decode_create(&body)
         .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
     let name = q.get("name").filter(|n| !n.is_empty()).map(str::to_string);
     let (id, warnings) = crate::blocking::run("creating a container", move || {

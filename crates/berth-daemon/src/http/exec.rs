@@ -40,7 +40,12 @@ async fn create(
     body: Bytes,
 ) -> Result<(StatusCode, Json<ExecCreateResponse>), Error> {
     let c = d.containers.get(&id)?;
-    let config: ExecConfig = parse(&body)?;
+    let config: ExecConfig = if body.iter().all(u8::is_ascii_whitespace) {
+        ExecConfig::default()
+    } else {
+        berth_api::fields::decode_exec(&body)
+            .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?
+    };
     let id = d.containers.create_exec(&c, config)?;
     Ok((StatusCode::CREATED, Json(ExecCreateResponse { id })))
 }

@@ -24,24 +24,24 @@ async fn top(
 ) -> Result<Json<serde_json::Value>, Error> {
     let c = d.containers.get(&id)?;
     let rec = c.record();
+    let not_running = || Error::conflict(format!("Container {} is not running", rec.id));
     if rec.state.status != Status::Running {
-        return Err(Error::conflict(format!(
-            "Container {} is not running",
-            rec.id
-        )));
+        return Err(not_running());
     }
-    let args: Vec<String> = q
-        .get("ps_args")
-        .filter(|a| !a.is_empty())
-        .unwrap_or("-ef")
-        .split_whitespace()
-        .map(String::from)
-        .collect();
+    let ps_args = q.get("ps_args").filter(|a| !a.is_empty()).unwrap_or("-ef");
+    if ps_args.contains('\0') {
+        return Err(Error::invalid(
+            "Error running ps: ps_args contains a NUL byte",
+        ));
+    }
+    let args: Vec<String> = ps_args.split_whitespace().map(String::from).collect();
     let pids: BTreeSet<i32> =
-        berth_runtime::cgroup::procs(&crate::containers::spec::cgroup_path(&rec.id))
-            .map_err(|e| Error::internal("reading the container's processes", &e))?
-            .into_iter()
-            .collect();
+        match berth_runtime::cgroup::procs(&crate::containers::spec::cgroup_path(&rec.id)) {
+            Ok(pids) => pids.into_iter().collect(),
+            // The container ended after the check above: its cgroup is gone.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_running()),
+            Err(e) => return Err(Error::internal("reading the container's processes", &e)),
+        };
     let out = tokio::process::Command::new("ps")
         .args(&args)
         .output()
