@@ -20,6 +20,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod signal;
+pub mod wire;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use berth_api::container::{Config, CreateRequest, HostConfig};
+use crate::containers::{MountKind, MountSpec, Spec, Stdio};
 use berth_build::instruction::Command;
 use berth_build::{Instruction, Located};
 
@@ -148,26 +148,24 @@ async fn execute(
     let mut env = st.config.config.env.clone().unwrap_or_default();
     env.extend(extra_env);
     env.extend(mounts.env.iter().cloned());
-    let req = CreateRequest {
-        config: Config {
-            image: image.id.to_string(),
-            user: st.config.config.user.clone(),
-            working_dir: st.config.config.working_dir.clone(),
-            env: Some(env),
-            cmd: Some(argv.clone()),
-            entrypoint: Some(vec![String::new()]),
+    let spec = Spec {
+        image: image.id.to_string(),
+        user: st.config.config.user.clone(),
+        working_dir: st.config.config.working_dir.clone(),
+        env,
+        cmd: Some(argv.clone()),
+        entrypoint: Some(Vec::new()),
+        stdio: Stdio {
             attach_stdout: true,
             attach_stderr: true,
-            ..Config::default()
+            ..Stdio::default()
         },
-        host_config: HostConfig {
-            network_mode: network,
-            ..HostConfig::default()
-        },
-        ..CreateRequest::default()
+        network: crate::wire::create::network_mode(&network)?,
+        mounts: mounts.mounts.iter().map(mount_spec).collect(),
+        ..Spec::default()
     };
     let stubs = mount_stubs(&b, &image, &mounts.mounts)?;
-    let id = b.containers.create_build_step(req, mounts.mounts.clone())?;
+    let id = b.containers.create_build_step(spec)?;
     let c = b.containers.get(&id)?;
     let mut guard = Guard {
         containers: b.containers.clone(),
@@ -229,6 +227,21 @@ async fn execute(
 
 /// The paths the runtime will create for mount targets the image lacks (each target and its
 /// missing parents, deepest first): they are not part of what the step made.
+/// A prepared `RUN --mount` as the container spec's mount.
+fn mount_spec(m: &berth_runtime::ExtraMount) -> MountSpec {
+    MountSpec {
+        kind: match m.kind.as_str() {
+            "bind" => MountKind::Bind {
+                source: m.source.clone(),
+            },
+            _ => MountKind::Tmpfs,
+        },
+        target: m.destination.clone(),
+        readonly: m.readonly,
+        options: m.options.clone(),
+    }
+}
+
 fn mount_stubs(
     b: &super::Builder,
     image: &berth_image::Image,

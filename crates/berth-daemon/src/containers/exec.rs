@@ -5,13 +5,11 @@ use std::os::fd::OwnedFd;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
-use berth_api::exec::{ExecConfig, ExecInspect, ProcessConfig};
-use berth_core::ErrorKind;
 use berth_runtime::StartError;
 use tokio::net::unix::pipe;
 use tokio::sync::watch;
 
-use super::{Container, Containers, Status, spec};
+use super::{Container, Containers, ExecSpec, Status, spec};
 use crate::error::{Error, Result};
 
 /// One exec instance.
@@ -21,7 +19,7 @@ pub struct Exec {
     /// The container it runs in.
     pub container: Arc<Container>,
     /// What was asked for.
-    pub config: ExecConfig,
+    pub spec: ExecSpec,
     state: Mutex<ExecState>,
     /// Becomes true once the process ended (or failed to start).
     done: watch::Sender<bool>,
@@ -47,29 +45,10 @@ pub struct ExecIo {
 }
 
 impl Exec {
-    /// Docker's inspect view.
-    pub fn inspect(&self) -> ExecInspect {
+    /// Whether it runs, its host pid (0 before it started) and its exit code once it ended.
+    pub fn status(&self) -> (bool, i64, Option<i64>) {
         let s = self.state.lock().expect("exec lock");
-        let cmd = self.config.cmd.clone().unwrap_or_default();
-        ExecInspect {
-            can_remove: false,
-            container_id: self.container.id.clone(),
-            detach_keys: self.config.detach_keys.clone(),
-            exit_code: s.exit_code,
-            id: self.id.clone(),
-            open_stderr: self.config.attach_stderr,
-            open_stdin: self.config.attach_stdin,
-            open_stdout: self.config.attach_stdout,
-            process_config: ProcessConfig {
-                entrypoint: cmd.first().cloned().unwrap_or_default(),
-                arguments: cmd.iter().skip(1).cloned().collect(),
-                privileged: self.config.privileged,
-                tty: self.config.tty,
-                user: self.config.user.clone(),
-            },
-            running: s.running,
-            pid: s.pid,
-        }
+        (s.running, s.pid, s.exit_code)
     }
 
     /// Waits until the process ended; returns its exit code.
@@ -95,25 +74,8 @@ impl Exec {
 
 impl Containers {
     /// Creates an exec instance in a running container.
-    pub fn create_exec(&self, c: &Arc<Container>, config: ExecConfig) -> Result<String> {
-        let bad: Vec<String> = berth_api::fields::EXEC_CREATE
-            .refused(&config.rest)
-            .into_iter()
-            .map(|f| f.trim_start_matches("ExecConfig.").to_string())
-            .collect();
-        if !bad.is_empty() {
-            return Err(Error::new(
-                ErrorKind::NotImplemented,
-                format!("berth does not support exec option {} yet", bad.join(", ")),
-            ));
-        }
-        if config.privileged {
-            return Err(Error::new(
-                ErrorKind::NotImplemented,
-                "berth does not support privileged exec yet",
-            ));
-        }
-        if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
+    pub fn create_exec(&self, c: &Arc<Container>, spec: ExecSpec) -> Result<String> {
+        if spec.cmd.is_empty() {
             return Err(Error::invalid("No exec command specified"));
         }
         if c.status() != Status::Running {
@@ -126,7 +88,7 @@ impl Containers {
         let exec = Arc::new(Exec {
             id: id.clone(),
             container: c.clone(),
-            config,
+            spec,
             state: Mutex::default(),
             done: watch::channel(false).0,
         });
@@ -173,10 +135,7 @@ impl Containers {
         let rec = e.container.record();
         let action = match action {
             "exec_die" => action.to_string(),
-            _ => format!(
-                "{action}: {}",
-                e.config.cmd.clone().unwrap_or_default().join(" ")
-            ),
+            _ => format!("{action}: {}", e.spec.cmd.join(" ")),
         };
         let mut attrs = vec![("execID", e.id.clone())];
         attrs.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
@@ -234,10 +193,11 @@ impl Containers {
         attach: bool,
         console: Option<&[u16]>,
     ) -> Result<ExecIo> {
-        let size = match console.or(e.config.console_size.as_deref()) {
-            Some(&[h, w]) if h > 0 && w > 0 => Some((h, w)),
-            _ => None,
-        };
+        let size = match console {
+            Some(&[h, w]) => Some((h, w)),
+            _ => e.spec.console_size,
+        }
+        .filter(|(h, w)| *h > 0 && *w > 0);
         let result = self.spawn_exec(e, attach, size).await;
         match result {
             Ok((io, process)) => {
@@ -278,10 +238,10 @@ impl Containers {
         let internal = |what: &str, err: &dyn std::error::Error| (Error::internal(what, err), 126);
         let rec = e.container.record();
         let paths = self.paths(&rec.id);
-        let cfg = &e.config;
+        let cfg = &e.spec;
         let rootfs = paths.bundle.join("rootfs");
         let user = if cfg.user.is_empty() {
-            &rec.config.user
+            &rec.spec.user
         } else {
             &cfg.user
         };
@@ -294,19 +254,18 @@ impl Containers {
                 serde_json::from_slice(&b)
                     .map_err(|err| internal("parsing the container's spec", &err))
             })?;
-        let extra = cfg.env.clone().unwrap_or_default();
-        let env = super::spec::process_env(&rec.config, cfg.tty, &extra);
-        let cwd = [&cfg.working_dir, &rec.config.working_dir]
+        let env = super::spec::process_env(&rec.spec, cfg.stdio.tty, &cfg.env);
+        let cwd = [&cfg.working_dir, &rec.spec.working_dir]
             .into_iter()
             .find(|d| !d.is_empty())
             .map_or("/", |d| d.as_str());
         let process = berth_runtime::exec::process_json(
             &spec["process"],
-            cfg.cmd.as_deref().unwrap_or_default(),
+            &cfg.cmd,
             &env,
             cwd,
             (uid, gid, &groups),
-            cfg.tty,
+            cfg.stdio.tty,
         );
         let dir = self.cfg.exec_root.join("execs");
         std::fs::create_dir_all(&dir).map_err(|err| internal("creating exec dir", &err))?;
@@ -318,6 +277,7 @@ impl Containers {
             state_root: self.cfg.exec_root.join("runtime"),
             process: process_path.clone(),
             console_socket: cfg
+                .stdio
                 .tty
                 .then(|| dir.join(format!("{}.console", &e.id[..16]))),
             console_size,
@@ -330,7 +290,7 @@ impl Containers {
         // Unattached streams go to /dev/null, as Docker discards them; a tty exec's single
         // stream is its terminal.
         let mut pipe_for = |wanted: bool, fd: usize| -> std::io::Result<Stdio> {
-            if !wanted || cfg.tty {
+            if !wanted || cfg.stdio.tty {
                 return Ok(Stdio::null());
             }
             let (tx, rx) = pipe::pipe()?;
@@ -351,9 +311,9 @@ impl Containers {
         };
         let stdio = (|| {
             Ok::<_, std::io::Error>([
-                pipe_for(attach && cfg.attach_stdin, 0)?,
-                pipe_for(attach && cfg.attach_stdout, 1)?,
-                pipe_for(attach && cfg.attach_stderr, 2)?,
+                pipe_for(attach && cfg.stdio.attach_stdin, 0)?,
+                pipe_for(attach && cfg.stdio.attach_stdout, 1)?,
+                pipe_for(attach && cfg.stdio.attach_stderr, 2)?,
             ])
         })()
         .map_err(|err| internal("creating exec pipes", &err))?;
@@ -372,13 +332,13 @@ impl Containers {
         };
         if let Some(pty) = &process.pty {
             let dup = |fd: &OwnedFd| fd.try_clone().map_err(|err| internal("dup pty", &err));
-            if attach && (cfg.attach_stdout || cfg.attach_stderr) {
+            if attach && (cfg.stdio.attach_stdout || cfg.stdio.attach_stderr) {
                 io.stdout = Some(
                     pipe::Receiver::from_owned_fd_unchecked(dup(pty)?)
                         .map_err(|err| internal("pty reader", &err))?,
                 );
             }
-            if attach && cfg.attach_stdin {
+            if attach && cfg.stdio.attach_stdin {
                 io.stdin = Some(
                     pipe::Sender::from_owned_fd_unchecked(dup(pty)?)
                         .map_err(|err| internal("pty writer", &err))?,

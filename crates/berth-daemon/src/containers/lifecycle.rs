@@ -56,7 +56,7 @@ impl Containers {
         let result = async {
             let run = spec::run_spec(&rec, &layers, &paths, &self.cfg.init_binary)?;
             paths
-                .write_etc(&run.hostname, rec.host_config.network_mode == "host")
+                .write_etc(&run.hostname, rec.spec.network == super::NetworkMode::Host)
                 .map_err(|e| Error::internal("writing /etc files", &e))?;
             std::fs::create_dir_all(&paths.bundle)
                 .map_err(|e| Error::internal("creating bundle", &e))?;
@@ -85,10 +85,10 @@ impl Containers {
                 socket: self.socket(&rec.id),
                 state_root: self.cfg.exec_root.join("runtime"),
                 cgroup_path: run.cgroup_path.clone(),
-                tty: rec.config.tty,
-                open_stdin: rec.config.open_stdin,
-                stdin_once: rec.config.stdin_once,
-                workdir: rec.config.working_dir.clone(),
+                tty: rec.spec.stdio.tty,
+                open_stdin: rec.spec.stdio.open_stdin,
+                stdin_once: rec.spec.stdio.stdin_once,
+                workdir: rec.spec.working_dir.clone(),
             };
             std::fs::write(
                 &paths.monitor_config,
@@ -123,22 +123,24 @@ impl Containers {
         .await;
         match result {
             Ok((handle, pid)) => {
-                if let (true, Some([h, w])) = (rec.config.tty, rec.host_config.console_size)
+                if let (true, Some([h, w])) = (rec.spec.stdio.tty, rec.spec.console_size)
                     && h > 0
                 {
                     let handle = handle.clone();
                     let _ = tokio::task::spawn_blocking(move || handle.resize(h as u16, w as u16))
                         .await;
                 }
-                let rec = self.persist(c, |r| {
-                    r.state.status = Status::Running;
-                    r.state.pid = i64::from(pid);
-                    r.state.exit_code = 0;
-                    r.state.error.clear();
-                    r.state.oom_killed = false;
-                    r.state.started_at = berth_runtime::logfile::now();
-                    r.state.finished_at = ZERO_TIME.into();
-                })?;
+                let rec = self
+                    .save(c, |r| {
+                        r.state.status = Status::Running;
+                        r.state.pid = i64::from(pid);
+                        r.state.exit_code = 0;
+                        r.state.error.clear();
+                        r.state.oom_killed = false;
+                        r.state.started_at = berth_runtime::logfile::now();
+                        r.state.finished_at = ZERO_TIME.into();
+                    })
+                    .await?;
                 self.event("start", &rec, &[]);
                 self.watch_exit(c.clone(), handle);
                 Ok(())
@@ -146,10 +148,11 @@ impl Containers {
             Err(e) => {
                 // The runtime's code (127 not found, 126 not executable); 128 for the rest.
                 let code = e.code.unwrap_or(128);
-                self.persist(c, |r| {
+                self.save(c, |r| {
                     r.state.error = e.message.clone();
                     r.state.exit_code = code;
-                })?;
+                })
+                .await?;
                 Err(e)
             }
         }
@@ -182,13 +185,16 @@ impl Containers {
                 (137, false, berth_runtime::logfile::now())
             }
         };
-        let rec = match self.persist(c, |r| {
-            r.state.status = Status::Exited;
-            r.state.pid = 0;
-            r.state.exit_code = code;
-            r.state.oom_killed = oom;
-            r.state.finished_at = finished;
-        }) {
+        let rec = match self
+            .save(c, |r| {
+                r.state.status = Status::Exited;
+                r.state.pid = 0;
+                r.state.exit_code = code;
+                r.state.oom_killed = oom;
+                r.state.finished_at = finished;
+            })
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(container.id = %c.id, error = %e, "recording exit");
@@ -199,7 +205,7 @@ impl Containers {
             self.event("oom", &rec, &[]);
         }
         self.event("die", &rec, &[("exitCode", code.to_string())]);
-        if rec.host_config.auto_remove
+        if rec.spec.auto_remove
             && let Err(e) = self.remove(c, true).await
         {
             tracing::error!(container.id = %c.id, error = %e, "auto-removing");
@@ -304,12 +310,12 @@ impl Containers {
         }
         let signo = match signal {
             Some(s) => s,
-            None => match &rec.config.stop_signal {
+            None => match &rec.spec.stop_signal {
                 Some(s) => crate::signal::parse(s)?,
                 None => libc::SIGTERM,
             },
         };
-        let timeout = timeout.or(rec.config.stop_timeout).unwrap_or(10);
+        let timeout = timeout.or(rec.spec.stop_timeout).unwrap_or(10);
         let mut rx = c.watch();
         let _ = self.kill(c, signo).await;
         let stopped = async {
@@ -366,7 +372,7 @@ impl Containers {
     }
 
     /// Removes a container; a running one only with `force` (it is killed first).
-    pub async fn remove(&self, c: &Arc<Container>, force: bool) -> Result<()> {
+    pub async fn remove(self: &Arc<Self>, c: &Arc<Container>, force: bool) -> Result<()> {
         let rec = c.record();
         if rec.state.status == Status::Running {
             if !force {
@@ -387,18 +393,17 @@ impl Containers {
         {
             return Ok(()); // removed meanwhile (auto-remove racing an explicit rm)
         }
-        self.persist(c, |r| r.state.status = Status::Removing)?;
-        let (images, id, dir) = (self.images.clone(), rec.id.clone(), self.paths(&rec.id).dir);
+        self.save(c, |r| r.state.status = Status::Removing).await?;
+        let (this, id, dir) = (self.clone(), rec.id.clone(), self.paths(&rec.id).dir);
         crate::blocking::run("removing a container", move || {
-            images
+            this.images
                 .snapshots()
                 .remove(&id)
                 .map_err(|e| Error::internal("removing the container's filesystem", &e))?;
             let _ = std::fs::remove_dir_all(&dir);
-            Ok(())
+            this.forget(&id)
         })
         .await?;
-        self.forget(&rec.id)?;
         self.forget_execs(&rec.id);
         c.changed.send_modify(|n| *n += 1);
         self.event("destroy", &rec, &[]);

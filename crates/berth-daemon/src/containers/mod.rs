@@ -7,7 +7,10 @@ mod logs;
 pub use logs::{From, Until, follow_log, log_end};
 mod lifecycle;
 pub use lifecycle::WaitCondition;
-mod checks;
+mod model;
+pub use model::{
+    ExecSpec, MountKind, MountSpec, NetworkMode, Resources, RestartPolicy, Spec, Stdio,
+};
 mod prune;
 mod record;
 pub(crate) mod spec;
@@ -16,7 +19,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use berth_api::container::CreateRequest;
 use berth_image::ImageStore;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use tokio::sync::watch;
@@ -88,37 +90,74 @@ impl Containers {
         tx.open_table(CONTAINERS).map_err(db)?;
         tx.commit().map_err(db)?;
         let mut all = HashMap::new();
+        let mut migrated = Vec::new();
         let tx = database.begin_read().map_err(db)?;
         for row in tx.open_table(CONTAINERS).map_err(db)?.iter().map_err(db)? {
-            let (_, v) = row.map_err(db)?;
-            match serde_json::from_slice::<Record>(v.value()) {
-                Ok(r) => {
-                    all.insert(r.id.clone(), Container::new(r));
+            let (k, v) = row.map_err(db)?;
+            match record::decode(v.value()) {
+                Ok((r, was_migrated)) => {
+                    let c = Container::new(r);
+                    if was_migrated {
+                        migrated.push(c.clone());
+                    }
+                    all.insert(c.id.clone(), c);
                 }
-                Err(e) => tracing::error!(error = %e, "skipping unreadable container record"),
+                // Left in the store: a newer berth, or a person, may still read it.
+                Err(e) => tracing::error!(id = k.value(), error = %e, "skipping container record"),
             }
         }
-        Ok(Arc::new(Containers {
+        drop(tx);
+        let this = Arc::new(Containers {
             cfg,
             db: database,
             images,
             events,
             all: Mutex::new(all),
             execs: Mutex::default(),
-        }))
+        });
+        for c in migrated {
+            this.persist(&c, |_| {})?;
+            tracing::info!(id = %c.id, "container record migrated to schema {}", record::SCHEMA);
+        }
+        Ok(this)
     }
 
     fn dir(&self, id: &str) -> PathBuf {
         self.cfg.root.join("containers").join(id)
     }
 
+    /// Changes the record in memory and writes it to the store; blocks on the write (an
+    /// fsync), so async code calls [`Containers::save`] instead.
     fn persist(&self, c: &Container, f: impl FnOnce(&mut Record)) -> Result<Record> {
-        let rec = {
-            let mut r = c.record.lock().expect("record lock");
-            f(&mut r);
-            r.clone()
-        };
+        let rec = Self::update(c, f);
+        self.store(c)?;
+        Ok(rec)
+    }
+
+    /// [`Containers::persist`] with the write on the blocking pool.
+    async fn save(
+        self: &Arc<Self>,
+        c: &Arc<Container>,
+        f: impl FnOnce(&mut Record),
+    ) -> Result<Record> {
+        let rec = Self::update(c, f);
+        let (this, c) = (self.clone(), c.clone());
+        crate::blocking::run("saving a container record", move || this.store(&c)).await?;
+        Ok(rec)
+    }
+
+    fn update(c: &Container, f: impl FnOnce(&mut Record)) -> Record {
+        let mut r = c.record.lock().expect("record lock");
+        f(&mut r);
+        r.clone()
+    }
+
+    /// Writes the container's record as it is now. The record is read after the write
+    /// transaction began (redb runs one at a time), so the last write always holds the
+    /// newest record, whatever order concurrent saves finish in.
+    fn store(&self, c: &Container) -> Result<()> {
         let tx = self.db.begin_write().map_err(db)?;
+        let rec = c.record();
         tx.open_table(CONTAINERS)
             .map_err(db)?
             .insert(
@@ -130,19 +169,13 @@ impl Containers {
             .map_err(db)?;
         tx.commit().map_err(db)?;
         c.changed.send_modify(|n| *n += 1);
-        Ok(rec)
+        Ok(())
     }
 
     fn event(&self, action: &str, rec: &Record, extra: &[(&str, String)]) {
-        let mut attrs: BTreeMap<String, String> = rec
-            .config
-            .labels
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
+        let mut attrs: BTreeMap<String, String> = rec.spec.labels.clone();
         attrs.insert("name".into(), rec.name.clone());
-        attrs.insert("image".into(), rec.config.image.clone());
+        attrs.insert("image".into(), rec.spec.image.clone());
         for (k, v) in extra {
             attrs.insert((*k).into(), v.clone());
         }
@@ -193,47 +226,39 @@ impl Containers {
             .collect()
     }
 
-    /// Creates the container of a build step, with its `RUN --mount`s.
-    pub fn create_build_step(
-        &self,
-        req: CreateRequest,
-        mounts: Vec<berth_runtime::ExtraMount>,
-    ) -> Result<String> {
-        let (id, _) = self.create(None, req)?;
-        let c = self.get(&id)?;
-        self.persist(&c, |r| {
-            r.build_mounts = mounts;
-            r.build_step = true;
-        })?;
-        Ok(id)
+    /// Creates the container of a build step (its `RUN --mount`s are in the spec's mounts);
+    /// a daemon restart removes it.
+    pub fn create_build_step(&self, spec: Spec) -> Result<String> {
+        self.make(None, spec, true).map(|(id, _)| id)
     }
 
-    /// `POST /containers/create`.
-    pub fn create(&self, name: Option<&str>, req: CreateRequest) -> Result<(String, Vec<String>)> {
-        if req.config.image.is_empty() {
-            return Err(Error::invalid(
-                "Config cannot be empty in order to create a container",
-            ));
-        }
-        spec::check_config(&req)?;
-        spec::refuse_unsupported(&req)?;
-        let host_config = spec::validate_host_config(req.host_config)?;
-        let image = self.images.resolve(&req.config.image)?;
+    /// Creates a container from a checked spec (`POST /containers/create`); returns its ID
+    /// and warnings.
+    pub fn create(&self, name: Option<&str>, spec: Spec) -> Result<(String, Vec<String>)> {
+        self.make(name, spec, false)
+    }
+
+    fn make(
+        &self,
+        name: Option<&str>,
+        spec: Spec,
+        build_step: bool,
+    ) -> Result<(String, Vec<String>)> {
+        let image = self.images.resolve(&spec.image)?;
         let id = berth_core::id::generate();
-        let (config, path, args) = spec::merge(&id, &req.config, &image.config.config)?;
+        let (spec, path, args) = spec.with_image_defaults(&id, &image.config.config)?;
         let record = Record {
+            schema: record::SCHEMA,
             id: id.clone(),
             name: String::new(),
             created: berth_runtime::logfile::now(),
             image_id: image.id.clone(),
             chain_id: image.chain_id.clone(),
-            config,
-            host_config,
+            spec,
             path,
             args,
             state: State::default(),
-            build_mounts: Vec::new(),
-            build_step: false,
+            build_step,
         };
         // The name is taken under the lock; the files are made after it is released.
         let c = self.reserve(name, record)?;

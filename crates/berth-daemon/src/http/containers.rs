@@ -43,9 +43,10 @@ async fn create(
 ) -> Result<(StatusCode, Json<CreateResponse>), Error> {
     let req: CreateRequest = berth_api::fields::decode_create(&body)
         .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
+    let spec = crate::wire::create::spec(req)?;
     let name = q.get("name").filter(|n| !n.is_empty()).map(str::to_string);
     let (id, warnings) = crate::blocking::run("creating a container", move || {
-        d.containers.create(name.as_deref(), req)
+        d.containers.create(name.as_deref(), spec)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(CreateResponse { id, warnings })))
@@ -111,7 +112,7 @@ fn status_text(r: &Record) -> String {
 
 fn image_name(d: &Daemon, r: &Record) -> String {
     match d.images.get(&r.image_id) {
-        Ok(i) if !i.refs.is_empty() => r.config.image.clone(),
+        Ok(i) if !i.refs.is_empty() => r.spec.image.clone(),
         _ => r.image_id.to_string(),
     }
 }
@@ -149,7 +150,7 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
         if !all && r.state.status != Status::Running {
             continue;
         }
-        let labels = r.config.labels.clone().unwrap_or_default();
+        let labels = r.spec.labels.clone();
         let keep = filters.iter().all(|(k, vals)| match k.as_str() {
             "status" => vals.iter().any(|v| v == r.state.status.as_str()),
             "name" => vals
@@ -182,11 +183,8 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
             labels: labels.into_iter().collect(),
             state: r.state.status.as_str().into(),
             status: status_text(&r),
-            host_config: BTreeMap::from([(
-                "NetworkMode".into(),
-                r.host_config.network_mode.clone(),
-            )]),
-            network_settings: serde_json::json!({"Networks": networks(&r.host_config.network_mode)}),
+            host_config: BTreeMap::from([("NetworkMode".into(), r.spec.network.as_str().into())]),
+            network_settings: serde_json::json!({"Networks": networks(r.spec.network.as_str())}),
             mounts: vec![],
             size_rw: None,
             size_root_fs: None,
@@ -218,14 +216,14 @@ async fn prune(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<serde_json
     let (deleted, reclaimed) = d
         .containers
         .prune(|r| {
-            let labels = r.config.labels.clone().unwrap_or_default();
+            let labels = &r.spec.labels;
             let created = chrono::DateTime::parse_from_rfc3339(&r.created)
                 .map_or(0, |t| t.timestamp_nanos_opt().unwrap_or(0));
             until.is_none_or(|u| created < u)
-                && labels_match(&labels, &with)
+                && labels_match(labels, &with)
                 && without
                     .iter()
-                    .all(|w| !labels_match(&labels, std::slice::from_ref(w)))
+                    .all(|w| !labels_match(labels, std::slice::from_ref(w)))
         })
         .await?;
     Ok(Json(serde_json::json!({
@@ -294,7 +292,7 @@ fn inspect_blocking(d: Arc<Daemon>, id: &str, q: Query) -> Result<Json<Inspect>,
         process_label: String::new(),
         app_armor_profile: String::new(),
         exec_ids: Some(d.containers.exec_ids(&r.id)).filter(|ids| !ids.is_empty()),
-        host_config: r.host_config.clone(),
+        host_config: crate::wire::inspect::host_config(&r.spec),
         graph_driver: GraphDriver {
             name: "overlay2".into(),
             data: BTreeMap::from([(
@@ -303,8 +301,8 @@ fn inspect_blocking(d: Arc<Daemon>, id: &str, q: Query) -> Result<Json<Inspect>,
             )]),
         },
         mounts: vec![],
-        config: r.config.clone(),
-        network_settings: network_settings(&r.host_config.network_mode),
+        config: crate::wire::inspect::config(&r.spec),
+        network_settings: network_settings(r.spec.network.as_str()),
         size_rw,
         size_root_fs,
     }))
@@ -314,7 +312,7 @@ async fn start(State(d): State<Arc<Daemon>>, Path(id): Path<String>) -> Result<S
     let c = d.containers.get(&id)?;
     if let Err(e) = d.containers.start(&c).await {
         // Docker removes an auto-remove container whose start failed.
-        if c.record().host_config.auto_remove {
+        if c.record().spec.auto_remove {
             let _ = d.containers.remove(&c, true).await;
         }
         return Err(e);
@@ -489,7 +487,7 @@ async fn logs(
     let out = Output {
         stdout: q.flag("stdout"),
         stderr: q.flag("stderr"),
-        tty: r.config.tty,
+        tty: r.spec.stdio.tty,
         timestamps: q.flag("timestamps"),
     };
     if !out.stdout && !out.stderr {
@@ -553,7 +551,7 @@ async fn logs(
             from_end.abort();
         }
     });
-    let ctype = stream::output_type(r.config.tty);
+    let ctype = stream::output_type(r.spec.stdio.tty);
     Ok(stream::response(ctype, body))
 }
 
@@ -588,10 +586,10 @@ async fn attach(
     let out = Output {
         stdout: q.flag("stdout"),
         stderr: q.flag("stderr"),
-        tty: r.config.tty,
+        tty: r.spec.stdio.tty,
         timestamps: false,
     };
-    let want_stdin = q.flag("stdin") && r.config.open_stdin;
+    let want_stdin = q.flag("stdin") && r.spec.stdio.open_stdin;
     let replay = q.flag("logs");
     let stream_output = q.flag("stream");
     let until = if stream_output {
@@ -616,7 +614,10 @@ async fn attach(
         let (wr, rd) = tokio::io::duplex(64 * 1024);
         tokio::spawn(forward_output(c, log, start_offset, until, out, wr));
         let body = Body::from_stream(tokio_util::io::ReaderStream::new(rd));
-        return Ok(stream::response(stream::output_type(r.config.tty), body));
+        return Ok(stream::response(
+            stream::output_type(r.spec.stdio.tty),
+            body,
+        ));
     }
     tokio::spawn(async move {
         let Ok(upgraded) = upgrade.await else { return };
@@ -645,7 +646,7 @@ async fn attach(
         }
         forward_output(c, log, start_offset, until, out, wr).await;
     });
-    Ok(stream::upgraded(stream::output_type(r.config.tty)))
+    Ok(stream::upgraded(stream::output_type(r.spec.stdio.tty)))
 }
 
 /// Copies a container's output (from `start` in its log, until `until`) to `wr` in the

@@ -46,7 +46,9 @@ async fn create(
         berth_api::fields::decode_exec(&body)
             .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?
     };
-    let id = d.containers.create_exec(&c, config)?;
+    let id = d
+        .containers
+        .create_exec(&c, crate::wire::exec::spec(config)?)?;
     Ok((StatusCode::CREATED, Json(ExecCreateResponse { id })))
 }
 
@@ -54,7 +56,8 @@ async fn inspect(
     State(d): State<Arc<Daemon>>,
     Path(id): Path<String>,
 ) -> Result<Json<ExecInspect>, Error> {
-    Ok(Json(d.containers.get_exec(&id)?.inspect()))
+    let e = d.containers.get_exec(&id)?;
+    Ok(Json(crate::wire::exec::inspect(&e)))
 }
 
 async fn resize(
@@ -88,7 +91,7 @@ async fn start(
         d.containers.start_exec(&e, false, None).await?;
         return Ok(StatusCode::OK.into_response());
     }
-    let tty = e.config.tty;
+    let tty = e.spec.stdio.tty;
     // Refused before anything runs (already started, container stopped): a plain error.
     d.containers.claim_exec(&e)?;
     if !req_upgrade {
@@ -130,7 +133,7 @@ async fn run_attached(
     mut rd: impl tokio::io::AsyncRead + Unpin + Send + 'static,
     mut wr: impl tokio::io::AsyncWrite + Unpin,
 ) {
-    let tty = e.config.tty;
+    let tty = e.spec.stdio.tty;
 
     // The process starts once the client has the 101: output sent along with the answer
     // can be lost by clients that read the answer buffered (docker-py), and Docker too

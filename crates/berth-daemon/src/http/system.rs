@@ -287,7 +287,7 @@ fn df_blocking(d: Arc<Daemon>) -> Result<Json<serde_json::Value>, Error> {
             serde_json::json!({
                 "Id": r.id,
                 "Names": [format!("/{}", r.name)],
-                "Image": r.config.image,
+                "Image": r.spec.image,
                 "ImageID": r.image_id.to_string(),
                 "Command": r.path,
                 "Created": chrono::DateTime::parse_from_rfc3339(&r.created).map_or(0, |t| t.timestamp()),
@@ -295,7 +295,7 @@ fn df_blocking(d: Arc<Daemon>) -> Result<Json<serde_json::Value>, Error> {
                 "Status": r.state.status.as_str(),
                 "SizeRw": size_rw,
                 "SizeRootFs": size_root_fs,
-                "Labels": r.config.labels.clone().unwrap_or_default(),
+                "Labels": r.spec.labels.clone(),
                 "Mounts": [],
             })
         })

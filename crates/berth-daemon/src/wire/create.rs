@@ -1,0 +1,217 @@
+//! `POST /containers/create`: Docker's request to a [`Spec`], with Docker's checks in Docker's
+//! order, then berth's refusals of what it cannot honour, each naming the field.
+
+use berth_api::container::{
+    Config, CreateRequest, HostConfig, RestartPolicy as RestartPolicyConfig,
+};
+
+use crate::containers::{NetworkMode, Resources, RestartPolicy, Spec, Stdio};
+use crate::error::{Error, Result};
+
+/// The spec of a create request, or why it is refused.
+pub fn spec(req: CreateRequest) -> Result<Spec> {
+    if req.config.image.is_empty() {
+        return Err(Error::invalid(
+            "Config cannot be empty in order to create a container",
+        ));
+    }
+    check_config(&req)?;
+    refuse_unsupported(&req)?;
+    check_host_config(&req.host_config)?;
+    let mut spec = from_docker(&req.config, &req.host_config);
+    spec.network = network_mode(&req.host_config.network_mode)?;
+    spec.restart = restart_policy(&req.host_config.restart_policy)?;
+    crate::containers::spec::check_host_support(&spec.resources)?;
+    Ok(spec)
+}
+
+/// The spec Docker's config and host config describe, checked or not (a record of an older
+/// berth was checked when it was made).
+pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
+    let keys =
+        |m: &Option<berth_api::container::Set>| m.as_ref().map(|m| m.keys().cloned().collect());
+    Spec {
+        image: c.image.clone(),
+        entrypoint: c.entrypoint.as_ref().map(|ep| match ep.as_slice() {
+            // `--entrypoint ""`: no entrypoint at all.
+            [only] if only.is_empty() => Vec::new(),
+            ep => ep.to_vec(),
+        }),
+        cmd: c.cmd.clone(),
+        env: c.env.clone().unwrap_or_default(),
+        working_dir: c.working_dir.clone(),
+        user: c.user.clone(),
+        hostname: c.hostname.clone(),
+        domainname: c.domainname.clone(),
+        labels: c.labels.clone().unwrap_or_default(),
+        stdio: Stdio {
+            attach_stdin: c.attach_stdin,
+            attach_stdout: c.attach_stdout,
+            attach_stderr: c.attach_stderr,
+            tty: c.tty,
+            open_stdin: c.open_stdin,
+            stdin_once: c.stdin_once,
+        },
+        stop_signal: c.stop_signal.clone(),
+        stop_timeout: c.stop_timeout,
+        exposed_ports: keys(&c.exposed_ports),
+        volumes: keys(&c.volumes),
+        on_build: c.on_build.clone(),
+        shell: c.shell.clone(),
+        network: if h.network_mode == "host" {
+            NetworkMode::Host
+        } else {
+            NetworkMode::None
+        },
+        restart: RestartPolicy::No,
+        resources: Resources {
+            memory: h.memory,
+            memory_swap: h.memory_swap,
+            nano_cpus: h.nano_cpus,
+            cpu_shares: h.cpu_shares,
+            cpu_period: h.cpu_period,
+            cpu_quota: h.cpu_quota,
+            // 0 and -1 both mean unlimited; Docker keeps that as no limit at all.
+            pids_limit: h.pids_limit.filter(|p| *p > 0),
+        },
+        mounts: Vec::new(),
+        init: h.init,
+        auto_remove: h.auto_remove,
+        readonly_rootfs: h.readonly_rootfs,
+        shm_size: h.shm_size,
+        console_size: h.console_size,
+        runtime: h.runtime.clone(),
+    }
+}
+
+/// Docker's checks of the container config, before anything else.
+pub fn check_config(req: &CreateRequest) -> Result<()> {
+    super::checks::env(&req.config)?;
+    super::checks::strings(&req.config)
+}
+
+/// Refuses options berth does not implement, naming them, instead of ignoring them.
+pub fn refuse_unsupported(req: &CreateRequest) -> Result<()> {
+    let mut bad = berth_api::fields::CONTAINER_CONFIG.refused(&req.config.rest);
+    bad.extend(berth_api::fields::HOST_CONFIG.refused(&req.host_config.rest));
+    if !bad.is_empty() {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            format!("berth does not support {} yet", bad.join(", ")),
+        ));
+    }
+    if req
+        .config
+        .healthcheck
+        .as_ref()
+        .is_some_and(|h| !berth_api::is_unset(h))
+    {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            "berth does not support healthchecks yet",
+        ));
+    }
+    Ok(())
+}
+
+/// Docker's network mode; bridge and the rest are refused with a message saying what works.
+pub fn network_mode(mode: &str) -> Result<NetworkMode> {
+    match mode {
+        "" | "default" | "none" => Ok(NetworkMode::None),
+        "host" => Ok(NetworkMode::Host),
+        "bridge" => Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            "bridge networking is not implemented in berth yet: use --network none or --network host",
+        )),
+        other => Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            format!(
+                "network mode \"{other}\" is not supported by berth yet: use --network none or --network host"
+            ),
+        )),
+    }
+}
+
+/// Docker's restart policy; only `no` is honoured yet, the others are refused by name.
+fn restart_policy(p: &RestartPolicyConfig) -> Result<RestartPolicy> {
+    let policy = match p.name.as_str() {
+        "" | "no" => RestartPolicy::No,
+        "always" => RestartPolicy::Always,
+        "unless-stopped" => RestartPolicy::UnlessStopped,
+        "on-failure" => RestartPolicy::OnFailure {
+            max_retries: u32::try_from(p.maximum_retry_count).map_err(|_| {
+                Error::invalid("invalid restart policy: maximum retry count cannot be negative")
+            })?,
+        },
+        other => {
+            return Err(Error::invalid(format!("invalid restart policy '{other}'")));
+        }
+    };
+    if policy != RestartPolicy::No {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            format!(
+                "restart policy \"{}\" is not supported by berth yet",
+                p.name
+            ),
+        ));
+    }
+    Ok(policy)
+}
+
+/// Refuses the host settings berth cannot honour; Docker's range checks first.
+fn check_host_config(h: &HostConfig) -> Result<()> {
+    super::checks::resources(h)?;
+    if !matches!(h.log_config.kind.as_str(), "" | "json-file") {
+        return Err(Error::invalid(format!(
+            "logging driver \"{}\" is not supported by berth: only json-file",
+            h.log_config.kind
+        )));
+    }
+    if h.log_config.config.as_ref().is_some_and(|c| !c.is_empty()) {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            "berth does not support log options yet",
+        ));
+    }
+    for (field, value) in [
+        ("IpcMode", &h.ipc_mode),
+        ("PidMode", &h.pid_mode),
+        ("UTSMode", &h.uts_mode),
+    ] {
+        if !matches!(value.as_str(), "" | "private" | "shareable") {
+            return Err(Error::new(
+                berth_core::ErrorKind::NotImplemented,
+                format!("berth does not support HostConfig.{field}={value} yet"),
+            ));
+        }
+    }
+    if !matches!(h.runtime.as_str(), "" | "berth") {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            format!("unknown or invalid runtime name: {}", h.runtime),
+        ));
+    }
+    if !matches!(h.cgroupns_mode.as_str(), "" | "private") {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            format!(
+                "berth does not support HostConfig.CgroupnsMode={} yet",
+                h.cgroupns_mode
+            ),
+        ));
+    }
+    if h.privileged {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            "berth does not support privileged containers yet",
+        ));
+    }
+    if h.memory_swappiness.is_some_and(|s| s != -1) {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            "berth does not support HostConfig.MemorySwappiness yet",
+        ));
+    }
+    Ok(())
+}
