@@ -19,6 +19,7 @@ pub mod containers;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod images;
 pub mod signal;
 pub mod wire;
 
@@ -36,7 +37,9 @@ pub struct Daemon {
     /// Settings.
     pub config: DaemonConfig,
     /// Images.
-    pub images: ImageStore,
+    pub images: Arc<images::Images>,
+    /// The snapshotter holding image layers and container filesystems.
+    pub snapshots: Arc<dyn berth_snapshot::Snapshotter>,
     /// Containers.
     pub containers: Arc<containers::Containers>,
     /// Events.
@@ -73,7 +76,7 @@ impl Daemon {
             ContentStore::open(config.root.join("content")).map_err(Error::from_kinded)?;
         let snapshots: Arc<dyn berth_snapshot::Snapshotter> =
             Arc::new(Overlay::open(config.root.join("snapshots")).map_err(Error::from_kinded)?);
-        let images = ImageStore::new(db.clone(), content, snapshots)?;
+        let images = ImageStore::new(db.clone(), content, snapshots.clone())?;
         let events = Arc::new(events::Events::default());
         let containers = containers::Containers::open(
             config.clone(),
@@ -92,9 +95,15 @@ impl Daemon {
             let _ = std::fs::write(config.root.join("engine-id"), &id);
             id
         });
+        let images = Arc::new(images::Images::new(
+            images,
+            containers.clone(),
+            events.clone(),
+        ));
         Ok(Arc::new(Daemon {
             config,
             images,
+            snapshots,
             containers,
             events,
             builder,

@@ -14,6 +14,7 @@ pub use model::{
 mod prune;
 mod record;
 pub(crate) mod spec;
+mod top;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -330,6 +331,14 @@ impl Containers {
         tx.commit().map_err(db)?;
         self.all.lock().expect("containers lock").remove(id);
         Ok(())
+    }
+
+    /// What the container changed, and that plus its image, in bytes. Walks the container's
+    /// tree: call it off the async workers.
+    pub fn sizes(&self, r: &Record) -> (i64, i64) {
+        let rw = berth_snapshot::tree_size(&self.images.snapshots().upper(&r.id)) as i64;
+        let image = self.images.get(&r.image_id).map_or(0, |i| i.size as i64);
+        (rw, image + rw)
     }
 
     /// Paths of a container's files, for inspect.

@@ -111,7 +111,7 @@ fn status_text(r: &Record) -> String {
 }
 
 fn image_name(d: &Daemon, r: &Record) -> String {
-    match d.images.get(&r.image_id) {
+    match d.images.store.get(&r.image_id) {
         Ok(i) if !i.refs.is_empty() => r.spec.image.clone(),
         _ => r.image_id.to_string(),
     }
@@ -166,7 +166,7 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
             }
             "ancestor" => vals
                 .iter()
-                .any(|v| d.images.resolve(v).is_ok_and(|i| i.id == r.image_id)),
+                .any(|v| d.images.store.resolve(v).is_ok_and(|i| i.id == r.image_id)),
             _ => false,
         });
         if !keep {
@@ -191,7 +191,7 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
         });
         if q.flag("size") {
             let last = out.last_mut().expect("just pushed");
-            let (rw, root) = sizes(&d, &r);
+            let (rw, root) = d.containers.sizes(&r);
             (last.size_rw, last.size_root_fs) = (Some(rw), Some(root));
         }
     }
@@ -232,13 +232,6 @@ async fn prune(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<serde_json
     })))
 }
 
-/// What the container changed, and that plus its image, in bytes.
-pub(super) fn sizes(d: &Daemon, r: &Record) -> (i64, i64) {
-    let rw = berth_snapshot::tree_size(&d.images.snapshots().upper(&r.id)) as i64;
-    let image = d.images.get(&r.image_id).map_or(0, |i| i.size as i64);
-    (rw, image + rw)
-}
-
 async fn inspect(
     State(d): State<Arc<Daemon>>,
     Path(id): Path<String>,
@@ -254,7 +247,7 @@ fn inspect_blocking(d: Arc<Daemon>, id: &str, q: Query) -> Result<Json<Inspect>,
     let c = d.containers.get(id)?;
     let r = c.record();
     let (size_rw, size_root_fs) = if q.flag("size") {
-        let (rw, root) = sizes(&d, &r);
+        let (rw, root) = d.containers.sizes(&r);
         (Some(rw), Some(root))
     } else {
         (None, None)
@@ -297,7 +290,7 @@ fn inspect_blocking(d: Arc<Daemon>, id: &str, q: Query) -> Result<Json<Inspect>,
             name: "overlay2".into(),
             data: BTreeMap::from([(
                 "UpperDir".into(),
-                d.images.snapshots().upper(&r.id).display().to_string(),
+                d.snapshots.upper(&r.id).display().to_string(),
             )]),
         },
         mounts: vec![],

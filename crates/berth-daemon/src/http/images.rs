@@ -20,6 +20,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use super::query::{Query, check_filters, labels_match};
 use super::stream;
+use crate::images::{Removed, tags};
 use crate::{Daemon, Error};
 
 pub fn routes() -> Router<Arc<Daemon>> {
@@ -40,14 +41,6 @@ fn created_unix(i: &Image) -> i64 {
         .map_or(0, |t| t.timestamp())
 }
 
-fn tags(i: &Image) -> Vec<String> {
-    i.refs
-        .iter()
-        .filter(|r| r.tag().is_some())
-        .map(Reference::familiar)
-        .collect()
-}
-
 async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<ImageSummary>>, Error> {
     let filters = q.filters()?;
     check_filters(
@@ -56,12 +49,12 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<ImageSu
     )?;
     let all = q.flag("all");
     let mut out = Vec::new();
-    let images = d.images.list()?;
+    let images = d.images.store.list()?;
     // Intermediate images of builds (untagged, with children) show only with `all`, as Docker's.
     let parents: std::collections::BTreeSet<_> =
         images.iter().filter_map(|i| i.parent.clone()).collect();
     let order = |name: &str| -> Result<i64, Error> {
-        let i = d.images.resolve(name)?;
+        let i = d.images.store.resolve(name)?;
         Ok(created_unix(&i))
     };
     let before = filters
@@ -209,62 +202,33 @@ async fn get_image(
     Path(rest): Path<String>,
 ) -> Result<Response<Body>, Error> {
     if let Some(name) = rest.strip_suffix("/history") {
-        return Ok(Json(history(&d, &d.images.resolve(name)?)?).into_response());
+        let (d, name) = (d.clone(), name.to_string());
+        let steps = crate::blocking::run("reading image history", move || history(&d, &name));
+        return Ok(Json(steps.await?).into_response());
     }
     let Some(name) = rest.strip_suffix("/json") else {
         return Err(Error::not_found(format!("page not found: /images/{rest}")));
     };
-    let i = d.images.resolve(name)?;
+    let i = d.images.store.resolve(name)?;
     Ok(Json(inspect(&i)).into_response())
 }
 
-/// `GET /images/{name}/history`: newest first; an entry shows the ID of the image it made when
-/// that image is here (build steps), else `<missing>`, and the size of its layer.
-fn history(d: &Daemon, image: &Image) -> Result<Vec<serde_json::Value>, Error> {
-    let h = &image.config.history;
-    // Layer sizes in history order: each non-empty entry takes the next layer.
-    let mut sizes = Vec::with_capacity(h.len());
-    let mut chain: Option<berth_core::Digest> = None;
-    let mut diffs = image.config.rootfs.diff_ids.iter();
-    for e in h {
-        if e.empty_layer {
-            sizes.push(0);
-        } else if let Some(diff) = diffs.next() {
-            let c = berth_snapshot::chain_id(chain.as_ref(), diff);
-            sizes.push(d.images.snapshots().usage(&c) as i64);
-            chain = Some(c);
-        } else {
-            sizes.push(0);
-        }
-    }
-    // The parent chain names the entries from the newest down, one image per step.
-    let mut ids = vec![];
-    let mut cur = Some(image.clone());
-    while let Some(i) = cur {
-        ids.push(i.clone());
-        cur = i.parent.as_ref().and_then(|p| d.images.get(p).ok());
-    }
-    let mut out = Vec::new();
-    for (n, (e, size)) in h.iter().zip(sizes).enumerate().rev() {
-        let from_top = h.len() - 1 - n;
-        let owner = ids
-            .get(from_top)
-            .filter(|i| i.config.history.len() == n + 1);
-        let created = e
-            .created
-            .as_deref()
-            .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-            .map_or(0, |t| t.timestamp());
-        out.push(serde_json::json!({
-            "Id": owner.map_or("<missing>".to_string(), |i| i.id.to_string()),
-            "Created": created,
-            "CreatedBy": e.created_by.clone().unwrap_or_default(),
-            "Tags": owner.map(tags).filter(|t| !t.is_empty()),
-            "Size": size,
-            "Comment": e.comment.clone().unwrap_or_default(),
-        }));
-    }
-    Ok(out)
+/// `GET /images/{name}/history` in Docker's shape.
+fn history(d: &Daemon, name: &str) -> Result<Vec<serde_json::Value>, Error> {
+    Ok(d.images
+        .history(name)?
+        .into_iter()
+        .map(|s| {
+            serde_json::json!({
+                "Id": s.image.as_ref().map_or("<missing>".to_string(), |i| i.id.to_string()),
+                "Created": s.created,
+                "CreatedBy": s.created_by,
+                "Tags": s.image.as_ref().map(tags).filter(|t| !t.is_empty()),
+                "Size": s.size,
+                "Comment": s.comment,
+            })
+        })
+        .collect())
 }
 
 async fn post_image(
@@ -275,30 +239,8 @@ async fn post_image(
     let Some(name) = rest.strip_suffix("/tag") else {
         return Err(Error::not_found(format!("page not found: /images/{rest}")));
     };
-    let image = d.images.resolve(name)?;
-    let repo = q.get("repo").unwrap_or("");
-    if repo.is_empty() {
-        return Err(Error::invalid(
-            "repository name must have at least one component",
-        ));
-    }
-    let mut r = Reference::parse(repo)?;
-    if r.digest().is_some() {
-        return Err(Error::invalid(
-            "refusing to create a tag with a digest reference",
-        ));
-    }
-    if let Some(t) = q.get("tag").filter(|t| !t.is_empty()) {
-        r = r.with_tag(t)?;
-    }
-    let r = r.with_default_tag();
-    d.images.tag(&image.id, &r)?;
-    d.events.publish(
-        "image",
-        "tag",
-        image.id.as_str(),
-        BTreeMap::from([("name".into(), r.familiar())]),
-    );
+    d.images
+        .tag(name, q.get("repo").unwrap_or(""), q.get("tag"))?;
     Ok((StatusCode::CREATED, "").into_response())
 }
 
@@ -312,68 +254,16 @@ async fn delete(
 }
 
 fn delete_blocking(d: Arc<Daemon>, name: String, q: Query) -> Result<Json<Vec<DeleteItem>>, Error> {
-    let force = q.flag("force");
-    let image = d.images.resolve(&name)?;
-    let by_name = Reference::parse(&name)
-        .ok()
-        .map(Reference::with_default_tag)
-        .filter(|r| image.refs.contains(r));
-    let short = &image.id.hex()[..12];
-    let untag = |r: &Reference, out: &mut Vec<DeleteItem>| -> Result<(), Error> {
-        d.images.untag(r)?;
-        d.events.publish(
-            "image",
-            "untag",
-            image.id.as_str(),
-            BTreeMap::from([("name".into(), r.familiar())]),
-        );
-        out.push(DeleteItem::Untagged(r.familiar()));
-        Ok(())
-    };
-    let mut out = Vec::new();
-    // One name among several: only that name goes.
-    if let (Some(r), true) = (&by_name, image.refs.len() > 1) {
-        untag(r, &mut out)?;
-        return Ok(Json(out));
-    }
-    let users = d.containers.image_users(&image.id);
-    if let Some(running) = users
-        .iter()
-        .find(|u| u.state.status == crate::containers::Status::Running)
-    {
-        return Err(Error::conflict(format!(
-            "conflict: unable to delete {short} (cannot be forced) - image is being used by running container {}",
-            &running.id[..12]
-        )));
-    }
-    if let (Some(c), false) = (users.first(), force) {
-        return Err(Error::conflict(match &by_name {
-            Some(_) => format!(
-                "conflict: unable to remove repository reference \"{name}\" (must force) - container {} is using its referenced image {short}",
-                &c.id[..12]
-            ),
-            None => format!(
-                "conflict: unable to delete {short} (must be forced) - image is being used by stopped container {}",
-                &c.id[..12]
-            ),
-        }));
-    }
-    if by_name.is_none() && image.refs.len() > 1 && !force {
-        return Err(Error::conflict(format!(
-            "conflict: unable to delete {short} (must be forced) - image is referenced in multiple repositories"
-        )));
-    }
-    for r in &image.refs {
-        untag(r, &mut out)?;
-    }
-    // A forced removal of an image that stopped containers use leaves it untagged, as Docker does.
-    if users.is_empty() {
-        d.images.delete(&image.id)?;
-        d.events
-            .publish("image", "delete", image.id.as_str(), BTreeMap::new());
-        out.push(DeleteItem::Deleted(image.id.to_string()));
-    }
-    Ok(Json(out))
+    let removed = d.images.remove(&name, q.flag("force"))?;
+    Ok(Json(
+        removed
+            .into_iter()
+            .map(|r| match r {
+                Removed::Untagged(name) => DeleteItem::Untagged(name),
+                Removed::Deleted(id) => DeleteItem::Deleted(id.to_string()),
+            })
+            .collect(),
+    ))
 }
 
 /// `POST /images/create`: `fromSrc=-` imports the request body; pulling needs a registry
@@ -444,7 +334,7 @@ async fn import(
 ) -> Result<Response<Body>, Error> {
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let reader = SyncIoBridge::new(StreamReader::new(stream));
-    let images = d.images.clone();
+    let images = d.images.store.clone();
     let image = tokio::task::spawn_blocking(move || {
         let mut tar = crate::compress::decompress(std::io::BufReader::new(reader))
             .map_err(|e| Error::invalid(format!("reading import: {e}")))?;
@@ -456,7 +346,7 @@ async fn import(
     .await
     .map_err(|e| Error::internal("import task", &e))??;
     if let Some(r) = &target {
-        d.images.tag(&image.id, r)?;
+        d.images.store.tag(&image.id, r)?;
     }
     d.events
         .publish("image", "import", image.id.as_str(), BTreeMap::new());

@@ -98,7 +98,7 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
         containers_running: count(Status::Running),
         containers_paused: 0,
         containers_stopped: count(Status::Exited) + count(Status::Created),
-        images: d.images.list()?.len() as u64,
+        images: d.images.store.list()?.len() as u64,
         driver: "overlay2".into(),
         driver_status: vec![["Backing Filesystem".into(), "extfs".into()]],
         memory_limit: cg.memory,
@@ -254,13 +254,13 @@ async fn df(State(d): State<Arc<Daemon>>) -> Result<Json<serde_json::Value>, Err
 }
 
 fn df_blocking(d: Arc<Daemon>) -> Result<Json<serde_json::Value>, Error> {
-    let images = d.images.list()?;
+    let images = d.images.store.list()?;
     let containers = d.containers.list();
     let mut layers: BTreeMap<String, u64> = BTreeMap::new();
     let mut image_rows = Vec::new();
     for i in &images {
-        for l in d.images.layers_of(i)? {
-            layers.insert(l.to_string(), d.images.snapshots().usage(&l));
+        for l in d.images.store.layers_of(i)? {
+            layers.insert(l.to_string(), d.snapshots.usage(&l));
         }
         let used = containers
             .iter()
@@ -283,7 +283,7 @@ fn df_blocking(d: Arc<Daemon>) -> Result<Json<serde_json::Value>, Error> {
         .iter()
         .map(|c| {
             let r = c.record();
-            let (size_rw, size_root_fs) = super::containers::sizes(&d, &r);
+            let (size_rw, size_root_fs) = d.containers.sizes(&r);
             serde_json::json!({
                 "Id": r.id,
                 "Names": [format!("/{}", r.name)],
