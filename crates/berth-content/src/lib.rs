@@ -31,6 +31,14 @@ pub enum ContentError {
         /// The cause.
         source: io::Error,
     },
+    /// Listing the committed blobs failed.
+    #[error("failed to list blobs in {path}")]
+    List {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
     /// Starting or writing an ingest failed.
     #[error("failed to write blob in {path}")]
     Write {
@@ -139,6 +147,23 @@ impl ContentStore {
         fs::metadata(self.path(digest))
             .map(|m| m.len())
             .map_err(|e| self.access_error(digest, e))
+    }
+
+    /// The digests of every committed blob (for garbage collection).
+    pub fn list(&self) -> Result<Vec<Digest>, ContentError> {
+        let dir = self.root.join("blobs/sha256");
+        let init = |source| ContentError::List {
+            path: dir.clone(),
+            source,
+        };
+        let mut out = Vec::new();
+        for e in fs::read_dir(&dir).map_err(init)? {
+            let name = e.map_err(init)?.file_name();
+            if let Ok(d) = format!("sha256:{}", name.to_string_lossy()).parse() {
+                out.push(d);
+            }
+        }
+        Ok(out)
     }
 
     /// Removes a blob; removing a missing blob is not an error.

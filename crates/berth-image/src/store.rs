@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{History, ImageConfig, RootFs, RunConfig, host_architecture};
 use crate::error::db;
+use crate::gc::{GcStats, Lease, Leases};
 use crate::{ImageError, Reference};
 
 /// Image ID (hex) → [`Record`] as JSON.
@@ -28,6 +29,13 @@ struct Record {
     size: u64,
     /// Unix time the image was stored here (for filters that need an order).
     stored: i64,
+    /// The image's OCI manifest blob, as a registry serves it. Absent only in records of an
+    /// older berth, which [`ImageStore::new`] completes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    manifest: Option<Digest>,
+    /// `name@digest` of the manifests registries know it by (none for local images).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    repo_digests: Vec<String>,
 }
 
 /// An image: its ID, config, layers and names.
@@ -45,6 +53,21 @@ pub struct Image {
     pub refs: Vec<Reference>,
     /// The image it was built on, for images a build made.
     pub parent: Option<Digest>,
+    /// Its OCI manifest blob.
+    pub manifest: Option<Digest>,
+    /// `name@digest` of the manifests registries know it by.
+    pub repo_digests: Vec<String>,
+}
+
+/// A layer just stored, pinned against garbage collection until an image references it (pass
+/// it along until [`ImageStore::create`] returned) or it is dropped.
+#[derive(Debug)]
+pub struct NewLayer {
+    /// What was applied.
+    pub stats: berth_snapshot::ApplyStats,
+    /// The chain ID of the new stack.
+    pub chain: Digest,
+    _lease: Lease,
 }
 
 /// What `import` records besides the layer.
@@ -62,6 +85,7 @@ pub struct ImageStore {
     db: Arc<Database>,
     content: ContentStore,
     snapshots: Arc<dyn Snapshotter>,
+    leases: Arc<Leases>,
 }
 
 struct Tee<R, W> {
@@ -78,7 +102,8 @@ impl<R: Read, W: Write> Read for Tee<R, W> {
 }
 
 impl ImageStore {
-    /// An image store over the daemon's database, content and snapshot stores.
+    /// An image store over the daemon's database, content and snapshot stores. Records of an
+    /// older berth get their manifest; then what no record references is collected.
     pub fn new(
         database: Arc<Database>,
         content: ContentStore,
@@ -88,11 +113,110 @@ impl ImageStore {
         tx.open_table(IMAGES).map_err(db)?;
         tx.open_table(REFS).map_err(db)?;
         tx.commit().map_err(db)?;
-        Ok(ImageStore {
+        let store = ImageStore {
             db: database,
             content,
             snapshots,
-        })
+            leases: Arc::default(),
+        };
+        store.add_missing_manifests()?;
+        store.gc()?;
+        Ok(store)
+    }
+
+    fn records(&self) -> Result<Vec<(Digest, Record)>, ImageError> {
+        let tx = self.db.begin_read().map_err(db)?;
+        let mut records = Vec::new();
+        for row in tx.open_table(IMAGES).map_err(db)?.iter().map_err(db)? {
+            let (k, v) = row.map_err(db)?;
+            let id: Digest = format!("sha256:{}", k.value())
+                .parse()
+                .expect("stored ids are valid");
+            let record =
+                serde_json::from_slice(v.value()).map_err(|source| ImageError::Config {
+                    id: id.to_string(),
+                    source,
+                })?;
+            records.push((id, record));
+        }
+        Ok(records)
+    }
+
+    fn put_record(&self, id: &Digest, record: &Record) -> Result<(), ImageError> {
+        let tx = self.db.begin_write().map_err(db)?;
+        tx.open_table(IMAGES)
+            .map_err(db)?
+            .insert(
+                id.hex(),
+                serde_json::to_vec(record)
+                    .expect("record serializes")
+                    .as_slice(),
+            )
+            .map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
+    /// Writes the manifest of every image recorded before manifests were kept.
+    fn add_missing_manifests(&self) -> Result<(), ImageError> {
+        for (id, mut record) in self.records()? {
+            if record.manifest.is_none() {
+                let config = self.content.read(&id)?;
+                record.manifest = Some(self.write_manifest(&id, &config)?);
+                self.put_record(&id, &record)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores the OCI manifest of the image whose config blob is `config` (digest `id`): its
+    /// layers are the uncompressed layer blobs, stored under their diff IDs.
+    fn write_manifest(&self, id: &Digest, config: &[u8]) -> Result<Digest, ImageError> {
+        let parsed: ImageConfig =
+            serde_json::from_slice(config).map_err(|source| ImageError::Config {
+                id: id.to_string(),
+                source,
+            })?;
+        let mut layers = Vec::new();
+        for diff in &parsed.rootfs.diff_ids {
+            layers.push((diff.clone(), self.content.size(diff)?));
+        }
+        let manifest = crate::manifest::oci(id, config.len() as u64, &layers);
+        Ok(self.content.put(&manifest)?)
+    }
+
+    /// A lease for work that stores blobs or layers before an image references them.
+    pub fn lease(&self) -> Lease {
+        Lease::new(&self.leases)
+    }
+
+    /// Removes every blob and layer that no image record references and no lease pins.
+    pub fn gc(&self) -> Result<GcStats, ImageError> {
+        let _exclusive = self.leases.lock.write().expect("gc lock");
+        let (mut blobs, mut chains) = (BTreeSet::new(), BTreeSet::new());
+        for image in self.list()? {
+            if let Some(m) = &image.manifest {
+                blobs.extend(crate::manifest::blobs(&self.content.read(m)?));
+                blobs.insert(m.clone());
+            }
+            blobs.insert(image.id.clone());
+            blobs.extend(image.config.rootfs.diff_ids.iter().cloned());
+            chains.extend(self.layers_of(&image)?);
+        }
+        let pinned = self.leases.pinned();
+        let mut stats = GcStats::default();
+        for layer in self.snapshots.walk()? {
+            if !chains.contains(&layer.chain) && !pinned.contains(&layer.chain) {
+                self.snapshots.remove_layer(&layer.chain)?;
+                stats.layers.push(layer.chain);
+            }
+        }
+        for blob in self.content.list()? {
+            if !blobs.contains(&blob) && !pinned.contains(&blob) {
+                self.content.delete(&blob)?;
+                stats.blobs.push(blob);
+            }
+        }
+        Ok(stats)
     }
 
     /// The snapshot store images unpack into.
@@ -106,12 +230,15 @@ impl ImageStore {
     }
 
     /// Stores a layer tar (uncompressed) as a blob and unpacks it on top of the stack `parent`;
-    /// returns what was applied and the new chain ID.
+    /// the new layer is pinned until the [`NewLayer`] is dropped.
     pub fn add_layer(
         &self,
         parent: Option<&Digest>,
         tar: impl Read,
-    ) -> Result<(berth_snapshot::ApplyStats, Digest), ImageError> {
+    ) -> Result<NewLayer, ImageError> {
+        let lease = self.lease();
+        // Shared with other writers, exclusive of the collector, until the layer is pinned.
+        let _writing = self.leases.lock.read().expect("gc lock");
         let mut blob = self.content.writer()?;
         let (stats, chain) = self.snapshots.unpack(
             parent,
@@ -121,12 +248,18 @@ impl ImageStore {
             },
         )?;
         blob.commit(Some(&stats.diff_id))?;
-        Ok((stats, chain))
+        lease.pin([stats.diff_id.clone(), chain.clone()]);
+        Ok(NewLayer {
+            stats,
+            chain,
+            _lease: lease,
+        })
     }
 
     /// Imports a single-layer image from an uncompressed rootfs tar, as `docker import` does.
     pub fn import(&self, tar: impl Read, opts: ImportOptions) -> Result<Image, ImageError> {
-        let (stats, chain) = self.add_layer(None, tar)?;
+        let layer = self.add_layer(None, tar)?;
+        let (stats, chain) = (&layer.stats, layer.chain.clone());
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
         let config = ImageConfig {
             architecture: host_architecture().into(),
@@ -138,7 +271,7 @@ impl ImageStore {
             config: opts.config,
             rootfs: RootFs {
                 kind: "layers".into(),
-                diff_ids: vec![stats.diff_id],
+                diff_ids: vec![stats.diff_id.clone()],
             },
             history: vec![History {
                 created: Some(now),
@@ -159,25 +292,21 @@ impl ImageStore {
         parent: Option<&Digest>,
     ) -> Result<Image, ImageError> {
         let bytes = serde_json::to_vec(config).expect("image config serializes");
+        let lease = self.lease();
+        let writing = self.leases.lock.read().expect("gc lock");
         let id = self.content.put(&bytes)?;
+        let manifest = self.write_manifest(&id, &bytes)?;
+        lease.pin([id.clone(), manifest.clone()]);
+        drop(writing);
         let record = Record {
             chain_id: chain_id.clone(),
             parent: parent.cloned(),
             size,
             stored: chrono::Utc::now().timestamp(),
+            manifest: Some(manifest),
+            repo_digests: Vec::new(),
         };
-        let tx = self.db.begin_write().map_err(db)?;
-        {
-            let mut t = tx.open_table(IMAGES).map_err(db)?;
-            t.insert(
-                id.hex(),
-                serde_json::to_vec(&record)
-                    .expect("record serializes")
-                    .as_slice(),
-            )
-            .map_err(db)?;
-        }
-        tx.commit().map_err(db)?;
+        self.put_record(&id, &record)?;
         self.get(&id)
     }
 
@@ -221,6 +350,8 @@ impl ImageStore {
             size: record.size,
             refs,
             parent: record.parent,
+            manifest: record.manifest,
+            repo_digests: record.repo_digests,
         })
     }
 
@@ -284,18 +415,10 @@ impl ImageStore {
                 names.entry(v.value().to_string()).or_default().push(r);
             }
         }
+        drop(tx);
         let mut out = Vec::new();
-        for row in tx.open_table(IMAGES).map_err(db)?.iter().map_err(db)? {
-            let (k, v) = row.map_err(db)?;
-            let id: Digest = format!("sha256:{}", k.value())
-                .parse()
-                .expect("stored ids are valid");
-            let record: Record =
-                serde_json::from_slice(v.value()).map_err(|source| ImageError::Config {
-                    id: id.to_string(),
-                    source,
-                })?;
-            let refs = names.remove(k.value()).unwrap_or_default();
+        for (id, record) in self.records()? {
+            let refs = names.remove(id.hex()).unwrap_or_default();
             out.push(self.load(id, record, refs)?);
         }
         Ok(out)
@@ -332,10 +455,10 @@ impl ImageStore {
         Ok(existed)
     }
 
-    /// Deletes an image record, its names, its config and the layers no other image uses.
-    /// The caller has checked that no container uses it.
+    /// Deletes an image record and its names, then collects its config, manifest and the
+    /// layers no other image uses. The caller has checked that no container uses it.
     pub fn delete(&self, id: &Digest) -> Result<(), ImageError> {
-        let image = self.get(id)?;
+        self.get(id)?;
         let tx = self.db.begin_write().map_err(db)?;
         {
             let mut refs = tx.open_table(REFS).map_err(db)?;
@@ -346,24 +469,9 @@ impl ImageStore {
                 .map_err(db)?;
         }
         tx.commit().map_err(db)?;
-        // Layers are released after the record: a crash in between leaves unused layers
-        // (garbage), never an image without its layers.
-        let (mut used_chains, mut used_diffs) = (BTreeSet::new(), BTreeSet::new());
-        for other in self.list()? {
-            used_chains.extend(self.layers_of(&other)?);
-            used_diffs.extend(other.config.rootfs.diff_ids);
-        }
-        for chain in self.layers_of(&image)? {
-            if !used_chains.contains(&chain) {
-                self.snapshots.remove_layer(&chain)?;
-            }
-        }
-        for diff in &image.config.rootfs.diff_ids {
-            if !used_diffs.contains(diff) {
-                self.content.delete(diff)?;
-            }
-        }
-        self.content.delete(id)?;
+        // Content goes after the record: a crash in between leaves garbage that the next
+        // collection removes, never an image without its content.
+        self.gc()?;
         Ok(())
     }
 
@@ -378,3 +486,6 @@ impl ImageStore {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests;

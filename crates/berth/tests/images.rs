@@ -167,3 +167,35 @@ fn hostile_archives_are_rejected_and_store_is_intact() {
     assert_eq!(images.trim(), "good");
     d.docker(&["run", "--rm", "good", "true"]).ok();
 }
+
+/// Issue 8: images are kept as a registry serves them (config and manifest blobs), and removing
+/// the last image that uses a blob or layer collects it, also what a build left behind.
+#[test]
+fn images_keep_manifests_and_removal_collects_every_byte() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let ctx = common::context(&[(
+        "Dockerfile",
+        "FROM busybox\nRUN echo one > /one\nCOPY Dockerfile /\nRUN false\n",
+    )]);
+    // The build fails at its last step: the layers of the steps before stay as images.
+    d.docker_build(&["-t", "built", ctx.path().to_str().unwrap()])
+        .fails_with(1, "returned a non-zero code");
+    let count = |dir: &str| {
+        std::fs::read_dir(d.root.join(dir))
+            .map(|r| r.count())
+            .unwrap_or(0)
+    };
+    assert!(count("content/blobs/sha256") >= 3);
+    assert!(count("snapshots/layers") >= 2);
+    // The failed step's container stays, as with Docker's classic builder; it goes first.
+    d.docker(&["container", "prune", "-f"]).ok();
+    let before = d.docker(&["images", "-a"]).ok();
+    let mut said = String::new();
+    for id in d.docker(&["images", "-aq"]).ok().lines() {
+        said += &d.docker(&["rmi", "-f", id]).ok();
+    }
+    assert_eq!(d.docker(&["images", "-aq"]).ok(), "", "{before}\n{said}");
+    assert_eq!(count("content/blobs/sha256"), 0, "every blob collected");
+    assert_eq!(count("snapshots/layers"), 0, "every layer collected");
+}

@@ -193,7 +193,10 @@ async fn execute(
     let code = b.containers.wait(&c, WaitCondition::NotRunning).await?;
     if code != 0 {
         if !st.shared.opts.force_remove {
-            guard.container = None; // kept for inspection, as Docker keeps it without --force-rm
+            // Kept for inspection, as Docker keeps it without --force-rm: an ordinary container.
+            if let Some(c) = guard.container.take() {
+                b.containers.keep(&c).await?;
+            }
         }
         let mut msg = format!(
             "The command '{}' returned a non-zero code: {code}",
@@ -217,7 +220,9 @@ async fn execute(
     .map_err(|e| Error::internal("diff task", &e))?
     .map_err(|e| Error::internal("reading what RUN changed", &e))?;
     if !st.shared.opts.remove {
-        guard.container = None;
+        if let Some(c) = guard.container.take() {
+            b.containers.keep(&c).await?;
+        }
     } else if let Some(c) = guard.container.take() {
         st.say(format!("Removing intermediate container {}\n", &id[..12]))?;
         b.containers.remove(&c, true).await?;
@@ -225,8 +230,6 @@ async fn execute(
     Ok(Layer::Tar(tar_path))
 }
 
-/// The paths the runtime will create for mount targets the image lacks (each target and its
-/// missing parents, deepest first): they are not part of what the step made.
 /// A prepared `RUN --mount` as the container spec's mount.
 fn mount_spec(m: &berth_runtime::ExtraMount) -> MountSpec {
     MountSpec {
@@ -242,6 +245,8 @@ fn mount_spec(m: &berth_runtime::ExtraMount) -> MountSpec {
     }
 }
 
+/// The paths the runtime will create for mount targets the image lacks (each target and its
+/// missing parents, deepest first): they are not part of what the step made.
 fn mount_stubs(
     b: &super::Builder,
     image: &berth_image::Image,

@@ -310,16 +310,18 @@ impl State<'_> {
         config.created = Some(now());
         // Docker's classic builder records the image each step started from.
         config.config.image = parent.as_ref().map(ToString::to_string).unwrap_or_default();
-        let (chain, size, empty_layer) = match layer {
+        // A new layer stays pinned (`_new`) until the image that references it exists.
+        let (chain, size, empty_layer, _new) = match layer {
             Layer::None => (
                 self.image.as_ref().and_then(|i| i.chain_id.clone()),
                 self.image.as_ref().map_or(0, |i| i.size),
                 true,
+                None,
             ),
             Layer::Tar(path) => {
                 let images = b.images.clone();
                 let parent_chain = self.image.as_ref().and_then(|i| i.chain_id.clone());
-                let (stats, chain) = tokio::task::spawn_blocking(move || {
+                let new = tokio::task::spawn_blocking(move || {
                     let f = std::fs::File::open(&path)?;
                     let r = images.add_layer(parent_chain.as_ref(), std::io::BufReader::new(f));
                     let _ = std::fs::remove_file(&path);
@@ -328,9 +330,9 @@ impl State<'_> {
                 .await
                 .map_err(|e| Error::internal("layer task", &e))?
                 .map_err(|e| Error::internal("reading layer", &e))??;
-                config.rootfs.diff_ids.push(stats.diff_id);
-                let size = self.image.as_ref().map_or(0, |i| i.size) + stats.content_size;
-                (Some(chain), size, false)
+                config.rootfs.diff_ids.push(new.stats.diff_id.clone());
+                let size = self.image.as_ref().map_or(0, |i| i.size) + new.stats.content_size;
+                (Some(new.chain.clone()), size, false, Some(new))
             }
         };
         config.history.push(History {

@@ -233,6 +233,12 @@ impl Containers {
         self.make(None, spec, true).map(|(id, _)| id)
     }
 
+    /// Keeps a build step's container after its build: from now on an ordinary container,
+    /// which prune and a daemon restart treat as any other.
+    pub async fn keep(self: &Arc<Self>, c: &Arc<Container>) -> Result<()> {
+        self.save(c, |r| r.build_step = false).await.map(drop)
+    }
+
     /// Creates a container from a checked spec (`POST /containers/create`); returns its ID
     /// and warnings.
     pub fn create(&self, name: Option<&str>, spec: Spec) -> Result<(String, Vec<String>)> {

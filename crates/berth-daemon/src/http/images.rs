@@ -104,7 +104,7 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Vec<ImageSu
             id: i.id.to_string(),
             parent_id: i.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
             repo_tags,
-            repo_digests: vec![],
+            repo_digests: i.repo_digests.clone(),
             created,
             size: i.size as i64,
             shared_size: -1,
@@ -167,7 +167,7 @@ fn inspect(i: &Image) -> ImageInspect {
     ImageInspect {
         id: i.id.to_string(),
         repo_tags: tags(i),
-        repo_digests: vec![],
+        repo_digests: i.repo_digests.clone(),
         parent: i.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
         comment: i.config.comment.clone().unwrap_or_default(),
         created: i.config.created.clone().unwrap_or_default(),
