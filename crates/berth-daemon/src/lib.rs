@@ -74,8 +74,9 @@ impl Daemon {
         let db = Arc::new(db);
         let content =
             ContentStore::open(config.root.join("content")).map_err(Error::from_kinded)?;
-        let snapshots: Arc<dyn berth_snapshot::Snapshotter> =
-            Arc::new(Overlay::open(config.root.join("snapshots")).map_err(Error::from_kinded)?);
+        let snapshots: Arc<dyn berth_snapshot::Snapshotter> = Arc::new(
+            Overlay::open(config.root.join("snapshots"), db.clone()).map_err(Error::from_kinded)?,
+        );
         let images = ImageStore::new(db.clone(), content, snapshots.clone())?;
         let events = Arc::new(events::Events::default());
         let containers = containers::Containers::open(

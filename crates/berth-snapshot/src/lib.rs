@@ -14,6 +14,7 @@
 
 mod apply;
 mod diff;
+mod meta;
 mod overlay;
 mod size;
 mod snapshotter;
@@ -22,6 +23,7 @@ pub mod testsuite;
 
 pub use apply::{ApplyError, ApplyStats, apply};
 pub use diff::diff;
+pub use meta::LayerMeta;
 pub use overlay::{Overlay, SnapshotError, chain_id};
 pub use size::tree_size;
 pub use snapshotter::{LayerInfo, Snapshotter};

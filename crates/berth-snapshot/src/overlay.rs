@@ -3,11 +3,13 @@
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use berth_core::{Digest, ErrorKind, HasKind, Mount};
 use sha2::{Digest as _, Sha256};
 
 use crate::apply::{ApplyError, ApplyStats, apply};
+use crate::meta::{LayerMeta, Layers};
 use crate::snapshotter::{LayerInfo, Snapshotter};
 
 /// Errors of the snapshotter.
@@ -29,6 +31,9 @@ pub enum SnapshotError {
         /// The cause.
         source: io::Error,
     },
+    /// The layer records in the metadata database failed.
+    #[error("snapshot store: layer metadata")]
+    Db(#[source] redb::Error),
 }
 
 impl HasKind for SnapshotError {
@@ -55,23 +60,28 @@ pub fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
 }
 
 /// Overlay snapshots under a root directory:
-/// `layers/<chain-hex>/{fs,parent,size}`, `active/<key>/{upper,work}`, `tmp/`, `empty/`, and
-/// `l/<short>` links to layers' `fs` that keep overlay's mount data short (one page at most).
+/// `layers/<chain-hex>/fs`, `active/<key>/{upper,work}`, `tmp/`, `empty/`, and `l/<short>`
+/// links to layers' `fs` that keep overlay's mount data short (one page at most). Each layer's
+/// parent and size are recorded in the metadata database (`meta`).
 #[derive(Debug, Clone)]
 pub struct Overlay {
     root: PathBuf,
+    layers: Layers,
 }
 
 impl Overlay {
     /// Opens (creating if needed) the snapshot store; unfinished unpacks are dropped.
-    pub fn open(root: impl Into<PathBuf>) -> Result<Self, SnapshotError> {
+    /// Layer records live in `db`, and are reconciled with the directories here.
+    pub fn open(root: impl Into<PathBuf>, db: Arc<redb::Database>) -> Result<Self, SnapshotError> {
         let root = root.into();
         let _ = fs::remove_dir_all(root.join("tmp"));
         for d in ["layers", "active", "tmp", "empty", "l"] {
             let p = root.join(d);
             fs::create_dir_all(&p).map_err(io_err("create", &p))?;
         }
-        Ok(Overlay { root })
+        let layers = Layers::open(db)?;
+        layers.reconcile(&root.join("layers"))?;
+        Ok(Overlay { root, layers })
     }
 
     fn layer_dir(&self, chain: &Digest) -> PathBuf {
@@ -80,7 +90,15 @@ impl Overlay {
 
     /// Whether the layer stack `chain` is unpacked.
     pub fn has_layer(&self, chain: &Digest) -> bool {
-        self.layer_dir(chain).join("fs").is_dir()
+        self.meta(chain).is_ok()
+    }
+
+    /// The record of a layer that is there (record and directory).
+    fn meta(&self, chain: &Digest) -> Result<LayerMeta, SnapshotError> {
+        match self.layers.get(chain)? {
+            Some(m) if self.layer_dir(chain).join("fs").is_dir() => Ok(m),
+            _ => Err(SnapshotError::MissingLayer(chain.clone())),
+        }
     }
 
     /// The chain IDs of a stack, topmost first.
@@ -138,14 +156,18 @@ impl Snapshotter for Overlay {
             .map_err(SnapshotError::from)
             .and_then(|stats| {
                 let chain = chain_id(parent, &stats.diff_id);
-                let dest = self.layer_dir(&chain);
-                if !dest.exists() {
-                    if let Some(p) = parent {
-                        fs::write(tmp.join("parent"), p.as_str()).map_err(io_err("write", &tmp))?;
+                if !self.has_layer(&chain) {
+                    let dest = self.layer_dir(&chain);
+                    // A directory without a record is a crash's leftover.
+                    if dest.exists() {
+                        fs::remove_dir_all(&dest).map_err(io_err("remove", &dest))?;
                     }
-                    fs::write(tmp.join("size"), stats.content_size.to_string())
-                        .map_err(io_err("write", &tmp))?;
                     fs::rename(&tmp, &dest).map_err(io_err("commit", &dest))?;
+                    let meta = LayerMeta {
+                        parent: parent.cloned(),
+                        size: stats.content_size,
+                    };
+                    self.layers.put(&chain, &meta)?;
                 }
                 Ok((stats, chain))
             });
@@ -154,26 +176,11 @@ impl Snapshotter for Overlay {
     }
     /// The parent of a layer stack, if any.
     fn parent(&self, chain: &Digest) -> Result<Option<Digest>, SnapshotError> {
-        let dir = self.layer_dir(chain);
-        if !dir.join("fs").is_dir() {
-            return Err(SnapshotError::MissingLayer(chain.clone()));
-        }
-        match fs::read_to_string(dir.join("parent")) {
-            Ok(s) => Ok(s.trim().parse().ok()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(SnapshotError::Io {
-                op: "read",
-                path: dir,
-                source: e,
-            }),
-        }
+        Ok(self.meta(chain)?.parent)
     }
     /// Size of the layer: the bytes of its files, as Docker reports it.
     fn usage(&self, chain: &Digest) -> u64 {
-        fs::read_to_string(self.layer_dir(chain).join("size"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0)
+        self.layers.get(chain).ok().flatten().map_or(0, |m| m.size)
     }
     /// The upper directory (if `key` is given) and the lower directories, topmost first.
     fn layers(
@@ -211,25 +218,19 @@ impl Snapshotter for Overlay {
         result
     }
 
-    /// Every `layers/<chain>` that is complete.
+    /// Every layer that is there (record and directory).
     fn walk(&self) -> Result<Vec<LayerInfo>, SnapshotError> {
-        let dir = self.root.join("layers");
-        let mut out = Vec::new();
-        for e in fs::read_dir(&dir).map_err(io_err("list", &dir))? {
-            let e = e.map_err(io_err("list", &dir))?;
-            let Ok(chain) = format!("sha256:{}", e.file_name().to_string_lossy()).parse::<Digest>()
-            else {
-                continue;
-            };
-            if !self.has_layer(&chain) {
-                continue;
-            }
-            out.push(LayerInfo {
-                parent: self.parent(&chain)?,
-                size: self.usage(&chain),
+        let mut out: Vec<LayerInfo> = self
+            .layers
+            .all()?
+            .into_iter()
+            .filter(|(chain, _)| self.layer_dir(chain).join("fs").is_dir())
+            .map(|(chain, m)| LayerInfo {
                 chain,
-            });
-        }
+                parent: m.parent,
+                size: m.size,
+            })
+            .collect();
         out.sort_by(|a, b| a.chain.as_str().cmp(b.chain.as_str()));
         Ok(out)
     }
@@ -316,6 +317,8 @@ impl Snapshotter for Overlay {
     }
     /// Removes a committed layer. The caller makes sure nothing uses it.
     fn remove_layer(&self, chain: &Digest) -> Result<(), SnapshotError> {
+        // The record goes first: a crash after it leaves a directory that the next open removes.
+        self.layers.delete(chain)?;
         let dir = self.layer_dir(chain);
         let link = self.short_link(chain);
         if fs::read_link(&link).is_ok_and(|t| t == Self::link_target(chain)) {
@@ -348,15 +351,51 @@ mod tests {
         b.into_inner().unwrap()
     }
 
+    fn open(root: &Path) -> Result<Overlay, SnapshotError> {
+        let db = redb::Database::create(root.join("meta.redb"))
+            .map_err(|e| SnapshotError::Db(e.into()))?;
+        Overlay::open(root.join("snapshots"), Arc::new(db))
+    }
+
     #[test]
     fn overlay_passes_the_snapshotter_suite() {
-        crate::testsuite::run(&|root| Ok(Box::new(Overlay::open(root)?)));
+        crate::testsuite::run(&|root| Ok(Box::new(open(root)?)));
+    }
+
+    #[test]
+    fn records_and_directories_are_reconciled_when_the_store_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, leftover) = {
+            let o = open(dir.path()).unwrap();
+            let (_, base) = o.unpack(None, &mut &layer("a")[..]).unwrap();
+            let (_, old) = o.unpack(Some(&base), &mut &layer("b")[..]).unwrap();
+            // As berth wrote layers before the records: side files, no record.
+            o.layers.delete(&old).unwrap();
+            let old_dir = o.layer_dir(&old);
+            fs::write(old_dir.join("parent"), base.as_str()).unwrap();
+            fs::write(old_dir.join("size"), "7").unwrap();
+            // A crash between rename and record: a directory only.
+            let leftover = chain_id(None, &format!("sha256:{}", "c".repeat(64)).parse().unwrap());
+            fs::create_dir_all(o.layer_dir(&leftover).join("fs")).unwrap();
+            assert!(!o.has_layer(&old) && !o.has_layer(&leftover));
+            (old, leftover)
+        };
+        let o = open(dir.path()).unwrap();
+        assert!(o.has_layer(&old));
+        assert_eq!(o.usage(&old), 7);
+        assert!(o.parent(&old).unwrap().is_some());
+        assert!(
+            !o.layer_dir(&old).join("size").exists(),
+            "side files are gone"
+        );
+        assert!(!o.layer_dir(&leftover).exists(), "the leftover is removed");
+        assert_eq!(o.walk().unwrap().len(), 2);
     }
 
     #[test]
     fn mounts_name_layers_by_short_links() {
         let dir = tempfile::tempdir().unwrap();
-        let o = Overlay::open(dir.path()).unwrap();
+        let o = open(dir.path()).unwrap();
         let (_, base) = o.unpack(None, &mut &layer("a")[..]).unwrap();
         let (_, top) = o.unpack(Some(&base), &mut &layer("b")[..]).unwrap();
         let mounts = o.prepare("c1", Some(&top)).unwrap();

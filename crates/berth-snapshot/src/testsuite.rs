@@ -1,5 +1,5 @@
 //! The [`Snapshotter`] contract as tests any implementation can run, as containerd's snapshotter
-//! test suite does: `berth_snapshot::testsuite::run(&|root| Box::new(Overlay::open(root)?))`
+//! test suite does: `berth_snapshot::testsuite::run(&|root| Box::new(Overlay::open(root, db)?))`
 //! (feature `testsuite`). Needs root: it mounts what the snapshotter hands out.
 
 use std::fs;

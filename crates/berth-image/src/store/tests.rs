@@ -27,7 +27,7 @@ impl Fixture {
     fn open(&self, db: Arc<Database>) -> ImageStore {
         let content = ContentStore::open(self.dir.path().join("content")).unwrap();
         let snapshots: Arc<dyn Snapshotter> =
-            Arc::new(Overlay::open(self.dir.path().join("snapshots")).unwrap());
+            Arc::new(Overlay::open(self.dir.path().join("snapshots"), db.clone()).unwrap());
         ImageStore::new(db, content, snapshots).unwrap()
     }
 }
