@@ -217,7 +217,7 @@ impl Containers {
         }
         spec::check_config(&req)?;
         spec::refuse_unsupported(&req)?;
-        let host_config = spec::validate_host_config(req.host_config)?;
+        let host_config = spec::validate_host_config(req.host_config, &self.cfg.runtimes)?;
         let image = self.images.resolve(&req.config.image)?;
         let id = berth_core::id::generate();
         let (config, path, args) = spec::merge(&id, &req.config, &image.config.config)?;

@@ -5,8 +5,10 @@ use std::path::Path;
 use berth_api::container::{Config, CreateRequest, HostConfig};
 use berth_core::rootfs::ReadRoot;
 use berth_image::RunConfig;
+use berth_runtime::runtime::RuntimeConfig;
 use berth_runtime::{Network, Resources, RunSpec};
 
+use crate::config::Runtimes;
 use crate::error::{Error, Result};
 
 /// The PATH Docker gives containers whose image sets none.
@@ -41,9 +43,9 @@ pub fn refuse_unsupported(req: &CreateRequest) -> Result<()> {
     Ok(())
 }
 
-/// Validates host settings and applies defaults; bridge networking and restart policies are
-/// refused with a message saying what works today.
-pub fn validate_host_config(mut h: HostConfig) -> Result<HostConfig> {
+/// Validates host settings and applies defaults (the daemon's default runtime among them);
+/// bridge networking and restart policies are refused with a message saying what works today.
+pub fn validate_host_config(mut h: HostConfig, runtimes: &Runtimes) -> Result<HostConfig> {
     // 0 and -1 both mean unlimited; Docker keeps that as no limit at all.
     if h.pids_limit.is_some_and(|p| p <= 0) {
         h.pids_limit = None;
@@ -103,12 +105,11 @@ pub fn validate_host_config(mut h: HostConfig) -> Result<HostConfig> {
             ));
         }
     }
-    if !matches!(h.runtime.as_str(), "" | "berth") {
-        return Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            format!("unknown or invalid runtime name: {}", h.runtime),
-        ));
+    // Recorded by name, as Docker does: inspect shows the runtime a container runs with.
+    if h.runtime.is_empty() {
+        h.runtime = runtimes.default_name().to_string();
     }
+    runtime(&h.runtime, runtimes)?;
     if !matches!(h.cgroupns_mode.as_str(), "" | "private") {
         return Err(Error::new(
             berth_core::ErrorKind::NotImplemented,
@@ -157,6 +158,14 @@ pub fn validate_host_config(mut h: HostConfig) -> Result<HostConfig> {
         }
     }
     Ok(h)
+}
+
+/// The runtime called `name` (`""` for the default); Docker's error for one the daemon does not
+/// have.
+pub fn runtime(name: &str, runtimes: &Runtimes) -> Result<RuntimeConfig> {
+    runtimes
+        .get(name)
+        .ok_or_else(|| Error::invalid(format!("unknown or invalid runtime name: {name}")))
 }
 
 /// Merges the request with the image's defaults as Docker does; returns the effective config and
