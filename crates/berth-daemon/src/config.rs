@@ -56,6 +56,15 @@ impl Runtimes {
             if name == Runtimes::EMBEDDED {
                 return Err(format!("runtime name '{name}' is reserved"));
             }
+            // The name becomes a directory (its state root): berth, unlike Docker, keeps it to
+            // the characters of a container name.
+            let mut chars = name.chars();
+            let ok = |c: char| c.is_ascii_alphanumeric() || "_.-".contains(c);
+            if !chars.next().is_some_and(|c| c.is_ascii_alphanumeric()) || !chars.all(ok) {
+                return Err(format!(
+                    "invalid runtime name {name}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                ));
+            }
             if external
                 .insert(name.to_string(), PathBuf::from(path))
                 .is_some()
@@ -142,6 +151,11 @@ mod tests {
         };
         assert_eq!(err(&["runc"], "berth"), "invalid runtime argument: runc");
         assert_eq!(err(&["=x"], "berth"), "invalid runtime argument: =x");
+        assert_eq!(
+            err(&["../up=/x"], "berth"),
+            "invalid runtime name ../up: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+        );
+        Runtimes::new(&["io.containerd.runc.v2=runc".into()], "berth").unwrap();
         assert_eq!(
             err(&["berth=/bin/true"], "berth"),
             "runtime name 'berth' is reserved"
