@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what berth needs to build and test on a fresh Debian machine (as root).
+# Installs what berth needs to build and test on a fresh Debian machine (as root); runc is the
+# external OCI runtime the runtime tests add with --add-runtime.
 set -euo pipefail
 need=()
-for p in libseccomp-dev pkg-config busybox-static procps; do
+for p in libseccomp-dev pkg-config busybox-static procps runc; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

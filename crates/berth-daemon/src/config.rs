@@ -1,13 +1,16 @@
 //! Daemon settings.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use berth_runtime::runtime::RuntimeConfig;
 
 /// Where the daemon keeps things.
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
     /// Persistent state (`/var/lib/berth`).
     pub root: PathBuf,
-    /// Runtime state: monitor sockets, libcontainer state (`/run/berth`). Kept short: unix
+    /// Runtime state: monitor sockets, the OCI runtimes' state (`/run/berth`). Kept short: unix
     /// socket paths are limited to 108 bytes.
     pub exec_root: PathBuf,
     /// The berth binary monitors and exec helpers run as (a sealed copy: see
@@ -15,4 +18,159 @@ pub struct DaemonConfig {
     pub exe: PathBuf,
     /// The berth binary on disk, bind-mounted read-only as the init of `--init` containers.
     pub init_binary: PathBuf,
+    /// The OCI runtimes containers can run with.
+    pub runtimes: Runtimes,
+}
+
+/// The OCI runtimes a container can name in `HostConfig.Runtime` (`docker run --runtime`): the
+/// embedded one, [`Runtimes::EMBEDDED`], and those added with `--add-runtime NAME=PATH`.
+#[derive(Debug, Clone)]
+pub struct Runtimes {
+    default: String,
+    external: BTreeMap<String, PathBuf>,
+}
+
+impl Default for Runtimes {
+    fn default() -> Self {
+        Runtimes {
+            default: Runtimes::EMBEDDED.into(),
+            external: BTreeMap::new(),
+        }
+    }
+}
+
+impl Runtimes {
+    /// The name of the embedded runtime (libcontainer), which needs no binary.
+    pub const EMBEDDED: &str = "berth";
+
+    /// The runtimes of `--add-runtime` (each `NAME=PATH`) and `--default-runtime`, checked as
+    /// Docker checks them.
+    pub fn new(added: &[String], default: &str) -> Result<Runtimes, String> {
+        let mut external = BTreeMap::new();
+        for arg in added {
+            let (name, path) = arg
+                .split_once('=')
+                .map(|(n, p)| (n.trim(), p.trim()))
+                .filter(|(n, p)| !n.is_empty() && !p.is_empty())
+                .ok_or_else(|| format!("invalid runtime argument: {arg}"))?;
+            if name == Runtimes::EMBEDDED {
+                return Err(format!("runtime name '{name}' is reserved"));
+            }
+            // The name becomes a directory (its state root): berth, unlike Docker, keeps it to
+            // the characters of a container name.
+            let mut chars = name.chars();
+            let ok = |c: char| c.is_ascii_alphanumeric() || "_.-".contains(c);
+            if !chars.next().is_some_and(|c| c.is_ascii_alphanumeric()) || !chars.all(ok) {
+                return Err(format!(
+                    "invalid runtime name {name}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                ));
+            }
+            if external
+                .insert(name.to_string(), PathBuf::from(path))
+                .is_some()
+            {
+                return Err(format!("runtime '{name}' was already defined"));
+            }
+        }
+        if default != Runtimes::EMBEDDED && !external.contains_key(default) {
+            return Err(format!(
+                "specified default runtime '{default}' does not exist"
+            ));
+        }
+        Ok(Runtimes {
+            default: default.to_string(),
+            external,
+        })
+    }
+
+    /// The runtime used when a container names none.
+    pub fn default_name(&self) -> &str {
+        &self.default
+    }
+
+    /// The runtime called `name` (the default for `""`), if there is one.
+    pub fn get(&self, name: &str) -> Option<RuntimeConfig> {
+        let name = if name.is_empty() { &self.default } else { name };
+        if name == Runtimes::EMBEDDED {
+            return Some(RuntimeConfig::Embedded);
+        }
+        self.external
+            .get(name)
+            .map(|path| RuntimeConfig::External { path: path.clone() })
+    }
+
+    /// Every runtime's name and binary, as `/info` lists them.
+    pub fn list(&self) -> BTreeMap<String, String> {
+        let mut all = BTreeMap::from([(Runtimes::EMBEDDED.to_string(), "berth".to_string())]);
+        for (name, path) in &self.external {
+            all.insert(name.clone(), path.display().to_string());
+        }
+        all
+    }
+
+    /// Where runtime `name` keeps its containers' state, under the daemon's `exec_root`: one
+    /// directory per runtime, as each has its own state format.
+    pub fn state_root(&self, exec_root: &Path, name: &str) -> PathBuf {
+        let name = if name.is_empty() { &self.default } else { name };
+        if name == Runtimes::EMBEDDED {
+            exec_root.join("runtime")
+        } else {
+            exec_root.join(format!("runtime-{name}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtimes_are_checked_as_docker_checks_them() {
+        let r = Runtimes::new(&["runc=/usr/sbin/runc".into()], "runc").unwrap();
+        assert_eq!(r.default_name(), "runc");
+        assert_eq!(
+            r.get(""),
+            Some(RuntimeConfig::External {
+                path: "/usr/sbin/runc".into()
+            })
+        );
+        assert_eq!(r.get("berth"), Some(RuntimeConfig::Embedded));
+        assert_eq!(r.get("crun"), None);
+        assert_eq!(
+            r.state_root(Path::new("/run/berth"), ""),
+            Path::new("/run/berth/runtime-runc")
+        );
+        assert_eq!(
+            r.state_root(Path::new("/run/berth"), "berth"),
+            Path::new("/run/berth/runtime"),
+            "the embedded runtime's state stays where it was"
+        );
+        let err = |added: &[&str], default: &str| {
+            let added: Vec<String> = added.iter().map(|s| s.to_string()).collect();
+            Runtimes::new(&added, default).unwrap_err()
+        };
+        assert_eq!(err(&["runc"], "berth"), "invalid runtime argument: runc");
+        assert_eq!(err(&["=x"], "berth"), "invalid runtime argument: =x");
+        assert_eq!(
+            err(&["../up=/x"], "berth"),
+            "invalid runtime name ../up: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+        );
+        Runtimes::new(&["io.containerd.runc.v2=runc".into()], "berth").unwrap();
+        assert_eq!(
+            err(&["berth=/bin/true"], "berth"),
+            "runtime name 'berth' is reserved"
+        );
+        assert_eq!(
+            err(&["a=/x", "a=/y"], "berth"),
+            "runtime 'a' was already defined"
+        );
+        assert_eq!(
+            err(&[], "runc"),
+            "specified default runtime 'runc' does not exist"
+        );
+        assert_eq!(
+            Runtimes::default().list(),
+            BTreeMap::from([("berth".to_string(), "berth".to_string())])
+        );
+    }
 }

@@ -1,8 +1,9 @@
-//! Cgroup facts the monitor and daemon need beyond what libcontainer applies: the layout of the
-//! host, and whether a container's cgroup saw an OOM kill.
+//! Cgroup facts the monitor and daemon need beyond what the runtime applies: the layout of the
+//! host, whether a container's cgroup saw an OOM kill, and the one limit the embedded runtime
+//! applies itself (pids, see `runtime::embedded`).
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 const ROOT: &str = "/sys/fs/cgroup";
 
@@ -79,6 +80,36 @@ pub fn remove_parent(name: &str) {
             let _ = fs::remove_dir(h.path().join(rel));
         }
     }
+}
+
+/// A cgroup file that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("writing {data} to {}: {err}", path.display())]
+pub struct WriteError {
+    /// The file.
+    pub path: PathBuf,
+    /// What was written.
+    pub data: String,
+    /// Why it failed.
+    pub err: std::io::Error,
+}
+
+/// Sets the task limit (`pids.max`) of the cgroup at `path` (relative to the hierarchy root),
+/// in the pids hierarchy (v1) or the unified one (v2).
+pub fn set_pids_limit(path: &str, limit: i64) -> Result<(), WriteError> {
+    let rel = path.trim_start_matches('/');
+    let dir = if is_unified() {
+        Path::new(ROOT).join(rel)
+    } else {
+        Path::new(ROOT).join("pids").join(rel)
+    };
+    let file = dir.join("pids.max");
+    let data = limit.to_string();
+    fs::write(&file, &data).map_err(|err| WriteError {
+        path: file,
+        data,
+        err,
+    })
 }
 
 /// The processes in the cgroup at `path` (relative to the hierarchy root).

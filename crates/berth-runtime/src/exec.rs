@@ -2,10 +2,11 @@
 //!
 //! The daemon spawns `berth exec-helper CONFIG_JSON` with the exec's stdio as the helper's fds
 //! 0–2 and a unix socket as fd 3. The helper (a fresh, single-threaded process, so libcontainer
-//! may fork in it) joins the container through libcontainer's tenant builder, reports
+//! may fork in it) has the container's runtime start the process ([`Runtime::exec`]), reports
 //! `ok <pid>` on fd 3 (with the terminal master attached as SCM_RIGHTS for a tty exec) or
-//! `err <message>`, drops its own copies of the stdio so the daemon sees EOF when the exec's
-//! process closes them, waits for the process and reports `exit <code>`.
+//! `err <error>` (a [`ProcessError`] as JSON), drops its own copies of the stdio so the daemon
+//! sees EOF when the exec's process closes them, waits for the process (a child subreaper, it
+//! adopts it) and reports `exit <code>`.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
@@ -15,21 +16,25 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use libcontainer::container::builder::ContainerBuilder;
-use libcontainer::syscall::syscall::SyscallType;
 use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
+use oci_spec::OciSpecError;
+use oci_spec::runtime::{BoxBuilder, Process, Spec};
 use serde::{Deserialize, Serialize};
 
 use crate::handle::StartError;
+use crate::runtime::{ProcessError, Runtime, RuntimeConfig, Stdio as ProcessStdio};
 
 /// What the daemon tells an exec helper.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExecConfig {
-    /// The container's ID (its libcontainer name).
+    /// The container's ID (its name in the runtime).
     pub container: String,
-    /// libcontainer's state directory.
+    /// The runtime the container runs with.
+    #[serde(default)]
+    pub runtime: RuntimeConfig,
+    /// The runtime's state directory.
     pub state_root: PathBuf,
     /// The OCI `process` (JSON) to run.
     pub process: PathBuf,
@@ -114,7 +119,7 @@ pub fn spawn(
     }
     let _ = helper.wait();
     match line.strip_prefix("err ") {
-        Some(msg) => Err(exec_error(msg)),
+        Some(msg) => Err(StartError::Exec(ProcessError::from_status(msg))),
         None => Err(StartError::Monitor(
             "the exec helper exited without a status".into(),
         )),
@@ -160,28 +165,6 @@ fn receive_line(sock: &UnixStream) -> io::Result<(String, Option<OwnedFd>)> {
     Ok((String::from_utf8_lossy(&line).trim_end().to_string(), fd))
 }
 
-/// Maps libcontainer's error text to Docker's exec message and exit code.
-fn exec_error(msg: &str) -> StartError {
-    let quoted = |m: &str| m.split('\'').nth(1).unwrap_or("").to_string();
-    let (detail, exit_code) = if msg.contains("not found in $PATH") {
-        (
-            format!(
-                "exec: \"{}\": executable file not found in $PATH",
-                quoted(msg)
-            ),
-            127,
-        )
-    } else if msg.contains("does not have correct permissions") {
-        (format!("exec: \"{}\": permission denied", quoted(msg)), 126)
-    } else {
-        (msg.to_string(), 126)
-    };
-    StartError::Runtime {
-        message: format!("OCI runtime exec failed: exec failed: {detail}: unknown"),
-        exit_code,
-    }
-}
-
 /// The helper's main: runs the exec described by `config_json`; returns the helper's exit code.
 pub fn run_helper(config_json: &str) -> i32 {
     // SAFETY: the daemon passed fd 3 as our end of the status socket; nothing else owns it.
@@ -189,20 +172,19 @@ pub fn run_helper(config_json: &str) -> i32 {
     let config: ExecConfig = match serde_json::from_str(config_json) {
         Ok(c) => c,
         Err(e) => {
-            say(&status, &format!("err bad exec config: {e}"));
+            let e = ProcessError::runtime(format!("bad exec config: {e}"));
+            say(&status, &format!("err {}", e.to_status()));
             return 1;
         }
     };
     // The process may be cloned as a grandchild: adopt it so it can be waited for.
     // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer argument and touches no memory.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    let (pid, pty) = match start(&config) {
+    let runtime = config.runtime.open(&config.state_root);
+    let (pid, pty) = match start(&config, runtime.as_ref()) {
         Ok(r) => r,
         Err(e) => {
-            say(
-                &status,
-                &format!("err {}", crate::monitor::error_chain(e.as_ref())),
-            );
+            say(&status, &format!("err {}", e.to_status()));
             return 1;
         }
     };
@@ -249,35 +231,28 @@ fn say(mut status: &UnixStream, line: &str) {
     let _ = status.write_all(format!("{line}\n").as_bytes());
 }
 
-type BoxError = Box<dyn std::error::Error>;
-
-fn start(config: &ExecConfig) -> Result<(i32, Option<File>), BoxError> {
-    let mut builder = ContainerBuilder::new(config.container.clone(), SyscallType::default())
-        .with_root_path(&config.state_root)?;
-    let listener = match &config.console_socket {
+fn start(config: &ExecConfig, runtime: &dyn Runtime) -> Result<(i32, Option<File>), ProcessError> {
+    let (stdio, listener) = match &config.console_socket {
         Some(path) => {
             let _ = std::fs::remove_file(path);
-            let l = UnixListener::bind(path)?;
-            builder = builder.with_console_socket(Some(path));
-            Some(l)
+            let l = UnixListener::bind(path)
+                .map_err(|e| ProcessError::runtime(format!("binding {}: {e}", path.display())))?;
+            (ProcessStdio::Console(path.clone()), Some(l))
         }
-        None => None,
+        None => (ProcessStdio::Inherit, None),
     };
-    let pid = builder
-        .as_tenant()
-        .with_process(Some(&config.process))
-        .with_detach(true)
-        .build();
+    let pid = runtime.exec(&config.container, &config.process, stdio);
     if let Some(path) = &config.console_socket {
         let _ = std::fs::remove_file(path);
     }
     let pid = pid?;
     let pty = match listener {
-        Some(l) => Some(crate::monitor::receive_fd(&l)?),
+        Some(l) => Some(crate::monitor::receive_fd(&l).map_err(ProcessError::runtime)?),
         None => None,
     };
-    // libcontainer has no `consoleSize`: the size is set as soon as the master arrives, a moment
-    // after the process started (it sees a SIGWINCH, as on any resize).
+    // libcontainer ignores the process's `consoleSize` (runc applies it): the size is set as soon
+    // as the master arrives, a moment after the process started (it sees a SIGWINCH, as on any
+    // resize).
     if let (Some(pty), Some((rows, cols))) = (&pty, config.console_size) {
         let _ = resize(pty, rows, cols);
     }
@@ -299,21 +274,86 @@ pub fn resize(pty: &impl AsRawFd, rows: u16, cols: u16) -> io::Result<()> {
     Ok(())
 }
 
-/// A process spec for an exec: the container's own (capabilities, rlimits, ...) with the exec's
-/// command, environment, directory, user and terminal.
-pub fn process_json(
-    container_process: &serde_json::Value,
+/// The process of the container whose bundle is `bundle`, which an exec's process starts from.
+pub fn container_process(bundle: &Path) -> Result<Process, OciSpecError> {
+    let spec = Spec::load(bundle.join("config.json"))?;
+    Ok(spec.process().clone().unwrap_or_default())
+}
+
+/// The OCI process of an exec: the container's own (capabilities, rlimits, ...) with the exec's
+/// command, environment, directory, user and terminal, and the terminal's `(rows, columns)`.
+pub fn process(
+    container: &Process,
     args: &[String],
     env: &[String],
     cwd: &str,
     user: (u32, u32, &[u32]),
     tty: bool,
-) -> serde_json::Value {
-    let mut p = container_process.clone();
-    p["args"] = serde_json::json!(args);
-    p["env"] = serde_json::json!(env);
-    p["cwd"] = serde_json::json!(cwd);
-    p["terminal"] = serde_json::json!(tty);
-    p["user"] = serde_json::json!({"uid": user.0, "gid": user.1, "additionalGids": user.2});
+    console_size: Option<(u16, u16)>,
+) -> Process {
+    let mut p = container.clone();
+    p.set_args(Some(args.to_vec()));
+    p.set_env(Some(env.to_vec()));
+    p.set_cwd(PathBuf::from(cwd));
+    p.set_terminal(Some(tty));
+    let u = p.user_mut();
+    u.set_uid(user.0);
+    u.set_gid(user.1);
+    u.set_additional_gids(Some(user.2.to_vec()));
+    let size = console_size.filter(|_| tty).and_then(|(rows, cols)| {
+        BoxBuilder::default()
+            .height(u64::from(rows))
+            .width(u64::from(cols))
+            .build()
+            .ok()
+    });
+    p.set_console_size(size);
     p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exec_is_the_containers_process_with_its_own_command() {
+        let container = crate::spec::tests::sample()
+            .to_spec()
+            .unwrap()
+            .process()
+            .clone()
+            .unwrap();
+        let p = process(
+            &container,
+            &["id".to_string()],
+            &["PATH=/usr/bin".to_string()],
+            "/tmp",
+            (5, 6, &[7]),
+            true,
+            Some((33, 103)),
+        );
+        let json = serde_json::to_vec(&p).unwrap();
+        let back: Process = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back.args().as_deref().unwrap(), ["id"]);
+        assert_eq!(back.env().as_deref().unwrap(), ["PATH=/usr/bin"]);
+        assert_eq!(back.cwd(), Path::new("/tmp"));
+        assert_eq!(
+            (
+                back.user().uid(),
+                back.user().gid(),
+                back.user().additional_gids().as_deref()
+            ),
+            (5, 6, Some(&[7u32][..]))
+        );
+        assert_eq!(back.terminal(), Some(true));
+        let size = back.console_size().unwrap();
+        assert_eq!((size.height(), size.width()), (33, 103));
+        assert_eq!(
+            back.capabilities(),
+            container.capabilities(),
+            "kept from the container"
+        );
+        let plain = process(&container, &[], &[], "/", (0, 0, &[]), false, Some((1, 1)));
+        assert_eq!(plain.console_size(), None, "no terminal, no size");
+    }
 }

@@ -10,31 +10,55 @@ use std::time::Duration;
 
 use berth_core::{ErrorKind, HasKind};
 
+use crate::runtime::ProcessError;
+
 pub use crate::monitor::ExitRecord as ExitStatus;
 
-/// Why a container did not start.
+/// Why a container's init, or an exec's process, did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// The monitor could not be spawned or did not answer.
+    /// The monitor (or exec helper) could not be spawned or did not answer.
     #[error("failed to run the container monitor: {0}")]
     Monitor(String),
-    /// The runtime refused to create or start the container; the text is the runtime's.
-    #[error("{message}")]
-    Runtime {
-        /// What went wrong.
-        message: String,
-        /// The exit code Docker reports for it: 127 command not found, 126 not executable.
-        exit_code: i32,
-    },
+    /// The container's init did not start; the message is Docker's.
+    #[error("failed to create task for container: {}", create_message(.0))]
+    Create(ProcessError),
+    /// An exec's process did not start; the message is Docker's.
+    #[error("OCI runtime exec failed: exec failed: {0}: unknown")]
+    Exec(ProcessError),
+}
+
+fn create_message(e: &ProcessError) -> String {
+    match e {
+        ProcessError::NotFound { .. } | ProcessError::PermissionDenied { .. } => {
+            format!("{e}: unknown")
+        }
+        _ => e.to_string(),
+    }
+}
+
+impl StartError {
+    /// The exit code Docker records for it: 127 command not found, 126 not executable (or any
+    /// exec that failed), 128 for the rest.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StartError::Create(ProcessError::NotFound { .. })
+            | StartError::Exec(ProcessError::NotFound { .. }) => 127,
+            StartError::Create(ProcessError::PermissionDenied { .. }) | StartError::Exec(_) => 126,
+            _ => 128,
+        }
+    }
 }
 
 impl HasKind for StartError {
     fn kind(&self) -> ErrorKind {
         match self {
-            StartError::Runtime {
-                exit_code: 126 | 127,
-                ..
-            } => ErrorKind::InvalidArgument,
+            StartError::Create(
+                ProcessError::NotFound { .. } | ProcessError::PermissionDenied { .. },
+            )
+            | StartError::Exec(
+                ProcessError::NotFound { .. } | ProcessError::PermissionDenied { .. },
+            ) => ErrorKind::InvalidArgument,
             _ => ErrorKind::Internal,
         }
     }
@@ -80,7 +104,7 @@ impl MonitorHandle {
             ));
         }
         match line.strip_prefix("err ") {
-            Some(msg) => Err(runtime_error(msg)),
+            Some(msg) => Err(StartError::Create(ProcessError::from_status(msg))),
             None => Err(StartError::Monitor(
                 "the monitor exited without a status".into(),
             )),
@@ -138,29 +162,52 @@ pub fn read_exit(path: &Path) -> Option<ExitStatus> {
     serde_json::from_str(&s).ok()
 }
 
-/// Maps libcontainer's error text to Docker's message and exit code.
-fn runtime_error(msg: &str) -> StartError {
-    let quoted = |m: &str| m.split('\'').nth(1).unwrap_or("").to_string();
-    if msg.contains("not found in $PATH") {
-        let cmd = quoted(msg);
-        return StartError::Runtime {
-            message: format!(
-                "failed to create task for container: exec: \"{cmd}\": executable file not found in $PATH: unknown"
-            ),
-            exit_code: 127,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_errors_say_what_docker_says() {
+        let nf = || ProcessError::NotFound {
+            cmd: "nosuch".into(),
         };
-    }
-    if msg.contains("does not have correct permissions") {
-        let cmd = quoted(msg);
-        return StartError::Runtime {
-            message: format!(
-                "failed to create task for container: exec: \"{cmd}\": permission denied: unknown"
+        let denied = || ProcessError::PermissionDenied { cmd: "/etc".into() };
+        let cases = [
+            (
+                StartError::Create(nf()),
+                "failed to create task for container: exec: \"nosuch\": executable file not found in $PATH: unknown",
+                127,
             ),
-            exit_code: 126,
-        };
-    }
-    StartError::Runtime {
-        message: format!("failed to create task for container: {msg}"),
-        exit_code: 128,
+            (
+                StartError::Create(denied()),
+                "failed to create task for container: exec: \"/etc\": permission denied: unknown",
+                126,
+            ),
+            (
+                StartError::Create(ProcessError::InvalidWorkdir {
+                    dir: "/etc/passwd".into(),
+                }),
+                "failed to create task for container: Cannot mkdir: /etc/passwd is not a directory",
+                128,
+            ),
+            (
+                StartError::Exec(nf()),
+                "OCI runtime exec failed: exec failed: exec: \"nosuch\": executable file not found in $PATH: unknown",
+                127,
+            ),
+            (
+                StartError::Exec(ProcessError::runtime("boom")),
+                "OCI runtime exec failed: exec failed: boom: unknown",
+                126,
+            ),
+        ];
+        for (e, message, code) in cases {
+            assert_eq!((e.to_string().as_str(), e.exit_code()), (message, code));
+        }
+        assert_eq!(StartError::Create(nf()).kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            StartError::Create(ProcessError::runtime("x")).kind(),
+            ErrorKind::Internal
+        );
     }
 }

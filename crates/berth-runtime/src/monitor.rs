@@ -1,7 +1,10 @@
 //! The per-container monitor: the process `berth monitor` runs.
 //!
-//! It must start single-threaded (libcontainer forks) and stays single-threaded: one `poll` loop
-//! over the container's output, the control socket and a signalfd for SIGCHLD.
+//! It must start single-threaded (the embedded runtime forks) and stays single-threaded: one
+//! `poll` loop over the container's output, the control socket and a signalfd for SIGCHLD. The
+//! container's runtime ([`RuntimeConfig`]) creates and starts the container and deletes it at
+//! the end; in between the monitor owns the init: it signals it directly and, as a child
+//! subreaper, reaps it, whichever runtime made it.
 //!
 //! Control protocol on the socket, one request per line:
 //! - `wait` — no reply; the connection closes when the monitor exits (the container ended);
@@ -11,13 +14,11 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
 use berth_core::Mount;
-use libcontainer::container::builder::ContainerBuilder;
-use libcontainer::syscall::syscall::SyscallType;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::SignalFd;
@@ -26,6 +27,7 @@ use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 use crate::logfile::{LineSplitter, Stream};
+use crate::runtime::{ProcessError, Runtime, RuntimeConfig, Stdio as ProcessStdio};
 
 /// What the daemon tells a monitor (written as `monitor.json` next to the bundle).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,7 +44,10 @@ pub struct MonitorConfig {
     pub exit_path: PathBuf,
     /// The control socket.
     pub socket: PathBuf,
-    /// libcontainer's state directory.
+    /// The runtime that creates the container.
+    #[serde(default)]
+    pub runtime: RuntimeConfig,
+    /// The runtime's state directory.
     pub state_root: PathBuf,
     /// The container's cgroup path (for OOM accounting).
     pub cgroup_path: String,
@@ -78,12 +83,13 @@ fn read_config(path: &Path) -> Result<MonitorConfig, String> {
 }
 
 /// Runs the monitor for the config at `config_path`; the status line (`ok <pid>` or
-/// `err <message>`) goes to standard output, which is then closed. Returns the process exit code.
+/// `err <error>`, a [`ProcessError`] as JSON) goes to standard output, which is then closed.
+/// Returns the process exit code.
 pub fn run(config_path: &Path) -> i32 {
     let config = match read_config(config_path) {
         Ok(c) => c,
         Err(e) => {
-            println!("err {e}");
+            println!("err {}", ProcessError::runtime(e).to_status());
             return 1;
         }
     };
@@ -93,7 +99,10 @@ pub fn run(config_path: &Path) -> i32 {
         Ok(nix::unistd::ForkResult::Parent { .. }) => return 0,
         Ok(nix::unistd::ForkResult::Child) => {}
         Err(e) => {
-            println!("err fork: {e}");
+            println!(
+                "err {}",
+                ProcessError::runtime(format!("fork: {e}")).to_status()
+            );
             return 1;
         }
     }
@@ -107,7 +116,8 @@ pub fn run(config_path: &Path) -> i32 {
         libc::signal(libc::SIGINT, libc::SIG_IGN);
     }
     let rootfs = config.bundle.join("rootfs");
-    match start(&config, &rootfs) {
+    let runtime = config.runtime.open(&config.state_root);
+    match start(&config, &rootfs, runtime.as_ref()) {
         Ok(started) => {
             report(&format!("ok {}", started.pid));
             // Start over as a fresh process that only runs the loop: what creating the container
@@ -115,13 +125,13 @@ pub fn run(config_path: &Path) -> i32 {
             let e = handoff(config_path, &started);
             eprintln!("monitor: re-exec failed ({e}); supervising in place");
             let record = supervise(&config, started);
-            finish(&config, &rootfs, record);
+            finish(&config, &rootfs, runtime.as_ref(), record);
             0
         }
         Err(e) => {
-            cleanup(&config, &rootfs);
+            cleanup(&config, &rootfs, runtime.as_ref());
             let _ = fs::remove_file(&config.socket);
-            report(&format!("err {}", error_chain(e.as_ref())));
+            report(&format!("err {}", e.to_status()));
             1
         }
     }
@@ -187,22 +197,9 @@ pub fn resume(config_path: &Path, args: &[String]) -> i32 {
     // will use.
     crate::memory::release_clean_file_pages();
     let record = supervise(&config, started);
-    finish(&config, &rootfs, record);
+    let runtime = config.runtime.open(&config.state_root);
+    finish(&config, &rootfs, runtime.as_ref(), record);
     0
-}
-
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let cs = c.to_string();
-        if !s.contains(&cs) {
-            s.push_str(": ");
-            s.push_str(&cs);
-        }
-        cur = c.source();
-    }
-    s.replace('\n', " ")
 }
 
 /// Writes the status line and closes standard output so the daemon sees EOF.
@@ -226,57 +223,66 @@ struct Started {
     listener: UnixListener,
 }
 
-fn pipe() -> Result<(File, File), BoxError> {
-    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+fn pipe() -> Result<(File, File), ProcessError> {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| ProcessError::runtime(format!("pipe: {e}")))?;
     Ok((File::from(r), File::from(w)))
 }
 
-fn start(config: &MonitorConfig, rootfs: &Path) -> Result<Started, BoxError> {
-    crate::mount::mount_all(&config.rootfs, rootfs)?;
+fn start(
+    config: &MonitorConfig,
+    rootfs: &Path,
+    runtime: &dyn Runtime,
+) -> Result<Started, ProcessError> {
+    crate::mount::mount_all(&config.rootfs, rootfs).map_err(ProcessError::runtime)?;
     if !config.workdir.is_empty() {
         crate::mount::make_dir_in_root(rootfs, &config.workdir)?;
     }
     let _ = fs::remove_file(&config.socket);
-    let mut builder = ContainerBuilder::new(config.id.clone(), SyscallType::default())
-        .with_root_path(&config.state_root)?;
     let (mut stdout, mut stderr, mut stdin, mut console) = (None, None, None, None);
     let console_path = config.socket.with_extension("console");
-    if config.tty {
+    let stdio = if config.tty {
         let _ = fs::remove_file(&console_path);
-        console = Some(UnixListener::bind(&console_path)?);
-        builder = builder.with_console_socket(Some(&console_path));
+        console = Some(UnixListener::bind(&console_path).map_err(|e| {
+            ProcessError::runtime(format!("binding {}: {e}", console_path.display()))
+        })?);
+        ProcessStdio::Console(console_path.clone())
     } else {
         let (or, ow) = pipe()?;
         let (er, ew) = pipe()?;
-        builder = builder
-            .with_stdout(OwnedFd::from(ow))
-            .with_stderr(OwnedFd::from(ew));
         stdout = Some(or);
         stderr = Some(er);
-        if config.open_stdin {
+        let input = if config.open_stdin {
             let (ir, iw) = pipe()?;
-            builder = builder.with_stdin(OwnedFd::from(ir));
             stdin = Some(iw);
+            ir
         } else {
-            builder = builder.with_stdin(OwnedFd::from(File::open("/dev/null")?));
+            File::open("/dev/null").map_err(|e| ProcessError::runtime(format!("/dev/null: {e}")))?
+        };
+        // Moved into the runtime, which hands them to the init and closes its copies: the
+        // monitor keeps only its ends, so it sees EOF when the container's processes close
+        // theirs.
+        ProcessStdio::Fds {
+            stdin: input.into(),
+            stdout: ow.into(),
+            stderr: ew.into(),
         }
-    }
-    let mut container = builder
-        .as_init(&config.bundle)
-        .with_systemd(false)
-        .with_detach(true)
-        .build()?;
+    };
+    let created = runtime.create(&config.id, &config.bundle, stdio);
     let pty = match console {
         Some(listener) => {
+            let received = created.as_ref().ok().map(|_| receive_fd(&listener));
             let _ = fs::remove_file(&console_path);
-            Some(receive_fd(&listener)?)
+            received
+                .transpose()
+                .map_err(|e| ProcessError::runtime(format!("receiving the terminal: {e}")))?
         }
         None => None,
     };
-    let pid = container.pid().ok_or("container has no init process")?;
+    let pid = created?;
     let listener = UnixListener::bind(&config.socket)
-        .map_err(|e| format!("binding {}: {e}", config.socket.display()))?;
-    container.start()?;
+        .map_err(|e| ProcessError::runtime(format!("binding {}: {e}", config.socket.display())))?;
+    runtime.start(&config.id)?;
     Ok(Started {
         pid,
         stdout,
@@ -287,9 +293,15 @@ fn start(config: &MonitorConfig, rootfs: &Path) -> Result<Started, BoxError> {
     })
 }
 
-/// Receives the terminal master that libcontainer's init sends over the console socket.
+/// Receives the terminal master that the runtime sends over the console socket. The runtime has
+/// sent it by the time its create (or exec) returned; a runtime that did not is given ten
+/// seconds, not forever.
 pub(crate) fn receive_fd(listener: &UnixListener) -> Result<File, BoxError> {
     use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    let mut ready = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+    if poll(&mut ready, PollTimeout::from(10_000u16))? == 0 {
+        return Err("the runtime sent no terminal".into());
+    }
     let (conn, _) = listener.accept()?;
     let mut buf = [0u8; 4096];
     let mut iov = [io::IoSliceMut::new(&mut buf)];
@@ -550,16 +562,15 @@ fn resize(s: &Started, rows: &str, cols: &str) -> Result<(), String> {
     crate::exec::resize(pty, rows, cols).map_err(|e| e.to_string())
 }
 
-fn cleanup(config: &MonitorConfig, rootfs: &Path) {
-    let _ = nix::mount::umount2(rootfs, nix::mount::MntFlags::MNT_DETACH);
-    if let Ok(mut c) = libcontainer::container::Container::load(config.state_root.join(&config.id))
-    {
-        let _ = c.delete(true);
+fn cleanup(config: &MonitorConfig, rootfs: &Path, runtime: &dyn Runtime) {
+    if let Err(e) = runtime.delete(&config.id) {
+        eprintln!("monitor: deleting {}: {e}", config.id);
     }
+    let _ = nix::mount::umount2(rootfs, nix::mount::MntFlags::MNT_DETACH);
 }
 
-fn finish(config: &MonitorConfig, rootfs: &Path, record: ExitRecord) {
-    cleanup(config, rootfs);
+fn finish(config: &MonitorConfig, rootfs: &Path, runtime: &dyn Runtime, record: ExitRecord) {
+    cleanup(config, rootfs, runtime);
     let tmp = config.exit_path.with_extension("tmp");
     let written = fs::write(
         &tmp,

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use berth_core::Mount;
 
+use crate::runtime::ProcessError;
+
 /// What the kernel accepts as mount data (one page, with its NUL).
 const MAX_DATA: usize = 4095;
 
@@ -85,13 +87,18 @@ fn compact_lowerdirs(options: &[String]) -> Option<(PathBuf, String)> {
 /// Creates directory `dir` (absolute, in the container's view) under `rootfs` with its missing
 /// parents, mode 0755, owned by root, as Docker prepares a working directory. Symlinks on the
 /// way resolve inside `rootfs`, never outside it.
-pub fn make_dir_in_root(rootfs: &Path, dir: &str) -> Result<(), String> {
+pub fn make_dir_in_root(rootfs: &Path, dir: &str) -> Result<(), ProcessError> {
     use berth_core::rootfs::{FsError, RootDir};
-    let root = RootDir::open(rootfs).map_err(|e| format!("opening the rootfs: {e}"))?;
+    let root = RootDir::open(rootfs)
+        .map_err(|e| ProcessError::runtime(format!("opening the rootfs: {e}")))?;
     match root.mkdir_all(dir, 0o755) {
         Ok(()) => Ok(()),
-        Err(FsError::NotDirectory { .. }) => Err(format!("Cannot mkdir: {dir} is not a directory")),
-        Err(e) => Err(format!("creating working directory {dir}: {e}")),
+        Err(FsError::NotDirectory { .. }) => Err(ProcessError::InvalidWorkdir {
+            dir: dir.to_string(),
+        }),
+        Err(e) => Err(ProcessError::runtime(format!(
+            "creating working directory {dir}: {e}"
+        ))),
     }
 }
 
@@ -119,7 +126,7 @@ mod tests {
         assert!(r.join("escaped").is_dir(), "`..` stops at the root");
         assert_eq!(
             make_dir_in_root(r, "/f/x").unwrap_err(),
-            "Cannot mkdir: /f/x is not a directory"
+            ProcessError::InvalidWorkdir { dir: "/f/x".into() }
         );
     }
 

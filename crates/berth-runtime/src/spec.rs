@@ -1,26 +1,32 @@
 //! OCI runtime spec (`config.json`) for a container, with Docker's defaults: namespaces, mounts,
 //! capabilities, masked paths and cgroup limits.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use oci_spec::OciSpecError;
+use oci_spec::runtime::{
+    Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder,
+    LinuxDeviceCgroupBuilder, LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType,
+    LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, Mount, MountBuilder, ProcessBuilder,
+    RootBuilder, Spec, SpecBuilder, UserBuilder,
+};
 
 /// Docker's default capability set.
-pub const DEFAULT_CAPS: &[&str] = &[
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
+pub const DEFAULT_CAPS: &[Capability] = &[
+    Capability::Chown,
+    Capability::DacOverride,
+    Capability::Fsetid,
+    Capability::Fowner,
+    Capability::Mknod,
+    Capability::NetRaw,
+    Capability::Setgid,
+    Capability::Setuid,
+    Capability::Setfcap,
+    Capability::Setpcap,
+    Capability::NetBindService,
+    Capability::SysChroot,
+    Capability::Kill,
+    Capability::AuditWrite,
 ];
 
 const MASKED: &[&str] = &[
@@ -128,151 +134,456 @@ pub struct RunSpec {
 pub const INIT_PATH: &str = "/sbin/docker-init";
 
 impl RunSpec {
-    /// The OCI spec as JSON.
-    pub fn to_json(&self) -> Value {
-        let caps: Vec<&str> = DEFAULT_CAPS.to_vec();
+    /// The OCI spec (`config.json`).
+    pub fn to_spec(&self) -> Result<Spec, OciSpecError> {
+        let caps: Capabilities = DEFAULT_CAPS.iter().copied().collect();
         let mut namespaces = vec![
-            json!({"type": "pid"}),
-            json!({"type": "ipc"}),
-            json!({"type": "uts"}),
-            json!({"type": "mount"}),
+            LinuxNamespaceType::Pid,
+            LinuxNamespaceType::Ipc,
+            LinuxNamespaceType::Uts,
+            LinuxNamespaceType::Mount,
         ];
         if self.network == Network::None {
-            namespaces.push(json!({"type": "network"}));
+            namespaces.push(LinuxNamespaceType::Network);
         }
         let mut readonly: Vec<String> = READONLY.iter().map(|p| p.to_string()).collect();
         if crate::cgroup::is_unified() {
-            namespaces.push(json!({"type": "cgroup"}));
+            namespaces.push(LinuxNamespaceType::Cgroup);
         } else {
             // libcontainer binds each v1 hierarchy read-write whatever the mount says: made
             // read-only here, or a container could raise its own limits.
             readonly.extend(crate::cgroup::v1_mount_points());
         }
+        let namespaces = namespaces
+            .into_iter()
+            .map(|typ| LinuxNamespaceBuilder::default().typ(typ).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        let shm_size = format!("size={}", self.shm_size);
         let mut mounts = vec![
-            json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
-            json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
-            json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
-            json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}),
-            json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["ro", "nosuid", "noexec", "nodev"]}),
-            json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
-            json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={}", self.shm_size)]}),
+            mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
+            mount(
+                "/dev",
+                "tmpfs",
+                "tmpfs",
+                &["nosuid", "strictatime", "mode=755", "size=65536k"],
+            )?,
+            mount(
+                "/dev/pts",
+                "devpts",
+                "devpts",
+                &[
+                    "nosuid",
+                    "noexec",
+                    "newinstance",
+                    "ptmxmode=0666",
+                    "mode=0620",
+                    "gid=5",
+                ],
+            )?,
+            mount(
+                "/sys",
+                "sysfs",
+                "sysfs",
+                &["nosuid", "noexec", "nodev", "ro"],
+            )?,
+            mount(
+                "/sys/fs/cgroup",
+                "cgroup",
+                "cgroup",
+                &["ro", "nosuid", "noexec", "nodev"],
+            )?,
+            mount(
+                "/dev/mqueue",
+                "mqueue",
+                "mqueue",
+                &["nosuid", "noexec", "nodev"],
+            )?,
+            mount(
+                "/dev/shm",
+                "tmpfs",
+                "shm",
+                &["nosuid", "noexec", "nodev", "mode=1777", &shm_size],
+            )?,
         ];
         let mut args = self.args.clone();
         if let Some(init) = &self.init {
-            mounts.push(json!({"destination": INIT_PATH, "type": "bind", "source": init, "options": ["bind", "ro"]}));
+            mounts.push(mount(INIT_PATH, "bind", init, &["bind", "ro"])?);
             args.splice(0..0, [INIT_PATH.to_string(), "--".to_string()]);
         }
         for (src, dst) in &self.bind_files {
-            mounts.push(json!({"destination": dst, "type": "bind", "source": src, "options": ["rbind", "rprivate"]}));
+            mounts.push(mount(dst, "bind", src, &["rbind", "rprivate"])?);
         }
         for m in &self.mounts {
-            let mut options: Vec<String> = if m.kind == "bind" {
-                vec!["rbind".into(), "rprivate".into()]
+            let bind = m.kind == "bind";
+            let mut options: Vec<&str> = if bind {
+                vec!["rbind", "rprivate"]
             } else {
-                vec!["nosuid".into(), "nodev".into()]
+                vec!["nosuid", "nodev"]
             };
             if m.readonly {
-                options.push("ro".into());
+                options.push("ro");
             }
-            options.extend(m.options.iter().cloned());
-            mounts.push(json!({"destination": m.destination, "type": m.kind, "source": if m.kind == "bind" { m.source.display().to_string() } else { "tmpfs".into() }, "options": options}));
+            options.extend(m.options.iter().map(String::as_str));
+            let source = if bind {
+                m.source.as_path()
+            } else {
+                Path::new("tmpfs")
+            };
+            mounts.push(mount(&m.destination, &m.kind, source, &options)?);
         }
+        let mut capabilities = LinuxCapabilitiesBuilder::default()
+            .bounding(caps.clone())
+            .effective(caps.clone())
+            .permitted(caps)
+            .build()?;
+        // As Docker: no inheritable or ambient capabilities (oci-spec's defaults have some).
+        capabilities.set_inheritable(None);
+        capabilities.set_ambient(None);
+        let mut process = ProcessBuilder::default()
+            .terminal(self.tty)
+            .user(
+                UserBuilder::default()
+                    .uid(self.uid)
+                    .gid(self.gid)
+                    .additional_gids(self.additional_gids.clone())
+                    .build()?,
+            )
+            .args(args)
+            .env(self.env.clone())
+            .cwd(&self.cwd)
+            .capabilities(capabilities)
+            .no_new_privileges(false)
+            .build()?;
+        // Docker sets no rlimits: the process keeps the monitor's (oci-spec's default would
+        // cap open files at 1024).
+        process.set_rlimits(None);
+        let linux = LinuxBuilder::default()
+            .namespaces(namespaces)
+            .cgroups_path(&self.cgroup_path)
+            .resources(self.resources()?)
+            .masked_paths(MASKED.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+            .readonly_paths(readonly)
+            .build()?;
+        let mut spec = SpecBuilder::default()
+            .version("1.0.2")
+            .process(process)
+            .root(
+                RootBuilder::default()
+                    .path("rootfs")
+                    .readonly(self.readonly_rootfs)
+                    .build()?,
+            )
+            .hostname(&self.hostname)
+            .mounts(mounts)
+            .linux(linux)
+            .build()?;
+        spec.set_annotations(None);
+        Ok(spec)
+    }
+
+    fn resources(&self) -> Result<LinuxResources, OciSpecError> {
         let r = &self.resources;
-        let mut resources = json!({"devices": [{"allow": false, "access": "rwm"}]});
+        let mut resources = LinuxResourcesBuilder::default().devices(vec![
+            LinuxDeviceCgroupBuilder::default()
+                .allow(false)
+                .access("rwm")
+                .build()?,
+        ]);
         if r.memory > 0 {
-            let mut mem = json!({"limit": r.memory});
+            let mut memory = LinuxMemoryBuilder::default().limit(r.memory);
             if r.memory_swap != 0 && crate::cgroup::controllers().swap {
-                mem["swap"] = json!(r.memory_swap);
+                memory = memory.swap(r.memory_swap);
             }
-            resources["memory"] = mem;
+            resources = resources.memory(memory.build()?);
         }
-        let mut cpu = serde_json::Map::new();
-        if r.cpu_shares > 0 {
-            cpu.insert("shares".into(), json!(r.cpu_shares));
-        }
-        if r.cpu_quota > 0 {
-            cpu.insert("quota".into(), json!(r.cpu_quota));
-            cpu.insert("period".into(), json!(r.cpu_period));
-        }
-        if !cpu.is_empty() {
-            resources["cpu"] = Value::Object(cpu);
+        if r.cpu_shares > 0 || r.cpu_quota > 0 {
+            let mut cpu = LinuxCpuBuilder::default();
+            if r.cpu_shares > 0 {
+                cpu = cpu.shares(r.cpu_shares);
+            }
+            if r.cpu_quota > 0 {
+                cpu = cpu.quota(r.cpu_quota).period(r.cpu_period);
+            }
+            resources = resources.cpu(cpu.build()?);
         }
         if let Some(p) = r.pids_limit.filter(|p| *p > 0) {
-            resources["pids"] = json!({"limit": p});
+            resources = resources.pids(LinuxPidsBuilder::default().limit(p).build()?);
         }
-        json!({
-            "ociVersion": "1.0.2",
-            "process": {
-                "terminal": self.tty,
-                "user": {"uid": self.uid, "gid": self.gid, "additionalGids": self.additional_gids},
-                "args": args,
-                "env": self.env,
-                "cwd": self.cwd,
-                "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-                "noNewPrivileges": false,
-            },
-            "root": {"path": "rootfs", "readonly": self.readonly_rootfs},
-            "hostname": self.hostname,
-            "mounts": mounts,
-            "linux": {
-                "namespaces": namespaces,
-                "cgroupsPath": self.cgroup_path,
-                "resources": resources,
-                "maskedPaths": MASKED,
-                "readonlyPaths": readonly,
-            },
-        })
+        resources.build()
     }
 }
 
+/// One mount of the spec.
+fn mount(
+    destination: impl AsRef<Path>,
+    kind: &str,
+    source: impl AsRef<Path>,
+    options: &[&str],
+) -> Result<Mount, OciSpecError> {
+    MountBuilder::default()
+        .destination(destination.as_ref())
+        .typ(kind)
+        .source(source.as_ref())
+        .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+        .build()
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    #[test]
-    fn spec_is_valid_oci() {
-        let spec = RunSpec {
-            args: vec!["sh".into()],
+    /// A container spec with every kind of mount and limit.
+    pub(crate) fn sample() -> RunSpec {
+        RunSpec {
+            args: vec!["sh".into(), "-c".into(), "true".into()],
             env: vec!["PATH=/bin".into()],
-            cwd: "/".into(),
-            uid: 0,
-            gid: 0,
-            additional_gids: vec![],
+            cwd: "/work".into(),
+            uid: 1000,
+            gid: 1000,
+            additional_gids: vec![2000],
             hostname: "abc".into(),
-            tty: false,
-            readonly_rootfs: false,
+            tty: true,
+            readonly_rootfs: true,
             network: Network::None,
             bind_files: vec![("/tmp/hosts".into(), "/etc/hosts".into())],
-            mounts: vec![],
+            mounts: vec![
+                ExtraMount {
+                    kind: "tmpfs".into(),
+                    source: PathBuf::new(),
+                    destination: "/cache".into(),
+                    readonly: false,
+                    options: vec!["size=1m".into()],
+                },
+                ExtraMount {
+                    kind: "bind".into(),
+                    source: "/srv/ctx".into(),
+                    destination: "/ctx".into(),
+                    readonly: true,
+                    options: vec![],
+                },
+            ],
             shm_size: 64 << 20,
             cgroup_path: "/berth/x".into(),
             resources: Resources {
                 memory: 1 << 20,
+                memory_swap: 2 << 20,
+                cpu_quota: 50_000,
+                cpu_period: 100_000,
+                cpu_shares: 512,
                 pids_limit: Some(10),
-                ..Resources::default()
             },
-            init: None,
-        };
-        let parsed: oci_spec::runtime::Spec = serde_json::from_value(spec.to_json()).unwrap();
-        let linux = parsed.linux().as_ref().unwrap();
+            init: Some("/usr/bin/berth".into()),
+        }
+    }
+
+    /// Written as JSON and read back, as a runtime reads `config.json`.
+    fn round_trip(spec: &RunSpec) -> Spec {
+        let json = serde_json::to_vec(&spec.to_spec().unwrap()).unwrap();
+        serde_json::from_slice(&json).unwrap()
+    }
+
+    #[test]
+    fn the_spec_parses_back_as_oci() {
+        let spec = round_trip(&sample());
+        assert_eq!(spec.version(), "1.0.2");
+        assert_eq!(spec.hostname().as_deref(), Some("abc"));
+        let root = spec.root().as_ref().unwrap();
         assert_eq!(
-            linux
-                .resources()
-                .as_ref()
-                .unwrap()
-                .pids()
-                .as_ref()
-                .unwrap()
-                .limit(),
-            10
+            (root.path().as_path(), root.readonly()),
+            (Path::new("rootfs"), Some(true))
         );
+
+        let p = spec.process().as_ref().unwrap();
+        assert_eq!(
+            p.args().as_deref().unwrap(),
+            [INIT_PATH, "--", "sh", "-c", "true"],
+            "--init runs the command under the init"
+        );
+        assert_eq!(p.env().as_deref().unwrap(), ["PATH=/bin"]);
+        assert_eq!(p.cwd(), Path::new("/work"));
+        assert_eq!(p.terminal(), Some(true));
+        assert_eq!(
+            (
+                p.user().uid(),
+                p.user().gid(),
+                p.user().additional_gids().as_deref()
+            ),
+            (1000, 1000, Some(&[2000u32][..]))
+        );
+        let caps = p.capabilities().as_ref().unwrap();
+        let want: Capabilities = DEFAULT_CAPS.iter().copied().collect();
+        for set in [caps.bounding(), caps.effective(), caps.permitted()] {
+            assert_eq!(set.as_ref(), Some(&want));
+        }
+
+        let mounts: Vec<(String, String, String, Vec<String>)> = spec
+            .mounts()
+            .iter()
+            .flatten()
+            .map(|m| {
+                (
+                    m.destination().display().to_string(),
+                    m.typ().clone().unwrap(),
+                    m.source().as_ref().unwrap().display().to_string(),
+                    m.options().clone().unwrap(),
+                )
+            })
+            .collect();
+        let m = |d: &str, t: &str, s: &str, o: &[&str]| {
+            (
+                d.to_string(),
+                t.to_string(),
+                s.to_string(),
+                o.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            mounts,
+            [
+                m("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
+                m(
+                    "/dev",
+                    "tmpfs",
+                    "tmpfs",
+                    &["nosuid", "strictatime", "mode=755", "size=65536k"]
+                ),
+                m(
+                    "/dev/pts",
+                    "devpts",
+                    "devpts",
+                    &[
+                        "nosuid",
+                        "noexec",
+                        "newinstance",
+                        "ptmxmode=0666",
+                        "mode=0620",
+                        "gid=5"
+                    ]
+                ),
+                m(
+                    "/sys",
+                    "sysfs",
+                    "sysfs",
+                    &["nosuid", "noexec", "nodev", "ro"]
+                ),
+                m(
+                    "/sys/fs/cgroup",
+                    "cgroup",
+                    "cgroup",
+                    &["ro", "nosuid", "noexec", "nodev"]
+                ),
+                m(
+                    "/dev/mqueue",
+                    "mqueue",
+                    "mqueue",
+                    &["nosuid", "noexec", "nodev"]
+                ),
+                m(
+                    "/dev/shm",
+                    "tmpfs",
+                    "shm",
+                    &["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]
+                ),
+                m(INIT_PATH, "bind", "/usr/bin/berth", &["bind", "ro"]),
+                m("/etc/hosts", "bind", "/tmp/hosts", &["rbind", "rprivate"]),
+                m("/cache", "tmpfs", "tmpfs", &["nosuid", "nodev", "size=1m"]),
+                m("/ctx", "bind", "/srv/ctx", &["rbind", "rprivate", "ro"]),
+            ]
+        );
+
+        let linux = spec.linux().as_ref().unwrap();
+        assert_eq!(linux.cgroups_path().as_deref(), Some(Path::new("/berth/x")));
+        let mut namespaces: Vec<LinuxNamespaceType> = linux
+            .namespaces()
+            .iter()
+            .flatten()
+            .map(|n| n.typ())
+            .collect();
+        let cgroup_ns = namespaces.last() == Some(&LinuxNamespaceType::Cgroup);
+        assert_eq!(
+            cgroup_ns,
+            crate::cgroup::is_unified(),
+            "a cgroup namespace on v2 only"
+        );
+        if cgroup_ns {
+            namespaces.pop();
+        }
+        assert_eq!(
+            namespaces,
+            [
+                LinuxNamespaceType::Pid,
+                LinuxNamespaceType::Ipc,
+                LinuxNamespaceType::Uts,
+                LinuxNamespaceType::Mount,
+                LinuxNamespaceType::Network,
+            ]
+        );
+        assert_eq!(linux.masked_paths().as_deref().unwrap(), MASKED);
+        let readonly = linux.readonly_paths().as_deref().unwrap();
+        assert_eq!(&readonly[..READONLY.len()], READONLY);
+        assert_eq!(
+            readonly[READONLY.len()..],
+            if crate::cgroup::is_unified() {
+                vec![]
+            } else {
+                crate::cgroup::v1_mount_points()
+            },
+            "v1 hierarchies are read-only"
+        );
+
+        let r = linux.resources().as_ref().unwrap();
+        let devices = r.devices().as_deref().unwrap();
+        assert_eq!(devices.len(), 1);
+        assert_eq!(
+            (devices[0].allow(), devices[0].access().as_deref()),
+            (false, Some("rwm"))
+        );
+        let memory = r.memory().as_ref().unwrap();
+        assert_eq!(memory.limit(), Some(1 << 20));
+        let swap = crate::cgroup::controllers().swap.then_some(2 << 20);
+        assert_eq!(memory.swap(), swap, "swap only where it is accounted");
+        let cpu = r.cpu().as_ref().unwrap();
+        assert_eq!(
+            (cpu.shares(), cpu.quota(), cpu.period()),
+            (Some(512), Some(50_000), Some(100_000))
+        );
+        assert_eq!(r.pids().as_ref().unwrap().limit(), 10);
+    }
+
+    #[test]
+    fn oci_specs_defaults_stay_out() {
+        let spec = RunSpec {
+            init: None,
+            mounts: vec![],
+            resources: Resources::default(),
+            network: Network::Host,
+            ..sample()
+        };
+        let json = serde_json::to_value(spec.to_spec().unwrap()).unwrap();
+        let p = &json["process"];
+        assert_eq!(p["noNewPrivileges"], false);
+        assert!(p.get("rlimits").is_none(), "{p}");
+        assert!(p["capabilities"].get("inheritable").is_none(), "{p}");
+        assert!(p["capabilities"].get("ambient").is_none(), "{p}");
+        assert!(json.get("annotations").is_none());
+        assert_eq!(p["args"], serde_json::json!(["sh", "-c", "true"]));
+        let r = &json["linux"]["resources"];
+        assert_eq!(
+            r,
+            &serde_json::json!({"devices": [{"allow": false, "access": "rwm"}]}),
+            "no limits asked, none set"
+        );
+        let spec = round_trip(&spec);
         assert!(
-            linux
-                .namespaces()
+            !spec
+                .linux()
                 .as_ref()
                 .unwrap()
+                .namespaces()
                 .iter()
-                .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Network)
+                .flatten()
+                .any(|n| n.typ() == LinuxNamespaceType::Network),
+            "the host's network"
         );
     }
 }

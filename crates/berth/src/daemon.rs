@@ -32,6 +32,13 @@ pub struct DaemonArgs {
         hide = true
     )]
     pub api_read_timeout: u64,
+    /// An OCI runtime containers may choose with `--runtime NAME`: `NAME=PATH`, PATH a binary
+    /// with runc's command line (repeatable).
+    #[arg(long = "add-runtime", value_name = "NAME=PATH")]
+    pub add_runtime: Vec<String>,
+    /// The runtime of containers that name none: `berth` (the embedded one) or an added one.
+    #[arg(long, default_value = berth_daemon::config::Runtimes::EMBEDDED)]
+    pub default_runtime: String,
     /// Log level (error, warn, info, debug, trace).
     #[arg(long, short = 'l', default_value = "info")]
     pub log_level: String,
@@ -45,6 +52,8 @@ pub fn run(args: DaemonArgs) -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    let runtimes = berth_daemon::config::Runtimes::new(&args.add_runtime, &args.default_runtime)
+        .map_err(anyhow::Error::msg)?;
     let socket = PathBuf::from(args.host.strip_prefix("unix://").unwrap_or(&args.host));
     let init_binary = std::env::current_exe().context("locating the berth binary")?;
     let sealed = berth_runtime::sealed::SealedExe::copy_of(&init_binary)
@@ -54,6 +63,7 @@ pub fn run(args: DaemonArgs) -> Result<()> {
         exec_root: args.exec_root.clone(),
         exe: sealed.path(),
         init_binary,
+        runtimes,
     };
     let daemon = Daemon::open(config).map_err(|e| anyhow::anyhow!(e.message))?;
     let rt = tokio::runtime::Builder::new_multi_thread()

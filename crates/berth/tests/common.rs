@@ -21,6 +21,8 @@ pub struct TestDaemon {
     cgroup2: bool,
     /// Extra environment of the daemon process.
     env: Vec<(String, String)>,
+    /// Extra arguments of `berth daemon`.
+    args: Vec<String>,
     child: Option<Child>,
     _dir: tempfile::TempDir,
 }
@@ -80,14 +82,24 @@ impl TestDaemon {
 
     /// A daemon started with `env` added to its environment.
     pub fn start_with_env(env: &[(&str, &str)]) -> TestDaemon {
-        Self::make(false, env)
+        Self::make(false, env, &[])
+    }
+
+    /// A daemon started with `args` added to its command line (`--add-runtime ...`).
+    pub fn start_with_args(args: &[&str]) -> TestDaemon {
+        Self::make(false, &[], args)
+    }
+
+    /// A daemon that sees only a cgroup v2 hierarchy, started with `args`.
+    pub fn start_cgroup2_with_args(args: &[&str]) -> TestDaemon {
+        Self::make(true, &[], args)
     }
 
     fn start_with(cgroup2: bool) -> TestDaemon {
-        Self::make(cgroup2, &[])
+        Self::make(cgroup2, &[], &[])
     }
 
-    fn make(cgroup2: bool, env: &[(&str, &str)]) -> TestDaemon {
+    fn make(cgroup2: bool, env: &[(&str, &str)], args: &[&str]) -> TestDaemon {
         let dir = tempfile::Builder::new()
             .prefix("berth-test")
             .tempdir_in("/tmp")
@@ -104,6 +116,7 @@ impl TestDaemon {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            args: args.iter().map(|a| a.to_string()).collect(),
             child: None,
             _dir: dir,
         };
@@ -135,6 +148,7 @@ impl TestDaemon {
             .arg(&self.root)
             .arg("--exec-root")
             .arg(&self.exec_root)
+            .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(log)

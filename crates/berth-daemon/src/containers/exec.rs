@@ -248,33 +248,41 @@ impl Containers {
         let root = berth_core::rootfs::RootDir::open(&rootfs)
             .map_err(|err| (Error::from_kinded(err), 126))?;
         let (uid, gid, groups) = spec::resolve_user(user, &root).map_err(|err| (err, 126))?;
-        let spec: serde_json::Value = std::fs::read(paths.bundle.join("config.json"))
-            .map_err(|err| internal("reading the container's spec", &err))
+        let container_process = berth_runtime::exec::container_process(&paths.bundle)
+            .map_err(|err| internal("reading the container's spec", &err))?;
+        // The runtime (and its state) the container was started with.
+        let monitor: berth_runtime::MonitorConfig = std::fs::read(&paths.monitor_config)
+            .map_err(|err| internal("reading the container's monitor config", &err))
             .and_then(|b| {
                 serde_json::from_slice(&b)
-                    .map_err(|err| internal("parsing the container's spec", &err))
+                    .map_err(|err| internal("parsing the container's monitor config", &err))
             })?;
         let env = super::spec::process_env(&rec.spec, cfg.stdio.tty, &cfg.env);
         let cwd = [&cfg.working_dir, &rec.spec.working_dir]
             .into_iter()
             .find(|d| !d.is_empty())
             .map_or("/", |d| d.as_str());
-        let process = berth_runtime::exec::process_json(
-            &spec["process"],
+        let process = berth_runtime::exec::process(
+            &container_process,
             &cfg.cmd,
             &env,
             cwd,
             (uid, gid, &groups),
             cfg.stdio.tty,
+            console_size,
         );
         let dir = self.cfg.exec_root.join("execs");
         std::fs::create_dir_all(&dir).map_err(|err| internal("creating exec dir", &err))?;
         let process_path = dir.join(format!("{}.json", &e.id[..16]));
-        std::fs::write(&process_path, process.to_string())
-            .map_err(|err| internal("writing exec process", &err))?;
+        std::fs::write(
+            &process_path,
+            serde_json::to_vec(&process).expect("process serializes"),
+        )
+        .map_err(|err| internal("writing exec process", &err))?;
         let config = berth_runtime::exec::ExecConfig {
             container: rec.id.clone(),
-            state_root: self.cfg.exec_root.join("runtime"),
+            runtime: monitor.runtime,
+            state_root: monitor.state_root,
             process: process_path.clone(),
             console_socket: cfg
                 .stdio
@@ -324,8 +332,8 @@ impl Containers {
         let _ = std::fs::remove_file(&process_path);
         let process = match spawned {
             Ok(Ok(p)) => p,
-            Ok(Err(StartError::Runtime { message, exit_code })) => {
-                return Err((Error::invalid(message), i64::from(exit_code)));
+            Ok(Err(err @ StartError::Exec(_))) => {
+                return Err((Error::invalid(err.to_string()), i64::from(err.exit_code())));
             }
             Ok(Err(err)) => return Err(internal("starting exec", &err)),
             Err(err) => return Err(internal("exec task", &err)),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth_core::ErrorKind;
+use berth_core::{ErrorKind, HasKind};
 use berth_runtime::{MonitorConfig, MonitorHandle, StartError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -54,7 +54,11 @@ impl Containers {
                 .map_err(|e| Error::internal("reading image layers", &e))?,
         );
         let result = async {
+            let runtime = spec::runtime(&rec.spec.runtime, &self.cfg.runtimes)?;
             let run = spec::run_spec(&rec, &layers, &paths, &self.cfg.init_binary)?;
+            let oci = run
+                .to_spec()
+                .map_err(|e| Error::internal("building the OCI spec", &e))?;
             paths
                 .write_etc(&run.hostname, rec.spec.network == super::NetworkMode::Host)
                 .map_err(|e| Error::internal("writing /etc files", &e))?;
@@ -62,7 +66,7 @@ impl Containers {
                 .map_err(|e| Error::internal("creating bundle", &e))?;
             std::fs::write(
                 paths.bundle.join("config.json"),
-                serde_json::to_vec_pretty(&run.to_json()).expect("spec serializes"),
+                serde_json::to_vec_pretty(&oci).expect("spec serializes"),
             )
             .map_err(|e| Error::internal("writing config.json", &e))?;
             let _ = std::fs::remove_file(&paths.exit);
@@ -83,7 +87,11 @@ impl Containers {
                 log_path: paths.log.clone(),
                 exit_path: paths.exit.clone(),
                 socket: self.socket(&rec.id),
-                state_root: self.cfg.exec_root.join("runtime"),
+                runtime,
+                state_root: self
+                    .cfg
+                    .runtimes
+                    .state_root(&self.cfg.exec_root, &rec.spec.runtime),
                 cgroup_path: run.cgroup_path.clone(),
                 tty: rec.spec.stdio.tty,
                 open_stdin: rec.spec.stdio.open_stdin,
@@ -108,16 +116,8 @@ impl Containers {
             .await
             .map_err(|e| Error::internal("monitor task", &e))?
             .map_err(|e| match &e {
-                StartError::Runtime { exit_code, .. } => Error::new(
-                    if matches!(exit_code, 126 | 127) {
-                        ErrorKind::InvalidArgument
-                    } else {
-                        ErrorKind::Internal
-                    },
-                    e.to_string(),
-                )
-                .with_code(i64::from(*exit_code)),
                 StartError::Monitor(_) => Error::internal("starting container", &e),
+                _ => Error::new(e.kind(), e.to_string()).with_code(i64::from(e.exit_code())),
             })
         }
         .await;

@@ -3,10 +3,12 @@
 use std::path::Path;
 
 use berth_core::rootfs::ReadRoot;
+use berth_runtime::runtime::RuntimeConfig;
 use berth_runtime::{ExtraMount, Network, RunSpec};
 
 use super::model::{MountKind, MountSpec, NetworkMode, Resources, Spec};
 
+use crate::config::Runtimes;
 use crate::error::{Error, Result};
 
 /// The PATH Docker gives containers whose image sets none.
@@ -39,6 +41,14 @@ pub fn check_host_support(r: &Resources) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The runtime called `name` (`""` for the default); Docker's error for one the daemon does not
+/// have.
+pub fn runtime(name: &str, runtimes: &Runtimes) -> Result<RuntimeConfig> {
+    runtimes
+        .get(name)
+        .ok_or_else(|| Error::invalid(format!("unknown or invalid runtime name: {name}")))
 }
 
 /// The most of `/etc/passwd` or `/etc/group` berth reads: an image cannot make it allocate more.

@@ -43,7 +43,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<CreateResponse>), Error> {
     let req: CreateRequest = berth_api::fields::decode_create(&body)
         .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
-    let spec = crate::wire::create::spec(req)?;
+    let spec = crate::wire::create::spec(req, &d.config.runtimes)?;
     let name = q.get("name").filter(|n| !n.is_empty()).map(str::to_string);
     let (id, warnings) = crate::blocking::run("creating a container", move || {
         d.containers.create(name.as_deref(), spec)

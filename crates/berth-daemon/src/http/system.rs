@@ -130,8 +130,14 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_default(),
         server_version: env!("CARGO_PKG_VERSION").into(),
-        runtimes: BTreeMap::from([("berth".into(), serde_json::json!({"path": "berth"}))]),
-        default_runtime: "berth".into(),
+        runtimes: d
+            .config
+            .runtimes
+            .list()
+            .into_iter()
+            .map(|(name, path)| (name, serde_json::json!({ "path": path })))
+            .collect(),
+        default_runtime: d.config.runtimes.default_name().into(),
         security_options: vec![],
         warnings: vec![],
         live_restore_enabled: true,

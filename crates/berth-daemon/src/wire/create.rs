@@ -5,11 +5,12 @@ use berth_api::container::{
     Config, CreateRequest, HostConfig, RestartPolicy as RestartPolicyConfig,
 };
 
+use crate::config::Runtimes;
 use crate::containers::{NetworkMode, Resources, RestartPolicy, Spec, Stdio};
 use crate::error::{Error, Result};
 
-/// The spec of a create request, or why it is refused.
-pub fn spec(req: CreateRequest) -> Result<Spec> {
+/// The spec of a create request, or why it is refused; `runtimes` are the daemon's.
+pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
     if req.config.image.is_empty() {
         return Err(Error::invalid(
             "Config cannot be empty in order to create a container",
@@ -21,6 +22,11 @@ pub fn spec(req: CreateRequest) -> Result<Spec> {
     let mut spec = from_docker(&req.config, &req.host_config);
     spec.network = network_mode(&req.host_config.network_mode)?;
     spec.restart = restart_policy(&req.host_config.restart_policy)?;
+    // Recorded by name, as Docker does: inspect shows the runtime a container runs with.
+    if spec.runtime.is_empty() {
+        spec.runtime = runtimes.default_name().to_string();
+    }
+    crate::containers::spec::runtime(&spec.runtime, runtimes)?;
     crate::containers::spec::check_host_support(&spec.resources)?;
     Ok(spec)
 }
@@ -185,12 +191,6 @@ fn check_host_config(h: &HostConfig) -> Result<()> {
                 format!("berth does not support HostConfig.{field}={value} yet"),
             ));
         }
-    }
-    if !matches!(h.runtime.as_str(), "" | "berth") {
-        return Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            format!("unknown or invalid runtime name: {}", h.runtime),
-        ));
     }
     if !matches!(h.cgroupns_mode.as_str(), "" | "private") {
         return Err(Error::new(

@@ -289,13 +289,15 @@ impl Demux {
 }
 
 /// Attaches, starts, streams output (and stdin), and returns the exit code, as `run` and
-/// `start -a` do.
+/// `start -a` do; an auto-removed container's exit code comes once it is removed (as Docker's
+/// CLI waits), so nothing of it is left when the command returns.
 async fn attach_start_wait(
     client: &Client,
     id: &str,
     tty: bool,
     stdin: bool,
     start: bool,
+    auto_remove: bool,
 ) -> Result<u8> {
     let io = client
         .hijack(
@@ -312,7 +314,10 @@ async fn attach_start_wait(
     let waiter = client
         .request(
             Method::POST,
-            &format!("/containers/{id}/wait?condition=next-exit"),
+            &format!(
+                "/containers/{id}/wait?condition={}",
+                if auto_remove { "removed" } else { "next-exit" }
+            ),
             None,
         )
         .await?;
@@ -379,6 +384,7 @@ pub async fn start_attached(client: &Client, name: &str, stdin: bool) -> Result<
         info.config.tty,
         stdin && info.config.open_stdin,
         true,
+        info.host_config.auto_remove,
     )
     .await
 }
@@ -405,7 +411,7 @@ pub async fn run(client: &Client, a: RunArgs) -> Result<u8> {
         println!("{id}");
         return Ok(0);
     }
-    match attach_start_wait(client, &id, a.opts.tty, a.opts.interactive, true).await {
+    match attach_start_wait(client, &id, a.opts.tty, a.opts.interactive, true, a.opts.rm).await {
         Ok(code) => Ok(code),
         Err(e) => {
             let msg = super::message(&e);

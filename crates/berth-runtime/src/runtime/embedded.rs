@@ -1,0 +1,326 @@
+//! The embedded runtime: libcontainer (youki's library), run in the calling process.
+//!
+//! libcontainer forks with a raw clone and changes the calling process (dumpable,
+//! oom_score_adj): only the single-threaded monitor and exec helper call it, never the daemon.
+//!
+//! Two things differ from calling libcontainer plainly:
+//! - berth's own executor ([`Checked`]) checks the command inside the container, as runc does,
+//!   and reports a missing or non-executable one as a typed [`ProcessError`]. libcontainer
+//!   carries errors across its fork as text; the error travels as JSON behind a marker and is
+//!   read back here, so nothing depends on libcontainer's wording.
+//! - A pids limit is applied after create. libcontainer applies the spec's limits from its
+//!   intermediate process, which is still in the cgroup when it clones the init: a limit of one
+//!   task would fail create. libcontainer therefore gets the bundle's spec without the limit
+//!   (written as `libcontainer/config.json` inside the bundle, its root made absolute), and
+//!   `pids.max` is written between create and start, when the init is the cgroup's only task.
+
+use std::path::{Path, PathBuf};
+
+use libcontainer::container::Container;
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::error::LibcontainerError;
+use libcontainer::syscall::syscall::SyscallType;
+use libcontainer::workload::default::DefaultExecutor;
+use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
+use nix::unistd::Pid;
+use oci_spec::runtime::Spec;
+
+use super::{ProcessError, Runtime, Stdio};
+
+/// libcontainer, keeping its state under a root directory.
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    state_root: PathBuf,
+}
+
+/// Where the spec libcontainer reads lives, inside the bundle.
+const DERIVED_BUNDLE: &str = "libcontainer";
+
+impl Embedded {
+    /// The runtime with its state under `state_root`.
+    pub fn new(state_root: &Path) -> Embedded {
+        Embedded {
+            state_root: state_root.to_path_buf(),
+        }
+    }
+
+    fn builder(&self, id: &str, stdio: Stdio) -> Result<ContainerBuilder, ProcessError> {
+        let builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
+            .with_executor(Checked)
+            .with_root_path(&self.state_root)
+            .map_err(classify)?;
+        Ok(match stdio {
+            Stdio::Fds {
+                stdin,
+                stdout,
+                stderr,
+            } => builder
+                .with_stdin(stdin)
+                .with_stdout(stdout)
+                .with_stderr(stderr),
+            Stdio::Inherit => builder,
+            Stdio::Console(path) => builder.with_console_socket(Some(path)),
+        })
+    }
+}
+
+impl Runtime for Embedded {
+    fn create(&self, id: &str, bundle: &Path, stdio: Stdio) -> Result<Pid, ProcessError> {
+        let (bundle, pids) = derive_bundle(bundle)?;
+        let container = self
+            .builder(id, stdio)?
+            .as_init(&bundle)
+            .with_systemd(false)
+            .with_detach(true)
+            .build()
+            .map_err(classify)?;
+        let pid = container
+            .pid()
+            .ok_or_else(|| ProcessError::runtime("container has no init process"))?;
+        if let Some((cgroup, limit)) = pids {
+            crate::cgroup::set_pids_limit(&cgroup, limit).map_err(ProcessError::runtime)?;
+        }
+        Ok(pid)
+    }
+
+    fn start(&self, id: &str) -> Result<(), ProcessError> {
+        Container::load(self.state_root.join(id))
+            .and_then(|mut c| c.start())
+            .map_err(classify)
+    }
+
+    fn exec(&self, id: &str, process: &Path, stdio: Stdio) -> Result<Pid, ProcessError> {
+        self.builder(id, stdio)?
+            .as_tenant()
+            .with_process(Some(process))
+            .with_detach(true)
+            .build()
+            .map_err(classify)
+    }
+
+    fn delete(&self, id: &str) -> Result<(), ProcessError> {
+        let dir = self.state_root.join(id);
+        if !dir.exists() {
+            return Ok(());
+        }
+        Container::load(dir)
+            .and_then(|mut c| c.delete(true))
+            .map_err(classify)
+    }
+}
+
+/// Writes the spec libcontainer creates the container from: the bundle's, without its pids
+/// limit and with an absolute root. Returns the derived bundle, and the container's cgroup and
+/// limit when there is one to apply after create.
+fn derive_bundle(bundle: &Path) -> Result<(PathBuf, Option<(String, i64)>), ProcessError> {
+    let source = bundle.join("config.json");
+    let mut spec = Spec::load(&source)
+        .map_err(|e| ProcessError::runtime(format!("reading {}: {e}", source.display())))?;
+    let mut pids = None;
+    if let Some(linux) = spec.linux_mut() {
+        let cgroup = linux
+            .cgroups_path()
+            .as_ref()
+            .map(|p| p.display().to_string());
+        if let Some(resources) = linux.resources_mut()
+            && let Some(limit) = resources.pids().as_ref().map(|p| p.limit())
+        {
+            resources.set_pids(None);
+            pids = cgroup.filter(|_| limit > 0).map(|c| (c, limit));
+        }
+    }
+    if let Some(root) = spec.root_mut()
+        && root.path().is_relative()
+    {
+        let path = bundle.join(root.path());
+        root.set_path(path);
+    }
+    let dir = bundle.join(DERIVED_BUNDLE);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| ProcessError::runtime(format!("creating {}: {e}", dir.display())))?;
+    spec.save(dir.join("config.json")).map_err(|e| {
+        ProcessError::runtime(format!("writing {}/config.json: {e}", dir.display()))
+    })?;
+    Ok((dir, pids))
+}
+
+/// Precedes a serialized [`ProcessError`] inside libcontainer's error text.
+const MARKER: &str = "berth-process-error:";
+
+/// The typed error [`Checked`] sent across libcontainer's fork, or else libcontainer's message.
+fn classify(e: LibcontainerError) -> ProcessError {
+    from_text(error_chain(&e))
+}
+
+fn from_text(text: String) -> ProcessError {
+    if let Some(at) = text.find(MARKER) {
+        let json = &text[at + MARKER.len()..];
+        if let Some(Ok(e)) = serde_json::Deserializer::from_str(json)
+            .into_iter::<ProcessError>()
+            .next()
+        {
+            return e;
+        }
+    }
+    ProcessError::runtime(text)
+}
+
+/// An error and its sources on one line, each cause once.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let cs = c.to_string();
+        if !s.contains(&cs) {
+            s.push_str(": ");
+            s.push_str(&cs);
+        }
+        cur = c.source();
+    }
+    s.replace('\n', " ")
+}
+
+/// libcontainer's default executor (`execvp` of the process's args), with the command checked
+/// as runc checks it and the failure typed, and the signals the process starts with reset.
+#[derive(Clone)]
+struct Checked;
+
+impl Executor for Checked {
+    fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
+        super::reset_signals();
+        DefaultExecutor {}.exec(spec)
+    }
+
+    fn validate(&self, spec: &Spec) -> Result<(), ExecutorValidationError> {
+        let Some(process) = spec.process() else {
+            return Ok(());
+        };
+        let Some(cmd) = process.args().as_ref().and_then(|a| a.first()) else {
+            return Ok(());
+        };
+        let path = process
+            .env()
+            .iter()
+            .flatten()
+            .find_map(|kv| kv.strip_prefix("PATH="))
+            .unwrap_or("");
+        look_up(cmd, path).map_err(|e| {
+            ExecutorValidationError::ArgValidationError(format!("{MARKER}{}", e.to_status()))
+        })
+    }
+}
+
+/// Finds `cmd` as Go's `exec.LookPath` (runc's) does: a name with a slash is that file, any
+/// other name the first executable of that name in the directories of `path`.
+fn look_up(cmd: &str, path: &str) -> Result<(), ProcessError> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |m: &std::fs::Metadata| !m.is_dir() && m.permissions().mode() & 0o111 != 0;
+    if cmd.contains('/') {
+        return match std::fs::metadata(cmd) {
+            Ok(m) if executable(&m) => Ok(()),
+            Ok(_) => Err(ProcessError::PermissionDenied {
+                cmd: cmd.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ProcessError::NotFound {
+                cmd: cmd.to_string(),
+            }),
+            Err(e) => Err(ProcessError::runtime(format!(
+                "exec: \"{cmd}\": stat {cmd}: {e}"
+            ))),
+        };
+    }
+    let found = path.split(':').any(|dir| {
+        let dir = if dir.is_empty() { "." } else { dir };
+        std::fs::metadata(Path::new(dir).join(cmd)).is_ok_and(|m| executable(&m))
+    });
+    if found {
+        Ok(())
+    } else {
+        Err(ProcessError::NotFound {
+            cmd: cmd.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_looked_up_as_runc_does() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let bin = d.join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        for (name, mode) in [("tool", 0o755), ("plain", 0o644)] {
+            let f = bin.join(name);
+            std::fs::write(&f, "").unwrap();
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let path = format!("/nonexistent:{}", bin.display());
+        let abs = |n: &str| bin.join(n).display().to_string();
+        look_up("tool", &path).unwrap();
+        look_up(&abs("tool"), "").unwrap();
+        let nf = |cmd: &str| ProcessError::NotFound { cmd: cmd.into() };
+        let denied = |cmd: &str| ProcessError::PermissionDenied { cmd: cmd.into() };
+        assert_eq!(look_up("plain", &path).unwrap_err(), nf("plain"));
+        assert_eq!(look_up("nosuch", &path).unwrap_err(), nf("nosuch"));
+        assert_eq!(look_up("tool", "").unwrap_err(), nf("tool"));
+        assert_eq!(
+            look_up(&abs("plain"), &path).unwrap_err(),
+            denied(&abs("plain"))
+        );
+        let dir_cmd = bin.display().to_string();
+        assert_eq!(look_up(&dir_cmd, &path).unwrap_err(), denied(&dir_cmd));
+        assert_eq!(
+            look_up(&abs("nosuch"), &path).unwrap_err(),
+            nf(&abs("nosuch"))
+        );
+    }
+
+    #[test]
+    fn the_typed_error_survives_libcontainers_text() {
+        let sent = ProcessError::NotFound {
+            cmd: "nosuch".into(),
+        };
+        // As libcontainer wraps what the init sent (channel.rs, wait_for_init_ready).
+        let text = format!(
+            "failed to create container: exec process failed with error error in executing process : {MARKER}{}: more",
+            sent.to_status()
+        );
+        assert_eq!(from_text(text), sent);
+        assert_eq!(
+            from_text("intermediate process error".into()),
+            ProcessError::runtime("intermediate process error")
+        );
+    }
+
+    #[test]
+    fn the_derived_bundle_has_no_pids_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = crate::spec::tests::sample();
+        std::fs::write(
+            dir.path().join("config.json"),
+            serde_json::to_vec(&spec.to_spec().unwrap()).unwrap(),
+        )
+        .unwrap();
+        let (derived, pids) = derive_bundle(dir.path()).unwrap();
+        assert_eq!(derived, dir.path().join(DERIVED_BUNDLE));
+        assert_eq!(pids, Some(("/berth/x".to_string(), 10)));
+        let written = Spec::load(derived.join("config.json")).unwrap();
+        let resources = written
+            .linux()
+            .as_ref()
+            .unwrap()
+            .resources()
+            .as_ref()
+            .unwrap();
+        assert!(resources.pids().is_none());
+        assert!(resources.memory().is_some(), "other limits stay");
+        assert_eq!(
+            written.root().as_ref().unwrap().path(),
+            &dir.path().join("rootfs")
+        );
+    }
+}
