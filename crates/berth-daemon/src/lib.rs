@@ -84,6 +84,7 @@ impl Daemon {
             db.clone(),
             images.clone(),
             events.clone(),
+            Arc::new(containers::network::Local),
         )?;
         let builder = Arc::new(build::Builder::new(
             db,

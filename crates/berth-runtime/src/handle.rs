@@ -53,8 +53,12 @@ impl StartError {
 impl HasKind for StartError {
     fn kind(&self) -> ErrorKind {
         match self {
+            // The client's mistakes: a command that is not there or not executable, a working
+            // directory on a file (Docker answers 500 for that one).
             StartError::Create(
-                ProcessError::NotFound { .. } | ProcessError::PermissionDenied { .. },
+                ProcessError::NotFound { .. }
+                | ProcessError::PermissionDenied { .. }
+                | ProcessError::InvalidWorkdir { .. },
             )
             | StartError::Exec(
                 ProcessError::NotFound { .. } | ProcessError::PermissionDenied { .. },

@@ -67,12 +67,14 @@ pub struct ExtraMount {
 }
 
 /// Where the container's network comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Network {
     /// A new network namespace with only loopback.
     None,
     /// The host's network namespace.
     Host,
+    /// A namespace the daemon prepared (links, addresses, routes), joined by path.
+    Join(std::path::PathBuf),
 }
 
 /// Cgroup limits; zero or `None` means unlimited.
@@ -143,8 +145,11 @@ impl RunSpec {
             LinuxNamespaceType::Uts,
             LinuxNamespaceType::Mount,
         ];
-        if self.network == Network::None {
-            namespaces.push(LinuxNamespaceType::Network);
+        let mut joined = None;
+        match &self.network {
+            Network::None => namespaces.push(LinuxNamespaceType::Network),
+            Network::Host => {}
+            Network::Join(path) => joined = Some(path.clone()),
         }
         let mut readonly: Vec<String> = READONLY.iter().map(|p| p.to_string()).collect();
         if crate::cgroup::is_unified() {
@@ -154,10 +159,18 @@ impl RunSpec {
             // read-only here, or a container could raise its own limits.
             readonly.extend(crate::cgroup::v1_mount_points());
         }
-        let namespaces = namespaces
+        let mut namespaces = namespaces
             .into_iter()
             .map(|typ| LinuxNamespaceBuilder::default().typ(typ).build())
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(path) = joined {
+            namespaces.push(
+                LinuxNamespaceBuilder::default()
+                    .typ(LinuxNamespaceType::Network)
+                    .path(path)
+                    .build()?,
+            );
+        }
         let shm_size = format!("size={}", self.shm_size);
         let mut mounts = vec![
             mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
@@ -584,6 +597,29 @@ pub(crate) mod tests {
                 .flatten()
                 .any(|n| n.typ() == LinuxNamespaceType::Network),
             "the host's network"
+        );
+    }
+
+    #[test]
+    fn a_prepared_network_namespace_is_joined_by_path() {
+        let spec = RunSpec {
+            network: Network::Join("/run/berth/netns/abc".into()),
+            ..sample()
+        };
+        let spec = round_trip(&spec);
+        let ns: Vec<_> = spec
+            .linux()
+            .as_ref()
+            .unwrap()
+            .namespaces()
+            .iter()
+            .flatten()
+            .filter(|n| n.typ() == LinuxNamespaceType::Network)
+            .collect();
+        assert_eq!(ns.len(), 1);
+        assert_eq!(
+            ns[0].path().as_deref(),
+            Some(std::path::Path::new("/run/berth/netns/abc"))
         );
     }
 }

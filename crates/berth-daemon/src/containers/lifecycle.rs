@@ -8,7 +8,7 @@ use berth_core::{ErrorKind, HasKind};
 use berth_runtime::{MonitorConfig, MonitorHandle, StartError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Container, Containers, Status, ZERO_TIME, spec};
+use super::{Container, Containers, Record, Status, ZERO_TIME, spec};
 use crate::error::{Error, Result};
 
 /// What `wait` waits for.
@@ -46,106 +46,15 @@ impl Containers {
             }
             Status::Created | Status::Exited => {}
         }
-        let paths = self.paths(&rec.id);
-        let layers = berth_core::rootfs::Layers::new(
-            self.images
-                .snapshots()
-                .layers(Some(&rec.id), rec.chain_id.as_ref())
-                .map_err(|e| Error::internal("reading image layers", &e))?,
-        );
-        let result = async {
-            let runtime = spec::runtime(&rec.spec.runtime, &self.cfg.runtimes)?;
-            let run = spec::run_spec(&rec, &layers, &paths, &self.cfg.init_binary)?;
-            let oci = run
-                .to_spec()
-                .map_err(|e| Error::internal("building the OCI spec", &e))?;
-            paths
-                .write_etc(&run.hostname, rec.spec.network == super::NetworkMode::Host)
-                .map_err(|e| Error::internal("writing /etc files", &e))?;
-            std::fs::create_dir_all(&paths.bundle)
-                .map_err(|e| Error::internal("creating bundle", &e))?;
-            std::fs::write(
-                paths.bundle.join("config.json"),
-                serde_json::to_vec_pretty(&oci).expect("spec serializes"),
-            )
-            .map_err(|e| Error::internal("writing config.json", &e))?;
-            let _ = std::fs::remove_file(&paths.exit);
-            // The log exists before the container runs, so followers can watch it from the start.
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&paths.log)
-                .map_err(|e| Error::internal("creating the log file", &e))?;
-            let monitor = MonitorConfig {
-                id: rec.id.clone(),
-                bundle: paths.bundle.clone(),
-                rootfs: self
-                    .images
-                    .snapshots()
-                    .mounts(&rec.id, rec.chain_id.as_ref())
-                    .map_err(|e| Error::internal("rootfs mounts", &e))?,
-                log_path: paths.log.clone(),
-                exit_path: paths.exit.clone(),
-                socket: self.socket(&rec.id),
-                runtime,
-                state_root: self
-                    .cfg
-                    .runtimes
-                    .state_root(&self.cfg.exec_root, &rec.spec.runtime),
-                cgroup_path: run.cgroup_path.clone(),
-                tty: rec.spec.stdio.tty,
-                open_stdin: rec.spec.stdio.open_stdin,
-                stdin_once: rec.spec.stdio.stdin_once,
-                workdir: rec.spec.working_dir.clone(),
-            };
-            std::fs::write(
-                &paths.monitor_config,
-                serde_json::to_vec(&monitor).expect("config serializes"),
-            )
-            .map_err(|e| Error::internal("writing monitor config", &e))?;
-            let stderr = std::fs::File::create(&paths.monitor_log)
-                .map_err(|e| Error::internal("creating monitor log", &e))?;
-            let (exe, cfg_path, socket) = (
-                self.cfg.exe.clone(),
-                paths.monitor_config.clone(),
-                monitor.socket.clone(),
-            );
-            tokio::task::spawn_blocking(move || {
-                MonitorHandle::spawn(&exe, &cfg_path, &socket, stderr)
-            })
-            .await
-            .map_err(|e| Error::internal("monitor task", &e))?
-            .map_err(|e| match &e {
-                StartError::Monitor(_) => Error::internal("starting container", &e),
-                _ => Error::new(e.kind(), e.to_string()).with_code(i64::from(e.exit_code())),
-            })
-        }
-        .await;
-        match result {
-            Ok((handle, pid)) => {
-                if let (true, Some([h, w])) = (rec.spec.stdio.tty, rec.spec.console_size)
-                    && h > 0
-                {
-                    let handle = handle.clone();
-                    let _ = tokio::task::spawn_blocking(move || handle.resize(h as u16, w as u16))
-                        .await;
-                }
-                let rec = self
-                    .save(c, |r| {
-                        r.state.status = Status::Running;
-                        r.state.pid = i64::from(pid);
-                        r.state.exit_code = 0;
-                        r.state.error.clear();
-                        r.state.oom_killed = false;
-                        r.state.started_at = berth_runtime::logfile::now();
-                        r.state.finished_at = ZERO_TIME.into();
-                    })
-                    .await?;
-                self.event("start", &rec, &[]);
-                self.watch_exit(c.clone(), handle);
-                Ok(())
-            }
+        let this = self.clone();
+        let launched = {
+            let rec = rec.clone();
+            crate::blocking::run("starting a container", move || this.launch(&rec)).await
+        };
+        match launched {
+            Ok((handle, pid)) => self.started(c, handle, pid).await,
             Err(e) => {
+                self.network.detach(&rec.id);
                 // The runtime's code (127 not found, 126 not executable); 128 for the rest.
                 let code = e.code.unwrap_or(128);
                 self.save(c, |r| {
@@ -156,6 +65,118 @@ impl Containers {
                 Err(e)
             }
         }
+    }
+
+    /// Everything from the network and the bundle to the monitor's answer. Blocks.
+    fn launch(&self, rec: &Record) -> Result<(MonitorHandle, i32)> {
+        let paths = self.paths(&rec.id);
+        let network = self.network.attach(&rec.id, rec.spec.network)?;
+        let monitor = self.write_bundle(rec, &paths, network)?;
+        let stderr = std::fs::File::create(&paths.monitor_log)
+            .map_err(|e| Error::internal("creating monitor log", &e))?;
+        MonitorHandle::spawn(
+            &self.cfg.exe,
+            &paths.monitor_config,
+            &monitor.socket,
+            stderr,
+        )
+        .map_err(|e| match &e {
+            StartError::Monitor(_) => Error::internal("starting container", &e),
+            _ => Error::new(e.kind(), e.to_string()).with_code(i64::from(e.exit_code())),
+        })
+    }
+
+    /// Writes the OCI bundle, the /etc files, the log and the monitor's config of a start.
+    fn write_bundle(
+        &self,
+        rec: &Record,
+        paths: &super::files::Paths,
+        network: berth_runtime::Network,
+    ) -> Result<MonitorConfig> {
+        let snapshots = self.images.snapshots();
+        let layers = berth_core::rootfs::Layers::new(
+            snapshots
+                .layers(Some(&rec.id), rec.chain_id.as_ref())
+                .map_err(|e| Error::internal("reading image layers", &e))?,
+        );
+        let runtime = spec::runtime(&rec.spec.runtime, &self.cfg.runtimes)?;
+        let run = spec::run_spec(rec, &layers, paths, &self.cfg.init_binary, network)?;
+        let oci = run
+            .to_spec()
+            .map_err(|e| Error::internal("building the OCI spec", &e))?;
+        paths
+            .write_etc(&run.hostname, rec.spec.network == super::NetworkMode::Host)
+            .map_err(|e| Error::internal("writing /etc files", &e))?;
+        std::fs::create_dir_all(&paths.bundle)
+            .map_err(|e| Error::internal("creating bundle", &e))?;
+        std::fs::write(
+            paths.bundle.join("config.json"),
+            serde_json::to_vec_pretty(&oci).expect("spec serializes"),
+        )
+        .map_err(|e| Error::internal("writing config.json", &e))?;
+        let _ = std::fs::remove_file(&paths.exit);
+        // The log exists before the container runs, so followers can watch it from the start.
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&paths.log)
+            .map_err(|e| Error::internal("creating the log file", &e))?;
+        let monitor = MonitorConfig {
+            id: rec.id.clone(),
+            bundle: paths.bundle.clone(),
+            rootfs: snapshots
+                .mounts(&rec.id, rec.chain_id.as_ref())
+                .map_err(|e| Error::internal("rootfs mounts", &e))?,
+            log_path: paths.log.clone(),
+            exit_path: paths.exit.clone(),
+            socket: self.socket(&rec.id),
+            runtime,
+            state_root: self
+                .cfg
+                .runtimes
+                .state_root(&self.cfg.exec_root, &rec.spec.runtime),
+            cgroup_path: run.cgroup_path.clone(),
+            tty: rec.spec.stdio.tty,
+            open_stdin: rec.spec.stdio.open_stdin,
+            stdin_once: rec.spec.stdio.stdin_once,
+            workdir: rec.spec.working_dir.clone(),
+        };
+        std::fs::write(
+            &paths.monitor_config,
+            serde_json::to_vec(&monitor).expect("config serializes"),
+        )
+        .map_err(|e| Error::internal("writing monitor config", &e))?;
+        Ok(monitor)
+    }
+
+    /// Records a container the monitor reported running, and watches for its end.
+    async fn started(
+        self: &Arc<Self>,
+        c: &Arc<Container>,
+        handle: MonitorHandle,
+        pid: i32,
+    ) -> Result<()> {
+        let rec = c.record();
+        if let (true, Some([h, w])) = (rec.spec.stdio.tty, rec.spec.console_size)
+            && h > 0
+        {
+            let handle = handle.clone();
+            let _ = tokio::task::spawn_blocking(move || handle.resize(h as u16, w as u16)).await;
+        }
+        let rec = self
+            .save(c, |r| {
+                r.state.status = Status::Running;
+                r.state.pid = i64::from(pid);
+                r.state.exit_code = 0;
+                r.state.error.clear();
+                r.state.oom_killed = false;
+                r.state.started_at = berth_runtime::logfile::now();
+                r.state.finished_at = ZERO_TIME.into();
+            })
+            .await?;
+        self.event("start", &rec, &[]);
+        self.watch_exit(c.clone(), handle);
+        Ok(())
     }
 
     /// Waits (in a task) for the monitor's socket to close, then records the exit.
@@ -173,6 +194,7 @@ impl Containers {
     }
 
     async fn on_exit(self: &Arc<Self>, c: &Arc<Container>) {
+        self.network.detach(&c.id);
         let paths = self.paths(&c.id);
         // The monitor writes exit.json before closing its socket; a monitor that died without
         // recording one (killed) leaves the container's fate unknown: report it as killed.

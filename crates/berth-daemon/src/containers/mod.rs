@@ -11,6 +11,7 @@ mod model;
 pub use model::{
     ExecSpec, MountKind, MountSpec, NetworkMode, Resources, RestartPolicy, Spec, Stdio,
 };
+pub mod network;
 mod prune;
 mod record;
 pub(crate) mod spec;
@@ -75,6 +76,7 @@ pub struct Containers {
     db: Arc<Database>,
     images: ImageStore,
     events: Arc<Events>,
+    network: Arc<dyn network::NetworkHook>,
     all: Mutex<HashMap<String, Arc<Container>>>,
     execs: Mutex<HashMap<String, Arc<Exec>>>,
 }
@@ -86,6 +88,7 @@ impl Containers {
         database: Arc<Database>,
         images: ImageStore,
         events: Arc<Events>,
+        network: Arc<dyn network::NetworkHook>,
     ) -> Result<Arc<Self>> {
         let tx = database.begin_write().map_err(db)?;
         tx.open_table(CONTAINERS).map_err(db)?;
@@ -113,6 +116,7 @@ impl Containers {
             db: database,
             images,
             events,
+            network,
             all: Mutex::new(all),
             execs: Mutex::default(),
         });

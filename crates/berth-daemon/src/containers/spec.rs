@@ -181,12 +181,13 @@ fn limits(r: &Resources) -> berth_runtime::Resources {
 }
 
 /// The runtime spec for a container record; `exe` is berth's own binary, the init of `--init`
-/// containers.
+/// containers; `network` is what the network hook prepared.
 pub fn run_spec(
     rec: &super::Record,
     layers: &dyn ReadRoot,
     files: &super::files::Paths,
     exe: &Path,
+    network: Network,
 ) -> Result<RunSpec> {
     let spec = &rec.spec;
     let (uid, gid, additional_gids) = resolve_user(&spec.user, layers)?;
@@ -196,10 +197,6 @@ pub fn run_spec(
     };
     let mut args = vec![rec.path.clone()];
     args.extend(rec.args.iter().cloned());
-    let network = match spec.network {
-        NetworkMode::Host => Network::Host,
-        NetworkMode::None => Network::None,
-    };
     Ok(RunSpec {
         args,
         env: process_env(spec, spec.stdio.tty, &[]),
@@ -207,9 +204,9 @@ pub fn run_spec(
         uid,
         gid,
         additional_gids,
-        hostname: match network {
-            Network::Host => hostname(),
-            Network::None => spec.hostname.clone(),
+        hostname: match spec.network {
+            NetworkMode::Host => hostname(),
+            NetworkMode::None => spec.hostname.clone(),
         },
         tty: spec.stdio.tty,
         readonly_rootfs: spec.readonly_rootfs,
