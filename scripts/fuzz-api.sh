@@ -24,7 +24,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 helpers=$here/fuzz-api
 BERTH=${BERTH:-$repo/target/x86_64-unknown-linux-gnu/debug/berth}
-SPEC=${FUZZ_SPEC:-$repo/../shared/api/docker-engine-v1.43.yaml}
+# The definition is shared data beside the checkout, not part of it.
+if [ -z "${FUZZ_SPEC:-}" ]; then
+  for FUZZ_SPEC in "$repo/../shared/api/docker-engine-v1.43.yaml" /work/shared/api/docker-engine-v1.43.yaml; do
+    [ -f "$FUZZ_SPEC" ] && break
+  done
+fi
+SPEC=$FUZZ_SPEC
 MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-50}
 SEED=${FUZZ_SEED:-1}
 REQUEST_TIMEOUT=${FUZZ_REQUEST_TIMEOUT:-10}
