@@ -32,6 +32,7 @@ enum At {
 
 /// Where contents are kept.
 pub struct Blobs {
+    limit: u64,
     in_memory: u64,
     spill_path: PathBuf,
     spill: Option<File>,
@@ -39,10 +40,11 @@ pub struct Blobs {
 }
 
 impl Blobs {
-    /// A store whose spill file, should one be needed, is `spill_path` (its directory is
-    /// created then).
-    pub fn new(spill_path: PathBuf) -> Blobs {
+    /// A store that keeps up to `limit` bytes in memory and the rest in `spill_path` (made,
+    /// with its directory, when needed).
+    pub fn new(spill_path: PathBuf, limit: u64) -> Blobs {
         Blobs {
+            limit,
             in_memory: 0,
             spill_path,
             spill: None,
@@ -53,11 +55,11 @@ impl Blobs {
     /// Reads all of `r`, which announces `size` bytes, hashing it as it goes.
     pub fn ingest(&mut self, r: &mut dyn Read, size: u64) -> io::Result<Blob> {
         let mut h = Sha256::new();
-        if self.in_memory + size <= MEMORY_LIMIT {
+        if self.in_memory + size <= self.limit {
             let mut data = Vec::with_capacity(size as usize);
-            r.take(MEMORY_LIMIT - self.in_memory + 1)
+            r.take(self.limit - self.in_memory + 1)
                 .read_to_end(&mut data)?;
-            if self.in_memory + data.len() as u64 <= MEMORY_LIMIT {
+            if self.in_memory + data.len() as u64 <= self.limit {
                 h.update(&data);
                 self.in_memory += data.len() as u64;
                 return Ok(Blob {
@@ -183,12 +185,11 @@ mod tests {
     fn contents_past_the_bound_spill_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let spill = dir.path().join("sub/spill");
-        let mut b = Blobs::new(spill.clone());
+        let mut b = Blobs::new(spill.clone(), 7);
         let small = b.ingest(&mut &b"small"[..], 5).unwrap();
         assert!(!spill.exists(), "nothing spilled yet");
-        b.in_memory = MEMORY_LIMIT - 2;
-        // Announced as 3 bytes, is 6: still read whole, and spilled.
-        let big = b.ingest(&mut &b"abcdef"[..], 3).unwrap();
+        // Announced as 1 byte, which would fit, but is 6: still read whole, and spilled.
+        let big = b.ingest(&mut &b"abcdef"[..], 1).unwrap();
         let next = b.ingest(&mut &b"xyz"[..], 3).unwrap();
         assert!(b.spilled() && spill.exists());
         let all = |blob: &Blob| {

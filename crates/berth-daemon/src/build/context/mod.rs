@@ -71,17 +71,23 @@ pub const SECRETS_DIR: &str = ".berth-build-secrets";
 /// the context spills over), reads `dockerfile` from it and applies `<dockerfile>.dockerignore`
 /// or `.dockerignore`. With `take_secrets`, [`SECRETS_DIR`] is moved out of the context into
 /// [`Context::secrets`]. Blocking.
-pub fn unpack(
+pub fn unpack(tar: impl Read, dir: &Path, dockerfile: &str, take_secrets: bool) -> Result<Context> {
+    unpack_bounded(tar, dir, dockerfile, take_secrets, blobs::MEMORY_LIMIT)
+}
+
+/// [`unpack`], keeping up to `limit` bytes of contents in memory.
+fn unpack_bounded(
     mut tar: impl Read,
     dir: &Path,
     dockerfile: &str,
     take_secrets: bool,
+    limit: u64,
 ) -> Result<Context> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let mut tree = Tree::new(now);
-    let mut blobs = blobs::Blobs::new(dir.join("spill"));
+    let mut blobs = blobs::Blobs::new(dir.join("spill"), limit);
     let read = read_entries(&mut tar, &mut tree, &mut blobs, now);
     // The client is still sending (tar padding, or all of a context refused early): it must
     // be able to finish, or it sees a broken pipe instead of our answer.
@@ -547,6 +553,27 @@ mod tests {
             "contents come back whole"
         );
         ctx.materialise("nope").unwrap_err();
+    }
+
+    #[test]
+    fn a_context_past_the_memory_bound_spills_to_one_file_and_reads_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let build = dir.path().join("b");
+        let body = "x".repeat(1000);
+        let tar = tar(&[
+            E::File("f1", &body),
+            E::File("f2", &body),
+            E::File("Dockerfile", "FROM scratch\nCOPY . /\n"),
+            E::File(".dockerignore", "f1\n"),
+        ]);
+        let ctx = unpack_bounded(&tar[..], &build, "", false, 1500).unwrap();
+        assert_eq!(ctx.dockerfile, "FROM scratch\nCOPY . /\n");
+        assert!(ctx.spilled());
+        let on_disk: Vec<_> = std::fs::read_dir(&build).unwrap().flatten().collect();
+        assert_eq!(on_disk.len(), 1, "only the spill file: {on_disk:?}");
+        let root = ctx.materialise("").unwrap();
+        assert_eq!(std::fs::read_to_string(root.join("f2")).unwrap(), body);
+        assert!(!root.join("f1").exists());
     }
 
     #[test]
