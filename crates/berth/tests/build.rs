@@ -939,6 +939,9 @@ fn interrupted_builds_leave_nothing_behind() {
     no_containers_left(&d);
 }
 
+// Issue 8, "Cached rebuilds at the cost of hashing": the context is hashed as it streams in,
+// and only the sources of steps that run are written to disk.
+
 /// Names of what the daemon makes in its build scratch space while `f` runs: a build's context
 /// directory (`<id>.context`, made when the build spills its context or writes sources to disk),
 /// mount points of image views, layers being written.
