@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builder timings through `berth build` (not a test: prints numbers).
 #   (a) fully cached rebuild of a 12-step Dockerfile with a 200-file COPY
+#   (m) a metadata-only Dockerfile in (a)'s context, and (e) in an empty one
 #   (b) --no-cache build of 10 small RUN steps
 #   (c) two independent stages (1 s each): wall time vs the sum
 set -euo pipefail
@@ -27,6 +28,14 @@ DF
 for t in "${tools[@]}"; do
   tool "$t" build -q -t a "$a" >/dev/null
   echo "$t (a) cached rebuild, 12 steps + 200-file COPY: median $(for _ in $(seq $N); do time_ms tool "$t" build -q -t a "$a"; done | median) ms"
+done
+
+m=$dir/m; cp -r "$a" "$m"; printf 'FROM bench\nENV A=1\nLABEL x=y\nCMD ["sh"]\n' > "$m/Dockerfile"
+e=$dir/e; mkdir -p "$e"; cp "$m/Dockerfile" "$e/"
+for t in "${tools[@]}"; do
+  for c in m e; do tool "$t" build -q -t "$c" "${!c}" >/dev/null; done
+  echo "$t (m) metadata-only, (a)'s context:          median $(for _ in $(seq $N); do time_ms tool "$t" build -q -t m "$m"; done | median) ms"
+  echo "$t (e) metadata-only, empty context:          median $(for _ in $(seq $N); do time_ms tool "$t" build -q -t e "$e"; done | median) ms"
 done
 
 b=$dir/b; mkdir -p "$b"

@@ -938,3 +938,207 @@ fn interrupted_builds_leave_nothing_behind() {
     d.spawn();
     no_containers_left(&d);
 }
+
+// Issue 8, "Cached rebuilds at the cost of hashing": the context is hashed as it streams in,
+// and only the sources of steps that run are written to disk.
+
+/// Names of what the daemon makes in its build scratch space while `f` runs: a build's context
+/// directory (`<id>.context`, made when the build spills its context or writes sources to disk),
+/// mount points of image views, layers being written.
+fn scratch_made(d: &TestDaemon, f: impl FnOnce()) -> Vec<String> {
+    let mut watch = inotify::Inotify::init().unwrap();
+    watch
+        .watches()
+        .add(
+            d.root.join("build/tmp"),
+            inotify::WatchMask::CREATE | inotify::WatchMask::MOVED_TO,
+        )
+        .unwrap();
+    f();
+    let mut made = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match watch.read_events(&mut buf) {
+            Ok(events) => {
+                made.extend(events.filter_map(|e| e.name.map(|n| n.to_string_lossy().into_owned())))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return made,
+            Err(e) => panic!("inotify: {e}"),
+        }
+    }
+}
+
+fn contexts(names: Vec<String>) -> Vec<String> {
+    names
+        .into_iter()
+        .filter(|n| n.ends_with(".context"))
+        .collect()
+}
+
+/// A context directory with 200 small files in `files/`, an 8 MiB `big.bin`, `other.txt` and
+/// `dockerfile`.
+fn issue8_context(dockerfile: &str) -> tempfile::TempDir {
+    let ctx = context(&[("Dockerfile", dockerfile), ("other.txt", "one\n")]);
+    std::fs::write(ctx.path().join("big.bin"), vec![7u8; 8 << 20]).unwrap();
+    std::fs::create_dir(ctx.path().join("files")).unwrap();
+    for i in 0..200 {
+        std::fs::write(
+            ctx.path().join(format!("files/f{i}.txt")),
+            format!("{i}\n").repeat(400),
+        )
+        .unwrap();
+    }
+    ctx
+}
+
+#[test]
+fn issue8_cached_rebuilds_and_metadata_only_builds_write_nothing_of_the_context() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let ctx = issue8_context(
+        "FROM busybox\nWORKDIR /app\nCOPY files/ /app/files/\nCOPY other.txt /\nRUN ls /app/files | wc -l\nLABEL l=1\n",
+    );
+    let meta = ctx.path().join("meta.Dockerfile");
+    std::fs::write(
+        &meta,
+        "FROM busybox\nENV A=1\nLABEL x=y\nEXPOSE 80\nCMD [\"sh\"]\n",
+    )
+    .unwrap();
+    let (path, meta) = (ctx.path().to_str().unwrap(), meta.to_str().unwrap());
+    // The first build copies, so the files it copies go to disk.
+    let made = scratch_made(&d, || {
+        let out = built(d.docker_build(&["-t", "c8", path]));
+        assert!(out.contains("200\n"), "{out}");
+    });
+    assert_eq!(contexts(made.clone()).len(), 1, "{made:?}");
+    // A fully cached rebuild hashes the context as it comes in, and writes none of it.
+    let made = scratch_made(&d, || {
+        let out = built(d.docker_build(&["-t", "c8", path]));
+        assert_eq!(out.matches("Using cache").count(), 5, "{out}");
+    });
+    assert_eq!(
+        contexts(made),
+        [""; 0],
+        "a cached rebuild wrote its context"
+    );
+    // Steps that copy nothing need nothing on disk, cached or not: a metadata-only build in
+    // this context does what it does in an empty one.
+    for _ in 0..2 {
+        let made = scratch_made(&d, || {
+            built(d.docker_build(&["-f", meta, "-t", "meta8", path]));
+        });
+        assert_eq!(made, [""; 0], "a metadata-only build wrote to disk");
+    }
+    assert_eq!(inspect(&d, "meta8", "{{json .Config.Cmd}}"), r#"["sh"]"#);
+}
+
+/// `dir` as a build context tar.
+fn tar_dir(dir: &std::path::Path) -> Vec<u8> {
+    let mut t = tar::Builder::new(Vec::new());
+    t.follow_symlinks(false);
+    t.append_dir_all(".", dir).unwrap();
+    t.into_inner().unwrap()
+}
+
+#[test]
+fn issue8_a_changed_file_reruns_only_the_copy_that_uses_it_and_only_it_is_written() {
+    use std::io::{Read, Write};
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let ctx = issue8_context(
+        "FROM busybox\nCOPY files /files\nCOPY other.txt /other\nARG N\n\
+         RUN echo started-$N; if [ \"$N\" = slow ]; then sleep 60; fi\n",
+    );
+    built(d.docker_build(&[ctx.path().to_str().unwrap()]));
+    std::fs::write(ctx.path().join("other.txt"), "two\n").unwrap();
+    // Rebuilt over a raw connection, to look at the build's files while its RUN runs.
+    let body = tar_dir(ctx.path());
+    let mut s = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
+    write!(
+        s,
+        "POST /build?t=changed&buildargs=%7B%22N%22%3A%22slow%22%7D HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(&body).unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("started-slow") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "build ended: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let out = String::from_utf8_lossy(&seen);
+    let cached: Vec<(u64, bool)> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| {
+            let s = &v["berthStep"];
+            Some((s["step"].as_u64()?, s["cached"].as_bool()?))
+        })
+        .collect();
+    assert_eq!(
+        cached,
+        [(1, false), (2, true), (3, false), (4, false)],
+        "only the COPY of the changed file runs again: {out}"
+    );
+    let dirs: Vec<std::path::PathBuf> = std::fs::read_dir(d.root.join("build/tmp"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "context"))
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    let root = dirs[0].join("root");
+    assert_eq!(
+        std::fs::read_to_string(root.join("other.txt")).unwrap(),
+        "two\n"
+    );
+    for absent in ["files", "Dockerfile"] {
+        assert!(
+            !root.join(absent).exists(),
+            "{absent} was written, though no step that ran needed it"
+        );
+    }
+    drop(s);
+    no_containers_left_but(&d, "changed");
+}
+
+fn no_containers_left_but(d: &TestDaemon, tag: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !d.docker(&["ps", "-aq"]).ok().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "build container left");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    d.docker(&["image", "inspect", tag])
+        .fails_with(1, "No such image");
+}
+
+#[test]
+fn issue8_a_dockerfile_and_dockerignore_at_the_end_of_the_tar_work() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let mut t = tar::Builder::new(Vec::new());
+    let mut add = |name: &str, body: &str| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        t.append_data(&mut h, name, body.as_bytes()).unwrap();
+    };
+    add("a.txt", "a\n");
+    add("b.log", "b\n");
+    add("sub/c.txt", "c\n");
+    add(".dockerignore", "*.log\n");
+    add(
+        "Dockerfile",
+        "FROM busybox\nCOPY . /c/\nRUN cd /c && find . -type f | sort | tr '\\n' ' '\n",
+    );
+    let (status, _, body) = d.http("POST", "/build?t=late", &t.into_inner().unwrap());
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("./.dockerignore ./Dockerfile ./a.txt ./sub/c.txt "),
+        "{body}"
+    );
+    assert!(body.contains("Successfully tagged late:latest"), "{body}");
+}

@@ -1,7 +1,8 @@
 //! COPY and ADD (and the directory a WORKDIR creates): sources from the context, another stage
 //! or an image, copied into a fresh layer directory that becomes the step's layer. The cache
 //! key includes a checksum of what is copied (paths, types, modes, owners, contents), never
-//! mtimes.
+//! mtimes. Context sources are looked up and hashed in the context's tree in memory; they are
+//! written to disk only when the step runs.
 
 use std::fs;
 use std::io::{self, Read};
@@ -15,7 +16,8 @@ use sha2::{Digest as _, Sha256};
 use super::Builder;
 use berth_core::rootfs::RootDir;
 
-use super::context::resolve;
+use super::context::tree::{Kind, Node};
+use super::context::{Context, resolve};
 use super::stage::{Layer, State};
 use crate::error::{Error, Result};
 
@@ -63,11 +65,71 @@ impl Drop for View {
     }
 }
 
-/// One thing to copy: a path on the host, or literal content (a heredoc), to a path in the
+/// Where a source is: in the build context (a real path of its tree, on disk only once the step
+/// runs) or on the host (in a read-only view of a stage or an image).
+#[derive(Debug)]
+enum Src {
+    Context(String),
+    Host(PathBuf),
+}
+
+impl Src {
+    fn is_symlink(&self, ctx: &Context) -> bool {
+        match self {
+            Src::Context(p) => ctx.node(p).is_some_and(Node::is_symlink),
+            Src::Host(p) => p.is_symlink(),
+        }
+    }
+
+    /// Whether it is a directory, a symlink followed.
+    fn is_dir(&self, ctx: &Context) -> bool {
+        match self {
+            Src::Context(p) => ctx
+                .resolve(p)
+                .and_then(|r| ctx.node(&r).map(Node::is_dir))
+                .unwrap_or(false),
+            Src::Host(p) => p.is_dir(),
+        }
+    }
+
+    fn open<'a>(&self, ctx: &'a Context) -> io::Result<Box<dyn Read + 'a>> {
+        match self {
+            Src::Context(p) => ctx.open(p),
+            Src::Host(p) => Ok(Box::new(fs::File::open(p)?)),
+        }
+    }
+
+    /// The sha256 of a regular file.
+    fn sha256(&self, ctx: &Context) -> io::Result<[u8; 32]> {
+        match self {
+            Src::Context(p) => match ctx.node(p).map(|n| &n.kind) {
+                Some(Kind::File(b)) => Ok(b.sha256),
+                _ => Err(io::ErrorKind::NotFound.into()),
+            },
+            Src::Host(p) => file_sha256(p),
+        }
+    }
+
+    /// Its host path: a context source is written to disk first (once per build).
+    fn host(&self, ctx: &Context) -> io::Result<PathBuf> {
+        match self {
+            Src::Context(p) => ctx.materialise(p),
+            Src::Host(p) => Ok(p.clone()),
+        }
+    }
+}
+
+fn file_sha256(p: &Path) -> io::Result<[u8; 32]> {
+    let mut h = Sha256::new();
+    io::copy(&mut fs::File::open(p)?, &mut h)?;
+    Ok(h.finalize().into())
+}
+
+/// One thing to copy: a source file or tree, or literal content (a heredoc), to a path in the
 /// layer.
 enum Item {
     Path {
-        src: PathBuf,
+        src: Src,
         dest: String,
     },
     /// A download: mode 0600 (unless --chmod) and the server's mtime, as Docker writes it.
@@ -81,7 +143,7 @@ enum Item {
         dest: String,
     },
     Archive {
-        src: PathBuf,
+        src: Src,
         dest: String,
     },
 }
@@ -99,9 +161,11 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
     let dest_dir_syntax = dest_raw.ends_with('/') || dest_raw == "." || dest_raw.ends_with("/.");
     // Where sources come from.
     let from = spec.from.as_deref().map(|f| st.expand(f)).transpose()?;
+    let ctx = st.shared.ctx.clone();
     let mut _from_view = None;
-    let src_root: PathBuf = match &from {
-        None => st.shared.ctx.root.clone(),
+    // `None`: the context.
+    let src_root: Option<PathBuf> = match &from {
+        None => None,
         Some(name) => {
             let image = st.source_image(name, || {
                 Error::not_found(format!(
@@ -111,8 +175,12 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
             let v = View::mount(&b, image.as_ref())?;
             let root = v.root().to_path_buf();
             _from_view = Some(v);
-            root
+            Some(root)
         }
+    };
+    let lookup = |p: &str| match &src_root {
+        None => ctx.resolve(p).map(Src::Context),
+        Some(root) => resolve(root, p).map(Src::Host),
     };
     let dest_view = View::mount(&b, st.image.as_ref())?;
     let (uid, gid) = match &spec.chown {
@@ -198,10 +266,21 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
                 "ADD --checksum is only for URL sources, not {src}"
             )));
         }
-        let matches = if src.contains(['*', '?', '[']) {
-            glob(&src_root, &src)?
+        let matches: Vec<(Src, String)> = if src.contains(['*', '?', '[']) {
+            let m = matcher(&src)?;
+            match &src_root {
+                None => ctx
+                    .glob(&m)
+                    .into_iter()
+                    .map(|p| (Src::Context(p.clone()), p))
+                    .collect(),
+                Some(root) => glob(root, &m)
+                    .into_iter()
+                    .map(|(p, name)| (Src::Host(p), name))
+                    .collect(),
+            }
         } else {
-            match resolve(&src_root, &src) {
+            match lookup(&src) {
                 Some(p) => vec![(p, berth_build::ignore::clean(&src))],
                 None => return Err(missing(st, what, &src, from.is_none())),
             }
@@ -213,12 +292,12 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
         for (path, rel) in matches {
             // A source that is a symlink is followed (inside the source root) and copied under
             // its own name, as Docker does; links further down are copied as links.
-            let path = if path.is_symlink() {
-                resolve(&src_root, &rel).ok_or_else(|| missing(st, what, &rel, from.is_none()))?
+            let path = if path.is_symlink(&ctx) {
+                lookup(&rel).ok_or_else(|| missing(st, what, &rel, from.is_none()))?
             } else {
                 path
             };
-            let is_dir = path.is_dir();
+            let is_dir = path.is_dir(&ctx);
             let base = Path::new(&rel)
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -241,7 +320,7 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
             } else {
                 dest_abs.clone()
             };
-            if add && !is_dir && is_archive(&path) {
+            if add && !is_dir && path.open(&ctx).is_ok_and(is_archive) {
                 items.push(Item::Archive {
                     src: path,
                     dest: dest_abs.clone(),
@@ -288,15 +367,15 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
             })
         })
         .collect::<Result<_>>()?;
-    let ex = excludes.clone();
+    let (ex, c) = (excludes.clone(), ctx.clone());
     let (items, checksum) = crate::blocking::run("hashing COPY sources", move || {
-        let sum = checksum(&items, uid, gid, mode, &ex)
+        let sum = checksum(&items, &c, uid, gid, mode, &ex)
             .map_err(|e| Error::internal("reading COPY sources", &e))?;
         Ok((items, sum))
     })
     .await?;
     let kind = match items.as_slice() {
-        [Item::Path { src, .. }] if src.is_dir() => "dir",
+        [Item::Path { src, .. }] if src.is_dir(&ctx) => "dir",
         [_] => "file",
         _ => "multi",
     };
@@ -319,7 +398,7 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
     let result = tokio::task::spawn_blocking(move || {
         fs::create_dir_all(&ld)?;
         for item in &items {
-            materialize(item, &ld, uid, gid, mode, &excludes)?;
+            materialize(item, &ctx, &ld, uid, gid, mode, &excludes)?;
         }
         berth_snapshot::diff(&ld, io::BufWriter::new(fs::File::create(&tp)?))
     })
@@ -411,15 +490,19 @@ fn chown(spec: &str, root: &Path) -> Result<(u32, u32)> {
     })
 }
 
-/// Paths under `root` matching `pattern` (a matched directory is taken whole).
-fn glob(root: &Path, pattern: &str) -> Result<Vec<(PathBuf, String)>> {
+/// The matcher of source pattern `pattern` (`*` does not match `/`).
+fn matcher(pattern: &str) -> Result<globset::GlobMatcher> {
     let pat = berth_build::ignore::clean(pattern);
-    let m = globset::GlobBuilder::new(&pat)
+    Ok(globset::GlobBuilder::new(&pat)
         .literal_separator(true)
         .backslash_escape(true)
         .build()
         .map_err(|e| Error::invalid(format!("invalid source pattern {pattern}: {e}")))?
-        .compile_matcher();
+        .compile_matcher())
+}
+
+/// Paths under `root` matching `m` (a matched directory is taken whole).
+fn glob(root: &Path, m: &globset::GlobMatcher) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     let mut stack = vec![(root.to_path_buf(), String::new())];
     while let Some((dir, rel)) = stack.pop() {
@@ -435,7 +518,7 @@ fn glob(root: &Path, pattern: &str) -> Result<Vec<(PathBuf, String)>> {
         }
     }
     out.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(out)
+    out
 }
 
 /// `path`'s content, decompressed when it is gzip, bzip2 or xz (the formats ADD unpacks).
@@ -443,11 +526,14 @@ fn decompressed(path: &Path) -> io::Result<Box<dyn Read>> {
     crate::compress::decompress(io::BufReader::new(fs::File::open(path)?))
 }
 
-/// Whether ADD unpacks `path`: a tar, plain or compressed, whose first header is sound.
-/// Anything else (a gzipped file that is not a tar, say) is copied as it is, as Docker does.
-fn is_archive(path: &Path) -> bool {
+/// Whether ADD unpacks a file of content `content`: a tar, plain or compressed, whose first
+/// header is sound. Anything else (a gzipped file that is not a tar, say) is copied as it is,
+/// as Docker does.
+fn is_archive(content: impl Read) -> bool {
     let mut head = [0u8; 512];
-    decompressed(path).is_ok_and(|mut r| r.read_exact(&mut head).is_ok()) && tar_header_sound(&head)
+    crate::compress::decompress(io::BufReader::new(content))
+        .is_ok_and(|mut r| r.read_exact(&mut head).is_ok())
+        && tar_header_sound(&head)
 }
 
 /// A tar header block whose checksum (the byte sum with the checksum field as spaces) matches.
@@ -473,6 +559,7 @@ fn tar_header_sound(h: &[u8; 512]) -> bool {
 /// A hash of everything that decides the layer's content.
 fn checksum(
     items: &[Item],
+    ctx: &Context,
     uid: u32,
     gid: u32,
     mode: Option<u32>,
@@ -488,9 +575,16 @@ fn checksum(
             }
             Item::Archive { src, dest } => {
                 h.update(format!("archive {dest}\n"));
-                io::copy(&mut fs::File::open(src)?, &mut h)?;
+                h.update(src.sha256(ctx)?);
             }
-            Item::Path { src, dest } => hash_tree(&mut h, src, dest, "", excludes)?,
+            Item::Path {
+                src: Src::Context(p),
+                dest,
+            } => hash_context_tree(&mut h, ctx, p, dest, excludes),
+            Item::Path {
+                src: Src::Host(src),
+                dest,
+            } => hash_tree(&mut h, src, dest, "", excludes)?,
             Item::Remote { src, dest, mtime } => {
                 h.update(format!("remote {dest} {mtime:?}\n"));
                 io::copy(&mut fs::File::open(src)?, &mut h)?;
@@ -500,11 +594,38 @@ fn checksum(
     Ok(format!("{:x}", h.finalize()))
 }
 
-/// A hash of the files under `src` (contents, modes, links; not times).
-pub fn tree_checksum(src: &Path) -> io::Result<String> {
+/// A hash of the files under real path `real` of the context (contents, modes, links; not
+/// times).
+pub fn context_checksum(ctx: &Context, real: &str) -> String {
     let mut h = Sha256::new();
-    hash_tree(&mut h, src, "", "", &berth_build::Ignore::default())?;
-    Ok(format!("{:x}", h.finalize()))
+    hash_context_tree(&mut h, ctx, real, "", &berth_build::Ignore::default());
+    format!("{:x}", h.finalize())
+}
+
+// A tree hashes as one record per entry, parents first and names in byte order: its
+// destination and `st_mode`, then a symlink's target or a file's sha256. The context's tree
+// and a directory on the host hash alike, so that the same files have the same checksum
+// wherever they come from.
+
+fn hash_entry(h: &mut Sha256, dest: &str, mode: u32) {
+    h.update(format!("{dest}\0{mode:o}\0"));
+}
+
+fn hash_context_tree(
+    h: &mut Sha256,
+    ctx: &Context,
+    real: &str,
+    dest: &str,
+    ex: &berth_build::Ignore,
+) {
+    ctx.walk(real, ex, &mut |at, node| {
+        hash_entry(h, &format!("{dest}{at}"), node.mode);
+        match &node.kind {
+            Kind::Symlink(target) => h.update(target.as_os_str().as_encoded_bytes()),
+            Kind::File(blob) => h.update(blob.sha256),
+            Kind::Dir(_) => {}
+        }
+    });
 }
 
 fn hash_tree(
@@ -515,11 +636,11 @@ fn hash_tree(
     ex: &berth_build::Ignore,
 ) -> io::Result<()> {
     let meta = fs::symlink_metadata(src)?;
-    h.update(format!("{dest}\0{:o}\0", meta.mode()));
+    hash_entry(h, dest, meta.mode());
     if meta.file_type().is_symlink() {
         h.update(fs::read_link(src)?.as_os_str().as_encoded_bytes());
     } else if meta.is_file() {
-        io::copy(&mut fs::File::open(src)?, h)?;
+        h.update(file_sha256(src)?);
     } else if meta.is_dir() {
         let mut names: Vec<_> = fs::read_dir(src)?.collect::<std::result::Result<_, _>>()?;
         names.sort_by_key(|e| e.file_name());
@@ -553,6 +674,7 @@ fn mkdirs(layer: &Path, dir: &str) -> io::Result<()> {
 /// a symlink an earlier item left there cannot send a later one outside it.
 fn materialize(
     item: &Item,
+    ctx: &Context,
     layer: &Path,
     uid: u32,
     gid: u32,
@@ -570,12 +692,13 @@ fn materialize(
     match item {
         Item::Content { data, dest } => write(dest, &mut &data[..], 0o644).map(drop),
         Item::Archive { src, dest } => {
+            let src = src.host(ctx)?;
             root.mkdir_all(dest, 0o755)?;
             // The layer is ours alone while it is written, so its host path stays true.
             let p = root
                 .host_path(dest)?
                 .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
-            let mut a = tar::Archive::new(decompressed(src)?);
+            let mut a = tar::Archive::new(decompressed(&src)?);
             a.set_preserve_permissions(true);
             a.set_preserve_ownerships(true);
             for entry in a.entries()? {
@@ -590,7 +713,9 @@ fn materialize(
             }
             Ok(())
         }
-        Item::Path { src, dest } => copy_tree(src, &root, dest, "", Some((uid, gid)), mode, ex),
+        Item::Path { src, dest } => {
+            copy_tree(&src.host(ctx)?, &root, dest, "", Some((uid, gid)), mode, ex)
+        }
         Item::Remote { src, dest, mtime } => {
             let f = write(dest, &mut fs::File::open(src)?, 0o600)?;
             let t = std::time::UNIX_EPOCH
@@ -647,4 +772,84 @@ pub fn copy_tree(
     let t = std::time::UNIX_EPOCH
         + std::time::Duration::new(mtime.0.max(0) as u64, mtime.1.clamp(0, 999_999_999) as u32);
     file.set_times(fs::FileTimes::new().set_accessed(t).set_modified(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file: path, content, mode, mtime.
+    type File<'a> = (&'a str, &'a str, u32, u64);
+
+    /// A context whose `src/` holds `files`.
+    fn context(dir: &Path, files: &[File]) -> Context {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut add = |name: &str, body: &str, mode: u32, mtime: u64| {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(body.len() as u64);
+            h.set_mode(mode);
+            h.set_mtime(mtime);
+            h.set_cksum();
+            b.append_data(&mut h, name, body.as_bytes()).unwrap();
+        };
+        add("Dockerfile", "FROM scratch\n", 0o644, 0);
+        for (name, body, mode, mtime) in files {
+            add(&format!("src/{name}"), body, *mode, *mtime);
+        }
+        let tar = b.into_inner().unwrap();
+        super::super::context::unpack(&tar[..], dir, "", false).unwrap()
+    }
+
+    /// The COPY checksum of `src` from the context's tree and from its copy on disk.
+    fn sums(files: &[File]) -> (String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(&dir.path().join("b"), files);
+        let ex = berth_build::Ignore::parse("d/*.tmp").unwrap();
+        let sum = |src: Src| {
+            let items = [
+                Item::Path {
+                    src,
+                    dest: "/app".into(),
+                },
+                Item::Archive {
+                    src: Src::Context("src/a".into()),
+                    dest: "/x".into(),
+                },
+            ];
+            checksum(&items, &ctx, 0, 0, None, &ex).unwrap()
+        };
+        let in_memory = sum(Src::Context("src".into()));
+        assert_eq!(ctx.written().entries, 0, "hashing writes nothing");
+        let on_disk = sum(Src::Host(ctx.materialise("src").unwrap()));
+        (in_memory, on_disk)
+    }
+
+    #[test]
+    fn context_sources_hash_as_their_copy_on_disk_and_only_what_matters_counts() {
+        let base = [
+            ("a", "a", 0o644, 1),
+            ("d/b", "b", 0o755, 1),
+            ("d/skip.tmp", "t", 0o644, 1),
+        ];
+        let (sum, on_disk) = sums(&base);
+        assert_eq!(
+            sum, on_disk,
+            "the tree in memory hashes as the files it writes"
+        );
+        let with = |i: usize, f: &dyn Fn(&mut File)| {
+            let mut v = base;
+            f(&mut v[i]);
+            sums(&v).0
+        };
+        assert_eq!(with(0, &|e| e.3 = 99), sum, "mtimes don't count");
+        assert_eq!(
+            with(2, &|e| e.1 = "other"),
+            sum,
+            "excluded files don't count"
+        );
+        assert_ne!(with(1, &|e| e.1 = "c"), sum, "contents count");
+        assert_ne!(with(1, &|e| e.2 = 0o644), sum, "modes count");
+        assert_ne!(with(1, &|e| e.0 = "d/c"), sum, "names count");
+        assert_ne!(with(0, &|e| e.1 = "b"), sum, "an archive's content counts");
+    }
 }

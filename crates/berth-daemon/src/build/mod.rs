@@ -240,7 +240,7 @@ impl Builder {
             builder: self.clone(),
             file: file.clone(),
             opts: opts.clone(),
-            ctx,
+            ctx: Arc::new(ctx),
             total,
             cache_from,
             used_args: std::sync::Mutex::new(BTreeSet::new()),

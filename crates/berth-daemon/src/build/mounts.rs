@@ -141,13 +141,12 @@ pub fn sources_key(st: &State<'_>, specs: &[RunMount]) -> Result<String> {
                 key.push_str(&format!("bind {from} {id} {source}\n"));
             }
             None => {
-                let path = resolve(&st.shared.ctx.root, &source).ok_or_else(|| {
+                let real = st.shared.ctx.resolve(&source).ok_or_else(|| {
                     Error::invalid(format!(
                         "RUN --mount=type=bind: source {source:?} not found"
                     ))
                 })?;
-                let sum = super::copy::tree_checksum(&path)
-                    .map_err(|e| Error::internal("reading a bind mount's source", &e))?;
+                let sum = super::copy::context_checksum(&st.shared.ctx, &real);
                 key.push_str(&format!("bind context {source} {sum}\n"));
             }
         }
@@ -257,22 +256,31 @@ pub async fn prepare(st: &State<'_>, specs: &[RunMount]) -> Result<Prepared> {
             }
             "bind" => {
                 let target = target.expect("checked by the parser");
-                let root = match get("from")? {
-                    None => st.shared.ctx.root.clone(),
-                    Some(from) => {
-                        let image = from_image(st, &from)?;
-                        let v = View::mount(&b, image.as_ref())?;
-                        let root = v.root().to_path_buf();
-                        p.views.push(v);
-                        root
-                    }
-                };
                 let source = get("source")?.or(get("src")?).unwrap_or_default();
-                let path = resolve(&root, &source).ok_or_else(|| {
+                let not_found = || {
                     Error::invalid(format!(
                         "RUN --mount=type=bind: source {source:?} not found"
                     ))
-                })?;
+                };
+                let path = match get("from")? {
+                    // The context's files are on disk only once a step needs them.
+                    None => {
+                        let real = st.shared.ctx.resolve(&source).ok_or_else(not_found)?;
+                        let ctx = st.shared.ctx.clone();
+                        crate::blocking::run("writing a bind mount's sources", move || {
+                            ctx.materialise(&real)
+                                .map_err(|e| Error::internal("writing a bind mount's sources", &e))
+                        })
+                        .await?
+                    }
+                    Some(from) => {
+                        let image = from_image(st, &from)?;
+                        let v = View::mount(&b, image.as_ref())?;
+                        let path = resolve(v.root(), &source).ok_or_else(not_found)?;
+                        p.views.push(v);
+                        path
+                    }
+                };
                 if flag("rw") || flag("readwrite") {
                     // Writes go to a throwaway upper layer.
                     let dir = writable(&b, &path, &mut p)?;

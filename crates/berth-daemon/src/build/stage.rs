@@ -18,7 +18,7 @@ pub struct Shared {
     pub builder: Arc<Builder>,
     pub file: Dockerfile,
     pub opts: BuildOptions,
-    pub ctx: Context,
+    pub ctx: Arc<Context>,
     pub total: usize,
     pub cache_from: Option<BTreeSet<Digest>>,
     /// Build args some stage declared (the others are reported as not consumed).

@@ -144,13 +144,15 @@ async fn build(
             return Err(e);
         }
     };
-    let dir = d.builder.workdir();
+    // The build's private directory: made only if the context spills over or a step needs its
+    // files on disk.
+    let dir = d.builder.workdir().with_extension("context");
     let stream = req
         .into_body()
         .into_data_stream()
         .map_err(std::io::Error::other);
     let reader = SyncIoBridge::new(StreamReader::new(stream));
-    let (root, dockerfile) = (dir.join("context"), opts.dockerfile.clone());
+    let (root, dockerfile) = (dir.clone(), opts.dockerfile.clone());
     let secrets = q.flag("berthsecrets");
     let unpacked =
         tokio::task::spawn_blocking(move || context::unpack(reader, &root, &dockerfile, secrets))
