@@ -136,15 +136,33 @@ impl Family {
     }
 }
 
+/// Why a request body does not decode: Go's words for a wrong type, serde_json's for the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl From<serde_json::Error> for DecodeError {
+    fn from(e: serde_json::Error) -> Self {
+        DecodeError(e.to_string())
+    }
+}
+
 /// Decodes the body of `POST /containers/create` as Go's decoder would see it: keys matched
 /// without regard to case, a value of the wrong type refused with Go's message.
-pub fn decode_create(body: &[u8]) -> Result<crate::container::CreateRequest, String> {
-    let mut v: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+pub fn decode_create(body: &[u8]) -> Result<crate::container::CreateRequest, DecodeError> {
+    let mut v: Value = serde_json::from_slice(body)?;
     let Some(top) = v.as_object_mut() else {
-        return Err(format!(
+        return Err(DecodeError(format!(
             "json: cannot unmarshal {} into Go value of type container.CreateRequest",
             json_name(&v)
-        ));
+        )));
     };
     CONTAINER_CONFIG.canonicalize(top);
     for extra in ["HostConfig", "NetworkingConfig"] {
@@ -159,40 +177,40 @@ pub fn decode_create(body: &[u8]) -> Result<crate::container::CreateRequest, Str
         }
     }
     if let Some(m) = CONTAINER_CONFIG.mistyped(top) {
-        return Err(m);
+        return Err(DecodeError(m));
     }
     match top.get_mut("HostConfig") {
         Some(Value::Object(h)) => {
             HOST_CONFIG.canonicalize(h);
             if let Some(m) = HOST_CONFIG.mistyped(h) {
-                return Err(m);
+                return Err(DecodeError(m));
             }
         }
         Some(Value::Null) | None => {}
         Some(other) => {
-            return Err(format!(
+            return Err(DecodeError(format!(
                 "json: cannot unmarshal {} into Go struct field CreateRequest.HostConfig of type container.HostConfig",
                 json_name(other)
-            ));
+            )));
         }
     }
-    serde_json::from_value(v).map_err(|e| e.to_string())
+    Ok(serde_json::from_value(v)?)
 }
 
 /// Decodes the body of `POST /containers/{id}/exec` the same way.
-pub fn decode_exec(body: &[u8]) -> Result<crate::exec::ExecConfig, String> {
-    let mut v: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+pub fn decode_exec(body: &[u8]) -> Result<crate::exec::ExecConfig, DecodeError> {
+    let mut v: Value = serde_json::from_slice(body)?;
     let Some(top) = v.as_object_mut() else {
-        return Err(format!(
+        return Err(DecodeError(format!(
             "json: cannot unmarshal {} into Go value of type container.ExecOptions",
             json_name(&v)
-        ));
+        )));
     };
     EXEC_CREATE.canonicalize(top);
     if let Some(m) = EXEC_CREATE.mistyped(top) {
-        return Err(m);
+        return Err(DecodeError(m));
     }
-    serde_json::from_value(v).map_err(|e| e.to_string())
+    Ok(serde_json::from_value(v)?)
 }
 
 /// The top level of `POST /containers/create` (a container's `Config`).
@@ -386,7 +404,7 @@ mod tests {
 
     #[test]
     fn a_wrong_type_is_gos_message_for_typed_and_untyped_fields() {
-        let says = |b: &str| decode_create(b.as_bytes()).unwrap_err();
+        let says = |b: &str| decode_create(b.as_bytes()).unwrap_err().0;
         assert_eq!(
             says(r#"{"Image": "x", "Healthcheck": 5}"#),
             "json: cannot unmarshal number into Go struct field Config.Healthcheck of type object"
@@ -408,6 +426,7 @@ mod tests {
         assert!(
             decode_exec(br#"{"Cmd": ["ls"], "Tty": "yes"}"#)
                 .unwrap_err()
+                .0
                 .contains("ExecConfig.Tty of type bool")
         );
         decode_exec(br#"{"Cmd": "ls", "Container": 5}"#).unwrap();

@@ -20,7 +20,7 @@ pub struct Ignore {
 
 impl Ignore {
     /// Parses a `.dockerignore`. A pattern that is not a valid glob is an error naming it.
-    pub fn parse(text: &str) -> Result<Ignore, String> {
+    pub fn parse(text: &str) -> Result<Ignore, crate::error::Invalid> {
         let mut rules = Vec::new();
         for line in text.lines() {
             let line = line.trim();

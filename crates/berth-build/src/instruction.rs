@@ -171,7 +171,7 @@ struct Flags {
 }
 
 impl Flags {
-    fn new(node: &Node, allowed: &[&str]) -> Result<Self, String> {
+    fn new(node: &Node, allowed: &[&str]) -> Result<Self, crate::error::Invalid> {
         let mut given = Vec::new();
         for f in &node.flags {
             let body = &f[2..];
@@ -180,7 +180,7 @@ impl Flags {
                 None => (body.to_string(), None),
             };
             if !allowed.contains(&name.as_str()) {
-                return Err(format!("unknown flag: {name}"));
+                return Err(crate::invalid!("unknown flag: {name}"));
             }
             given.push((name, value));
         }
@@ -190,16 +190,16 @@ impl Flags {
         })
     }
 
-    fn value(&self, name: &str) -> Result<Option<String>, String> {
+    fn value(&self, name: &str) -> Result<Option<String>, crate::error::Invalid> {
         let mut found = self.given.iter().filter(|(n, _)| n == name);
         let first = found.next();
         if found.next().is_some() {
-            return Err(format!("duplicate flag specified: {name}"));
+            return Err(crate::invalid!("duplicate flag specified: {name}"));
         }
         match first {
             None => Ok(None),
             Some((_, Some(v))) => Ok(Some(v.clone())),
-            Some((_, None)) => Err(format!("missing a value on flag: {name}")),
+            Some((_, None)) => Err(crate::invalid!("missing a value on flag: {name}")),
         }
     }
 
@@ -211,14 +211,14 @@ impl Flags {
             .collect()
     }
 
-    fn bool(&self, name: &str) -> Result<bool, String> {
+    fn bool(&self, name: &str) -> Result<bool, crate::error::Invalid> {
         match self.given.iter().find(|(n, _)| n == name) {
             None => Ok(false),
             Some((_, None)) => Ok(true),
             Some((_, Some(v))) => match v.as_str() {
                 "true" => Ok(true),
                 "false" => Ok(false),
-                _ => Err(format!(
+                _ => Err(crate::invalid!(
                     "expecting boolean value for flag {name}, not: {v} ({})",
                     self.keyword
                 )),
@@ -243,10 +243,14 @@ fn command(rest: &str) -> Command {
 }
 
 /// `k=v k2="v 2"`, or the legacy `k v w` (one pair, the value the rest of the line).
-fn name_values(keyword: &str, rest: &str, escape: char) -> Result<Vec<(String, String)>, String> {
+fn name_values(
+    keyword: &str,
+    rest: &str,
+    escape: char,
+) -> Result<Vec<(String, String)>, crate::error::Invalid> {
     let words = shell::split_raw(rest, escape);
     let Some(first) = words.first() else {
-        return Err(format!("{keyword} requires at least one argument"));
+        return Err(crate::invalid!("{keyword} requires at least one argument"));
     };
     if !first.contains('=') {
         // Legacy form: `ENV key value with spaces`.
@@ -263,20 +267,20 @@ fn name_values(keyword: &str, rest: &str, escape: char) -> Result<Vec<(String, S
                 format!("Syntax error - can't find = in \"{w}\". Must be of the form: name=value")
             })?;
             if k.is_empty() {
-                return Err(format!("{keyword} names can not be blank"));
+                return Err(crate::invalid!("{keyword} names can not be blank"));
             }
             Ok((k.to_string(), v.to_string()))
         })
         .collect()
 }
 
-fn instruction(node: &Node, escape: char) -> Result<Instruction, String> {
+fn instruction(node: &Node, escape: char) -> Result<Instruction, crate::error::Invalid> {
     let rest = node.rest.as_str();
     let k = node.keyword.as_str();
     let no_flags = || Flags::new(node, &[]).map(|_| ());
     let needs_args = |n: usize| {
         if shell::split_raw(rest, escape).len() < n {
-            Err(format!(
+            Err(crate::invalid!(
                 "{k} requires at least {n} argument{}",
                 if n == 1 { "" } else { "s" }
             ))
@@ -297,7 +301,7 @@ fn instruction(node: &Node, escape: char) -> Result<Instruction, String> {
                             .chars()
                             .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
                     {
-                        return Err(format!(
+                        return Err(crate::invalid!(
                             "invalid name for build stage: \"{name}\", name can't start with a number or contain symbols"
                         ));
                     }
@@ -325,7 +329,7 @@ fn instruction(node: &Node, escape: char) -> Result<Instruction, String> {
             if let Some(n) = &network
                 && !matches!(n.as_str(), "default" | "none" | "host")
             {
-                return Err(format!("unsupported network mode \"{n}\""));
+                return Err(crate::invalid!("unsupported network mode \"{n}\""));
             }
             Instruction::Run {
                 command: command(rest),
@@ -396,7 +400,10 @@ fn instruction(node: &Node, escape: char) -> Result<Instruction, String> {
                 return Err("ONBUILD requires at least one argument".into());
             };
             if matches!(n.keyword.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
-                return Err(format!("{} isn't allowed as an ONBUILD trigger", n.keyword));
+                return Err(crate::invalid!(
+                    "{} isn't allowed as an ONBUILD trigger",
+                    n.keyword
+                ));
             }
             instruction(n, escape)?;
             Instruction::Onbuild(rest.to_string())
@@ -421,7 +428,9 @@ fn instruction(node: &Node, escape: char) -> Result<Instruction, String> {
                 "CMD" if !cmd.is_empty() => Some(command(cmd)),
                 "CMD" => return Err("Missing command after HEALTHCHECK CMD".into()),
                 other => {
-                    return Err(format!("Unknown type \"{other}\" in HEALTHCHECK (try CMD)"));
+                    return Err(crate::invalid!(
+                        "Unknown type \"{other}\" in HEALTHCHECK (try CMD)"
+                    ));
                 }
             };
             Instruction::Healthcheck(Healthcheck {
@@ -449,7 +458,7 @@ fn instruction(node: &Node, escape: char) -> Result<Instruction, String> {
             let flags = Flags::new(node, allowed)?;
             let mut args = json_array(rest).unwrap_or_else(|| shell::split_raw(rest, escape));
             if args.len() + node.heredocs.len() < 2 || args.is_empty() {
-                return Err(format!(
+                return Err(crate::invalid!(
                     "{k} requires at least two arguments, but only one was provided. Destination could not be determined"
                 ));
             }
@@ -473,12 +482,12 @@ fn instruction(node: &Node, escape: char) -> Result<Instruction, String> {
                 Instruction::Add(spec)
             }
         }
-        other => return Err(format!("unknown instruction: {other}")),
+        other => return Err(crate::invalid!("unknown instruction: {other}")),
     })
 }
 
 /// `type=cache,target=/x,id=y` (also `readonly`, `ro` without a value).
-fn run_mount(spec: &str) -> Result<RunMount, String> {
+fn run_mount(spec: &str) -> Result<RunMount, crate::error::Invalid> {
     let mut m = RunMount {
         kind: "bind".into(),
         options: Vec::new(),
@@ -489,7 +498,7 @@ fn run_mount(spec: &str) -> Result<RunMount, String> {
         let v = v.trim().trim_matches('"').to_string();
         if k == "type" {
             if !matches!(v.as_str(), "bind" | "cache" | "tmpfs" | "secret" | "ssh") {
-                return Err(format!("unsupported mount type \"{v}\""));
+                return Err(crate::invalid!("unsupported mount type \"{v}\""));
             }
             m.kind = v;
         } else {
@@ -502,7 +511,7 @@ fn run_mount(spec: &str) -> Result<RunMount, String> {
         .is_none()
         && !matches!(m.kind.as_str(), "secret" | "ssh")
     {
-        return Err(format!(
+        return Err(crate::invalid!(
             "mount type {} requires a target (--mount {spec})",
             m.kind
         ));

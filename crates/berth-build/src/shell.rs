@@ -56,7 +56,7 @@ pub fn split_raw(s: &str, escape: char) -> Vec<String> {
 
 /// Processes one word: quotes removed, escapes applied, variables substituted. Whitespace is
 /// kept (no splitting).
-pub fn word(s: &str, escape: char, env: &dyn Env) -> Result<String, String> {
+pub fn word(s: &str, escape: char, env: &dyn Env) -> Result<String, crate::error::Invalid> {
     let mut out = Lexer {
         escape,
         env,
@@ -67,7 +67,7 @@ pub fn word(s: &str, escape: char, env: &dyn Env) -> Result<String, String> {
 }
 
 /// Processes a list: like [`word`], then split on whitespace that was not quoted or escaped.
-pub fn words(s: &str, escape: char, env: &dyn Env) -> Result<Vec<String>, String> {
+pub fn words(s: &str, escape: char, env: &dyn Env) -> Result<Vec<String>, crate::error::Invalid> {
     Lexer {
         escape,
         env,
@@ -83,7 +83,7 @@ struct Lexer<'a> {
 }
 
 impl Lexer<'_> {
-    fn run(&self, s: &str) -> Result<Vec<String>, String> {
+    fn run(&self, s: &str) -> Result<Vec<String>, crate::error::Invalid> {
         let mut chars = s.chars().peekable();
         let mut words = Vec::new();
         let mut cur = String::new();
@@ -145,7 +145,7 @@ impl Lexer<'_> {
         &self,
         chars: &mut Peekable<Chars<'_>>,
         cur: &mut String,
-    ) -> Result<(), String> {
+    ) -> Result<(), crate::error::Invalid> {
         loop {
             match chars.next() {
                 Some('"') => return Ok(()),
@@ -169,7 +169,7 @@ impl Lexer<'_> {
     }
 
     /// After a `$`: the substitution's value.
-    fn variable(&self, chars: &mut Peekable<Chars<'_>>) -> Result<String, String> {
+    fn variable(&self, chars: &mut Peekable<Chars<'_>>) -> Result<String, crate::error::Invalid> {
         match chars.peek() {
             Some('{') => {
                 chars.next();
@@ -191,7 +191,7 @@ impl Lexer<'_> {
         }
     }
 
-    fn braced(&self, chars: &mut Peekable<Chars<'_>>) -> Result<String, String> {
+    fn braced(&self, chars: &mut Peekable<Chars<'_>>) -> Result<String, crate::error::Invalid> {
         let mut name = String::new();
         while let Some(&c) = chars.peek() {
             if c.is_ascii_alphanumeric() || c == '_' {
@@ -214,7 +214,7 @@ impl Lexer<'_> {
             return Ok(value.unwrap_or_default());
         }
         let Some(op @ ('-' | '+' | '?')) = op else {
-            return Err(format!(
+            return Err(crate::invalid!(
                 "unsupported modifier ({}) in substitution",
                 op.map(String::from).unwrap_or_default()
             ));
@@ -231,13 +231,18 @@ impl Lexer<'_> {
             '+' if set => word,
             '+' => String::new(),
             _ if set => value.unwrap_or_default(),
-            _ if word.is_empty() => return Err(format!("{name}: is not allowed to be unset")),
-            _ => return Err(format!("{name}: {word}")),
+            _ if word.is_empty() => {
+                return Err(crate::invalid!("{name}: is not allowed to be unset"));
+            }
+            _ => return Err(crate::invalid!("{name}: {word}")),
         })
     }
 
     /// The word of `${v:-word}` up to the closing brace, itself processed.
-    fn until_brace(&self, chars: &mut Peekable<Chars<'_>>) -> Result<String, String> {
+    fn until_brace(
+        &self,
+        chars: &mut Peekable<Chars<'_>>,
+    ) -> Result<String, crate::error::Invalid> {
         let mut out = String::new();
         loop {
             match chars.next() {
@@ -290,10 +295,14 @@ mod tests {
         );
         assert_eq!(w("${NOPE:-$A-${A}}"), "a-a");
         assert_eq!(w("${A:?boom}"), "a");
-        assert_eq!(word("${NOPE:?boom}", '\\', &env).unwrap_err(), "NOPE: boom");
+        assert_eq!(
+            word("${NOPE:?boom}", '\\', &env).unwrap_err().0,
+            "NOPE: boom"
+        );
         assert!(
             word("${A%x}", '\\', &env)
                 .unwrap_err()
+                .0
                 .contains("unsupported modifier")
         );
         assert_eq!(w("$ $1 100$"), "$ $1 100$");

@@ -106,13 +106,13 @@ impl Dockerfile {
     }
 
     /// The stage a `--target` names (the last one without a target).
-    pub fn target(&self, target: Option<&str>) -> Result<&Stage, String> {
+    pub fn target(&self, target: Option<&str>) -> Result<&Stage, crate::error::Invalid> {
         match target {
             None | Some("") => Ok(self.stages.last().expect("at least one stage")),
             Some(t) => self
                 .stage(t)
                 .filter(|s| s.name.is_some())
-                .ok_or_else(|| format!("failed to reach build target {t} in Dockerfile")),
+                .ok_or_else(|| crate::invalid!("failed to reach build target {t} in Dockerfile")),
         }
     }
 
@@ -180,6 +180,7 @@ mod tests {
         assert!(
             d.target(Some("nope"))
                 .unwrap_err()
+                .0
                 .contains("failed to reach build target nope")
         );
         let e = Dockerfile::parse("Dockerfile", "RUN x\n").unwrap_err();

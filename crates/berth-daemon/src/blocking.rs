@@ -10,5 +10,5 @@ pub async fn run<T: Send + 'static>(
 ) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| Error::internal(what, &e))?
+        .map_err(|e| Error::internal(what, e))?
 }

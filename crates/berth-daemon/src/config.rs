@@ -45,37 +45,41 @@ impl Runtimes {
 
     /// The runtimes of `--add-runtime` (each `NAME=PATH`) and `--default-runtime`, checked as
     /// Docker checks them.
-    pub fn new(added: &[String], default: &str) -> Result<Runtimes, String> {
+    pub fn new(added: &[String], default: &str) -> Result<Runtimes, crate::Error> {
         let mut external = BTreeMap::new();
         for arg in added {
             let (name, path) = arg
                 .split_once('=')
                 .map(|(n, p)| (n.trim(), p.trim()))
                 .filter(|(n, p)| !n.is_empty() && !p.is_empty())
-                .ok_or_else(|| format!("invalid runtime argument: {arg}"))?;
+                .ok_or_else(|| crate::Error::invalid(format!("invalid runtime argument: {arg}")))?;
             if name == Runtimes::EMBEDDED {
-                return Err(format!("runtime name '{name}' is reserved"));
+                return Err(crate::Error::invalid(format!(
+                    "runtime name '{name}' is reserved"
+                )));
             }
             // The name becomes a directory (its state root): berth, unlike Docker, keeps it to
             // the characters of a container name.
             let mut chars = name.chars();
             let ok = |c: char| c.is_ascii_alphanumeric() || "_.-".contains(c);
             if !chars.next().is_some_and(|c| c.is_ascii_alphanumeric()) || !chars.all(ok) {
-                return Err(format!(
+                return Err(crate::Error::invalid(format!(
                     "invalid runtime name {name}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
-                ));
+                )));
             }
             if external
                 .insert(name.to_string(), PathBuf::from(path))
                 .is_some()
             {
-                return Err(format!("runtime '{name}' was already defined"));
+                return Err(crate::Error::invalid(format!(
+                    "runtime '{name}' was already defined"
+                )));
             }
         }
         if default != Runtimes::EMBEDDED && !external.contains_key(default) {
-            return Err(format!(
+            return Err(crate::Error::invalid(format!(
                 "specified default runtime '{default}' does not exist"
-            ));
+            )));
         }
         Ok(Runtimes {
             default: default.to_string(),
@@ -147,7 +151,7 @@ mod tests {
         );
         let err = |added: &[&str], default: &str| {
             let added: Vec<String> = added.iter().map(|s| s.to_string()).collect();
-            Runtimes::new(&added, default).unwrap_err()
+            Runtimes::new(&added, default).unwrap_err().message
         };
         assert_eq!(err(&["runc"], "berth"), "invalid runtime argument: runc");
         assert_eq!(err(&["=x"], "berth"), "invalid runtime argument: =x");

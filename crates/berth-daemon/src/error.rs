@@ -1,18 +1,26 @@
-//! The daemon's error type: a kind and Docker's message. Services build these; `http::error` turns
-//! them into responses.
+//! The daemon's one error type: a kind, the message the API returns and the error it came from.
+//! Services build these; `http::error` turns them into responses.
+
+use std::sync::Arc;
 
 use berth_core::{ErrorKind, HasKind};
 
-/// An error with its class and the message the API returns.
+/// The error an [`Error`] came from.
+pub type Source = Arc<dyn std::error::Error + Send + Sync>;
+
+/// An error with its class, the message the API returns, and its cause.
 #[derive(Debug, Clone)]
 pub struct Error {
     /// The class, which decides the HTTP status.
     pub kind: ErrorKind,
-    /// The message, Docker's text where Docker has one.
+    /// The message, Docker's text where Docker has one (with the cause chain for internal
+    /// errors, which the API shows as Docker does).
     pub message: String,
     /// The exit code of a failed build step (which the docker CLI exits with), or the one a
     /// container that could not start records.
     pub code: Option<i64>,
+    /// The library error behind it, if any.
+    pub source: Option<Source>,
 }
 
 impl std::fmt::Display for Error {
@@ -21,7 +29,27 @@ impl std::fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// `context: err: cause: ...`, the whole chain in one line.
+fn chain(context: Option<&str>, err: &dyn std::error::Error) -> String {
+    let mut message = match context {
+        Some(c) => format!("{c}: {err}"),
+        None => err.to_string(),
+    };
+    let mut cur = err.source();
+    while let Some(c) = cur {
+        message.push_str(&format!(": {c}"));
+        cur = c.source();
+    }
+    message
+}
 
 /// Result with the daemon's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -33,6 +61,7 @@ impl Error {
             kind,
             message: message.into(),
             code: None,
+            source: None,
         }
     }
 
@@ -62,27 +91,19 @@ impl Error {
         Self::new(ErrorKind::Conflict, message)
     }
 
-    /// 500, with the whole cause chain in the message.
-    pub fn internal(context: &str, err: &dyn std::error::Error) -> Self {
-        let mut message = format!("{context}: {err}");
-        let mut cur = err.source();
-        while let Some(c) = cur {
-            message.push_str(&format!(": {c}"));
-            cur = c.source();
-        }
-        Self::new(ErrorKind::Internal, message)
+    /// 500, with the whole cause chain in the message and `err` as the source.
+    pub fn internal<E: std::error::Error + Send + Sync + 'static>(context: &str, err: E) -> Self {
+        let mut e = Self::new(ErrorKind::Internal, chain(Some(context), &err));
+        e.source = Some(Arc::new(err));
+        e
     }
 
-    /// From any classified library error, keeping its kind and full cause chain.
-    pub fn from_kinded<E: HasKind + std::error::Error>(err: E) -> Self {
-        let kind = err.kind();
-        let mut message = err.to_string();
-        let mut cur = err.source();
-        while let Some(c) = cur {
-            message.push_str(&format!(": {c}"));
-            cur = c.source();
-        }
-        Self::new(kind, message)
+    /// From any classified library error, keeping its kind, full cause chain and itself as
+    /// the source.
+    pub fn from_kinded<E: HasKind + std::error::Error + Send + Sync + 'static>(err: E) -> Self {
+        let mut e = Self::new(err.kind(), chain(None, &err));
+        e.source = Some(Arc::new(err));
+        e
     }
 }
 
@@ -100,7 +121,7 @@ impl From<berth_image::ReferenceError> for Error {
 
 impl From<redb::Error> for Error {
     fn from(e: redb::Error) -> Self {
-        Self::internal("metadata database", &e)
+        Self::internal("metadata database", e)
     }
 }
 

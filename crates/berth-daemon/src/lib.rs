@@ -55,7 +55,7 @@ impl Daemon {
     pub fn open(config: DaemonConfig) -> Result<Arc<Daemon>> {
         let mkdir = |p: &std::path::Path| {
             std::fs::create_dir_all(p)
-                .map_err(|e| Error::internal(&format!("creating {}", p.display()), &e))
+                .map_err(|e| Error::internal(&format!("creating {}", p.display()), e))
         };
         mkdir(&config.root)?;
         mkdir(&config.exec_root)?;
@@ -69,7 +69,7 @@ impl Daemon {
                     config.root.display()
                 ),
             ),
-            e => Error::internal(&format!("opening {}", db_path.display()), &e),
+            e => Error::internal(&format!("opening {}", db_path.display()), e),
         })?;
         let db = Arc::new(db);
         let content =

@@ -68,6 +68,20 @@ impl HasKind for StartError {
     }
 }
 
+/// Why a request to a monitor failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// No monitor answers: the container ended.
+    #[error("container is not running")]
+    NotRunning,
+    /// The monitor refused the request; its words.
+    #[error("{0}")]
+    Refused(String),
+    /// Talking to it failed.
+    #[error("talking to the container's monitor: {0}")]
+    Io(#[from] std::io::Error),
+}
+
 /// A running monitor, addressed by its control socket.
 #[derive(Debug, Clone)]
 pub struct MonitorHandle {
@@ -127,29 +141,27 @@ impl MonitorHandle {
         &self.socket
     }
 
-    fn request(&self, line: &str) -> Result<(), String> {
-        let mut s = UnixStream::connect(&self.socket)
-            .map_err(|_| "container is not running".to_string())?;
+    fn request(&self, line: &str) -> Result<(), ControlError> {
+        let mut s = UnixStream::connect(&self.socket).map_err(|_| ControlError::NotRunning)?;
         s.set_read_timeout(Some(Duration::from_secs(10))).ok();
-        s.write_all(format!("{line}\n").as_bytes())
-            .map_err(|e| e.to_string())?;
+        s.write_all(format!("{line}\n").as_bytes())?;
         let mut reply = String::new();
-        BufReader::new(&mut s)
-            .read_line(&mut reply)
-            .map_err(|e| e.to_string())?;
+        BufReader::new(&mut s).read_line(&mut reply)?;
         match reply.trim_end() {
             "ok" => Ok(()),
-            r => Err(r.strip_prefix("err ").unwrap_or(r).to_string()),
+            r => Err(ControlError::Refused(
+                r.strip_prefix("err ").unwrap_or(r).to_string(),
+            )),
         }
     }
 
     /// Sends signal `signo` to the container's init.
-    pub fn kill(&self, signo: i32) -> Result<(), String> {
+    pub fn kill(&self, signo: i32) -> Result<(), ControlError> {
         self.request(&format!("kill {signo}"))
     }
 
     /// Sets the container's terminal size.
-    pub fn resize(&self, rows: u16, cols: u16) -> Result<(), String> {
+    pub fn resize(&self, rows: u16, cols: u16) -> Result<(), ControlError> {
         self.request(&format!("resize {rows} {cols}"))
     }
 

@@ -75,11 +75,11 @@ pub struct ExitRecord {
 
 type BoxError = Box<dyn std::error::Error>;
 
-fn read_config(path: &Path) -> Result<MonitorConfig, String> {
+fn read_config(path: &Path) -> Result<MonitorConfig, BoxError> {
     fs::read(path)
         .map_err(BoxError::from)
         .and_then(|b| serde_json::from_slice(&b).map_err(BoxError::from))
-        .map_err(|e| format!("reading monitor config {}: {e}", path.display()))
+        .map_err(|e| format!("reading monitor config {}: {e}", path.display()).into())
 }
 
 /// Runs the monitor for the config at `config_path`; the status line (`ok <pid>` or
@@ -529,7 +529,7 @@ fn serve_client(c: &mut Client, s: &Started, exited: bool, stdin: &mut Option<Fi
                     }
                     ["kill", sig] => Some(kill(s, exited, sig)),
                     ["resize", rows, cols] => Some(resize(s, rows, cols)),
-                    _ => Some(Err(format!("unknown request {line:?}"))),
+                    _ => Some(Err(format!("unknown request {line:?}").into())),
                 };
                 if let Some(r) = reply {
                     let text = match r {
@@ -546,20 +546,20 @@ fn serve_client(c: &mut Client, s: &Started, exited: bool, stdin: &mut Option<Fi
     }
 }
 
-fn kill(s: &Started, exited: bool, sig: &str) -> Result<(), String> {
+fn kill(s: &Started, exited: bool, sig: &str) -> Result<(), BoxError> {
     if exited {
         return Err("container is not running".into());
     }
     let signo: i32 = sig.parse().map_err(|_| format!("invalid signal {sig}"))?;
-    let sig = Signal::try_from(signo).map_err(|e| e.to_string())?;
-    nix::sys::signal::kill(s.pid, sig).map_err(|e| e.to_string())
+    let sig = Signal::try_from(signo)?;
+    Ok(nix::sys::signal::kill(s.pid, sig)?)
 }
 
-fn resize(s: &Started, rows: &str, cols: &str) -> Result<(), String> {
+fn resize(s: &Started, rows: &str, cols: &str) -> Result<(), BoxError> {
     let pty = s.pty.as_ref().ok_or("container has no terminal")?;
     let rows = rows.parse().map_err(|_| "invalid height")?;
     let cols = cols.parse().map_err(|_| "invalid width")?;
-    crate::exec::resize(pty, rows, cols).map_err(|e| e.to_string())
+    Ok(crate::exec::resize(pty, rows, cols)?)
 }
 
 fn cleanup(config: &MonitorConfig, rootfs: &Path, runtime: &dyn Runtime) {

@@ -8,15 +8,32 @@ use std::path::{Path, PathBuf};
 
 use berth_core::Mount;
 
+use std::io;
+
 use crate::runtime::ProcessError;
+
+/// A mount of the rootfs that failed: what was being done, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {source}")]
+pub struct MountError {
+    what: String,
+    source: io::Error,
+}
+
+impl MountError {
+    fn new(what: String, source: io::Error) -> Self {
+        MountError { what, source }
+    }
+}
 
 /// What the kernel accepts as mount data (one page, with its NUL).
 const MAX_DATA: usize = 4095;
 
 /// Mounts `mounts` under `rootfs`. Changes the working directory while mounting: call it only
 /// from a single-threaded process (the monitor).
-pub fn mount_all(mounts: &[Mount], rootfs: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(rootfs).map_err(|e| format!("creating {}: {e}", rootfs.display()))?;
+pub fn mount_all(mounts: &[Mount], rootfs: &Path) -> Result<(), MountError> {
+    std::fs::create_dir_all(rootfs)
+        .map_err(|e| MountError::new(format!("creating {}", rootfs.display()), e))?;
     for m in mounts {
         let target = rootfs.join(m.target.trim_start_matches('/'));
         let mut data = m.options.join(",");
@@ -25,7 +42,7 @@ pub fn mount_all(mounts: &[Mount], rootfs: &Path) -> Result<(), String> {
             && let Some((dir, compact)) = compact_lowerdirs(&m.options)
         {
             std::env::set_current_dir(&dir)
-                .map_err(|e| format!("entering {}: {e}", dir.display()))?;
+                .map_err(|e| MountError::new(format!("entering {}", dir.display()), e))?;
             cwd = Some(dir);
             data = compact;
         }
@@ -39,13 +56,15 @@ pub fn mount_all(mounts: &[Mount], rootfs: &Path) -> Result<(), String> {
         if cwd.is_some() {
             let _ = std::env::set_current_dir("/");
         }
-        result.map_err(|e| match e {
-            nix::errno::Errno::EINVAL if data.len() > MAX_DATA => format!(
-                "mounting {} rootfs on {}: the image has too many layers for one overlay mount",
-                m.kind,
-                target.display()
-            ),
-            e => format!("mounting {} rootfs on {}: {e}", m.kind, target.display()),
+        result.map_err(|e| {
+            let what = format!("mounting {} rootfs on {}", m.kind, target.display());
+            match e {
+                nix::errno::Errno::EINVAL if data.len() > MAX_DATA => MountError::new(
+                    what,
+                    io::Error::other("the image has too many layers for one overlay mount"),
+                ),
+                e => MountError::new(what, e.into()),
+            }
         })?;
     }
     Ok(())

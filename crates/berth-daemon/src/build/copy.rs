@@ -29,7 +29,7 @@ pub struct View {
 impl View {
     pub fn mount(b: &Builder, image: Option<&Image>) -> Result<View> {
         let dir = b.workdir();
-        fs::create_dir_all(&dir).map_err(|e| Error::internal("creating mount point", &e))?;
+        fs::create_dir_all(&dir).map_err(|e| Error::internal("creating mount point", e))?;
         let Some(chain) = image.and_then(|i| i.chain_id.as_ref()) else {
             // `scratch`, or an image without layers: an empty directory is the whole view.
             return Ok(View { dir });
@@ -48,7 +48,7 @@ impl View {
                 nix::mount::MsFlags::MS_RDONLY,
                 Some(m.options.join(",").as_str()),
             )
-            .map_err(|e| Error::internal("mounting an image for COPY", &e))?;
+            .map_err(|e| Error::internal("mounting an image for COPY", e))?;
         }
         Ok(View { dir })
     }
@@ -370,7 +370,7 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
     let (ex, c) = (excludes.clone(), ctx.clone());
     let (items, checksum) = crate::blocking::run("hashing COPY sources", move || {
         let sum = checksum(&items, &c, uid, gid, mode, &ex)
-            .map_err(|e| Error::internal("reading COPY sources", &e))?;
+            .map_err(|e| Error::internal("reading COPY sources", e))?;
         Ok((items, sum))
     })
     .await?;
@@ -403,9 +403,9 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
         berth_snapshot::diff(&ld, io::BufWriter::new(fs::File::create(&tp)?))
     })
     .await
-    .map_err(|e| Error::internal("copy task", &e))?;
+    .map_err(|e| Error::internal("copy task", e))?;
     let _ = fs::remove_dir_all(&layer_dir);
-    result.map_err(|e| Error::internal("copying files", &e))?;
+    result.map_err(|e| Error::internal("copying files", e))?;
     drop(_from_view);
     st.commit(step, Layer::Tar(tar)).await
 }
@@ -437,9 +437,9 @@ pub async fn workdir_layer(st: &mut State<'_>, abs: &str) -> Result<Layer> {
         berth_snapshot::diff(&ld, io::BufWriter::new(fs::File::create(&tp)?))
     })
     .await
-    .map_err(|e| Error::internal("workdir task", &e))?;
+    .map_err(|e| Error::internal("workdir task", e))?;
     let _ = fs::remove_dir_all(&layer_dir);
-    r.map_err(|e| Error::internal("creating WORKDIR", &e))?;
+    r.map_err(|e| Error::internal("creating WORKDIR", e))?;
     Ok(Layer::Tar(tar))
 }
 

@@ -118,7 +118,7 @@ impl Builder {
         let cache_mounts = root.join("cache");
         let _ = std::fs::remove_dir_all(&tmp);
         for d in [&tmp, &cache_mounts] {
-            std::fs::create_dir_all(d).map_err(|e| Error::internal("creating build dir", &e))?;
+            std::fs::create_dir_all(d).map_err(|e| Error::internal("creating build dir", e))?;
         }
         Ok(Builder {
             images,
@@ -349,7 +349,7 @@ impl Builder {
         let collect = async {
             let mut results = BTreeMap::new();
             while let Some(joined) = tasks.join_next().await {
-                let (i, image) = joined.map_err(|e| Error::internal("build stage task", &e))??;
+                let (i, image) = joined.map_err(|e| Error::internal("build stage task", e))??;
                 results.insert(i, image);
             }
             Ok::<_, Error>(results)

@@ -50,12 +50,12 @@ impl Prepared {
         mode: u32,
     ) -> Result<()> {
         let dir = b.workdir();
-        std::fs::create_dir_all(&dir).map_err(|e| Error::internal("script dir", &e))?;
+        std::fs::create_dir_all(&dir).map_err(|e| Error::internal("script dir", e))?;
         self.temps.push(dir.clone());
         let file = dir.join("script");
         std::fs::write(&file, content)
             .and_then(|()| std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)))
-            .map_err(|e| Error::internal("writing script", &e))?;
+            .map_err(|e| Error::internal("writing script", e))?;
         self.mounts.push(bind(file, target.to_string(), true));
         Ok(())
     }
@@ -250,7 +250,7 @@ pub async fn prepare(st: &State<'_>, specs: &[RunMount]) -> Result<Prepared> {
                         mode,
                         (uid, gid),
                     )
-                    .map_err(|e| Error::internal("creating cache mount", &e))?;
+                    .map_err(|e| Error::internal("creating cache mount", e))?;
                 }
                 p.mounts.push(bind(dir, target, readonly));
             }
@@ -269,7 +269,7 @@ pub async fn prepare(st: &State<'_>, specs: &[RunMount]) -> Result<Prepared> {
                         let ctx = st.shared.ctx.clone();
                         crate::blocking::run("writing a bind mount's sources", move || {
                             ctx.materialise(&real)
-                                .map_err(|e| Error::internal("writing a bind mount's sources", &e))
+                                .map_err(|e| Error::internal("writing a bind mount's sources", e))
                         })
                         .await?
                     }
@@ -331,7 +331,7 @@ pub async fn prepare(st: &State<'_>, specs: &[RunMount]) -> Result<Prepared> {
                     }
                 }
                 let dir = b.workdir();
-                std::fs::create_dir_all(&dir).map_err(|e| Error::internal("secret dir", &e))?;
+                std::fs::create_dir_all(&dir).map_err(|e| Error::internal("secret dir", e))?;
                 p.temps.push(dir.clone());
                 let file = dir.join("secret");
                 let mode = mode(get("mode")?, 0o400)?;
@@ -340,7 +340,7 @@ pub async fn prepare(st: &State<'_>, specs: &[RunMount]) -> Result<Prepared> {
                         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode))
                     })
                     .and_then(|()| std::os::unix::fs::chown(&file, Some(uid), Some(gid)))
-                    .map_err(|e| Error::internal("writing secret", &e))?;
+                    .map_err(|e| Error::internal("writing secret", e))?;
                 p.mounts.push(bind(
                     file,
                     target.unwrap_or_else(|| format!("/run/secrets/{id}")),
@@ -389,12 +389,12 @@ fn writable(b: &super::Builder, path: &Path, p: &mut Prepared) -> Result<PathBuf
     let dir = b.workdir();
     let (upper, work, merged) = (dir.join("upper"), dir.join("work"), dir.join("merged"));
     for d in [&upper, &work, &merged] {
-        std::fs::create_dir_all(d).map_err(|e| Error::internal("rw bind dirs", &e))?;
+        std::fs::create_dir_all(d).map_err(|e| Error::internal("rw bind dirs", e))?;
     }
     p.overlays.push(dir.clone());
     if !path.is_dir() {
         let copy = dir.join("file");
-        std::fs::copy(path, &copy).map_err(|e| Error::internal("rw bind copy", &e))?;
+        std::fs::copy(path, &copy).map_err(|e| Error::internal("rw bind copy", e))?;
         return Ok(copy);
     }
     let options = format!(
@@ -410,6 +410,6 @@ fn writable(b: &super::Builder, path: &Path, p: &mut Prepared) -> Result<PathBuf
         nix::mount::MsFlags::empty(),
         Some(options.as_str()),
     )
-    .map_err(|e| Error::internal("mounting a writable bind", &e))?;
+    .map_err(|e| Error::internal("mounting a writable bind", e))?;
     Ok(merged)
 }

@@ -75,7 +75,7 @@ pub async fn fetch(url: &str, dest: &Path) -> Result<Fetched> {
             .to_string();
         let mut file = tokio::fs::File::create(dest)
             .await
-            .map_err(|e| Error::internal("creating download", &e))?;
+            .map_err(|e| Error::internal("creating download", e))?;
         let mut hasher = Sha256::new();
         let mut body = resp.into_body();
         while let Some(frame) = body.frame().await {
@@ -84,12 +84,12 @@ pub async fn fetch(url: &str, dest: &Path) -> Result<Fetched> {
                 hasher.update(data);
                 file.write_all(data)
                     .await
-                    .map_err(|e| Error::internal("writing download", &e))?;
+                    .map_err(|e| Error::internal("writing download", e))?;
             }
         }
         file.flush()
             .await
-            .map_err(|e| Error::internal("writing download", &e))?;
+            .map_err(|e| Error::internal("writing download", e))?;
         return Ok(Fetched {
             sha256: format!("{:x}", hasher.finalize()),
             mtime,

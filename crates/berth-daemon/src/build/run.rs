@@ -217,8 +217,8 @@ async fn execute(
         berth_snapshot::diff(&upper, std::io::BufWriter::new(f))
     })
     .await
-    .map_err(|e| Error::internal("diff task", &e))?
-    .map_err(|e| Error::internal("reading what RUN changed", &e))?;
+    .map_err(|e| Error::internal("diff task", e))?
+    .map_err(|e| Error::internal("reading what RUN changed", e))?;
     if !st.shared.opts.remove {
         if let Some(c) = guard.container.take() {
             b.containers.keep(&c).await?;

@@ -328,8 +328,8 @@ impl State<'_> {
                     Ok::<_, std::io::Error>(r)
                 })
                 .await
-                .map_err(|e| Error::internal("layer task", &e))?
-                .map_err(|e| Error::internal("reading layer", &e))??;
+                .map_err(|e| Error::internal("layer task", e))?
+                .map_err(|e| Error::internal("reading layer", e))??;
                 config.rootfs.diff_ids.push(new.stats.diff_id.clone());
                 let size = self.image.as_ref().map_or(0, |i| i.size) + new.stats.content_size;
                 (Some(new.chain.clone()), size, false, Some(new))

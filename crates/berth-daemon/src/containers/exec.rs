@@ -235,7 +235,12 @@ impl Containers {
         attach: bool,
         console_size: Option<(u16, u16)>,
     ) -> std::result::Result<(ExecIo, berth_runtime::exec::ExecProcess), (Error, i64)> {
-        let internal = |what: &str, err: &dyn std::error::Error| (Error::internal(what, err), 126);
+        fn internal<E: std::error::Error + Send + Sync + 'static>(
+            what: &str,
+            e: E,
+        ) -> (Error, i64) {
+            (Error::internal(what, e), 126)
+        }
         let rec = e.container.record();
         let paths = self.paths(&rec.id);
         let cfg = &e.spec;
@@ -249,13 +254,13 @@ impl Containers {
             .map_err(|err| (Error::from_kinded(err), 126))?;
         let (uid, gid, groups) = spec::resolve_user(user, &root).map_err(|err| (err, 126))?;
         let container_process = berth_runtime::exec::container_process(&paths.bundle)
-            .map_err(|err| internal("reading the container's spec", &err))?;
+            .map_err(|err| internal("reading the container's spec", err))?;
         // The runtime (and its state) the container was started with.
         let monitor: berth_runtime::MonitorConfig = std::fs::read(&paths.monitor_config)
-            .map_err(|err| internal("reading the container's monitor config", &err))
+            .map_err(|err| internal("reading the container's monitor config", err))
             .and_then(|b| {
                 serde_json::from_slice(&b)
-                    .map_err(|err| internal("parsing the container's monitor config", &err))
+                    .map_err(|err| internal("parsing the container's monitor config", err))
             })?;
         let env = super::spec::process_env(&rec.spec, cfg.stdio.tty, &cfg.env);
         let cwd = [&cfg.working_dir, &rec.spec.working_dir]
@@ -272,13 +277,13 @@ impl Containers {
             console_size,
         );
         let dir = self.cfg.exec_root.join("execs");
-        std::fs::create_dir_all(&dir).map_err(|err| internal("creating exec dir", &err))?;
+        std::fs::create_dir_all(&dir).map_err(|err| internal("creating exec dir", err))?;
         let process_path = dir.join(format!("{}.json", &e.id[..16]));
         std::fs::write(
             &process_path,
             serde_json::to_vec(&process).expect("process serializes"),
         )
-        .map_err(|err| internal("writing exec process", &err))?;
+        .map_err(|err| internal("writing exec process", err))?;
         let config = berth_runtime::exec::ExecConfig {
             container: rec.id.clone(),
             runtime: monitor.runtime,
@@ -324,7 +329,7 @@ impl Containers {
                 pipe_for(attach && cfg.stdio.attach_stderr, 2)?,
             ])
         })()
-        .map_err(|err| internal("creating exec pipes", &err))?;
+        .map_err(|err| internal("creating exec pipes", err))?;
         let exe = self.cfg.exe.clone();
         let spawned =
             tokio::task::spawn_blocking(move || berth_runtime::exec::spawn(&exe, &config, stdio))
@@ -335,21 +340,21 @@ impl Containers {
             Ok(Err(err @ StartError::Exec(_))) => {
                 return Err((Error::invalid(err.to_string()), i64::from(err.exit_code())));
             }
-            Ok(Err(err)) => return Err(internal("starting exec", &err)),
-            Err(err) => return Err(internal("exec task", &err)),
+            Ok(Err(err)) => return Err(internal("starting exec", err)),
+            Err(err) => return Err(internal("exec task", err)),
         };
         if let Some(pty) = &process.pty {
-            let dup = |fd: &OwnedFd| fd.try_clone().map_err(|err| internal("dup pty", &err));
+            let dup = |fd: &OwnedFd| fd.try_clone().map_err(|err| internal("dup pty", err));
             if attach && (cfg.stdio.attach_stdout || cfg.stdio.attach_stderr) {
                 io.stdout = Some(
                     pipe::Receiver::from_owned_fd_unchecked(dup(pty)?)
-                        .map_err(|err| internal("pty reader", &err))?,
+                        .map_err(|err| internal("pty reader", err))?,
                 );
             }
             if attach && cfg.stdio.attach_stdin {
                 io.stdin = Some(
                     pipe::Sender::from_owned_fd_unchecked(dup(pty)?)
-                        .map_err(|err| internal("pty writer", &err))?,
+                        .map_err(|err| internal("pty writer", err))?,
                 );
             }
         }
@@ -366,6 +371,6 @@ impl Containers {
             )));
         };
         berth_runtime::exec::resize(pty.as_ref(), rows, cols)
-            .map_err(|err| Error::internal("resizing exec terminal", &err))
+            .map_err(|err| Error::internal("resizing exec terminal", err))
     }
 }

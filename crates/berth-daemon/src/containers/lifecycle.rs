@@ -73,7 +73,7 @@ impl Containers {
         let network = self.network.attach(&rec.id, rec.spec.network)?;
         let monitor = self.write_bundle(rec, &paths, network)?;
         let stderr = std::fs::File::create(&paths.monitor_log)
-            .map_err(|e| Error::internal("creating monitor log", &e))?;
+            .map_err(|e| Error::internal("creating monitor log", e))?;
         MonitorHandle::spawn(
             &self.cfg.exe,
             &paths.monitor_config,
@@ -81,7 +81,7 @@ impl Containers {
             stderr,
         )
         .map_err(|e| match &e {
-            StartError::Monitor(_) => Error::internal("starting container", &e),
+            StartError::Monitor(_) => Error::internal("starting container", e),
             _ => Error::new(e.kind(), e.to_string()).with_code(i64::from(e.exit_code())),
         })
     }
@@ -97,36 +97,36 @@ impl Containers {
         let layers = berth_core::rootfs::Layers::new(
             snapshots
                 .layers(Some(&rec.id), rec.chain_id.as_ref())
-                .map_err(|e| Error::internal("reading image layers", &e))?,
+                .map_err(|e| Error::internal("reading image layers", e))?,
         );
         let runtime = spec::runtime(&rec.spec.runtime, &self.cfg.runtimes)?;
         let run = spec::run_spec(rec, &layers, paths, &self.cfg.init_binary, network)?;
         let oci = run
             .to_spec()
-            .map_err(|e| Error::internal("building the OCI spec", &e))?;
+            .map_err(|e| Error::internal("building the OCI spec", e))?;
         paths
             .write_etc(&run.hostname, rec.spec.network == super::NetworkMode::Host)
-            .map_err(|e| Error::internal("writing /etc files", &e))?;
+            .map_err(|e| Error::internal("writing /etc files", e))?;
         std::fs::create_dir_all(&paths.bundle)
-            .map_err(|e| Error::internal("creating bundle", &e))?;
+            .map_err(|e| Error::internal("creating bundle", e))?;
         std::fs::write(
             paths.bundle.join("config.json"),
             serde_json::to_vec_pretty(&oci).expect("spec serializes"),
         )
-        .map_err(|e| Error::internal("writing config.json", &e))?;
+        .map_err(|e| Error::internal("writing config.json", e))?;
         let _ = std::fs::remove_file(&paths.exit);
         // The log exists before the container runs, so followers can watch it from the start.
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&paths.log)
-            .map_err(|e| Error::internal("creating the log file", &e))?;
+            .map_err(|e| Error::internal("creating the log file", e))?;
         let monitor = MonitorConfig {
             id: rec.id.clone(),
             bundle: paths.bundle.clone(),
             rootfs: snapshots
                 .mounts(&rec.id, rec.chain_id.as_ref())
-                .map_err(|e| Error::internal("rootfs mounts", &e))?,
+                .map_err(|e| Error::internal("rootfs mounts", e))?,
             log_path: paths.log.clone(),
             exit_path: paths.exit.clone(),
             socket: self.socket(&rec.id),
@@ -145,7 +145,7 @@ impl Containers {
             &paths.monitor_config,
             serde_json::to_vec(&monitor).expect("config serializes"),
         )
-        .map_err(|e| Error::internal("writing monitor config", &e))?;
+        .map_err(|e| Error::internal("writing monitor config", e))?;
         Ok(monitor)
     }
 
@@ -285,7 +285,7 @@ impl Containers {
         let handle = MonitorHandle::attach(&self.socket(&c.id));
         tokio::task::spawn_blocking(move || handle.resize(rows, cols))
             .await
-            .map_err(|e| Error::internal("resize task", &e))?
+            .map_err(|e| Error::internal("resize task", e))?
             .map_err(|e| Error::conflict(format!("cannot resize the terminal: {e}")))?;
         let attrs = [("height", rows.to_string()), ("width", cols.to_string())];
         self.event("resize", &c.record(), &attrs);
@@ -309,7 +309,7 @@ impl Containers {
         let handle = MonitorHandle::attach(&self.socket(&rec.id));
         tokio::task::spawn_blocking(move || handle.kill(signo))
             .await
-            .map_err(|e| Error::internal("kill task", &e))?
+            .map_err(|e| Error::internal("kill task", e))?
             .map_err(|e| Error::conflict(e.to_string()))?;
         self.event("kill", &rec, &[("signal", signo.to_string())]);
         Ok(())
@@ -421,7 +421,7 @@ impl Containers {
             this.images
                 .snapshots()
                 .remove(&id)
-                .map_err(|e| Error::internal("removing the container's filesystem", &e))?;
+                .map_err(|e| Error::internal("removing the container's filesystem", e))?;
             let _ = std::fs::remove_dir_all(&dir);
             this.forget(&id)
         })

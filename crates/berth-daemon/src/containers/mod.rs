@@ -277,10 +277,10 @@ impl Containers {
             .images
             .snapshots()
             .prepare(&id, image.chain_id.as_ref())
-            .map_err(|e| Error::internal("preparing the container's filesystem", &e))
+            .map_err(|e| Error::internal("preparing the container's filesystem", e))
             .and_then(|_| {
                 std::fs::create_dir_all(self.dir(&id))
-                    .map_err(|e| Error::internal("creating the container directory", &e))
+                    .map_err(|e| Error::internal("creating the container directory", e))
             })
             .and_then(|()| self.persist(&c, |_| {}));
         match made {

@@ -25,7 +25,7 @@ impl Containers {
             let upper = self.images.snapshots().upper(&rec.id);
             let size = tokio::task::spawn_blocking(move || berth_snapshot::tree_size(&upper))
                 .await
-                .map_err(|e| Error::internal("sizing a container", &e))?;
+                .map_err(|e| Error::internal("sizing a container", e))?;
             match self.remove(&c, false).await {
                 Ok(()) => {
                     reclaimed += size;

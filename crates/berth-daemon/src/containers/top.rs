@@ -28,7 +28,7 @@ impl Containers {
                 Ok(pids) => pids.into_iter().collect(),
                 // The container ended after the check above: its cgroup is gone.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_running()),
-                Err(e) => return Err(Error::internal("reading the container's processes", &e)),
+                Err(e) => return Err(Error::internal("reading the container's processes", e)),
             };
         let out = tokio::process::Command::new("ps")
             .args(ps_args.split_whitespace())

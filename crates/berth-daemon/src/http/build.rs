@@ -157,7 +157,7 @@ async fn build(
     let unpacked =
         tokio::task::spawn_blocking(move || context::unpack(reader, &root, &dockerfile, secrets))
             .await
-            .map_err(|e| Error::internal("context task", &e))?;
+            .map_err(|e| Error::internal("context task", e))?;
     let ctx = match unpacked {
         Ok(c) => c,
         Err(e) => {

@@ -344,7 +344,7 @@ async fn import(
         imported
     })
     .await
-    .map_err(|e| Error::internal("import task", &e))??;
+    .map_err(|e| Error::internal("import task", e))??;
     if let Some(r) = &target {
         d.images.store.tag(&image.id, r)?;
     }

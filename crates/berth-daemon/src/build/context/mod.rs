@@ -102,7 +102,7 @@ fn unpack_bounded(
             if let Kind::File(b) = &child.kind {
                 let v = blobs
                     .read(b, u64::MAX)
-                    .map_err(|e| Error::internal("reading secrets", &e))?;
+                    .map_err(|e| Error::internal("reading secrets", e))?;
                 secrets.insert(name.clone(), v.unwrap_or_default());
             }
         }
