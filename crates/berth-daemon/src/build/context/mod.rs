@@ -4,17 +4,19 @@
 //! A context is mostly needed for its checksums: a cached step only has to know that what it
 //! would copy is what it copied last time. So the tar is not unpacked. Each entry goes into a
 //! [`tree::Tree`] with its metadata and, for a regular file, the sha256 of its content computed
-//! while it is read; the content itself stays in memory ([`blobs::MEMORY_LIMIT`] for the whole
-//! context) or, past that, in one spill file written sequentially. The Dockerfile and
-//! `.dockerignore` are files of the tree like the others, read once the stream has ended, so
-//! they may come anywhere in the tar; the ignore rules are applied to the tree then.
+//! while it is read. Contents stay in memory up to 64 MiB for the whole context
+//! (`blobs::MEMORY_LIMIT`; files `.dockerignore` excludes count until the stream ends); past
+//! that they go to one spill file, written sequentially. The Dockerfile and `.dockerignore` are
+//! files of the tree like the others, read once the stream has ended, so they may come anywhere
+//! in the tar; the ignore rules are applied to the tree then.
 //!
 //! COPY, ADD and `RUN --mount=type=bind` look sources up in the tree (symlinks followed, never
 //! out of it) and compute their cache keys from it. Only a step the cache does not have writes
-//! the sources it uses to disk ([`Context::materialise`]: that subtree, once, through
-//! [`RootDir`], into this build's private directory), and then copies or mounts them from
-//! there as it would any directory. A fully cached rebuild, or a build whose steps copy nothing,
-//! writes nothing of a context under [`MEMORY_LIMIT`](blobs::MEMORY_LIMIT) to disk.
+//! the sources it uses to disk ([`Context::materialise`]: that subtree, once per build, through
+//! [`RootDir`], into this build's private directory), then copies or mounts them from there as
+//! from any directory, so that steps that run copy exactly as they did from an unpacked context.
+//! A fully cached rebuild, or a build whose steps use no context files, writes nothing of a
+//! context under the bound to disk; the private directory is not even made.
 //!
 //! Hostile input is held to what unpacking it into a directory allowed: names with `..` are
 //! skipped and absolute ones taken as relative, entries through a symlink that leads out (or
