@@ -579,6 +579,52 @@ mod tests {
     }
 
     #[test]
+    fn random_hostile_tars_never_panic_and_write_only_inside() {
+        // Entries drawn from a few names, `..`, absolute paths and links to them, in every
+        // order: each tar is refused or read, and what it writes stays in its directory.
+        let names = [
+            "a", "b", "..", "/", "a/b", "/etc", "../a", "l", "l/x", "a/l",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize % n
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut read = 0;
+        for i in 0..600 {
+            let mut entries = vec![E::File("Dockerfile", "FROM scratch\n")];
+            for _ in 0..1 + next(6) {
+                let (n, t) = (names[next(names.len())], names[next(names.len())]);
+                entries.push(match next(5) {
+                    0 => E::File(n, "x"),
+                    1 => E::Dir(n, 0o755),
+                    2 => E::Link(n, t),
+                    3 => E::Hard(n, t),
+                    _ => E::Fifo(n),
+                });
+            }
+            let build = dir.path().join(format!("b{i}"));
+            let Ok(ctx) = unpack(&tar(&entries)[..], &build, "", false) else {
+                continue;
+            };
+            read += 1;
+            let _ = ctx.materialise("");
+            for n in ["etc", "a", "b", "l", "x"] {
+                assert!(!dir.path().join(n).exists(), "{n} written outside: {i}");
+            }
+        }
+        assert!(read > 100, "only {read} tars were read");
+        let made: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert!(
+            made.iter()
+                .all(|e| e.file_name().to_string_lossy().starts_with('b'))
+        );
+    }
+
+    #[test]
     fn secrets_are_taken_out_and_links_among_them_are_not_followed() {
         let dir = tempfile::tempdir().unwrap();
         let tar = tar(&[
