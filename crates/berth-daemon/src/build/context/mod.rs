@@ -612,6 +612,10 @@ mod tests {
             };
             read += 1;
             let _ = ctx.materialise("");
+            if build.exists() {
+                let beside: Vec<_> = std::fs::read_dir(&build).unwrap().flatten().collect();
+                assert_eq!(beside.len(), 1, "only root/ in the build's directory: {i}");
+            }
             for n in ["etc", "a", "b", "l", "x"] {
                 assert!(!dir.path().join(n).exists(), "{n} written outside: {i}");
             }
