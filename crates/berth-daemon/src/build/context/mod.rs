@@ -4,17 +4,19 @@
 //! A context is mostly needed for its checksums: a cached step only has to know that what it
 //! would copy is what it copied last time. So the tar is not unpacked. Each entry goes into a
 //! [`tree::Tree`] with its metadata and, for a regular file, the sha256 of its content computed
-//! while it is read; the content itself stays in memory ([`blobs::MEMORY_LIMIT`] for the whole
-//! context) or, past that, in one spill file written sequentially. The Dockerfile and
-//! `.dockerignore` are files of the tree like the others, read once the stream has ended, so
-//! they may come anywhere in the tar; the ignore rules are applied to the tree then.
+//! while it is read. Contents stay in memory up to 64 MiB for the whole context
+//! (`blobs::MEMORY_LIMIT`; files `.dockerignore` excludes count until the stream ends); past
+//! that they go to one spill file, written sequentially. The Dockerfile and `.dockerignore` are
+//! files of the tree like the others, read once the stream has ended, so they may come anywhere
+//! in the tar; the ignore rules are applied to the tree then.
 //!
 //! COPY, ADD and `RUN --mount=type=bind` look sources up in the tree (symlinks followed, never
 //! out of it) and compute their cache keys from it. Only a step the cache does not have writes
-//! the sources it uses to disk ([`Context::materialise`]: that subtree, once, through
-//! [`RootDir`], into this build's private directory), and then copies or mounts them from
-//! there as it would any directory. A fully cached rebuild, or a build whose steps copy nothing,
-//! writes nothing of a context under [`MEMORY_LIMIT`](blobs::MEMORY_LIMIT) to disk.
+//! the sources it uses to disk ([`Context::materialise`]: that subtree, once per build, through
+//! [`RootDir`], into this build's private directory), then copies or mounts them from there as
+//! from any directory, so that steps that run copy exactly as they did from an unpacked context.
+//! A fully cached rebuild, or a build whose steps use no context files, writes nothing of a
+//! context under the bound to disk; the private directory is not even made.
 //!
 //! Hostile input is held to what unpacking it into a directory allowed: names with `..` are
 //! skipped and absolute ones taken as relative, entries through a symlink that leads out (or
@@ -574,6 +576,56 @@ mod tests {
         let root = ctx.materialise("").unwrap();
         assert_eq!(std::fs::read_to_string(root.join("f2")).unwrap(), body);
         assert!(!root.join("f1").exists());
+    }
+
+    #[test]
+    fn random_hostile_tars_never_panic_and_write_only_inside() {
+        // Entries drawn from a few names, `..`, absolute paths and links to them, in every
+        // order: each tar is refused or read, and what it writes stays in its directory.
+        let names = [
+            "a", "b", "..", "/", "a/b", "/etc", "../a", "l", "l/x", "a/l",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize % n
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut read = 0;
+        for i in 0..600 {
+            let mut entries = vec![E::File("Dockerfile", "FROM scratch\n")];
+            for _ in 0..1 + next(6) {
+                let (n, t) = (names[next(names.len())], names[next(names.len())]);
+                entries.push(match next(5) {
+                    0 => E::File(n, "x"),
+                    1 => E::Dir(n, 0o755),
+                    2 => E::Link(n, t),
+                    3 => E::Hard(n, t),
+                    _ => E::Fifo(n),
+                });
+            }
+            let build = dir.path().join(format!("b{i}"));
+            let Ok(ctx) = unpack(&tar(&entries)[..], &build, "", false) else {
+                continue;
+            };
+            read += 1;
+            let _ = ctx.materialise("");
+            if build.exists() {
+                let beside: Vec<_> = std::fs::read_dir(&build).unwrap().flatten().collect();
+                assert_eq!(beside.len(), 1, "only root/ in the build's directory: {i}");
+            }
+            for n in ["etc", "a", "b", "l", "x"] {
+                assert!(!dir.path().join(n).exists(), "{n} written outside: {i}");
+            }
+        }
+        assert!(read > 100, "only {read} tars were read");
+        let made: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert!(
+            made.iter()
+                .all(|e| e.file_name().to_string_lossy().starts_with('b'))
+        );
     }
 
     #[test]

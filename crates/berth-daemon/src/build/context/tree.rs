@@ -1,5 +1,5 @@
 //! The context's files as a tree in memory: names, types, modes, mtimes, link targets and, for
-//! regular files, a [`Blob`]. Built from tar entries with the rules `tar`'s `unpack_in` applies
+//! regular files, a `Blob`. Built from tar entries with the rules `tar`'s `unpack_in` applies
 //! to a directory (which is how berth unpacked contexts before it kept them in memory), and
 //! looked up as [`berth_core::rootfs::RootDir`] looks up a directory: symlinks are followed but
 //! never leave the tree.
