@@ -16,24 +16,7 @@ pub enum Command {
     Shell(String),
 }
 
-/// A `RUN --mount`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RunMount {
-    /// `cache`, `bind`, `secret`, `tmpfs` (or `ssh`).
-    pub kind: String,
-    /// Every `key=value` option as written (`target`, `id`, `from`, `source`, `mode`, ...).
-    pub options: Vec<(String, String)>,
-}
-
-impl RunMount {
-    /// An option's value.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.options
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-}
+pub use crate::mount::RunMount;
 
 /// COPY and ADD.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -323,7 +306,7 @@ fn instruction(node: &Node, escape: char) -> Result<Instruction, crate::error::I
             let mounts = flags
                 .all("mount")
                 .iter()
-                .map(|m| run_mount(m))
+                .map(|m| crate::mount::parse(m))
                 .collect::<Result<_, _>>()?;
             let network = flags.value("network")?;
             if let Some(n) = &network
@@ -486,39 +469,6 @@ fn instruction(node: &Node, escape: char) -> Result<Instruction, crate::error::I
     })
 }
 
-/// `type=cache,target=/x,id=y` (also `readonly`, `ro` without a value).
-fn run_mount(spec: &str) -> Result<RunMount, crate::error::Invalid> {
-    let mut m = RunMount {
-        kind: "bind".into(),
-        options: Vec::new(),
-    };
-    for part in spec.split(',').filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=').unwrap_or((part, "true"));
-        let k = k.trim().to_ascii_lowercase();
-        let v = v.trim().trim_matches('"').to_string();
-        if k == "type" {
-            if !matches!(v.as_str(), "bind" | "cache" | "tmpfs" | "secret" | "ssh") {
-                return Err(crate::invalid!("unsupported mount type \"{v}\""));
-            }
-            m.kind = v;
-        } else {
-            m.options.push((k, v));
-        }
-    }
-    if m.get("target")
-        .or(m.get("dst"))
-        .or(m.get("destination"))
-        .is_none()
-        && !matches!(m.kind.as_str(), "secret" | "ssh")
-    {
-        return Err(crate::invalid!(
-            "mount type {} requires a target (--mount {spec})",
-            m.kind
-        ));
-    }
-    Ok(m)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -580,8 +530,7 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(mounts[0].kind, "cache");
-        assert_eq!(mounts[0].get("id"), Some("c"));
+        assert!(matches!(&mounts[0], RunMount::Cache { id: Some(id), .. } if id == "c"));
         assert_eq!(network.as_deref(), Some("none"));
         assert_eq!(*command, Command::Shell("echo hi".into()));
         assert_eq!(

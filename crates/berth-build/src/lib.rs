@@ -6,6 +6,7 @@
 pub mod error;
 pub mod ignore;
 pub mod instruction;
+pub mod mount;
 pub mod parse;
 pub mod shell;
 pub mod stages;

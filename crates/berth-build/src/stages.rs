@@ -125,7 +125,7 @@ impl Dockerfile {
             match &l.instruction {
                 Instruction::Copy(c) => refs.extend(c.from.as_deref()),
                 Instruction::Run { mounts, .. } => {
-                    refs.extend(mounts.iter().filter_map(|m| m.get("from")));
+                    refs.extend(mounts.iter().filter_map(|m| m.from()));
                 }
                 _ => {}
             }

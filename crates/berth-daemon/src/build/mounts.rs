@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use berth_build::RunMount;
+use berth_build::mount::Sharing;
 use berth_runtime::ExtraMount;
 use sha2::{Digest as _, Sha256};
 
@@ -130,11 +131,12 @@ fn from_image(st: &State<'_>, from: &str) -> Result<Option<berth_image::Image>> 
 /// or a checksum of the context files bound. (Cache mounts are not part of the key.)
 pub fn sources_key(st: &State<'_>, specs: &[RunMount]) -> Result<String> {
     let mut key = String::new();
-    for m in specs.iter().filter(|m| m.kind == "bind") {
-        let get =
-            |k: &str| -> Result<Option<String>> { m.get(k).map(|v| st.expand(v)).transpose() };
-        let source = get("source")?.or(get("src")?).unwrap_or_default();
-        match get("from")? {
+    for m in specs {
+        let RunMount::Bind { source, from, .. } = m else {
+            continue;
+        };
+        let source = expand(st, source)?.unwrap_or_default();
+        match expand(st, from)? {
             Some(from) => {
                 let image = from_image(st, &from)?;
                 let id = image.map(|i| i.id.to_string()).unwrap_or_default();
@@ -163,198 +165,256 @@ fn unsupported(msg: String) -> Error {
     Error::new(berth_core::ErrorKind::NotImplemented, msg)
 }
 
+/// A word of a mount's spec with the build's args expanded.
+fn expand(st: &State<'_>, v: &Option<String>) -> Result<Option<String>> {
+    v.as_deref().map(|v| st.expand(v)).transpose()
+}
+
+/// An expanded target; a relative one is under the working directory.
+fn target_path(st: &State<'_>, target: &str) -> Result<String> {
+    let t = st.expand(target)?;
+    Ok(if t.starts_with('/') {
+        t
+    } else {
+        format!("{}/{t}", st.config.config.working_dir.trim_end_matches('/'))
+    })
+}
+
+/// The owner a cache or secret gets (root when unset).
+fn owner(st: &State<'_>, uid: &Option<String>, gid: &Option<String>) -> Result<(u32, u32)> {
+    Ok((
+        num(expand(st, uid)?, "uid")?.unwrap_or(0),
+        num(expand(st, gid)?, "gid")?.unwrap_or(0),
+    ))
+}
+
+/// Makes ready what the mounts of a RUN need, in order.
 pub async fn prepare(st: &State<'_>, specs: &[RunMount]) -> Result<Prepared> {
     let mut p = Prepared::default();
-    let b = st.shared.builder.clone();
     for m in specs {
-        let get =
-            |k: &str| -> Result<Option<String>> { m.get(k).map(|v| st.expand(v)).transpose() };
-        let flag = |k: &str| m.get(k).is_some_and(|v| v != "false");
-        let target = match get("target")?.or(get("dst")?).or(get("destination")?) {
-            Some(t) if t.starts_with('/') => Some(t),
-            Some(t) => Some(format!(
-                "{}/{t}",
-                st.config.config.working_dir.trim_end_matches('/')
-            )),
-            None => None,
-        };
-        let readonly = flag("ro") || flag("readonly");
-        let (uid, gid) = (
-            num(get("uid")?, "uid")?.unwrap_or(0),
-            num(get("gid")?, "gid")?.unwrap_or(0),
-        );
-        match m.kind.as_str() {
-            "cache" => {
-                let target = target.expect("checked by the parser");
-                let id = get("id")?.unwrap_or_else(|| target.clone());
-                let base = match get("from")? {
-                    None => None,
-                    Some(from) => {
-                        let image = from_image(st, &from)?;
-                        let source = get("source")?.or(get("src")?).unwrap_or_default();
-                        Some((image, source))
-                    }
-                };
-                // A cache seeded from a stage is its own cache: another base, another id.
-                let key = match &base {
-                    None => id.clone(),
-                    Some((image, source)) => format!(
-                        "{id}\0{}\0{source}",
-                        image.as_ref().map(|i| i.id.to_string()).unwrap_or_default()
-                    ),
-                };
-                let dir = cache_dir(&b.cache_mounts, &key);
-                let dir = match get("sharing")?.as_deref() {
-                    None | Some("shared") => dir,
-                    Some("locked") => {
-                        p.locks.push(b.cache_locks.get(&dir).lock_owned().await);
-                        dir
-                    }
-                    // Another instance of the cache while this one has a writer.
-                    Some("private") => {
-                        let mut n = 0;
-                        loop {
-                            let d = instance(&dir, n);
-                            if let Ok(guard) = b.cache_locks.get(&d).try_lock_owned() {
-                                p.locks.push(guard);
-                                break d;
-                            }
-                            n += 1;
-                        }
-                    }
-                    Some(other) => {
-                        return Err(Error::invalid(format!(
-                            "unsupported sharing mode {other:?}"
-                        )));
-                    }
-                };
-                if !dir.exists() {
-                    let seed = match &base {
-                        None => None,
-                        Some((image, source)) => {
-                            let v = View::mount(&b, image.as_ref())?;
-                            let path = resolve(v.root(), source).ok_or_else(|| {
-                                Error::invalid(format!(
-                                    "RUN --mount=type=cache: source {source:?} not found"
-                                ))
-                            })?;
-                            Some((v, path))
-                        }
-                    };
-                    let mode = mode(get("mode")?, 0o755)?;
-                    create_cache(
-                        &b,
-                        &dir,
-                        &id,
-                        seed.as_ref().map(|(_, p)| p.as_path()),
-                        mode,
-                        (uid, gid),
-                    )
-                    .map_err(|e| Error::internal("creating cache mount", e))?;
-                }
-                p.mounts.push(bind(dir, target, readonly));
+        match m {
+            RunMount::Cache { .. } => cache(st, m, &mut p).await?,
+            RunMount::Bind {
+                target,
+                source,
+                from,
+                readwrite,
+            } => {
+                let target = target_path(st, target)?;
+                let source = expand(st, source)?.unwrap_or_default();
+                let from = expand(st, from)?;
+                bind_source(st, target, &source, from, *readwrite, &mut p).await?;
             }
-            "bind" => {
-                let target = target.expect("checked by the parser");
-                let source = get("source")?.or(get("src")?).unwrap_or_default();
-                let not_found = || {
-                    Error::invalid(format!(
-                        "RUN --mount=type=bind: source {source:?} not found"
-                    ))
-                };
-                let path = match get("from")? {
-                    // The context's files are on disk only once a step needs them.
-                    None => {
-                        let real = st.shared.ctx.resolve(&source).ok_or_else(not_found)?;
-                        let ctx = st.shared.ctx.clone();
-                        crate::blocking::run("writing a bind mount's sources", move || {
-                            ctx.materialise(&real)
-                                .map_err(|e| Error::internal("writing a bind mount's sources", e))
-                        })
-                        .await?
-                    }
-                    Some(from) => {
-                        let image = from_image(st, &from)?;
-                        let v = View::mount(&b, image.as_ref())?;
-                        let path = resolve(v.root(), &source).ok_or_else(not_found)?;
-                        p.views.push(v);
-                        path
-                    }
-                };
-                if flag("rw") || flag("readwrite") {
-                    // Writes go to a throwaway upper layer.
-                    let dir = writable(&b, &path, &mut p)?;
-                    p.mounts.push(bind(dir, target, false));
-                } else {
-                    p.mounts.push(bind(path, target, true));
-                }
-            }
-            "tmpfs" => {
-                let mut options = Vec::new();
-                if let Some(size) = get("size")? {
-                    options.push(format!("size={size}"));
-                }
-                p.mounts.push(ExtraMount {
-                    kind: "tmpfs".into(),
-                    source: PathBuf::new(),
-                    destination: target.expect("checked by the parser"),
-                    readonly,
-                    options,
-                });
-            }
-            "secret" => {
-                let id = match (get("id")?, &target) {
-                    (Some(id), _) => id,
-                    (None, Some(t)) => Path::new(t)
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                    (None, None) => {
-                        return Err(Error::invalid(
-                            "RUN --mount=type=secret needs an id or a target",
-                        ));
-                    }
-                };
-                let Some(value) = st.shared.secrets.get(&id) else {
-                    if flag("required") {
-                        return Err(Error::invalid(format!(
-                            "secret {id}: not provided (berth build --secret id={id},src=FILE)"
-                        )));
-                    }
-                    continue;
-                };
-                if let Some(var) = get("env")? {
-                    p.env
-                        .push(format!("{var}={}", String::from_utf8_lossy(value)));
-                    if target.is_none() {
-                        continue;
-                    }
-                }
-                let dir = b.workdir();
-                std::fs::create_dir_all(&dir).map_err(|e| Error::internal("secret dir", e))?;
-                p.temps.push(dir.clone());
-                let file = dir.join("secret");
-                let mode = mode(get("mode")?, 0o400)?;
-                std::fs::write(&file, value)
-                    .and_then(|()| {
-                        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode))
-                    })
-                    .and_then(|()| std::os::unix::fs::chown(&file, Some(uid), Some(gid)))
-                    .map_err(|e| Error::internal("writing secret", e))?;
-                p.mounts.push(bind(
-                    file,
-                    target.unwrap_or_else(|| format!("/run/secrets/{id}")),
-                    true,
+            RunMount::Tmpfs {
+                target,
+                size,
+                readonly,
+            } => p.mounts.push(ExtraMount {
+                kind: "tmpfs".into(),
+                source: PathBuf::new(),
+                destination: target_path(st, target)?,
+                readonly: *readonly,
+                options: expand(st, size)?
+                    .map(|s| format!("size={s}"))
+                    .into_iter()
+                    .collect(),
+            }),
+            RunMount::Secret { .. } => secret(st, m, &mut p)?,
+            RunMount::Ssh => {
+                return Err(unsupported(
+                    "RUN --mount=type=ssh is not supported by berth yet".into(),
                 ));
-            }
-            other => {
-                return Err(unsupported(format!(
-                    "RUN --mount=type={other} is not supported by berth yet"
-                )));
             }
         }
     }
     Ok(p)
+}
+
+/// `type=cache`: the cache's directory (made on first use, seeded from `from=` if given).
+async fn cache(st: &State<'_>, m: &RunMount, p: &mut Prepared) -> Result<()> {
+    let RunMount::Cache {
+        target,
+        id,
+        from,
+        source,
+        sharing,
+        mode,
+        uid,
+        gid,
+        readonly,
+    } = m
+    else {
+        unreachable!("called for cache mounts")
+    };
+    let b = st.shared.builder.clone();
+    let target = target_path(st, target)?;
+    let id = expand(st, id)?.unwrap_or_else(|| target.clone());
+    let base = match expand(st, from)? {
+        None => None,
+        Some(from) => {
+            let image = from_image(st, &from)?;
+            Some((image, expand(st, source)?.unwrap_or_default()))
+        }
+    };
+    // A cache seeded from a stage is its own cache: another base, another id.
+    let key = match &base {
+        None => id.clone(),
+        Some((image, source)) => format!(
+            "{id}\0{}\0{source}",
+            image.as_ref().map(|i| i.id.to_string()).unwrap_or_default()
+        ),
+    };
+    let dir = cache_dir(&b.cache_mounts, &key);
+    let dir = match sharing {
+        Sharing::Shared => dir,
+        Sharing::Locked => {
+            p.locks.push(b.cache_locks.get(&dir).lock_owned().await);
+            dir
+        }
+        // Another instance of the cache while this one has a writer.
+        Sharing::Private => {
+            let mut n = 0;
+            loop {
+                let d = instance(&dir, n);
+                if let Ok(guard) = b.cache_locks.get(&d).try_lock_owned() {
+                    p.locks.push(guard);
+                    break d;
+                }
+                n += 1;
+            }
+        }
+    };
+    if !dir.exists() {
+        let seed = match &base {
+            None => None,
+            Some((image, source)) => {
+                let v = View::mount(&b, image.as_ref())?;
+                let path = resolve(v.root(), source).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "RUN --mount=type=cache: source {source:?} not found"
+                    ))
+                })?;
+                Some((v, path))
+            }
+        };
+        let mode = self::mode(expand(st, mode)?, 0o755)?;
+        create_cache(
+            &b,
+            &dir,
+            &id,
+            seed.as_ref().map(|(_, p)| p.as_path()),
+            mode,
+            owner(st, uid, gid)?,
+        )
+        .map_err(|e| Error::internal("creating cache mount", e))?;
+    }
+    p.mounts.push(bind(dir, target, *readonly));
+    Ok(())
+}
+
+/// `type=bind`: a path of the context (written out only now), a stage or an image.
+async fn bind_source(
+    st: &State<'_>,
+    target: String,
+    source: &str,
+    from: Option<String>,
+    readwrite: bool,
+    p: &mut Prepared,
+) -> Result<()> {
+    let b = st.shared.builder.clone();
+    let not_found = || {
+        Error::invalid(format!(
+            "RUN --mount=type=bind: source {source:?} not found"
+        ))
+    };
+    let path = match from {
+        // The context's files are on disk only once a step needs them.
+        None => {
+            let real = st.shared.ctx.resolve(source).ok_or_else(not_found)?;
+            let ctx = st.shared.ctx.clone();
+            crate::blocking::run("writing a bind mount's sources", move || {
+                ctx.materialise(&real)
+                    .map_err(|e| Error::internal("writing a bind mount's sources", e))
+            })
+            .await?
+        }
+        Some(from) => {
+            let image = from_image(st, &from)?;
+            let v = View::mount(&b, image.as_ref())?;
+            let path = resolve(v.root(), source).ok_or_else(not_found)?;
+            p.views.push(v);
+            path
+        }
+    };
+    if readwrite {
+        // Writes go to a throwaway upper layer.
+        let dir = writable(&b, &path, p)?;
+        p.mounts.push(bind(dir, target, false));
+    } else {
+        p.mounts.push(bind(path, target, true));
+    }
+    Ok(())
+}
+
+/// `type=secret`: a file holding the secret the client sent, or an environment variable.
+fn secret(st: &State<'_>, m: &RunMount, p: &mut Prepared) -> Result<()> {
+    let RunMount::Secret {
+        id,
+        target,
+        env,
+        required,
+        mode,
+        uid,
+        gid,
+    } = m
+    else {
+        unreachable!("called for secret mounts")
+    };
+    let target = target.as_deref().map(|t| target_path(st, t)).transpose()?;
+    let id = match (expand(st, id)?, &target) {
+        (Some(id), _) => id,
+        (None, Some(t)) => Path::new(t)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        (None, None) => {
+            return Err(Error::invalid(
+                "RUN --mount=type=secret needs an id or a target",
+            ));
+        }
+    };
+    let Some(value) = st.shared.secrets.get(&id) else {
+        if *required {
+            return Err(Error::invalid(format!(
+                "secret {id}: not provided (berth build --secret id={id},src=FILE)"
+            )));
+        }
+        return Ok(());
+    };
+    if let Some(var) = expand(st, env)? {
+        p.env
+            .push(format!("{var}={}", String::from_utf8_lossy(value)));
+        if target.is_none() {
+            return Ok(());
+        }
+    }
+    let b = &st.shared.builder;
+    let dir = b.workdir();
+    std::fs::create_dir_all(&dir).map_err(|e| Error::internal("secret dir", e))?;
+    p.temps.push(dir.clone());
+    let file = dir.join("secret");
+    let mode = self::mode(expand(st, mode)?, 0o400)?;
+    let (uid, gid) = owner(st, uid, gid)?;
+    std::fs::write(&file, value)
+        .and_then(|()| std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)))
+        .and_then(|()| std::os::unix::fs::chown(&file, Some(uid), Some(gid)))
+        .map_err(|e| Error::internal("writing secret", e))?;
+    p.mounts.push(bind(
+        file,
+        target.unwrap_or_else(|| format!("/run/secrets/{id}")),
+        true,
+    ));
+    Ok(())
 }
 
 fn bind(source: PathBuf, destination: String, readonly: bool) -> ExtraMount {

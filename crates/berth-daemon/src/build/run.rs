@@ -113,7 +113,16 @@ pub async fn run(st: &mut State<'_>, l: &Located) -> Result<()> {
         .filter(|n| n != "default")
         .unwrap_or_else(|| st.shared.opts.network.clone());
     let sources = super::mounts::sources_key(st, mounts)?;
-    let key = format!("{net} {mounts:?} {script_file:?} {sources}");
+    let mounts_key: Vec<String> = mounts.iter().map(|m| m.cache_key()).collect();
+    let script_key = script_file
+        .as_ref()
+        .map_or(String::new(), |(path, content)| {
+            format!("{path}\0{content}")
+        });
+    let key = format!(
+        "{net}\n{}\n{script_key:?}\n{sources}",
+        mounts_key.join("\n")
+    );
     if let Some(step) = st.cached(created_by, &key)? {
         let mut prepared = super::mounts::prepare(st, mounts).await?;
         if let Some((path, content)) = script_file {
