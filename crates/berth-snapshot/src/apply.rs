@@ -1,4 +1,6 @@
 //! Layer tar → directory, with Docker's whiteout rules and nothing written outside the directory.
+//! The one tar extractor: `ADD` of a local archive uses it too ([`unpack_archive`]), without the
+//! whiteout rules.
 //!
 //! Rules, as in Docker's archive package:
 //! - entry names are cleaned; a leading `/` is ignored and a `..` that climbs above the root is an
@@ -100,6 +102,17 @@ impl<R: Read> Read for Hashing<R> {
 
 /// Unpacks the (uncompressed) layer tar `reader` into `root`, which must exist.
 pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
+    extract(root, reader, true)
+}
+
+/// Unpacks an ordinary (uncompressed) tar archive into `root` (`ADD` of a local archive), with
+/// the same rules except that whiteout names are ordinary names: only layers have whiteouts.
+pub fn unpack_archive(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
+    extract(root, reader, false)
+}
+
+/// The one tar extractor: a layer's (`whiteouts`) or an archive's.
+fn extract(root: &Path, reader: impl Read, whiteouts: bool) -> Result<ApplyStats, ApplyError> {
     let mut archive = tar::Archive::new(Hashing {
         inner: reader,
         hasher: Sha256::new(),
@@ -124,11 +137,11 @@ pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
             source,
         };
 
-        if name == OPAQUE {
+        if whiteouts && name == OPAQUE {
             set_opaque(&root.join(parent)).map_err(werr)?;
             continue;
         }
-        if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX) {
+        if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX).filter(|_| whiteouts) {
             let target = root.join(parent).join(hidden);
             remove_any(&target).map_err(|source| ApplyError::Write {
                 path: target.clone(),
@@ -510,5 +523,27 @@ mod tests {
         assert!(m.file_type().is_char_device());
         assert_eq!(stats.skipped_devices, 1);
         assert!(!dir.path().join("dev/sda").exists());
+    }
+
+    #[test]
+    fn an_archive_keeps_whiteout_names_and_the_layer_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let stats = unpack_archive(
+            dir.path(),
+            &tar_of(&[
+                ("d/", EntryType::Directory, ""),
+                ("d/.wh.kept", EntryType::Regular, "x"),
+                ("dev/sda", EntryType::Block, ""),
+            ])[..],
+        )
+        .unwrap();
+        assert_eq!(fs::read(dir.path().join("d/.wh.kept")).unwrap(), b"x");
+        assert_eq!(stats.skipped_devices, 1);
+        let err = unpack_archive(
+            dir.path(),
+            &tar_of(&[("../../etc/x", EntryType::Regular, "")])[..],
+        )
+        .unwrap_err();
+        assert!(matches!(err, ApplyError::Escape(_)), "{err}");
     }
 }

@@ -21,7 +21,7 @@ mod snapshotter;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 
-pub use apply::{ApplyError, ApplyStats, apply};
+pub use apply::{ApplyError, ApplyStats, apply, unpack_archive};
 pub use diff::diff;
 pub use meta::LayerMeta;
 pub use overlay::{Overlay, SnapshotError, chain_id};

@@ -698,20 +698,10 @@ fn materialize(
             let p = root
                 .host_path(dest)?
                 .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
-            let mut a = tar::Archive::new(decompressed(&src)?);
-            a.set_preserve_permissions(true);
-            a.set_preserve_ownerships(true);
-            for entry in a.entries()? {
-                let mut entry = entry?;
-                if matches!(
-                    entry.header().entry_type(),
-                    tar::EntryType::Char | tar::EntryType::Block
-                ) {
-                    continue;
-                }
-                entry.unpack_in(&p)?;
-            }
-            Ok(())
+            // The layer extractor's rules, devices skipped, whiteout names kept as names.
+            berth_snapshot::unpack_archive(&p, decompressed(&src)?)
+                .map(drop)
+                .map_err(io::Error::other)
         }
         Item::Path { src, dest } => {
             copy_tree(&src.host(ctx)?, &root, dest, "", Some((uid, gid)), mode, ex)
