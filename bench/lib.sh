@@ -1,10 +1,13 @@
-# Shared by the bench scripts: a release build, a private daemon on a temporary root, and a
+# Shared by the bench scripts: a release build (or $BERTH), a private daemon on a temporary root, and a
 # `bench` image from the host's static busybox. Sets B, dir, sock, dpid and BERTH_HOST.
 # With REF=unix:///path/to/docker.sock (a Docker daemon to compare with), the image is loaded
 # there too and the scripts time the same commands through `docker -H $REF`.
-bash scripts/deps.sh
-cargo build --release -q
-B=$PWD/target/x86_64-unknown-linux-gnu/release/berth
+# BERTH=/path/to/berth times that binary instead (say, an older build, for before/after).
+if [ -z "${BERTH:-}" ]; then
+  bash scripts/deps.sh
+  cargo build --release -q
+fi
+B=${BERTH:-$PWD/target/x86_64-unknown-linux-gnu/release/berth}
 dir=$(mktemp -d /tmp/berth-bench.XXXX)
 sock=$dir/b.sock
 "$B" daemon -H "$sock" --data-root "$dir/root" --exec-root "$dir/run" 2>"$dir/daemon.log" &

@@ -98,15 +98,7 @@ fn runc_runs_containers_as_the_embedded_runtime_does() {
         "docker -H {} run --rm -it --runtime runc busybox sh -c 'sleep 0.5; tty; stty size; exit 4'",
         d.host()
     );
-    let out = d.in_terminal(&cmd, 33, 103);
-    assert!(
-        out.stdout.contains("/dev/pts/"),
-        "{:?} {}",
-        out.stdout,
-        out.stderr
-    );
-    assert!(out.stdout.contains("33 103\r\n"), "{:?}", out.stdout);
-    assert_eq!(out.code, 4);
+    terminal_of_size(&d, &cmd, 33, 103);
     // The processes start with no signal ignored (the monitor ignores SIGPIPE, SIGHUP and
     // SIGINT; signals libc keeps for itself, 32 and 33, are not checked).
     for runtime in ["runc", "berth"] {
@@ -264,15 +256,7 @@ fn runc_containers_log_attach_exec_and_stop() {
         "docker -H {} exec -it c1 sh -c 'sleep 0.5; tty; stty size; exit 4'",
         d.host()
     );
-    let out = d.in_terminal(&cmd, 20, 50);
-    assert!(
-        out.stdout.contains("/dev/pts/"),
-        "{:?} {}",
-        out.stdout,
-        out.stderr
-    );
-    assert!(out.stdout.contains("20 50\r\n"), "{:?}", out.stdout);
-    assert_eq!(out.code, 4);
+    terminal_of_size(&d, &cmd, 20, 50);
     let top = d.docker(&["top", "c1"]).ok();
     assert!(top.contains("sleep"), "{top}");
     // After a daemon restart, exec still goes through the runtime the container started with.
@@ -490,4 +474,22 @@ fn runc_runs_on_a_cgroup_v2_only_host() {
             .ok();
         }
     }
+}
+
+/// Runs `cmd` (which prints `tty` and `stty size`, then exits 4) in a terminal of `rows` x
+/// `cols`: the process has a pty of that size.
+fn terminal_of_size(d: &TestDaemon, cmd: &str, rows: u16, cols: u16) {
+    let out = d.in_terminal(cmd, rows, cols);
+    assert!(
+        out.stdout.contains("/dev/pts/"),
+        "{:?} {}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains(&format!("{rows} {cols}\r\n")),
+        "{:?}",
+        out.stdout
+    );
+    assert_eq!(out.code, 4);
 }
