@@ -257,7 +257,10 @@ fn name_values(
         .collect()
 }
 
-fn instruction(node: &Node, escape: char) -> Result<Instruction, crate::error::Invalid> {
+type Checked = Result<Instruction, crate::error::Invalid>;
+
+/// One node's instruction, checked: flags, argument counts, forms.
+fn instruction(node: &Node, escape: char) -> Checked {
     let rest = node.rest.as_str();
     let k = node.keyword.as_str();
     let no_flags = || Flags::new(node, &[]).map(|_| ());
@@ -272,56 +275,8 @@ fn instruction(node: &Node, escape: char) -> Result<Instruction, crate::error::I
         }
     };
     Ok(match k {
-        "FROM" => {
-            let flags = Flags::new(node, &["platform"])?;
-            let words = shell::split_raw(rest, escape);
-            let (image, name) = match words.as_slice() {
-                [image] => (image.clone(), None),
-                [image, as_kw, name] if as_kw.eq_ignore_ascii_case("as") => {
-                    let name = name.to_ascii_lowercase();
-                    if !name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                        || !name
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-                    {
-                        return Err(crate::invalid!(
-                            "invalid name for build stage: \"{name}\", name can't start with a number or contain symbols"
-                        ));
-                    }
-                    (image.clone(), Some(name))
-                }
-                _ => return Err("FROM requires either one or three arguments".into()),
-            };
-            Instruction::From {
-                image,
-                name,
-                platform: flags.value("platform")?,
-            }
-        }
-        "RUN" => {
-            let flags = Flags::new(node, &["mount", "network", "security"])?;
-            if rest.is_empty() && node.heredocs.is_empty() {
-                return Err("RUN requires at least one argument".into());
-            }
-            let mounts = flags
-                .all("mount")
-                .iter()
-                .map(|m| crate::mount::parse(m))
-                .collect::<Result<_, _>>()?;
-            let network = flags.value("network")?;
-            if let Some(n) = &network
-                && !matches!(n.as_str(), "default" | "none" | "host")
-            {
-                return Err(crate::invalid!("unsupported network mode \"{n}\""));
-            }
-            Instruction::Run {
-                command: command(rest),
-                heredocs: node.heredocs.clone(),
-                mounts,
-                network,
-                security: flags.value("security")?,
-            }
-        }
+        "FROM" => return from(node, escape),
+        "RUN" => return run(node),
         "CMD" | "ENTRYPOINT" => {
             no_flags()?;
             let c = command(rest);
@@ -378,94 +333,161 @@ fn instruction(node: &Node, escape: char) -> Result<Instruction, crate::error::I
         }
         "ONBUILD" => {
             no_flags()?;
-            let inner = crate::parse::parse("ONBUILD", rest).map_err(|e| e.message)?;
-            let Some(n) = inner.nodes.first() else {
-                return Err("ONBUILD requires at least one argument".into());
-            };
-            if matches!(n.keyword.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
-                return Err(crate::invalid!(
-                    "{} isn't allowed as an ONBUILD trigger",
-                    n.keyword
-                ));
-            }
-            instruction(n, escape)?;
-            Instruction::Onbuild(rest.to_string())
+            return onbuild(rest, escape);
         }
-        "HEALTHCHECK" => {
-            let flags = Flags::new(
-                node,
-                &[
-                    "interval",
-                    "timeout",
-                    "start-period",
-                    "start-interval",
-                    "retries",
-                ],
-            )?;
-            let (kind, cmd) = rest
-                .split_once(char::is_whitespace)
-                .map_or((rest, ""), |(a, b)| (a, b.trim()));
-            let command = match kind.to_ascii_uppercase().as_str() {
-                "NONE" if cmd.is_empty() && node.flags.is_empty() => None,
-                "NONE" => return Err("HEALTHCHECK NONE takes no arguments".into()),
-                "CMD" if !cmd.is_empty() => Some(command(cmd)),
-                "CMD" => return Err("Missing command after HEALTHCHECK CMD".into()),
-                other => {
-                    return Err(crate::invalid!(
-                        "Unknown type \"{other}\" in HEALTHCHECK (try CMD)"
-                    ));
-                }
-            };
-            Instruction::Healthcheck(Healthcheck {
-                command,
-                interval: flags.value("interval")?,
-                timeout: flags.value("timeout")?,
-                start_period: flags.value("start-period")?,
-                start_interval: flags.value("start-interval")?,
-                retries: flags.value("retries")?,
-            })
-        }
-        "COPY" | "ADD" => {
-            let allowed: &[&str] = if k == "COPY" {
-                &["from", "chown", "chmod", "link", "parents", "exclude"]
-            } else {
-                &[
-                    "chown",
-                    "chmod",
-                    "link",
-                    "checksum",
-                    "keep-git-dir",
-                    "exclude",
-                ]
-            };
-            let flags = Flags::new(node, allowed)?;
-            let mut args = json_array(rest).unwrap_or_else(|| shell::split_raw(rest, escape));
-            if args.len() + node.heredocs.len() < 2 || args.is_empty() {
-                return Err(crate::invalid!(
-                    "{k} requires at least two arguments, but only one was provided. Destination could not be determined"
-                ));
-            }
-            let dest = args.pop().expect("checked above");
-            let spec = CopySpec {
-                sources: args,
-                dest,
-                from: flags.value("from")?,
-                chown: flags.value("chown")?,
-                chmod: flags.value("chmod")?,
-                link: flags.bool("link")?,
-                parents: flags.bool("parents")?,
-                exclude: flags.all("exclude"),
-                checksum: flags.value("checksum")?,
-                keep_git_dir: flags.bool("keep-git-dir")?,
-                heredocs: node.heredocs.clone(),
-            };
-            if k == "COPY" {
-                Instruction::Copy(spec)
-            } else {
-                Instruction::Add(spec)
-            }
-        }
+        "HEALTHCHECK" => return healthcheck(node),
+        "COPY" | "ADD" => return copy(node, escape),
         other => return Err(crate::invalid!("unknown instruction: {other}")),
+    })
+}
+
+/// `FROM [--platform=P] image [AS name]`.
+fn from(node: &Node, escape: char) -> Checked {
+    let flags = Flags::new(node, &["platform"])?;
+    let words = shell::split_raw(&node.rest, escape);
+    let (image, name) = match words.as_slice() {
+        [image] => (image.clone(), None),
+        [image, as_kw, name] if as_kw.eq_ignore_ascii_case("as") => {
+            let name = name.to_ascii_lowercase();
+            if !name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            {
+                return Err(crate::invalid!(
+                    "invalid name for build stage: \"{name}\", name can't start with a number or contain symbols"
+                ));
+            }
+            (image.clone(), Some(name))
+        }
+        _ => return Err("FROM requires either one or three arguments".into()),
+    };
+    Ok(Instruction::From {
+        image,
+        name,
+        platform: flags.value("platform")?,
+    })
+}
+
+/// `RUN [--mount=...]... [--network=N] [--security=S] command`.
+fn run(node: &Node) -> Checked {
+    let flags = Flags::new(node, &["mount", "network", "security"])?;
+    if node.rest.is_empty() && node.heredocs.is_empty() {
+        return Err("RUN requires at least one argument".into());
+    }
+    let mounts = flags
+        .all("mount")
+        .iter()
+        .map(|m| crate::mount::parse(m))
+        .collect::<Result<_, _>>()?;
+    let network = flags.value("network")?;
+    if let Some(n) = &network
+        && !matches!(n.as_str(), "default" | "none" | "host")
+    {
+        return Err(crate::invalid!("unsupported network mode \"{n}\""));
+    }
+    Ok(Instruction::Run {
+        command: command(&node.rest),
+        heredocs: node.heredocs.clone(),
+        mounts,
+        network,
+        security: flags.value("security")?,
+    })
+}
+
+/// `ONBUILD instruction`: the trigger is checked now, kept as text.
+fn onbuild(rest: &str, escape: char) -> Checked {
+    let inner = crate::parse::parse("ONBUILD", rest).map_err(|e| e.message)?;
+    let Some(n) = inner.nodes.first() else {
+        return Err("ONBUILD requires at least one argument".into());
+    };
+    if matches!(n.keyword.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
+        return Err(crate::invalid!(
+            "{} isn't allowed as an ONBUILD trigger",
+            n.keyword
+        ));
+    }
+    instruction(n, escape)?;
+    Ok(Instruction::Onbuild(rest.to_string()))
+}
+
+/// `HEALTHCHECK [options] CMD command` or `HEALTHCHECK NONE`.
+fn healthcheck(node: &Node) -> Checked {
+    let flags = Flags::new(
+        node,
+        &[
+            "interval",
+            "timeout",
+            "start-period",
+            "start-interval",
+            "retries",
+        ],
+    )?;
+    let rest = node.rest.as_str();
+    let (kind, cmd) = rest
+        .split_once(char::is_whitespace)
+        .map_or((rest, ""), |(a, b)| (a, b.trim()));
+    let command = match kind.to_ascii_uppercase().as_str() {
+        "NONE" if cmd.is_empty() && node.flags.is_empty() => None,
+        "NONE" => return Err("HEALTHCHECK NONE takes no arguments".into()),
+        "CMD" if !cmd.is_empty() => Some(command(cmd)),
+        "CMD" => return Err("Missing command after HEALTHCHECK CMD".into()),
+        other => {
+            return Err(crate::invalid!(
+                "Unknown type \"{other}\" in HEALTHCHECK (try CMD)"
+            ));
+        }
+    };
+    Ok(Instruction::Healthcheck(Healthcheck {
+        command,
+        interval: flags.value("interval")?,
+        timeout: flags.value("timeout")?,
+        start_period: flags.value("start-period")?,
+        start_interval: flags.value("start-interval")?,
+        retries: flags.value("retries")?,
+    }))
+}
+
+/// `COPY`/`ADD [flags] src... dest`, each with its own flags.
+fn copy(node: &Node, escape: char) -> Checked {
+    let k = node.keyword.as_str();
+    let allowed: &[&str] = if k == "COPY" {
+        &["from", "chown", "chmod", "link", "parents", "exclude"]
+    } else {
+        &[
+            "chown",
+            "chmod",
+            "link",
+            "checksum",
+            "keep-git-dir",
+            "exclude",
+        ]
+    };
+    let flags = Flags::new(node, allowed)?;
+    let mut args = json_array(&node.rest).unwrap_or_else(|| shell::split_raw(&node.rest, escape));
+    if args.len() + node.heredocs.len() < 2 || args.is_empty() {
+        return Err(crate::invalid!(
+            "{k} requires at least two arguments, but only one was provided. Destination could not be determined"
+        ));
+    }
+    let dest = args.pop().expect("checked above");
+    let spec = CopySpec {
+        sources: args,
+        dest,
+        from: flags.value("from")?,
+        chown: flags.value("chown")?,
+        chmod: flags.value("chmod")?,
+        link: flags.bool("link")?,
+        parents: flags.bool("parents")?,
+        exclude: flags.all("exclude"),
+        checksum: flags.value("checksum")?,
+        keep_git_dir: flags.bool("keep-git-dir")?,
+        heredocs: node.heredocs.clone(),
+    };
+    Ok(if k == "COPY" {
+        Instruction::Copy(spec)
+    } else {
+        Instruction::Add(spec)
     })
 }
 
