@@ -148,6 +148,62 @@ enum Item {
     },
 }
 
+/// A heredoc source (`COPY <<EOF /dst`), as a file item; `None` for other sources.
+fn heredoc(
+    st: &State<'_>,
+    spec: &CopySpec,
+    raw: &str,
+    into: impl Fn(&str) -> String,
+) -> Result<Option<Item>> {
+    let Some(h) = raw
+        .strip_prefix("<<")
+        .map(|n| {
+            n.trim_start_matches('-')
+                .trim_matches(|c| c == '"' || c == '\'')
+        })
+        .and_then(|n| spec.heredocs.iter().find(|h| h.name == n))
+    else {
+        return Ok(None);
+    };
+    let content = if h.expand {
+        st.expand(&literal_quotes(&h.content, st.escape))?
+    } else {
+        h.content.clone()
+    };
+    Ok(Some(Item::Content {
+        data: content.into_bytes(),
+        dest: into(&h.name),
+    }))
+}
+
+/// An `ADD` of a URL: downloaded to `file`, checked against `checksum` when given.
+async fn download(
+    src: &str,
+    file: PathBuf,
+    checksum: Option<&str>,
+    into: impl Fn(&str) -> String,
+) -> Result<Item> {
+    let got = super::remote::fetch(src, &file).await?;
+    if let Some(want) = checksum {
+        let want = want.strip_prefix("sha256:").ok_or_else(|| {
+            Error::invalid(format!("unsupported checksum {want:?}: use sha256:<hex>"))
+        })?;
+        if want != got.sha256 {
+            return Err(Error::invalid(format!(
+                "ADD {src}: checksum mismatch: expected sha256:{want}, got sha256:{}",
+                got.sha256
+            )));
+        }
+    }
+    Ok(Item::Remote {
+        src: file,
+        dest: into(&got.name),
+        mtime: got.mtime,
+    })
+}
+
+/// `COPY` and `ADD` (`add`): the sources are resolved and hashed for the cache key; on a miss
+/// the layer is assembled from them.
 pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> {
     let what = if add { "ADD" } else { "COPY" };
     let b = st.shared.builder.clone();
@@ -203,28 +259,15 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
     let mut downloads = Cleanup(Vec::new());
     let count = spec.sources.len();
     for raw in &spec.sources {
-        if let Some(h) = raw
-            .strip_prefix("<<")
-            .map(|n| {
-                n.trim_start_matches('-')
-                    .trim_matches(|c| c == '"' || c == '\'')
-            })
-            .and_then(|n| spec.heredocs.iter().find(|h| h.name == n))
-        {
-            let content = if h.expand {
-                st.expand(&literal_quotes(&h.content, st.escape))?
-            } else {
-                h.content.clone()
-            };
-            let dest = if dest_dir_syntax || count > 1 {
-                format!("{}/{}", dest_abs.trim_end_matches('/'), h.name)
+        let into = |name: &str| {
+            if dest_dir_syntax || count > 1 {
+                format!("{}/{name}", dest_abs.trim_end_matches('/'))
             } else {
                 dest_abs.clone()
-            };
-            items.push(Item::Content {
-                data: content.into_bytes(),
-                dest,
-            });
+            }
+        };
+        if let Some(item) = heredoc(st, spec, raw, into)? {
+            items.push(item);
             continue;
         }
         let src = st.expand(raw)?;
@@ -237,28 +280,7 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
         if add && (src.starts_with("http://") || src.starts_with("https://")) {
             let file = b.workdir().with_extension("download");
             downloads.0.push(file.clone());
-            let got = super::remote::fetch(&src, &file).await?;
-            if let Some(want) = &spec.checksum {
-                let want = want.strip_prefix("sha256:").ok_or_else(|| {
-                    Error::invalid(format!("unsupported checksum {want:?}: use sha256:<hex>"))
-                })?;
-                if want != got.sha256 {
-                    return Err(Error::invalid(format!(
-                        "ADD {src}: checksum mismatch: expected sha256:{want}, got sha256:{}",
-                        got.sha256
-                    )));
-                }
-            }
-            let dest = if dest_dir_syntax || count > 1 {
-                format!("{}/{}", dest_abs.trim_end_matches('/'), got.name)
-            } else {
-                dest_abs.clone()
-            };
-            items.push(Item::Remote {
-                src: file,
-                dest,
-                mtime: got.mtime,
-            });
+            items.push(download(&src, file, spec.checksum.as_deref(), into).await?);
             continue;
         }
         if spec.checksum.is_some() {
