@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{History, ImageConfig, RootFs, RunConfig, host_architecture};
 use crate::error::db;
 use crate::gc::{GcStats, Lease, Leases};
+use crate::manifest::Platform;
 use crate::{ImageError, Reference};
 
 /// Image ID (hex) → [`Record`] as JSON.
@@ -33,6 +34,12 @@ struct Record {
     /// older berth, which [`ImageStore::new`] completes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     manifest: Option<Digest>,
+    /// The OCI index naming the manifest with its platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    index: Option<Digest>,
+    /// The platform it runs on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    platform: Option<Platform>,
     /// `name@digest` of the manifests registries know it by (none for local images).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     repo_digests: Vec<String>,
@@ -55,6 +62,10 @@ pub struct Image {
     pub parent: Option<Digest>,
     /// Its OCI manifest blob.
     pub manifest: Option<Digest>,
+    /// The OCI index blob naming the manifest with its platform.
+    pub index: Option<Digest>,
+    /// The platform it runs on (from its config when the record has none).
+    pub platform: Platform,
     /// `name@digest` of the manifests registries know it by.
     pub repo_digests: Vec<String>,
 }
@@ -159,18 +170,26 @@ impl ImageStore {
     /// Writes the manifest of every image recorded before manifests were kept.
     fn add_missing_manifests(&self) -> Result<(), ImageError> {
         for (id, mut record) in self.records()? {
-            if record.manifest.is_none() {
+            if record.manifest.is_none() || record.index.is_none() {
                 let config = self.content.read(&id)?;
-                record.manifest = Some(self.write_manifest(&id, &config)?);
+                let (manifest, index, platform) = self.write_manifests(&id, &config)?;
+                record.manifest = Some(manifest);
+                record.index = Some(index);
+                record.platform = Some(platform);
                 self.put_record(&id, &record)?;
             }
         }
         Ok(())
     }
 
-    /// Stores the OCI manifest of the image whose config blob is `config` (digest `id`): its
-    /// layers are the uncompressed layer blobs, stored under their diff IDs.
-    fn write_manifest(&self, id: &Digest, config: &[u8]) -> Result<Digest, ImageError> {
+    /// Stores the OCI manifest and index of the image whose config blob is `config` (digest
+    /// `id`): the manifest's layers are the uncompressed layer blobs, stored under their diff
+    /// IDs; the index names it with the config's platform.
+    fn write_manifests(
+        &self,
+        id: &Digest,
+        config: &[u8],
+    ) -> Result<(Digest, Digest, Platform), ImageError> {
         let parsed: ImageConfig =
             serde_json::from_slice(config).map_err(|source| ImageError::Config {
                 id: id.to_string(),
@@ -181,7 +200,14 @@ impl ImageStore {
             layers.push((diff.clone(), self.content.size(diff)?));
         }
         let manifest = crate::manifest::oci(id, config.len() as u64, &layers);
-        Ok(self.content.put(&manifest)?)
+        let manifest_digest = self.content.put(&manifest)?;
+        let platform = Platform {
+            os: parsed.os.clone(),
+            architecture: parsed.architecture.clone(),
+            variant: parsed.variant.clone(),
+        };
+        let index = crate::manifest::index(&manifest_digest, manifest.len() as u64, &platform);
+        Ok((manifest_digest, self.content.put(&index)?, platform))
     }
 
     /// A lease for work that stores blobs or layers before an image references them.
@@ -194,9 +220,22 @@ impl ImageStore {
         let _exclusive = self.leases.lock.write().expect("gc lock");
         let (mut blobs, mut chains) = (BTreeSet::new(), BTreeSet::new());
         for image in self.list()? {
-            if let Some(m) = &image.manifest {
-                blobs.extend(crate::manifest::blobs(&self.content.read(m)?));
-                blobs.insert(m.clone());
+            // Indexes and manifests, read in turn; what they name is kept.
+            let mut todo: Vec<Digest> =
+                image.index.iter().chain(&image.manifest).cloned().collect();
+            while let Some(d) = todo.pop() {
+                if !blobs.insert(d.clone()) {
+                    continue;
+                }
+                if let Ok(bytes) = self.content.read(&d) {
+                    for (r, nested) in crate::manifest::references(&bytes) {
+                        if nested {
+                            todo.push(r);
+                        } else {
+                            blobs.insert(r);
+                        }
+                    }
+                }
             }
             blobs.insert(image.id.clone());
             blobs.extend(image.config.rootfs.diff_ids.iter().cloned());
@@ -295,8 +334,8 @@ impl ImageStore {
         let lease = self.lease();
         let writing = self.leases.lock.read().expect("gc lock");
         let id = self.content.put(&bytes)?;
-        let manifest = self.write_manifest(&id, &bytes)?;
-        lease.pin([id.clone(), manifest.clone()]);
+        let (manifest, index, platform) = self.write_manifests(&id, &bytes)?;
+        lease.pin([id.clone(), manifest.clone(), index.clone()]);
         drop(writing);
         let record = Record {
             chain_id: chain_id.clone(),
@@ -304,6 +343,8 @@ impl ImageStore {
             size,
             stored: chrono::Utc::now().timestamp(),
             manifest: Some(manifest),
+            index: Some(index),
+            platform: Some(platform),
             repo_digests: Vec::new(),
         };
         self.put_record(&id, &record)?;
@@ -337,12 +378,18 @@ impl ImageStore {
     }
 
     fn load(&self, id: Digest, record: Record, refs: Vec<Reference>) -> Result<Image, ImageError> {
-        let config = serde_json::from_slice(&self.content.read(&id)?).map_err(|source| {
-            ImageError::Config {
-                id: id.to_string(),
-                source,
-            }
-        })?;
+        let config: ImageConfig =
+            serde_json::from_slice(&self.content.read(&id)?).map_err(|source| {
+                ImageError::Config {
+                    id: id.to_string(),
+                    source,
+                }
+            })?;
+        let platform = record.platform.unwrap_or_else(|| Platform {
+            os: config.os.clone(),
+            architecture: config.architecture.clone(),
+            variant: config.variant.clone(),
+        });
         Ok(Image {
             id,
             config,
@@ -351,6 +398,8 @@ impl ImageStore {
             refs,
             parent: record.parent,
             manifest: record.manifest,
+            index: record.index,
+            platform,
             repo_digests: record.repo_digests,
         })
     }

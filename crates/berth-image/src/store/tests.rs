@@ -68,8 +68,16 @@ fn an_import_keeps_config_manifest_and_layer_and_rmi_collects_them() {
         m["layers"][0]["digest"],
         image.config.rootfs.diff_ids[0].as_str()
     );
-    // Config, manifest, one layer blob; one layer.
-    assert_eq!(counts(&s), (1, 3));
+    // Config, manifest, index, one layer blob; one layer.
+    assert_eq!(counts(&s), (1, 4));
+    let index: serde_json::Value =
+        serde_json::from_slice(&s.content().read(image.index.as_ref().unwrap()).unwrap()).unwrap();
+    assert_eq!(index["manifests"][0]["digest"], manifest.as_str());
+    assert_eq!(
+        index["manifests"][0]["platform"]["architecture"],
+        crate::config::host_architecture()
+    );
+    assert_eq!(image.platform.os, "linux");
     assert!(
         s.gc().unwrap().blobs.is_empty(),
         "nothing referenced is collected"
@@ -128,10 +136,10 @@ fn what_a_crash_left_between_layer_and_record_is_collected_at_open() {
             s.add_layer(kept.chain_id.as_ref(), &layer("a", b"1")[..])
                 .unwrap(),
         );
-        assert_eq!(counts(&s), (2, 4));
+        assert_eq!(counts(&s), (2, 5));
     }
     let s = f.open(db);
-    assert_eq!(counts(&s), (1, 3));
+    assert_eq!(counts(&s), (1, 4));
     assert_eq!(s.list().unwrap().len(), 1);
 }
 
@@ -156,4 +164,10 @@ fn records_without_a_manifest_get_one_when_the_store_opens() {
     let image = s.get(&id).unwrap();
     let manifest = s.content().read(image.manifest.as_ref().unwrap()).unwrap();
     assert_eq!(crate::manifest::blobs(&manifest)[0], id);
+    let index = s.content().read(image.index.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        crate::manifest::references(&index),
+        vec![(image.manifest.clone().unwrap(), true)]
+    );
+    assert_eq!(counts(&s), (1, 4), "nothing else is left");
 }
