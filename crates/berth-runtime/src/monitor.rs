@@ -341,148 +341,195 @@ fn exit_code(status: WaitStatus) -> Option<i32> {
     }
 }
 
+/// What the poll loop waits on, one entry per fd.
+#[derive(Debug, Clone, Copy)]
+enum Watched {
+    Signal,
+    Stdout,
+    Stderr,
+    Pty,
+    Listener,
+    Client(usize),
+}
+
+/// The fds the loop waits on now: SIGCHLD, the container's open outputs, the listener and
+/// every client.
+fn watched<'a>(
+    sigfd: &'a SignalFd,
+    s: &'a Started,
+    listener: &'a UnixListener,
+    clients: &'a [Client],
+) -> Vec<(BorrowedFd<'a>, Watched)> {
+    let mut w = vec![(sigfd.as_fd(), Watched::Signal)];
+    for (f, kind) in [
+        (&s.stdout, Watched::Stdout),
+        (&s.stderr, Watched::Stderr),
+        (&s.pty, Watched::Pty),
+    ] {
+        if let Some(f) = f {
+            w.push((f.as_fd(), kind));
+        }
+    }
+    w.push((listener.as_fd(), Watched::Listener));
+    w.extend(
+        clients
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.stream.as_fd(), Watched::Client(i))),
+    );
+    w
+}
+
+/// Where the container's output goes: the json-file log, line by line per stream.
+struct Sink {
+    log: BufWriter<File>,
+    out: LineSplitter,
+    err: LineSplitter,
+    buf: Vec<u8>,
+}
+
+impl Sink {
+    fn open(path: &Path) -> Sink {
+        let log = OpenOptions::new().create(true).append(true).open(path);
+        Sink {
+            log: BufWriter::new(
+                log.unwrap_or_else(|_| File::create("/dev/null").expect("/dev/null")),
+            ),
+            out: LineSplitter::new(Stream::Stdout),
+            err: LineSplitter::new(Stream::Stderr),
+            buf: vec![0u8; 32 * 1024],
+        }
+    }
+
+    /// Logs what is readable on `slot` (stderr's splitter for `stderr`); closes it at EOF.
+    fn pump(&mut self, slot: &mut Option<File>, stderr: bool) {
+        let split = if stderr { &mut self.err } else { &mut self.out };
+        let n = slot
+            .as_mut()
+            .map_or(Ok(0), |f| f.read(&mut self.buf))
+            .unwrap_or(0);
+        if n == 0 {
+            *slot = None;
+            let _ = split.flush(&mut self.log);
+        } else {
+            let _ = split.push(&self.buf[..n], &mut self.log);
+        }
+        let _ = self.log.flush();
+    }
+
+    fn close(mut self) {
+        let _ = self.out.flush(&mut self.log);
+        let _ = self.err.flush(&mut self.log);
+        let _ = self.log.flush();
+    }
+}
+
+/// Reaps every exited child; `code` takes the init's (`pid`) exit code.
+fn reap(pid: Pid, code: &mut Option<i32>) {
+    loop {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(_) => break,
+            Ok(st) => {
+                if st.pid() == Some(pid) {
+                    *code = exit_code(st).or(*code);
+                }
+            }
+        }
+    }
+}
+
+/// Drops the clients in `gone` (indexes, ascending); the last stdin client leaving closes the
+/// container's stdin when `close_stdin`.
+fn drop_clients(
+    clients: &mut Vec<Client>,
+    gone: Vec<usize>,
+    close_stdin: bool,
+    stdin: &mut Option<File>,
+) {
+    for ci in gone.into_iter().rev() {
+        let c = clients.remove(ci);
+        let stdin_gone = matches!(c.mode, ClientMode::Stdin)
+            && !clients.iter().any(|c| matches!(c.mode, ClientMode::Stdin));
+        if stdin_gone && close_stdin {
+            *stdin = None; // EOF for the container
+        }
+    }
+}
+
 /// The poll loop: runs until the init exited and its output is drained.
 fn supervise(config: &MonitorConfig, mut s: Started) -> ExitRecord {
     let mut mask = SigSet::empty();
     mask.add(Signal::SIGCHLD);
     let _ = mask.thread_block();
     let sigfd = SignalFd::new(&mask).expect("signalfd");
-    let listener = Some(s.listener.try_clone().expect("listener clone"));
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&config.log_path);
-    let mut log =
-        BufWriter::new(log.unwrap_or_else(|_| File::create("/dev/null").expect("/dev/null")));
-    let mut out_split = LineSplitter::new(Stream::Stdout);
-    let mut err_split = LineSplitter::new(Stream::Stderr);
+    let listener = s.listener.try_clone().expect("listener clone");
+    let mut sink = Sink::open(&config.log_path);
     let mut clients: Vec<Client> = Vec::new();
     let mut code: Option<i32> = None;
-    let mut buf = vec![0u8; 32 * 1024];
     // A pty master is both the container's stdin and its (single) output stream.
     let mut stdin_target: Option<File> = match &s.pty {
         Some(p) => p.try_clone().ok(),
         None => s.stdin.take(),
     };
-
-    // Reap anything that exited before the signalfd existed.
-    let reap = |code: &mut Option<i32>| loop {
-        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) | Err(_) => break,
-            Ok(st) => {
-                if st.pid() == Some(s.pid) {
-                    *code = exit_code(st).or(*code);
-                }
-            }
-        }
-    };
-    reap(&mut code);
-
+    // Anything that exited before the signalfd existed.
+    reap(s.pid, &mut code);
     loop {
         let outputs_open = s.stdout.is_some() || s.stderr.is_some() || s.pty.is_some();
         if code.is_some() && !outputs_open {
             break;
         }
-        let mut fds: Vec<PollFd> = Vec::new();
-        let mut kinds: Vec<u8> = Vec::new(); // 0 sig, 1 out, 2 err, 3 pty, 4 listener, 5.. client
-        let sig_fd: BorrowedFd<'_> = sigfd.as_fd();
-        fds.push(PollFd::new(sig_fd, PollFlags::POLLIN));
-        kinds.push(0);
-        if let Some(f) = &s.stdout {
-            fds.push(PollFd::new(f.as_fd(), PollFlags::POLLIN));
-            kinds.push(1);
-        }
-        if let Some(f) = &s.stderr {
-            fds.push(PollFd::new(f.as_fd(), PollFlags::POLLIN));
-            kinds.push(2);
-        }
-        if let Some(f) = &s.pty {
-            fds.push(PollFd::new(f.as_fd(), PollFlags::POLLIN));
-            kinds.push(3);
-        }
-        if let Some(l) = &listener {
-            fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
-            kinds.push(4);
-        }
-        let first_client = fds.len();
-        for c in &clients {
-            fds.push(PollFd::new(c.stream.as_fd(), PollFlags::POLLIN));
-        }
         // Once the init is gone, don't wait forever on outputs some stray process may hold.
-        let timeout = if code.is_some() {
-            PollTimeout::from(2000u16)
-        } else {
-            PollTimeout::NONE
+        let timeout = match code {
+            Some(_) => PollTimeout::from(2000u16),
+            None => PollTimeout::NONE,
         };
-        match poll(&mut fds, timeout) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => break,
-        }
-        let ready: Vec<(usize, bool)> = fds
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (i, f.revents().is_some_and(|r| !r.is_empty())))
-            .collect();
-        drop(fds);
-        let mut drop_clients = Vec::new();
-        for (i, is_ready) in ready {
-            if !is_ready {
-                continue;
+        let ready: Vec<Watched> = {
+            let w = watched(&sigfd, &s, &listener, &clients);
+            let mut fds: Vec<PollFd> = w
+                .iter()
+                .map(|(fd, _)| PollFd::new(*fd, PollFlags::POLLIN))
+                .collect();
+            match poll(&mut fds, timeout) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => break,
             }
-            if i >= first_client {
-                let ci = i - first_client;
-                if !serve_client(&mut clients[ci], &s, code.is_some(), &mut stdin_target) {
-                    drop_clients.push(ci);
-                }
-                continue;
-            }
-            match kinds[i] {
-                0 => {
+            w.iter()
+                .zip(&fds)
+                .filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty()))
+                .map(|((_, kind), _)| *kind)
+                .collect()
+        };
+        let mut gone = Vec::new();
+        for kind in ready {
+            match kind {
+                Watched::Signal => {
                     let _ = sigfd.read_signal();
-                    reap(&mut code);
+                    reap(s.pid, &mut code);
                 }
-                1..=3 => {
-                    let (slot, split) = match kinds[i] {
-                        1 => (&mut s.stdout, &mut out_split),
-                        2 => (&mut s.stderr, &mut err_split),
-                        _ => (&mut s.pty, &mut out_split),
-                    };
-                    let n = slot
-                        .as_mut()
-                        .map_or(Ok(0), |f| f.read(&mut buf))
-                        .unwrap_or(0);
-                    if n == 0 {
-                        *slot = None;
-                        let _ = split.flush(&mut log);
-                    } else {
-                        let _ = split.push(&buf[..n], &mut log);
-                    }
-                    let _ = log.flush();
-                }
-                _ => {
-                    if let Some(Ok((stream, _))) = listener.as_ref().map(|l| l.accept()) {
+                Watched::Stdout => sink.pump(&mut s.stdout, false),
+                Watched::Stderr => sink.pump(&mut s.stderr, true),
+                Watched::Pty => sink.pump(&mut s.pty, false),
+                Watched::Listener => {
+                    if let Ok((stream, _)) = listener.accept() {
                         clients.push(Client {
                             stream,
                             mode: ClientMode::Control(Vec::new()),
                         });
                     }
                 }
+                Watched::Client(ci) => {
+                    if !serve_client(&mut clients[ci], &s, code.is_some(), &mut stdin_target) {
+                        gone.push(ci);
+                    }
+                }
             }
         }
-        for ci in drop_clients.into_iter().rev() {
-            let c = clients.remove(ci);
-            let stdin_gone = matches!(c.mode, ClientMode::Stdin)
-                && !clients.iter().any(|c| matches!(c.mode, ClientMode::Stdin));
-            if stdin_gone && config.stdin_once && s.pty.is_none() {
-                stdin_target = None; // EOF for the container
-            }
-        }
+        let close_stdin = config.stdin_once && s.pty.is_none();
+        drop_clients(&mut clients, gone, close_stdin, &mut stdin_target);
     }
-    let _ = out_split.flush(&mut log);
-    let _ = err_split.flush(&mut log);
-    let _ = log.flush();
+    sink.close();
     let oom_killed = crate::cgroup::oom_kills(&config.cgroup_path) > 0;
     // Clients (the daemon's `wait`) must see EOF only once exit.json exists: keep every socket
     // open until the process exits, after `finish`.
