@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use oci_spec::OciSpecError;
 use oci_spec::runtime::{
     Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder,
-    LinuxDeviceCgroupBuilder, LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType,
-    LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, Mount, MountBuilder, ProcessBuilder,
-    RootBuilder, Spec, SpecBuilder, UserBuilder,
+    LinuxDeviceCgroupBuilder, LinuxMemoryBuilder, LinuxNamespace, LinuxNamespaceBuilder,
+    LinuxNamespaceType, LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, Mount,
+    MountBuilder, Process, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
 /// Docker's default capability set.
@@ -138,7 +138,37 @@ pub const INIT_PATH: &str = "/sbin/docker-init";
 impl RunSpec {
     /// The OCI spec (`config.json`).
     pub fn to_spec(&self) -> Result<Spec, OciSpecError> {
-        let caps: Capabilities = DEFAULT_CAPS.iter().copied().collect();
+        let (namespaces, readonly) = self.namespaces()?;
+        let mut args = self.args.clone();
+        if self.init.is_some() {
+            args.splice(0..0, [INIT_PATH.to_string(), "--".to_string()]);
+        }
+        let linux = LinuxBuilder::default()
+            .namespaces(namespaces)
+            .cgroups_path(&self.cgroup_path)
+            .resources(self.resources()?)
+            .masked_paths(MASKED.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+            .readonly_paths(readonly)
+            .build()?;
+        let mut spec = SpecBuilder::default()
+            .version("1.0.2")
+            .process(self.process(args)?)
+            .root(
+                RootBuilder::default()
+                    .path("rootfs")
+                    .readonly(self.readonly_rootfs)
+                    .build()?,
+            )
+            .hostname(&self.hostname)
+            .mounts(self.mounts()?)
+            .linux(linux)
+            .build()?;
+        spec.set_annotations(None);
+        Ok(spec)
+    }
+
+    /// The namespaces, and the read-only paths (which depend on the cgroup layout).
+    fn namespaces(&self) -> Result<(Vec<LinuxNamespace>, Vec<String>), OciSpecError> {
         let mut namespaces = vec![
             LinuxNamespaceType::Pid,
             LinuxNamespaceType::Ipc,
@@ -171,6 +201,11 @@ impl RunSpec {
                     .build()?,
             );
         }
+        Ok((namespaces, readonly))
+    }
+
+    /// Docker's standard mounts, then the init, the /etc files and the extra mounts.
+    fn mounts(&self) -> Result<Vec<Mount>, OciSpecError> {
         let shm_size = format!("size={}", self.shm_size);
         let mut mounts = vec![
             mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
@@ -218,10 +253,8 @@ impl RunSpec {
                 &["nosuid", "noexec", "nodev", "mode=1777", &shm_size],
             )?,
         ];
-        let mut args = self.args.clone();
         if let Some(init) = &self.init {
             mounts.push(mount(INIT_PATH, "bind", init, &["bind", "ro"])?);
-            args.splice(0..0, [INIT_PATH.to_string(), "--".to_string()]);
         }
         for (src, dst) in &self.bind_files {
             mounts.push(mount(dst, "bind", src, &["rbind", "rprivate"])?);
@@ -244,6 +277,12 @@ impl RunSpec {
             };
             mounts.push(mount(&m.destination, &m.kind, source, &options)?);
         }
+        Ok(mounts)
+    }
+
+    /// The process: argv, user, environment, capabilities, no rlimits.
+    fn process(&self, args: Vec<String>) -> Result<Process, OciSpecError> {
+        let caps: Capabilities = DEFAULT_CAPS.iter().copied().collect();
         let mut capabilities = LinuxCapabilitiesBuilder::default()
             .bounding(caps.clone())
             .effective(caps.clone())
@@ -270,28 +309,7 @@ impl RunSpec {
         // Docker sets no rlimits: the process keeps the monitor's (oci-spec's default would
         // cap open files at 1024).
         process.set_rlimits(None);
-        let linux = LinuxBuilder::default()
-            .namespaces(namespaces)
-            .cgroups_path(&self.cgroup_path)
-            .resources(self.resources()?)
-            .masked_paths(MASKED.iter().map(|p| p.to_string()).collect::<Vec<_>>())
-            .readonly_paths(readonly)
-            .build()?;
-        let mut spec = SpecBuilder::default()
-            .version("1.0.2")
-            .process(process)
-            .root(
-                RootBuilder::default()
-                    .path("rootfs")
-                    .readonly(self.readonly_rootfs)
-                    .build()?,
-            )
-            .hostname(&self.hostname)
-            .mounts(mounts)
-            .linux(linux)
-            .build()?;
-        spec.set_annotations(None);
-        Ok(spec)
+        Ok(process)
     }
 
     fn resources(&self) -> Result<LinuxResources, OciSpecError> {
