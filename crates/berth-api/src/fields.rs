@@ -124,6 +124,29 @@ impl Family {
         })
     }
 
+    /// Docker's zero value for every defined field `typed` (what berth's struct already
+    /// serializes) lacks, as inspect shows a Go struct: `""`, `0`, `false`, else `null`. With
+    /// `skip_ignored`, fields Docker only accepts on input are left out.
+    pub fn zeros(&self, typed: &Map<String, Value>, skip_ignored: bool) -> BTreeMap<String, Value> {
+        self.defined
+            .iter()
+            .filter(|(k, kind)| {
+                !typed.contains_key(*k)
+                    && *kind != Any
+                    && !(skip_ignored && self.ignored.contains(k))
+            })
+            .map(|(k, kind)| {
+                let zero = match kind {
+                    Str => Value::String(String::new()),
+                    Int => Value::from(0),
+                    Bool => Value::Bool(false),
+                    _ => Value::Null,
+                };
+                (k.to_string(), zero)
+            })
+            .collect()
+    }
+
     /// The set fields of `rest` (what berth did not type) that must be refused, as
     /// `Name=value`.
     pub fn refused(&self, rest: &BTreeMap<String, Value>) -> Vec<String> {
@@ -430,6 +453,19 @@ mod tests {
                 .contains("ExecConfig.Tty of type bool")
         );
         decode_exec(br#"{"Cmd": "ls", "Container": 5}"#).unwrap();
+    }
+
+    #[test]
+    fn zeros_fill_what_the_typed_struct_lacks() {
+        let typed = serde_json::json!({"NetworkMode": "none"});
+        let z = HOST_CONFIG.zeros(typed.as_object().unwrap(), false);
+        assert_eq!(z["CapAdd"], Value::Null);
+        assert_eq!(z["OomScoreAdj"], 0);
+        assert_eq!(z["PublishAllPorts"], false);
+        assert_eq!(z["ContainerIDFile"], "");
+        assert!(!z.contains_key("NetworkMode"));
+        let z = CONTAINER_CONFIG.zeros(&Map::new(), true);
+        assert!(z.contains_key("MacAddress") && !z.contains_key("Memory"));
     }
 
     #[test]

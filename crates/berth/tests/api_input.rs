@@ -135,6 +135,15 @@ fn create_checks_values_as_docker_does() {
         "lower",
     ]);
     assert_eq!(mode.ok().trim(), "host [true]");
+    // Inspect shows Docker's whole HostConfig, zero values for what berth does not have.
+    let (_, _, body) = d.http("GET", "/containers/lower/json", b"");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let h = &v["HostConfig"];
+    assert_eq!(
+        (&h["OomScoreAdj"], &h["PublishAllPorts"]),
+        (&0.into(), &false.into())
+    );
+    assert!(h.get("PortBindings").is_some_and(|p| p.is_null()), "{h}");
     d.docker(&["rm", "lower"]).ok();
     // Nothing was left of the refused creates.
     assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");

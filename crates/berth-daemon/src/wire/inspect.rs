@@ -14,6 +14,28 @@ fn set(keys: &Option<Vec<String>>) -> Option<Set> {
     })
 }
 
+/// Docker's zero values for the fields `Family` defines that `typed` does not serialize.
+fn zeros<T: serde::Serialize>(
+    typed: &T,
+    family: &berth_api::fields::Family,
+    skip_ignored: bool,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    match serde_json::to_value(typed) {
+        Ok(serde_json::Value::Object(m)) => family.zeros(&m, skip_ignored),
+        _ => Default::default(),
+    }
+}
+
+/// `HostConfig` of inspect, with Docker's zero values for what berth does not have: inspect
+/// shows Go's whole struct (all but `Annotations`, which Docker omits when empty), and clients
+/// index into it. (`Config`'s fields that berth lacks are all omitted when empty by Docker.)
+pub fn host_config(s: &Spec) -> HostConfig {
+    let mut h = typed_host_config(s);
+    h.rest = zeros(&h, &berth_api::fields::HOST_CONFIG, false);
+    h.rest.remove("Annotations");
+    h
+}
+
 /// `Config` of inspect: the effective config, image defaults merged in.
 pub fn config(s: &Spec) -> Config {
     Config {
@@ -43,8 +65,7 @@ pub fn config(s: &Spec) -> Config {
     }
 }
 
-/// `HostConfig` of inspect.
-pub fn host_config(s: &Spec) -> HostConfig {
+fn typed_host_config(s: &Spec) -> HostConfig {
     let r = &s.resources;
     let (name, max) = match s.restart {
         RestartPolicy::No => ("no", 0),
