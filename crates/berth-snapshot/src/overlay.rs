@@ -158,11 +158,14 @@ impl Snapshotter for Overlay {
                 let chain = chain_id(parent, &stats.diff_id);
                 if !self.has_layer(&chain) {
                     let dest = self.layer_dir(&chain);
-                    // A directory without a record is a crash's leftover.
-                    if dest.exists() {
-                        fs::remove_dir_all(&dest).map_err(io_err("remove", &dest))?;
+                    // A directory without a record here is another unpack of the same layer
+                    // between its rename and its record (crash leftovers went at open): the
+                    // content is the same, and recording it twice is harmless.
+                    if let Err(e) = fs::rename(&tmp, &dest)
+                        && !dest.join("fs").is_dir()
+                    {
+                        return Err(io_err("commit", &dest)(e));
                     }
-                    fs::rename(&tmp, &dest).map_err(io_err("commit", &dest))?;
                     let meta = LayerMeta {
                         parent: parent.cloned(),
                         size: stats.content_size,
@@ -390,6 +393,22 @@ mod tests {
         );
         assert!(!o.layer_dir(&leftover).exists(), "the leftover is removed");
         assert_eq!(o.walk().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_same_layer_unpacked_at_once_twice_is_one_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = open(dir.path()).unwrap();
+        let tar = layer("same");
+        let chains: Vec<Digest> = std::thread::scope(|s| {
+            let runs: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| o.unpack(None, &mut &tar[..]).unwrap().1))
+                .collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        assert!(chains.windows(2).all(|w| w[0] == w[1]));
+        assert!(o.has_layer(&chains[0]));
+        assert_eq!(o.walk().unwrap().len(), 1);
     }
 
     #[test]
