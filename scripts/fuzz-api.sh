@@ -59,6 +59,7 @@ OPERATIONS=(
   ContainerCreate ContainerList ContainerInspect ContainerStart ContainerStop ContainerRestart
   ContainerKill ContainerWait ContainerLogs ContainerResize ContainerDelete ContainerPrune
   ContainerTop ContainerExec ExecStart ExecResize ExecInspect
+  VolumeList VolumeCreate VolumeInspect VolumeDelete VolumePrune
 )
 
 [ "$(id -u)" = 0 ] || { echo "fuzz-api: needs root (it runs a daemon and containers)" >&2; exit 2; }

@@ -21,6 +21,7 @@ pub mod events;
 pub mod http;
 pub mod images;
 pub mod signal;
+pub mod volumes;
 pub mod wire;
 
 use std::sync::Arc;
@@ -46,6 +47,8 @@ pub struct Daemon {
     pub events: Arc<events::Events>,
     /// Image builds.
     pub builder: Arc<build::Builder>,
+    /// Volumes.
+    pub volumes: Arc<volumes::Volumes>,
     /// Daemon ID shown in `/info`.
     pub id: String,
 }
@@ -86,6 +89,7 @@ impl Daemon {
             events.clone(),
             Arc::new(containers::network::Local),
         )?;
+        let db_for_volumes = db.clone();
         let builder = Arc::new(build::Builder::new(
             db,
             images.clone(),
@@ -102,6 +106,11 @@ impl Daemon {
             containers.clone(),
             events.clone(),
         ));
+        let volumes = Arc::new(volumes::Volumes::open(
+            db_for_volumes,
+            config.root.join("volumes"),
+            events.clone(),
+        )?);
         Ok(Arc::new(Daemon {
             config,
             images,
@@ -109,6 +118,7 @@ impl Daemon {
             containers,
             events,
             builder,
+            volumes,
             id: id.trim().to_string(),
         }))
     }

@@ -13,6 +13,7 @@ mod query;
 mod stream;
 mod system;
 mod top;
+mod volumes;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(containers::routes())
         .merge(exec::routes())
         .merge(top::routes())
+        .merge(volumes::routes())
         .fallback(|uri: Uri| async move {
             error_response(&crate::Error::not_found(format!(
                 "page not found: {}",

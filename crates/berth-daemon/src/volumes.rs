@@ -1,0 +1,207 @@
+//! The volume service: named and anonymous volumes of the `local` driver, each a directory
+//! `<root>/volumes/<name>/_data` (Docker's layout), recorded in the metadata store.
+//!
+//! Lifecycle: `create` records the volume, then makes its directory (a crash in between leaves
+//! a record whose directory `create` makes again on its next use); `remove` deletes the record
+//! first and the directory after it, so a crash never leaves a record without data that a
+//! container could mount. Driver options (`--opt`) are refused by name until berth mounts them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result, db};
+use crate::events::Events;
+
+const VOLUMES: TableDefinition<&str, &[u8]> = TableDefinition::new("volumes");
+
+/// The label Docker puts on volumes it makes for a container (`-v /path`, image `VOLUME`).
+pub const ANONYMOUS: &str = "com.docker.volume.anonymous";
+
+/// A volume as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Volume {
+    /// Its name (64 hex digits for an anonymous one).
+    pub name: String,
+    /// Always `local` today.
+    pub driver: String,
+    /// Labels given at create.
+    pub labels: BTreeMap<String, String>,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// Where its data is.
+    pub mountpoint: PathBuf,
+}
+
+impl Volume {
+    /// Made for a container rather than by name.
+    pub fn anonymous(&self) -> bool {
+        self.labels.contains_key(ANONYMOUS)
+    }
+}
+
+/// The volume service.
+pub struct Volumes {
+    db: Arc<Database>,
+    root: PathBuf,
+    events: Arc<Events>,
+}
+
+/// Docker's rule for local volume names.
+fn check_name(name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if name.len() < 2 {
+        return Err(Error::invalid(format!(
+            "create {name}: volume name is too short, names should be at least two alphanumeric characters"
+        )));
+    }
+    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+        return Err(Error::invalid(format!(
+            "create {name}: \"{name}\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"
+        )));
+    }
+    Ok(())
+}
+
+impl Volumes {
+    /// The service over `db`, with data under `root` (`<data-root>/volumes`).
+    pub fn open(db: Arc<Database>, root: PathBuf, events: Arc<Events>) -> Result<Self> {
+        let tx = db.begin_write().map_err(db_err)?;
+        tx.open_table(VOLUMES).map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        std::fs::create_dir_all(&root)
+            .map_err(|e| Error::internal(&format!("creating {}", root.display()), e))?;
+        Ok(Volumes { db, root, events })
+    }
+
+    fn publish(&self, action: &str, v: &Volume) {
+        let attrs = BTreeMap::from([("driver".to_string(), v.driver.clone())]);
+        self.events.publish("volume", action, &v.name, attrs);
+    }
+
+    /// Creates a volume (a random name when `name` is empty); an existing name is returned as
+    /// it is, as Docker does. Blocks (a write to the store).
+    pub fn create(
+        &self,
+        name: &str,
+        driver: &str,
+        options: &BTreeMap<String, String>,
+        labels: BTreeMap<String, String>,
+    ) -> Result<Volume> {
+        if !matches!(driver, "" | "local") {
+            return Err(Error::not_found(format!(
+                "error looking up volume plugin {driver}: plugin \"{driver}\" not found"
+            )));
+        }
+        if let Some(opt) = options.keys().next() {
+            return Err(Error::new(
+                berth_core::ErrorKind::NotImplemented,
+                format!("berth does not support volume driver options yet (--opt {opt})"),
+            ));
+        }
+        let name = if name.is_empty() {
+            berth_core::id::generate()
+        } else {
+            check_name(name)?;
+            name.to_string()
+        };
+        if let Some(v) = self.find(&name)? {
+            return Ok(v);
+        }
+        let dir = self.root.join(&name);
+        let v = Volume {
+            mountpoint: dir.join("_data"),
+            name,
+            driver: "local".into(),
+            labels,
+            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        };
+        self.put(&v)?;
+        std::fs::create_dir_all(&v.mountpoint)
+            .map_err(|e| Error::internal("creating the volume's directory", e))?;
+        self.publish("create", &v);
+        Ok(v)
+    }
+
+    fn put(&self, v: &Volume) -> Result<()> {
+        let tx = self.db.begin_write().map_err(db_err)?;
+        let bytes = serde_json::to_vec(v).expect("volume serializes");
+        tx.open_table(VOLUMES)
+            .map_err(db_err)?
+            .insert(v.name.as_str(), bytes.as_slice())
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)
+    }
+
+    fn find(&self, name: &str) -> Result<Option<Volume>> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(VOLUMES).map_err(db_err)?;
+        Ok(t.get(name)
+            .map_err(db_err)?
+            .and_then(|v| serde_json::from_slice(v.value()).ok()))
+    }
+
+    /// The volume called `name`, or Docker's 404.
+    pub fn get(&self, name: &str) -> Result<Volume> {
+        self.find(name)?
+            .ok_or_else(|| Error::not_found(format!("get {name}: no such volume")))
+    }
+
+    /// Every volume, by name.
+    pub fn list(&self) -> Result<Vec<Volume>> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in tx
+            .open_table(VOLUMES)
+            .map_err(db_err)?
+            .iter()
+            .map_err(db_err)?
+        {
+            let (_, v) = row.map_err(db_err)?;
+            if let Ok(v) = serde_json::from_slice(v.value()) {
+                out.push(v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes volume `name`: the record, then its data. Missing is Docker's 404 unless
+    /// `force`. Blocks (a tree removal).
+    pub fn remove(&self, name: &str, force: bool) -> Result<()> {
+        let v = match self.find(name)? {
+            Some(v) => v,
+            None if force => return Ok(()),
+            None => return Err(Error::not_found(format!("get {name}: no such volume"))),
+        };
+        let tx = self.db.begin_write().map_err(db_err)?;
+        tx.open_table(VOLUMES)
+            .map_err(db_err)?
+            .remove(name)
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        let _ = std::fs::remove_dir_all(self.root.join(&v.name));
+        self.publish("destroy", &v);
+        Ok(())
+    }
+
+    /// Removes the volumes `select` picks; returns their names and the bytes they held.
+    pub fn prune(&self, select: impl Fn(&Volume) -> bool) -> Result<(Vec<String>, u64)> {
+        let mut deleted = Vec::new();
+        let mut reclaimed = 0;
+        for v in self.list()?.into_iter().filter(|v| select(v)) {
+            let size = berth_snapshot::tree_size(&v.mountpoint);
+            self.remove(&v.name, false)?;
+            reclaimed += size;
+            deleted.push(v.name);
+        }
+        Ok((deleted, reclaimed))
+    }
+}
+
+fn db_err(e: impl Into<redb::Error>) -> Error {
+    db(e)
+}
