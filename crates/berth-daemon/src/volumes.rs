@@ -69,13 +69,17 @@ fn check_name(name: &str) -> Result<()> {
 
 impl Volumes {
     /// The service over `db`, with data under `root` (`<data-root>/volumes`).
-    pub fn open(db: Arc<Database>, root: PathBuf, events: Arc<Events>) -> Result<Self> {
-        let tx = db.begin_write().map_err(db_err)?;
-        tx.open_table(VOLUMES).map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
+    pub fn open(database: Arc<Database>, root: PathBuf, events: Arc<Events>) -> Result<Self> {
+        let tx = database.begin_write().map_err(db)?;
+        tx.open_table(VOLUMES).map_err(db)?;
+        tx.commit().map_err(db)?;
         std::fs::create_dir_all(&root)
             .map_err(|e| Error::internal(&format!("creating {}", root.display()), e))?;
-        Ok(Volumes { db, root, events })
+        Ok(Volumes {
+            db: database,
+            root,
+            events,
+        })
     }
 
     fn publish(&self, action: &str, v: &Volume) {
@@ -128,20 +132,20 @@ impl Volumes {
     }
 
     fn put(&self, v: &Volume) -> Result<()> {
-        let tx = self.db.begin_write().map_err(db_err)?;
+        let tx = self.db.begin_write().map_err(db)?;
         let bytes = serde_json::to_vec(v).expect("volume serializes");
         tx.open_table(VOLUMES)
-            .map_err(db_err)?
+            .map_err(db)?
             .insert(v.name.as_str(), bytes.as_slice())
-            .map_err(db_err)?;
-        tx.commit().map_err(db_err)
+            .map_err(db)?;
+        tx.commit().map_err(db)
     }
 
     fn find(&self, name: &str) -> Result<Option<Volume>> {
-        let tx = self.db.begin_read().map_err(db_err)?;
-        let t = tx.open_table(VOLUMES).map_err(db_err)?;
+        let tx = self.db.begin_read().map_err(db)?;
+        let t = tx.open_table(VOLUMES).map_err(db)?;
         Ok(t.get(name)
-            .map_err(db_err)?
+            .map_err(db)?
             .and_then(|v| serde_json::from_slice(v.value()).ok()))
     }
 
@@ -153,15 +157,10 @@ impl Volumes {
 
     /// Every volume, by name.
     pub fn list(&self) -> Result<Vec<Volume>> {
-        let tx = self.db.begin_read().map_err(db_err)?;
+        let tx = self.db.begin_read().map_err(db)?;
         let mut out = Vec::new();
-        for row in tx
-            .open_table(VOLUMES)
-            .map_err(db_err)?
-            .iter()
-            .map_err(db_err)?
-        {
-            let (_, v) = row.map_err(db_err)?;
+        for row in tx.open_table(VOLUMES).map_err(db)?.iter().map_err(db)? {
+            let (_, v) = row.map_err(db)?;
             if let Ok(v) = serde_json::from_slice(v.value()) {
                 out.push(v);
             }
@@ -177,12 +176,12 @@ impl Volumes {
             None if force => return Ok(()),
             None => return Err(Error::not_found(format!("get {name}: no such volume"))),
         };
-        let tx = self.db.begin_write().map_err(db_err)?;
+        let tx = self.db.begin_write().map_err(db)?;
         tx.open_table(VOLUMES)
-            .map_err(db_err)?
+            .map_err(db)?
             .remove(name)
-            .map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
         let _ = std::fs::remove_dir_all(self.root.join(&v.name));
         self.publish("destroy", &v);
         Ok(())
@@ -200,8 +199,4 @@ impl Volumes {
         }
         Ok((deleted, reclaimed))
     }
-}
-
-fn db_err(e: impl Into<redb::Error>) -> Error {
-    db(e)
 }

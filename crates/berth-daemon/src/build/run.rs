@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::containers::{MountKind, MountSpec, Spec, Stdio};
+use crate::containers::{MountSpec, Spec, Stdio};
 use berth_build::instruction::Command;
 use berth_build::{Instruction, Located};
 
@@ -170,7 +170,7 @@ async fn execute(
             ..Stdio::default()
         },
         network: crate::wire::create::network_mode(&network)?,
-        mounts: mounts.mounts.iter().map(mount_spec).collect(),
+        mounts: mounts.mounts.iter().map(MountSpec::from).collect(),
         ..Spec::default()
     };
     let stubs = mount_stubs(&b, &image, &mounts.mounts)?;
@@ -237,21 +237,6 @@ async fn execute(
         b.containers.remove(&c, true).await?;
     }
     Ok(Layer::Tar(tar_path))
-}
-
-/// A prepared `RUN --mount` as the container spec's mount.
-fn mount_spec(m: &berth_runtime::ExtraMount) -> MountSpec {
-    MountSpec {
-        kind: match m.kind.as_str() {
-            "bind" => MountKind::Bind {
-                source: m.source.clone(),
-            },
-            _ => MountKind::Tmpfs,
-        },
-        target: m.destination.clone(),
-        readonly: m.readonly,
-        options: m.options.clone(),
-    }
 }
 
 /// The paths the runtime will create for mount targets the image lacks (each target and its

@@ -160,6 +160,23 @@ pub struct MountSpec {
     pub options: Vec<String>,
 }
 
+impl From<&berth_runtime::ExtraMount> for MountSpec {
+    /// The spec form of a runtime mount (a build step's `RUN --mount`, or a schema-1 record's).
+    fn from(m: &berth_runtime::ExtraMount) -> Self {
+        MountSpec {
+            kind: match m.kind.as_str() {
+                "bind" => MountKind::Bind {
+                    source: m.source.clone(),
+                },
+                _ => MountKind::Tmpfs,
+            },
+            target: m.destination.clone(),
+            readonly: m.readonly,
+            options: m.options.clone(),
+        }
+    }
+}
+
 /// The source of a [`MountSpec`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -9,7 +9,7 @@ use berth_api::container::{Config, HostConfig};
 use berth_core::Digest;
 use serde::{Deserialize, Serialize};
 
-use super::model::{MountKind, MountSpec, Spec};
+use super::model::{MountSpec, Spec};
 
 /// Docker's container states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,19 +129,7 @@ struct RecordV1 {
 impl From<RecordV1> for Record {
     fn from(v1: RecordV1) -> Record {
         let mut spec = crate::wire::create::from_docker(&v1.config, &v1.host_config);
-        spec.mounts = v1
-            .build_mounts
-            .into_iter()
-            .map(|m| MountSpec {
-                kind: match m.kind.as_str() {
-                    "bind" => MountKind::Bind { source: m.source },
-                    _ => MountKind::Tmpfs,
-                },
-                target: m.destination,
-                readonly: m.readonly,
-                options: m.options,
-            })
-            .collect();
+        spec.mounts = v1.build_mounts.iter().map(MountSpec::from).collect();
         Record {
             schema: SCHEMA,
             id: v1.id,
@@ -182,6 +170,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Record, bool), DecodeError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::model::MountKind;
     use super::*;
 
     /// A record as berth 0.x wrote it, before schema versions.
