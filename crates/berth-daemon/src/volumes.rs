@@ -98,7 +98,7 @@ impl Volumes {
     ) -> Result<Volume> {
         if !matches!(driver, "" | "local") {
             return Err(Error::not_found(format!(
-                "error looking up volume plugin {driver}: plugin \"{driver}\" not found"
+                "create {name}: error looking up volume plugin {driver}: plugin \"{driver}\" not found"
             )));
         }
         if let Some(opt) = options.keys().next() {

@@ -50,7 +50,14 @@ fn volumes_are_created_listed_inspected_removed_and_pruned() {
     d.docker(&["volume", "create", "--opt", "type=tmpfs", "t1"])
         .fails_with(1, "volume driver options");
     d.docker(&["volume", "create", "-d", "nfsplugin", "n1"])
-        .fails_with(1, "plugin \"nfsplugin\" not found");
+        .fails_with(
+            1,
+            "create n1: error looking up volume plugin nfsplugin: plugin \"nfsplugin\" not found",
+        );
+    // As Docker 20.10 shows them: no labels is null, options null.
+    let (_, _, body) = d.http("GET", &format!("/volumes/{anon}"), b"");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(v["Labels"].is_null() && v["Options"].is_null(), "{v}");
     d.docker(&["volume", "inspect", "nope"])
         .fails_with(1, "no such volume");
     d.docker(&["volume", "rm", "nope"])

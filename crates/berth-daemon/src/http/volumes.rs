@@ -30,7 +30,8 @@ fn shown(v: &Volume) -> Value {
     json!({
         "CreatedAt": v.created_at,
         "Driver": v.driver,
-        "Labels": v.labels,
+        // Docker shows a volume without labels as null.
+        "Labels": if v.labels.is_empty() { Value::Null } else { json!(v.labels) },
         "Mountpoint": v.mountpoint,
         "Name": v.name,
         "Options": null,
