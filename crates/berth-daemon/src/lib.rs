@@ -82,14 +82,19 @@ impl Daemon {
         );
         let images = ImageStore::new(db.clone(), content, snapshots.clone())?;
         let events = Arc::new(events::Events::default());
+        let volumes = Arc::new(volumes::Volumes::open(
+            db.clone(),
+            config.root.join("volumes"),
+            events.clone(),
+        )?);
         let containers = containers::Containers::open(
             config.clone(),
             db.clone(),
             images.clone(),
             events.clone(),
             Arc::new(containers::network::Local),
+            volumes.clone(),
         )?;
-        let db_for_volumes = db.clone();
         let builder = Arc::new(build::Builder::new(
             db,
             images.clone(),
@@ -106,11 +111,6 @@ impl Daemon {
             containers.clone(),
             events.clone(),
         ));
-        let volumes = Arc::new(volumes::Volumes::open(
-            db_for_volumes,
-            config.root.join("volumes"),
-            events.clone(),
-        )?);
         Ok(Arc::new(Daemon {
             config,
             images,

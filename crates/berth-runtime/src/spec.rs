@@ -51,7 +51,10 @@ const READONLY: &[&str] = &[
     "/proc/sysrq-trigger",
 ];
 
-/// A mount a build step adds to its container (`RUN --mount`).
+/// The propagation options of a mount.
+const PROPAGATIONS: &[&str] = &["private", "rprivate", "shared", "rshared", "slave", "rslave"];
+
+/// A mount over the image's filesystem: a volume's or a host directory (`bind`), a `tmpfs`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExtraMount {
     /// `bind` or `tmpfs`.
@@ -62,7 +65,8 @@ pub struct ExtraMount {
     pub destination: String,
     /// Read-only.
     pub readonly: bool,
-    /// Extra options (`size=...` for tmpfs).
+    /// Extra options (`size=...` for tmpfs; `bind` or a propagation replace a bind's defaults,
+    /// `rbind` and `rprivate`).
     pub options: Vec<String>,
 }
 
@@ -119,7 +123,7 @@ pub struct RunSpec {
     pub network: Network,
     /// Files bind-mounted over the image's: (host path, container path).
     pub bind_files: Vec<(PathBuf, String)>,
-    /// Further mounts (build steps' `RUN --mount`).
+    /// Further mounts: volumes, binds, tmpfs, build steps' `RUN --mount`.
     pub mounts: Vec<ExtraMount>,
     /// Size of /dev/shm in bytes.
     pub shm_size: i64,
@@ -261,8 +265,17 @@ impl RunSpec {
         }
         for m in &self.mounts {
             let bind = m.kind == "bind";
+            let named = |set: &[&str]| m.options.iter().any(|o| set.contains(&o.as_str()));
             let mut options: Vec<&str> = if bind {
-                vec!["rbind", "rprivate"]
+                // Docker's defaults, unless the mount names its own.
+                let mut o = Vec::new();
+                if !named(&["bind", "rbind"]) {
+                    o.push("rbind");
+                }
+                if !named(PROPAGATIONS) {
+                    o.push("rprivate");
+                }
+                o
             } else {
                 vec!["nosuid", "nodev"]
             };

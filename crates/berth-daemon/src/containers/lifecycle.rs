@@ -100,7 +100,8 @@ impl Containers {
                 .map_err(|e| Error::internal("reading image layers", e))?,
         );
         let runtime = spec::runtime(&rec.spec.runtime, &self.cfg.runtimes)?;
-        let run = spec::run_spec(rec, &layers, paths, &self.cfg.init_binary, network)?;
+        let volume = |name: &str| self.volumes.get(name).map(|v| v.mountpoint);
+        let run = spec::run_spec(rec, &layers, paths, &self.cfg.init_binary, network, &volume)?;
         let oci = run
             .to_spec()
             .map_err(|e| Error::internal("building the OCI spec", e))?;

@@ -9,11 +9,13 @@ mod lifecycle;
 pub use lifecycle::WaitCondition;
 mod model;
 pub use model::{
-    ExecSpec, MountKind, MountSpec, NetworkMode, Resources, RestartPolicy, Spec, Stdio,
+    ExecSpec, MountKind, MountOrigin, MountSpec, NetworkMode, Propagation, Resources,
+    RestartPolicy, Spec, Stdio,
 };
 pub mod network;
 mod prune;
 mod record;
+pub mod rootfs;
 pub(crate) mod spec;
 mod top;
 
@@ -77,6 +79,7 @@ pub struct Containers {
     images: ImageStore,
     events: Arc<Events>,
     network: Arc<dyn network::NetworkHook>,
+    volumes: Arc<crate::volumes::Volumes>,
     all: Mutex<HashMap<String, Arc<Container>>>,
     execs: Mutex<HashMap<String, Arc<Exec>>>,
 }
@@ -89,6 +92,7 @@ impl Containers {
         images: ImageStore,
         events: Arc<Events>,
         network: Arc<dyn network::NetworkHook>,
+        volumes: Arc<crate::volumes::Volumes>,
     ) -> Result<Arc<Self>> {
         let tx = database.begin_write().map_err(db)?;
         tx.open_table(CONTAINERS).map_err(db)?;
@@ -117,6 +121,7 @@ impl Containers {
             images,
             events,
             network,
+            volumes,
             all: Mutex::new(all),
             execs: Mutex::default(),
         });
@@ -124,6 +129,7 @@ impl Containers {
             this.persist(&c, |_| {})?;
             tracing::info!(id = %c.id, "container record migrated to schema {}", record::SCHEMA);
         }
+        this.unmount_stale_views();
         Ok(this)
     }
 

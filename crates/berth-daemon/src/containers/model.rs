@@ -147,7 +147,8 @@ pub struct Resources {
     pub pids_limit: Option<i64>,
 }
 
-/// A mount over the container's filesystem.
+/// A mount over the container's filesystem, resolved at create (an anonymous volume has its
+/// name by then).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountSpec {
     /// What is mounted.
@@ -156,8 +157,11 @@ pub struct MountSpec {
     pub target: String,
     /// Mounted read-only.
     pub readonly: bool,
-    /// Further options (`size=` for tmpfs).
+    /// Further options (`size=`, `mode=` for tmpfs).
     pub options: Vec<String>,
+    /// How the client asked for it, for inspect.
+    #[serde(default)]
+    pub origin: MountOrigin,
 }
 
 impl From<&berth_runtime::ExtraMount> for MountSpec {
@@ -167,12 +171,15 @@ impl From<&berth_runtime::ExtraMount> for MountSpec {
             kind: match m.kind.as_str() {
                 "bind" => MountKind::Bind {
                     source: m.source.clone(),
+                    propagation: Propagation::default(),
+                    nonrecursive: false,
                 },
                 _ => MountKind::Tmpfs,
             },
             target: m.destination.clone(),
             readonly: m.readonly,
             options: m.options.clone(),
+            origin: MountOrigin::Build,
         }
     }
 }
@@ -185,9 +192,101 @@ pub enum MountKind {
     Bind {
         /// The host path.
         source: PathBuf,
+        /// Propagation of mounts below it.
+        #[serde(default)]
+        propagation: Propagation,
+        /// Only the path itself, not the mounts below it.
+        #[serde(default)]
+        nonrecursive: bool,
+    },
+    /// A volume of the volume service.
+    Volume {
+        /// Its name.
+        name: String,
+        /// Made for this container (`-v /path`, an image `VOLUME`): removed with `rm -v`.
+        #[serde(default)]
+        anonymous: bool,
+        /// Do not fill a new volume with the image's content at the target.
+        #[serde(default)]
+        no_copy: bool,
     },
     /// A fresh tmpfs.
     Tmpfs,
+}
+
+/// Mount propagation of a bind mount, Docker's names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Propagation {
+    /// `rprivate`, Docker's default.
+    #[default]
+    Rprivate,
+    /// `private`.
+    Private,
+    /// `rshared`.
+    Rshared,
+    /// `shared`.
+    Shared,
+    /// `rslave`.
+    Rslave,
+    /// `slave`.
+    Slave,
+}
+
+impl Propagation {
+    /// Docker's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Propagation::Rprivate => "rprivate",
+            Propagation::Private => "private",
+            Propagation::Rshared => "rshared",
+            Propagation::Shared => "shared",
+            Propagation::Rslave => "rslave",
+            Propagation::Slave => "slave",
+        }
+    }
+
+    /// The propagation Docker calls `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "rprivate" => Propagation::Rprivate,
+            "private" => Propagation::Private,
+            "rshared" => Propagation::Rshared,
+            "shared" => Propagation::Shared,
+            "rslave" => Propagation::Rslave,
+            "slave" => Propagation::Slave,
+            _ => return None,
+        })
+    }
+}
+
+/// How a mount was asked for; inspect shows `HostConfig.Binds`, `Mounts` and `Tmpfs` from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MountOrigin {
+    /// A build step's `RUN --mount`.
+    #[default]
+    Build,
+    /// A `-v` string (`HostConfig.Binds`), kept as given; `mode` is its options part.
+    Bind {
+        /// The string.
+        spec: String,
+        /// What follows the target (`ro,z`), Docker's `Mode`.
+        mode: String,
+    },
+    /// An entry of `HostConfig.Mounts`, with the volume options that are not part of the kind.
+    Mount {
+        /// `VolumeOptions.Labels`.
+        labels: BTreeMap<String, String>,
+        /// `VolumeOptions.DriverConfig`: the driver and its options.
+        driver: Option<(String, BTreeMap<String, String>)>,
+    },
+    /// An entry of `HostConfig.Tmpfs`: its options string.
+    Tmpfs(String),
+    /// Inherited with `--volumes-from` from the container named.
+    VolumesFrom(String),
+    /// An image's `VOLUME`, or a `Config.Volumes` path.
+    Image,
 }
 
 /// A process to start in a running container.

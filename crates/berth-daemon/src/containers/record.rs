@@ -215,11 +215,14 @@ mod tests {
             s.mounts,
             [MountSpec {
                 kind: MountKind::Bind {
-                    source: "/ctx".into()
+                    source: "/ctx".into(),
+                    propagation: Default::default(),
+                    nonrecursive: false,
                 },
                 target: "/src".into(),
                 readonly: true,
                 options: vec![],
+                origin: super::super::model::MountOrigin::Build,
             }]
         );
         assert!(r.build_step);

@@ -1,6 +1,6 @@
 //! From a container's [`Spec`] to what the runtime needs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use berth_core::rootfs::ReadRoot;
 use berth_runtime::runtime::RuntimeConfig;
@@ -141,19 +141,29 @@ pub fn process_env(spec: &Spec, tty: bool, extra: &[String]) -> Vec<String> {
     env
 }
 
-/// The runtime's form of a mount.
-fn extra_mount(m: &MountSpec) -> ExtraMount {
+/// The runtime's form of a mount; `volume` gives a volume's directory on the host.
+fn extra_mount(m: &MountSpec, volume: &dyn Fn(&str) -> Result<PathBuf>) -> Result<ExtraMount> {
+    let mut options = m.options.clone();
     let (kind, source) = match &m.kind {
-        MountKind::Bind { source } => ("bind", source.clone()),
+        MountKind::Bind {
+            source,
+            propagation,
+            nonrecursive,
+        } => {
+            options.push(if *nonrecursive { "bind" } else { "rbind" }.into());
+            options.push(propagation.as_str().into());
+            ("bind", source.clone())
+        }
+        MountKind::Volume { name, .. } => ("bind", volume(name)?),
         MountKind::Tmpfs => ("tmpfs", "tmpfs".into()),
     };
-    ExtraMount {
+    Ok(ExtraMount {
         kind: kind.into(),
         source,
         destination: m.target.clone(),
         readonly: m.readonly,
-        options: m.options.clone(),
-    }
+        options,
+    })
 }
 
 /// The runtime's limits: Docker's defaults for the CFS period and for swap.
@@ -188,6 +198,7 @@ pub fn run_spec(
     files: &super::files::Paths,
     exe: &Path,
     network: Network,
+    volume: &dyn Fn(&str) -> Result<PathBuf>,
 ) -> Result<RunSpec> {
     let spec = &rec.spec;
     let (uid, gid, additional_gids) = resolve_user(&spec.user, layers)?;
@@ -216,7 +227,11 @@ pub fn run_spec(
             (files.hostname.clone(), "/etc/hostname".into()),
             (files.hosts.clone(), "/etc/hosts".into()),
         ],
-        mounts: spec.mounts.iter().map(extra_mount).collect(),
+        mounts: spec
+            .mounts
+            .iter()
+            .map(|m| extra_mount(m, volume))
+            .collect::<Result<_>>()?,
         shm_size: if spec.shm_size > 0 {
             spec.shm_size
         } else {
