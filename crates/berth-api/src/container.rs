@@ -151,9 +151,127 @@ pub struct HostConfig {
     pub readonly_rootfs: bool,
     #[serde(default, deserialize_with = "crate::null_default")]
     pub privileged: bool,
+    /// `-v` strings.
+    #[serde(default)]
+    pub binds: Option<Vec<String>>,
+    /// `--mount` entries.
+    #[serde(default)]
+    pub mounts: Option<Vec<Mount>>,
+    /// `--tmpfs`: target → options.
+    #[serde(default)]
+    pub tmpfs: Option<BTreeMap<String, String>>,
+    /// `--volumes-from`: `container[:ro|rw]`.
+    #[serde(default)]
+    pub volumes_from: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub volume_driver: String,
     /// Fields berth does not implement; refused unless unset.
     #[serde(flatten)]
     pub rest: BTreeMap<String, Value>,
+}
+
+/// An entry of `HostConfig.Mounts` (`--mount`), as Docker's API types it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct Mount {
+    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "String::is_empty")]
+    pub target: String,
+    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "String::is_empty")]
+    pub source: String,
+    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "String::is_empty")]
+    pub r#type: String,
+    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "String::is_empty")]
+    pub consistency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind_options: Option<BindOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_options: Option<VolumeOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tmpfs_options: Option<TmpfsOptions>,
+}
+
+/// `Mount.BindOptions`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct BindOptions {
+    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "String::is_empty")]
+    pub propagation: String,
+    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "std::ops::Not::not")]
+    pub non_recursive: bool,
+    /// Fields of newer APIs (`CreateMountpoint`, `ReadOnlyNonRecursive`, ...); refused if set.
+    #[serde(flatten)]
+    pub rest: BTreeMap<String, Value>,
+}
+
+/// `Mount.VolumeOptions`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct VolumeOptions {
+    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "std::ops::Not::not")]
+    pub no_copy: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_config: Option<Driver>,
+    /// Fields of newer APIs (`Subpath`); refused if set.
+    #[serde(flatten)]
+    pub rest: BTreeMap<String, Value>,
+}
+
+/// `VolumeOptions.DriverConfig`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct Driver {
+    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<BTreeMap<String, String>>,
+}
+
+/// `Mount.TmpfsOptions`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct TmpfsOptions {
+    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "is_zero")]
+    pub size_bytes: i64,
+    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "is_zero_u32")]
+    pub mode: u32,
+    /// Fields of newer APIs (`Options`); refused if set.
+    #[serde(flatten)]
+    pub rest: BTreeMap<String, Value>,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A mount of a container as inspect's `Mounts` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct MountPoint {
+    pub r#type: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    pub source: String,
+    pub destination: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub driver: String,
+    pub mode: String,
+    #[serde(rename = "RW")]
+    pub rw: bool,
+    pub propagation: String,
 }
 
 /// `POST /containers/create` response.
@@ -183,7 +301,7 @@ pub struct Summary {
     pub status: String,
     pub host_config: BTreeMap<String, String>,
     pub network_settings: Value,
-    pub mounts: Vec<Value>,
+    pub mounts: Vec<MountPoint>,
     /// Bytes the container changed (with `size=1`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_rw: Option<i64>,
@@ -237,7 +355,7 @@ pub struct Inspect {
     pub exec_ids: Option<Vec<String>>,
     pub host_config: HostConfig,
     pub graph_driver: crate::image::GraphDriver,
-    pub mounts: Vec<Value>,
+    pub mounts: Vec<MountPoint>,
     pub config: Config,
     pub network_settings: Value,
     /// Bytes the container changed (with `size=1`).

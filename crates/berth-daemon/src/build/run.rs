@@ -23,7 +23,7 @@ impl Drop for Guard {
         if let Some(c) = self.container.take() {
             let containers = self.containers.clone();
             tokio::spawn(async move {
-                let _ = containers.remove(&c, true).await;
+                let _ = containers.remove(&c, true, true).await;
             });
         }
     }
@@ -234,7 +234,7 @@ async fn execute(
         }
     } else if let Some(c) = guard.container.take() {
         st.say(format!("Removing intermediate container {}\n", &id[..12]))?;
-        b.containers.remove(&c, true).await?;
+        b.containers.remove(&c, true, true).await?;
     }
     Ok(Layer::Tar(tar_path))
 }

@@ -70,6 +70,7 @@ impl Containers {
     /// Everything from the network and the bundle to the monitor's answer. Blocks.
     fn launch(&self, rec: &Record) -> Result<(MonitorHandle, i32)> {
         let paths = self.paths(&rec.id);
+        self.make_bind_sources(rec)?;
         let network = self.network.attach(&rec.id, rec.spec.network)?;
         let monitor = self.write_bundle(rec, &paths, network)?;
         let stderr = std::fs::File::create(&paths.monitor_log)
@@ -175,6 +176,7 @@ impl Containers {
                 r.state.finished_at = ZERO_TIME.into();
             })
             .await?;
+        self.volume_events(&rec, "mount");
         self.event("start", &rec, &[]);
         self.watch_exit(c.clone(), handle);
         Ok(())
@@ -224,12 +226,13 @@ impl Containers {
                 return;
             }
         };
+        self.volume_events(&rec, "unmount");
         if oom {
             self.event("oom", &rec, &[]);
         }
         self.event("die", &rec, &[("exitCode", code.to_string())]);
         if rec.spec.auto_remove
-            && let Err(e) = self.remove(c, true).await
+            && let Err(e) = self.remove(c, true, true).await
         {
             tracing::error!(container.id = %c.id, error = %e, "auto-removing");
         }
@@ -252,7 +255,7 @@ impl Containers {
                 // Its build died with the previous daemon.
                 let this = self.clone();
                 tokio::spawn(async move {
-                    let _ = this.remove(&c, true).await;
+                    let _ = this.remove(&c, true, false).await;
                 });
             }
         }
@@ -394,8 +397,14 @@ impl Containers {
         }
     }
 
-    /// Removes a container; a running one only with `force` (it is killed first).
-    pub async fn remove(self: &Arc<Self>, c: &Arc<Container>, force: bool) -> Result<()> {
+    /// Removes a container; a running one only with `force` (it is killed first); with
+    /// `volumes`, its anonymous volumes too.
+    pub async fn remove(
+        self: &Arc<Self>,
+        c: &Arc<Container>,
+        force: bool,
+        volumes: bool,
+    ) -> Result<()> {
         let rec = c.record();
         if rec.state.status == Status::Running {
             if !force {
@@ -418,13 +427,16 @@ impl Containers {
         }
         self.save(c, |r| r.state.status = Status::Removing).await?;
         let (this, id, dir) = (self.clone(), rec.id.clone(), self.paths(&rec.id).dir);
+        let mounts = rec.spec.mounts.clone();
         crate::blocking::run("removing a container", move || {
             this.images
                 .snapshots()
                 .remove(&id)
                 .map_err(|e| Error::internal("removing the container's filesystem", e))?;
             let _ = std::fs::remove_dir_all(&dir);
-            this.forget(&id)
+            this.forget(&id)?;
+            this.release_mounts(&id, &mounts, volumes);
+            Ok(())
         })
         .await?;
         self.forget_execs(&rec.id);

@@ -7,15 +7,16 @@ mod logs;
 pub use logs::{From, Until, follow_log, log_end};
 mod lifecycle;
 pub use lifecycle::WaitCondition;
-mod model;
+pub(crate) mod model;
 pub use model::{
     ExecSpec, MountKind, MountOrigin, MountSpec, NetworkMode, Propagation, Resources,
-    RestartPolicy, Spec, Stdio,
+    RestartPolicy, Spec, Stdio, VolumesFrom,
 };
 pub mod network;
 mod prune;
 mod record;
 pub mod rootfs;
+mod volumes;
 pub(crate) mod spec;
 mod top;
 
@@ -130,6 +131,7 @@ impl Containers {
             tracing::info!(id = %c.id, "container record migrated to schema {}", record::SCHEMA);
         }
         this.unmount_stale_views();
+        this.register_volumes(this.list().iter().map(|c| c.record()));
         Ok(this)
     }
 
@@ -263,7 +265,8 @@ impl Containers {
     ) -> Result<(String, Vec<String>)> {
         let image = self.images.resolve(&spec.image)?;
         let id = berth_core::id::generate();
-        let (spec, path, args) = spec.with_image_defaults(&id, &image.config.config)?;
+        let (mut spec, path, args) = spec.with_image_defaults(&id, &image.config.config)?;
+        self.resolve_mounts(&id, &mut spec)?;
         let record = Record {
             schema: record::SCHEMA,
             id: id.clone(),
@@ -278,7 +281,14 @@ impl Containers {
             build_step,
         };
         // The name is taken under the lock; the files are made after it is released.
-        let c = self.reserve(name, record)?;
+        let mounts = record.spec.mounts.clone();
+        let c = match self.reserve(name, record) {
+            Ok(c) => c,
+            Err(e) => {
+                self.release_mounts(&id, &mounts, true);
+                return Err(e);
+            }
+        };
         let made = self
             .images
             .snapshots()
@@ -288,6 +298,7 @@ impl Containers {
                 std::fs::create_dir_all(self.dir(&id))
                     .map_err(|e| Error::internal("creating the container directory", e))
             })
+            .and_then(|()| self.populate_volumes(&c.record()))
             .and_then(|()| self.persist(&c, |_| {}));
         match made {
             Ok(rec) => {
@@ -297,6 +308,7 @@ impl Containers {
             Err(e) => {
                 // Nothing of a failed create stays behind.
                 self.all.lock().expect("containers lock").remove(&id);
+                self.release_mounts(&id, &mounts, true);
                 let _ = self.images.snapshots().remove(&id);
                 let _ = std::fs::remove_dir_all(self.dir(&id));
                 Err(e)

@@ -54,8 +54,12 @@ pub struct Spec {
     pub restart: RestartPolicy,
     /// Cgroup limits.
     pub resources: Resources,
-    /// Mounts over the image's filesystem: volumes and binds fill it (build steps today).
+    /// Mounts over the image's filesystem, in the order Docker gives them precedence.
     pub mounts: Vec<MountSpec>,
+    /// `--volumes-from`: containers whose mounts this one gets too (resolved at create).
+    pub volumes_from: Vec<VolumesFrom>,
+    /// The driver of volumes made for the container (`--volume-driver`); empty is `local`.
+    pub volume_driver: String,
     /// Run berth's init as PID 1: `None` is the daemon's default (off).
     pub init: Option<bool>,
     /// Removed once it exits.
@@ -289,6 +293,22 @@ pub enum MountOrigin {
     Image,
 }
 
+/// Go's `path.Clean` of a path inside a container: absolute, no `.`, `..` or doubled `/`.
+pub fn clean(p: &str) -> String {
+    format!("/{}", berth_build::ignore::clean(p))
+}
+
+/// A `--volumes-from` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumesFrom {
+    /// The container, as named.
+    pub container: String,
+    /// `:ro`: its mounts are read-only here.
+    pub readonly: bool,
+    /// The entry as given, for inspect.
+    pub spec: String,
+}
+
 /// A process to start in a running container.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecSpec {
@@ -363,9 +383,18 @@ impl Spec {
         if self.exposed_ports.is_none() {
             self.exposed_ports = keys(&image.exposed_ports);
         }
-        if self.volumes.is_none() {
-            self.volumes = keys(&image.volumes);
-        }
+        // The client's volumes and the image's together, as Docker merges them.
+        self.volumes = match (self.volumes.take(), keys(&image.volumes)) {
+            (Some(mut own), Some(image)) => {
+                for v in image {
+                    if !own.contains(&v) {
+                        own.push(v);
+                    }
+                }
+                Some(own)
+            }
+            (own, image) => own.or(image),
+        };
         if self.on_build.is_none() {
             self.on_build = image.on_build.clone();
         }

@@ -26,7 +26,7 @@ impl Containers {
             let size = tokio::task::spawn_blocking(move || berth_snapshot::tree_size(&upper))
                 .await
                 .map_err(|e| Error::internal("sizing a container", e))?;
-            match self.remove(&c, false).await {
+            match self.remove(&c, false, false).await {
                 Ok(()) => {
                     reclaimed += size;
                     deleted.push(rec.id);

@@ -141,6 +141,13 @@ pub fn process_env(spec: &Spec, tty: bool, extra: &[String]) -> Vec<String> {
     env
 }
 
+/// Mounts with fewer path components first, so none hides another (`/a` before `/a/b`).
+fn ordered(mounts: &[MountSpec]) -> impl Iterator<Item = &MountSpec> {
+    let mut m: Vec<&MountSpec> = mounts.iter().collect();
+    m.sort_by_key(|m| m.target.matches('/').count());
+    m.into_iter()
+}
+
 /// The runtime's form of a mount; `volume` gives a volume's directory on the host.
 fn extra_mount(m: &MountSpec, volume: &dyn Fn(&str) -> Result<PathBuf>) -> Result<ExtraMount> {
     let mut options = m.options.clone();
@@ -222,14 +229,17 @@ pub fn run_spec(
         tty: spec.stdio.tty,
         readonly_rootfs: spec.readonly_rootfs,
         network,
-        bind_files: vec![
-            (files.resolv_conf.clone(), "/etc/resolv.conf".into()),
-            (files.hostname.clone(), "/etc/hostname".into()),
-            (files.hosts.clone(), "/etc/hosts".into()),
-        ],
-        mounts: spec
-            .mounts
-            .iter()
+        // A mount over one of these files replaces it, as in Docker.
+        bind_files: [
+            (&files.resolv_conf, "/etc/resolv.conf"),
+            (&files.hostname, "/etc/hostname"),
+            (&files.hosts, "/etc/hosts"),
+        ]
+        .into_iter()
+        .filter(|(_, dst)| !spec.mounts.iter().any(|m| m.target == *dst))
+        .map(|(src, dst)| (src.clone(), dst.to_string()))
+        .collect(),
+        mounts: ordered(&spec.mounts)
             .map(|m| extra_mount(m, volume))
             .collect::<Result<_>>()?,
         shm_size: if spec.shm_size > 0 {

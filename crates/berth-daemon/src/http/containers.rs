@@ -126,7 +126,7 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
     let filters = q.filters()?;
     check_filters(
         &filters,
-        &["status", "name", "label", "id", "exited", "ancestor"],
+        &["status", "name", "label", "id", "exited", "ancestor", "volume"],
     )?;
     if let Some(bad) = filters.get("status").into_iter().flatten().find(|s| {
         ![
@@ -167,6 +167,7 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
             "ancestor" => vals
                 .iter()
                 .any(|v| d.images.store.resolve(v).is_ok_and(|i| i.id == r.image_id)),
+            "volume" => vals.iter().any(|v| mounts_volume(&d, &r, v)),
             _ => false,
         });
         if !keep {
@@ -185,7 +186,7 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
             status: status_text(&r),
             host_config: BTreeMap::from([("NetworkMode".into(), r.spec.network.as_str().into())]),
             network_settings: serde_json::json!({"Networks": networks(r.spec.network.as_str())}),
-            mounts: vec![],
+            mounts: mount_points(&d, &r),
             size_rw: None,
             size_root_fs: None,
         });
@@ -293,7 +294,7 @@ fn inspect_blocking(d: Arc<Daemon>, id: &str, q: Query) -> Result<Json<Inspect>,
                 d.snapshots.upper(&r.id).display().to_string(),
             )]),
         },
-        mounts: vec![],
+        mounts: mount_points(&d, &r),
         config: crate::wire::inspect::config(&r.spec),
         network_settings: network_settings(r.spec.network.as_str()),
         size_rw,
@@ -306,7 +307,7 @@ async fn start(State(d): State<Arc<Daemon>>, Path(id): Path<String>) -> Result<S
     if let Err(e) = d.containers.start(&c).await {
         // Docker removes an auto-remove container whose start failed.
         if c.record().spec.auto_remove {
-            let _ = d.containers.remove(&c, true).await;
+            let _ = d.containers.remove(&c, true, true).await;
         }
         return Err(e);
     }
@@ -424,7 +425,9 @@ async fn remove(
             "berth does not support links",
         ));
     }
-    d.containers.remove(&c, q.flag("force")).await?;
+    d.containers
+        .remove(&c, q.flag("force"), q.flag("v"))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -665,4 +668,17 @@ async fn forward_output(
     }
     follower.abort();
     let _ = wr.shutdown().await;
+}
+
+fn mount_points(d: &Daemon, r: &Record) -> Vec<berth_api::container::MountPoint> {
+    crate::wire::inspect::mount_points(&r.spec, &|name| {
+        d.volumes.path(name).display().to_string()
+    })
+}
+
+/// The `volume` filter of `ps`: a mount's volume name, source or destination.
+fn mounts_volume(d: &Daemon, r: &Record, value: &str) -> bool {
+    mount_points(d, r).iter().any(|m| {
+        m.destination == value || if m.name.is_empty() { m.source == value } else { m.name == value }
+    })
 }

@@ -82,14 +82,16 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Value>, Err
     {
         return Err(Error::invalid(format!("invalid filter 'dangling={bad}'")));
     }
-    // No container mounts a volume yet: every volume is dangling.
     let volumes: Vec<Value> = d
         .volumes
         .list()?
         .iter()
         .filter(|v| {
+            let dangling = d.volumes.users(&v.name).is_empty();
             filters.iter().all(|(k, vals)| match k.as_str() {
-                "dangling" => vals.iter().all(|x| matches!(x.as_str(), "true" | "1")),
+                "dangling" => vals
+                    .iter()
+                    .all(|x| matches!(x.as_str(), "true" | "1") == dangling),
                 "name" => vals.iter().any(|n| v.name.contains(n.as_str())),
                 "driver" => vals.contains(&v.driver),
                 "label" => labels_match(&v.labels, vals),
@@ -141,6 +143,7 @@ async fn prune(
     let (deleted, reclaimed) = crate::blocking::run("pruning volumes", move || {
         d.volumes.prune(|v| {
             (all || v.anonymous())
+                && d.volumes.users(&v.name).is_empty()
                 && labels_match(&v.labels, &with)
                 && without
                     .iter()

@@ -20,6 +20,7 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
     refuse_unsupported(&req)?;
     check_host_config(&req.host_config)?;
     let mut spec = from_docker(&req.config, &req.host_config);
+    (spec.mounts, spec.volumes_from) = super::mounts::requested(&req.host_config)?;
     spec.network = network_mode(&req.host_config.network_mode)?;
     spec.restart = restart_policy(&req.host_config.restart_policy)?;
     // Recorded by name, as Docker does: inspect shows the runtime a container runs with.
@@ -81,6 +82,8 @@ pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
             pids_limit: h.pids_limit.filter(|p| *p > 0),
         },
         mounts: Vec::new(),
+        volumes_from: Vec::new(),
+        volume_driver: h.volume_driver.clone(),
         init: h.init,
         auto_remove: h.auto_remove,
         readonly_rootfs: h.readonly_rootfs,

@@ -1,10 +1,11 @@
 //! A container's spec as Docker's `Config` and `HostConfig` of inspect.
 
 use berth_api::container::{
-    Config, HostConfig, LogConfig, RestartPolicy as RestartPolicyConfig, Set,
+    BindOptions, Config, Driver, HostConfig, LogConfig, Mount, MountPoint,
+    RestartPolicy as RestartPolicyConfig, Set, TmpfsOptions, VolumeOptions,
 };
 
-use crate::containers::{RestartPolicy, Spec};
+use crate::containers::{MountKind, MountOrigin, MountSpec, Propagation, RestartPolicy, Spec};
 
 fn set(keys: &Option<Vec<String>>) -> Option<Set> {
     keys.as_ref().map(|k| {
@@ -32,7 +33,10 @@ fn zeros<T: serde::Serialize>(
 pub fn host_config(s: &Spec) -> HostConfig {
     let mut h = typed_host_config(s);
     h.rest = zeros(&h, &berth_api::fields::HOST_CONFIG, false);
-    h.rest.remove("Annotations");
+    // Omitted when empty, as Docker does.
+    for key in ["Annotations", "Mounts", "Tmpfs"] {
+        h.rest.remove(key);
+    }
     h
 }
 
@@ -102,6 +106,149 @@ fn typed_host_config(s: &Spec) -> HostConfig {
         shm_size: s.shm_size,
         readonly_rootfs: s.readonly_rootfs,
         privileged: false,
+        binds: binds(s),
+        mounts: mounts(s),
+        tmpfs: tmpfs(s),
+        volumes_from: (!s.volumes_from.is_empty())
+            .then(|| s.volumes_from.iter().map(|v| v.spec.clone()).collect()),
+        volume_driver: s.volume_driver.clone(),
         rest: Default::default(),
     }
+}
+
+/// `HostConfig.Binds`: the `-v` strings as given (null when none, as Docker shows it).
+fn binds(s: &Spec) -> Option<Vec<String>> {
+    let b: Vec<String> = s
+        .mounts
+        .iter()
+        .filter_map(|m| match &m.origin {
+            MountOrigin::Bind { spec, .. } => Some(spec.clone()),
+            _ => None,
+        })
+        .collect();
+    (!b.is_empty()).then_some(b)
+}
+
+/// `HostConfig.Tmpfs`, omitted when empty.
+fn tmpfs(s: &Spec) -> Option<std::collections::BTreeMap<String, String>> {
+    let t: std::collections::BTreeMap<String, String> = s
+        .mounts
+        .iter()
+        .filter_map(|m| match &m.origin {
+            MountOrigin::Tmpfs(options) => Some((m.target.clone(), options.clone())),
+            _ => None,
+        })
+        .collect();
+    (!t.is_empty()).then_some(t)
+}
+
+/// `HostConfig.Mounts`: the `--mount` entries as Docker echoes them, omitted when empty.
+fn mounts(s: &Spec) -> Option<Vec<Mount>> {
+    let m: Vec<Mount> = s.mounts.iter().filter_map(mount_entry).collect();
+    (!m.is_empty()).then_some(m)
+}
+
+fn mount_entry(m: &MountSpec) -> Option<Mount> {
+    let MountOrigin::Mount { labels, driver } = &m.origin else {
+        return None;
+    };
+    let mut out = Mount {
+        target: m.target.clone(),
+        read_only: m.readonly,
+        ..Default::default()
+    };
+    match &m.kind {
+        MountKind::Bind {
+            source,
+            propagation,
+            nonrecursive,
+        } => {
+            out.r#type = "bind".into();
+            out.source = source.display().to_string();
+            let shown = *propagation != Propagation::default() || *nonrecursive;
+            out.bind_options = shown.then(|| BindOptions {
+                propagation: propagation.as_str().into(),
+                non_recursive: *nonrecursive,
+                rest: Default::default(),
+            });
+        }
+        MountKind::Volume {
+            name,
+            anonymous,
+            no_copy,
+        } => {
+            out.r#type = "volume".into();
+            if !anonymous {
+                out.source = name.clone();
+            }
+            let shown = *no_copy || !labels.is_empty() || driver.is_some();
+            out.volume_options = shown.then(|| VolumeOptions {
+                no_copy: *no_copy,
+                labels: (!labels.is_empty()).then(|| labels.clone()),
+                driver_config: driver.as_ref().map(|(name, options)| Driver {
+                    name: name.clone(),
+                    options: (!options.is_empty()).then(|| options.clone()),
+                }),
+                rest: Default::default(),
+            });
+        }
+        MountKind::Tmpfs => {
+            out.r#type = "tmpfs".into();
+            let opt = |k: &str| m.options.iter().find_map(|o| o.strip_prefix(k));
+            let t = TmpfsOptions {
+                size_bytes: opt("size=").and_then(|v| v.parse().ok()).unwrap_or(0),
+                mode: opt("mode=")
+                    .and_then(|v| u32::from_str_radix(v, 8).ok())
+                    .unwrap_or(0),
+                rest: Default::default(),
+            };
+            out.tmpfs_options = (t != TmpfsOptions::default()).then_some(t);
+        }
+    }
+    Some(out)
+}
+
+/// Inspect's `Mounts`: each mount as mounted, `--tmpfs` entries aside (Docker lists them only in
+/// `HostConfig.Tmpfs`); `volume` gives a volume's directory.
+pub fn mount_points(s: &Spec, volume: &dyn Fn(&str) -> String) -> Vec<MountPoint> {
+    s.mounts
+        .iter()
+        .filter(|m| !matches!(m.origin, MountOrigin::Tmpfs(_) | MountOrigin::Build))
+        .map(|m| {
+            let mode = match &m.origin {
+                MountOrigin::Bind { mode, .. } => mode.clone(),
+                _ => String::new(),
+            };
+            let mut p = MountPoint {
+                destination: m.target.clone(),
+                rw: !m.readonly,
+                ..Default::default()
+            };
+            match &m.kind {
+                MountKind::Bind {
+                    source,
+                    propagation,
+                    ..
+                } => {
+                    p.r#type = "bind".into();
+                    p.source = source.display().to_string();
+                    p.propagation = propagation.as_str().into();
+                    p.mode = mode;
+                }
+                MountKind::Volume { name, .. } => {
+                    p.r#type = "volume".into();
+                    p.name = name.clone();
+                    p.source = volume(name);
+                    p.driver = "local".into();
+                    // Docker marks a named local volume `z` unless a mode was given.
+                    p.mode = match (&m.origin, mode.is_empty()) {
+                        (MountOrigin::Bind { .. } | MountOrigin::Mount { .. }, true) => "z".into(),
+                        _ => mode,
+                    };
+                }
+                MountKind::Tmpfs => p.r#type = "tmpfs".into(),
+            }
+            p
+        })
+        .collect()
 }

@@ -7,3 +7,4 @@ mod checks;
 pub mod create;
 pub mod exec;
 pub mod inspect;
+pub mod mounts;

@@ -5,13 +5,21 @@
 //! a record whose directory `create` makes again on its next use); `remove` deletes the record
 //! first and the directory after it, so a crash never leaves a record without data that a
 //! container could mount. Driver options (`--opt`) are refused by name until berth mounts them.
+//!
+//! Containers hold references to the volumes they mount ([`Volumes::acquire`], from create to
+//! remove); a volume with references cannot be removed. The references live in memory and are
+//! rebuilt from the container records when the daemon starts.
 
-use std::collections::BTreeMap;
+pub mod copy;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
+
+use berth_core::ErrorKind;
 
 use crate::error::{Error, Result, db};
 use crate::events::Events;
@@ -48,6 +56,14 @@ pub struct Volumes {
     db: Arc<Database>,
     root: PathBuf,
     events: Arc<Events>,
+    users: Mutex<Users>,
+}
+
+/// Which containers use which volumes, and the volumes being removed.
+#[derive(Default)]
+struct Users {
+    by_volume: HashMap<String, BTreeSet<String>>,
+    removing: HashSet<String>,
 }
 
 /// Docker's rule for local volume names.
@@ -79,6 +95,7 @@ impl Volumes {
             db: database,
             root,
             events,
+            users: Mutex::default(),
         })
     }
 
@@ -149,6 +166,11 @@ impl Volumes {
             .and_then(|v| serde_json::from_slice(v.value()).ok()))
     }
 
+    /// Where the data of volume `name` is (or would be).
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.root.join(name).join("_data")
+    }
+
     /// The volume called `name`, or Docker's 404.
     pub fn get(&self, name: &str) -> Result<Volume> {
         self.find(name)?
@@ -168,9 +190,82 @@ impl Volumes {
         Ok(out)
     }
 
+    /// Volume `name` for container `container`, created if missing (with `labels`; an empty
+    /// name makes an anonymous volume). The container holds a reference until
+    /// [`Volumes::release`]. Blocks.
+    pub fn acquire(
+        &self,
+        name: &str,
+        driver: &str,
+        labels: BTreeMap<String, String>,
+        container: &str,
+    ) -> Result<Volume> {
+        let (name, labels) = if name.is_empty() {
+            let mut labels = labels;
+            labels.insert(ANONYMOUS.into(), String::new());
+            (berth_core::id::generate(), labels)
+        } else {
+            (name.to_string(), labels)
+        };
+        {
+            let mut users = self.users.lock().expect("volume users lock");
+            if users.removing.contains(&name) {
+                return Err(Error::conflict(format!(
+                    "volume {name} is being removed"
+                )));
+            }
+            users.by_volume.entry(name.clone()).or_default().insert(container.into());
+        }
+        let made = self.create(&name, driver, &BTreeMap::new(), labels);
+        if made.is_err() {
+            self.release(&name, container);
+        }
+        made
+    }
+
+    /// Notes that `container` uses volume `name` (a record read at start). Does not block.
+    pub fn register(&self, name: &str, container: &str) {
+        let mut users = self.users.lock().expect("volume users lock");
+        users.by_volume.entry(name.into()).or_default().insert(container.into());
+    }
+
+    /// Drops `container`'s reference to volume `name`.
+    pub fn release(&self, name: &str, container: &str) {
+        let mut users = self.users.lock().expect("volume users lock");
+        if let Some(u) = users.by_volume.get_mut(name) {
+            u.remove(container);
+            if u.is_empty() {
+                users.by_volume.remove(name);
+            }
+        }
+    }
+
+    /// The containers using volume `name`.
+    pub fn users(&self, name: &str) -> Vec<String> {
+        let users = self.users.lock().expect("volume users lock");
+        users.by_volume.get(name).map(|u| u.iter().cloned().collect()).unwrap_or_default()
+    }
+
     /// Removes volume `name`: the record, then its data. Missing is Docker's 404 unless
-    /// `force`. Blocks (a tree removal).
+    /// `force`; in use is Docker's 409 naming the containers. Blocks (a tree removal).
     pub fn remove(&self, name: &str, force: bool) -> Result<()> {
+        {
+            let mut users = self.users.lock().expect("volume users lock");
+            if let Some(ids) = users.by_volume.get(name).filter(|u| !u.is_empty()) {
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                return Err(Error::conflict(format!(
+                    "remove {name}: volume is in use - [{}]",
+                    ids.join(", ")
+                )));
+            }
+            users.removing.insert(name.to_string());
+        }
+        let removed = self.remove_unused(name, force);
+        self.users.lock().expect("volume users lock").removing.remove(name);
+        removed
+    }
+
+    fn remove_unused(&self, name: &str, force: bool) -> Result<()> {
         let v = match self.find(name)? {
             Some(v) => v,
             None if force => return Ok(()),
@@ -193,7 +288,11 @@ impl Volumes {
         let mut reclaimed = 0;
         for v in self.list()?.into_iter().filter(|v| select(v)) {
             let size = berth_snapshot::tree_size(&v.mountpoint);
-            self.remove(&v.name, false)?;
+            match self.remove(&v.name, false) {
+                // Taken by a container meanwhile, or already gone: not pruned.
+                Err(e) if matches!(e.kind, ErrorKind::Conflict | ErrorKind::NotFound) => continue,
+                r => r?,
+            }
             reclaimed += size;
             deleted.push(v.name);
         }
