@@ -175,15 +175,35 @@ pub struct HostConfig {
 #[serde(rename_all = "PascalCase")]
 #[allow(missing_docs)]
 pub struct Mount {
-    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub target: String,
-    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub source: String,
-    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub r#type: String,
-    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        deserialize_with = "crate::null_default",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub read_only: bool,
-    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub consistency: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bind_options: Option<BindOptions>,
@@ -198,9 +218,17 @@ pub struct Mount {
 #[serde(rename_all = "PascalCase")]
 #[allow(missing_docs)]
 pub struct BindOptions {
-    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub propagation: String,
-    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        deserialize_with = "crate::null_default",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub non_recursive: bool,
     /// Fields of newer APIs (`CreateMountpoint`, `ReadOnlyNonRecursive`, ...); refused if set.
     #[serde(flatten)]
@@ -212,7 +240,11 @@ pub struct BindOptions {
 #[serde(rename_all = "PascalCase")]
 #[allow(missing_docs)]
 pub struct VolumeOptions {
-    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        deserialize_with = "crate::null_default",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub no_copy: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
@@ -228,7 +260,11 @@ pub struct VolumeOptions {
 #[serde(rename_all = "PascalCase")]
 #[allow(missing_docs)]
 pub struct Driver {
-    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<BTreeMap<String, String>>,
@@ -239,9 +275,17 @@ pub struct Driver {
 #[serde(rename_all = "PascalCase")]
 #[allow(missing_docs)]
 pub struct TmpfsOptions {
-    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "is_zero")]
+    #[serde(
+        default,
+        deserialize_with = "crate::null_default",
+        skip_serializing_if = "is_zero"
+    )]
     pub size_bytes: i64,
-    #[serde(default, deserialize_with = "crate::null_default", skip_serializing_if = "is_zero_u32")]
+    #[serde(
+        default,
+        deserialize_with = "crate::null_default",
+        skip_serializing_if = "is_zero_u32"
+    )]
     pub mode: u32,
     /// Fields of newer APIs (`Options`); refused if set.
     #[serde(flatten)]

@@ -235,6 +235,7 @@ fn start(
     runtime: &dyn Runtime,
 ) -> Result<Started, ProcessError> {
     crate::mount::mount_all(&config.rootfs, rootfs).map_err(ProcessError::runtime)?;
+    crate::mount::resolve_targets(&config.bundle, rootfs)?;
     if !config.workdir.is_empty() {
         crate::mount::make_dir_in_root(rootfs, &config.workdir)?;
     }

@@ -121,6 +121,87 @@ pub fn make_dir_in_root(rootfs: &Path, dir: &str) -> Result<(), ProcessError> {
     }
 }
 
+/// The mounts every container gets; their targets are the runtime's to check.
+const STANDARD: &[&str] = &[
+    "/proc",
+    "/dev",
+    "/dev/pts",
+    "/sys",
+    "/sys/fs/cgroup",
+    "/dev/mqueue",
+    "/dev/shm",
+];
+
+/// Rewrites the bundle's mounts so each target is a real path inside `rootfs` (the rootfs
+/// mounted): its symlinks followed inside the root, the directory made where a directory is
+/// mounted. Docker's daemon does the same before runc runs; the runtime resolves the target in
+/// the root once more when it mounts, so a path swapped in between still cannot leave it.
+pub fn resolve_targets(bundle: &Path, rootfs: &Path) -> Result<(), ProcessError> {
+    use berth_core::rootfs::RootDir;
+    let fail = |what: String| ProcessError::runtime(what);
+    let path = bundle.join("config.json");
+    let mut spec = oci_spec::runtime::Spec::load(&path)
+        .map_err(|e| fail(format!("reading {}: {e}", path.display())))?;
+    let root = RootDir::open(rootfs).map_err(|e| fail(format!("opening the rootfs: {e}")))?;
+    let real_root = std::fs::canonicalize(rootfs)
+        .map_err(|e| fail(format!("resolving {}: {e}", rootfs.display())))?;
+    let mut mounts = spec.mounts().clone().unwrap_or_default();
+    for m in &mut mounts {
+        let dest = m.destination().to_string_lossy().into_owned();
+        if STANDARD.contains(&dest.as_str()) {
+            continue;
+        }
+        let file_bind =
+            m.typ().as_deref() == Some("bind") && m.source().as_ref().is_some_and(|s| !s.is_dir());
+        let resolved = if file_bind {
+            root.real_path(&dest)
+                .map_err(|e| fail(format!("mount target {dest}: {e}")))?
+        } else {
+            let dest =
+                follow(&root, &dest).map_err(|e| fail(format!("mount target {dest}: {e}")))?;
+            root.mkdir_all(&dest, 0o755)
+                .map_err(|e| fail(format!("creating mount target {dest}: {e}")))?;
+            let host = root
+                .host_path(&dest)
+                .map_err(|e| fail(format!("mount target {dest}: {e}")))?
+                .ok_or_else(|| fail(format!("mount target {dest} vanished")))?;
+            let inside = host
+                .strip_prefix(&real_root)
+                .map_err(|_| fail(format!("mount target {dest} resolved outside the rootfs")))?;
+            format!("/{}", inside.display())
+        };
+        m.set_destination(PathBuf::from(resolved));
+    }
+    spec.set_mounts(Some(mounts));
+    spec.save(&path)
+        .map_err(|e| fail(format!("writing {}: {e}", path.display())))
+}
+
+/// `path` with every symlink followed inside `root`, dangling ones included (a mount target
+/// is made where its symlink points, as runc's `MkdirAll` in the root does).
+fn follow(root: &berth_core::rootfs::RootDir, path: &str) -> Result<String, String> {
+    use berth_core::rootfs::Kind;
+    let mut p = path.to_string();
+    for _ in 0..40 {
+        let real = root.real_path(&p).map_err(|e| e.to_string())?;
+        if root.kind_nofollow(&real).map_err(|e| e.to_string())? != Some(Kind::Symlink) {
+            return Ok(real);
+        }
+        let link = root
+            .host_path_nofollow(&real)
+            .map_err(|e| e.to_string())?
+            .ok_or("vanished")?;
+        let target = std::fs::read_link(link).map_err(|e| e.to_string())?;
+        p = Path::new(&real)
+            .parent()
+            .unwrap_or(Path::new("/"))
+            .join(target)
+            .display()
+            .to_string();
+    }
+    Err("too many levels of symbolic links".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@
 mod dir;
 mod layers;
 
-pub use dir::RootDir;
+pub use dir::{Kind, RootDir};
 pub use layers::Layers;
 
 use std::fs::File;

@@ -16,9 +16,9 @@ pub mod network;
 mod prune;
 mod record;
 pub mod rootfs;
-mod volumes;
 pub(crate) mod spec;
 mod top;
+mod volumes;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

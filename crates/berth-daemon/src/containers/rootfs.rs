@@ -90,7 +90,11 @@ impl Containers {
     }
 
     /// Mounts the overlay of container `id` at its view directory. Blocks.
-    pub(super) fn mount_view(&self, id: &str, chain: Option<&berth_core::Digest>) -> Result<RootfsView> {
+    pub(super) fn mount_view(
+        &self,
+        id: &str,
+        chain: Option<&berth_core::Digest>,
+    ) -> Result<RootfsView> {
         let dir = self.views_dir().join(id);
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::internal(&format!("creating {}", dir.display()), e))?;

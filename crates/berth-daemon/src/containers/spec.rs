@@ -162,7 +162,11 @@ fn extra_mount(m: &MountSpec, volume: &dyn Fn(&str) -> Result<PathBuf>) -> Resul
             ("bind", source.clone())
         }
         MountKind::Volume { name, .. } => ("bind", volume(name)?),
-        MountKind::Tmpfs => ("tmpfs", "tmpfs".into()),
+        MountKind::Tmpfs => {
+            // Docker's defaults, which the mount's own options can undo (`exec`).
+            options.insert(0, "noexec".into());
+            ("tmpfs", "tmpfs".into())
+        }
     };
     Ok(ExtraMount {
         kind: kind.into(),

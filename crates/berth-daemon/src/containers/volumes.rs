@@ -173,10 +173,7 @@ impl Containers {
                 .map_err(|e| Error::internal(&format!("reading {}", path.display()), e))?;
             if empty {
                 copy::copy_dir(src.into(), dst.into()).map_err(|e| {
-                    Error::internal(
-                        &format!("copying {} into volume {name}", m.target),
-                        e,
-                    )
+                    Error::internal(&format!("copying {} into volume {name}", m.target), e)
                 })?;
             }
         }
@@ -194,7 +191,10 @@ impl Containers {
             {
                 std::fs::create_dir_all(source).map_err(|e| {
                     Error::internal(
-                        &format!("error while creating mount source path '{}'", source.display()),
+                        &format!(
+                            "error while creating mount source path '{}'",
+                            source.display()
+                        ),
                         e,
                     )
                 })?;

@@ -126,7 +126,9 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
     let filters = q.filters()?;
     check_filters(
         &filters,
-        &["status", "name", "label", "id", "exited", "ancestor", "volume"],
+        &[
+            "status", "name", "label", "id", "exited", "ancestor", "volume",
+        ],
     )?;
     if let Some(bad) = filters.get("status").into_iter().flatten().find(|s| {
         ![
@@ -671,14 +673,17 @@ async fn forward_output(
 }
 
 fn mount_points(d: &Daemon, r: &Record) -> Vec<berth_api::container::MountPoint> {
-    crate::wire::inspect::mount_points(&r.spec, &|name| {
-        d.volumes.path(name).display().to_string()
-    })
+    crate::wire::inspect::mount_points(&r.spec, &|name| d.volumes.path(name).display().to_string())
 }
 
 /// The `volume` filter of `ps`: a mount's volume name, source or destination.
 fn mounts_volume(d: &Daemon, r: &Record, value: &str) -> bool {
     mount_points(d, r).iter().any(|m| {
-        m.destination == value || if m.name.is_empty() { m.source == value } else { m.name == value }
+        m.destination == value
+            || if m.name.is_empty() {
+                m.source == value
+            } else {
+                m.name == value
+            }
     })
 }

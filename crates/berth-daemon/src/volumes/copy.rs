@@ -88,7 +88,10 @@ fn copy_entry(
     match kind {
         FileType::Directory => {
             rustix::fs::mkdirat(&**dst, name, Mode::from_raw_mode(0o700))?;
-            let (from, to) = (open_dir(src, name)?, std::sync::Arc::new(open_dir(&**dst, name)?));
+            let (from, to) = (
+                open_dir(src, name)?,
+                std::sync::Arc::new(open_dir(&**dst, name)?),
+            );
             copy_entries(&from, &to, links)?;
             copy_xattrs(&from, &*to)?;
             finish(&*to, &st, mode)
@@ -187,7 +190,12 @@ fn copy_xattrs(from: impl AsFd, to: impl AsFd) -> io::Result<()> {
         let name = CString::new(name).expect("split at NUL");
         let mut value = vec![0u8; 65536];
         let len = rustix::fs::fgetxattr(&from, name.as_c_str(), &mut value)?;
-        rustix::fs::fsetxattr(&to, name.as_c_str(), &value[..len], rustix::fs::XattrFlags::empty())?;
+        rustix::fs::fsetxattr(
+            &to,
+            name.as_c_str(),
+            &value[..len],
+            rustix::fs::XattrFlags::empty(),
+        )?;
     }
     Ok(())
 }
@@ -213,8 +221,11 @@ mod tests {
         std::os::unix::fs::symlink("/etc/passwd", s.join("abs")).unwrap();
         std::os::unix::fs::symlink("../../..", s.join("up")).unwrap();
         std::fs::set_permissions(s, PermissionsExt::from_mode(0o1777)).unwrap();
-        nix::unistd::mkfifo(&s.join("fifo"), nix::sys::stat::Mode::from_bits_truncate(0o640))
-            .unwrap();
+        nix::unistd::mkfifo(
+            &s.join("fifo"),
+            nix::sys::stat::Mode::from_bits_truncate(0o640),
+        )
+        .unwrap();
         assert!(is_empty(dir(dst.path())).unwrap());
         copy_dir(dir(s), dir(dst.path())).unwrap();
         let d = dst.path();
@@ -222,9 +233,20 @@ mod tests {
         let m = std::fs::metadata(d.join("sub/f")).unwrap();
         assert_eq!((m.mode() & 0o7777, m.uid(), m.gid()), (0o4751, 1234, 5678));
         assert_eq!(std::fs::metadata(d.join("hard")).unwrap().ino(), m.ino());
-        assert_eq!(std::fs::read_link(d.join("abs")).unwrap().to_str(), Some("/etc/passwd"));
-        assert_eq!(std::fs::read_link(d.join("up")).unwrap().to_str(), Some("../../.."));
-        assert!(std::fs::symlink_metadata(d.join("fifo")).unwrap().file_type().is_fifo());
+        assert_eq!(
+            std::fs::read_link(d.join("abs")).unwrap().to_str(),
+            Some("/etc/passwd")
+        );
+        assert_eq!(
+            std::fs::read_link(d.join("up")).unwrap().to_str(),
+            Some("../../..")
+        );
+        assert!(
+            std::fs::symlink_metadata(d.join("fifo"))
+                .unwrap()
+                .file_type()
+                .is_fifo()
+        );
         assert_eq!(std::fs::metadata(d).unwrap().mode() & 0o7777, 0o1777);
         assert!(!is_empty(dir(d)).unwrap());
     }

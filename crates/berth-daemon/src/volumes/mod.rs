@@ -210,11 +210,13 @@ impl Volumes {
         {
             let mut users = self.users.lock().expect("volume users lock");
             if users.removing.contains(&name) {
-                return Err(Error::conflict(format!(
-                    "volume {name} is being removed"
-                )));
+                return Err(Error::conflict(format!("volume {name} is being removed")));
             }
-            users.by_volume.entry(name.clone()).or_default().insert(container.into());
+            users
+                .by_volume
+                .entry(name.clone())
+                .or_default()
+                .insert(container.into());
         }
         let made = self.create(&name, driver, &BTreeMap::new(), labels);
         if made.is_err() {
@@ -226,7 +228,11 @@ impl Volumes {
     /// Notes that `container` uses volume `name` (a record read at start). Does not block.
     pub fn register(&self, name: &str, container: &str) {
         let mut users = self.users.lock().expect("volume users lock");
-        users.by_volume.entry(name.into()).or_default().insert(container.into());
+        users
+            .by_volume
+            .entry(name.into())
+            .or_default()
+            .insert(container.into());
     }
 
     /// Drops `container`'s reference to volume `name`.
@@ -243,7 +249,11 @@ impl Volumes {
     /// The containers using volume `name`.
     pub fn users(&self, name: &str) -> Vec<String> {
         let users = self.users.lock().expect("volume users lock");
-        users.by_volume.get(name).map(|u| u.iter().cloned().collect()).unwrap_or_default()
+        users
+            .by_volume
+            .get(name)
+            .map(|u| u.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Removes volume `name`: the record, then its data. Missing is Docker's 404 unless
@@ -261,7 +271,11 @@ impl Volumes {
             users.removing.insert(name.to_string());
         }
         let removed = self.remove_unused(name, force);
-        self.users.lock().expect("volume users lock").removing.remove(name);
+        self.users
+            .lock()
+            .expect("volume users lock")
+            .removing
+            .remove(name);
         removed
     }
 

@@ -50,7 +50,9 @@ pub fn requested(h: &HostConfig) -> Result<(Vec<MountSpec>, Vec<VolumesFrom>)> {
 
 const RW: &[&str] = &["rw", "ro"];
 const LABEL: &[&str] = &["z", "Z"];
-const PROPAGATION: &[&str] = &["private", "rprivate", "shared", "rshared", "slave", "rslave"];
+const PROPAGATION: &[&str] = &[
+    "private", "rprivate", "shared", "rshared", "slave", "rslave",
+];
 const COPY: &[&str] = &["nocopy"];
 const CONSISTENCY: &[&str] = &["consistent", "cached", "delegated"];
 
@@ -105,7 +107,6 @@ fn target(kind: &str, t: &str) -> Result<String> {
     }
     Ok(clean)
 }
-
 
 /// One `-v` string: `name:/path[:mode]`, `/host:/path[:mode]` (a bind), or `/path`.
 fn bind(raw: &str, volume_driver: &str) -> Result<MountSpec> {
@@ -372,9 +373,17 @@ mod tests {
             }
         );
         let m = bind("cache:/c:nocopy", "").unwrap();
-        assert!(matches!(m.kind, MountKind::Volume { ref name, no_copy: true, anonymous: false } if name == "cache"));
+        assert!(
+            matches!(m.kind, MountKind::Volume { ref name, no_copy: true, anonymous: false } if name == "cache")
+        );
         let m = bind("/anon", "").unwrap();
-        assert!(matches!(m.kind, MountKind::Volume { anonymous: true, .. }));
+        assert!(matches!(
+            m.kind,
+            MountKind::Volume {
+                anonymous: true,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -406,13 +415,19 @@ mod tests {
         ))
         .unwrap_err();
         assert_eq!(dup.to_string(), "Duplicate mount point: /x");
-        let e = requested(&h(r#"{"Mounts": [{"Type": "bind", "Source": "/nonexist", "Target": "/x"}]}"#)).unwrap_err();
+        let e = requested(&h(
+            r#"{"Mounts": [{"Type": "bind", "Source": "/nonexist", "Target": "/x"}]}"#,
+        ))
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "invalid mount config for type \"bind\": bind source path does not exist: /nonexist"
         );
         let e = requested(&h(r#"{"Mounts": [{"Type": "bogus", "Target": "/x"}]}"#)).unwrap_err();
-        assert_eq!(e.to_string(), "invalid mount config for type \"bogus\": mount type unknown");
+        assert_eq!(
+            e.to_string(),
+            "invalid mount config for type \"bogus\": mount type unknown"
+        );
         let (m, _) = requested(&h(
             r#"{"Mounts": [{"Type": "tmpfs", "Target": "/t", "TmpfsOptions": {"SizeBytes": 1048576, "Mode": 448}}]}"#,
         ))

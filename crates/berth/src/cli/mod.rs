@@ -4,6 +4,7 @@ mod build;
 mod containers;
 mod exec;
 mod images;
+mod mounts;
 mod progress;
 mod run;
 mod system;

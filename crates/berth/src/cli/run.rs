@@ -82,6 +82,8 @@ pub struct ContainerOpts {
     /// Restart policy to apply when a container exits.
     #[arg(long)]
     restart: Option<String>,
+    #[command(flatten)]
+    mounts: super::mounts::MountOpts,
     /// The image.
     image: String,
     /// Command and arguments.
@@ -90,7 +92,7 @@ pub struct ContainerOpts {
 }
 
 /// Docker's RAMInBytes: `64m`, `1g`, `512k`, plain bytes.
-fn bytes_arg(s: &str) -> Result<i64> {
+pub(super) fn bytes_arg(s: &str) -> Result<i64> {
     let lower = s.to_ascii_lowercase();
     let t = lower.trim_end_matches('b');
     let (num, mult) = match t.chars().last() {
@@ -156,8 +158,10 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<CreateRequest> {
             }
         }
     };
+    let mounts = o.mounts.parse()?;
     Ok(CreateRequest {
         config: Config {
+            volumes: mounts.volumes,
             hostname: o.hostname.clone().unwrap_or_default(),
             user: o.user.clone().unwrap_or_default(),
             attach_stdin: attach && o.interactive,
@@ -196,6 +200,11 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<CreateRequest> {
                 .flatten()
                 .map(|(h, w)| [u32::from(h), u32::from(w)]),
             readonly_rootfs: o.read_only,
+            binds: mounts.binds,
+            mounts: mounts.mounts,
+            tmpfs: mounts.tmpfs,
+            volumes_from: mounts.volumes_from,
+            volume_driver: mounts.volume_driver,
             ..HostConfig::default()
         },
         networking_config: None,

@@ -1,0 +1,343 @@
+//! Issue 9: volumes, binds and tmpfs on containers, through the stock docker CLI and `berth`.
+
+mod common;
+
+use common::{TestDaemon, context};
+
+/// An image whose `/data` (a VOLUME) holds files with owners, modes and a symlink.
+fn image_with_data(d: &TestDaemon) {
+    d.import_busybox("busybox");
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox\n\
+         RUN mkdir -p /data/sub && echo image > /data/f && chown 1000:2000 /data/f \
+         && chmod 640 /data/f && ln -s /etc/passwd /data/link && chmod 0751 /data\n\
+         VOLUME /data\n",
+    )]);
+    d.docker_build(&["-q", "-t", "withdata", ctx.path().to_str().unwrap()])
+        .ok();
+}
+
+#[test]
+fn named_volumes_bind_mounts_and_tmpfs_are_mounted_and_kept() {
+    let d = TestDaemon::start();
+    image_with_data(&d);
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("hf"), "from host").unwrap();
+    let bind = format!("{}:/h:ro", host.path().display());
+    let out = d
+        .docker(&[
+            "run",
+            "--name",
+            "c1",
+            "-v",
+            "keep:/data",
+            "-v",
+            &bind,
+            "--tmpfs",
+            "/t:size=1m",
+            "--mount",
+            "type=tmpfs,dst=/t2,tmpfs-mode=700",
+            "withdata",
+            "sh",
+            "-c",
+            "cat /h/hf; echo; stat -c '%u:%g %a' /data/f; readlink /data/link; \
+             echo written > /data/new; grep -E ' /t | /t2 ' /proc/mounts | cut -d' ' -f2,4; \
+             touch /h/x 2>&1 | grep -c Read-only",
+        ])
+        .ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "from host");
+    assert_eq!(
+        lines[1], "1000:2000 640",
+        "copied up with owner and mode: {out}"
+    );
+    assert_eq!(lines[2], "/etc/passwd", "symlinks copied as symlinks");
+    assert!(
+        out.contains("/t rw,nosuid,nodev,noexec,relatime,size=1024k"),
+        "{out}"
+    );
+    assert!(
+        out.contains("/t2 rw,nosuid,nodev,noexec,relatime,mode=700"),
+        "{out}"
+    );
+    assert_eq!(lines.last(), Some(&"1"), "the :ro bind is read-only: {out}");
+    // The data outlives the container, with the image's root owner and mode.
+    let data = d.root.join("volumes/keep/_data");
+    assert_eq!(
+        std::fs::read_to_string(data.join("new")).unwrap(),
+        "written\n"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&data).unwrap().permissions().mode() & 0o7777,
+        0o751
+    );
+    // A used volume cannot go: Docker's 409 and message, naming the container.
+    let id = d
+        .docker(&["inspect", "-f", "{{.Id}}", "c1"])
+        .ok()
+        .trim()
+        .to_string();
+    d.docker(&["volume", "rm", "keep"])
+        .fails_with(1, &format!("remove keep: volume is in use - [{id}]"));
+    d.docker(&["ps", "-a", "-q", "--filter", "volume=keep"])
+        .ok()
+        .contains(&id[..12])
+        .then_some(())
+        .expect("ps --filter volume finds the container");
+    // A second container sees the data; an existing volume is not filled again.
+    let again = d
+        .docker(&[
+            "run",
+            "--rm",
+            "-v",
+            "keep:/data",
+            "withdata",
+            "cat",
+            "/data/new",
+        ])
+        .ok();
+    assert_eq!(again, "written\n");
+    d.docker(&["rm", "c1"]).ok();
+    d.docker(&["volume", "rm", "keep"]).ok();
+    assert!(!d.root.join("volumes/keep").exists());
+}
+
+#[test]
+fn anonymous_volumes_come_from_image_volumes_and_go_with_rm_v() {
+    let d = TestDaemon::start();
+    image_with_data(&d);
+    let id = d
+        .docker(&[
+            "create", "-v", "/scratch", "-v", "named:/n", "withdata", "true",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    let mounts = d.docker(&["inspect", "-f", "{{json .Mounts}}", &id]).ok();
+    let mounts: Vec<serde_json::Value> = serde_json::from_str(&mounts).unwrap();
+    let by_dest = |p: &str| {
+        mounts
+            .iter()
+            .find(|m| m["Destination"] == p)
+            .unwrap()
+            .clone()
+    };
+    let data = by_dest("/data");
+    assert_eq!(data["Type"], "volume");
+    assert_eq!(data["Mode"], "", "anonymous volumes have no mode");
+    assert_eq!(data["Name"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        by_dest("/n")["Mode"],
+        "z",
+        "named local volumes are z, as in Docker"
+    );
+    assert_eq!(by_dest("/scratch")["RW"], true);
+    let binds = d
+        .docker(&["inspect", "-f", "{{json .HostConfig.Binds}}", &id])
+        .ok();
+    assert_eq!(binds.trim(), r#"["named:/n"]"#);
+    // Copied up at create, as Docker does.
+    let anon = data["Name"].as_str().unwrap();
+    let f = d.root.join(format!("volumes/{anon}/_data/f"));
+    assert_eq!(std::fs::read_to_string(f).unwrap(), "image\n");
+    assert_eq!(d.docker(&["volume", "ls", "-q"]).ok().lines().count(), 3);
+    let dangling = d
+        .docker(&["volume", "ls", "-q", "-f", "dangling=true"])
+        .ok();
+    assert!(dangling.trim().is_empty(), "all in use: {dangling}");
+    d.docker(&["rm", "-v", &id]).ok();
+    // The anonymous ones went with the container; the named one stays.
+    assert_eq!(d.docker(&["volume", "ls", "-q"]).ok().trim(), "named");
+    // `run --rm` removes them too, and `nocopy` leaves a new volume empty.
+    let out = d
+        .docker(&[
+            "run",
+            "--rm",
+            "-v",
+            "empty:/data:nocopy",
+            "withdata",
+            "ls",
+            "/data",
+        ])
+        .ok();
+    assert_eq!(out, "", "nocopy: {out}");
+    assert_eq!(d.docker(&["volume", "ls", "-q"]).ok().lines().count(), 2);
+}
+
+#[test]
+fn volumes_from_share_mounts_read_only_when_asked() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    d.docker(&[
+        "create",
+        "--name",
+        "store",
+        "-v",
+        "shared:/s",
+        "busybox",
+        "true",
+    ])
+    .ok();
+    d.docker(&[
+        "run",
+        "--rm",
+        "--volumes-from",
+        "store",
+        "busybox",
+        "sh",
+        "-c",
+        "echo 1 > /s/a",
+    ])
+    .ok();
+    let out = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--volumes-from",
+            "store:ro",
+            "busybox",
+            "sh",
+            "-c",
+            "cat /s/a; touch /s/b 2>&1 | grep -c Read-only",
+        ])
+        .ok();
+    assert_eq!(out, "1\n1\n");
+    d.docker(&["create", "--volumes-from", "nonexist", "busybox", "true"])
+        .fails_with(1, "No such container: nonexist");
+}
+
+#[test]
+fn malformed_mounts_are_refused_with_dockers_messages_and_nothing_is_kept() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    d.docker(&["volume", "create", "precious"]).ok();
+    std::fs::write(d.root.join("volumes/precious/_data/x"), "keep").unwrap();
+    for (args, says) in [
+        (
+            vec!["-v", "a:b:c:d"],
+            "invalid volume specification: 'a:b:c:d'",
+        ),
+        (vec!["-v", "/tmp:/x:bogus"], "invalid mode: bogus"),
+        (vec!["-v", "/tmp:/"], "destination can't be '/'"),
+        (
+            vec!["-v", "bad*name:/x"],
+            "includes invalid characters for a local volume name",
+        ),
+        (
+            vec!["-v", "/tmp:/x", "-v", "precious:/x"],
+            "Duplicate mount point: /x",
+        ),
+        (
+            vec!["--mount", "type=bind,src=/nonexist,dst=/x"],
+            "bind source path does not exist: /nonexist",
+        ),
+        (
+            vec!["--mount", "type=volume,dst=/x,ro"],
+            "must not set ReadOnly mode when using anonymous volumes",
+        ),
+        (vec!["--tmpfs", "rel"], "mount path must be absolute"),
+    ] {
+        let mut all = vec!["create"];
+        all.extend(args.iter().copied());
+        all.extend(["busybox", "true"]);
+        d.docker(&all).fails_with(1, says);
+    }
+    assert_eq!(d.docker(&["ps", "-aq"]).ok(), "");
+    assert_eq!(d.docker(&["volume", "ls", "-q"]).ok().trim(), "precious");
+    let kept = std::fs::read_to_string(d.root.join("volumes/precious/_data/x")).unwrap();
+    assert_eq!(kept, "keep");
+}
+
+#[test]
+fn mount_targets_resolve_inside_the_rootfs() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let outside = tempfile::tempdir().unwrap();
+    let (abs, up) = (outside.path().join("abs"), outside.path().join("up"));
+    // Symlinks in the image that point at host paths, absolute and by `..`.
+    let ctx = context(&[(
+        "Dockerfile",
+        &format!(
+            "FROM busybox\nRUN ln -s {} /abs && ln -s ../../../../../../..{} /up\n",
+            abs.display(),
+            up.display()
+        ),
+    )]);
+    d.docker_build(&["-q", "-t", "links", ctx.path().to_str().unwrap()])
+        .ok();
+    let out = d
+        .docker(&[
+            "run",
+            "--rm",
+            "-v",
+            "v1:/abs",
+            "--tmpfs",
+            "/up",
+            "links",
+            "sh",
+            "-c",
+            &format!(
+                "echo in > /abs/f && cat {0}/f && grep -c -e ' {0} ' -e ' {1} tmpfs' /proc/mounts",
+                abs.display(),
+                up.display()
+            ),
+        ])
+        .ok();
+    // Both mounts are inside the container, where its symlinks lead there.
+    assert_eq!(out, "in\n2\n");
+    assert!(
+        !abs.exists() && !up.exists(),
+        "nothing was made or mounted on the host"
+    );
+    assert!(d.root.join("volumes/v1/_data/f").exists());
+}
+
+#[test]
+fn berth_cli_mounts_volumes_binds_and_tmpfs() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let host = tempfile::tempdir().unwrap();
+    let missing = host.path().join("made/by/run");
+    let out = d
+        .berth(&[
+            "run",
+            "--rm",
+            "-v",
+            "bv:/v",
+            "-v",
+            &format!("{}:/h", missing.display()),
+            "--mount",
+            "type=tmpfs,target=/t",
+            "--read-only",
+            "busybox",
+            "sh",
+            "-c",
+            "echo ok > /v/f && echo ok > /h/f && echo ok > /t/f && cat /v/f /h/f /t/f",
+        ])
+        .ok();
+    assert_eq!(out, "ok\nok\nok\n");
+    // A missing `-v` host path is created, as Docker does.
+    assert_eq!(std::fs::read_to_string(missing.join("f")).unwrap(), "ok\n");
+    assert!(d.root.join("volumes/bv/_data/f").exists());
+    let id = d
+        .berth(&["create", "-v", "/anon", "busybox", "true"])
+        .ok()
+        .trim()
+        .to_string();
+    d.berth(&["rm", "-v", &id]).ok();
+    assert_eq!(d.docker(&["volume", "ls", "-q"]).ok().trim(), "bv");
+    d.berth(&[
+        "run",
+        "--rm",
+        "--mount",
+        "type=bind,dst=/x",
+        "busybox",
+        "true",
+    ])
+    .fails_with(
+        125,
+        "invalid mount config for type \"bind\": field Source must not be empty",
+    );
+}
