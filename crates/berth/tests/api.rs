@@ -82,7 +82,6 @@ fn docker_errors_and_bad_input() {
     assert_eq!(status, 404);
     // Options berth does not implement are refused by name, never ignored.
     for (flag, says) in [
-        (&["-v", "/tmp:/x"][..], "HostConfig.Binds"),
         (&["--restart", "always"][..], "restart policy"),
         (&["--privileged"][..], "privileged"),
     ] {

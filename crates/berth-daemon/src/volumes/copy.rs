@@ -215,8 +215,8 @@ mod tests {
         let s = src.path();
         std::fs::create_dir(s.join("sub")).unwrap();
         std::fs::write(s.join("sub/f"), "data").unwrap();
-        std::fs::set_permissions(s.join("sub/f"), PermissionsExt::from_mode(0o4751)).unwrap();
         std::os::unix::fs::chown(s.join("sub/f"), Some(1234), Some(5678)).unwrap();
+        std::fs::set_permissions(s.join("sub/f"), PermissionsExt::from_mode(0o4751)).unwrap();
         std::fs::hard_link(s.join("sub/f"), s.join("hard")).unwrap();
         std::os::unix::fs::symlink("/etc/passwd", s.join("abs")).unwrap();
         std::os::unix::fs::symlink("../../..", s.join("up")).unwrap();
