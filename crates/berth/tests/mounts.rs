@@ -341,3 +341,128 @@ fn berth_cli_mounts_volumes_binds_and_tmpfs() {
         "invalid mount config for type \"bind\": field Source must not be empty",
     );
 }
+
+#[test]
+fn a_run_after_volume_writes_into_a_volume_the_image_does_not_keep() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox\nRUN mkdir /data && echo before > /data/a\nVOLUME /data\n\
+         RUN echo after > /data/b && ls /data\n",
+    )]);
+    let out = d
+        .docker_build(&["-t", "vol", ctx.path().to_str().unwrap()])
+        .ok();
+    assert!(
+        out.contains("a\nb\n"),
+        "the step sees the image's content and its own: {out}"
+    );
+    let ls = d.docker(&["run", "--rm", "vol", "ls", "/data"]).ok();
+    assert_eq!(
+        ls, "a\n",
+        "what RUN wrote into the volume is not in the image"
+    );
+    assert_eq!(
+        d.docker(&["volume", "ls", "-q"]).ok(),
+        "",
+        "the steps' volumes are gone"
+    );
+}
+
+/// Whether `path` is a mount point in this (the daemon's) mount namespace.
+fn mounted(path: &std::path::Path) -> bool {
+    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let want = path.to_str().unwrap();
+    table.lines().any(|l| l.split(' ').nth(4) == Some(want))
+}
+
+#[test]
+fn volumes_with_driver_options_are_mounted_while_used() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    d.docker(&[
+        "volume",
+        "create",
+        "--opt",
+        "type=tmpfs",
+        "--opt",
+        "device=tmpfs",
+        "--opt",
+        "o=size=1m,uid=1000,noexec",
+        "tv",
+    ])
+    .ok();
+    let opts = d
+        .docker(&["volume", "inspect", "-f", "{{json .Options}}", "tv"])
+        .ok();
+    assert_eq!(
+        opts.trim(),
+        r#"{"device":"tmpfs","o":"size=1m,uid=1000,noexec","type":"tmpfs"}"#
+    );
+    let data = d.root.join("volumes/tv/_data");
+    let out = d
+        .docker(&[
+            "run",
+            "--rm",
+            "-v",
+            "tv:/t",
+            "busybox",
+            "sh",
+            "-c",
+            "grep ' /t ' /proc/mounts | cut -d' ' -f3,4; stat -c %u /t; echo x > /t/f",
+        ])
+        .ok();
+    assert!(
+        out.starts_with("tmpfs rw,noexec,relatime,size=1024k,uid=1000"),
+        "{out}"
+    );
+    assert!(out.ends_with("1000\n"), "{out}");
+    assert!(!mounted(&data), "unmounted when its last user stopped");
+    assert!(!data.join("f").exists(), "a tmpfs keeps nothing");
+    // `o=bind`: a host directory behind a volume, seen by two users at once.
+    let host = tempfile::tempdir().unwrap();
+    let device = format!("device={}", host.path().display());
+    d.docker(&[
+        "volume",
+        "create",
+        "--opt",
+        "type=none",
+        "--opt",
+        &device,
+        "--opt",
+        "o=bind",
+        "bv",
+    ])
+    .ok();
+    d.docker(&[
+        "run", "-d", "--name", "long", "-v", "bv:/b", "busybox", "sleep", "60",
+    ])
+    .ok();
+    d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "bv:/b",
+        "busybox",
+        "sh",
+        "-c",
+        "echo shared > /b/f",
+    ])
+    .ok();
+    assert!(
+        mounted(&d.root.join("volumes/bv/_data")),
+        "still used by `long`"
+    );
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("f")).unwrap(),
+        "shared\n"
+    );
+    d.docker(&["rm", "-f", "long"]).ok();
+    assert!(!mounted(&d.root.join("volumes/bv/_data")));
+    d.docker(&["run", "--rm", "-v", "bv:/b", "busybox", "cat", "/b/f"])
+        .ok()
+        .eq("shared\n")
+        .then_some(())
+        .expect("mounted again for the next user");
+}

@@ -48,7 +48,9 @@ fn volumes_are_created_listed_inspected_removed_and_pruned() {
     d.docker(&["volume", "create", "bad/name"])
         .fails_with(1, "includes invalid characters for a local volume name");
     d.docker(&["volume", "create", "--opt", "type=tmpfs", "t1"])
-        .fails_with(1, "volume driver options");
+        .fails_with(1, "missing required option: \"device\"");
+    d.docker(&["volume", "create", "--opt", "colour=red", "t1"])
+        .fails_with(1, "invalid option: \"colour\"");
     d.docker(&["volume", "create", "-d", "nfsplugin", "n1"])
         .fails_with(
             1,

@@ -71,8 +71,21 @@ impl Containers {
     fn launch(&self, rec: &Record) -> Result<(MonitorHandle, i32)> {
         let paths = self.paths(&rec.id);
         self.make_bind_sources(rec)?;
+        self.mount_volumes(rec)?;
+        let launched = self.spawn_monitor(rec, &paths);
+        if launched.is_err() {
+            self.unmount_volumes(rec);
+        }
+        launched
+    }
+
+    fn spawn_monitor(
+        &self,
+        rec: &Record,
+        paths: &super::files::Paths,
+    ) -> Result<(MonitorHandle, i32)> {
         let network = self.network.attach(&rec.id, rec.spec.network)?;
-        let monitor = self.write_bundle(rec, &paths, network)?;
+        let monitor = self.write_bundle(rec, paths, network)?;
         let stderr = std::fs::File::create(&paths.monitor_log)
             .map_err(|e| Error::internal("creating monitor log", e))?;
         MonitorHandle::spawn(
@@ -101,7 +114,7 @@ impl Containers {
                 .map_err(|e| Error::internal("reading image layers", e))?,
         );
         let runtime = spec::runtime(&rec.spec.runtime, &self.cfg.runtimes)?;
-        let volume = |name: &str| self.volumes.get(name).map(|v| v.mountpoint);
+        let volume = |name: &str| Ok(self.volumes.path(name));
         let run = spec::run_spec(rec, &layers, paths, &self.cfg.init_binary, network, &volume)?;
         let oci = run
             .to_spec()
@@ -198,6 +211,12 @@ impl Containers {
 
     async fn on_exit(self: &Arc<Self>, c: &Arc<Container>) {
         self.network.detach(&c.id);
+        let (this, rec) = (self.clone(), c.record());
+        let _ = crate::blocking::run("unmounting volumes", move || {
+            this.unmount_volumes(&rec);
+            Ok(())
+        })
+        .await;
         let paths = self.paths(&c.id);
         // The monitor writes exit.json before closing its socket; a monitor that died without
         // recording one (killed) leaves the container's fate unknown: report it as killed.
@@ -242,6 +261,7 @@ impl Containers {
     pub fn restore(self: &Arc<Self>) {
         for c in self.list() {
             if c.status() == Status::Running {
+                self.restore_volumes(&c.record());
                 let handle = MonitorHandle::attach(&self.socket(&c.id));
                 if handle.alive() {
                     tracing::info!(container.id = %c.id, "reattached to running container");
@@ -255,7 +275,7 @@ impl Containers {
                 // Its build died with the previous daemon.
                 let this = self.clone();
                 tokio::spawn(async move {
-                    let _ = this.remove(&c, true, false).await;
+                    let _ = this.remove(&c, true, true).await;
                 });
             }
         }

@@ -77,25 +77,19 @@ impl Containers {
         let MountKind::Volume { name, .. } = &mut m.kind else {
             return Ok(());
         };
-        let (labels, driver) = match &m.origin {
+        let none = BTreeMap::new();
+        let (labels, driver, options) = match &m.origin {
             MountOrigin::Mount { labels, driver } => (
                 labels.clone(),
                 driver.as_ref().map_or(default_driver, |(d, _)| d.as_str()),
+                driver.as_ref().map_or(&none, |(_, o)| o),
             ),
-            _ => (BTreeMap::new(), default_driver),
+            _ => (BTreeMap::new(), default_driver, &none),
         };
-        if let MountOrigin::Mount {
-            driver: Some((_, options)),
-            ..
-        } = &m.origin
-            && let Some(opt) = options.keys().next()
-        {
-            return Err(Error::new(
-                berth_core::ErrorKind::NotImplemented,
-                format!("berth does not support volume driver options yet ({opt})"),
-            ));
-        }
-        *name = self.volumes.acquire(name, driver, labels, id)?.name;
+        *name = self
+            .volumes
+            .acquire(name, driver, options, labels, id)?
+            .name;
         Ok(())
     }
 
@@ -166,19 +160,26 @@ impl Containers {
                 }
                 Err(_) => continue,
             };
-            let path = self.volumes.path(name);
-            let dst = std::fs::File::open(&path)
-                .map_err(|e| Error::internal(&format!("opening {}", path.display()), e))?;
-            let empty = copy::is_empty(&dst)
-                .map_err(|e| Error::internal(&format!("reading {}", path.display()), e))?;
-            if empty {
-                copy::copy_dir(src.into(), dst.into()).map_err(|e| {
-                    Error::internal(&format!("copying {} into volume {name}", m.target), e)
-                })?;
-            }
+            let path = self.volumes.mount(name)?;
+            let filled = fill(&path, name, src, &m.target);
+            self.volumes.unmount(name);
+            filled?;
         }
         Ok(())
     }
+}
+
+/// Copies directory `src` into the volume at `path` if the volume is empty.
+fn fill(path: &std::path::Path, name: &str, src: std::fs::File, target: &str) -> Result<()> {
+    let dst = std::fs::File::open(path)
+        .map_err(|e| Error::internal(&format!("opening {}", path.display()), e))?;
+    let empty = copy::is_empty(&dst)
+        .map_err(|e| Error::internal(&format!("reading {}", path.display()), e))?;
+    if empty {
+        copy::copy_dir(src.into(), dst.into())
+            .map_err(|e| Error::internal(&format!("copying {target} into volume {name}"), e))?;
+    }
+    Ok(())
 }
 
 impl Containers {
@@ -220,5 +221,35 @@ impl Containers {
             }
             self.events.publish("volume", action, name, attrs);
         }
+    }
+
+    fn volume_names(rec: &Record) -> impl Iterator<Item = &str> {
+        rec.spec.mounts.iter().filter_map(|m| match &m.kind {
+            MountKind::Volume { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Mounts the container's volumes that have driver options (each once for all its users);
+    /// on error none stays mounted for this container. Blocks.
+    pub(super) fn mount_volumes(&self, rec: &Record) -> Result<()> {
+        let names: Vec<&str> = Self::volume_names(rec).collect();
+        for (i, name) in names.iter().enumerate() {
+            if let Err(e) = self.volumes.mount(name) {
+                names[..i].iter().for_each(|n| self.volumes.unmount(n));
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the container's uses of its volumes. Blocks.
+    pub(super) fn unmount_volumes(&self, rec: &Record) {
+        Self::volume_names(rec).for_each(|n| self.volumes.unmount(n));
+    }
+
+    /// Counts the volume uses of a container that kept running without a daemon.
+    pub(super) fn restore_volumes(&self, rec: &Record) {
+        Self::volume_names(rec).for_each(|n| self.volumes.restore_mount(n));
     }
 }

@@ -34,7 +34,7 @@ fn shown(v: &Volume) -> Value {
         "Labels": if v.labels.is_empty() { Value::Null } else { json!(v.labels) },
         "Mountpoint": v.mountpoint,
         "Name": v.name,
-        "Options": null,
+        "Options": if v.options.is_empty() { Value::Null } else { json!(v.options) },
         "Scope": "local",
     })
 }

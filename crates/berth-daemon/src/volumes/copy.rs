@@ -169,8 +169,8 @@ fn times(st: &rustix::fs::Stat) -> Timestamps {
         tv_nsec: nsec as _,
     };
     Timestamps {
-        last_access: ts(st.st_atime, st.st_atime_nsec as u64),
-        last_modification: ts(st.st_mtime, st.st_mtime_nsec as u64),
+        last_access: ts(st.st_atime, st.st_atime_nsec),
+        last_modification: ts(st.st_mtime, st.st_mtime_nsec),
     }
 }
 

@@ -4,13 +4,15 @@
 //! Lifecycle: `create` records the volume, then makes its directory (a crash in between leaves
 //! a record whose directory `create` makes again on its next use); `remove` deletes the record
 //! first and the directory after it, so a crash never leaves a record without data that a
-//! container could mount. Driver options (`--opt`) are refused by name until berth mounts them.
+//! container could mount. A volume with driver options (`--opt`) is a mount of its device
+//! while containers use it (`mount.rs`).
 //!
 //! Containers hold references to the volumes they mount ([`Volumes::acquire`], from create to
 //! remove); a volume with references cannot be removed. The references live in memory and are
 //! rebuilt from the container records when the daemon starts.
 
 pub mod copy;
+mod mount;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
@@ -42,6 +44,9 @@ pub struct Volume {
     pub created_at: String,
     /// Where its data is.
     pub mountpoint: PathBuf,
+    /// The driver's options (`type`, `device`, `o`).
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
 }
 
 impl Volume {
@@ -57,6 +62,8 @@ pub struct Volumes {
     root: PathBuf,
     events: Arc<Events>,
     users: Mutex<Users>,
+    /// Users of volumes with options, which are mounted while used.
+    active: Mutex<HashMap<String, Arc<Mutex<mount::Active>>>>,
 }
 
 /// Which containers use which volumes, and the volumes being removed.
@@ -96,6 +103,7 @@ impl Volumes {
             root,
             events,
             users: Mutex::default(),
+            active: Mutex::default(),
         })
     }
 
@@ -118,12 +126,7 @@ impl Volumes {
                 "create {name}: error looking up volume plugin {driver}: plugin \"{driver}\" not found"
             )));
         }
-        if let Some(opt) = options.keys().next() {
-            return Err(Error::new(
-                berth_core::ErrorKind::NotImplemented,
-                format!("berth does not support volume driver options yet (--opt {opt})"),
-            ));
-        }
+        mount::check_options(options)?;
         let name = if name.is_empty() {
             berth_core::id::generate()
         } else {
@@ -140,6 +143,7 @@ impl Volumes {
             driver: "local".into(),
             labels,
             created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            options: options.clone(),
         };
         self.put(&v)?;
         std::fs::create_dir_all(&v.mountpoint)
@@ -190,13 +194,15 @@ impl Volumes {
         Ok(out)
     }
 
-    /// Volume `name` for container `container`, created if missing (with `labels`; an empty
+    /// Volume `name` for container `container`, created if missing (with `options` and
+    /// `labels`; an empty
     /// name makes an anonymous volume). The container holds a reference until
     /// [`Volumes::release`]. Blocks.
     pub fn acquire(
         &self,
         name: &str,
         driver: &str,
+        options: &BTreeMap<String, String>,
         labels: BTreeMap<String, String>,
         container: &str,
     ) -> Result<Volume> {
@@ -218,7 +224,7 @@ impl Volumes {
                 .or_default()
                 .insert(container.into());
         }
-        let made = self.create(&name, driver, &BTreeMap::new(), labels);
+        let made = self.create(&name, driver, options, labels);
         if made.is_err() {
             self.release(&name, container);
         }

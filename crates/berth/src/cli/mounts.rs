@@ -209,6 +209,6 @@ mod tests {
                 .to_string()
                 .contains("target is required")
         );
-        assert!(mount("dst=/x,bogus=1").is_err());
+        mount("dst=/x,bogus=1").unwrap_err();
     }
 }
