@@ -466,3 +466,54 @@ fn volumes_with_driver_options_are_mounted_while_used() {
         .then_some(())
         .expect("mounted again for the next user");
 }
+
+#[test]
+fn a_target_swapped_for_a_symlink_during_start_stays_inside_the_container() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("marker"), "marker").unwrap();
+    let name = format!("berth-race-{}", std::process::id());
+    // Another container keeps swapping /s/d between a directory and a symlink to `/`.
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "swapper",
+        "-v",
+        "shared:/s",
+        "busybox",
+        "sh",
+        "-c",
+        "while :; do mkdir -p /s/d; rmdir /s/d 2>/dev/null; ln -s / /s/d; rm -f /s/d; done",
+    ])
+    .ok();
+    let bind = format!("{}:/s/d/{name}:ro", host.path().display());
+    let script = format!("cat /s/d/{name}/marker 2>/dev/null || cat /{name}/marker");
+    for _ in 0..15 {
+        let out = d.docker(&[
+            "run",
+            "--rm",
+            "-v",
+            "shared:/s",
+            "-v",
+            &bind,
+            "busybox",
+            "sh",
+            "-c",
+            &script,
+        ]);
+        // A start may fail when the swap breaks a path mid-way; it never lands outside.
+        if out.code == 0 {
+            assert_eq!(
+                out.stdout, "marker",
+                "the bind is where the container sees it"
+            );
+        }
+        assert!(
+            !std::path::Path::new("/").join(&name).exists(),
+            "nothing made on the host"
+        );
+    }
+    d.docker(&["rm", "-f", "swapper"]).ok();
+}
