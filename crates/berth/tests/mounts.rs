@@ -517,3 +517,49 @@ fn a_target_swapped_for_a_symlink_during_start_stays_inside_the_container() {
     }
     d.docker(&["rm", "-f", "swapper"]).ok();
 }
+
+#[test]
+fn docker_py_mounts_volumes_and_sees_them_in_inspect_and_events() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let host = tempfile::tempdir().unwrap();
+    let script = format!(
+        "import docker\n\
+         from docker.types import Mount\n\
+         c = docker.DockerClient(base_url='unix://{sock}')\n\
+         v = c.volumes.create('pyvol', labels={{'by': 'py'}})\n\
+         out = c.containers.run('busybox', ['sh', '-c', 'echo py > /v/f; cat /h/f'], remove=True,\n\
+             volumes={{'pyvol': {{'bind': '/v', 'mode': 'rw'}}, '{host}': {{'bind': '/h', 'mode': 'ro'}}}},\n\
+             mounts=[Mount('/t', None, type='tmpfs')])\n\
+         print(out.decode().strip())\n\
+         k = c.containers.create('busybox', 'true', volumes=['/anon'])\n\
+         print(sorted(m['Destination'] for m in k.attrs['Mounts']))\n\
+         k.remove(v=True)\n\
+         print(sorted(x.name for x in c.volumes.list()), c.volumes.get('pyvol').attrs['Labels'])\n",
+        sock = d.socket.display(),
+        host = host.path().display(),
+    );
+    std::fs::write(host.path().join("f"), "host").unwrap();
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .expect("python3");
+    let out = common::Out::from(out).ok();
+    assert_eq!(out, "host\n['/anon']\n['pyvol'] {'by': 'py'}\n");
+    assert_eq!(
+        std::fs::read_to_string(d.root.join("volumes/pyvol/_data/f")).unwrap(),
+        "py\n"
+    );
+    let events = d.events("type=volume", "{{.Action}}");
+    let actions: Vec<&str> = events.lines().collect();
+    assert_eq!(
+        actions,
+        ["create", "mount", "unmount", "create", "destroy"],
+        "{events}"
+    );
+    let mount = d.events(
+        "event=mount",
+        "{{.Actor.Attributes.destination}} {{.Actor.Attributes.driver}}",
+    );
+    assert_eq!(mount.trim(), "/v local");
+}
