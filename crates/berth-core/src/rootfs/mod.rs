@@ -16,6 +16,7 @@
 
 mod dir;
 mod layers;
+pub mod walk;
 
 pub use dir::RootDir;
 pub use layers::Layers;
