@@ -43,6 +43,7 @@ fn write_tree(root: impl AsFd, out: impl Write, kind: Kind) -> io::Result<()> {
         b: tar::Builder::new(out),
         links: HashMap::new(),
         kind,
+        dev: rustix::fs::fstat(&root)?.st_dev,
     };
     walk::walk(root, &mut |e: &Entry| w.entry(e))?;
     w.b.into_inner()?.flush()
@@ -53,6 +54,8 @@ struct TreeWriter<W: Write> {
     /// The first path of each multiply linked inode.
     links: HashMap<(u64, u64), String>,
     kind: Kind,
+    /// The root's device: a directory on another is a mount point, written but not entered.
+    dev: u64,
 }
 
 impl<W: Write> TreeWriter<W> {
@@ -79,6 +82,9 @@ impl<W: Write> TreeWriter<W> {
                     && e.xattr("trusted.overlay.opaque").as_deref() == Some(b"y")
                 {
                     self.empty(&mut marker(st), &format!("{rel}/.wh..wh..opq"))?;
+                }
+                if st.st_dev != self.dev {
+                    return Ok(Visit::Skip);
                 }
             }
             libc::S_IFLNK => {
