@@ -10,7 +10,7 @@
 //! that share an inode become hard links, so the same tree always gives the same tar (and the
 //! same diff ID).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -29,17 +29,28 @@ enum Kind {
 
 /// Writes the tree under `root` as a layer tar to `out`.
 pub fn diff(root: &Path, out: impl Write) -> io::Result<()> {
-    write_tree(walk::open_root(root)?, out, Kind::Layer)
+    diff_excluding(root, out, &HashSet::new())
+}
+
+/// [`diff`] without the paths in `exclude` (relative, `etc/hosts`) and what is below them.
+pub fn diff_excluding(root: &Path, out: impl Write, exclude: &HashSet<String>) -> io::Result<()> {
+    write_tree(walk::open_root(root)?, out, Kind::Layer, exclude)
 }
 
 /// Writes the tree under the directory `root` as a plain tar to `out`, extended attributes
 /// included (except `trusted.overlay.*`).
 pub fn export(root: impl AsFd, out: impl Write) -> io::Result<()> {
-    write_tree(root, out, Kind::Export)
+    write_tree(root, out, Kind::Export, &HashSet::new())
 }
 
-fn write_tree(root: impl AsFd, out: impl Write, kind: Kind) -> io::Result<()> {
+fn write_tree(
+    root: impl AsFd,
+    out: impl Write,
+    kind: Kind,
+    exclude: &HashSet<String>,
+) -> io::Result<()> {
     let mut w = TreeWriter {
+        exclude,
         b: tar::Builder::new(out),
         links: HashMap::new(),
         kind,
@@ -49,7 +60,8 @@ fn write_tree(root: impl AsFd, out: impl Write, kind: Kind) -> io::Result<()> {
     w.b.into_inner()?.flush()
 }
 
-struct TreeWriter<W: Write> {
+struct TreeWriter<'a, W: Write> {
+    exclude: &'a HashSet<String>,
     b: tar::Builder<W>,
     /// The first path of each multiply linked inode.
     links: HashMap<(u64, u64), String>,
@@ -58,8 +70,11 @@ struct TreeWriter<W: Write> {
     dev: u64,
 }
 
-impl<W: Write> TreeWriter<W> {
+impl<W: Write> TreeWriter<'_, W> {
     fn entry(&mut self, e: &Entry) -> io::Result<Visit> {
+        if self.exclude.contains(e.path) {
+            return Ok(Visit::Skip);
+        }
         let st = e.stat;
         let ft = file_type(st);
         if self.kind == Kind::Layer && e.is_whiteout() {

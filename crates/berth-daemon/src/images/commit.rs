@@ -63,9 +63,10 @@ impl Images {
         let base = self.store.get(&rec.image_id)?;
         let comment = opts.comment.clone();
         let config = new_config(&rec, &base, &opts)?;
-        let (store, r) = (self.store.clone(), rec.clone());
+        let (store, r, containers) = (self.store.clone(), rec.clone(), self.containers.clone());
         let image = crate::blocking::run("committing a container", move || {
-            commit_blocking(&store, &r, &base, config, &opts)
+            let stubs = containers.runtime_stubs(&c)?;
+            commit_blocking(&store, &r, &base, config, &opts, &stubs)
         })
         .await?;
         let shown = match reference {
@@ -115,13 +116,16 @@ fn commit_blocking(
     base: &Image,
     config: RunConfig,
     opts: &CommitOptions,
+    stubs: &std::collections::HashSet<String>,
 ) -> Result<Image> {
     let upper = store.snapshots().upper(&rec.id);
     let (reader, writer) =
         std::io::pipe().map_err(|e| Error::internal("making a pipe for the layer", e))?;
     // The tar is written on one thread while the store reads it on this one.
     let (diffed, layer) = std::thread::scope(|s| {
-        let diff = s.spawn(move || berth_snapshot::diff(&upper, std::io::BufWriter::new(writer)));
+        let diff = s.spawn(move || {
+            berth_snapshot::diff_excluding(&upper, std::io::BufWriter::new(writer), stubs)
+        });
         let layer = store.add_layer(base.chain_id.as_ref(), std::io::BufReader::new(reader));
         (diff.join(), layer)
     });
