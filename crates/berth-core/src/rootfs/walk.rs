@@ -129,9 +129,9 @@ fn open_dir(dir: impl AsFd, name: &OsStr) -> Result<OwnedFd, Errno> {
 
 /// The names in directory `dir`, sorted, without `.` and `..`.
 fn names(dir: &OwnedFd, path: &str) -> Result<Vec<OsString>, FsError> {
-    let mut d = rustix::fs::Dir::read_from(dir).map_err(io("reading directory", path))?;
+    let d = rustix::fs::Dir::read_from(dir).map_err(io("reading directory", path))?;
     let mut out = Vec::new();
-    while let Some(e) = d.next() {
+    for e in d {
         let e = e.map_err(io("reading directory", path))?;
         let n = e.file_name().to_bytes();
         if n != b"." && n != b".." {

@@ -171,11 +171,10 @@ mod tests {
         let t = Template::parse(r#"table {{.Name}}\t{{index .Labels "a"}}"#).unwrap();
         assert!(t.table);
         assert_eq!(t.render(&v).unwrap(), "data\tb");
-        assert!(
-            Template::parse("{{if .Name}}x{{end}}")
-                .unwrap()
-                .render(&v)
-                .is_err()
-        );
+        let refused = Template::parse("{{if .Name}}x{{end}}")
+            .unwrap()
+            .render(&v)
+            .unwrap_err();
+        assert!(refused.to_string().contains("{{if .Name}}"), "{refused}");
     }
 }
