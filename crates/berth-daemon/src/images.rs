@@ -2,6 +2,9 @@
 //! Docker's conflict rules, tags, history — with the events each publishes. Handlers convert its
 //! answers to Docker's JSON; the rules live here.
 
+mod commit;
+pub use commit::CommitOptions;
+
 use std::sync::Arc;
 
 use berth_core::Digest;
@@ -61,21 +64,7 @@ impl Images {
     /// Tags image `name` as `repo[:tag]` (`latest` by default).
     pub fn tag(&self, name: &str, repo: &str, tag: Option<&str>) -> Result<Reference> {
         let image = self.store.resolve(name)?;
-        if repo.is_empty() {
-            return Err(Error::invalid(
-                "repository name must have at least one component",
-            ));
-        }
-        let mut r = Reference::parse(repo)?;
-        if r.digest().is_some() {
-            return Err(Error::invalid(
-                "refusing to create a tag with a digest reference",
-            ));
-        }
-        if let Some(t) = tag.filter(|t| !t.is_empty()) {
-            r = r.with_tag(t)?;
-        }
-        let r = r.with_default_tag();
+        let r = commit::reference(repo, tag)?;
         self.store.tag(&image.id, &r)?;
         self.publish("tag", &image.id, Some(r.familiar()));
         Ok(r)

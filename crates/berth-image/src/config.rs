@@ -120,6 +120,12 @@ pub struct ImageConfig {
     pub author: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The container a commit made the image from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// That container's config, in Docker's container `Config` shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_config: Option<serde_json::Value>,
     #[serde(default)]
     pub config: RunConfig,
     pub rootfs: RootFs,

@@ -307,6 +307,8 @@ impl ImageStore {
             created: Some(now.clone()),
             author: None,
             comment: Some(opts.comment.clone()),
+            container: None,
+            container_config: None,
             config: opts.config,
             rootfs: RootFs {
                 kind: "layers".into(),

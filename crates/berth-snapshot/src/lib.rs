@@ -22,7 +22,7 @@ mod snapshotter;
 pub mod testsuite;
 
 pub use apply::{ApplyError, ApplyStats, apply, unpack_archive};
-pub use diff::diff;
+pub use diff::{diff, diff_excluding, export};
 pub use meta::LayerMeta;
 pub use overlay::{Overlay, SnapshotError, chain_id};
 pub use size::tree_size;

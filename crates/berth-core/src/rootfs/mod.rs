@@ -16,6 +16,7 @@
 
 mod dir;
 mod layers;
+pub mod walk;
 
 pub use dir::{Kind, RootDir};
 pub use layers::Layers;

@@ -116,6 +116,8 @@ fn empty_config() -> ImageConfig {
         created: None,
         author: None,
         comment: None,
+        container: None,
+        container_config: None,
         config: Default::default(),
         rootfs: RootFs {
             kind: "layers".into(),
@@ -308,6 +310,8 @@ impl State<'_> {
         let b = self.shared.builder.clone();
         let mut config = self.config.clone();
         config.created = Some(now());
+        // What a commit recorded of its container is not the step's.
+        (config.container, config.container_config) = (None, None);
         // Docker's classic builder records the image each step started from.
         config.config.image = parent.as_ref().map(ToString::to_string).unwrap_or_default();
         // A new layer stays pinned (`_new`) until the image that references it exists.

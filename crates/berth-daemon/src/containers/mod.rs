@@ -2,7 +2,10 @@
 
 mod exec;
 pub use exec::{Exec, ExecIo};
+mod export;
 pub mod files;
+mod fs_changes;
+pub use fs_changes::{Change, ChangeKind};
 mod logs;
 pub use logs::{From, Until, follow_log, log_end};
 mod lifecycle;
@@ -185,7 +188,7 @@ impl Containers {
         Ok(())
     }
 
-    fn event(&self, action: &str, rec: &Record, extra: &[(&str, String)]) {
+    pub(crate) fn event(&self, action: &str, rec: &Record, extra: &[(&str, String)]) {
         let mut attrs: BTreeMap<String, String> = rec.spec.labels.clone();
         attrs.insert("name".into(), rec.name.clone());
         attrs.insert("image".into(), rec.spec.image.clone());

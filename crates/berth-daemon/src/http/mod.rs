@@ -5,6 +5,8 @@
 //! the version is available to handlers as an [`ApiVersion`] extension.
 
 mod build;
+mod commit;
+mod container_files;
 mod containers;
 mod error;
 mod exec;
@@ -37,6 +39,8 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(images::routes())
         .merge(build::routes())
         .merge(containers::routes())
+        .merge(container_files::routes())
+        .merge(commit::routes())
         .merge(exec::routes())
         .merge(top::routes())
         .merge(volumes::routes())

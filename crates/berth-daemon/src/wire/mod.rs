@@ -4,6 +4,7 @@
 //! record becomes Docker's `Config` and `HostConfig` again for inspect.
 
 mod checks;
+pub mod commit;
 pub mod create;
 pub mod exec;
 pub mod inspect;

@@ -1,6 +1,7 @@
 //! The CLI: Docker's command syntax, spoken to the daemon over the Engine API.
 
 mod build;
+mod container_files;
 mod containers;
 mod exec;
 mod images;
@@ -8,7 +9,10 @@ mod mounts;
 mod progress;
 mod run;
 mod system;
+mod system_df;
+mod template;
 mod term;
+mod volumes;
 
 use std::process::ExitCode;
 
@@ -65,6 +69,15 @@ enum Command {
     Wait(containers::WaitArgs),
     /// Display the running processes of a container.
     Top(containers::TopArgs),
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff(container_files::DiffArgs),
+    /// Export a container's filesystem as a tar archive.
+    Export(container_files::ExportArgs),
+    /// Create a new image from a container's changes.
+    Commit(container_files::CommitArgs),
+    /// Manage volumes.
+    #[command(subcommand)]
+    Volume(volumes::VolumeCommand),
     /// Return low-level information on containers or images.
     Inspect(containers::InspectArgs),
     /// Get real time events from the server.
@@ -84,7 +97,7 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum SystemCommand {
     /// Show disk usage.
-    Df,
+    Df(system::DfArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,9 +169,13 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Wait(a) => containers::wait(&client, a).await,
         Command::Top(a) => containers::top(&client, a).await,
         Command::Inspect(a) => containers::inspect(&client, a).await,
+        Command::Diff(a) => container_files::diff(&client, a).await,
+        Command::Export(a) => container_files::export(&client, a).await,
+        Command::Commit(a) => container_files::commit(&client, a).await,
+        Command::Volume(c) => volumes::volume(&client, c).await,
         Command::Events(a) => system::events(&client, a).await,
         Command::Info => system::info(&client).await,
-        Command::System(SystemCommand::Df) => system::df(&client).await,
+        Command::System(SystemCommand::Df(a)) => system::df(&client, a).await,
         Command::Builder(BuilderCommand::Prune(a)) => system::builder_prune(&client, a).await,
         Command::Version => version(&client).await,
     }
@@ -220,6 +237,11 @@ fn filters_json(filters: &[String]) -> Result<String> {
 
 /// Human size as Docker prints it: three significant digits, decimal units (`4.26MB`).
 fn human_size(n: i64) -> String {
+    human_size_precision(n, 3)
+}
+
+/// Go's `units.HumanSizeWithPrecision`: `digits` significant digits (`%.*g`), decimal units.
+fn human_size_precision(n: i64, digits: usize) -> String {
     let units = ["B", "kB", "MB", "GB", "TB", "PB"];
     let mut v = n as f64;
     let mut i = 0;
@@ -227,13 +249,14 @@ fn human_size(n: i64) -> String {
         v /= 1000.0;
         i += 1;
     }
-    let decimals = if v >= 100.0 {
-        0
+    let whole = if v >= 100.0 {
+        3
     } else if v >= 10.0 {
-        1
-    } else {
         2
+    } else {
+        1
     };
+    let decimals = digits.saturating_sub(whole);
     let s = format!("{v:.decimals$}");
     let s = if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -241,6 +264,16 @@ fn human_size(n: i64) -> String {
         s
     };
     format!("{s}{}", units[i])
+}
+
+/// Docker's confirmation prompt (`message [y/N] ` on stdout); only `y` or `Y` confirms.
+fn confirm(message: &str) -> Result<bool> {
+    use std::io::{BufRead, Write};
+    print!("{message} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y"))
 }
 
 /// "5 minutes ago" as Docker prints it.

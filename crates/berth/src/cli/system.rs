@@ -122,9 +122,20 @@ pub async fn info(client: &Client) -> Result<u8> {
     Ok(0)
 }
 
-/// `system df`: Docker's summary table.
-pub async fn df(client: &Client) -> Result<u8> {
+#[derive(Debug, clap::Args)]
+pub struct DfArgs {
+    /// Show detailed information on space usage.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+/// `system df`: Docker's summary table, or with `-v` a table per kind.
+pub async fn df(client: &Client, a: DfArgs) -> Result<u8> {
     let v: serde_json::Value = client.get("/system/df").await?;
+    if a.verbose {
+        super::system_df::verbose(&v);
+        return Ok(0);
+    }
     let sum = |key: &str, field: &str| -> i64 {
         v[key].as_array().map_or(0, |a| {
             a.iter().map(|x| x[field].as_i64().unwrap_or(0)).sum()
@@ -141,6 +152,7 @@ pub async fn df(client: &Client) -> Result<u8> {
         .map_or(0, |a| a.iter().filter(|c| c["State"] == "running").count());
     let layers = v["LayersSize"].as_i64().unwrap_or(0);
     let cache = sum("BuildCache", "Size");
+    let (volumes, active_volumes, volume_size, reclaimable) = super::system_df::volumes(&v);
     let rows = vec![
         vec![
             "TYPE".into(),
@@ -165,10 +177,10 @@ pub async fn df(client: &Client) -> Result<u8> {
         ],
         vec![
             "Local Volumes".into(),
-            "0".into(),
-            "0".into(),
-            "0B".into(),
-            "0B".into(),
+            volumes.to_string(),
+            active_volumes.to_string(),
+            super::human_size_precision(volume_size, 4),
+            reclaimable,
         ],
         vec![
             "Build Cache".into(),
@@ -178,7 +190,7 @@ pub async fn df(client: &Client) -> Result<u8> {
             super::human_size(cache),
         ],
     ];
-    super::table(&rows);
+    super::table_min(&rows, 10);
     Ok(0)
 }
 
