@@ -56,7 +56,7 @@ fn volume_commands_print_as_docker_does() {
     d.berth(&["volume", "inspect", "nope"])
         .fails_with(1, "no such volume");
     d.berth(&["volume", "create", "-o", "type=tmpfs", "t"])
-        .fails_with(1, "driver options");
+        .fails_with(1, "missing required option: \"device\"");
     assert_eq!(d.berth(&["volume", "rm", "v2", "v10"]).ok(), "v2\nv10\n");
     // Prune asks first; "n" keeps everything.
     d.berth(&[
