@@ -136,6 +136,8 @@ pub struct RunSpec {
     /// A host binary to run as PID 1 (`--init`): bind-mounted read-only at [`INIT_PATH`], it
     /// runs `args` as its child.
     pub init: Option<PathBuf>,
+    /// Propagation of the container's root (`rshared`, `rslave`); `None`: the runtime's.
+    pub rootfs_propagation: Option<String>,
 }
 
 /// Where `--init` containers find their init, as in Docker.
@@ -149,7 +151,11 @@ impl RunSpec {
         if self.init.is_some() {
             args.splice(0..0, [INIT_PATH.to_string(), "--".to_string()]);
         }
-        let linux = LinuxBuilder::default()
+        let mut linux = LinuxBuilder::default();
+        if let Some(p) = &self.rootfs_propagation {
+            linux = linux.rootfs_propagation(p);
+        }
+        let linux = linux
             .namespaces(namespaces)
             .cgroups_path(&self.cgroup_path)
             .resources(self.resources()?)
@@ -419,6 +425,7 @@ pub(crate) mod tests {
                 pids_limit: Some(10),
             },
             init: Some("/usr/bin/berth".into()),
+            rootfs_propagation: None,
         }
     }
 
@@ -600,6 +607,7 @@ pub(crate) mod tests {
     fn oci_specs_defaults_stay_out() {
         let spec = RunSpec {
             init: None,
+            rootfs_propagation: None,
             mounts: vec![],
             resources: Resources::default(),
             network: Network::Host,

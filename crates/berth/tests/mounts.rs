@@ -563,3 +563,86 @@ fn docker_py_mounts_volumes_and_sees_them_in_inspect_and_events() {
     );
     assert_eq!(mount.trim(), "/v local");
 }
+
+/// A directory bind-mounted onto itself and made shared, unmounted on drop.
+struct SharedDir(tempfile::TempDir);
+
+impl SharedDir {
+    fn new() -> SharedDir {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().to_str().unwrap();
+        let ok = |args: &[&str]| {
+            assert!(
+                std::process::Command::new("mount")
+                    .args(args)
+                    .status()
+                    .unwrap()
+                    .success()
+            )
+        };
+        ok(&["--bind", p, p]);
+        ok(&["--make-shared", p]);
+        SharedDir(dir)
+    }
+}
+
+impl Drop for SharedDir {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+#[test]
+fn shared_binds_need_a_shared_host_mount_and_a_runtime_that_keeps_propagation() {
+    let d = TestDaemon::start_with_args(&["--add-runtime", "runc=/usr/sbin/runc"]);
+    d.import_busybox("busybox");
+    let private = tempfile::tempdir().unwrap();
+    let private = private.path().to_str().unwrap().to_string();
+    // Docker's refusal when the host mount is private (this host's `/` is).
+    let mount_point = {
+        let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let shared = table
+            .lines()
+            .any(|l| l.split(' ').nth(4) == Some("/") && l.contains(" shared:"));
+        if shared { None } else { Some("/") }
+    };
+    if let Some(mp) = mount_point {
+        d.docker(&[
+            "run",
+            "--rm",
+            "-v",
+            &format!("{private}:/x:rshared"),
+            "busybox",
+            "true",
+        ])
+        .fails_with(
+            125,
+            &format!("path {private} is mounted on {mp} but it is not a shared mount"),
+        );
+    }
+    let shared = SharedDir::new();
+    let spec = format!("{}:/x:rshared", shared.0.path().display());
+    d.docker(&["run", "--rm", "-v", &spec, "busybox", "true"])
+        .fails_with(125, "use --runtime runc");
+    let info = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--runtime",
+            "runc",
+            "-v",
+            &spec,
+            "busybox",
+            "sh",
+            "-c",
+            "grep ' /x ' /proc/self/mountinfo",
+        ])
+        .ok();
+    assert!(
+        info.contains(" shared:"),
+        "the bind is shared in the container: {info}"
+    );
+}

@@ -115,7 +115,9 @@ impl Containers {
         );
         let runtime = spec::runtime(&rec.spec.runtime, &self.cfg.runtimes)?;
         let volume = |name: &str| Ok(self.volumes.path(name));
-        let run = spec::run_spec(rec, &layers, paths, &self.cfg.init_binary, network, &volume)?;
+        let mut run = spec::run_spec(rec, &layers, paths, &self.cfg.init_binary, network, &volume)?;
+        run.rootfs_propagation =
+            super::propagation::root_propagation(&rec.spec, &runtime)?.map(str::to_string);
         let oci = run
             .to_spec()
             .map_err(|e| Error::internal("building the OCI spec", e))?;

@@ -16,6 +16,7 @@ pub use model::{
     RestartPolicy, Spec, Stdio, VolumesFrom,
 };
 pub mod network;
+mod propagation;
 mod prune;
 mod record;
 pub mod rootfs;

@@ -254,6 +254,7 @@ pub fn run_spec(
         cgroup_path: cgroup_path(&rec.id),
         resources: limits(&spec.resources),
         init: (spec.init == Some(true)).then(|| exe.to_path_buf()),
+        rootfs_propagation: None,
     })
 }
 

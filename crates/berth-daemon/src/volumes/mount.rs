@@ -98,9 +98,10 @@ impl Volumes {
         let active = self.active(name);
         let mut a = active.lock().expect("volume mount lock");
         if a.count == 0 && !is_mount_point(&v.mountpoint) {
-            let (flags, data) = flags_and_data(v.options.get("o").map_or("", String::as_str));
             let device = v.options.get("device").map_or("", String::as_str);
             let kind = v.options.get("type").map_or("", String::as_str);
+            let o = v.options.get("o").map_or("", String::as_str);
+            let (flags, data) = flags_and_data(&resolve_addr(kind, o)?);
             nix::mount::mount(
                 Some(device),
                 &v.mountpoint,
@@ -154,6 +155,34 @@ impl Volumes {
     }
 }
 
+/// NFS and CIFS take `addr=` as an IP address: a host name there is resolved first, as Docker
+/// does.
+fn resolve_addr(kind: &str, o: &str) -> Result<String> {
+    if !matches!(kind, "nfs" | "nfs4" | "cifs") {
+        return Ok(o.to_string());
+    }
+    let mut out = Vec::new();
+    for opt in o.split(',') {
+        match opt.strip_prefix("addr=") {
+            Some(host) if host.parse::<std::net::IpAddr>().is_err() => {
+                use std::net::ToSocketAddrs;
+                let ip = (host, 0)
+                    .to_socket_addrs()
+                    .ok()
+                    .and_then(|mut a| a.next())
+                    .ok_or_else(|| {
+                        Error::invalid(format!(
+                            "error resolving passed in network volume address: {host}"
+                        ))
+                    })?;
+                out.push(format!("addr={}", ip.ip()));
+            }
+            _ => out.push(opt.to_string()),
+        }
+    }
+    Ok(out.join(","))
+}
+
 /// Whether `path` is a mount point (its own entry in the mount table).
 fn is_mount_point(path: &std::path::Path) -> bool {
     let Ok(table) = std::fs::read_to_string("/proc/self/mountinfo") else {
@@ -204,5 +233,9 @@ mod tests {
         assert_eq!(d, "size=64m,uid=1000");
         let (f, _) = flags_and_data("ro,rw");
         assert!(!f.contains(MsFlags::MS_RDONLY));
+        let resolved = resolve_addr("nfs", "addr=localhost,rw").unwrap();
+        let ip: std::net::IpAddr = resolved[5..resolved.len() - 3].parse().unwrap();
+        assert!(ip.is_loopback() && resolved.ends_with(",rw"), "{resolved}");
+        assert_eq!(resolve_addr("ext4", "addr=x").unwrap(), "addr=x");
     }
 }

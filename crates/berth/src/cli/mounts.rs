@@ -127,6 +127,17 @@ fn mount(csv: &str) -> Result<Mount> {
                 has_bind = true;
                 bind.non_recursive = flag(&key, value)?;
             }
+            "bind-recursive" => match value {
+                Some("enabled") => {}
+                Some("disabled") => {
+                    has_bind = true;
+                    bind.non_recursive = true;
+                }
+                Some(v @ ("writable" | "readonly")) => {
+                    bail!("berth does not support bind-recursive={v} yet")
+                }
+                _ => bail!("invalid value for {key}: {}", value.unwrap_or("")),
+            },
             "volume-nocopy" => {
                 has_volume = true;
                 volume.no_copy = flag(&key, value)?;
