@@ -646,3 +646,20 @@ fn shared_binds_need_a_shared_host_mount_and_a_runtime_that_keeps_propagation() 
         "the bind is shared in the container: {info}"
     );
 }
+
+#[test]
+fn an_image_volume_over_a_file_is_refused_at_create() {
+    let d = TestDaemon::start();
+    d.import_busybox("busybox");
+    let ctx = context(&[("Dockerfile", "FROM busybox\nRUN echo x > /f\nVOLUME /f\n")]);
+    d.docker_build(&["-q", "-t", "filevol", ctx.path().to_str().unwrap()])
+        .ok();
+    d.docker(&["create", "filevol", "true"])
+        .fails_with(1, "cannot mount volume over existing file, file exists /f");
+    assert_eq!(
+        d.docker(&["volume", "ls", "-q"]).ok(),
+        "",
+        "its volume went with it"
+    );
+    assert_eq!(d.docker(&["ps", "-aq"]).ok(), "");
+}

@@ -149,15 +149,13 @@ impl Containers {
         for (name, m) in wanted {
             let src = match view.root().open_dir(&m.target) {
                 Ok(dir) => dir,
-                Err(FsError::NotFound { .. }) => continue,
-                Err(FsError::NotDirectory { .. } | FsError::Io { .. })
-                    if m.origin == MountOrigin::Image && view.root().kind(&m.target).is_ok() =>
-                {
+                Err(FsError::NotDirectory { .. }) if m.origin == MountOrigin::Image => {
                     return Err(Error::invalid(format!(
                         "cannot mount volume over existing file, file exists {}",
                         m.target
                     )));
                 }
+                // Nothing to copy; a volume over a file fails at start, as in Docker.
                 Err(_) => continue,
             };
             let path = self.volumes.mount(name)?;
