@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 mod apply;
+pub mod copy;
 mod diff;
 mod meta;
 mod overlay;
