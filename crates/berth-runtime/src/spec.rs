@@ -52,7 +52,9 @@ const READONLY: &[&str] = &[
 ];
 
 /// The propagation options of a mount.
-const PROPAGATIONS: &[&str] = &["private", "rprivate", "shared", "rshared", "slave", "rslave"];
+const PROPAGATIONS: &[&str] = &[
+    "private", "rprivate", "shared", "rshared", "slave", "rslave",
+];
 
 /// A mount over the image's filesystem: a volume's or a host directory (`bind`), a `tmpfs`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

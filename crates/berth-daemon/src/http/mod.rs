@@ -4,6 +4,7 @@
 //! supported range (Docker's messages when it is out of range) and stripped before routing, and
 //! the version is available to handlers as an [`ApiVersion`] extension.
 
+mod archive;
 mod build;
 mod containers;
 mod error;
@@ -39,6 +40,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(containers::routes())
         .merge(exec::routes())
         .merge(top::routes())
+        .merge(archive::routes())
         .merge(volumes::routes())
         .fallback(|uri: Uri| async move {
             error_response(&crate::Error::not_found(format!(

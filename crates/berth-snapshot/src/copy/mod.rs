@@ -134,6 +134,29 @@ impl HasKind for CopyError {
     }
 }
 
+/// `path` as an absolute, cleaned path (`..` applied lexically), keeping a trailing `/` or
+/// `/.`, which say "a directory" (Docker's `PreserveTrailingDotOrSeparator`).
+pub fn clean_abs(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = format!("/{}", parts.join("/"));
+    let dot = path == "." || path.ends_with("/.") || path.ends_with("/./");
+    if dot && out != "/" {
+        out.push_str("/.");
+    } else if dot || (path.ends_with('/') && out != "/") {
+        out.push_str(if out == "/" { "." } else { "/" });
+    }
+    out
+}
+
 /// The name Docker gives what `path` names: its last element with a trailing `/` ignored,
 /// `.` for a path ending in `/.`, and `/` for the root.
 pub fn base_name(path: &str) -> String {

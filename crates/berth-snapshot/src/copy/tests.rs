@@ -48,7 +48,7 @@ fn names(tar: &[u8]) -> Vec<String> {
 fn put(t: &Tree, dest: &str, data: &[u8], no_overwrite: bool) -> Result<UnpackStats, CopyError> {
     let opts = UnpackOptions {
         no_overwrite_dir_non_dir: no_overwrite,
-        owner: Owner::Archive,
+        ..UnpackOptions::default()
     };
     unpack(t, &t.locate(dest, true)?, opts, data)
 }
@@ -67,6 +67,11 @@ fn names_are_dockers() {
     assert_eq!(base_name("/"), "/");
     assert_eq!(base_name("b"), "b");
     assert!(asserts_dir("/a/") && asserts_dir("/a/.") && !asserts_dir("/a"));
+    assert_eq!(clean_abs("a/../b/"), "/b/");
+    assert_eq!(clean_abs("/a/b/."), "/a/b/.");
+    assert_eq!(clean_abs("/a/.."), "/");
+    assert_eq!(clean_abs("/."), "/.");
+    assert_eq!(clean_abs("x//y"), "/x/y");
 }
 
 #[test]

@@ -25,12 +25,15 @@ use super::{CopyError, fsx};
 const HELD_DIRS: usize = 256;
 
 /// How to extract.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct UnpackOptions {
     /// Refuse to replace a directory with a non-directory or the reverse.
     pub no_overwrite_dir_non_dir: bool,
     /// Who owns what is extracted.
     pub owner: Owner,
+    /// `(old, new)`: member names (and hard link targets) starting with `old` start with
+    /// `new` instead, as the docker CLI renames a copy (`old` empty: `new` is prepended).
+    pub rebase: Option<(String, String)>,
 }
 
 /// Who owns extracted files.
@@ -127,6 +130,16 @@ impl Unpacker<'_> {
         display(&at)
     }
 
+    fn rebased(&self, name: &[u8]) -> String {
+        let name = String::from_utf8_lossy(name);
+        match &self.opts.rebase {
+            Some((old, new)) if name.starts_with(old.as_str()) => {
+                format!("{new}{}", &name[old.len()..])
+            }
+            _ => name.into_owned(),
+        }
+    }
+
     fn owner(&self, h: &tar::Header) -> Result<Option<(u32, u32)>, CopyError> {
         let id = |v: io::Result<u64>| -> Result<u32, CopyError> {
             let v = v.map_err(CopyError::Read)?;
@@ -141,7 +154,7 @@ impl Unpacker<'_> {
     }
 
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<(), CopyError> {
-        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let raw = self.rebased(&entry.path_bytes());
         let Some(mut rel) = clean(&raw)? else {
             return Ok(()); // the destination itself: Docker keeps it as it is
         };
@@ -218,8 +231,7 @@ impl Unpacker<'_> {
                     .map_err(io_err("setting attributes of"))?;
             }
             EntryType::Link => {
-                let target = String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default())
-                    .into_owned();
+                let target = self.rebased(&entry.link_name_bytes().unwrap_or_default());
                 let (from, from_name) = self.link_source(&raw, &target)?;
                 self.clear(dir.as_fd(), &name, &path)?;
                 fsx::link(from.as_fd(), &from_name, dir.as_fd(), &name)

@@ -2,6 +2,7 @@
 
 mod build;
 mod containers;
+mod cp;
 mod exec;
 mod images;
 mod progress;
@@ -64,6 +65,8 @@ enum Command {
     Wait(containers::WaitArgs),
     /// Display the running processes of a container.
     Top(containers::TopArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(cp::CpArgs),
     /// Return low-level information on containers or images.
     Inspect(containers::InspectArgs),
     /// Get real time events from the server.
@@ -155,6 +158,7 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Wait(a) => containers::wait(&client, a).await,
         Command::Top(a) => containers::top(&client, a).await,
         Command::Inspect(a) => containers::inspect(&client, a).await,
+        Command::Cp(a) => cp::cp(&client, a).await,
         Command::Events(a) => system::events(&client, a).await,
         Command::Info => system::info(&client).await,
         Command::System(SystemCommand::Df) => system::df(&client).await,
