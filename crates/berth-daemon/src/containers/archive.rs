@@ -13,6 +13,7 @@
 //! everything but a missing file: a bad archive or destination is 400, a read-only one 403.
 
 use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use berth_core::HasKind;
@@ -21,7 +22,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use super::rootfs::RootfsView;
-use super::{Container, Containers, MountKind, Record};
+use super::{Container, Containers, MountKind, MountSpec, Record};
 use crate::error::{Error, Result};
 
 /// What the archive API says about a path (`X-Docker-Container-Path-Stat`).
@@ -186,20 +187,30 @@ impl Containers {
 
     /// The container's files: the view, with its volumes and directory binds over it.
     fn tree(&self, view: &RootfsView, rec: &Record) -> Result<Tree> {
-        let open = |what: &str, e: io::Error| Error::internal(&format!("opening {what}"), e);
-        let mut tree =
-            Tree::open(view.host_dir()).map_err(|e| open("the container's rootfs", e))?;
-        for m in &rec.spec.mounts {
-            let source = match &m.kind {
-                MountKind::Bind { source, .. } if source.is_dir() => source.clone(),
-                MountKind::Volume { name, .. } => self.volumes.get(name)?.mountpoint,
-                MountKind::Bind { .. } | MountKind::Tmpfs => continue,
-            };
-            tree.mount(&m.target, &source, m.readonly)
-                .map_err(|e| open(&format!("the mount at {}", m.target), e))?;
-        }
-        Ok(tree)
+        tree(view.host_dir(), &rec.spec.mounts, |name| {
+            Ok(self.volumes.get(name)?.mountpoint)
+        })
     }
+}
+
+/// The tree of rootfs `root` with `mounts` over it; `volume` gives a volume's directory.
+fn tree(
+    root: &Path,
+    mounts: &[MountSpec],
+    volume: impl Fn(&str) -> Result<PathBuf>,
+) -> Result<Tree> {
+    let open = |what: &str, e: io::Error| Error::internal(&format!("opening {what}"), e);
+    let mut tree = Tree::open(root).map_err(|e| open("the container's rootfs", e))?;
+    for m in mounts {
+        let source = match &m.kind {
+            MountKind::Bind { source, .. } if source.is_dir() => source.clone(),
+            MountKind::Volume { name, .. } => volume(name)?,
+            MountKind::Bind { .. } | MountKind::Tmpfs => continue,
+        };
+        tree.mount(&m.target, &source, m.readonly)
+            .map_err(|e| open(&format!("the mount at {}", m.target), e))?;
+    }
+    Ok(tree)
 }
 
 /// Docker's answer to an empty path (its text, without the space it lacks); any other path is
@@ -284,6 +295,69 @@ mod tests {
         assert_eq!(e.message, "bad parameter: pathcannot be empty");
         assert_eq!(checked("tmp/x/").unwrap(), "/tmp/x/");
         assert_eq!(checked("/a/../../b").unwrap(), "/b");
+    }
+
+    fn mount(kind: MountKind, target: &str, readonly: bool) -> MountSpec {
+        MountSpec {
+            kind,
+            target: target.into(),
+            readonly,
+            options: Vec::new(),
+            origin: super::super::MountOrigin::Bind {
+                spec: String::new(),
+                mode: String::new(),
+            },
+        }
+    }
+
+    /// A container path at or below a bind's or a volume's target is the mounted data; a
+    /// tmpfs is not seen (Docker 20.10's archive code does not mount it either).
+    #[test]
+    fn binds_and_volumes_cover_their_targets_and_tmpfs_does_not() {
+        let root = tempfile::tempdir().unwrap();
+        let (bind, vol) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for d in ["mnt", "data", "tmp"] {
+            std::fs::create_dir(root.path().join(d)).unwrap();
+        }
+        std::fs::write(root.path().join("tmp/rootfs"), "").unwrap();
+        std::fs::write(bind.path().join("b"), "").unwrap();
+        std::fs::create_dir(vol.path().join("sub")).unwrap();
+        let source = bind.path().to_path_buf();
+        let mounts = [
+            mount(
+                MountKind::Bind {
+                    source,
+                    propagation: Default::default(),
+                    nonrecursive: false,
+                },
+                "/mnt",
+                true,
+            ),
+            mount(
+                MountKind::Volume {
+                    name: "v".into(),
+                    anonymous: false,
+                    no_copy: false,
+                },
+                "/data",
+                false,
+            ),
+            mount(MountKind::Tmpfs, "/tmp", false),
+        ];
+        let vol_dir = vol.path().to_path_buf();
+        let t = tree(root.path(), &mounts, |n| {
+            assert_eq!(n, "v");
+            Ok(vol_dir.clone())
+        })
+        .unwrap();
+        let at = |p: &str| t.locate(p, false).map(|l| (l.path(), l.mount()));
+        assert_eq!(at("/mnt/b").unwrap(), ("/mnt/b".into(), Some(0)));
+        assert!(t.readonly(Some(0)) && !t.readonly(Some(1)));
+        assert_eq!(
+            at("/data/sub/../sub").unwrap(),
+            ("/data/sub".into(), Some(1))
+        );
+        assert_eq!(at("/tmp/rootfs").unwrap(), ("/tmp/rootfs".into(), None));
     }
 
     #[test]

@@ -145,7 +145,7 @@ fn a_mount_covers_its_target_and_its_symlinks_stay_in_the_tree() {
     t.mount("/mnt", vol.path(), false).unwrap();
     let loc = t.locate("/mnt/data", false).unwrap();
     assert_eq!((loc.path().as_str(), loc.mount()), ("/mnt/data", Some(0)));
-    assert!(t.locate("/mnt/hidden", false).is_err());
+    t.locate("/mnt/hidden", false).unwrap_err();
     // `/mnt/out` -> `/`: the tree's root, not the host's.
     assert_eq!(
         t.locate("/mnt/out/mnt/data", false).unwrap().mount(),

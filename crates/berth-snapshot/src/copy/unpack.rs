@@ -141,13 +141,14 @@ impl Unpacker<'_> {
     }
 
     fn owner(&self, h: &tar::Header) -> Result<Option<(u32, u32)>, CopyError> {
-        let id = |v: io::Result<u64>| -> Result<u32, CopyError> {
-            let v = v.map_err(CopyError::Read)?;
+        let old = h.as_old();
+        let id = |raw: &[u8], v: io::Result<u64>| -> Result<u32, CopyError> {
+            let v = number(raw, v)?;
             u32::try_from(v)
                 .map_err(|_| CopyError::Read(io::Error::other("uid or gid out of range")))
         };
         Ok(match self.opts.owner {
-            Owner::Archive => Some((id(h.uid())?, id(h.gid())?)),
+            Owner::Archive => Some((id(&old.uid, h.uid())?, id(&old.gid, h.gid())?)),
             Owner::Fixed(u, g) => Some((u, g)),
             Owner::Caller => None,
         })
@@ -195,8 +196,8 @@ impl Unpacker<'_> {
         }
         self.check_writable(mount)?;
         let h = entry.header().clone();
-        let mode = h.mode().map_err(CopyError::Read)? & 0o7777;
-        let mtime = h.mtime().map_err(CopyError::Read)? as i64;
+        let mode = number(&h.as_old().mode, h.mode().map(u64::from))? as u32 & 0o7777;
+        let mtime = number(&h.as_old().mtime, h.mtime())? as i64;
         let owner = self.owner(&h)?;
         let io_err = |op: &'static str| {
             let p = path.clone();
@@ -368,6 +369,14 @@ impl Unpacker<'_> {
             _ => Err(bad()),
         }
     }
+}
+
+/// A header's number; a blank field is 0, as Go's tar reader (the docker CLI's) reads it.
+fn number(raw: &[u8], parsed: io::Result<u64>) -> Result<u64, CopyError> {
+    if raw.iter().all(|b| *b == 0 || *b == b' ') {
+        return Ok(0);
+    }
+    parsed.map_err(CopyError::Read)
 }
 
 fn is_symlink(dir: BorrowedFd<'_>, name: &OsStr) -> bool {

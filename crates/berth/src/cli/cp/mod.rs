@@ -87,16 +87,6 @@ fn is_terminal(fd: i32) -> bool {
     unsafe { libc::isatty(fd) == 1 }
 }
 
-/// `CONTAINER:PATH` not found, as the docker CLI words it for any 404 of the archive API.
-fn not_found(e: ClientError, container: &str, path: &str) -> anyhow::Error {
-    match e {
-        ClientError::Api { status: 404, .. } => {
-            anyhow::anyhow!("Error: No such container:path: {container}:{path}")
-        }
-        e => e.into(),
-    }
-}
-
 async fn stat(client: &Client, container: &str, path: &str) -> Result<Stat, ClientError> {
     let url = format!("/containers/{}/archive?path={}", enc(container), enc(path));
     let resp = client.request(Method::HEAD, &url, None).await?;
@@ -134,10 +124,7 @@ async fn from_container(client: &Client, a: &CpArgs, c: &str, src: &str, dst: &s
         from = target;
     }
     let url = format!("/containers/{}/archive?path={}", enc(c), enc(&from));
-    let resp = client
-        .request(Method::GET, &url, None)
-        .await
-        .map_err(|e| not_found(e, c, &from))?;
+    let resp = client.request(Method::GET, &url, None).await?;
     let st = decode_stat(resp.headers())?;
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(QUEUED);
     let mut body = resp.into_body();
@@ -262,8 +249,7 @@ async fn to_container(client: &Client, a: &CpArgs, src: &str, c: &str, dst: &str
     );
     let sent = client
         .request_stream(Method::PUT, &url, "application/x-tar", rx)
-        .await
-        .map_err(|e| not_found(e, c, &dir));
+        .await;
     let produced = producer.await.context("packing the copy")?;
     sent?;
     produced
