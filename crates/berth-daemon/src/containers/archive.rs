@@ -157,6 +157,9 @@ impl Containers {
                 "extraction point is not a directory",
             )));
         }
+        if tree.readonly(dest.mount()) {
+            return Err(Extract::Copy(CopyError::ReadOnlyMount));
+        }
         if dest.mount().is_none() && rec.spec.readonly_rootfs {
             return Err(Extract::Other(Error::new(
                 berth_core::ErrorKind::Forbidden,
