@@ -413,17 +413,31 @@ fn a_copy_into_a_bind_mount_goes_to_the_host_directory() {
 fn follow_link_copies_the_target_under_the_links_name() {
     let d = TestDaemon::start();
     d.import_busybox("busybox");
-    d.docker(&["create", "--name", "fl", "busybox", "true"]).ok();
+    d.docker(&["create", "--name", "fl", "busybox", "true"])
+        .ok();
     for berth in [false, true] {
         let local = local_tree();
         let (link, file) = (local.path().join("sh"), local.path().join("sh-L"));
         cp(&d, berth, &["fl:/bin/sh", link.to_str().unwrap()]).ok();
         assert_eq!(fs::read_link(&link).unwrap(), Path::new("busybox"));
         cp(&d, berth, &["-L", "fl:/bin/sh", file.to_str().unwrap()]).ok();
-        assert!(fs::symlink_metadata(&file).unwrap().len() > 100_000, "the busybox binary");
+        assert!(
+            fs::symlink_metadata(&file).unwrap().len() > 100_000,
+            "the busybox binary"
+        );
         // Into the container: -L follows a local symlink too.
-        std::os::unix::fs::symlink(local.path().join("src/a.txt"), local.path().join("la")).unwrap();
-        cp(&d, berth, &["-L", local.path().join("la").to_str().unwrap(), "fl:/tmp/la"]).ok();
+        std::os::unix::fs::symlink(local.path().join("src/a.txt"), local.path().join("la"))
+            .unwrap();
+        cp(
+            &d,
+            berth,
+            &[
+                "-L",
+                local.path().join("la").to_str().unwrap(),
+                "fl:/tmp/la",
+            ],
+        )
+        .ok();
         let out = cp(&d, berth, &["fl:/tmp/la", "-"]).ok();
         assert_eq!(entries(out.as_bytes()), [("la".into(), "alpha".into())]);
     }
