@@ -14,6 +14,8 @@ use tokio::net::UnixStream;
 
 pub use hyper::upgrade::Upgraded;
 
+mod stream;
+
 /// Errors of the client.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -43,6 +45,19 @@ pub enum ClientError {
     Decode(#[from] serde_json::Error),
 }
 
+/// `resp`, or its error status as [`ClientError::Api`] with the daemon's message.
+async fn checked(resp: Response<Incoming>) -> Result<Response<Incoming>, ClientError> {
+    if resp.status().is_client_error() || resp.status().is_server_error() {
+        let status = resp.status().as_u16();
+        let bytes = resp.into_body().collect().await?.to_bytes();
+        let message = serde_json::from_slice::<berth_api::ErrorResponse>(&bytes)
+            .map(|e| e.message)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).trim().to_string());
+        return Err(ClientError::Api { status, message });
+    }
+    Ok(resp)
+}
+
 /// A client for one daemon socket.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -57,7 +72,12 @@ impl Client {
         }
     }
 
-    async fn send(&self, req: Request<Full<Bytes>>) -> Result<Response<Incoming>, ClientError> {
+    async fn send<B>(&self, req: Request<B>) -> Result<Response<Incoming>, ClientError>
+    where
+        B: hyper::body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let stream =
             UnixStream::connect(&self.socket)
                 .await
@@ -96,16 +116,7 @@ impl Client {
         path: &str,
         body: Option<(Bytes, &str)>,
     ) -> Result<Response<Incoming>, ClientError> {
-        let resp = self.send(Self::build(method, path, body)).await?;
-        if resp.status().is_client_error() || resp.status().is_server_error() {
-            let status = resp.status().as_u16();
-            let bytes = resp.into_body().collect().await?.to_bytes();
-            let message = serde_json::from_slice::<berth_api::ErrorResponse>(&bytes)
-                .map(|e| e.message)
-                .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).trim().to_string());
-            return Err(ClientError::Api { status, message });
-        }
-        Ok(resp)
+        checked(self.send(Self::build(method, path, body)).await?).await
     }
 
     /// A request whose whole body is returned.

@@ -9,10 +9,13 @@
 //!
 //! [`apply`] turns a layer tarball into a directory, translating Docker/OCI whiteouts into overlay
 //! whiteouts and refusing anything that would write outside the directory; [`diff`] writes a
-//! directory (a container's upper layer) back as a layer tar.
+//! directory (a container's upper layer) back as a layer tar. [`copy`] archives a path of a
+//! tree of mounts (a container's rootfs with its volumes) and extracts into one, safe against
+//! the tree changing under it: the engine of `docker cp`.
 #![deny(missing_docs)]
 
 mod apply;
+pub mod copy;
 mod diff;
 mod meta;
 mod overlay;

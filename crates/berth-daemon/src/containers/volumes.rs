@@ -251,3 +251,26 @@ impl Containers {
         Self::volume_names(rec).for_each(|n| self.volumes.restore_mount(n));
     }
 }
+
+/// The container's volumes mounted for the daemon's own use of them (a copy), until dropped.
+pub(super) struct VolumesInUse<'a> {
+    containers: &'a Containers,
+    rec: &'a Record,
+}
+
+impl Containers {
+    /// Mounts `rec`'s volumes that need it for as long as the guard lives. Blocks.
+    pub(super) fn use_volumes<'a>(&'a self, rec: &'a Record) -> Result<VolumesInUse<'a>> {
+        self.mount_volumes(rec)?;
+        Ok(VolumesInUse {
+            containers: self,
+            rec,
+        })
+    }
+}
+
+impl Drop for VolumesInUse<'_> {
+    fn drop(&mut self) {
+        self.containers.unmount_volumes(self.rec);
+    }
+}

@@ -4,6 +4,7 @@
 //! supported range (Docker's messages when it is out of range) and stripped before routing, and
 //! the version is available to handlers as an [`ApiVersion`] extension.
 
+mod archive;
 mod build;
 mod commit;
 mod container_files;
@@ -43,6 +44,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(commit::routes())
         .merge(exec::routes())
         .merge(top::routes())
+        .merge(archive::routes())
         .merge(volumes::routes())
         .fallback(|uri: Uri| async move {
             error_response(&crate::Error::not_found(format!(

@@ -3,6 +3,7 @@
 mod build;
 mod container_files;
 mod containers;
+mod cp;
 mod exec;
 mod images;
 mod mounts;
@@ -78,6 +79,8 @@ enum Command {
     /// Manage volumes.
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(cp::CpArgs),
     /// Return low-level information on containers or images.
     Inspect(containers::InspectArgs),
     /// Get real time events from the server.
@@ -173,6 +176,7 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Export(a) => container_files::export(&client, a).await,
         Command::Commit(a) => container_files::commit(&client, a).await,
         Command::Volume(c) => volumes::volume(&client, c).await,
+        Command::Cp(a) => cp::cp(&client, a).await,
         Command::Events(a) => system::events(&client, a).await,
         Command::Info => system::info(&client).await,
         Command::System(SystemCommand::Df(a)) => system::df(&client, a).await,
