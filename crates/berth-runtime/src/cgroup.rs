@@ -112,6 +112,52 @@ pub fn set_pids_limit(path: &str, limit: i64) -> Result<(), WriteError> {
     })
 }
 
+/// Freezes (or thaws) every process of the cgroup at `path` (relative to the hierarchy root)
+/// and waits until the kernel reports it done: the v1 freezer's `freezer.state`, or v2's
+/// `cgroup.freeze` and `cgroup.events`. The kernel offers no event on v1, so the state is read
+/// again after a short pause, for at most ten seconds.
+pub fn freeze(path: &str, frozen: bool) -> Result<(), WriteError> {
+    let rel = path.trim_start_matches('/');
+    let (file, data, state, done) = if is_unified() {
+        let dir = Path::new(ROOT).join(rel);
+        let done = if frozen { "frozen 1" } else { "frozen 0" };
+        (
+            dir.join("cgroup.freeze"),
+            if frozen { "1" } else { "0" },
+            dir.join("cgroup.events"),
+            done,
+        )
+    } else {
+        let file = Path::new(ROOT)
+            .join("freezer")
+            .join(rel)
+            .join("freezer.state");
+        let word = if frozen { "FROZEN" } else { "THAWED" };
+        (file.clone(), word, file, word)
+    };
+    let fail = |err| WriteError {
+        path: file.clone(),
+        data: data.to_string(),
+        err,
+    };
+    fs::write(&file, data).map_err(fail)?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = fs::read_to_string(&state).map_err(fail)?;
+        if now.lines().any(|l| l.trim() == done) {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(fail(std::io::Error::other(format!("still {}", now.trim()))));
+        }
+        // v1 reports FREEZING until every task stopped; writing again moves it on.
+        if !is_unified() {
+            let _ = fs::write(&file, data);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
 /// The processes in the cgroup at `path` (relative to the hierarchy root).
 pub fn procs(path: &str) -> std::io::Result<Vec<i32>> {
     let rel = path.trim_start_matches('/');

@@ -217,7 +217,8 @@ fn commit_makes_an_image_that_runs_and_shows_its_history() {
     let (_, _, body) = d.http("GET", "/images/committed:v1/json", b"");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["RootFS"]["Layers"].as_array().unwrap().len(), 2, "{v}");
-    // A running container is committed too (pause accepted), with berth's CLI.
+    // A running container is committed too, frozen meanwhile and thawed after, with berth's
+    // CLI.
     d.docker(&[
         "run",
         "-d",
@@ -229,12 +230,25 @@ fn commit_makes_an_image_that_runs_and_shows_its_history() {
         "echo live > /live && sleep 100",
     ])
     .ok();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    let written = (0..200).any(|_| d.docker(&["exec", "live1", "cat", "/live"]).code == 0);
+    assert!(written, "the container wrote /live");
     let out = d
         .berth(&["commit", "-c", "CMD cat /live", "live1", "live"])
         .ok();
     assert!(out.starts_with("sha256:"), "{out}");
     assert_eq!(d.docker(&["run", "--rm", "live"]).ok(), "live\n");
+    assert_eq!(
+        d.docker(&["exec", "live1", "cat", "/live"]).ok(),
+        "live\n",
+        "thawed"
+    );
+    let id = d.docker(&["inspect", "-f", "{{.Id}}", "live1"]).ok();
+    let v1 = format!("/sys/fs/cgroup/freezer/berth/{}/freezer.state", id.trim());
+    if let Ok(state) = std::fs::read_to_string(v1) {
+        assert_eq!(state.trim(), "THAWED");
+    }
+    d.docker(&["commit", "--pause=false", "live1", "live:nopause"])
+        .ok();
     let events = d.events(
         "event=commit",
         "{{.Actor.Attributes.comment}}|{{.Actor.Attributes.imageRef}}",
@@ -243,4 +257,27 @@ fn commit_makes_an_image_that_runs_and_shows_its_history() {
     d.docker(&["commit", "nope"])
         .fails_with(1, "No such container: nope");
     d.docker(&["rm", "-f", "live1"]).ok();
+}
+
+#[test]
+fn commit_freezes_and_thaws_on_a_cgroup_v2_host() {
+    let d = TestDaemon::start_cgroup2();
+    d.import_busybox("busybox");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "v2",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /x; sleep 100",
+    ])
+    .ok();
+    let written = (0..200).any(|_| d.docker(&["exec", "v2", "cat", "/x"]).code == 0);
+    assert!(written, "the container wrote /x");
+    d.docker(&["commit", "v2", "v2img"]).ok();
+    assert_eq!(d.docker(&["exec", "v2", "cat", "/x"]).ok(), "x\n", "thawed");
+    assert_eq!(d.docker(&["run", "--rm", "v2img", "cat", "/x"]).ok(), "x\n");
+    d.docker(&["rm", "-f", "v2"]).ok();
 }

@@ -1,7 +1,6 @@
 //! `POST /commit`: a new image from a container.
 //!
-//! `pause` (true by default) is accepted and validated, but berth has no freezer yet: a running
-//! container is committed without pausing it, as Docker does with `pause=false`.
+//! `pause` (true by default) freezes a running container while its changes are read.
 
 use std::sync::Arc;
 
@@ -35,6 +34,10 @@ async fn commit(
             "strconv.ParseBool: parsing \"{p}\": invalid syntax"
         )));
     }
+    let pause = !matches!(
+        q.get("pause").map(str::to_ascii_lowercase).as_deref(),
+        Some("0" | "false")
+    );
     let text = |k: &str| q.get(k).unwrap_or_default().to_string();
     let repo = text("repo");
     let opts = CommitOptions {
@@ -44,6 +47,7 @@ async fn commit(
         author: text("author"),
         config: crate::wire::commit::config(&body)?,
         changes: q.all("changes").to_vec(),
+        pause,
     };
     let id = d.images.commit(opts).await?;
     Ok((StatusCode::CREATED, Json(json!({ "Id": id.to_string() }))))

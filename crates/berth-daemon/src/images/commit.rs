@@ -4,8 +4,9 @@
 //! the container's config merged under it, a history entry whose `created_by` is the
 //! container's command, and `container` / `container_config` naming where it came from.
 //!
-//! berth has no freezer yet, so a running container is committed as it runs (Docker's
-//! `pause=false`); what it writes during the commit may or may not be in the layer.
+//! With `pause` (the default) a running container is frozen while its upper directory is read,
+//! so the layer is one moment of it; without, it keeps running and what it writes meanwhile
+//! may or may not be in the layer.
 
 use berth_core::Digest;
 use berth_image::config::{Empty, History, ImageConfig, RunConfig, set_env};
@@ -34,6 +35,8 @@ pub struct CommitOptions {
     pub config: Option<RunConfig>,
     /// Dockerfile instructions to apply to the config (`--change`).
     pub changes: Vec<String>,
+    /// Freeze a running container while its changes are read.
+    pub pause: bool,
 }
 
 impl Images {
@@ -66,7 +69,17 @@ impl Images {
         let (store, r, containers) = (self.store.clone(), rec.clone(), self.containers.clone());
         let image = crate::blocking::run("committing a container", move || {
             let stubs = containers.runtime_stubs(&c)?;
-            commit_blocking(&store, &r, &base, config, &opts, &stubs)
+            let frozen = opts.pause && c.status() == Status::Running;
+            let cgroup = crate::containers::spec::cgroup_path(&r.id);
+            if frozen {
+                berth_runtime::cgroup::freeze(&cgroup, true)
+                    .map_err(|e| Error::internal("pausing the container", e))?;
+            }
+            let made = commit_blocking(&store, &r, &base, config, &opts, &stubs);
+            if frozen && let Err(e) = berth_runtime::cgroup::freeze(&cgroup, false) {
+                tracing::error!(id = %r.id, error = %e, "unpausing after commit");
+            }
+            made
         })
         .await?;
         let shown = match reference {

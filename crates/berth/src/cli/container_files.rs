@@ -35,7 +35,7 @@ pub struct CommitArgs {
     /// Commit message.
     #[arg(short, long)]
     message: Option<String>,
-    /// Pause container during commit (berth has no freezer yet: it commits without pausing).
+    /// Pause container during commit.
     #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set,
           num_args = 0..=1, default_missing_value = "true")]
     pause: bool,
