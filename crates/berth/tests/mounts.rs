@@ -663,3 +663,33 @@ fn an_image_volume_over_a_file_is_refused_at_create() {
     );
     assert_eq!(d.docker(&["ps", "-aq"]).ok(), "");
 }
+
+#[test]
+fn a_volume_mount_is_counted_again_after_a_daemon_restart() {
+    let mut d = TestDaemon::start();
+    d.import_busybox("busybox");
+    d.docker(&[
+        "volume",
+        "create",
+        "--opt",
+        "type=tmpfs",
+        "--opt",
+        "device=tmpfs",
+        "tv",
+    ])
+    .ok();
+    d.docker(&[
+        "run", "-d", "--name", "keeps", "-v", "tv:/t", "busybox", "sleep", "60",
+    ])
+    .ok();
+    let data = d.root.join("volumes/tv/_data");
+    assert!(mounted(&data));
+    d.kill9();
+    d.spawn();
+    // Another user comes and goes: the survivor still holds the mount.
+    d.docker(&["run", "--rm", "-v", "tv:/t", "busybox", "true"])
+        .ok();
+    assert!(mounted(&data), "the running container still uses it");
+    d.docker(&["rm", "-f", "keeps"]).ok();
+    assert!(!mounted(&data), "its last user is gone");
+}
