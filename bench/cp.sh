@@ -15,12 +15,14 @@ for d in $(seq -w 0 99); do
 done
 echo "tree: $(find "$tree" -type f | wc -l) files, $(du -sm "$tree" | cut -f1) MB"
 
-# copies TOOL CONTAINER LABEL: times N copies in (each to a new path) and N copies out.
+# copies TOOL CONTAINER LABEL: times N copies in (each to a new path) and N copies out. Each
+# copy starts with nothing left to write back (sync, not timed): the disk's writeback of the
+# previous copy would otherwise land on whichever copy comes next.
 copies() {
   local t=$1 c=$2 label=$3 i
-  echo "$t cp into a $label container:   median $(for i in $(seq "$N"); do time_ms tool "$t" cp "$tree" "$c:/in$i"; done | median) ms"
+  echo "$t cp into a $label container:   median $(for i in $(seq "$N"); do sync; time_ms tool "$t" cp "$tree" "$c:/in$i"; done | median) ms"
   echo "$t cp out of a $label container: median $(for i in $(seq "$N"); do
-    time_ms tool "$t" cp "$c:/in1" "$dir/out"; rm -rf "$dir/out"; done | median) ms"
+    sync; time_ms tool "$t" cp "$c:/in1" "$dir/out"; rm -rf "$dir/out"; done | median) ms"
 }
 
 for t in "${tools[@]}"; do

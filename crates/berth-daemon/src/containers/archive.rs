@@ -21,7 +21,7 @@ use berth_snapshot::copy::{self, CopyError, Owner, Tree, UnpackOptions};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use super::rootfs::RootfsView;
+use super::rootfs::{Access, RootfsView};
 use super::{Container, Containers, MountKind, MountSpec, Record};
 use crate::error::{Error, Result};
 
@@ -67,7 +67,7 @@ impl Containers {
     ) -> Result<PathInfo> {
         let (this, raw, path) = (self.clone(), path.to_string(), checked(path)?);
         let (asked, rec) = (asked.to_string(), c.record());
-        self.with_rootfs(c, "stat of a container path", move |view| {
+        self.with_rootfs(c, Access::Read, "stat of a container path", move |view| {
             let _volumes = this.use_volumes(&rec)?;
             let tree = this.tree(view, &rec)?;
             stat(&tree, &path).map_err(|e| not_found(e, &raw, &asked))
@@ -89,22 +89,28 @@ impl Containers {
         let (tx, rx) = mpsc::channel(CHUNKS_QUEUED);
         let task = tokio::spawn(async move {
             this.clone()
-                .with_rootfs(&c2, "archiving a container path", move |view| {
-                    let _volumes = this.use_volumes(&rec)?;
-                    let tree = this.tree(view, &rec)?;
-                    let info = stat(&tree, &path).map_err(|e| not_found(e, &raw, &asked))?;
-                    let loc = tree
-                        .locate(&path, copy::asserts_dir(&path))
-                        .map_err(|e| not_found(e, &raw, &asked))?;
-                    let _ = stat_tx.send(info.clone());
-                    this.event("archive-path", &rec, &[]);
-                    let mut out = io::BufWriter::with_capacity(CHUNK, ChannelWriter(tx.clone()));
-                    if let Err(e) = copy::pack(&tree, &loc, &info.name, &mut out) {
-                        tracing::warn!(id = %rec.id, error = %e, "archive broke off");
-                        let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
-                    }
-                    Ok(())
-                })
+                .with_rootfs(
+                    &c2,
+                    Access::Read,
+                    "archiving a container path",
+                    move |view| {
+                        let _volumes = this.use_volumes(&rec)?;
+                        let tree = this.tree(view, &rec)?;
+                        let info = stat(&tree, &path).map_err(|e| not_found(e, &raw, &asked))?;
+                        let loc = tree
+                            .locate(&path, copy::asserts_dir(&path))
+                            .map_err(|e| not_found(e, &raw, &asked))?;
+                        let _ = stat_tx.send(info.clone());
+                        this.event("archive-path", &rec, &[]);
+                        let mut out =
+                            io::BufWriter::with_capacity(CHUNK, ChannelWriter(tx.clone()));
+                        if let Err(e) = copy::pack(&tree, &loc, &info.name, &mut out) {
+                            tracing::warn!(id = %rec.id, error = %e, "archive broke off");
+                            let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+                        }
+                        Ok(())
+                    },
+                )
                 .await
         });
         match stat_rx.await {
@@ -129,21 +135,26 @@ impl Containers {
     ) -> Result<()> {
         let (this, raw, path) = (self.clone(), path.to_string(), checked(path)?);
         let (asked, rec) = (asked.to_string(), c.record());
-        self.with_rootfs(c, "extracting into a container", move |view| {
-            let mut input = io::BufReader::new(input);
-            let done = match this.use_volumes(&rec) {
-                Ok(_volumes) => this.extract(view, &rec, &path, opts, &mut input),
-                Err(e) => Err(Extract::Other(e)),
-            };
-            // A refused archive is still read to its end, so the client gets the answer.
-            let _ = io::copy(&mut input, &mut io::sink());
-            done.map_err(|e| match e {
-                Extract::Copy(e) => not_found(e, &raw, &asked),
-                Extract::Other(e) => e,
-            })?;
-            this.event("extract-to-dir", &rec, &[]);
-            Ok(())
-        })
+        self.with_rootfs(
+            c,
+            Access::Write,
+            "extracting into a container",
+            move |view| {
+                let mut input = io::BufReader::new(input);
+                let done = match this.use_volumes(&rec) {
+                    Ok(_volumes) => this.extract(view, &rec, &path, opts, &mut input),
+                    Err(e) => Err(Extract::Other(e)),
+                };
+                // A refused archive is still read to its end, so the client gets the answer.
+                let _ = io::copy(&mut input, &mut io::sink());
+                done.map_err(|e| match e {
+                    Extract::Copy(e) => not_found(e, &raw, &asked),
+                    Extract::Other(e) => e,
+                })?;
+                this.event("extract-to-dir", &rec, &[]);
+                Ok(())
+            },
+        )
         .await
     }
 

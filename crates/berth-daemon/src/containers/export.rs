@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use super::rootfs::Access;
 use super::{Container, Containers};
 use crate::error::{Error, Result};
 
@@ -15,7 +16,7 @@ impl Containers {
         c: &Arc<Container>,
         out: impl Write + Send + 'static,
     ) -> Result<()> {
-        self.with_rootfs(c, "exporting a container", move |view| {
+        self.with_rootfs(c, Access::Read, "exporting a container", move |view| {
             let root = view
                 .root()
                 .open_dir("/")

@@ -9,6 +9,10 @@
 //!
 //! The view holds an open handle of its root ([`RootDir`]): everything done through it resolves
 //! inside the rootfs, and keeps working if the container exits and its mount is detached.
+//!
+//! A view only read from is mounted read-only: unmounting a writable overlay syncs the whole
+//! filesystem under it, which after a large copy costs seconds; a read-only one has nothing to
+//! sync. A writable view pays that sync, so what was written is on disk when it is gone.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +21,15 @@ use berth_core::rootfs::RootDir;
 
 use super::{Container, Containers, Status};
 use crate::error::{Error, Result};
+
+/// What a view is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Only reads.
+    Read,
+    /// Writes too.
+    Write,
+}
 
 /// A container's merged filesystem, mounted while this lives.
 pub struct RootfsView {
@@ -59,6 +72,7 @@ impl Containers {
     pub async fn with_rootfs<T: Send + 'static>(
         self: &Arc<Self>,
         c: &Arc<Container>,
+        access: Access,
         what: &'static str,
         f: impl FnOnce(&RootfsView) -> Result<T> + Send + 'static,
     ) -> Result<T> {
@@ -83,7 +97,7 @@ impl Containers {
             )));
         }
         crate::blocking::run(what, move || {
-            let view = this.mount_view(&rec.id, rec.chain_id.as_ref())?;
+            let view = this.mount_view(&rec.id, rec.chain_id.as_ref(), access)?;
             f(&view)
         })
         .await
@@ -94,6 +108,7 @@ impl Containers {
         &self,
         id: &str,
         chain: Option<&berth_core::Digest>,
+        access: Access,
     ) -> Result<RootfsView> {
         let dir = self.views_dir().join(id);
         std::fs::create_dir_all(&dir)
@@ -108,7 +123,10 @@ impl Containers {
                 Some(m.source.as_str()),
                 &dir,
                 Some(m.kind.as_str()),
-                nix::mount::MsFlags::empty(),
+                match access {
+                    Access::Read => nix::mount::MsFlags::MS_RDONLY,
+                    Access::Write => nix::mount::MsFlags::empty(),
+                },
                 Some(m.options.join(",").as_str()),
             ) {
                 unmount(&dir);

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use berth_core::rootfs::FsError;
 
 use super::model::clean;
+use super::rootfs::Access;
 use super::{Containers, MountKind, MountOrigin, MountSpec, Record, Spec};
 use crate::error::{Error, Result};
 use crate::volumes::copy;
@@ -145,7 +146,7 @@ impl Containers {
         if wanted.is_empty() {
             return Ok(());
         }
-        let view = self.mount_view(&rec.id, rec.chain_id.as_ref())?;
+        let view = self.mount_view(&rec.id, rec.chain_id.as_ref(), Access::Read)?;
         for (name, m) in wanted {
             let src = match view.root().open_dir(&m.target) {
                 Ok(dir) => dir,
