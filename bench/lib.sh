@@ -3,12 +3,15 @@
 # With REF=unix:///path/to/docker.sock (a Docker daemon to compare with), the image is loaded
 # there too and the scripts time the same commands through `docker -H $REF`.
 # BERTH=/path/to/berth times that binary instead (say, an older build, for before/after).
+# BENCH_TMP=DIR: where the daemon's data root and the scripts' files go (default /tmp).
 if [ -z "${BERTH:-}" ]; then
   bash scripts/deps.sh
   cargo build --release -q
 fi
 B=${BERTH:-$PWD/target/x86_64-unknown-linux-gnu/release/berth}
-dir=$(mktemp -d /tmp/berth-bench.XXXX)
+# BENCH_TMP=/dev/shm puts the daemon's data and the scripts' files on tmpfs: the engines are
+# measured rather than the disk (give the reference Docker a data root there too).
+dir=$(mktemp -d "${BENCH_TMP:-/tmp}/berth-bench.XXXX")
 sock=$dir/b.sock
 "$B" daemon -H "$sock" --data-root "$dir/root" --exec-root "$dir/run" 2>"$dir/daemon.log" &
 dpid=$!

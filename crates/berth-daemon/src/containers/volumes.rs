@@ -142,6 +142,13 @@ impl Containers {
                 } if !matches!(m.origin, MountOrigin::VolumesFrom(_)) => Some((name.as_str(), m)),
                 _ => None,
             })
+            // A volume with data is never filled: no need to mount the image for it. (One with
+            // driver options looks empty until mounted, and is checked again then.)
+            .filter(|(name, _)| {
+                std::fs::File::open(self.volumes.path(name))
+                    .and_then(copy::is_empty)
+                    .unwrap_or(true)
+            })
             .collect();
         if wanted.is_empty() {
             return Ok(());
