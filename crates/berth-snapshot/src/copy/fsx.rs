@@ -191,3 +191,22 @@ fn times(mtime: i64) -> Timestamps {
         last_modification: t,
     }
 }
+
+/// The extended attribute a copy carries, as Docker's archive does: a file's capabilities.
+pub const CARRIED_XATTR: &str = "security.capability";
+
+/// The value of [`CARRIED_XATTR`] on `fd`, if it has one.
+pub fn carried_xattr(fd: BorrowedFd<'_>) -> Option<Vec<u8>> {
+    let mut value = vec![0u8; 256];
+    let n = rustix::fs::fgetxattr(fd, CARRIED_XATTR, &mut value).ok()?;
+    value.truncate(n);
+    Some(value)
+}
+
+/// Sets extended attribute `name` on `fd`; a filesystem without them is not an error.
+pub fn set_xattr(fd: BorrowedFd<'_>, name: &str, value: &[u8]) -> io::Result<()> {
+    match rustix::fs::fsetxattr(fd, name, value, rustix::fs::XattrFlags::empty()) {
+        Ok(()) | Err(rustix::io::Errno::NOTSUP) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

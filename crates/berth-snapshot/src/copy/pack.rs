@@ -139,6 +139,12 @@ impl<W: Write> Packer<'_, W> {
             self.links.insert(key, name.to_string());
         }
         let file = fsx::reopen_file(fd.as_fd()).map_err(|e| self.err("opening", name, e))?;
+        if let Some(caps) = fsx::carried_xattr(file.as_fd()) {
+            let key = format!("SCHILY.xattr.{}", fsx::CARRIED_XATTR);
+            self.tar
+                .append_pax_extensions([(key.as_str(), caps.as_slice())])
+                .map_err(|e| self.err("writing the archive entry", name, e))?;
+        }
         let size = st.st_size as u64;
         // Exactly `size` bytes, whatever the file does meanwhile: the header is written first.
         let data = file.take(size).chain(io::repeat(0)).take(size);

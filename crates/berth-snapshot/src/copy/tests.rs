@@ -400,3 +400,55 @@ fn a_directory_swapped_for_a_symlink_never_leads_out() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     swapper.join().unwrap();
 }
+
+#[test]
+fn file_capabilities_travel_both_ways_as_in_docker() {
+    let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let ping = src.path().join("ping");
+    fs::write(&ping, "binary").unwrap();
+    // vfs_cap_data revision 2, effective, permitted = CAP_NET_RAW.
+    let mut caps = 0x0200_0001u32.to_le_bytes().to_vec();
+    caps.extend((1u32 << 13).to_le_bytes());
+    caps.extend([0u8; 12]);
+    rustix::fs::setxattr(
+        &ping,
+        fsx::CARRIED_XATTR,
+        &caps,
+        rustix::fs::XattrFlags::empty(),
+    )
+    .unwrap();
+    rustix::fs::setxattr(&ping, "user.other", b"x", rustix::fs::XattrFlags::empty()).unwrap();
+    let tar = get(&tree(src.path()), "/ping");
+    put(&tree(dst.path()), "/", &tar, false).unwrap();
+    let mut got = vec![0u8; 64];
+    let n = rustix::fs::getxattr(dst.path().join("ping"), fsx::CARRIED_XATTR, &mut got).unwrap();
+    assert_eq!(&got[..n], caps.as_slice());
+    assert!(
+        rustix::fs::getxattr(dst.path().join("ping"), "user.other", &mut got).is_err(),
+        "only what Docker carries"
+    );
+}
+
+#[test]
+fn an_archive_sets_no_trusted_xattrs() {
+    let dst = tempfile::tempdir().unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([
+        ("SCHILY.xattr.trusted.overlay.opaque", &b"y"[..]),
+        ("SCHILY.xattr.user.note", b"n"),
+    ])
+    .unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(EntryType::Regular);
+    h.set_size(1);
+    h.set_mode(0o644);
+    h.set_path("f").unwrap();
+    h.set_cksum();
+    b.append(&h, &b"x"[..]).unwrap();
+    put(&tree(dst.path()), "/", &b.into_inner().unwrap(), false).unwrap();
+    let f = dst.path().join("f");
+    let mut v = vec![0u8; 16];
+    assert!(rustix::fs::getxattr(&f, "trusted.overlay.opaque", &mut v).is_err());
+    let n = rustix::fs::getxattr(&f, "user.note", &mut v).unwrap();
+    assert_eq!(&v[..n], b"n");
+}

@@ -222,6 +222,11 @@ impl Unpacker<'_> {
                 self.stats.bytes += n;
                 fsx::set_meta(f.as_fd(), owner, mode, mtime)
                     .map_err(io_err("setting attributes of"))?;
+                // After the owner: a chown drops a file's capabilities.
+                for (key, value) in xattrs(entry) {
+                    fsx::set_xattr(f.as_fd(), &key, &value)
+                        .map_err(io_err("setting extended attributes of"))?;
+                }
             }
             EntryType::Symlink => {
                 let target = entry.link_name_bytes().unwrap_or_default();
@@ -381,6 +386,23 @@ fn number(raw: &[u8], parsed: io::Result<u64>) -> Result<u64, CopyError> {
 
 fn is_symlink(dir: BorrowedFd<'_>, name: &OsStr) -> bool {
     fsx::lstat(dir, name).is_ok_and(|st| fsx::kind(&st) == FileType::Symlink)
+}
+
+/// The extended attributes a member's pax records carry (`SCHILY.xattr.NAME`) that a copy
+/// sets: file capabilities, as Docker's archives carry them, and `user.*`. Others (`trusted.*`,
+/// `security.selinux`, ...) describe the host's view of a file, not the file: not taken from an
+/// archive.
+fn xattrs<R: Read>(entry: &mut tar::Entry<'_, R>) -> Vec<(String, Vec<u8>)> {
+    let Ok(Some(pax)) = entry.pax_extensions() else {
+        return Vec::new();
+    };
+    pax.filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.key().ok()?.strip_prefix("SCHILY.xattr.")?.to_string();
+            (name == fsx::CARRIED_XATTR || name.starts_with("user."))
+                .then(|| (name, e.value_bytes().to_vec()))
+        })
+        .collect()
 }
 
 enum DataError {
