@@ -21,3 +21,7 @@ tar -C "$rootfs" -c . | "$BERTH" import -c 'CMD ["sh"]' - busybox
 rm -rf "$rootfs"
 "$BERTH" images busybox
 "$BERTH" run --rm busybox echo "hello from a berth container"
+# Data that outlives a container: a named volume, written by one and read by the next.
+"$BERTH" run --rm -v quickstart-data:/data busybox sh -c 'echo "kept in a volume" > /data/note'
+"$BERTH" run --rm -v quickstart-data:/data:ro busybox cat /data/note
+"$BERTH" volume rm quickstart-data >/dev/null
