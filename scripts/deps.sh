@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what berth needs to build and test on a fresh Debian machine (as root); runc is the
-# external OCI runtime the runtime tests add with --add-runtime.
+# external OCI runtime the runtime tests add with --add-runtime; nftables (`nft`) loads berth's
+# firewall table.
 set -euo pipefail
 need=()
-for p in libseccomp-dev pkg-config busybox-static procps runc; do
+for p in libseccomp-dev pkg-config busybox-static procps runc nftables iproute2; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,0 +1,129 @@
+use super::*;
+
+/// Runs `f` on a thread of its own in a new, empty network namespace, which goes with it.
+fn in_new_netns<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
+            f()
+        })
+        .join()
+        .expect("netns thread")
+    })
+}
+
+fn nft(args: &[&str]) -> String {
+    let out = Command::new("nft").args(args).output().expect("nft");
+    assert!(
+        out.status.success(),
+        "nft {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn sample() -> Ruleset {
+    Ruleset {
+        bridges: vec![
+            Bridge {
+                name: "berth0".into(),
+                subnets: vec![
+                    "172.17.0.0/16".parse().unwrap(),
+                    "fd00:1::/64".parse().unwrap(),
+                ],
+                masquerade: true,
+                internal: false,
+                icc: true,
+            },
+            Bridge {
+                name: "br-internal".into(),
+                subnets: vec!["172.18.0.0/16".parse().unwrap()],
+                masquerade: true,
+                internal: true,
+                icc: false,
+            },
+        ],
+        ports: vec![
+            Port {
+                proto: Proto::Tcp,
+                host_ip: None,
+                host_port: 8080,
+                container_ip: "172.17.0.2".parse().unwrap(),
+                container_port: 80,
+            },
+            Port {
+                proto: Proto::Udp,
+                host_ip: Some("127.0.0.1".parse().unwrap()),
+                host_port: 5353,
+                container_ip: "172.17.0.3".parse().unwrap(),
+                container_port: 53,
+            },
+            Port {
+                proto: Proto::Tcp,
+                host_ip: None,
+                host_port: 8443,
+                container_ip: "fd00:1::2".parse().unwrap(),
+                container_port: 443,
+            },
+        ],
+    }
+}
+
+#[test]
+fn the_table_loads_with_ports_in_maps_and_bridges_in_sets() {
+    let listed = in_new_netns(|| {
+        sample().apply().unwrap();
+        nft(&["list", "table", "inet", TABLE])
+    });
+    assert!(listed.contains("8080 : 172.17.0.2 . 80"), "{listed}");
+    assert!(
+        listed.contains("127.0.0.1 . 5353 : 172.17.0.3 . 53"),
+        "{listed}"
+    );
+    assert!(listed.contains("8443 : fd00:1::2 . 443"), "{listed}");
+    assert!(listed.contains("\"berth0\""), "{listed}");
+    assert!(
+        listed.contains("ip saddr 172.17.0.0/16 oifname != \"berth0\" masquerade"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains("ip saddr 172.18.0.0/16 oifname"),
+        "an internal network is not masqueraded: {listed}"
+    );
+    assert!(listed.contains("jump berth-user"), "{listed}");
+}
+
+#[test]
+fn a_rebuild_drops_stale_entries_and_keeps_the_administrators_chain() {
+    let listed = in_new_netns(|| {
+        sample().apply().unwrap();
+        nft(&[
+            "add", "rule", "inet", TABLE, USER_CHAIN, "ip", "saddr", "10.9.9.9", "drop",
+        ]);
+        let mut fewer = sample();
+        fewer.ports.truncate(1);
+        fewer.bridges.truncate(1);
+        fewer.apply().unwrap();
+        // Applying the same state twice changes nothing.
+        fewer.apply().unwrap();
+        nft(&["list", "table", "inet", TABLE])
+    });
+    assert!(listed.contains("ip saddr 10.9.9.9 drop"), "kept: {listed}");
+    assert!(!listed.contains("5353"), "stale port gone: {listed}");
+    assert!(
+        !listed.contains("br-internal"),
+        "stale bridge gone: {listed}"
+    );
+    assert_eq!(listed.matches("jump berth-user").count(), 1, "{listed}");
+}
+
+#[test]
+fn removal_leaves_no_table() {
+    let tables = in_new_netns(|| {
+        sample().apply().unwrap();
+        remove().unwrap();
+        remove().unwrap();
+        nft(&["list", "tables"])
+    });
+    assert!(!tables.contains(TABLE), "{tables}");
+}
