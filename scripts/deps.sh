@@ -4,7 +4,7 @@
 # firewall table.
 set -euo pipefail
 need=()
-for p in libseccomp-dev pkg-config busybox-static procps runc nftables iproute2; do
+for p in libseccomp-dev pkg-config busybox-static procps runc nftables iptables iproute2; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

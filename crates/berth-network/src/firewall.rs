@@ -325,5 +325,8 @@ fn map(b: &mut String, name: &str, kind: &str, elements: &[String]) {
     }
 }
 
+mod compat;
+pub use compat::{forward_accepts, remove_forward_accepts};
+
 #[cfg(test)]
 mod tests;

@@ -127,3 +127,49 @@ fn removal_leaves_no_table() {
     });
     assert!(!tables.contains(TABLE), "{tables}");
 }
+
+#[test]
+fn a_forward_policy_of_drop_gets_narrow_accepts_that_go_again() {
+    let (with, again, without, untouched) = in_new_netns(|| {
+        let ipt = |args: &[&str]| {
+            let out = Command::new("iptables")
+                .args(args)
+                .output()
+                .expect("iptables");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        // A policy that accepts gets nothing.
+        ipt(&["-w", "-S", "FORWARD"]);
+        forward_accepts(&["berth0".into()]).unwrap();
+        let untouched = ipt(&["-w", "-S", "FORWARD"]);
+        ipt(&["-w", "-P", "FORWARD", "DROP"]);
+        ipt(&["-w", "-A", "FORWARD", "-i", "eth9", "-j", "DROP"]);
+        forward_accepts(&["berth0".into(), "br-1".into()]).unwrap();
+        let with = ipt(&["-w", "-S", "FORWARD"]);
+        forward_accepts(&["berth0".into()]).unwrap();
+        let again = ipt(&["-w", "-S", "FORWARD"]);
+        remove_forward_accepts().unwrap();
+        (with, again, ipt(&["-w", "-S", "FORWARD"]), untouched)
+    });
+    assert!(!untouched.contains("berth"), "{untouched}");
+    assert_eq!(with.matches("--comment berth").count(), 6, "{with}");
+    assert!(
+        with.contains("-A FORWARD -o berth0 -m conntrack --ctstate DNAT"),
+        "{with}"
+    );
+    assert_eq!(
+        again.matches("--comment berth").count(),
+        3,
+        "rebuilt, not added to: {again}"
+    );
+    assert!(!without.contains("berth"), "{without}");
+    assert!(
+        without.contains("-A FORWARD -i eth9 -j DROP"),
+        "the host's rules stay: {without}"
+    );
+}
