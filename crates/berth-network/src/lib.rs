@@ -4,3 +4,7 @@
 //! never touch the host's links, sysctls or ruleset. It knows nothing of Docker's JSON.
 
 pub mod firewall;
+pub mod ports;
+
+#[cfg(test)]
+mod testns;

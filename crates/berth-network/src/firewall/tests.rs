@@ -1,16 +1,5 @@
 use super::*;
-
-/// Runs `f` on a thread of its own in a new, empty network namespace, which goes with it.
-fn in_new_netns<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
-            f()
-        })
-        .join()
-        .expect("netns thread")
-    })
-}
+use crate::testns::in_new_netns;
 
 fn nft(args: &[&str]) -> String {
     let out = Command::new("nft").args(args).output().expect("nft");

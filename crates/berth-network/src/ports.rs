@@ -1,0 +1,264 @@
+//! Host ports of published container ports. There is no proxy process: traffic reaches the
+//! container through the firewall's maps. Each mapping still holds a socket bound to its host
+//! address and port (TCP: bound, never listening; UDP: bound), so no host program can take the
+//! port from under the container, and a port that is taken is an error at start, as in Docker.
+//! Ports asked for as `0` (`-p 80`, `-P`) are taken from the kernel's local port range in
+//! order, after the last one handed out, as Docker's port allocator does.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::os::fd::OwnedFd;
+
+use crate::firewall::Proto;
+
+/// Why a host port could not be had.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PortError {
+    /// berth already gave it to a container.
+    #[error("Bind for {addr} failed: port is already allocated")]
+    Allocated {
+        /// The address and port.
+        addr: String,
+    },
+    /// Something else on the host holds it.
+    #[error("listen {proto} {addr}: bind: address already in use")]
+    InUse {
+        /// `tcp4`, `udp6`, ...
+        proto: String,
+        /// The address and port.
+        addr: String,
+    },
+    /// Every port of the range is taken.
+    #[error("all ports are allocated")]
+    Exhausted,
+    /// Any other failure to bind.
+    #[error("binding {addr}: {reason}")]
+    Other {
+        /// The address and port.
+        addr: String,
+        /// What the kernel said.
+        reason: String,
+    },
+}
+
+/// The key of a reservation.
+type Key = (Proto, IpAddr, u16);
+
+/// The host ports berth holds, each with its socket.
+#[derive(Debug, Default)]
+pub struct Ports {
+    held: BTreeMap<Key, OwnedFd>,
+    /// The last port handed out for a `0`, per protocol.
+    last: BTreeMap<Proto, u16>,
+    range: Option<(u16, u16)>,
+}
+
+/// The kernel's local port range (`net.ipv4.ip_local_port_range`), or Docker's fallback.
+fn local_range() -> (u16, u16) {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| {
+            let mut it = s.split_whitespace().map(|n| n.parse::<u16>().ok());
+            Some((it.next()??, it.next()??))
+        })
+        .unwrap_or((49153, 65535))
+}
+
+fn unspecified(ip: Option<IpAddr>) -> IpAddr {
+    ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+fn name(proto: Proto, ip: IpAddr) -> String {
+    let p = match proto {
+        Proto::Tcp => "tcp",
+        Proto::Udp => "udp",
+        Proto::Sctp => "sctp",
+    };
+    format!("{p}{}", if ip.is_ipv4() { 4 } else { 6 })
+}
+
+impl Ports {
+    /// Holds `port` (0: the next free one of the range) of `host_ip` (`None`: every address)
+    /// for `proto`; returns the port held.
+    pub fn reserve(
+        &mut self,
+        proto: Proto,
+        host_ip: Option<IpAddr>,
+        port: u16,
+    ) -> Result<u16, PortError> {
+        let ip = unspecified(host_ip);
+        if port != 0 {
+            return self.hold(proto, ip, port).map(|()| port);
+        }
+        let (lo, hi) = *self.range.get_or_insert_with(local_range);
+        let start = self.last.get(&proto).map_or(lo, |p| p.saturating_add(1));
+        let candidates = (start..=hi).chain(lo..start.min(hi.saturating_add(1)));
+        for p in candidates {
+            match self.hold(proto, ip, p) {
+                Ok(()) => {
+                    self.last.insert(proto, p);
+                    return Ok(p);
+                }
+                Err(PortError::Allocated { .. } | PortError::InUse { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(PortError::Exhausted)
+    }
+
+    fn hold(&mut self, proto: Proto, ip: IpAddr, port: u16) -> Result<(), PortError> {
+        let addr = SocketAddr::new(ip, port);
+        let shown = addr.to_string();
+        let clash = self.held.keys().any(|(p, held_ip, held_port)| {
+            *p == proto
+                && *held_port == port
+                && (*held_ip == ip || held_ip.is_unspecified() || ip.is_unspecified())
+                && held_ip.is_ipv4() == ip.is_ipv4()
+        });
+        if clash {
+            return Err(PortError::Allocated { addr: shown });
+        }
+        let bound: std::io::Result<OwnedFd> = match proto {
+            // A listener would accept connections; the socket only needs to own the port.
+            Proto::Tcp => bind_tcp(addr),
+            Proto::Udp => UdpSocket::bind(addr).map(OwnedFd::from),
+            // The kernel's SCTP may be absent: the port is then only berth's to track.
+            Proto::Sctp => {
+                self.held.insert((proto, ip, port), placeholder()?);
+                return Ok(());
+            }
+        };
+        match bound {
+            Ok(fd) => {
+                self.held.insert((proto, ip, port), fd);
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(PortError::InUse {
+                proto: name(proto, ip),
+                addr: shown,
+            }),
+            Err(e) => Err(PortError::Other {
+                addr: shown,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Lets go of a port held by [`Ports::reserve`].
+    pub fn release(&mut self, proto: Proto, host_ip: Option<IpAddr>, port: u16) {
+        self.held.remove(&(proto, unspecified(host_ip), port));
+    }
+
+    /// How many ports are held.
+    pub fn len(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+}
+
+/// A TCP socket bound to `addr` and not listening.
+fn bind_tcp(addr: SocketAddr) -> std::io::Result<OwnedFd> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, bind, socket_with};
+    let family = if addr.is_ipv4() {
+        AddressFamily::INET
+    } else {
+        AddressFamily::INET6
+    };
+    let fd = socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None)?;
+    if addr.is_ipv6() {
+        // `[::]` holds only IPv6: `0.0.0.0` is a mapping of its own, as in Docker.
+        rustix::net::sockopt::set_ipv6_v6only(&fd, true)?;
+    }
+    bind(&fd, &addr)?;
+    Ok(fd)
+}
+
+/// A descriptor standing for a port no socket can hold.
+fn placeholder() -> Result<OwnedFd, PortError> {
+    std::fs::File::open("/dev/null")
+        .map(OwnedFd::from)
+        .map_err(|e| PortError::Other {
+            addr: String::new(),
+            reason: e.to_string(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testns::in_new_netns;
+
+    #[test]
+    fn a_port_is_held_once_and_others_cannot_bind_it() {
+        in_new_netns(held_once);
+    }
+
+    fn held_once() {
+        let mut p = Ports::default();
+        let port = p
+            .reserve(Proto::Tcp, Some("127.0.0.1".parse().unwrap()), 0)
+            .unwrap();
+        assert!(port > 0);
+        let again = p.reserve(Proto::Tcp, None, port).unwrap_err();
+        assert_eq!(
+            again.to_string(),
+            format!("Bind for 0.0.0.0:{port} failed: port is already allocated")
+        );
+        // Another program cannot take it either.
+        std::net::TcpListener::bind(("127.0.0.1", port)).unwrap_err();
+        // UDP is another namespace of ports.
+        p.reserve(Proto::Udp, Some("127.0.0.1".parse().unwrap()), port)
+            .unwrap();
+        p.release(Proto::Tcp, Some("127.0.0.1".parse().unwrap()), port);
+        std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        assert_eq!(p.len(), 1);
+    }
+
+    #[test]
+    fn a_port_another_program_holds_is_dockers_error() {
+        in_new_netns(held_by_another);
+    }
+
+    fn held_by_another() {
+        let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = other.local_addr().unwrap().port();
+        let e = Ports::default()
+            .reserve(Proto::Tcp, Some("127.0.0.1".parse().unwrap()), port)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("listen tcp4 127.0.0.1:{port}: bind: address already in use")
+        );
+    }
+
+    #[test]
+    fn ephemeral_ports_come_in_order_from_the_range_and_wrap() {
+        in_new_netns(ephemeral);
+    }
+
+    fn ephemeral() {
+        let mut p = Ports {
+            range: Some((40100, 40102)),
+            ..Ports::default()
+        };
+        let ip = Some("127.0.0.1".parse().unwrap());
+        let got: Vec<u16> = (0..3)
+            .map(|_| p.reserve(Proto::Udp, ip, 0).unwrap())
+            .collect();
+        assert_eq!(got, [40100, 40101, 40102]);
+        assert_eq!(
+            p.reserve(Proto::Udp, ip, 0).unwrap_err(),
+            PortError::Exhausted
+        );
+        p.release(Proto::Udp, ip, 40101);
+        assert_eq!(
+            p.reserve(Proto::Udp, ip, 0).unwrap(),
+            40101,
+            "wraps to the freed one"
+        );
+    }
+}
