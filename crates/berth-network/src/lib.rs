@@ -3,6 +3,7 @@
 //! network namespace of the calling thread, so tests run it inside namespaces of their own and
 //! never touch the host's links, sysctls or ruleset. It knows nothing of Docker's JSON.
 
+pub mod dns;
 pub mod firewall;
 pub mod ports;
 
