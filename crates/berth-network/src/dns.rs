@@ -15,6 +15,9 @@ use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, PTR};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
+mod listen;
+pub use listen::{Listener, RESOLVER};
+
 /// Docker's TTL for the names it answers.
 pub const TTL: u32 = 600;
 

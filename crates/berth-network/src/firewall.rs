@@ -92,7 +92,7 @@ pub struct Ruleset {
 /// `nft` failed to load a batch.
 #[derive(Debug, thiserror::Error)]
 #[error("loading berth's nftables table: {0}")]
-pub struct FirewallError(String);
+pub struct FirewallError(pub(crate) String);
 
 const PROTOS: [Proto; 3] = [Proto::Tcp, Proto::Udp, Proto::Sctp];
 
@@ -255,8 +255,8 @@ impl Ruleset {
     }
 }
 
-/// Runs `nft -f -` with `batch`.
-fn load(batch: &str) -> Result<(), FirewallError> {
+/// Runs `nft -f -` with `batch` in the calling thread's network namespace.
+pub(crate) fn load(batch: &str) -> Result<(), FirewallError> {
     let mut child = Command::new("nft")
         .args(["-f", "-"])
         .stdin(Stdio::piped())

@@ -163,3 +163,38 @@ fn forwarding_asks_every_upstream_at_once() {
         "not one server after another: {took:?}"
     );
 }
+
+#[test]
+fn queries_to_127_0_0_11_53_reach_the_daemons_socket_and_port_53_stays_free() {
+    in_new_netns(|| {
+        let l = Listener::bind_here().unwrap();
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        client.send_to(b"ping", (RESOLVER, 53)).unwrap();
+        let mut buf = [0u8; 16];
+        l.udp
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        let (n, from) = l.udp.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"ping");
+        l.udp.send_to(b"pong", from).unwrap();
+        let (n, replier) = client.recv_from(&mut buf).unwrap();
+        assert_eq!(
+            (&buf[..n], replier),
+            (&b"pong"[..], SocketAddr::from((RESOLVER, 53)))
+        );
+        // TCP too.
+        let mut c = std::net::TcpStream::connect((RESOLVER, 53)).unwrap();
+        let (mut s, _) = l.tcp.accept().unwrap();
+        use std::io::{Read, Write};
+        s.write_all(b"tcp").unwrap();
+        let mut got = [0u8; 3];
+        c.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"tcp");
+        // The container's own DNS server can still have port 53.
+        std::net::UdpSocket::bind("0.0.0.0:53").unwrap();
+        std::net::TcpListener::bind("0.0.0.0:53").unwrap();
+    });
+}
