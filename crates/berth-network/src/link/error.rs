@@ -74,9 +74,9 @@ pub enum LinkError {
         op: Op,
         /// The interface it was done to (or a gateway, for routes).
         ifname: String,
-        /// The kernel's or the codec's answer.
+        /// The kernel's or the codec's answer (boxed: it carries the whole request header).
         #[source]
-        source: rtnetlink::Error,
+        source: Box<rtnetlink::Error>,
     },
     /// There is no link of that name in this namespace.
     #[error("no link named {0}")]
@@ -91,7 +91,7 @@ impl LinkError {
         LinkError::Netlink {
             op,
             ifname: ifname.to_string(),
-            source,
+            source: Box::new(source),
         }
     }
 }
