@@ -208,3 +208,45 @@ fn a_failed_attach_leaves_no_veth_behind() {
         .unwrap();
     assert_eq!(names, ["lo"]);
 }
+
+#[test]
+fn the_default_route_leads_off_the_subnet_to_the_host() {
+    let t = topology();
+    // An address of the host's that only the default route via 10.99.0.1 reaches.
+    let addr: SocketAddr = "10.98.0.1:81".parse().unwrap();
+    let listener = t
+        .host
+        .run(|| {
+            let nl = Netlink::open().unwrap();
+            nl.set_up("lo").unwrap();
+            nl.add_address("lo", "10.98.0.1/32".parse().unwrap())
+                .unwrap();
+            TcpListener::bind(addr)
+        })
+        .unwrap()
+        .expect("bind in host");
+    let server = serve_echo(listener, 1);
+    let from_c1 = t.c1.run(|| ping(addr)).unwrap();
+    assert_eq!(&from_c1.expect("c1 -> host via gateway"), b"ping");
+    assert_eq!(server.join().unwrap(), 1);
+}
+
+#[test]
+fn an_ipv6_bridge_turns_on_ipv6_forwarding() {
+    let host = Netns::new().unwrap();
+    let mut br = bridge();
+    br.addresses.push("fd00:99::1/64".parse().unwrap());
+    let (forwarding, addrs) = host
+        .run(|| {
+            let nl = Netlink::open().unwrap();
+            endpoint::setup_bridge(&nl, &br).expect("setup bridge");
+            let f = sysctl::read("net.ipv6.conf.all.forwarding").unwrap();
+            (f, nl.addresses(BRIDGE).unwrap())
+        })
+        .unwrap();
+    assert_eq!(forwarding, "1");
+    assert!(
+        addrs.contains(&"fd00:99::1/64".parse().unwrap()),
+        "{addrs:?}"
+    );
+}

@@ -4,7 +4,7 @@ use futures_util::TryStreamExt;
 use ipnet::IpNet;
 use rtnetlink::packet_route::address::AddressAttribute;
 use rtnetlink::packet_route::link::{
-    InfoBridgePort, InfoKind, InfoPortData, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    InfoBridgePort, InfoPortData, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
 
 use super::{LinkError, Netlink, Op};
@@ -94,7 +94,7 @@ impl Link {
     fn read_info(&mut self, infos: &[LinkInfo]) {
         for info in infos {
             match info {
-                LinkInfo::Kind(kind) => self.kind = Some(kind_name(kind)),
+                LinkInfo::Kind(kind) => self.kind = Some(kind.to_string()),
                 LinkInfo::PortData(InfoPortData::BridgePort(port)) => {
                     self.hairpin = port.iter().find_map(|p| match p {
                         InfoBridgePort::HairpinMode(on) => Some(*on),
@@ -105,8 +105,4 @@ impl Link {
             }
         }
     }
-}
-
-fn kind_name(kind: &InfoKind) -> String {
-    kind.to_string()
 }

@@ -46,10 +46,10 @@ impl Netlink {
             .build()
             .map_err(LinkError::Connect)?;
         // The socket registers with the runtime's reactor, so create it inside.
-        let _guard = rt.enter();
+        let guard = rt.enter();
         let (conn, handle, _) = rtnetlink::new_connection().map_err(LinkError::Connect)?;
         rt.spawn(conn);
-        drop(_guard);
+        drop(guard);
         Ok(Self { rt, handle })
     }
 
