@@ -250,3 +250,28 @@ fn an_ipv6_bridge_turns_on_ipv6_forwarding() {
         "{addrs:?}"
     );
 }
+
+#[test]
+fn errors_name_the_operation_and_the_interface() {
+    let host = Netns::new().unwrap();
+    let (exists, too_long) = host
+        .run(|| {
+            let nl = Netlink::open().unwrap();
+            nl.create_bridge(BRIDGE, 1500).expect("first bridge");
+            let exists = nl.create_bridge(BRIDGE, 1500).unwrap_err();
+            let too_long = nl
+                .create_veth("veth0123456789ab", "peer0", 1500)
+                .unwrap_err();
+            (exists, too_long)
+        })
+        .unwrap();
+    assert_eq!(
+        exists.to_string(),
+        format!("failed to create bridge {BRIDGE}")
+    );
+    let cause = std::error::Error::source(&exists)
+        .expect("a cause")
+        .to_string();
+    assert!(cause.contains("File exists"), "{cause}");
+    assert!(matches!(too_long, LinkError::InvalidName(_)), "{too_long}");
+}
