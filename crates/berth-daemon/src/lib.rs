@@ -20,6 +20,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod images;
+pub mod networks;
 pub mod signal;
 pub mod volumes;
 pub mod wire;
@@ -49,6 +50,8 @@ pub struct Daemon {
     pub builder: Arc<build::Builder>,
     /// Volumes.
     pub volumes: Arc<volumes::Volumes>,
+    /// Networks.
+    pub networks: Arc<networks::Networks>,
     /// Daemon ID shown in `/info`.
     pub id: String,
 }
@@ -82,6 +85,7 @@ impl Daemon {
         );
         let images = ImageStore::new(db.clone(), content, snapshots.clone())?;
         let events = Arc::new(events::Events::default());
+        let networks = Arc::new(networks::Networks::open(db.clone(), events.clone())?);
         let volumes = Arc::new(volumes::Volumes::open(
             db.clone(),
             config.root.join("volumes"),
@@ -119,6 +123,7 @@ impl Daemon {
             events,
             builder,
             volumes,
+            networks,
             id: id.trim().to_string(),
         }))
     }

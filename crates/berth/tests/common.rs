@@ -23,6 +23,9 @@ pub struct TestDaemon {
     env: Vec<(String, String)>,
     /// Extra arguments of `berth daemon`.
     args: Vec<String>,
+    /// A network namespace of the test's own the daemon runs in (`ip netns`-style, a file
+    /// the namespace is bind-mounted on): its bridges and firewall never touch the host's.
+    pub netns: Option<PathBuf>,
     child: Option<Child>,
     _dir: tempfile::TempDir,
 }
@@ -99,7 +102,31 @@ impl TestDaemon {
         Self::make(cgroup2, &[], &[])
     }
 
+    /// A daemon in a network namespace of its own (loopback up), which outlives daemon
+    /// restarts and goes when the test does.
+    pub fn start_in_netns() -> TestDaemon {
+        Self::make_in(false, &[], &[], true)
+    }
+
+    /// Runs `args` (a command) in the daemon's network namespace.
+    pub fn in_netns(&self, args: &[&str]) -> Out {
+        let ns = self
+            .netns
+            .as_ref()
+            .expect("a daemon in a network namespace");
+        Command::new("nsenter")
+            .arg(format!("--net={}", ns.display()))
+            .args(args)
+            .output()
+            .expect("nsenter")
+            .into()
+    }
+
     fn make(cgroup2: bool, env: &[(&str, &str)], args: &[&str]) -> TestDaemon {
+        Self::make_in(cgroup2, env, args, false)
+    }
+
+    fn make_in(cgroup2: bool, env: &[(&str, &str)], args: &[&str], netns: bool) -> TestDaemon {
         let dir = tempfile::Builder::new()
             .prefix("berth-test")
             .tempdir_in("/tmp")
@@ -117,9 +144,20 @@ impl TestDaemon {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             args: args.iter().map(|a| a.to_string()).collect(),
+            netns: netns.then(|| dir.path().join("netns")),
             child: None,
             _dir: dir,
         };
+        if let Some(ns) = &d.netns {
+            std::fs::write(ns, "").unwrap();
+            let made = Command::new("unshare")
+                .arg(format!("--net={}", ns.display()))
+                .arg("true")
+                .status()
+                .unwrap();
+            assert!(made.success(), "unshare --net");
+            d.in_netns(&["ip", "link", "set", "lo", "up"]).ok();
+        }
         d.spawn();
         d
     }
@@ -131,7 +169,11 @@ impl TestDaemon {
             .append(true)
             .open(self._dir.path().join("daemon.log"))
             .unwrap();
-        let mut cmd = if self.cgroup2 {
+        let mut cmd = if let Some(ns) = &self.netns {
+            let mut c = Command::new("nsenter");
+            c.arg(format!("--net={}", ns.display())).arg(BERTH);
+            c
+        } else if self.cgroup2 {
             let mut c = Command::new("unshare");
             c.args(["-m", "--propagation", "private", "sh", "-c"]).arg(
                 "umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$@\"",

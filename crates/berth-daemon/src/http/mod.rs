@@ -12,6 +12,7 @@ mod containers;
 mod error;
 mod exec;
 mod images;
+mod networks;
 mod query;
 mod stream;
 mod system;
@@ -46,6 +47,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(top::routes())
         .merge(archive::routes())
         .merge(volumes::routes())
+        .merge(networks::routes())
         .fallback(|uri: Uri| async move {
             error_response(&crate::Error::not_found(format!(
                 "page not found: {}",

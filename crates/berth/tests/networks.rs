@@ -1,0 +1,146 @@
+//! Issue 10, first part: bridge networks through the stock docker CLI, with the daemon in a
+//! network namespace of the test's own, so its bridges and firewall never touch the host.
+
+mod common;
+
+use common::TestDaemon;
+
+fn inspect(d: &TestDaemon, net: &str, format: &str) -> String {
+    d.docker(&["network", "inspect", "-f", format, net])
+        .ok()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn bridge_networks_are_created_with_dockers_addressing_listed_inspected_and_removed() {
+    let d = TestDaemon::start_in_netns();
+    let ls = d
+        .docker(&["network", "ls", "--format", "{{.Name}} {{.Driver}}"])
+        .ok();
+    assert_eq!(ls, "host host\nnone null\n");
+    let id = d
+        .docker(&["network", "create", "--label", "app=web", "front"])
+        .ok();
+    let id = id.trim();
+    assert_eq!(id.len(), 64);
+    // Docker's first pool after the default bridge's 172.17.0.0/16.
+    assert_eq!(
+        inspect(
+            &d,
+            "front",
+            "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}"
+        ),
+        "172.18.0.0/16 172.18.0.1"
+    );
+    assert_eq!(
+        inspect(&d, "front", "{{.Driver}} {{.Scope}} {{.Labels.app}}"),
+        "bridge local web"
+    );
+    let bridge = format!("br-{}", &id[..12]);
+    let link = d.in_netns(&["ip", "-br", "addr", "show", &bridge]).ok();
+    assert!(link.contains("172.18.0.1/16"), "{link}");
+    d.docker(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.5.0.0/24",
+        "--gateway",
+        "10.5.0.254",
+        "--ip-range",
+        "10.5.0.128/25",
+        "--aux-address",
+        "printer=10.5.0.10",
+        "--internal",
+        "-o",
+        "com.docker.network.bridge.name=berthtest1",
+        "back",
+    ])
+    .ok();
+    assert_eq!(
+        inspect(
+            &d,
+            "back",
+            "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}} {{.IPRange}} {{.AuxiliaryAddresses.printer}}{{end}} {{.Internal}}"
+        ),
+        "10.5.0.0/24 10.5.0.254 10.5.0.128/25 10.5.0.10 true"
+    );
+    d.in_netns(&["ip", "link", "show", "berthtest1"]).ok();
+    // berth's table holds both bridges; an internal one is not masqueraded.
+    let table = d.in_netns(&["nft", "list", "table", "inet", "berth"]).ok();
+    assert!(
+        table.contains(&bridge) && table.contains("berthtest1"),
+        "{table}"
+    );
+    assert!(table.contains("ip saddr 172.18.0.0/16 oifname"), "{table}");
+    assert!(!table.contains("ip saddr 10.5.0.0/24 oifname"), "{table}");
+    let names = d
+        .docker(&["network", "ls", "-q", "--filter", "label=app=web"])
+        .ok();
+    assert_eq!(names.trim(), &id[..12]);
+    d.docker(&["network", "rm", "front"]).ok();
+    assert!(
+        d.in_netns(&["ip", "link", "show", &bridge]).code != 0,
+        "the bridge went"
+    );
+    d.docker(&["network", "prune", "-f"]).ok();
+    assert_eq!(d.docker(&["network", "ls", "-q"]).ok().lines().count(), 2);
+    let table = d.in_netns(&["nft", "list", "table", "inet", "berth"]).ok();
+    assert!(!table.contains("berthtest1"), "{table}");
+}
+
+#[test]
+fn bad_network_requests_get_dockers_answers_and_change_nothing() {
+    let d = TestDaemon::start_in_netns();
+    d.docker(&["network", "create", "--subnet", "10.6.0.0/16", "one"])
+        .ok();
+    d.docker(&["network", "create", "one"])
+        .fails_with(1, "network with name one already exists");
+    d.docker(&["network", "create", "--subnet", "10.6.1.0/24", "two"])
+        .fails_with(1, "Pool overlaps with other one on this address space");
+    d.docker(&["network", "create", "-d", "overlay", "o"])
+        .fails_with(1, "berth does not support the overlay network driver");
+    d.docker(&["network", "create", "-d", "nosuch", "p"])
+        .fails_with(1, "plugin \"nosuch\" not found");
+    d.docker(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.7.0.0/24",
+        "--gateway",
+        "10.8.0.1",
+        "q",
+    ])
+    .fails_with(1, "");
+    d.docker(&["network", "rm", "none"])
+        .fails_with(1, "none is a pre-defined network and cannot be removed");
+    d.docker(&["network", "inspect", "nosuch"])
+        .fails_with(1, "nosuch");
+    let ls = d.docker(&["network", "ls", "--format", "{{.Name}}"]).ok();
+    assert_eq!(ls, "host\nnone\none\n");
+    // Containers cannot join bridge networks yet: refused by name, not ignored.
+    d.import_busybox("busybox");
+    d.docker(&["run", "--rm", "--network", "one", "busybox", "true"])
+        .fails_with(125, "not supported by berth yet");
+}
+
+#[test]
+fn networks_come_back_after_a_restart() {
+    let mut d = TestDaemon::start_in_netns();
+    let id = d.docker(&["network", "create", "keep"]).ok();
+    let bridge = format!("br-{}", &id.trim()[..12]);
+    d.kill9();
+    // As after a host reboot: the bridge and the table are gone.
+    d.in_netns(&["ip", "link", "del", &bridge]).ok();
+    d.in_netns(&["nft", "delete", "table", "inet", "berth"])
+        .ok();
+    d.spawn();
+    assert!(
+        d.in_netns(&["ip", "-br", "addr", "show", &bridge])
+            .ok()
+            .contains("172.18.0.1/16")
+    );
+    let table = d.in_netns(&["nft", "list", "table", "inet", "berth"]).ok();
+    assert!(table.contains(&bridge), "{table}");
+    assert_eq!(inspect(&d, "keep", "{{.Name}}"), "keep");
+}
