@@ -7,6 +7,7 @@ mod cp;
 mod exec;
 mod images;
 mod mounts;
+mod networks;
 mod progress;
 mod run;
 mod system;
@@ -79,6 +80,9 @@ enum Command {
     /// Manage volumes.
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(networks::NetworkCommand),
     /// Copy files/folders between a container and the local filesystem.
     Cp(cp::CpArgs),
     /// Return low-level information on containers or images.
@@ -176,6 +180,7 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Export(a) => container_files::export(&client, a).await,
         Command::Commit(a) => container_files::commit(&client, a).await,
         Command::Volume(c) => volumes::volume(&client, c).await,
+        Command::Network(c) => networks::network(&client, c).await,
         Command::Cp(a) => cp::cp(&client, a).await,
         Command::Events(a) => system::events(&client, a).await,
         Command::Info => system::info(&client).await,

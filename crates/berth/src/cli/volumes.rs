@@ -221,7 +221,7 @@ async fn inspect(client: &Client, a: InspectArgs) -> Result<u8> {
 }
 
 /// JSON as Docker's inspect prints it: four-space indents.
-fn indented(v: &[Value]) -> String {
+pub(super) fn indented(v: &[Value]) -> String {
     let mut out = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);

@@ -1,0 +1,265 @@
+//! `network create`, `ls`, `inspect`, `rm`, `prune`, with Docker's columns and messages.
+
+use anyhow::Result;
+use berth_client::Client;
+use bytes::Bytes;
+use hyper::Method;
+use serde_json::{Value, json};
+
+use super::template::Template;
+use super::volumes::indented;
+use super::{each, enc, filters_json, table_min};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum NetworkCommand {
+    /// Create a network.
+    Create(CreateArgs),
+    /// List networks.
+    #[command(alias = "list")]
+    Ls(LsArgs),
+    /// Display detailed information on one or more networks.
+    Inspect(InspectArgs),
+    /// Remove one or more networks.
+    #[command(alias = "remove")]
+    Rm(RmArgs),
+    /// Remove all unused networks.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// The network's name.
+    name: String,
+    /// Driver to manage the Network.
+    #[arg(short, long, default_value = "bridge")]
+    driver: String,
+    /// Subnet in CIDR format that represents a network segment.
+    #[arg(long)]
+    subnet: Vec<String>,
+    /// IPv4 or IPv6 Gateway for the master subnet.
+    #[arg(long)]
+    gateway: Vec<String>,
+    /// Allocate container ip from a sub-range.
+    #[arg(long)]
+    ip_range: Vec<String>,
+    /// Auxiliary IPv4 or IPv6 addresses used by Network driver.
+    #[arg(long)]
+    aux_address: Vec<String>,
+    /// Restrict external access to the network.
+    #[arg(long)]
+    internal: bool,
+    /// Enable IPv6 networking.
+    #[arg(long)]
+    ipv6: bool,
+    /// Enable manual container attachment.
+    #[arg(long)]
+    attachable: bool,
+    /// Set metadata on a network.
+    #[arg(long = "label")]
+    labels: Vec<String>,
+    /// Set driver specific options.
+    #[arg(short = 'o', long = "opt")]
+    opts: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LsArgs {
+    /// Only display network IDs.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Provide filter values (e.g. "driver=bridge").
+    #[arg(short, long = "filter")]
+    filters: Vec<String>,
+    /// Pretty-print networks using a Go template.
+    #[arg(long)]
+    format: Option<String>,
+    /// Do not truncate the output.
+    #[arg(long)]
+    no_trunc: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    #[arg(required = true)]
+    names: Vec<String>,
+    /// Format the output using the given Go template.
+    #[arg(short, long)]
+    format: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RmArgs {
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PruneArgs {
+    /// Provide filter values (e.g. "label=<key>=<value>").
+    #[arg(long = "filter")]
+    filters: Vec<String>,
+    /// Do not prompt for confirmation.
+    #[arg(short, long)]
+    force: bool,
+}
+
+pub async fn network(client: &Client, cmd: NetworkCommand) -> Result<u8> {
+    match cmd {
+        NetworkCommand::Create(a) => create(client, a).await,
+        NetworkCommand::Ls(a) => ls(client, a).await,
+        NetworkCommand::Inspect(a) => inspect(client, a).await,
+        NetworkCommand::Rm(a) => rm(client, a).await,
+        NetworkCommand::Prune(a) => prune(client, a).await,
+    }
+}
+
+fn pairs(items: &[String]) -> serde_json::Map<String, Value> {
+    items
+        .iter()
+        .map(|i| match i.split_once('=') {
+            Some((k, v)) => (k.to_string(), json!(v)),
+            None => (i.clone(), json!("")),
+        })
+        .collect()
+}
+
+/// `IPAM.Config` as the docker CLI builds it: one entry per `--subnet`, with the gateway,
+/// range and aux addresses given in order.
+fn ipam_config(a: &CreateArgs) -> Vec<Value> {
+    a.subnet
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut c = json!({"Subnet": s});
+            if let Some(g) = a.gateway.get(i) {
+                c["Gateway"] = json!(g);
+            }
+            if let Some(r) = a.ip_range.get(i) {
+                c["IPRange"] = json!(r);
+            }
+            if i == 0 && !a.aux_address.is_empty() {
+                c["AuxiliaryAddresses"] = Value::Object(pairs(&a.aux_address));
+            }
+            c
+        })
+        .collect()
+}
+
+async fn create(client: &Client, a: CreateArgs) -> Result<u8> {
+    let body = json!({
+        "Name": a.name, "CheckDuplicate": true, "Driver": a.driver,
+        "IPAM": {"Driver": "default", "Config": ipam_config(&a), "Options": {}},
+        "Internal": a.internal, "EnableIPv6": a.ipv6, "Attachable": a.attachable,
+        "Options": Value::Object(pairs(&a.opts)), "Labels": Value::Object(pairs(&a.labels)),
+    });
+    let v: Value = client.post_json("/networks/create", &body).await?;
+    println!("{}", v["Id"].as_str().unwrap_or_default());
+    Ok(0)
+}
+
+async fn ls(client: &Client, a: LsArgs) -> Result<u8> {
+    let mut path = "/networks".to_string();
+    if !a.filters.is_empty() {
+        path.push_str(&format!("?filters={}", enc(&filters_json(&a.filters)?)));
+    }
+    let v: Value = client.get(&path).await?;
+    let mut nets: Vec<Value> = v.as_array().cloned().unwrap_or_default();
+    nets.sort_by(|x, y| x["Name"].as_str().cmp(&y["Name"].as_str()));
+    let format = match (a.quiet, a.format.as_deref()) {
+        (true, _) => "{{.ID}}",
+        (false, Some(f)) if !f.is_empty() && f != "table" => f,
+        _ => "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+    };
+    let t = Template::parse(format)?;
+    let mut rows = Vec::new();
+    if t.table {
+        let header = json!({"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE", "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS", "CreatedAt": "CREATED AT"});
+        rows.push(t.render(&header)?);
+    }
+    for n in &nets {
+        let id = n["Id"].as_str().unwrap_or_default();
+        let id = if a.no_trunc {
+            id
+        } else {
+            &id[..id.len().min(12)]
+        };
+        let row = json!({
+            "ID": id, "Name": n["Name"], "Driver": n["Driver"], "Scope": n["Scope"],
+            "IPv6": n["EnableIPv6"].to_string(), "Internal": n["Internal"].to_string(),
+            "CreatedAt": n["Created"],
+        });
+        rows.push(t.render(&row)?);
+    }
+    if t.table {
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| r.split('\t').map(str::to_string).collect())
+            .collect();
+        table_min(&cells, 10);
+    } else {
+        rows.iter().for_each(|r| println!("{r}"));
+    }
+    Ok(0)
+}
+
+async fn inspect(client: &Client, a: InspectArgs) -> Result<u8> {
+    let t = a.format.as_deref().map(Template::parse).transpose()?;
+    let (mut found, mut code) = (Vec::new(), 0);
+    for n in &a.names {
+        match client.get::<Value>(&format!("/networks/{}", enc(n))).await {
+            Ok(v) => found.push(v),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = 1;
+            }
+        }
+    }
+    match t {
+        Some(t) => {
+            for v in &found {
+                println!("{}", t.render(v)?);
+            }
+        }
+        None => println!("{}", indented(&found)),
+    }
+    Ok(code)
+}
+
+async fn rm(client: &Client, a: RmArgs) -> Result<u8> {
+    each(&a.names, |n| async move {
+        client
+            .bytes(Method::DELETE, &format!("/networks/{}", enc(&n)), None)
+            .await?;
+        println!("{n}");
+        Ok(())
+    })
+    .await
+}
+
+const PRUNE_WARNING: &str = "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?";
+
+async fn prune(client: &Client, a: PruneArgs) -> Result<u8> {
+    if !a.force && !super::confirm(PRUNE_WARNING)? {
+        return Ok(0);
+    }
+    let path = format!(
+        "/networks/prune?filters={}",
+        enc(&filters_json(&a.filters)?)
+    );
+    let (_, body) = client
+        .bytes(
+            Method::POST,
+            &path,
+            Some((Bytes::new(), "application/json")),
+        )
+        .await?;
+    let v: Value = serde_json::from_slice(&body)?;
+    if let Some(names) = v["NetworksDeleted"].as_array().filter(|a| !a.is_empty()) {
+        println!("Deleted Networks:");
+        for n in names {
+            println!("{}", n.as_str().unwrap_or_default());
+        }
+        println!();
+    }
+    Ok(0)
+}
