@@ -149,19 +149,36 @@ fn networks_come_back_after_a_restart() {
 fn berth_network_commands_print_as_docker_does() {
     let d = TestDaemon::start_in_netns();
     let id = d
-        .berth(&["network", "create", "--subnet", "10.9.0.0/24", "--label", "a=b", "mine"])
+        .berth(&[
+            "network",
+            "create",
+            "--subnet",
+            "10.9.0.0/24",
+            "--label",
+            "a=b",
+            "mine",
+        ])
         .ok();
     assert_eq!(id.trim().len(), 64);
     // The same table the stock CLI prints.
-    assert_eq!(d.berth(&["network", "ls"]).ok(), d.docker(&["network", "ls"]).ok());
     assert_eq!(
-        d.berth(&["network", "inspect", "-f", "{{.Name}} {{.Driver}}", "mine"]).ok(),
+        d.berth(&["network", "ls"]).ok(),
+        d.docker(&["network", "ls"]).ok()
+    );
+    assert_eq!(
+        d.berth(&["network", "inspect", "-f", "{{.Name}} {{.Driver}}", "mine"])
+            .ok(),
         "mine bridge\n"
     );
     let inspected: serde_json::Value =
         serde_json::from_str(&d.berth(&["network", "inspect", "mine"]).ok()).unwrap();
     assert_eq!(inspected[0]["IPAM"]["Config"][0]["Subnet"], "10.9.0.0/24");
-    assert_eq!(d.berth(&["network", "ls", "-q", "-f", "name=mine"]).ok().trim(), &id.trim()[..12]);
+    assert_eq!(
+        d.berth(&["network", "ls", "-q", "-f", "name=mine"])
+            .ok()
+            .trim(),
+        &id.trim()[..12]
+    );
     let pruned = d.berth(&["network", "prune", "-f"]).ok();
     assert_eq!(pruned, "Deleted Networks:\nmine\n\n");
     d.berth(&["network", "rm", "none"])
