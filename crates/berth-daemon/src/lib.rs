@@ -96,7 +96,10 @@ impl Daemon {
             db.clone(),
             images.clone(),
             events.clone(),
-            Arc::new(containers::network::Local),
+            Arc::new(networks::BridgeHook::new(
+                networks.clone(),
+                &config.exec_root,
+            )),
             volumes.clone(),
         )?;
         let builder = Arc::new(build::Builder::new(

@@ -118,10 +118,12 @@ fn bad_network_requests_get_dockers_answers_and_change_nothing() {
         .fails_with(1, "nosuch");
     let ls = d.docker(&["network", "ls", "--format", "{{.Name}}"]).ok();
     assert_eq!(ls, "host\nnone\none\n");
-    // Containers cannot join bridge networks yet: refused by name, not ignored.
+    // The default bridge does not exist yet: refused by name, not ignored.
     d.import_busybox("busybox");
-    d.docker(&["run", "--rm", "--network", "one", "busybox", "true"])
-        .fails_with(125, "not supported by berth yet");
+    d.docker(&["run", "--rm", "--network", "bridge", "busybox", "true"])
+        .fails_with(125, "berth has no default bridge network yet");
+    d.docker(&["run", "--rm", "--network", "nosuch", "busybox", "true"])
+        .fails_with(125, "network nosuch not found");
 }
 
 #[test]
@@ -183,4 +185,102 @@ fn berth_network_commands_print_as_docker_does() {
     assert_eq!(pruned, "Deleted Networks:\nmine\n\n");
     d.berth(&["network", "rm", "none"])
         .fails_with(1, "none is a pre-defined network and cannot be removed");
+}
+
+#[test]
+fn containers_on_a_bridge_network_reach_each_other_and_leave_nothing_behind() {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    d.docker(&["network", "create", "front"]).ok();
+    let server = d
+        .docker(&[
+            "run",
+            "-d",
+            "--name",
+            "srv",
+            "--network",
+            "front",
+            "busybox",
+            "sh",
+            "-c",
+            "while true; do echo hello | busybox nc -l -p 80; done",
+        ])
+        .ok();
+    let server = server.trim();
+    let ip = d
+        .docker(&[
+            "inspect",
+            "-f",
+            "{{.NetworkSettings.Networks.front.IPAddress}}",
+            "srv",
+        ])
+        .ok();
+    let ip = ip.trim();
+    assert_eq!(ip, "172.18.0.2", "the first address after the gateway");
+    let shown = d
+        .docker(&[
+            "inspect", "-f",
+            "{{.HostConfig.NetworkMode}} {{with .NetworkSettings.Networks.front}}{{.Gateway}} {{.IPPrefixLen}} {{.MacAddress}}{{end}}",
+            "srv",
+        ])
+        .ok();
+    assert_eq!(shown.trim(), "front 172.18.0.1 16 02:42:ac:12:00:02");
+    let hosts = d.docker(&["exec", "srv", "cat", "/etc/hosts"]).ok();
+    assert!(
+        hosts.ends_with(&format!("{ip}\t{}\n", &server[..12])),
+        "{hosts}"
+    );
+    // Another container on the network reaches it (retried while the server starts).
+    let got = (0..50)
+        .map(|_| {
+            d.docker(&[
+                "run",
+                "--rm",
+                "--network",
+                "front",
+                "busybox",
+                "busybox",
+                "nc",
+                ip,
+                "80",
+            ])
+        })
+        .find(|o| o.code == 0 && o.stdout.contains("hello"));
+    assert!(got.is_some(), "connected to {ip}:80");
+    let members = d
+        .docker(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}",
+            "front",
+        ])
+        .ok();
+    assert_eq!(members.trim(), "srv 172.18.0.2/16");
+    d.docker(&["network", "rm", "front"])
+        .fails_with(1, "has active endpoints");
+    d.docker(&["rm", "-f", "srv"]).ok();
+    // Nothing left: no veth on the bridge, no namespace file, the address free again.
+    let links = d.in_netns(&["ip", "-br", "link"]).ok();
+    assert!(!links.contains("veth"), "{links}");
+    assert!(
+        std::fs::read_dir(d.exec_root.join("netns"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+    let again = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "front",
+            "busybox",
+            "sh",
+            "-c",
+            "cat /etc/hosts | tail -1",
+        ])
+        .ok();
+    assert!(again.starts_with("172.18.0.2\t"), "{again}");
+    d.docker(&["network", "rm", "front"]).ok();
 }

@@ -48,13 +48,22 @@ impl Paths {
         }
     }
 
-    /// Writes the files a container sees under /etc, as Docker prepares them.
-    pub fn write_etc(&self, hostname: &str, host_network: bool) -> io::Result<()> {
+    /// Writes the files a container sees under /etc, as Docker prepares them; `address` is
+    /// the container's on its network, which `/etc/hosts` gives its hostname.
+    pub fn write_etc(
+        &self,
+        hostname: &str,
+        host_network: bool,
+        address: Option<std::net::IpAddr>,
+    ) -> io::Result<()> {
         if host_network {
             fs::copy("/etc/hosts", &self.hosts)
                 .or_else(|_| fs::write(&self.hosts, LOCALHOST).map(|()| 0))?;
         } else {
-            fs::write(&self.hosts, LOCALHOST)?;
+            let mine = address
+                .map(|a| format!("{a}\t{hostname}\n"))
+                .unwrap_or_default();
+            fs::write(&self.hosts, format!("{LOCALHOST}{mine}"))?;
         }
         fs::write(&self.hostname, format!("{hostname}\n"))?;
         fs::write(&self.resolv_conf, resolv_conf(host_network))?;

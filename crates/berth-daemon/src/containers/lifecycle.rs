@@ -54,7 +54,6 @@ impl Containers {
         match launched {
             Ok((handle, pid)) => self.started(c, handle, pid).await,
             Err(e) => {
-                self.network.detach(&rec.id);
                 // The runtime's code (127 not found, 126 not executable); 128 for the rest.
                 let code = e.code.unwrap_or(128);
                 self.save(c, |r| {
@@ -74,6 +73,7 @@ impl Containers {
         self.mount_volumes(rec)?;
         let launched = self.spawn_monitor(rec, &paths);
         if launched.is_err() {
+            self.network.detach(&rec.id);
             self.unmount_volumes(rec);
         }
         launched
@@ -84,7 +84,7 @@ impl Containers {
         rec: &Record,
         paths: &super::files::Paths,
     ) -> Result<(MonitorHandle, i32)> {
-        let network = self.network.attach(&rec.id, rec.spec.network)?;
+        let network = self.network.attach(&rec.id, &rec.spec.network)?;
         let monitor = self.write_bundle(rec, paths, network)?;
         let stderr = std::fs::File::create(&paths.monitor_log)
             .map_err(|e| Error::internal("creating monitor log", e))?;
@@ -122,7 +122,11 @@ impl Containers {
             .to_spec()
             .map_err(|e| Error::internal("building the OCI spec", e))?;
         paths
-            .write_etc(&run.hostname, rec.spec.network == super::NetworkMode::Host)
+            .write_etc(
+                &run.hostname,
+                rec.spec.network == super::NetworkMode::Host,
+                self.network.address(&rec.id),
+            )
             .map_err(|e| Error::internal("writing /etc files", e))?;
         std::fs::create_dir_all(&paths.bundle)
             .map_err(|e| Error::internal("creating bundle", e))?;
@@ -212,9 +216,9 @@ impl Containers {
     }
 
     async fn on_exit(self: &Arc<Self>, c: &Arc<Container>) {
-        self.network.detach(&c.id);
         let (this, rec) = (self.clone(), c.record());
-        let _ = crate::blocking::run("unmounting volumes", move || {
+        let _ = crate::blocking::run("releasing a container's network and volumes", move || {
+            this.network.detach(&rec.id);
             this.unmount_volumes(&rec);
             Ok(())
         })

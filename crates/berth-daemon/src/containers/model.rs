@@ -93,7 +93,7 @@ pub struct Stdio {
 }
 
 /// The container's network.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NetworkMode {
     /// Its own namespace with only loopback.
@@ -101,14 +101,22 @@ pub enum NetworkMode {
     None,
     /// The host's namespace.
     Host,
+    /// A bridge network of the network service.
+    Network {
+        /// The network's ID (resolved at create).
+        id: String,
+        /// The network as the client named it, which inspect shows.
+        name: String,
+    },
 }
 
 impl NetworkMode {
-    /// Docker's name of the mode.
-    pub fn as_str(self) -> &'static str {
+    /// Docker's name of the mode (`HostConfig.NetworkMode`).
+    pub fn as_str(&self) -> &str {
         match self {
             NetworkMode::None => "none",
             NetworkMode::Host => "host",
+            NetworkMode::Network { name, .. } => name,
         }
     }
 }

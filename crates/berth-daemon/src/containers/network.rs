@@ -11,20 +11,28 @@ use crate::error::Result;
 /// Prepares and releases containers' networks. Called off the async workers.
 pub trait NetworkHook: Send + Sync {
     /// The network container `id` starts with, prepared for `mode`.
-    fn attach(&self, id: &str, mode: NetworkMode) -> Result<Network>;
+    fn attach(&self, id: &str, mode: &NetworkMode) -> Result<Network>;
     /// Releases what [`NetworkHook::attach`] made for `id`, once it ended or failed to start.
     fn detach(&self, id: &str);
+    /// The address container `id` has on its network while attached, for its `/etc/hosts`.
+    fn address(&self, _id: &str) -> Option<std::net::IpAddr> {
+        None
+    }
 }
 
 /// `none`: a namespace with only loopback, which the runtime makes; `host`: the host's.
 pub struct Local;
 
 impl NetworkHook for Local {
-    fn attach(&self, _id: &str, mode: NetworkMode) -> Result<Network> {
-        Ok(match mode {
-            NetworkMode::None => Network::None,
-            NetworkMode::Host => Network::Host,
-        })
+    fn attach(&self, _id: &str, mode: &NetworkMode) -> Result<Network> {
+        match mode {
+            NetworkMode::None => Ok(Network::None),
+            NetworkMode::Host => Ok(Network::Host),
+            NetworkMode::Network { name, .. } => Err(crate::error::Error::new(
+                berth_core::ErrorKind::NotImplemented,
+                format!("this daemon cannot attach containers to network {name}"),
+            )),
+        }
     }
 
     fn detach(&self, _id: &str) {}

@@ -228,7 +228,7 @@ pub fn run_spec(
         additional_gids,
         hostname: match spec.network {
             NetworkMode::Host => hostname(),
-            NetworkMode::None => spec.hostname.clone(),
+            _ => spec.hostname.clone(),
         },
         tty: spec.stdio.tty,
         readonly_rootfs: spec.readonly_rootfs,

@@ -1,6 +1,6 @@
 //! `/networks`: create (bridge driver), list (filters `name`, `id`, `driver`, `label`, `type`,
 //! `scope`), inspect, remove, prune, in Docker 20.10's shapes. `host` and `none` are listed
-//! and inspected as Docker shows them. Containers cannot join bridge networks yet.
+//! and inspected as Docker shows them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,8 +25,28 @@ pub fn routes() -> Router<Arc<Daemon>> {
         .route("/networks/{id}", get(inspect).delete(remove))
 }
 
+/// The containers on network `n`, as inspect's `Containers` shows them.
+fn containers(d: &Daemon, n: &Network) -> Value {
+    let mut out = serde_json::Map::new();
+    for (id, e) in d.networks.endpoints_on(&n.id).unwrap_or_default() {
+        let name = d
+            .containers
+            .get(&id)
+            .map(|c| c.record().name)
+            .unwrap_or_default();
+        out.insert(
+            id,
+            json!({
+                "Name": name, "EndpointID": e.id, "MacAddress": e.mac,
+                "IPv4Address": e.address.to_string(), "IPv6Address": "",
+            }),
+        );
+    }
+    Value::Object(out)
+}
+
 /// A network as Docker's API shows it.
-fn shown(n: &Network) -> Value {
+fn shown(d: &Daemon, n: &Network) -> Value {
     let config: Vec<Value> = n
         .subnets
         .iter()
@@ -49,7 +69,7 @@ fn shown(n: &Network) -> Value {
         "EnableIPv6": n.ipv6,
         "IPAM": {"Driver": "default", "Options": {}, "Config": config},
         "Internal": n.internal, "Attachable": n.attachable, "Ingress": false,
-        "ConfigFrom": {"Network": ""}, "ConfigOnly": false, "Containers": {},
+        "ConfigFrom": {"Network": ""}, "ConfigOnly": false, "Containers": containers(d, n),
         "Options": n.options, "Labels": n.labels,
     })
 }
@@ -219,7 +239,7 @@ async fn list(State(d): State<Arc<Daemon>>, q: Query) -> Result<Json<Value>, Err
         &["name", "id", "driver", "label", "type", "scope", "dangling"],
     )?;
     let mut all = predefined(&d);
-    all.extend(d.networks.list()?.iter().map(shown));
+    all.extend(d.networks.list()?.iter().map(|n| shown(&d, n)));
     let keep = |n: &Value| {
         let s = |k: &str| n[k].as_str().unwrap_or_default().to_string();
         filters.iter().all(|(k, vals)| match k.as_str() {
@@ -256,7 +276,7 @@ async fn inspect(
     {
         return Ok(Json(n));
     }
-    Ok(Json(shown(&d.networks.get(&id)?)))
+    Ok(Json(shown(&d, &d.networks.get(&id)?)))
 }
 
 async fn remove(State(d): State<Arc<Daemon>>, Path(id): Path<String>) -> Result<StatusCode, Error> {

@@ -9,7 +9,10 @@
 //!
 //! Everything here acts on the daemon's own network namespace, from the blocking pool.
 
+mod endpoints;
 mod host;
+
+pub use endpoints::{BridgeHook, EndpointRecord};
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -290,6 +293,37 @@ impl Networks {
             .map_err(|e| Error::invalid(e.to_string()))
     }
 
+    /// An address on network `id` for a new endpoint, with the network, the address's
+    /// prefix and the gateway; stored before it is returned. Blocks.
+    pub fn allocate(&self, id: &str) -> Result<(Network, IpNet, IpAddr)> {
+        let _change = self.change.lock().expect("network change lock");
+        let mut n = self.get(id)?;
+        let s = n
+            .subnets
+            .iter_mut()
+            .find(|s| s.subnet().addr().is_ipv4())
+            .ok_or_else(|| Error::internal_msg(format!("network {} has no IPv4 subnet", n.name)))?;
+        let addr = s
+            .allocate(None)
+            .map_err(|e| Error::invalid(e.to_string()))?;
+        let net = IpNet::new(addr, s.subnet().prefix_len()).expect("an address of the subnet");
+        let gateway = s.gateway();
+        self.put(&n)?;
+        Ok((n, net, gateway))
+    }
+
+    /// Gives `addr` back to network `id`. Blocks.
+    pub fn release(&self, id: &str, addr: IpAddr) {
+        let _change = self.change.lock().expect("network change lock");
+        let Ok(mut n) = self.get(id) else { return };
+        if let Some(s) = n.subnets.iter_mut().find(|s| s.subnet().contains(&addr)) {
+            let _ = s.release(addr);
+            if let Err(e) = self.put(&n) {
+                tracing::warn!(network = %n.name, error = %e, "releasing an address");
+            }
+        }
+    }
+
     /// Removes a network: its record, then its bridge. Blocks.
     pub fn remove(&self, key: &str) -> Result<()> {
         let _change = self.change.lock().expect("network change lock");
@@ -300,6 +334,15 @@ impl Networks {
             ));
         }
         let n = self.get(key)?;
+        if !self.endpoints_on(&n.id)?.is_empty() {
+            return Err(Error::new(
+                berth_core::ErrorKind::Forbidden,
+                format!(
+                    "error while removing network: network {} id {} has active endpoints",
+                    n.name, n.id
+                ),
+            ));
+        }
         self.delete(&n.id)?;
         let rest = self.list()?;
         host::remove_bridge(&n.bridge);
@@ -308,10 +351,13 @@ impl Networks {
         Ok(())
     }
 
-    /// Removes the networks `select` picks; returns their names. Blocks.
+    /// Removes the unused networks `select` picks; returns their names. Blocks.
     pub fn prune(&self, select: impl Fn(&Network) -> bool) -> Result<Vec<String>> {
         let mut gone = Vec::new();
         for n in self.list()?.into_iter().filter(|n| select(n)) {
+            if !self.endpoints_on(&n.id)?.is_empty() {
+                continue; // in use
+            }
             self.remove(&n.id)?;
             gone.push(n.name);
         }

@@ -123,21 +123,24 @@ pub fn refuse_unsupported(req: &CreateRequest) -> Result<()> {
     Ok(())
 }
 
-/// Docker's network mode; bridge and the rest are refused with a message saying what works.
+/// Docker's network mode. A name other than `none`, `host` and `default` is a network of the
+/// network service, resolved by the caller; the default bridge and `container:` are refused.
 pub fn network_mode(mode: &str) -> Result<NetworkMode> {
     match mode {
         "" | "default" | "none" => Ok(NetworkMode::None),
         "host" => Ok(NetworkMode::Host),
         "bridge" => Err(Error::new(
             berth_core::ErrorKind::NotImplemented,
-            "bridge networking is not implemented in berth yet: use --network none or --network host",
+            "berth has no default bridge network yet: use a network made with `network create`, --network none or --network host",
         )),
-        other => Err(Error::new(
+        other if other.starts_with("container:") => Err(Error::new(
             berth_core::ErrorKind::NotImplemented,
-            format!(
-                "network mode \"{other}\" is not supported by berth yet: use --network none or --network host"
-            ),
+            format!("network mode \"{other}\" is not supported by berth yet"),
         )),
+        other => Ok(NetworkMode::Network {
+            id: String::new(),
+            name: other.to_string(),
+        }),
     }
 }
 
