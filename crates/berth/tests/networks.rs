@@ -189,7 +189,7 @@ fn berth_network_commands_print_as_docker_does() {
 
 #[test]
 fn containers_on_a_bridge_network_reach_each_other_and_leave_nothing_behind() {
-    let d = TestDaemon::start_in_netns();
+    let mut d = TestDaemon::start_in_netns();
     d.import_busybox("busybox");
     d.docker(&["network", "create", "front"]).ok();
     let server = d
@@ -259,6 +259,28 @@ fn containers_on_a_bridge_network_reach_each_other_and_leave_nothing_behind() {
     assert_eq!(members.trim(), "srv 172.18.0.2/16");
     d.docker(&["network", "rm", "front"])
         .fails_with(1, "has active endpoints");
+    // The running container keeps its network across a daemon's kill -9 and restart.
+    d.kill9();
+    d.spawn();
+    let again = (0..50)
+        .map(|_| {
+            d.docker(&[
+                "run",
+                "--rm",
+                "--network",
+                "front",
+                "busybox",
+                "busybox",
+                "nc",
+                ip,
+                "80",
+            ])
+        })
+        .find(|o| o.code == 0 && o.stdout.contains("hello"));
+    assert!(
+        again.is_some(),
+        "still reachable at {ip}:80 after the restart"
+    );
     d.docker(&["rm", "-f", "srv"]).ok();
     // Nothing left: no veth on the bridge, no namespace file, the address free again.
     let links = d.in_netns(&["ip", "-br", "link"]).ok();
