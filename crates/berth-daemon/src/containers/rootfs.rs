@@ -76,11 +76,9 @@ impl Containers {
         what: &'static str,
         f: impl FnOnce(&RootfsView) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let this = self.clone();
         if c.status() == Status::Running {
             let dir = self.paths(&c.id).bundle.join("rootfs");
             return crate::blocking::run(what, move || {
-                let _ = &this;
                 let root = RootDir::open(&dir)
                     .map_err(|e| Error::internal("opening the container's rootfs", e))?;
                 f(&RootfsView { root, owned: None })
@@ -88,6 +86,7 @@ impl Containers {
             .await;
         }
         // Not running: mount it, with starts held off until the view is gone.
+        let this = self.clone();
         let _op = c.op.lock().await;
         let rec = c.record();
         if rec.state.status == Status::Running {
