@@ -248,19 +248,10 @@ fn copy_data(
     to: &mut File,
     werr: impl Fn(io::Error) -> ApplyError,
 ) -> Result<u64, ApplyError> {
-    use std::io::Write;
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut total = 0;
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) => return Ok(total),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(ApplyError::Read(e)),
-        };
-        to.write_all(&buf[..n]).map_err(&werr)?;
-        total += n as u64;
-    }
+    crate::data::copy_data(from, to).map_err(|e| match e {
+        crate::data::DataError::Read(e) => ApplyError::Read(e),
+        crate::data::DataError::Write(e) => werr(e),
+    })
 }
 
 /// Cleans an entry name into a relative path; `None` for the root itself.

@@ -16,6 +16,7 @@
 
 mod apply;
 pub mod copy;
+mod data;
 mod diff;
 mod meta;
 mod overlay;

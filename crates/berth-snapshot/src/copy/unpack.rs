@@ -17,6 +17,8 @@ use std::path::{Component, Path};
 use rustix::fs::FileType;
 use tar::EntryType;
 
+use crate::data::{DataError, copy_data};
+
 use super::resolve::{Located, Tree, display};
 use super::{CopyError, fsx};
 
@@ -403,25 +405,4 @@ fn xattrs<R: Read>(entry: &mut tar::Entry<'_, R>) -> Vec<(String, Vec<u8>)> {
                 .then(|| (name, e.value_bytes().to_vec()))
         })
         .collect()
-}
-
-enum DataError {
-    Read(io::Error),
-    Write(io::Error),
-}
-
-/// Copies a member's data, telling a broken archive from a failed write.
-fn copy_data(from: &mut impl Read, to: &mut impl io::Write) -> Result<u64, DataError> {
-    let mut buf = vec![0u8; 128 * 1024];
-    let mut total = 0;
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) => return Ok(total),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(DataError::Read(e)),
-        };
-        to.write_all(&buf[..n]).map_err(DataError::Write)?;
-        total += n as u64;
-    }
 }
