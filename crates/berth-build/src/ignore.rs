@@ -99,19 +99,7 @@ fn parents(path: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Go's `filepath.Clean` for relative slash paths, without a leading `/`.
-pub fn clean(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    parts.join("/")
-}
+pub use berth_core::path::clean;
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@
 
 pub mod digest;
 pub mod id;
+pub mod path;
 pub mod rootfs;
 
 pub use digest::Digest;

@@ -303,7 +303,7 @@ pub enum MountOrigin {
 
 /// Go's `path.Clean` of a path inside a container: absolute, no `.`, `..` or doubled `/`.
 pub fn clean(p: &str) -> String {
-    format!("/{}", berth_build::ignore::clean(p))
+    format!("/{}", berth_core::path::clean(p))
 }
 
 /// A `--volumes-from` entry.

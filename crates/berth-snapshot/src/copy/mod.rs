@@ -137,17 +137,7 @@ impl HasKind for CopyError {
 /// `path` as an absolute, cleaned path (`..` applied lexically), keeping a trailing `/` or
 /// `/.`, which say "a directory" (Docker's `PreserveTrailingDotOrSeparator`).
 pub fn clean_abs(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    let mut out = format!("/{}", parts.join("/"));
+    let mut out = format!("/{}", berth_core::path::clean(path));
     let dot = path == "." || path.ends_with("/.") || path.ends_with("/./");
     if dot && out != "/" {
         out.push_str("/.");
