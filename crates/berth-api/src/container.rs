@@ -62,6 +62,13 @@ pub struct Config {
         deserialize_with = "crate::str_slice"
     )]
     pub shell: Option<Vec<String>>,
+    /// `--mac-address` before API 1.44 (later in the endpoint's settings).
+    #[serde(
+        default,
+        deserialize_with = "crate::null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub mac_address: String,
     /// Fields berth does not implement; refused unless unset.
     #[serde(flatten)]
     pub rest: BTreeMap<String, Value>,
@@ -77,7 +84,7 @@ pub struct CreateRequest {
     #[serde(default, deserialize_with = "crate::null_default")]
     pub host_config: HostConfig,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub networking_config: Option<Value>,
+    pub networking_config: Option<NetworkingConfig>,
 }
 
 /// Restart policy.
@@ -165,9 +172,109 @@ pub struct HostConfig {
     pub volumes_from: Option<Vec<String>>,
     #[serde(default, deserialize_with = "crate::null_default")]
     pub volume_driver: String,
+    /// `--dns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<Vec<String>>,
+    /// `--dns-option`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_options: Option<Vec<String>>,
+    /// `--dns-search`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_search: Option<Vec<String>>,
+    /// `--add-host`: `name:ip` (or `name=ip`, API 1.44+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_hosts: Option<Vec<String>>,
+    /// `--link`: `container[:alias]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<Vec<String>>,
+    /// `-p`: `port/proto` → host bindings (a null list is no binding).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_bindings: Option<PortMap>,
+    /// `-P`.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub publish_all_ports: bool,
     /// Fields berth does not implement; refused unless unset.
     #[serde(flatten)]
     pub rest: BTreeMap<String, Value>,
+}
+
+/// Docker's `PortMap`: `80/tcp` → where it is published.
+pub type PortMap = BTreeMap<String, Option<Vec<PortBinding>>>;
+
+/// One host binding of a container port.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PortBinding {
+    /// The host address; empty is every address.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub host_ip: String,
+    /// The host port or range; empty is one the daemon picks.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub host_port: String,
+}
+
+/// `NetworkingConfig` of `POST /containers/create`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NetworkingConfig {
+    /// Network name → the endpoint asked for.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub endpoints_config: BTreeMap<String, Option<EndpointSettings>>,
+}
+
+/// An endpoint as a client asks for it (create, `network connect`); the fields Docker only
+/// reports (addresses, IDs) are accepted and not used, as Docker does.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EndpointSettings {
+    /// `--ip`, `--ip6`.
+    #[serde(
+        rename = "IPAMConfig",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ipam_config: Option<EndpointIpamConfig>,
+    /// `--link` on this network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<Vec<String>>,
+    /// `--network-alias`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aliases: Option<Vec<String>>,
+    /// `--mac-address` (API 1.44+).
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub mac_address: String,
+    /// Driver options of the endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_opts: Option<BTreeMap<String, String>>,
+    /// Fields of inspect a client may send back (`NetworkID`, `IPAddress`, ...).
+    #[serde(flatten)]
+    pub rest: BTreeMap<String, Value>,
+}
+
+/// `IPAMConfig` of an endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointIpamConfig {
+    /// `--ip`.
+    #[serde(
+        rename = "IPv4Address",
+        default,
+        deserialize_with = "crate::null_default"
+    )]
+    pub ipv4_address: String,
+    /// `--ip6`.
+    #[serde(
+        rename = "IPv6Address",
+        default,
+        deserialize_with = "crate::null_default"
+    )]
+    pub ipv6_address: String,
+    /// `--link-local-ip`.
+    #[serde(
+        rename = "LinkLocalIPs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub link_local_ips: Option<Vec<String>>,
 }
 
 /// An entry of `HostConfig.Mounts` (`--mount`), as Docker's API types it.

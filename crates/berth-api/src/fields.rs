@@ -477,12 +477,12 @@ mod tests {
     #[test]
     fn container_config_refuses_defined_fields_and_ignores_unknown_ones() {
         let r = rest(
-            r#"{"MacAddress": "02:42:ac:11:00:02", "Runtime": "runc", "ArgsEscaped": true,
-                "SomeFieldOfApi9": {"x": 1}, "NetworkDisabled": false}"#,
+            r#"{"NetworkDisabled": true, "Runtime": "runc", "ArgsEscaped": true,
+                "SomeFieldOfApi9": {"x": 1}}"#,
         );
         assert_eq!(
             CONTAINER_CONFIG.refused(&r),
-            vec![r#"Config.MacAddress="02:42:ac:11:00:02""#]
+            vec![r#"Config.NetworkDisabled=true"#]
         );
     }
 

@@ -26,6 +26,22 @@ impl MacAddr {
         self.0
     }
 
+    /// Parses `aa:bb:cc:dd:ee:ff` (or with `-`), as Go's `net.ParseMAC` takes a 48-bit one.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = s.split([':', '-']).collect();
+        let mut out = [0u8; 6];
+        if parts.len() != 6 {
+            return Err(format!("invalid MAC address: {s}"));
+        }
+        for (o, p) in out.iter_mut().zip(&parts) {
+            if p.len() != 2 {
+                return Err(format!("invalid MAC address: {s}"));
+            }
+            *o = u8::from_str_radix(p, 16).map_err(|_| format!("invalid MAC address: {s}"))?;
+        }
+        Ok(Self(out))
+    }
+
     /// Reads a MAC from a netlink attribute; `None` unless it is exactly six bytes.
     pub fn from_slice(bytes: &[u8]) -> Option<Self> {
         bytes.try_into().ok().map(Self)
@@ -51,6 +67,16 @@ pub fn random_veth_name() -> std::io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_takes_colons_or_dashes_and_six_octets() {
+        let m = MacAddr::parse("02:42:ac:11:00:02").unwrap();
+        assert_eq!(m.to_string(), "02:42:ac:11:00:02");
+        assert_eq!(MacAddr::parse("02-42-AC-11-00-02").unwrap(), m);
+        assert!(MacAddr::parse("02:42:ac:11:00").is_err());
+        assert!(MacAddr::parse("02:42:ac:11:00:zz").is_err());
+        assert!(MacAddr::parse("2:42:ac:11:00:02").is_err());
+    }
 
     #[test]
     fn docker_mac_is_02_42_then_the_ipv4_bytes() {

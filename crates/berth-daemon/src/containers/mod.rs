@@ -17,6 +17,8 @@ pub use model::{
     ExecSpec, MountKind, MountOrigin, MountSpec, NetworkMode, Propagation, Resources,
     RestartPolicy, Spec, Stdio, VolumesFrom,
 };
+pub mod netspec;
+pub use netspec::{EndpointSpec, HostBinding, NetSpec};
 pub mod network;
 mod propagation;
 mod prune;

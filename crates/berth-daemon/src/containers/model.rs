@@ -50,6 +50,8 @@ pub struct Spec {
     pub shell: Option<Vec<String>>,
     /// Where the container's network comes from.
     pub network: NetworkMode,
+    /// Its networks, name servers, hosts and published ports.
+    pub net: super::netspec::NetSpec,
     /// What happens when it exits.
     pub restart: RestartPolicy,
     /// Cgroup limits.

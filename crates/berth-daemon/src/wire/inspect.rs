@@ -65,6 +65,7 @@ pub fn config(s: &Spec) -> Config {
         stop_signal: s.stop_signal.clone(),
         stop_timeout: s.stop_timeout,
         shell: s.shell.clone(),
+        mac_address: s.net.mac_address.clone(),
         rest: Default::default(),
     }
 }
@@ -112,8 +113,34 @@ fn typed_host_config(s: &Spec) -> HostConfig {
         volumes_from: (!s.volumes_from.is_empty())
             .then(|| s.volumes_from.iter().map(|v| v.spec.clone()).collect()),
         volume_driver: s.volume_driver.clone(),
+        // As a container made by the docker CLI shows them.
+        dns: Some(s.net.dns.clone()),
+        dns_options: Some(s.net.dns_options.clone()),
+        dns_search: Some(s.net.dns_search.clone()),
+        extra_hosts: (!s.net.extra_hosts.is_empty()).then(|| s.net.extra_hosts.clone()),
+        links: None,
+        port_bindings: Some(port_bindings(s)),
+        publish_all_ports: s.net.publish_all,
         rest: Default::default(),
     }
+}
+
+/// `HostConfig.PortBindings` as asked for.
+fn port_bindings(s: &Spec) -> berth_api::container::PortMap {
+    s.net
+        .ports
+        .iter()
+        .map(|(k, v)| {
+            let list = v
+                .iter()
+                .map(|b| berth_api::container::PortBinding {
+                    host_ip: b.host_ip.clone(),
+                    host_port: b.host_port.clone(),
+                })
+                .collect();
+            (k.clone(), Some(list))
+        })
+        .collect()
 }
 
 /// `HostConfig.Binds`: the `-v` strings as given (null when none, as Docker shows it).

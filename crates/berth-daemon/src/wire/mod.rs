@@ -9,3 +9,4 @@ pub mod create;
 pub mod exec;
 pub mod inspect;
 pub mod mounts;
+pub mod net;

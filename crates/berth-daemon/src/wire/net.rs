@@ -1,0 +1,249 @@
+//! The networking fields of `POST /containers/create` (and the body of `network connect`):
+//! `NetworkingConfig`, `HostConfig.Dns*`, `ExtraHosts`, `PortBindings`, `PublishAllPorts`,
+//! checked with Docker's messages into a [`NetSpec`]. Network names are resolved to IDs by
+//! the caller, which knows the networks.
+
+use std::net::IpAddr;
+
+use berth_api::container::{CreateRequest, EndpointSettings, PortMap};
+
+use crate::containers::{EndpointSpec, HostBinding, NetSpec};
+use crate::error::{Error, Result};
+
+/// The networking of a create request; `mode` is `HostConfig.NetworkMode` as given.
+pub fn spec(req: &CreateRequest) -> Result<NetSpec> {
+    let h = &req.host_config;
+    let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
+    let net = NetSpec {
+        endpoints: endpoints(req)?,
+        dns: list(&h.dns),
+        dns_search: list(&h.dns_search),
+        dns_options: list(&h.dns_options),
+        extra_hosts: list(&h.extra_hosts),
+        ports: ports(h.port_bindings.as_ref())?,
+        publish_all: h.publish_all_ports,
+        mac_address: req.config.mac_address.clone(),
+    };
+    for d in &net.dns {
+        if d.parse::<IpAddr>().is_err() {
+            return Err(Error::invalid(format!("{d} is not an ip address")));
+        }
+    }
+    for s in &net.dns_search {
+        check_search_domain(s)?;
+    }
+    for e in &net.extra_hosts {
+        extra_host(e)?;
+    }
+    if let Some(links) = h.links.as_ref().filter(|l| !l.is_empty()) {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            format!(
+                "berth does not support HostConfig.Links yet: {}",
+                links.join(", ")
+            ),
+        ));
+    }
+    Ok(net)
+}
+
+/// The endpoints a create asks for: the network of the mode first, then the others of
+/// `NetworkingConfig` in name order. `host`, `none` and `container:` have none.
+fn endpoints(req: &CreateRequest) -> Result<Vec<EndpointSpec>> {
+    let mode = req.host_config.network_mode.as_str();
+    let mut asked = req
+        .networking_config
+        .as_ref()
+        .map(|n| n.endpoints_config.clone())
+        .unwrap_or_default();
+    let bridged = !matches!(mode, "host" | "none") && !mode.starts_with("container:");
+    if !bridged {
+        // Docker accepts the mode's own entry (the CLI sends it) and nothing more.
+        asked.retain(|name, _| name != mode);
+        if let Some(name) = asked.keys().next() {
+            return Err(Error::invalid(format!(
+                "container cannot be connected to network {name}: it uses network mode {mode}"
+            )));
+        }
+        return Ok(Vec::new());
+    }
+    let primary = match mode {
+        "" | "default" => "bridge",
+        m => m,
+    };
+    let first = asked.remove(primary).flatten().unwrap_or_default();
+    let mut out = vec![endpoint(primary, &first)?];
+    for (name, e) in asked {
+        out.push(endpoint(&name, &e.unwrap_or_default())?);
+    }
+    Ok(out)
+}
+
+/// One endpoint as asked for on network `name` (create or `network connect`).
+pub fn endpoint(name: &str, e: &EndpointSettings) -> Result<EndpointSpec> {
+    let refuse = |what: &str| {
+        Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            format!("berth does not support {what} on network {name} yet"),
+        ))
+    };
+    if e.driver_opts.as_ref().is_some_and(|o| !o.is_empty()) {
+        return refuse("endpoint DriverOpts");
+    }
+    if e.links.as_ref().is_some_and(|l| !l.is_empty()) {
+        return refuse("links");
+    }
+    let ipam = e.ipam_config.clone().unwrap_or_default();
+    if ipam.link_local_ips.as_ref().is_some_and(|l| !l.is_empty()) {
+        return refuse("link-local addresses");
+    }
+    let addr = |s: &str, v6: bool| -> Result<Option<IpAddr>> {
+        if s.is_empty() {
+            return Ok(None);
+        }
+        match s.parse::<IpAddr>() {
+            Ok(a) if a.is_ipv6() == v6 => Ok(Some(a)),
+            _ => Err(Error::invalid(format!(
+                "invalid IPv{} address: {s}",
+                if v6 { 6 } else { 4 }
+            ))),
+        }
+    };
+    let mac = (!e.mac_address.is_empty()).then(|| e.mac_address.clone());
+    if let Some(m) = &mac {
+        berth_network::mac::MacAddr::parse(m)
+            .map_err(|_| Error::invalid(format!("invalid MAC address: {m}")))?;
+    }
+    Ok(EndpointSpec {
+        network: String::new(),
+        name: name.to_string(),
+        aliases: e.aliases.clone().unwrap_or_default(),
+        ipv4: addr(&ipam.ipv4_address, false)?.map(|a| match a {
+            IpAddr::V4(v4) => v4,
+            IpAddr::V6(_) => unreachable!("checked above"),
+        }),
+        ipv6: addr(&ipam.ipv6_address, true)?.map(|a| match a {
+            IpAddr::V6(v6) => v6,
+            IpAddr::V4(_) => unreachable!("checked above"),
+        }),
+        mac,
+    })
+}
+
+/// `PortBindings` checked as Docker's daemon checks them.
+fn ports(map: Option<&PortMap>) -> Result<std::collections::BTreeMap<String, Vec<HostBinding>>> {
+    let mut out = std::collections::BTreeMap::new();
+    for (key, bindings) in map.into_iter().flatten() {
+        let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
+        if port.parse::<u16>().is_err() {
+            return Err(Error::invalid(format!(
+                "invalid port specification: \"{port}\""
+            )));
+        }
+        let proto = proto.to_ascii_lowercase();
+        if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
+            return Err(Error::invalid(format!("invalid proto: {proto}")));
+        }
+        let mut list = Vec::new();
+        for b in bindings.iter().flatten() {
+            if port_range(&b.host_port).is_none() {
+                return Err(Error::invalid(format!(
+                    "invalid port specification: \"{}\"",
+                    b.host_port
+                )));
+            }
+            if !b.host_ip.is_empty() && b.host_ip.parse::<IpAddr>().is_err() {
+                return Err(Error::invalid(format!("invalid host IP: {}", b.host_ip)));
+            }
+            list.push(HostBinding {
+                host_ip: b.host_ip.clone(),
+                host_port: b.host_port.clone(),
+            });
+        }
+        out.insert(format!("{port}/{proto}"), list);
+    }
+    Ok(out)
+}
+
+/// A host port as Docker writes it: empty (any), `p`, or `a-b`; the range it stands for, with
+/// `(0, 0)` for any.
+pub fn port_range(s: &str) -> Option<(u16, u16)> {
+    if s.is_empty() {
+        return Some((0, 0));
+    }
+    let (a, b) = s.split_once('-').unwrap_or((s, s));
+    let (a, b) = (a.parse::<u16>().ok()?, b.parse::<u16>().ok()?);
+    (a <= b).then_some((a, b))
+}
+
+/// An `--add-host` entry: the name and the address (`host-gateway` as given).
+pub fn extra_host(e: &str) -> Result<(&str, &str)> {
+    // `name=ip` from API 1.44 clients; `name:ip` before, where the address may be IPv6.
+    let (name, ip) = e
+        .split_once('=')
+        .or_else(|| e.split_once(':'))
+        .ok_or_else(|| Error::invalid(format!("bad format for add-host: \"{e}\"")))?;
+    let ip = ip.trim_start_matches('[').trim_end_matches(']');
+    if name.is_empty() || (ip != "host-gateway" && ip.parse::<IpAddr>().is_err()) {
+        return Err(Error::invalid(format!(
+            "invalid IP address in add-host: \"{ip}\""
+        )));
+    }
+    Ok((name, ip))
+}
+
+/// Docker's check of a `--dns-search` domain.
+fn check_search_domain(s: &str) -> Result<()> {
+    let d = s.strip_suffix('.').unwrap_or(s);
+    let ok = s == "."
+        || (!d.is_empty()
+            && d.len() <= 255
+            && d.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            }));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!("{s} is not a valid domain")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_ports_are_a_port_a_range_or_empty() {
+        assert_eq!(port_range(""), Some((0, 0)));
+        assert_eq!(port_range("8080"), Some((8080, 8080)));
+        assert_eq!(port_range("8000-8010"), Some((8000, 8010)));
+        assert_eq!(port_range("70000"), None);
+        assert_eq!(port_range("9-3"), None);
+        assert_eq!(port_range("abc"), None);
+    }
+
+    #[test]
+    fn extra_hosts_take_both_separators_and_ipv6() {
+        assert_eq!(extra_host("a:1.2.3.4").unwrap(), ("a", "1.2.3.4"));
+        assert_eq!(extra_host("a=::1").unwrap(), ("a", "::1"));
+        assert_eq!(extra_host("v6:::1").unwrap(), ("v6", "::1"));
+        assert_eq!(
+            extra_host("gw:host-gateway").unwrap(),
+            ("gw", "host-gateway")
+        );
+        assert!(extra_host("nohost").is_err());
+        assert!(extra_host("a:notanip").is_err());
+    }
+
+    #[test]
+    fn search_domains_are_checked() {
+        assert!(check_search_domain("example.com").is_ok());
+        assert!(check_search_domain(".").is_ok());
+        assert!(check_search_domain("-bad.com").is_err());
+        assert!(check_search_domain("a..b").is_err());
+    }
+}
