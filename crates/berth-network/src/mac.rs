@@ -73,9 +73,9 @@ mod tests {
         let m = MacAddr::parse("02:42:ac:11:00:02").unwrap();
         assert_eq!(m.to_string(), "02:42:ac:11:00:02");
         assert_eq!(MacAddr::parse("02-42-AC-11-00-02").unwrap(), m);
-        assert!(MacAddr::parse("02:42:ac:11:00").is_err());
-        assert!(MacAddr::parse("02:42:ac:11:00:zz").is_err());
-        assert!(MacAddr::parse("2:42:ac:11:00:02").is_err());
+        MacAddr::parse("02:42:ac:11:00").unwrap_err();
+        MacAddr::parse("02:42:ac:11:00:zz").unwrap_err();
+        MacAddr::parse("2:42:ac:11:00:02").unwrap_err();
     }
 
     #[test]

@@ -106,6 +106,29 @@ impl Ports {
         Err(PortError::Exhausted)
     }
 
+    /// Holds the first free port of `lo..=hi` (`(0, 0)`: any, as [`Ports::reserve`] with 0).
+    pub fn reserve_range(
+        &mut self,
+        proto: Proto,
+        host_ip: Option<IpAddr>,
+        (lo, hi): (u16, u16),
+    ) -> Result<u16, PortError> {
+        if lo == hi {
+            return self.reserve(proto, host_ip, lo);
+        }
+        let mut first = None;
+        for p in lo..=hi {
+            match self.reserve(proto, host_ip, p) {
+                Ok(p) => return Ok(p),
+                Err(e @ (PortError::Allocated { .. } | PortError::InUse { .. })) => {
+                    first.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(first.unwrap_or(PortError::Exhausted))
+    }
+
     fn hold(&mut self, proto: Proto, ip: IpAddr, port: u16) -> Result<(), PortError> {
         let addr = SocketAddr::new(ip, port);
         let shown = addr.to_string();
@@ -216,6 +239,25 @@ mod tests {
         p.release(Proto::Tcp, Some("127.0.0.1".parse().unwrap()), port);
         std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
         assert_eq!(p.len(), 1);
+    }
+
+    #[test]
+    fn a_range_gives_its_first_free_port() {
+        in_new_netns(|| {
+            let mut p = Ports::default();
+            let lo = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+            let base = lo.local_addr().unwrap().port();
+            drop(lo);
+            p.reserve(Proto::Tcp, None, base).unwrap();
+            assert_eq!(
+                p.reserve_range(Proto::Tcp, None, (base, base + 1)).unwrap(),
+                base + 1
+            );
+            let e = p
+                .reserve_range(Proto::Tcp, None, (base, base + 1))
+                .unwrap_err();
+            assert!(matches!(e, PortError::Allocated { .. }), "{e}");
+        });
     }
 
     #[test]

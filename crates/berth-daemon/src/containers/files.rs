@@ -48,55 +48,189 @@ impl Paths {
         }
     }
 
-    /// Writes the files a container sees under /etc, as Docker prepares them; `address` is
-    /// the container's on its network, which `/etc/hosts` gives its hostname.
-    pub fn write_etc(
-        &self,
-        hostname: &str,
-        host_network: bool,
-        address: Option<std::net::IpAddr>,
-    ) -> io::Result<()> {
-        if host_network {
-            fs::copy("/etc/hosts", &self.hosts)
-                .or_else(|_| fs::write(&self.hosts, LOCALHOST).map(|()| 0))?;
-        } else {
-            let mine = address
-                .map(|a| format!("{a}\t{hostname}\n"))
-                .unwrap_or_default();
-            fs::write(&self.hosts, format!("{LOCALHOST}{mine}"))?;
-        }
-        fs::write(&self.hostname, format!("{hostname}\n"))?;
-        fs::write(&self.resolv_conf, resolv_conf(host_network))?;
+    /// Writes the files a container sees under /etc, as Docker prepares them.
+    pub fn write_etc(&self, etc: &Etc<'_>) -> io::Result<()> {
+        self.write_hosts(etc)?;
+        fs::write(&self.hostname, format!("{}\n", etc.hostname))?;
+        fs::write(&self.resolv_conf, resolv_conf(etc))?;
         Ok(())
     }
+
+    /// Writes `/etc/hosts` (again, after `network connect` changed the addresses): in place,
+    /// as the file is bind-mounted into a running container.
+    pub fn write_hosts(&self, etc: &Etc<'_>) -> io::Result<()> {
+        let mut out = if etc.host_network {
+            fs::read_to_string("/etc/hosts").unwrap_or_else(|_| LOCALHOST.to_string())
+        } else {
+            LOCALHOST.to_string()
+        };
+        for e in &etc.net.extra_hosts {
+            if let Ok((name, ip)) = crate::wire::net::extra_host(e) {
+                let ip = match (ip, etc.host_gateway) {
+                    ("host-gateway", Some(gw)) => gw.to_string(),
+                    _ => ip.to_string(),
+                };
+                out.push_str(&format!("{ip}\t{name}\n"));
+            }
+        }
+        if !etc.host_network {
+            let names = if etc.domainname.is_empty() {
+                etc.hostname.to_string()
+            } else {
+                format!("{}.{} {}", etc.hostname, etc.domainname, etc.hostname)
+            };
+            for a in etc.addresses {
+                out.push_str(&format!("{a}\t{names}\n"));
+            }
+        }
+        fs::write(&self.hosts, out)
+    }
+}
+
+/// What a container's `/etc` files are made of.
+pub struct Etc<'a> {
+    /// Its host name.
+    pub hostname: &'a str,
+    /// Its domain name.
+    pub domainname: &'a str,
+    /// It runs in the host's network namespace.
+    pub host_network: bool,
+    /// Its addresses, which `/etc/hosts` gives its name.
+    pub addresses: &'a [std::net::IpAddr],
+    /// Its names are resolved by the embedded DNS server.
+    pub embedded_dns: bool,
+    /// What `host-gateway` stands for.
+    pub host_gateway: Option<std::net::IpAddr>,
+    /// `--dns*` and `--add-host`.
+    pub net: &'a super::NetSpec,
 }
 
 const LOCALHOST: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
 
-/// The host's resolv.conf; without the host's network, loopback resolvers are unreachable and
-/// dropped, as Docker does (falling back to public resolvers when none is left).
-fn resolv_conf(host_network: bool) -> String {
+/// The host's name servers, as the embedded DNS server forwards to them.
+pub fn host_nameservers() -> Vec<std::net::IpAddr> {
     let host = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    if host_network {
+    entries(&host, "nameserver")
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect()
+}
+
+/// The words after `key` on the host file's lines that start with it.
+fn entries(text: &str, key: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            (f.next() == Some(key)).then(|| f.map(str::to_string).collect::<Vec<_>>())
+        })
+        .flatten()
+        .collect()
+}
+
+/// `/etc/resolv.conf` as Docker writes it: on a user-defined network the embedded server
+/// with `ndots:0`; with `--dns*` a file built from them and the host's; else the host's file,
+/// without the name servers the container cannot reach (loopback; IPv6, which berth's
+/// containers do not route), falling back to Google's.
+fn resolv_conf(etc: &Etc<'_>) -> String {
+    let host = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let net = etc.net;
+    let or_host = |given: &[String], key: &str| {
+        if given.is_empty() {
+            entries(&host, key)
+        } else {
+            given.to_vec()
+        }
+    };
+    if etc.embedded_dns {
+        let mut options = or_host(&net.dns_options, "options");
+        if !options.iter().any(|o| o.starts_with("ndots:")) {
+            options.push("ndots:0".into());
+        }
+        return build(
+            &or_host(&net.dns_search, "search"),
+            &["127.0.0.11".into()],
+            &options,
+        );
+    }
+    if !net.dns.is_empty() || !net.dns_search.is_empty() || !net.dns_options.is_empty() {
+        return build(
+            &or_host(&net.dns_search, "search"),
+            &or_host(&net.dns, "nameserver"),
+            &or_host(&net.dns_options, "options"),
+        );
+    }
+    if etc.host_network {
         return host;
     }
-    let mut out: Vec<&str> = host
-        .lines()
-        .filter(|l| {
-            let mut f = l.split_whitespace();
-            !(f.next() == Some("nameserver")
-                && f.next()
-                    .is_some_and(|a| a.starts_with("127.") || a == "::1"))
-        })
-        .collect();
+    filtered(&host)
+}
+
+/// Docker's `resolvconf.Build`; a search list of `.` is none.
+fn build(search: &[String], servers: &[String], options: &[String]) -> String {
     let mut s = String::new();
-    if !out.iter().any(|l| l.starts_with("nameserver")) {
-        out.push("nameserver 8.8.8.8");
-        out.push("nameserver 8.8.4.4");
+    if !search.is_empty() && search != ["."] {
+        s.push_str(&format!("search {}\n", search.join(" ")));
     }
-    for l in out {
-        s.push_str(l);
-        s.push('\n');
+    for n in servers {
+        s.push_str(&format!("nameserver {n}\n"));
+    }
+    if !options.is_empty() {
+        s.push_str(&format!("options {}\n", options.join(" ")));
     }
     s
+}
+
+/// The host's file without loopback and IPv6 name servers; Google's when none is left.
+fn filtered(host: &str) -> String {
+    let mut s = String::new();
+    for l in host.lines() {
+        let mut f = l.split_whitespace();
+        let unreachable = f.next() == Some("nameserver")
+            && f.next()
+                .is_some_and(|a| a.starts_with("127.") || a.contains(':'));
+        if !unreachable {
+            s.push_str(l);
+            s.push('\n');
+        }
+    }
+    if entries(&s, "nameserver").is_empty() {
+        s.push_str("\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_file_loses_what_a_container_cannot_reach() {
+        let host = "nameserver 127.0.0.53\nnameserver 10.1.1.1\nnameserver fe80::1%eth0\nsearch a.example b.example\noptions ndots:2\n";
+        assert_eq!(
+            filtered(host),
+            "nameserver 10.1.1.1\nsearch a.example b.example\noptions ndots:2\n"
+        );
+        let only_local = "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch corp.example\n";
+        assert_eq!(
+            filtered(only_local),
+            "options edns0 trust-ad\nsearch corp.example\n\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+        );
+    }
+
+    #[test]
+    fn built_files_have_dockers_order() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            build(
+                &s(&["x.example"]),
+                &s(&["9.9.9.9"]),
+                &s(&["ndots:3", "timeout:1"])
+            ),
+            "search x.example\nnameserver 9.9.9.9\noptions ndots:3 timeout:1\n"
+        );
+        assert_eq!(
+            build(&s(&["."]), &s(&["1.1.1.1"]), &[]),
+            "nameserver 1.1.1.1\n"
+        );
+    }
 }

@@ -84,8 +84,8 @@ impl Containers {
         rec: &Record,
         paths: &super::files::Paths,
     ) -> Result<(MonitorHandle, i32)> {
-        let network = self.network.attach(&rec.id, &rec.spec.network)?;
-        let monitor = self.write_bundle(rec, paths, network)?;
+        let attached = self.network.attach(rec)?;
+        let monitor = self.write_bundle(rec, paths, attached)?;
         let stderr = std::fs::File::create(&paths.monitor_log)
             .map_err(|e| Error::internal("creating monitor log", e))?;
         MonitorHandle::spawn(
@@ -105,7 +105,7 @@ impl Containers {
         &self,
         rec: &Record,
         paths: &super::files::Paths,
-        network: berth_runtime::Network,
+        attached: super::network::Attached,
     ) -> Result<MonitorConfig> {
         let snapshots = self.images.snapshots();
         let layers = berth_core::rootfs::Layers::new(
@@ -115,18 +115,29 @@ impl Containers {
         );
         let runtime = spec::runtime(&rec.spec.runtime, &self.cfg.runtimes)?;
         let volume = |name: &str| Ok(self.volumes.path(name));
-        let mut run = spec::run_spec(rec, &layers, paths, &self.cfg.init_binary, network, &volume)?;
+        let mut run = spec::run_spec(
+            rec,
+            &layers,
+            paths,
+            &self.cfg.init_binary,
+            attached.network.clone(),
+            &volume,
+        )?;
         run.rootfs_propagation =
             super::propagation::root_propagation(&rec.spec, &runtime)?.map(str::to_string);
         let oci = run
             .to_spec()
             .map_err(|e| Error::internal("building the OCI spec", e))?;
         paths
-            .write_etc(
-                &run.hostname,
-                rec.spec.network == super::NetworkMode::Host,
-                self.network.address(&rec.id),
-            )
+            .write_etc(&super::files::Etc {
+                hostname: &run.hostname,
+                domainname: &rec.spec.domainname,
+                host_network: rec.spec.network == super::NetworkMode::Host,
+                addresses: &attached.addresses,
+                embedded_dns: attached.embedded_dns,
+                host_gateway: attached.host_gateway,
+                net: &rec.spec.net,
+            })
             .map_err(|e| Error::internal("writing /etc files", e))?;
         std::fs::create_dir_all(&paths.bundle)
             .map_err(|e| Error::internal("creating bundle", e))?;
@@ -271,6 +282,8 @@ impl Containers {
                 let handle = MonitorHandle::attach(&self.socket(&c.id));
                 if handle.alive() {
                     tracing::info!(container.id = %c.id, "reattached to running container");
+                    let (network, rec) = (self.network.clone(), c.record());
+                    tokio::task::spawn_blocking(move || network.restore(&rec));
                     self.watch_exit(c.clone(), handle);
                 } else {
                     let (this, c) = (self.clone(), c.clone());

@@ -1,37 +1,77 @@
 //! The network seam of container start: before the runtime creates a container, the hook
 //! prepares its network and says what the runtime should do with it (a fresh namespace, the
-//! host's, or a prepared namespace joined by path); after the container ended, it releases what
-//! it made. Bridge networks plug in here; today's [`Local`] knows `none` and `host` only.
+//! host's, or a prepared namespace joined by path) and what its `/etc` files say; after the
+//! container ended, it releases what it made. `network connect` and `disconnect` of a running
+//! container go through it too. Bridge networks plug in here; [`Local`] knows `none` and
+//! `host` only.
+
+use std::net::IpAddr;
 
 use berth_runtime::Network;
 
-use super::NetworkMode;
-use crate::error::Result;
+use super::{EndpointSpec, NetworkMode, Record};
+use crate::error::{Error, Result};
+
+/// What a container's start got from its networks.
+#[derive(Debug)]
+pub struct Attached {
+    /// How the runtime makes or joins its namespace.
+    pub network: Network,
+    /// Its addresses on its networks, first network first, for its `/etc/hosts`.
+    pub addresses: Vec<IpAddr>,
+    /// Names are resolved by the embedded DNS server (a user-defined network).
+    pub embedded_dns: bool,
+    /// What `host-gateway` in `--add-host` stands for.
+    pub host_gateway: Option<IpAddr>,
+}
+
+impl Attached {
+    /// A start without bridge networks.
+    pub fn local(network: Network) -> Self {
+        Attached {
+            network,
+            addresses: Vec::new(),
+            embedded_dns: false,
+            host_gateway: None,
+        }
+    }
+}
 
 /// Prepares and releases containers' networks. Called off the async workers.
 pub trait NetworkHook: Send + Sync {
-    /// The network container `id` starts with, prepared for `mode`.
-    fn attach(&self, id: &str, mode: &NetworkMode) -> Result<Network>;
+    /// The network container `rec` starts with.
+    fn attach(&self, rec: &Record) -> Result<Attached>;
     /// Releases what [`NetworkHook::attach`] made for `id`, once it ended or failed to start.
     fn detach(&self, id: &str);
-    /// The address container `id` has on its network while attached, for its `/etc/hosts`.
-    fn address(&self, _id: &str) -> Option<std::net::IpAddr> {
-        None
+    /// Joins running container `rec` to one more network; returns all its addresses now.
+    fn connect(&self, rec: &Record, _ep: &EndpointSpec) -> Result<Vec<IpAddr>> {
+        Err(unsupported(rec.spec.network.as_str()))
     }
+    /// Takes running container `id` off network `network`; returns its addresses now.
+    fn disconnect(&self, _id: &str, network: &str) -> Result<Vec<IpAddr>> {
+        Err(unsupported(network))
+    }
+    /// Takes up again what a container still running after a daemon restart needs from the
+    /// daemon (its DNS server, its host ports).
+    fn restore(&self, _rec: &Record) {}
+}
+
+fn unsupported(name: &str) -> Error {
+    Error::new(
+        berth_core::ErrorKind::NotImplemented,
+        format!("this daemon cannot attach containers to network {name}"),
+    )
 }
 
 /// `none`: a namespace with only loopback, which the runtime makes; `host`: the host's.
 pub struct Local;
 
 impl NetworkHook for Local {
-    fn attach(&self, _id: &str, mode: &NetworkMode) -> Result<Network> {
-        match mode {
-            NetworkMode::None => Ok(Network::None),
-            NetworkMode::Host => Ok(Network::Host),
-            NetworkMode::Network { name, .. } => Err(crate::error::Error::new(
-                berth_core::ErrorKind::NotImplemented,
-                format!("this daemon cannot attach containers to network {name}"),
-            )),
+    fn attach(&self, rec: &Record) -> Result<Attached> {
+        match &rec.spec.network {
+            NetworkMode::None => Ok(Attached::local(Network::None)),
+            NetworkMode::Host => Ok(Attached::local(Network::Host)),
+            NetworkMode::Network { name, .. } => Err(unsupported(name)),
         }
     }
 

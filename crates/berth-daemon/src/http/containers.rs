@@ -44,65 +44,13 @@ async fn create(
     let req: CreateRequest = berth_api::fields::decode_create(&body)
         .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
     let mut spec = crate::wire::create::spec(req, &d.config.runtimes)?;
-    if let crate::containers::NetworkMode::Network { id, name } = &mut spec.network {
-        // A 400, not the lookup's 404: a client takes a 404 from create for a missing image.
-        *id = d
-            .networks
-            .get(name)
-            .map_err(|e| Error::invalid(e.message))?
-            .id;
-    }
+    super::container_net::resolve(&d, &mut spec)?;
     let name = q.get("name").filter(|n| !n.is_empty()).map(str::to_string);
     let (id, warnings) = crate::blocking::run("creating a container", move || {
         d.containers.create(name.as_deref(), spec)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(CreateResponse { id, warnings })))
-}
-
-/// `NetworkSettings.Networks`: the one network the container is in, with its endpoint while it
-/// is attached (empty otherwise, as Docker shows `none`, `host` and stopped containers).
-fn networks(d: &Daemon, r: &Record) -> serde_json::Value {
-    let mut endpoint = serde_json::json!({
-        "IPAMConfig": null, "Links": null, "Aliases": null, "NetworkID": "", "EndpointID": "",
-        "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
-        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "", "DriverOpts": null,
-    });
-    if let crate::containers::NetworkMode::Network { id, .. } = &r.spec.network {
-        endpoint["NetworkID"] = serde_json::json!(id);
-        // Docker gives a container its short ID as an alias on user-defined networks.
-        endpoint["Aliases"] = serde_json::json!([&r.id[..12]]);
-        if let Ok(Some(e)) = d.networks.endpoint(&r.id) {
-            endpoint["EndpointID"] = serde_json::json!(e.id);
-            endpoint["Gateway"] = serde_json::json!(e.gateway.to_string());
-            endpoint["IPAddress"] = serde_json::json!(e.address.addr().to_string());
-            endpoint["IPPrefixLen"] = serde_json::json!(e.address.prefix_len());
-            endpoint["MacAddress"] = serde_json::json!(e.mac);
-        }
-    }
-    serde_json::json!({ r.spec.network.as_str(): endpoint })
-}
-
-/// `NetworkSettings` of `inspect`, in Docker's shape; the top-level addresses are the default
-/// bridge's only, so they stay empty.
-fn network_settings(d: &Daemon, r: &Record) -> serde_json::Value {
-    let sandbox = match r.spec.network {
-        crate::containers::NetworkMode::Network { .. } if r.state.status == Status::Running => d
-            .config
-            .exec_root
-            .join("netns")
-            .join(&r.id)
-            .display()
-            .to_string(),
-        _ => String::new(),
-    };
-    serde_json::json!({
-        "Bridge": "", "SandboxID": "", "HairpinMode": false, "LinkLocalIPv6Address": "",
-        "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": sandbox, "SecondaryIPAddresses": null,
-        "SecondaryIPv6Addresses": null, "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
-        "MacAddress": "", "Networks": networks(d, r),
-    })
 }
 
 /// The `Command` of `ps`: the path and arguments, those with a space in single quotes, as
@@ -213,12 +161,12 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
             image_id: r.image_id.to_string(),
             command: command(&r),
             created: chrono::DateTime::parse_from_rfc3339(&r.created).map_or(0, |t| t.timestamp()),
-            ports: vec![],
+            ports: super::container_net::summary_ports(&d, &r),
             labels: labels.into_iter().collect(),
             state: r.state.status.as_str().into(),
             status: status_text(&r),
             host_config: BTreeMap::from([("NetworkMode".into(), r.spec.network.as_str().into())]),
-            network_settings: serde_json::json!({"Networks": networks(&d, &r)}),
+            network_settings: serde_json::json!({"Networks": super::container_net::networks(&d, &r)}),
             mounts: mount_points(&d, &r),
             size_rw: None,
             size_root_fs: None,
@@ -329,7 +277,7 @@ fn inspect_blocking(d: Arc<Daemon>, id: &str, q: Query) -> Result<Json<Inspect>,
         },
         mounts: mount_points(&d, &r),
         config: crate::wire::inspect::config(&r.spec),
-        network_settings: network_settings(&d, &r),
+        network_settings: super::container_net::network_settings(&d, &r),
         size_rw,
         size_root_fs,
     }))

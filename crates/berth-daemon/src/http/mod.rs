@@ -8,6 +8,7 @@ mod archive;
 mod build;
 mod commit;
 mod container_files;
+mod container_net;
 mod containers;
 mod error;
 mod exec;

@@ -28,17 +28,18 @@ pub fn routes() -> Router<Arc<Daemon>> {
 /// The containers on network `n`, as inspect's `Containers` shows them.
 fn containers(d: &Daemon, n: &Network) -> Value {
     let mut out = serde_json::Map::new();
-    for (id, e) in d.networks.endpoints_on(&n.id).unwrap_or_default() {
+    for e in d.networks.endpoints_on(&n.id).unwrap_or_default() {
         let name = d
             .containers
-            .get(&id)
+            .get(&e.container)
             .map(|c| c.record().name)
             .unwrap_or_default();
         out.insert(
-            id,
+            e.container.clone(),
             json!({
                 "Name": name, "EndpointID": e.id, "MacAddress": e.mac,
-                "IPv4Address": e.address.to_string(), "IPv6Address": "",
+                "IPv4Address": e.address.to_string(),
+                "IPv6Address": e.address6.map(|a| a.to_string()).unwrap_or_default(),
             }),
         );
     }

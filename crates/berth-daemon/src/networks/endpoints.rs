@@ -1,51 +1,37 @@
-//! Containers on bridge networks: the network hook of container start. For each start the hook
-//! takes an address from the network, makes a network namespace kept at
-//! `<exec-root>/netns/<id>` (a bind mount, so it outlives the daemon and a running container
-//! keeps its network across daemon restarts), plugs a veth pair into the bridge with the
-//! container's end in that namespace, and records the endpoint in the store; the runtime joins
-//! the namespace by path. When the container has ended, `detach` undoes each step.
+//! Containers on bridge networks: the network hook of container start. A start makes a
+//! network namespace kept at `<exec-root>/netns/<id>` (a bind mount, so it outlives the daemon
+//! and a running container keeps its network across daemon restarts), and for each network of
+//! the container takes an address, plugs a veth pair into the bridge with the container's end
+//! in that namespace (`eth0`, `eth1`, ...; only the first gets the default route), gives the
+//! network's DNS the container's names and records the endpoint. The first endpoint also holds
+//! the published ports, which the firewall's maps then send to it. A container on a
+//! user-defined network gets the embedded DNS server. When the container has ended, `detach`
+//! undoes each step; `connect` and `disconnect` do one endpoint of a running container.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use berth_network::endpoint::{self, Endpoint as Plug};
 use berth_network::link::Netlink;
 use berth_network::mac::{MacAddr, random_veth_name};
 use berth_network::netns::Netns;
+use berth_network::ports::Ports;
 use berth_runtime::Network as RuntimeNetwork;
-use ipnet::IpNet;
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
-use serde::{Deserialize, Serialize};
 
-use super::Networks;
-use crate::containers::NetworkMode;
-use crate::containers::network::{Local, NetworkHook};
-use crate::error::{Error, Result, db};
-
-const ENDPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("endpoints");
-
-/// A container's place on a network, as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EndpointRecord {
-    /// The endpoint's ID (Docker's `EndpointID`).
-    pub id: String,
-    /// The network's ID.
-    pub network: String,
-    /// The container's address with the subnet's prefix.
-    pub address: IpNet,
-    /// The network's gateway.
-    pub gateway: IpAddr,
-    /// The container's MAC address.
-    pub mac: String,
-    /// The host end of the veth pair.
-    pub host_ifname: String,
-}
+use super::dns::Dns;
+use super::store::{EndpointRecord, Published};
+use super::{Network, Networks, publish};
+use crate::containers::network::{Attached, Local, NetworkHook};
+use crate::containers::{EndpointSpec, NetworkMode, Record};
+use crate::error::{Error, Result};
 
 /// The network hook of a daemon with bridge networks.
 pub struct BridgeHook {
     networks: Arc<Networks>,
     netns_dir: PathBuf,
+    dns: Arc<Dns>,
+    ports: Mutex<Ports>,
 }
 
 impl BridgeHook {
@@ -54,6 +40,8 @@ impl BridgeHook {
         BridgeHook {
             networks,
             netns_dir: exec_root.join("netns"),
+            dns: Arc::new(Dns::default()),
+            ports: Mutex::new(Ports::default()),
         }
     }
 
@@ -62,7 +50,7 @@ impl BridgeHook {
     }
 
     /// Makes a namespace and keeps it at the container's path.
-    fn keep_netns(&self, id: &str) -> Result<(Netns, PathBuf)> {
+    fn keep_netns(&self, id: &str) -> Result<Netns> {
         let ns = Netns::new().map_err(|e| Error::internal("creating a network namespace", e))?;
         std::fs::create_dir_all(&self.netns_dir)
             .map_err(|e| Error::internal("creating the netns directory", e))?;
@@ -76,7 +64,12 @@ impl BridgeHook {
             None::<&str>,
         )
         .map_err(|e| Error::internal("keeping the network namespace", std::io::Error::from(e)))?;
-        Ok((ns, path))
+        Ok(ns)
+    }
+
+    fn open_netns(&self, id: &str) -> Result<Netns> {
+        Netns::open(self.netns_path(id))
+            .map_err(|e| Error::internal("opening the container's network namespace", e))
     }
 
     fn drop_netns(&self, id: &str) {
@@ -85,127 +78,285 @@ impl BridgeHook {
         let _ = std::fs::remove_file(&path);
     }
 
-    fn attach_bridge(&self, container: &str, network: &str) -> Result<RuntimeNetwork> {
-        let (n, address, gateway) = self.networks.allocate(network)?;
-        let made = self.plug(container, &n, address, gateway);
+    fn attach_all(&self, rec: &Record) -> Result<Attached> {
+        let ns = self.keep_netns(&rec.id)?;
+        let made = self.plug_all(rec, &ns);
+        match made {
+            Ok(attached) => Ok(attached),
+            Err(e) => {
+                self.detach(&rec.id);
+                Err(e)
+            }
+        }
+    }
+
+    fn plug_all(&self, rec: &Record, ns: &Netns) -> Result<Attached> {
+        for (i, ep) in rec.spec.net.endpoints.iter().enumerate() {
+            self.plug(rec, ep, &format!("eth{i}"), i == 0, ns)?;
+        }
+        let eps = self.networks.endpoints_of(&rec.id)?;
+        let embedded_dns = self.start_dns(rec, ns, &eps)?;
+        Ok(Attached {
+            network: RuntimeNetwork::Join(self.netns_path(&rec.id)),
+            addresses: eps.iter().flat_map(EndpointRecord::addrs).collect(),
+            embedded_dns,
+            host_gateway: eps.first().map(|e| e.gateway),
+        })
+    }
+
+    /// One endpoint of `rec` on `ep`'s network as `ifname`; `primary` gets the default
+    /// route and the published ports.
+    fn plug(
+        &self,
+        rec: &Record,
+        ep: &EndpointSpec,
+        ifname: &str,
+        primary: bool,
+        ns: &Netns,
+    ) -> Result<EndpointRecord> {
+        let n = self.networks.get(&ep.network)?;
+        let (address, address6) = self.networks.allocate(&n.id, ep)?;
+        let made = self.plug_allocated(rec, ep, &n, ifname, primary, ns, (address, address6));
         if made.is_err() {
-            self.networks.release(network, address.addr());
-            self.drop_netns(container);
+            self.networks.release(&n.id, address.0.addr());
+            if let Some((a6, _)) = address6 {
+                self.networks.release(&n.id, a6.addr());
+            }
         }
         made
     }
 
-    fn plug(
+    #[allow(clippy::too_many_arguments)]
+    fn plug_allocated(
         &self,
-        container: &str,
-        n: &super::Network,
-        address: IpNet,
-        gateway: IpAddr,
-    ) -> Result<RuntimeNetwork> {
-        let (ns, path) = self.keep_netns(container)?;
-        let IpAddr::V4(v4) = address.addr() else {
-            return Err(Error::internal_msg("a container's first address is IPv4"));
+        rec: &Record,
+        ep: &EndpointSpec,
+        n: &Network,
+        ifname: &str,
+        primary: bool,
+        ns: &Netns,
+        (v4, v6): super::Addresses,
+    ) -> Result<EndpointRecord> {
+        let mac = match ep.mac.as_deref().or(primary
+            .then_some(rec.spec.net.mac_address.as_str())
+            .filter(|m| !m.is_empty()))
+        {
+            Some(m) => MacAddr::parse(m).map_err(Error::invalid)?,
+            None => match v4.0.addr() {
+                IpAddr::V4(a) => MacAddr::from_ipv4(a),
+                IpAddr::V6(_) => {
+                    return Err(Error::internal_msg("an endpoint's first address is IPv4"));
+                }
+            },
         };
-        let mac = MacAddr::from_ipv4(v4);
+        let mut gateways = Vec::new();
+        if primary && !n.internal {
+            gateways.push(v4.1);
+            gateways.extend(v6.map(|(_, g)| g));
+        }
         let plug = Plug {
             bridge: n.bridge.clone(),
             host_ifname: random_veth_name().map_err(|e| Error::internal("naming a veth", e))?,
-            ifname: "eth0".into(),
+            ifname: ifname.to_string(),
             mtu: n.mtu(),
             mac: Some(mac),
-            addresses: vec![address],
-            gateways: vec![gateway],
+            addresses: std::iter::once(v4.0).chain(v6.map(|(a, _)| a)).collect(),
+            gateways,
         };
         let nl = Netlink::open().map_err(|e| Error::internal("opening netlink", e))?;
-        endpoint::attach(&nl, &plug, &ns)
+        endpoint::attach(&nl, &plug, ns)
             .map_err(|e| Error::internal(&format!("attaching to network {}", n.name), e))?;
-        let rec = EndpointRecord {
+        let mut e = EndpointRecord {
             id: berth_core::id::generate(),
+            container: rec.id.clone(),
             network: n.id.clone(),
-            address,
-            gateway,
+            ifname: ifname.to_string(),
+            address: v4.0,
+            gateway: v4.1,
+            address6: v6.map(|(a, _)| a),
+            gateway6: v6.map(|(_, g)| g),
             mac: mac.to_string(),
             host_ifname: plug.host_ifname.clone(),
+            aliases: ep.aliases.clone(),
+            names: dns_names(rec, ep),
+            ports: Vec::new(),
         };
-        if let Err(e) = self.networks.put_endpoint(container, &rec) {
+        let stored = self.publish_ports(rec, primary, &mut e).and_then(|()| {
+            self.networks.put_endpoint(&e)?;
+            if !e.ports.is_empty() {
+                self.networks.refresh_firewall()?;
+            }
+            Ok(())
+        });
+        if let Err(err) = stored {
+            self.release_ports(&e.ports);
+            let _ = self.networks.delete_endpoint(&e);
             let _ = endpoint::detach(&nl, &plug.host_ifname);
-            return Err(e);
+            return Err(err);
         }
-        Ok(RuntimeNetwork::Join(path))
+        if !n.is_default() {
+            self.dns.add(&n.name, &e.names, &e.addrs());
+        }
+        Ok(e)
+    }
+
+    fn publish_ports(&self, rec: &Record, primary: bool, e: &mut EndpointRecord) -> Result<()> {
+        if !primary {
+            return Ok(());
+        }
+        let n = self.networks.get(&e.network)?;
+        let mut ports = self.ports.lock().expect("ports lock");
+        e.ports = publish::reserve(&mut ports, rec, &n, e)?;
+        Ok(())
+    }
+
+    fn release_ports(&self, published: &[Published]) {
+        let mut ports = self.ports.lock().expect("ports lock");
+        publish::release(&mut ports, published);
+    }
+
+    /// Starts the embedded DNS server for `rec` if it is on a user-defined network.
+    fn start_dns(&self, rec: &Record, ns: &Netns, eps: &[EndpointRecord]) -> Result<bool> {
+        let networks = self.dns_networks(eps);
+        if networks.is_empty() {
+            return Ok(false);
+        }
+        self.dns
+            .serve(&rec.id, ns, networks, upstreams(&rec.spec.net.dns))?;
+        Ok(true)
+    }
+
+    /// The names of the networks of `eps` that have DNS: all but the default bridge.
+    fn dns_networks(&self, eps: &[EndpointRecord]) -> Vec<String> {
+        eps.iter()
+            .filter_map(|e| self.networks.get(&e.network).ok())
+            .filter(|n| !n.is_default())
+            .map(|n| n.name)
+            .collect()
+    }
+
+    /// Undoes one endpoint.
+    fn unplug(&self, nl: Option<&Netlink>, e: &EndpointRecord) {
+        if let Some(nl) = nl {
+            let _ = endpoint::detach(nl, &e.host_ifname);
+        }
+        if let Ok(n) = self.networks.get(&e.network) {
+            self.dns.remove(&n.name, &e.addrs());
+        }
+        self.release_ports(&e.ports);
+        for a in e.addrs() {
+            self.networks.release(&e.network, a);
+        }
+        let _ = self.networks.delete_endpoint(e);
+    }
+
+    /// A free interface name inside container `id`.
+    fn next_ifname(eps: &[EndpointRecord]) -> String {
+        (0..)
+            .map(|i| format!("eth{i}"))
+            .find(|n| !eps.iter().any(|e| &e.ifname == n))
+            .expect("names are endless")
     }
 }
 
 impl NetworkHook for BridgeHook {
-    fn attach(&self, id: &str, mode: &NetworkMode) -> Result<RuntimeNetwork> {
-        match mode {
-            NetworkMode::Network { id: network, .. } => self.attach_bridge(id, network),
-            other => Local.attach(id, other),
+    fn attach(&self, rec: &Record) -> Result<Attached> {
+        match &rec.spec.network {
+            NetworkMode::Network { .. } => self.attach_all(rec),
+            _ => Local.attach(rec),
         }
     }
 
     fn detach(&self, id: &str) {
-        let Ok(Some(rec)) = self.networks.endpoint(id) else {
-            return;
-        };
-        if let Ok(nl) = Netlink::open() {
-            let _ = endpoint::detach(&nl, &rec.host_ifname);
+        self.dns.stop(id);
+        let eps = self.networks.endpoints_of(id).unwrap_or_default();
+        let nl = Netlink::open().ok();
+        let had_ports = eps.iter().any(|e| !e.ports.is_empty());
+        for e in &eps {
+            self.unplug(nl.as_ref(), e);
+        }
+        if had_ports && let Err(e) = self.networks.refresh_firewall() {
+            tracing::warn!(container.id = id, error = %e, "updating the firewall");
         }
         self.drop_netns(id);
-        self.networks.release(&rec.network, rec.address.addr());
-        let _ = self.networks.delete_endpoint(id);
     }
 
-    fn address(&self, id: &str) -> Option<IpAddr> {
-        Some(self.networks.endpoint(id).ok()??.address.addr())
+    fn connect(&self, rec: &Record, ep: &EndpointSpec) -> Result<Vec<IpAddr>> {
+        let ns = self.open_netns(&rec.id)?;
+        let eps = self.networks.endpoints_of(&rec.id)?;
+        self.plug(rec, ep, &Self::next_ifname(&eps), eps.is_empty(), &ns)?;
+        let eps = self.networks.endpoints_of(&rec.id)?;
+        if self.dns.serves(&rec.id) {
+            self.dns.set_networks(&rec.id, self.dns_networks(&eps));
+        } else {
+            self.start_dns(rec, &ns, &eps)?;
+        }
+        Ok(eps.iter().flat_map(EndpointRecord::addrs).collect())
+    }
+
+    fn disconnect(&self, id: &str, network: &str) -> Result<Vec<IpAddr>> {
+        let eps = self.networks.endpoints_of(id)?;
+        if let Some(e) = eps.iter().find(|e| e.network == network) {
+            let nl = Netlink::open().ok();
+            self.unplug(nl.as_ref(), e);
+            if !e.ports.is_empty() {
+                self.networks.refresh_firewall()?;
+            }
+        }
+        let rest = self.networks.endpoints_of(id)?;
+        self.dns.set_networks(id, self.dns_networks(&rest));
+        Ok(rest.iter().flat_map(EndpointRecord::addrs).collect())
+    }
+
+    fn restore(&self, rec: &Record) {
+        let Ok(eps) = self.networks.endpoints_of(&rec.id) else {
+            return;
+        };
+        for e in &eps {
+            if let Ok(n) = self.networks.get(&e.network)
+                && !n.is_default()
+            {
+                self.dns.add(&n.name, &e.names, &e.addrs());
+            }
+            let mut ports = self.ports.lock().expect("ports lock");
+            if let Err(err) = publish::hold_again(&mut ports, &e.ports) {
+                tracing::warn!(container.id = %rec.id, error = %err, "holding a published port again");
+            }
+        }
+        let started = self
+            .open_netns(&rec.id)
+            .and_then(|ns| self.start_dns(rec, &ns, &eps));
+        if let Err(e) = started {
+            tracing::warn!(container.id = %rec.id, error = %e, "restarting the container's DNS server");
+        }
     }
 }
 
-impl Networks {
-    /// The endpoint of container `id`, if it is on a network now.
-    pub fn endpoint(&self, id: &str) -> Result<Option<EndpointRecord>> {
-        let tx = self.db.begin_read().map_err(db)?;
-        let Ok(t) = tx.open_table(ENDPOINTS) else {
-            return Ok(None);
-        };
-        Ok(t.get(id)
-            .map_err(db)?
-            .and_then(|v| serde_json::from_slice(v.value()).ok()))
-    }
+/// The names container `rec` has on a network: its name, the aliases asked for, its short
+/// ID (Docker's order).
+fn dns_names(rec: &Record, ep: &EndpointSpec) -> Vec<String> {
+    let mut names = vec![rec.name.clone()];
+    names.extend(ep.aliases.iter().cloned());
+    names.push(rec.id[..12].to_string());
+    names
+}
 
-    /// The containers with an endpoint on network `network`.
-    pub fn endpoints_on(&self, network: &str) -> Result<Vec<(String, EndpointRecord)>> {
-        let tx = self.db.begin_read().map_err(db)?;
-        let Ok(t) = tx.open_table(ENDPOINTS) else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        for row in t.iter().map_err(db)? {
-            let (k, v) = row.map_err(db)?;
-            if let Ok(e) = serde_json::from_slice::<EndpointRecord>(v.value())
-                && e.network == network
-            {
-                out.push((k.value().to_string(), e));
-            }
-        }
-        Ok(out)
-    }
-
-    fn put_endpoint(&self, id: &str, e: &EndpointRecord) -> Result<()> {
-        let tx = self.db.begin_write().map_err(db)?;
-        let bytes = serde_json::to_vec(e).expect("endpoint serializes");
-        tx.open_table(ENDPOINTS)
-            .map_err(db)?
-            .insert(id, bytes.as_slice())
-            .map_err(db)?;
-        tx.commit().map_err(db)
-    }
-
-    fn delete_endpoint(&self, id: &str) -> Result<()> {
-        let tx = self.db.begin_write().map_err(db)?;
-        tx.open_table(ENDPOINTS)
-            .map_err(db)?
-            .remove(id)
-            .map_err(db)?;
-        tx.commit().map_err(db)
-    }
+/// Where the DNS server sends what it does not answer: `--dns`, else the host's name servers
+/// (loopback ones too: queries go out from the daemon's namespace), else Google's, as Docker.
+fn upstreams(dns: &[String]) -> Vec<SocketAddr> {
+    let given: Vec<IpAddr> = dns.iter().filter_map(|d| d.parse().ok()).collect();
+    let servers = if given.is_empty() {
+        crate::containers::files::host_nameservers()
+    } else {
+        given
+    };
+    let servers = if servers.is_empty() {
+        vec![[8, 8, 8, 8].into(), [8, 8, 4, 4].into()]
+    } else {
+        servers
+    };
+    servers
+        .into_iter()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .collect()
 }

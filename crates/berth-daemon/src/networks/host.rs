@@ -40,8 +40,9 @@ pub fn remove_bridge(name: &str) {
     }
 }
 
-/// Makes berth's table what `all` says, and the iptables accepts where FORWARD drops.
-pub fn firewall(all: &[Network]) -> Result<()> {
+/// Makes berth's table what `all` and `ports` say, and the iptables accepts where FORWARD
+/// drops.
+pub fn firewall(all: &[Network], ports: &[firewall::Port]) -> Result<()> {
     let rules = Ruleset {
         bridges: all
             .iter()
@@ -53,7 +54,7 @@ pub fn firewall(all: &[Network]) -> Result<()> {
                 icc: n.flag(OPT_ICC),
             })
             .collect(),
-        ports: Vec::new(),
+        ports: ports.to_vec(),
     };
     rules
         .apply()
@@ -63,14 +64,14 @@ pub fn firewall(all: &[Network]) -> Result<()> {
 }
 
 /// Makes the stored networks' bridges where they are missing, and the table.
-pub fn restore(all: &[Network]) -> Result<()> {
+pub fn restore(all: &[Network], ports: &[firewall::Port]) -> Result<()> {
     let nl = netlink()?;
     for n in all {
         if nl.link(&n.bridge).is_err() {
             make_bridge(n)?;
         }
     }
-    firewall(all)
+    firewall(all, ports)
 }
 
 /// The host's IPv4 routes with a destination, which new subnets must not overlap.

@@ -9,10 +9,14 @@
 //!
 //! Everything here acts on the daemon's own network namespace, from the blocking pool.
 
+mod dns;
 mod endpoints;
 mod host;
+mod publish;
+mod store;
 
-pub use endpoints::{BridgeHook, EndpointRecord};
+pub use endpoints::BridgeHook;
+pub use store::{EndpointRecord, Published};
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -67,7 +71,15 @@ pub const OPT_HOST_IP: &str = "com.docker.network.bridge.host_binding_ipv4";
 /// The MTU of the bridge and its veths.
 pub const OPT_MTU: &str = "com.docker.network.driver.mtu";
 
+/// An endpoint's IPv4 address and gateway, and its IPv6 ones on a network with IPv6.
+pub type Addresses = ((IpNet, IpAddr), Option<(IpNet, IpAddr)>);
+
 impl Network {
+    /// The default bridge network, which has no DNS.
+    pub fn is_default(&self) -> bool {
+        self.name == "bridge"
+    }
+
     fn flag(&self, key: &str) -> bool {
         self.options.get(key).is_none_or(|v| v != "false")
     }
@@ -134,9 +146,11 @@ impl Networks {
             pools: Mutex::new(Pools::default()),
             change: Mutex::new(()),
         };
+        this.drop_old_endpoints()?;
         let all = this.list()?;
         if !all.is_empty() {
-            host::restore(&all)?;
+            let ports = publish::firewall_ports(&this.all_endpoints()?);
+            host::restore(&all, &ports)?;
         }
         Ok(this)
     }
@@ -239,9 +253,7 @@ impl Networks {
             )));
         }
         host::make_bridge(&n)?;
-        let mut all = existing;
-        all.push(n.clone());
-        let stored = self.put(&n).and_then(|()| host::firewall(&all));
+        let stored = self.put(&n).and_then(|()| self.firewall_locked());
         if let Err(e) = stored {
             let _ = self.delete(&n.id);
             host::remove_bridge(&n.bridge);
@@ -293,23 +305,66 @@ impl Networks {
             .map_err(|e| Error::invalid(e.to_string()))
     }
 
-    /// An address on network `id` for a new endpoint, with the network, the address's
-    /// prefix and the gateway; stored before it is returned. Blocks.
-    pub fn allocate(&self, id: &str) -> Result<(Network, IpNet, IpAddr)> {
+    /// Addresses on network `id` for a new endpoint (the ones `ep` asks for, else the next
+    /// free ones), with their gateways; stored before they are returned. Blocks.
+    pub fn allocate(&self, id: &str, ep: &crate::containers::EndpointSpec) -> Result<Addresses> {
         let _change = self.change.lock().expect("network change lock");
         let mut n = self.get(id)?;
-        let s = n
-            .subnets
-            .iter_mut()
-            .find(|s| s.subnet().addr().is_ipv4())
+        let mut take = |family_v4: bool,
+                        wanted: Option<IpAddr>|
+         -> Result<Option<(IpNet, IpAddr)>> {
+            if let Some(w) = wanted
+                && !n.subnets.iter().any(|s| s.subnet().contains(&w))
+            {
+                return Err(Error::invalid(format!(
+                    "Invalid address {w}: It does not belong to any of this network's subnets"
+                )));
+            }
+            let Some(s) = n
+                .subnets
+                .iter_mut()
+                .find(|s| s.subnet().addr().is_ipv4() == family_v4)
+            else {
+                return Ok(None);
+            };
+            let addr = s
+                .allocate(wanted)
+                .map_err(|e| Error::invalid(e.to_string()))?;
+            let net = IpNet::new(addr, s.subnet().prefix_len()).expect("an address of the subnet");
+            Ok(Some((net, s.gateway())))
+        };
+        let v4 = take(true, ep.ipv4.map(IpAddr::V4))?
             .ok_or_else(|| Error::internal_msg(format!("network {} has no IPv4 subnet", n.name)))?;
-        let addr = s
-            .allocate(None)
-            .map_err(|e| Error::invalid(e.to_string()))?;
-        let net = IpNet::new(addr, s.subnet().prefix_len()).expect("an address of the subnet");
-        let gateway = s.gateway();
+        let v6 = if n.ipv6 {
+            match take(false, ep.ipv6.map(IpAddr::V6)) {
+                Ok(v6) => v6,
+                Err(e) => {
+                    if let Some(s) = n
+                        .subnets
+                        .iter_mut()
+                        .find(|s| s.subnet().contains(&v4.0.addr()))
+                    {
+                        let _ = s.release(v4.0.addr());
+                    }
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
         self.put(&n)?;
-        Ok((n, net, gateway))
+        Ok((v4, v6))
+    }
+
+    /// Makes berth's table match the networks and the published ports. Blocks.
+    pub fn refresh_firewall(&self) -> Result<()> {
+        let _change = self.change.lock().expect("network change lock");
+        self.firewall_locked()
+    }
+
+    fn firewall_locked(&self) -> Result<()> {
+        let ports = publish::firewall_ports(&self.all_endpoints()?);
+        host::firewall(&self.list()?, &ports)
     }
 
     /// Gives `addr` back to network `id`. Blocks.
@@ -344,9 +399,8 @@ impl Networks {
             ));
         }
         self.delete(&n.id)?;
-        let rest = self.list()?;
         host::remove_bridge(&n.bridge);
-        host::firewall(&rest)?;
+        self.firewall_locked()?;
         self.publish("destroy", &n);
         Ok(())
     }

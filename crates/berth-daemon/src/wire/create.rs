@@ -22,7 +22,7 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
     let mut spec = from_docker(&req.config, &req.host_config);
     (spec.mounts, spec.volumes_from) = super::mounts::requested(&req.host_config)?;
     spec.network = network_mode(&req.host_config.network_mode)?;
-    spec.net = super::net::spec(&req)?;
+    spec.net = super::net::spec(&req, &spec.network)?;
     spec.restart = restart_policy(&req.host_config.restart_policy)?;
     // Recorded by name, as Docker does: inspect shows the runtime a container runs with.
     if spec.runtime.is_empty() {

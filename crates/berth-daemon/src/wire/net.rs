@@ -7,15 +7,15 @@ use std::net::IpAddr;
 
 use berth_api::container::{CreateRequest, EndpointSettings, PortMap};
 
-use crate::containers::{EndpointSpec, HostBinding, NetSpec};
+use crate::containers::{EndpointSpec, HostBinding, NetSpec, NetworkMode};
 use crate::error::{Error, Result};
 
-/// The networking of a create request; `mode` is `HostConfig.NetworkMode` as given.
-pub fn spec(req: &CreateRequest) -> Result<NetSpec> {
+/// The networking of a create request whose network mode is `mode`.
+pub fn spec(req: &CreateRequest, mode: &NetworkMode) -> Result<NetSpec> {
     let h = &req.host_config;
     let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
     let net = NetSpec {
-        endpoints: endpoints(req)?,
+        endpoints: endpoints(req, mode)?,
         dns: list(&h.dns),
         dns_search: list(&h.dns_search),
         dns_options: list(&h.dns_options),
@@ -49,27 +49,23 @@ pub fn spec(req: &CreateRequest) -> Result<NetSpec> {
 
 /// The endpoints a create asks for: the network of the mode first, then the others of
 /// `NetworkingConfig` in name order. `host`, `none` and `container:` have none.
-fn endpoints(req: &CreateRequest) -> Result<Vec<EndpointSpec>> {
-    let mode = req.host_config.network_mode.as_str();
+fn endpoints(req: &CreateRequest, mode: &NetworkMode) -> Result<Vec<EndpointSpec>> {
     let mut asked = req
         .networking_config
         .as_ref()
         .map(|n| n.endpoints_config.clone())
         .unwrap_or_default();
-    let bridged = !matches!(mode, "host" | "none") && !mode.starts_with("container:");
-    if !bridged {
+    let NetworkMode::Network { name: primary, .. } = mode else {
         // Docker accepts the mode's own entry (the CLI sends it) and nothing more.
-        asked.retain(|name, _| name != mode);
+        let given = req.host_config.network_mode.as_str();
+        asked.retain(|name, _| name != given && name != mode.as_str());
         if let Some(name) = asked.keys().next() {
             return Err(Error::invalid(format!(
-                "container cannot be connected to network {name}: it uses network mode {mode}"
+                "container cannot be connected to network {name}: it uses network mode {}",
+                mode.as_str()
             )));
         }
         return Ok(Vec::new());
-    }
-    let primary = match mode {
-        "" | "default" => "bridge",
-        m => m,
     };
     let first = asked.remove(primary).flatten().unwrap_or_default();
     let mut out = vec![endpoint(primary, &first)?];
@@ -235,15 +231,15 @@ mod tests {
             extra_host("gw:host-gateway").unwrap(),
             ("gw", "host-gateway")
         );
-        assert!(extra_host("nohost").is_err());
-        assert!(extra_host("a:notanip").is_err());
+        extra_host("nohost").unwrap_err();
+        extra_host("a:notanip").unwrap_err();
     }
 
     #[test]
     fn search_domains_are_checked() {
-        assert!(check_search_domain("example.com").is_ok());
-        assert!(check_search_domain(".").is_ok());
-        assert!(check_search_domain("-bad.com").is_err());
-        assert!(check_search_domain("a..b").is_err());
+        check_search_domain("example.com").unwrap();
+        check_search_domain(".").unwrap();
+        check_search_domain("-bad.com").unwrap_err();
+        check_search_domain("a..b").unwrap_err();
     }
 }

@@ -1,0 +1,208 @@
+//! A container's networks in Docker's shapes: `NetworkSettings` of inspect and list, the
+//! `Ports` of list, and the network names of a create resolved to networks.
+
+use serde_json::{Value, json};
+
+use crate::containers::{EndpointSpec, NetworkMode, Record, Spec, Status};
+use crate::networks::EndpointRecord;
+use crate::{Daemon, Error};
+
+/// Resolves the networks a create names, with Docker's checks of what a network allows.
+pub fn resolve(d: &Daemon, spec: &mut Spec) -> Result<(), Error> {
+    for ep in &mut spec.net.endpoints {
+        check_endpoint(d, ep)?;
+    }
+    if let NetworkMode::Network { id, name } = &mut spec.network
+        && let Some(first) = spec.net.endpoints.first()
+    {
+        *id = first.network.clone();
+        *name = first.name.clone();
+    }
+    // A bound port is an exposed one, as the docker CLI makes it (Docker's daemon would
+    // otherwise ignore the binding).
+    let exposed = spec.exposed_ports.get_or_insert_with(Vec::new);
+    for key in spec.net.ports.keys() {
+        if !exposed.contains(key) {
+            exposed.push(key.clone());
+        }
+    }
+    if exposed.is_empty() {
+        spec.exposed_ports = None;
+    }
+    Ok(())
+}
+
+/// Resolves `ep`'s network and checks what it asks of it (create and `network connect`).
+pub fn check_endpoint(d: &Daemon, ep: &mut EndpointSpec) -> Result<(), Error> {
+    // A 400, not the lookup's 404: a client takes a 404 from create for a missing image.
+    let n = d
+        .networks
+        .get(&ep.name)
+        .map_err(|e| Error::invalid(e.message))?;
+    ep.network = n.id.clone();
+    if n.is_default() {
+        if !ep.aliases.is_empty() {
+            return Err(Error::invalid(
+                "network-scoped alias is supported only for containers in user defined networks",
+            ));
+        }
+        if ep.ipv4.is_some() || ep.ipv6.is_some() {
+            return Err(Error::invalid(
+                "user specified IP address is supported on user defined networks only",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One entry of `NetworkSettings.Networks`: what was asked for, and the endpoint while the
+/// container runs (addresses are cleared when it stops, as Docker does).
+fn entry(r: &Record, ep: Option<&EndpointSpec>, live: Option<&EndpointRecord>) -> Value {
+    let ipam = ep
+        .filter(|e| e.ipv4.is_some() || e.ipv6.is_some())
+        .map(|e| {
+            json!({
+                "IPv4Address": e.ipv4.map(|a| a.to_string()).unwrap_or_default(),
+                "IPv6Address": e.ipv6.map(|a| a.to_string()).unwrap_or_default(),
+            })
+        });
+    let aliases = ep.filter(|_| r.spec.network != NetworkMode::None).map(|e| {
+        let mut a = e.aliases.clone();
+        a.push(r.id[..12].to_string());
+        a
+    });
+    let mut v = json!({
+        "IPAMConfig": ipam, "Links": null, "Aliases": aliases,
+        "NetworkID": ep.map(|e| e.network.clone()).unwrap_or_default(), "EndpointID": "",
+        "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
+        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "", "DriverOpts": null,
+    });
+    if let Some(e) = live {
+        v["EndpointID"] = json!(e.id);
+        v["Gateway"] = json!(e.gateway.to_string());
+        v["IPAddress"] = json!(e.address.addr().to_string());
+        v["IPPrefixLen"] = json!(e.address.prefix_len());
+        v["MacAddress"] = json!(e.mac);
+        if let (Some(a), Some(g)) = (e.address6, e.gateway6) {
+            v["GlobalIPv6Address"] = json!(a.addr().to_string());
+            v["GlobalIPv6PrefixLen"] = json!(a.prefix_len());
+            v["IPv6Gateway"] = json!(g.to_string());
+        }
+    }
+    v
+}
+
+fn live(d: &Daemon, r: &Record) -> Vec<EndpointRecord> {
+    if r.state.status == Status::Running {
+        d.networks.endpoints_of(&r.id).unwrap_or_default()
+    } else {
+        Vec::new()
+    }
+}
+
+/// `NetworkSettings.Networks`.
+pub fn networks(d: &Daemon, r: &Record) -> Value {
+    let live = live(d, r);
+    let mut out = serde_json::Map::new();
+    match &r.spec.network {
+        NetworkMode::None | NetworkMode::Host => {
+            out.insert(r.spec.network.as_str().into(), entry(r, None, None));
+        }
+        NetworkMode::Network { .. } => {
+            for ep in &r.spec.net.endpoints {
+                let l = live.iter().find(|l| l.network == ep.network);
+                let mut v = entry(r, Some(ep), l);
+                if d.networks.get(&ep.network).is_ok_and(|n| n.is_default()) {
+                    v["Aliases"] = Value::Null;
+                }
+                out.insert(ep.name.clone(), v);
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// `NetworkSettings.Ports` of a running container: each exposed port with where it is
+/// published (`null` if nowhere).
+fn ports(r: &Record, live: &[EndpointRecord]) -> Value {
+    let mut out = serde_json::Map::new();
+    if r.state.status != Status::Running {
+        return Value::Object(out);
+    }
+    for key in r.spec.exposed_ports.iter().flatten() {
+        out.insert(normalized(key), Value::Null);
+    }
+    for p in live.iter().flat_map(|e| &e.ports) {
+        let key = format!("{}/{}", p.container_port, p.proto);
+        let list = out.entry(key).or_insert_with(|| json!([]));
+        if !list.is_array() {
+            *list = json!([]);
+        }
+        if let Some(a) = list.as_array_mut() {
+            a.push(json!({"HostIp": p.host_ip.to_string(), "HostPort": p.host_port.to_string()}));
+        }
+    }
+    Value::Object(out)
+}
+
+fn normalized(key: &str) -> String {
+    if key.contains('/') {
+        key.to_string()
+    } else {
+        format!("{key}/tcp")
+    }
+}
+
+/// `Ports` of `GET /containers/json`: published ports, then exposed ones published nowhere.
+pub fn summary_ports(d: &Daemon, r: &Record) -> Vec<Value> {
+    let Value::Object(map) = ports(r, &live(d, r)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, bindings) in map {
+        let (port, proto) = key.split_once('/').unwrap_or((&key, "tcp"));
+        let port: u16 = port.parse().unwrap_or(0);
+        match bindings.as_array() {
+            Some(list) => out.extend(list.iter().map(|b| {
+                json!({"IP": b["HostIp"], "PrivatePort": port,
+                       "PublicPort": b["HostPort"].as_str().and_then(|p| p.parse::<u16>().ok()),
+                       "Type": proto})
+            })),
+            None => out.push(json!({"PrivatePort": port, "Type": proto})),
+        }
+    }
+    out
+}
+
+/// `NetworkSettings` of inspect; the top-level addresses are the default bridge's.
+pub fn network_settings(d: &Daemon, r: &Record) -> Value {
+    let live = live(d, r);
+    let sandbox = if r.state.status == Status::Running && !live.is_empty() {
+        d.config
+            .exec_root
+            .join("netns")
+            .join(&r.id)
+            .display()
+            .to_string()
+    } else {
+        String::new()
+    };
+    let mut v = json!({
+        "Bridge": "", "SandboxID": "", "HairpinMode": false, "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0, "Ports": ports(r, &live), "SandboxKey": sandbox,
+        "SecondaryIPAddresses": null, "SecondaryIPv6Addresses": null, "EndpointID": "",
+        "Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": "",
+        "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "", "Networks": networks(d, r),
+    });
+    let default = live
+        .iter()
+        .find(|e| d.networks.get(&e.network).is_ok_and(|n| n.is_default()));
+    if let Some(e) = default {
+        v["EndpointID"] = json!(e.id);
+        v["Gateway"] = json!(e.gateway.to_string());
+        v["IPAddress"] = json!(e.address.addr().to_string());
+        v["IPPrefixLen"] = json!(e.address.prefix_len());
+        v["MacAddress"] = json!(e.mac);
+    }
+    v
+}

@@ -1,0 +1,118 @@
+//! Published ports of a container's first endpoint: the host ports `-p` and `-P` ask for,
+//! held by the daemon (`berth_network::ports`) for as long as the container runs. The
+//! firewall's maps are rebuilt from the endpoint records that hold them.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use berth_network::firewall::Proto;
+use berth_network::ports::Ports;
+
+use super::store::{EndpointRecord, Published};
+use super::{Network, OPT_HOST_IP};
+use crate::containers::{HostBinding, Record};
+use crate::error::{Error, Result};
+
+/// The protocol of Docker's name.
+pub fn proto(name: &str) -> Proto {
+    match name {
+        "udp" => Proto::Udp,
+        "sctp" => Proto::Sctp,
+        _ => Proto::Tcp,
+    }
+}
+
+/// `port/proto` → (port, proto); a key without a protocol is TCP.
+fn split_key(key: &str) -> Option<(u16, &str)> {
+    let (port, p) = key.split_once('/').unwrap_or((key, "tcp"));
+    Some((port.parse().ok()?, p))
+}
+
+/// What `rec` asks to publish: its bindings, and with `-P` every exposed port it did not bind.
+fn requested(rec: &Record) -> Vec<(u16, String, HostBinding)> {
+    let net = &rec.spec.net;
+    let mut out = Vec::new();
+    for (key, bindings) in &net.ports {
+        let Some((port, p)) = split_key(key) else {
+            continue;
+        };
+        out.extend(bindings.iter().map(|b| (port, p.to_string(), b.clone())));
+    }
+    if net.publish_all {
+        for key in rec.spec.exposed_ports.iter().flatten() {
+            let Some((port, p)) = split_key(key) else {
+                continue;
+            };
+            if !net.ports.contains_key(&format!("{port}/{p}")) {
+                out.push((port, p.to_string(), HostBinding::default()));
+            }
+        }
+    }
+    out
+}
+
+/// Holds the host ports `rec` asks for through endpoint `e` on network `n`; all or none.
+pub fn reserve(
+    ports: &mut Ports,
+    rec: &Record,
+    n: &Network,
+    e: &EndpointRecord,
+) -> Result<Vec<Published>> {
+    let default_ip: IpAddr = n
+        .options
+        .get(OPT_HOST_IP)
+        .and_then(|ip| ip.parse().ok())
+        .unwrap_or(Ipv4Addr::UNSPECIFIED.into());
+    let mut held = Vec::new();
+    for (container_port, p, b) in requested(rec) {
+        let host_ip = b.host_ip.parse().unwrap_or(default_ip);
+        let range = crate::wire::net::port_range(&b.host_port).unwrap_or((0, 0));
+        match ports.reserve_range(proto(&p), Some(host_ip), range) {
+            Ok(host_port) => held.push(Published {
+                proto: p,
+                host_ip,
+                host_port,
+                container_port,
+            }),
+            Err(err) => {
+                release(ports, &held);
+                return Err(Error::internal_msg(format!(
+                    "driver failed programming external connectivity on endpoint {} ({}): {err}",
+                    rec.name, e.id
+                )));
+            }
+        }
+    }
+    Ok(held)
+}
+
+/// Lets go of `published`.
+pub fn release(ports: &mut Ports, published: &[Published]) {
+    for p in published {
+        ports.release(proto(&p.proto), Some(p.host_ip), p.host_port);
+    }
+}
+
+/// Holds again the ports of a container that outlived the daemon.
+pub fn hold_again(ports: &mut Ports, published: &[Published]) -> Result<()> {
+    for p in published {
+        ports
+            .reserve(proto(&p.proto), Some(p.host_ip), p.host_port)
+            .map_err(|e| Error::internal("holding a published port", e))?;
+    }
+    Ok(())
+}
+
+/// The firewall's view of the published ports of `eps`.
+pub fn firewall_ports(eps: &[EndpointRecord]) -> Vec<berth_network::firewall::Port> {
+    eps.iter()
+        .flat_map(|e| {
+            e.ports.iter().map(|p| berth_network::firewall::Port {
+                proto: proto(&p.proto),
+                host_ip: (!p.host_ip.is_unspecified()).then_some(p.host_ip),
+                host_port: p.host_port,
+                container_ip: e.address.addr(),
+                container_port: p.container_port,
+            })
+        })
+        .collect()
+}
