@@ -1,6 +1,7 @@
 //! The container service: records, names, and the lifecycle (in `lifecycle`).
 
 mod archive;
+mod connect;
 pub use archive::{ExtractOptions, PathInfo, TarStream};
 mod exec;
 pub use exec::{Exec, ExecIo};

@@ -43,12 +43,12 @@ pub trait NetworkHook: Send + Sync {
     fn attach(&self, rec: &Record) -> Result<Attached>;
     /// Releases what [`NetworkHook::attach`] made for `id`, once it ended or failed to start.
     fn detach(&self, id: &str);
-    /// Joins running container `rec` to one more network; returns all its addresses now.
-    fn connect(&self, rec: &Record, _ep: &EndpointSpec) -> Result<Vec<IpAddr>> {
+    /// Joins running container `rec` to one more network; returns what it has now.
+    fn connect(&self, rec: &Record, _ep: &EndpointSpec) -> Result<Attached> {
         Err(unsupported(rec.spec.network.as_str()))
     }
-    /// Takes running container `id` off network `network`; returns its addresses now.
-    fn disconnect(&self, _id: &str, network: &str) -> Result<Vec<IpAddr>> {
+    /// Takes running container `id` off network `network`; returns what it has now.
+    fn disconnect(&self, _id: &str, network: &str) -> Result<Attached> {
         Err(unsupported(network))
     }
     /// Takes up again what a container still running after a daemon restart needs from the

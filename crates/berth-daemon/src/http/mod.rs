@@ -13,6 +13,7 @@ mod containers;
 mod error;
 mod exec;
 mod images;
+mod network_connect;
 mod networks;
 mod query;
 mod stream;
@@ -49,6 +50,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(archive::routes())
         .merge(volumes::routes())
         .merge(networks::routes())
+        .merge(network_connect::routes())
         .fallback(|uri: Uri| async move {
             error_response(&crate::Error::not_found(format!(
                 "page not found: {}",

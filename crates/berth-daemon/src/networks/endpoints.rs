@@ -96,12 +96,16 @@ impl BridgeHook {
         }
         let eps = self.networks.endpoints_of(&rec.id)?;
         let embedded_dns = self.start_dns(rec, ns, &eps)?;
-        Ok(Attached {
-            network: RuntimeNetwork::Join(self.netns_path(&rec.id)),
+        Ok(self.attached(&rec.id, &eps, embedded_dns))
+    }
+
+    fn attached(&self, id: &str, eps: &[EndpointRecord], embedded_dns: bool) -> Attached {
+        Attached {
+            network: RuntimeNetwork::Join(self.netns_path(id)),
             addresses: eps.iter().flat_map(EndpointRecord::addrs).collect(),
             embedded_dns,
             host_gateway: eps.first().map(|e| e.gateway),
-        })
+        }
     }
 
     /// One endpoint of `rec` on `ep`'s network as `ifname`; `primary` gets the default
@@ -281,7 +285,7 @@ impl NetworkHook for BridgeHook {
         self.drop_netns(id);
     }
 
-    fn connect(&self, rec: &Record, ep: &EndpointSpec) -> Result<Vec<IpAddr>> {
+    fn connect(&self, rec: &Record, ep: &EndpointSpec) -> Result<Attached> {
         let ns = self.open_netns(&rec.id)?;
         let eps = self.networks.endpoints_of(&rec.id)?;
         self.plug(rec, ep, &Self::next_ifname(&eps), eps.is_empty(), &ns)?;
@@ -291,10 +295,10 @@ impl NetworkHook for BridgeHook {
         } else {
             self.start_dns(rec, &ns, &eps)?;
         }
-        Ok(eps.iter().flat_map(EndpointRecord::addrs).collect())
+        Ok(self.attached(&rec.id, &eps, self.dns.serves(&rec.id)))
     }
 
-    fn disconnect(&self, id: &str, network: &str) -> Result<Vec<IpAddr>> {
+    fn disconnect(&self, id: &str, network: &str) -> Result<Attached> {
         let eps = self.networks.endpoints_of(id)?;
         if let Some(e) = eps.iter().find(|e| e.network == network) {
             let nl = Netlink::open().ok();
@@ -305,7 +309,7 @@ impl NetworkHook for BridgeHook {
         }
         let rest = self.networks.endpoints_of(id)?;
         self.dns.set_networks(id, self.dns_networks(&rest));
-        Ok(rest.iter().flat_map(EndpointRecord::addrs).collect())
+        Ok(self.attached(id, &rest, self.dns.serves(id)))
     }
 
     fn restore(&self, rec: &Record) {

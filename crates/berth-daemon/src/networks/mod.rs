@@ -205,6 +205,16 @@ impl Networks {
         tx.commit().map_err(db)
     }
 
+    /// Docker's `connect` and `disconnect` events of network `n` for container `container`.
+    pub fn endpoint_event(&self, action: &str, n: &Network, container: &str) {
+        let attrs = BTreeMap::from([
+            ("container".to_string(), container.to_string()),
+            ("name".to_string(), n.name.clone()),
+            ("type".to_string(), "bridge".to_string()),
+        ]);
+        self.events.publish("network", action, &n.id, attrs);
+    }
+
     fn publish(&self, action: &str, n: &Network) {
         let attrs = BTreeMap::from([
             ("name".to_string(), n.name.clone()),

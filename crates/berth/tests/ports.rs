@@ -1,0 +1,278 @@
+//! Published ports and `network connect`/`disconnect` end to end, through the stock docker
+//! CLI, each daemon in a network namespace of its own: `-p` reached on 127.0.0.1, on a host
+//! address and from another container; `-P`; a port taken twice is Docker's error at start and
+//! leaves nothing behind; a running container joins and leaves a second network.
+
+mod common;
+
+use common::TestDaemon;
+
+const HTTPD: &str = "busybox mkdir -p /www && echo hi from $(hostname) > /www/index.html && exec busybox httpd -f -p 80 -h /www";
+
+/// A GET of `url` from the daemon's namespace (the host's static busybox wget cannot resolve
+/// anything and crashes), retried while the server starts.
+fn fetch(d: &TestDaemon, url: &str) -> String {
+    let get = |url: &str| {
+        d.in_netns(&[
+            "python3",
+            "-c",
+            "import sys, urllib.request as u; print(u.urlopen(sys.argv[1], timeout=2).read().decode(), end='')",
+            url,
+        ])
+    };
+    for _ in 0..50 {
+        let out = get(url);
+        if out.code == 0 {
+            return out.stdout;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let last = get(url);
+    panic!("no answer from {url}: {}", last.stderr);
+}
+
+fn inspect(d: &TestDaemon, name: &str, format: &str) -> String {
+    d.docker(&["inspect", "-f", format, name])
+        .ok()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn published_ports_reach_the_container_and_a_taken_port_is_dockers_error() {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    d.docker(&["network", "create", "web"]).ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "--hostname",
+        "srv",
+        "--network",
+        "web",
+        "-p",
+        "8080:80",
+        "-p",
+        "127.0.0.1::81/udp",
+        "busybox",
+        "sh",
+        "-c",
+        HTTPD,
+    ])
+    .ok();
+    assert_eq!(fetch(&d, "http://127.0.0.1:8080/"), "hi from srv\n");
+    let gw = inspect(&d, "srv", "{{.NetworkSettings.Networks.web.Gateway}}");
+    assert_eq!(fetch(&d, &format!("http://{gw}:8080/")), "hi from srv\n");
+    // Another container reaches it through the host's port.
+    let via = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "web",
+            "busybox",
+            "busybox",
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            &format!("http://{gw}:8080/"),
+        ])
+        .ok();
+    assert_eq!(via, "hi from srv\n");
+    let ports = inspect(&d, "srv", "{{json .NetworkSettings.Ports}}");
+    let udp: serde_json::Value = serde_json::from_str(&ports).unwrap();
+    assert_eq!(
+        udp["80/tcp"],
+        serde_json::json!([{"HostIp": "0.0.0.0", "HostPort": "8080"}])
+    );
+    let udp_port: u16 = udp["81/udp"][0]["HostPort"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(udp_port >= 32768, "{ports}");
+    assert_eq!(udp["81/udp"][0]["HostIp"], "127.0.0.1");
+    let bindings = inspect(&d, "srv", "{{json .HostConfig.PortBindings}}");
+    assert_eq!(
+        bindings,
+        r#"{"80/tcp":[{"HostIp":"","HostPort":"8080"}],"81/udp":[{"HostIp":"127.0.0.1","HostPort":""}]}"#
+    );
+    let (status, _, body) = d.http("GET", "/containers/json", b"");
+    assert_eq!(status, 200);
+    assert!(
+        body.contains(r#"{"IP":"0.0.0.0","PrivatePort":80,"PublicPort":8080,"Type":"tcp"}"#),
+        "{body}"
+    );
+    // The same port again: created, then Docker's error at start, and nothing left of it.
+    d.docker(&[
+        "create",
+        "--name",
+        "dup",
+        "--network",
+        "web",
+        "-p",
+        "8080:80",
+        "busybox",
+        "sleep",
+        "9",
+    ])
+    .ok();
+    let out = d.docker(&["start", "dup"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("driver failed programming external connectivity on endpoint dup (")
+            && out
+                .stderr
+                .contains("Bind for 0.0.0.0:8080 failed: port is already allocated"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(inspect(&d, "dup", "{{.State.Status}}"), "created");
+    let members = d
+        .docker(&["network", "inspect", "-f", "{{len .Containers}}", "web"])
+        .ok();
+    assert_eq!(members.trim(), "1");
+    // Stopped, the port is free and shown no more.
+    d.docker(&["rm", "-f", "srv"]).ok();
+    d.docker(&["start", "dup"]).ok();
+    assert_eq!(
+        inspect(&d, "dup", "{{json .NetworkSettings.Ports}}"),
+        r#"{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"}]}"#
+    );
+    d.docker(&["stop", "-t", "0", "dup"]).ok();
+    assert_eq!(inspect(&d, "dup", "{{json .NetworkSettings.Ports}}"), "{}");
+    let table = d.in_netns(&["nft", "list", "table", "inet", "berth"]).ok();
+    assert!(!table.contains(":80"), "no mapping left: {table}");
+    d.docker(&["rm", "dup"]).ok();
+    d.docker(&["network", "rm", "web"]).ok();
+}
+
+#[test]
+fn publish_all_picks_ports_from_the_local_range() {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    d.docker(&["network", "create", "web"]).ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "--hostname",
+        "any",
+        "--network",
+        "web",
+        "--expose",
+        "80",
+        "-P",
+        "busybox",
+        "sh",
+        "-c",
+        HTTPD,
+    ])
+    .ok();
+    let port = inspect(
+        &d,
+        "srv",
+        r#"{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}"#,
+    );
+    let p: u16 = port.parse().unwrap();
+    assert!(p >= 32768, "{p}");
+    assert_eq!(
+        fetch(&d, &format!("http://127.0.0.1:{p}/")),
+        "hi from any\n"
+    );
+    d.docker(&["rm", "-f", "srv"]).ok();
+    d.docker(&["network", "rm", "web"]).ok();
+}
+
+#[test]
+fn a_running_container_joins_and_leaves_a_network() {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    d.docker(&["network", "create", "n1"]).ok();
+    d.docker(&["network", "create", "n2"]).ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "c1",
+        "--network",
+        "n1",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "c2",
+        "--network",
+        "n2",
+        "--hostname",
+        "c2",
+        "busybox",
+        "sh",
+        "-c",
+        HTTPD,
+    ])
+    .ok();
+    d.docker(&["network", "connect", "--alias", "extra", "n2", "c1"])
+        .ok();
+    let links = d
+        .docker(&["exec", "c1", "busybox", "ip", "-o", "-4", "addr"])
+        .ok();
+    let ip2 = inspect(&d, "c1", "{{.NetworkSettings.Networks.n2.IPAddress}}");
+    assert!(links.contains(&format!("eth1    inet {ip2}/16")), "{links}");
+    // Through n2's DNS, which c1 now uses.
+    let got = d
+        .docker(&[
+            "exec",
+            "c1",
+            "busybox",
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            "http://c2/",
+        ])
+        .ok();
+    assert_eq!(got, "hi from c2\n");
+    let hosts = d.docker(&["exec", "c1", "cat", "/etc/hosts"]).ok();
+    assert!(
+        hosts.ends_with(&format!(
+            "\t{}\n",
+            &inspect(&d, "c1", "{{.Config.Hostname}}")
+        )),
+        "{hosts}"
+    );
+    assert!(hosts.contains(&format!("{ip2}\t")), "{hosts}");
+    let ns = d
+        .docker(&["exec", "c2", "busybox", "nslookup", "extra"])
+        .ok();
+    assert!(ns.contains(&ip2), "{ns}");
+    d.docker(&["network", "connect", "n2", "c1"])
+        .fails_with(1, "endpoint with name c1 already exists in network n2");
+    d.docker(&["network", "disconnect", "n2", "c1"]).ok();
+    let links = d
+        .docker(&["exec", "c1", "busybox", "ip", "-o", "link"])
+        .ok();
+    assert!(!links.contains("eth1"), "{links}");
+    let hosts = d.docker(&["exec", "c1", "cat", "/etc/hosts"]).ok();
+    assert!(!hosts.contains(&format!("{ip2}\t")), "{hosts}");
+    d.docker(&["network", "disconnect", "n2", "c1"])
+        .fails_with(1, "is not connected to network n2");
+    let nets = inspect(
+        &d,
+        "c1",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+    );
+    assert_eq!(nets, "n1");
+    d.docker(&["rm", "-f", "c1", "c2"]).ok();
+    d.docker(&["network", "rm", "n1", "n2"]).ok();
+}
