@@ -185,6 +185,17 @@ fn publish_all_picks_ports_from_the_local_range() {
         fetch(&d, &format!("http://127.0.0.1:{p}/")),
         "hi from any\n"
     );
+    // The host's network publishes nothing: Docker's warning, and a MAC is refused.
+    let out = d.docker(&["create", "--network", "host", "-p", "80:80", "busybox", "true"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("WARNING: Published ports are discarded when using host network mode"),
+        "{}",
+        out.stderr
+    );
+    d.docker(&["create", "--network", "host", "--mac-address", "02:42:ac:11:00:09", "busybox", "true"])
+        .fails_with(125, "conflicting options: mac-address and the network mode");
     d.docker(&["rm", "-f", "srv"]).ok();
     d.docker(&["network", "rm", "web"]).ok();
 }

@@ -32,6 +32,15 @@ pub fn resolve(d: &Daemon, spec: &mut Spec) -> Result<(), Error> {
     Ok(())
 }
 
+/// Docker's warnings about a create's networking.
+pub fn warnings(spec: &Spec) -> Vec<String> {
+    if spec.network == NetworkMode::Host && !spec.net.ports.is_empty() {
+        vec!["Published ports are discarded when using host network mode".into()]
+    } else {
+        Vec::new()
+    }
+}
+
 /// Resolves `ep`'s network and checks what it asks of it (create and `network connect`).
 pub fn check_endpoint(d: &Daemon, ep: &mut EndpointSpec) -> Result<(), Error> {
     // A 400, not the lookup's 404: a client takes a 404 from create for a missing image.

@@ -45,11 +45,13 @@ async fn create(
         .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
     let mut spec = crate::wire::create::spec(req, &d.config.runtimes)?;
     super::container_net::resolve(&d, &mut spec)?;
+    let mut warnings = super::container_net::warnings(&spec);
     let name = q.get("name").filter(|n| !n.is_empty()).map(str::to_string);
-    let (id, warnings) = crate::blocking::run("creating a container", move || {
+    let (id, more) = crate::blocking::run("creating a container", move || {
         d.containers.create(name.as_deref(), spec)
     })
     .await?;
+    warnings.extend(more);
     Ok((StatusCode::CREATED, Json(CreateResponse { id, warnings })))
 }
 

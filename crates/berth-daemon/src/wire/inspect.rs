@@ -113,16 +113,20 @@ fn typed_host_config(s: &Spec) -> HostConfig {
         volumes_from: (!s.volumes_from.is_empty())
             .then(|| s.volumes_from.iter().map(|v| v.spec.clone()).collect()),
         volume_driver: s.volume_driver.clone(),
-        // As a container made by the docker CLI shows them.
-        dns: Some(s.net.dns.clone()),
-        dns_options: Some(s.net.dns_options.clone()),
-        dns_search: Some(s.net.dns_search.clone()),
-        extra_hosts: (!s.net.extra_hosts.is_empty()).then(|| s.net.extra_hosts.clone()),
+        // Empty ones are null, as Docker shows what an API client left out.
+        dns: some(&s.net.dns),
+        dns_options: some(&s.net.dns_options),
+        dns_search: some(&s.net.dns_search),
+        extra_hosts: some(&s.net.extra_hosts),
         links: None,
-        port_bindings: Some(port_bindings(s)),
+        port_bindings: (!s.net.ports.is_empty()).then(|| port_bindings(s)),
         publish_all_ports: s.net.publish_all,
         rest: Default::default(),
     }
+}
+
+fn some(v: &[String]) -> Option<Vec<String>> {
+    (!v.is_empty()).then(|| v.to_vec())
 }
 
 /// `HostConfig.PortBindings` as asked for.

@@ -24,6 +24,11 @@ pub fn spec(req: &CreateRequest, mode: &NetworkMode) -> Result<NetSpec> {
         publish_all: h.publish_all_ports,
         mac_address: req.config.mac_address.clone(),
     };
+    if *mode == NetworkMode::Host && !net.mac_address.is_empty() {
+        return Err(Error::invalid(
+            "conflicting options: mac-address and the network mode",
+        ));
+    }
     for d in &net.dns {
         if d.parse::<IpAddr>().is_err() {
             return Err(Error::invalid(format!("{d} is not an ip address")));
@@ -58,6 +63,18 @@ fn endpoints(req: &CreateRequest, mode: &NetworkMode) -> Result<Vec<EndpointSpec
     let NetworkMode::Network { name: primary, .. } = mode else {
         // Docker accepts the mode's own entry (the CLI sends it) and nothing more.
         let given = req.host_config.network_mode.as_str();
+        for e in [given, mode.as_str()].iter().filter_map(|n| asked.get(*n)).flatten() {
+            if *mode == NetworkMode::Host && !e.mac_address.is_empty() {
+                return Err(Error::invalid(
+                    "conflicting options: mac-address and the network mode",
+                ));
+            }
+            if e.aliases.as_ref().is_some_and(|a| !a.is_empty()) {
+                return Err(Error::invalid(
+                    "network-scoped alias is supported only for containers in user defined networks",
+                ));
+            }
+        }
         asked.retain(|name, _| name != given && name != mode.as_str());
         if let Some(name) = asked.keys().next() {
             return Err(Error::invalid(format!(
