@@ -477,12 +477,14 @@ pub async fn inspect(client: &Client, a: InspectArgs) -> Result<u8> {
             stdout.write_all(t.render(v)?.as_bytes()).await?;
             stdout.write_all(b"\n").await?;
         }
+        stdout.flush().await?;
         return Ok(u8::from(failed));
     }
     stdout
         .write_all(serde_json::to_string_pretty(&out)?.as_bytes())
         .await?;
     stdout.write_all(b"\n").await?;
+    stdout.flush().await?;
     Ok(u8::from(failed))
 }
 
