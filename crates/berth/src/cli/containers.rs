@@ -145,6 +145,76 @@ pub struct PsArgs {
     /// Display total file sizes.
     #[arg(short, long)]
     size: bool,
+    /// Format output using a custom template (`table`, `json` or a Go template).
+    #[arg(long)]
+    format: Option<String>,
+}
+
+/// The fields of `ps --format` for one container, as the docker CLI names them.
+fn ps_fields(s: &Summary, no_trunc: bool) -> serde_json::Value {
+    let id = if no_trunc {
+        s.id.clone()
+    } else {
+        s.id[..12.min(s.id.len())].to_string()
+    };
+    let mut cmd = s.command.clone();
+    if !no_trunc && cmd.chars().count() > 20 {
+        cmd = format!("{}…", cmd.chars().take(19).collect::<String>());
+    }
+    let created = chrono::DateTime::from_timestamp(s.created, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string())
+        .unwrap_or_default();
+    let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let names: Vec<&str> = s.names.iter().map(|n| n.trim_start_matches('/')).collect();
+    let size = match (s.size_rw, s.size_root_fs) {
+        (None, None) => String::new(),
+        (rw, root) => format!(
+            "{} (virtual {})",
+            super::human_size(rw.unwrap_or(0)),
+            super::human_size(root.unwrap_or(0))
+        ),
+    };
+    serde_json::json!({
+        "ID": id, "Image": s.image, "Command": format!("\"{cmd}\""), "CreatedAt": created,
+        "RunningFor": super::ago(s.created), "Ports": displayable_ports(&s.ports),
+        "State": s.state, "Status": s.status, "Size": size, "Names": names.join(","),
+        "Labels": labels.join(","), "Mounts": s.mounts.iter().map(|m| if m.name.is_empty() { m.source.as_str() } else { m.name.as_str() }).collect::<Vec<_>>().join(","),
+        "Networks": s.network_settings["Networks"].as_object().map(|n| n.keys().cloned().collect::<Vec<_>>().join(",")).unwrap_or_default(),
+    })
+}
+
+/// `ps --format`: a Go template per container, with a header row for `table ...`.
+fn ps_format(list: &[Summary], format: &str, no_trunc: bool) -> Result<()> {
+    if format == "json" {
+        for s in list {
+            println!("{}", serde_json::to_string(&ps_fields(s, no_trunc))?);
+        }
+        return Ok(());
+    }
+    let t = super::template::Template::parse(format)?;
+    let mut rows = Vec::new();
+    if t.table {
+        let header = serde_json::json!({
+            "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+            "RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS",
+            "Size": "SIZE", "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS",
+            "Networks": "NETWORKS",
+        });
+        rows.push(t.render(&header)?);
+    }
+    for s in list {
+        rows.push(t.render(&ps_fields(s, no_trunc))?);
+    }
+    if t.table {
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| r.split('\t').map(str::to_string).collect())
+            .collect();
+        table(&cells);
+    } else {
+        rows.iter().for_each(|r| println!("{r}"));
+    }
+    Ok(())
 }
 
 pub async fn ps(client: &Client, a: PsArgs) -> Result<u8> {
@@ -168,6 +238,14 @@ pub async fn ps(client: &Client, a: PsArgs) -> Result<u8> {
         for s in &list {
             println!("{}", id(s));
         }
+        return Ok(0);
+    }
+    if let Some(f) = a
+        .format
+        .as_deref()
+        .filter(|f| !f.is_empty() && *f != "table")
+    {
+        ps_format(&list, f, a.no_trunc)?;
         return Ok(0);
     }
     let mut rows = vec![
@@ -203,7 +281,7 @@ pub async fn ps(client: &Client, a: PsArgs) -> Result<u8> {
             format!("\"{cmd}\""),
             super::ago(s.created),
             s.status.clone(),
-            String::new(),
+            displayable_ports(&s.ports),
             s.names
                 .iter()
                 .map(|n| n.trim_start_matches('/'))
@@ -355,9 +433,16 @@ pub struct InspectArgs {
     /// Return JSON for specified type (container or image).
     #[arg(long = "type")]
     kind: Option<String>,
+    /// Format the output using the given Go template.
+    #[arg(short, long)]
+    format: Option<String>,
 }
 
 pub async fn inspect(client: &Client, a: InspectArgs) -> Result<u8> {
+    // A bad template is reported before anything is looked up.
+    if let Some(f) = &a.format {
+        super::template::Template::parse(f)?;
+    }
     let mut out = Vec::new();
     let mut failed = false;
     for n in &a.names {
@@ -386,9 +471,157 @@ pub async fn inspect(client: &Client, a: InspectArgs) -> Result<u8> {
         }
     }
     let mut stdout = tokio::io::stdout();
+    if let Some(f) = a.format.as_deref().filter(|f| !f.is_empty()) {
+        let t = super::template::Template::parse(f)?;
+        for v in &out {
+            stdout.write_all(t.render(v)?.as_bytes()).await?;
+            stdout.write_all(b"\n").await?;
+        }
+        stdout.flush().await?;
+        return Ok(u8::from(failed));
+    }
     stdout
         .write_all(serde_json::to_string_pretty(&out)?.as_bytes())
         .await?;
     stdout.write_all(b"\n").await?;
+    stdout.flush().await?;
     Ok(u8::from(failed))
+}
+
+/// One entry of a container summary's `Ports`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct SummaryPort {
+    #[serde(rename = "IP")]
+    ip: String,
+    private_port: u16,
+    public_port: u16,
+    #[serde(rename = "Type")]
+    kind: String,
+}
+
+/// The PORTS column as the docker CLI (v25) prints it (`DisplayablePorts`): consecutive ports
+/// published on the same port number grouped into ranges (`0.0.0.0:9000-9001->9000-9001/tcp`),
+/// unpublished ports bare (`80/tcp`), ports published elsewhere last (`:::8080->80/tcp`).
+fn displayable_ports(ports: &[serde_json::Value]) -> String {
+    let mut ports: Vec<SummaryPort> = ports
+        .iter()
+        .filter_map(|p| serde_json::from_value(p.clone()).ok())
+        .collect();
+    ports.sort_by(|i, j| {
+        (i.private_port, &i.ip, i.public_port, &i.kind).cmp(&(
+            j.private_port,
+            &j.ip,
+            j.public_port,
+            &j.kind,
+        ))
+    });
+    // Groups in the order their keys first appear: key → (first, last).
+    let mut groups: Vec<(String, u16, u16)> = Vec::new();
+    let mut result = Vec::new();
+    let mut host_mappings = Vec::new();
+    for p in &ports {
+        let current = p.private_port;
+        let key = if p.ip.is_empty() {
+            p.kind.clone()
+        } else if p.public_port != current {
+            host_mappings.push(format!(
+                "{}:{}->{}/{}",
+                p.ip, p.public_port, p.private_port, p.kind
+            ));
+            continue;
+        } else {
+            format!("{}/{}", p.ip, p.kind)
+        };
+        match groups.iter_mut().find(|(k, _, _)| *k == key) {
+            None => groups.push((key, current, current)),
+            Some(g) if g.2.checked_add(1) == Some(current) => g.2 = current,
+            Some(g) => {
+                result.push(port_group(&g.0, g.1, g.2));
+                (g.1, g.2) = (current, current);
+            }
+        }
+    }
+    result.extend(groups.iter().map(|(k, f, l)| port_group(k, *f, *l)));
+    result.extend(host_mappings);
+    result.join(", ")
+}
+
+/// `formGroup`: `80-81/tcp`, or `IP:80-81->80-81/tcp` for a key `IP/tcp`.
+fn port_group(key: &str, first: u16, last: u16) -> String {
+    let parts: Vec<&str> = key.split('/').collect();
+    let (ip, kind) = match parts.as_slice() {
+        [kind] => ("", *kind),
+        [ip, kind, ..] => (*ip, *kind),
+        [] => ("", ""),
+    };
+    let mut group = first.to_string();
+    if first != last {
+        group = format!("{group}-{last}");
+    }
+    if !ip.is_empty() {
+        group = format!("{ip}:{group}->{group}");
+    }
+    format!("{group}/{kind}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn port(ip: &str, private: u16, public: u16, kind: &str) -> serde_json::Value {
+        if ip.is_empty() {
+            json!({"PrivatePort": private, "Type": kind})
+        } else {
+            json!({"IP": ip, "PrivatePort": private, "PublicPort": public, "Type": kind})
+        }
+    }
+
+    #[test]
+    fn ports_column_as_docker_prints_it() {
+        assert_eq!(displayable_ports(&[]), "");
+        assert_eq!(displayable_ports(&[port("", 80, 0, "tcp")]), "80/tcp");
+        assert_eq!(
+            displayable_ports(&[port("0.0.0.0", 8080, 8080, "tcp")]),
+            "0.0.0.0:8080->8080/tcp"
+        );
+        assert_eq!(
+            displayable_ports(&[
+                port("0.0.0.0", 80, 8080, "tcp"),
+                port("::", 80, 8080, "tcp")
+            ]),
+            "0.0.0.0:8080->80/tcp, :::8080->80/tcp"
+        );
+        assert_eq!(
+            displayable_ports(&[
+                port("0.0.0.0", 9001, 9001, "tcp"),
+                port("0.0.0.0", 9000, 9000, "tcp"),
+                port("", 6000, 0, "udp"),
+                port("", 6001, 0, "udp"),
+                port("", 6003, 0, "udp"),
+            ]),
+            "6000-6001/udp, 6003/udp, 0.0.0.0:9000-9001->9000-9001/tcp"
+        );
+        // A protocol is a group of its own: 53/tcp is closed by 80/tcp and printed first.
+        assert_eq!(
+            displayable_ports(&[
+                port("", 53, 0, "udp"),
+                port("", 53, 0, "tcp"),
+                port("", 80, 0, "tcp"),
+                port("127.0.0.1", 443, 8443, "tcp"),
+            ]),
+            "53/tcp, 80/tcp, 53/udp, 127.0.0.1:8443->443/tcp"
+        );
+        // A gap closes a group; the group after it is printed at the end with the others.
+        assert_eq!(
+            displayable_ports(&[
+                port("", 1, 0, "tcp"),
+                port("", 2, 0, "tcp"),
+                port("", 4, 0, "tcp"),
+                port("", 5, 0, "udp"),
+            ]),
+            "1-2/tcp, 4/tcp, 5/udp"
+        );
+    }
 }

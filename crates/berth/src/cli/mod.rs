@@ -7,7 +7,9 @@ mod cp;
 mod exec;
 mod images;
 mod mounts;
+mod net_opts;
 mod networks;
+mod port;
 mod progress;
 mod run;
 mod system;
@@ -71,6 +73,8 @@ enum Command {
     Wait(containers::WaitArgs),
     /// Display the running processes of a container.
     Top(containers::TopArgs),
+    /// List port mappings or a specific mapping for the container.
+    Port(port::PortArgs),
     /// Inspect changes to files or directories on a container's filesystem.
     Diff(container_files::DiffArgs),
     /// Export a container's filesystem as a tar archive.
@@ -175,6 +179,7 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Logs(a) => containers::logs(&client, a).await,
         Command::Wait(a) => containers::wait(&client, a).await,
         Command::Top(a) => containers::top(&client, a).await,
+        Command::Port(a) => port::port(&client, a).await,
         Command::Inspect(a) => containers::inspect(&client, a).await,
         Command::Diff(a) => container_files::diff(&client, a).await,
         Command::Export(a) => container_files::export(&client, a).await,

@@ -1,6 +1,7 @@
 //! `network create`, `ls`, `inspect`, `rm`, `prune`, with Docker's columns and messages.
 
 use anyhow::Result;
+use berth_api::container::{EndpointIpamConfig, EndpointSettings};
 use berth_client::Client;
 use bytes::Bytes;
 use hyper::Method;
@@ -24,6 +25,47 @@ pub enum NetworkCommand {
     Rm(RmArgs),
     /// Remove all unused networks.
     Prune(PruneArgs),
+    /// Connect a container to a network.
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network.
+    Disconnect(DisconnectArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConnectArgs {
+    /// The network.
+    network: String,
+    /// The container.
+    container: String,
+    /// IPv4 address (e.g., "172.30.100.104").
+    #[arg(long)]
+    ip: Option<String>,
+    /// IPv6 address (e.g., "2001:db8::33").
+    #[arg(long)]
+    ip6: Option<String>,
+    /// Add link to another container.
+    #[arg(long)]
+    link: Vec<String>,
+    /// Add network-scoped alias for the container.
+    #[arg(long, value_delimiter = ',')]
+    alias: Vec<String>,
+    /// Add a link-local address for the container.
+    #[arg(long, value_delimiter = ',')]
+    link_local_ip: Vec<String>,
+    /// driver options for the network.
+    #[arg(long, value_delimiter = ',')]
+    driver_opt: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DisconnectArgs {
+    /// The network.
+    network: String,
+    /// The container.
+    container: String,
+    /// Force the container to disconnect from a network.
+    #[arg(short, long)]
+    force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -110,7 +152,73 @@ pub async fn network(client: &Client, cmd: NetworkCommand) -> Result<u8> {
         NetworkCommand::Inspect(a) => inspect(client, a).await,
         NetworkCommand::Rm(a) => rm(client, a).await,
         NetworkCommand::Prune(a) => prune(client, a).await,
+        NetworkCommand::Connect(a) => connect(client, a).await,
+        NetworkCommand::Disconnect(a) => disconnect(client, a).await,
     }
+}
+
+/// The body of `POST /networks/{id}/connect` as the docker CLI sends it: an IPAM config
+/// always (empty addresses are none), the aliases and driver options even when empty.
+fn connect_body(a: &ConnectArgs) -> Result<Value> {
+    for l in &a.link {
+        if let Err(m) = super::net_opts::validate_link(l) {
+            anyhow::bail!("invalid argument \"{l}\" for \"--link\" flag: {m}");
+        }
+    }
+    let mut driver_opts = std::collections::BTreeMap::new();
+    for o in &a.driver_opt {
+        match o.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                driver_opts.insert(k.trim().to_string(), v.trim().to_string());
+            }
+            _ => anyhow::bail!("invalid key/value pair format in driver options"),
+        }
+    }
+    let endpoint = EndpointSettings {
+        ipam_config: Some(EndpointIpamConfig {
+            ipv4_address: a.ip.clone().unwrap_or_default(),
+            ipv6_address: a.ip6.clone().unwrap_or_default(),
+            link_local_ips: Some(a.link_local_ip.clone()),
+        }),
+        links: (!a.link.is_empty()).then(|| a.link.clone()),
+        aliases: Some(a.alias.clone()),
+        driver_opts: Some(driver_opts),
+        ..EndpointSettings::default()
+    };
+    Ok(json!({"Container": a.container, "EndpointConfig": endpoint}))
+}
+
+async fn connect(client: &Client, a: ConnectArgs) -> Result<u8> {
+    let body = connect_body(&a)?;
+    post(
+        client,
+        &format!("/networks/{}/connect", enc(&a.network)),
+        &body,
+    )
+    .await
+}
+
+fn disconnect_body(a: &DisconnectArgs) -> Value {
+    json!({"Container": a.container, "Force": a.force})
+}
+
+async fn disconnect(client: &Client, a: DisconnectArgs) -> Result<u8> {
+    let body = disconnect_body(&a);
+    post(
+        client,
+        &format!("/networks/{}/disconnect", enc(&a.network)),
+        &body,
+    )
+    .await
+}
+
+/// POSTs a JSON body whose answer is empty (`200 OK`); the daemon's error as Docker prints it.
+async fn post(client: &Client, path: &str, body: &Value) -> Result<u8> {
+    let bytes = Bytes::from(serde_json::to_vec(body)?);
+    client
+        .bytes(Method::POST, path, Some((bytes, "application/json")))
+        .await?;
+    Ok(0)
 }
 
 fn pairs(items: &[String]) -> serde_json::Map<String, Value> {
@@ -262,4 +370,100 @@ async fn prune(client: &Client, a: PruneArgs) -> Result<u8> {
         println!();
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, clap::Parser)]
+    struct T {
+        #[command(subcommand)]
+        c: NetworkCommand,
+    }
+
+    fn parse(args: &[&str]) -> NetworkCommand {
+        let mut v = vec!["network"];
+        v.extend_from_slice(args);
+        T::try_parse_from(v).unwrap().c
+    }
+
+    #[test]
+    fn connect_sends_what_the_cli_sends() {
+        let NetworkCommand::Connect(a) = parse(&["connect", "n1", "web"]) else {
+            panic!("connect")
+        };
+        assert_eq!(
+            connect_body(&a).unwrap(),
+            json!({"Container": "web", "EndpointConfig": {
+                "IPAMConfig": {"IPv4Address": "", "IPv6Address": "", "LinkLocalIPs": []},
+                "Aliases": [], "DriverOpts": {}, "MacAddress": "",
+            }})
+        );
+        let NetworkCommand::Connect(a) = parse(&[
+            "connect",
+            "--alias",
+            "a,b",
+            "--alias",
+            "c",
+            "--ip",
+            "10.1.0.5",
+            "--ip6",
+            "fd00::5",
+            "--link",
+            "db:database",
+            "--driver-opt",
+            "com.example.x = 1",
+            "n1",
+            "web",
+        ]) else {
+            panic!("connect")
+        };
+        assert_eq!(
+            connect_body(&a).unwrap(),
+            json!({"Container": "web", "EndpointConfig": {
+                "IPAMConfig": {"IPv4Address": "10.1.0.5", "IPv6Address": "fd00::5", "LinkLocalIPs": []},
+                "Links": ["db:database"], "Aliases": ["a", "b", "c"],
+                "DriverOpts": {"com.example.x": "1"}, "MacAddress": "",
+            }})
+        );
+    }
+
+    #[test]
+    fn connect_errors() {
+        let NetworkCommand::Connect(a) = parse(&["connect", "--driver-opt", "x", "n", "c"]) else {
+            panic!("connect")
+        };
+        assert_eq!(
+            connect_body(&a).unwrap_err().to_string(),
+            "invalid key/value pair format in driver options"
+        );
+        let NetworkCommand::Connect(a) = parse(&["connect", "--link", "a:b:c", "n", "c"]) else {
+            panic!("connect")
+        };
+        assert_eq!(
+            connect_body(&a).unwrap_err().to_string(),
+            "invalid argument \"a:b:c\" for \"--link\" flag: bad format for links: a:b:c"
+        );
+        T::try_parse_from(["network", "connect", "n"]).unwrap_err();
+    }
+
+    #[test]
+    fn disconnect_body_has_force() {
+        let NetworkCommand::Disconnect(a) = parse(&["disconnect", "-f", "n1", "web"]) else {
+            panic!("disconnect")
+        };
+        assert_eq!(
+            disconnect_body(&a),
+            json!({"Container": "web", "Force": true})
+        );
+        let NetworkCommand::Disconnect(a) = parse(&["disconnect", "n1", "web"]) else {
+            panic!("disconnect")
+        };
+        assert_eq!(
+            disconnect_body(&a),
+            json!({"Container": "web", "Force": false})
+        );
+    }
 }

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use berth_api::container::{
-    Config, CreateRequest, CreateResponse, HostConfig, RestartPolicy, WaitResponse,
+    Config, CreateRequest, CreateResponse, HostConfig, NetworkingConfig, RestartPolicy,
+    WaitResponse,
 };
 use berth_client::{Client, ClientError};
 use http_body_util::BodyExt;
@@ -49,9 +50,9 @@ pub struct ContainerOpts {
     /// Automatically remove the container when it exits.
     #[arg(long)]
     rm: bool,
-    /// Connect a container to a network (none or host).
-    #[arg(long, alias = "net")]
-    network: Option<String>,
+    /// Container NIS domain name.
+    #[arg(long)]
+    domainname: Option<String>,
     /// Memory limit.
     #[arg(short, long)]
     memory: Option<String>,
@@ -84,6 +85,8 @@ pub struct ContainerOpts {
     restart: Option<String>,
     #[command(flatten)]
     mounts: super::mounts::MountOpts,
+    #[command(flatten)]
+    net: super::net_opts::NetOpts,
     /// The image.
     image: String,
     /// Command and arguments.
@@ -135,7 +138,8 @@ pub fn env_list(env_files: &[String], env: &[String]) -> Result<Vec<String>> {
         .collect())
 }
 
-fn request(o: &ContainerOpts, attach: bool) -> Result<CreateRequest> {
+/// The create request for the flags, and the warning the CLI adds to the daemon's.
+fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<String>)> {
     let env = env_list(&o.env_file, &o.env)?;
     let labels: BTreeMap<String, String> = o
         .label
@@ -159,10 +163,14 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<CreateRequest> {
         }
     };
     let mounts = o.mounts.parse()?;
-    Ok(CreateRequest {
+    let net = o.net.parse()?;
+    let req = CreateRequest {
         config: Config {
             volumes: mounts.volumes,
             hostname: o.hostname.clone().unwrap_or_default(),
+            domainname: o.domainname.clone().unwrap_or_default(),
+            exposed_ports: net.exposed_ports,
+            mac_address: net.mac_address,
             user: o.user.clone().unwrap_or_default(),
             attach_stdin: attach && o.interactive,
             attach_stdout: attach,
@@ -181,7 +189,14 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<CreateRequest> {
             ..Config::default()
         },
         host_config: HostConfig {
-            network_mode: o.network.clone().unwrap_or_else(|| "default".into()),
+            network_mode: net.network_mode,
+            port_bindings: Some(net.port_bindings),
+            publish_all_ports: net.publish_all,
+            dns: Some(net.dns),
+            dns_search: Some(net.dns_search),
+            dns_options: Some(net.dns_options),
+            extra_hosts: net.extra_hosts,
+            links: net.links,
             auto_remove: o.rm,
             restart_policy: restart,
             memory: o.memory.as_deref().map(bytes_arg).transpose()?.unwrap_or(0),
@@ -207,18 +222,21 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<CreateRequest> {
             volume_driver: mounts.volume_driver,
             ..HostConfig::default()
         },
-        networking_config: None,
-    })
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: net.endpoints,
+        }),
+    };
+    Ok((req, net.warning))
 }
 
 async fn create_container(client: &Client, o: &ContainerOpts, attach: bool) -> Result<String> {
-    let req = request(o, attach)?;
+    let (req, warning) = request(o, attach)?;
     let path = match &o.name {
         Some(n) => format!("/containers/create?name={}", enc(n)),
         None => "/containers/create".into(),
     };
     let resp: CreateResponse = client.post_json(&path, &req).await?;
-    for w in resp.warnings {
+    for w in resp.warnings.iter().chain(&warning) {
         eprintln!("WARNING: {w}");
     }
     Ok(resp.id)
@@ -235,9 +253,26 @@ pub struct CreateArgs {
 }
 
 pub async fn create(client: &Client, a: CreateArgs) -> Result<u8> {
-    let id = create_container(client, &a.opts, false).await?;
+    let id = match create_container(client, &a.opts, false).await {
+        Ok(id) => id,
+        Err(e) => return opt_error(&e, "create").ok_or(e),
+    };
     println!("{id}");
     Ok(0)
+}
+
+/// Reports a bad flag value as the docker CLI does, with its exit code 125 (`None` for any
+/// other error).
+fn opt_error(e: &anyhow::Error, cmd: &str) -> Option<u8> {
+    let o = e.downcast_ref::<super::net_opts::OptError>()?;
+    let run_help = format!("Run 'berth {cmd} --help' for more information");
+    match o {
+        super::net_opts::OptError::Flag { .. } => {
+            eprintln!("{o}\n\nUsage:  berth {cmd} [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n{run_help}")
+        }
+        super::net_opts::OptError::Invalid(_) => eprintln!("berth: {o}\n\n{run_help}"),
+    }
+    Some(125)
 }
 
 #[derive(Debug, clap::Args)]
@@ -405,6 +440,9 @@ pub async fn run(client: &Client, a: RunArgs) -> Result<u8> {
     let id = match create_container(client, &a.opts, !a.detach).await {
         Ok(id) => id,
         Err(e) => {
+            if let Some(code) = opt_error(&e, "run") {
+                return Ok(code);
+            }
             eprintln!("berth: {}", super::message(&e));
             return Ok(125);
         }
