@@ -186,7 +186,15 @@ fn publish_all_picks_ports_from_the_local_range() {
         "hi from any\n"
     );
     // The host's network publishes nothing: Docker's warning, and a MAC is refused.
-    let out = d.docker(&["create", "--network", "host", "-p", "80:80", "busybox", "true"]);
+    let out = d.docker(&[
+        "create",
+        "--network",
+        "host",
+        "-p",
+        "80:80",
+        "busybox",
+        "true",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr
@@ -194,8 +202,17 @@ fn publish_all_picks_ports_from_the_local_range() {
         "{}",
         out.stderr
     );
-    d.docker(&["create", "--network", "host", "--mac-address", "02:42:ac:11:00:09", "busybox", "true"])
-        .fails_with(125, "conflicting options: mac-address and the network mode");
+    // (API 1.43, the one berth speaks, has the MAC in Config.)
+    let (status, _, body) = d.http(
+        "POST",
+        "/containers/create",
+        br#"{"Image":"busybox","MacAddress":"02:42:ac:11:00:09","HostConfig":{"NetworkMode":"host"}}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("conflicting options: mac-address and the network mode"),
+        "{body}"
+    );
     d.docker(&["rm", "-f", "srv"]).ok();
     d.docker(&["network", "rm", "web"]).ok();
 }

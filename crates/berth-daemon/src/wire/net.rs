@@ -63,7 +63,11 @@ fn endpoints(req: &CreateRequest, mode: &NetworkMode) -> Result<Vec<EndpointSpec
     let NetworkMode::Network { name: primary, .. } = mode else {
         // Docker accepts the mode's own entry (the CLI sends it) and nothing more.
         let given = req.host_config.network_mode.as_str();
-        for e in [given, mode.as_str()].iter().filter_map(|n| asked.get(*n)).flatten() {
+        for e in [given, mode.as_str()]
+            .iter()
+            .filter_map(|n| asked.get(*n))
+            .flatten()
+        {
             if *mode == NetworkMode::Host && !e.mac_address.is_empty() {
                 return Err(Error::invalid(
                     "conflicting options: mac-address and the network mode",
