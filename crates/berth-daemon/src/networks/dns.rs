@@ -32,7 +32,6 @@ pub struct Dns {
 /// What one container's queries are answered with.
 struct Served {
     networks: Arc<RwLock<Vec<String>>>,
-    upstreams: Arc<Vec<SocketAddr>>,
     tasks: Vec<AbortHandle>,
 }
 
@@ -93,20 +92,16 @@ impl Dns {
         let ctx = Ctx {
             dns: self.clone(),
             networks: networks.clone(),
-            upstreams: upstreams.clone(),
+            upstreams,
         };
         let tasks = vec![
             rt.spawn(ctx.clone().udp(udp)).abort_handle(),
             rt.spawn(ctx.tcp(tcp)).abort_handle(),
         ];
-        self.served.lock().expect("dns lock").insert(
-            id.to_string(),
-            Served {
-                networks,
-                upstreams,
-                tasks,
-            },
-        );
+        self.served
+            .lock()
+            .expect("dns lock")
+            .insert(id.to_string(), Served { networks, tasks });
         Ok(())
     }
 
@@ -120,13 +115,6 @@ impl Dns {
     /// Stops answering container `id`.
     pub fn stop(&self, id: &str) {
         self.served.lock().expect("dns lock").remove(id);
-    }
-
-    /// The upstream servers of container `id`, for tests and inspect.
-    #[allow(dead_code)]
-    pub fn upstreams(&self, id: &str) -> Option<Vec<SocketAddr>> {
-        let served = self.served.lock().expect("dns lock");
-        served.get(id).map(|s| s.upstreams.as_ref().clone())
     }
 }
 

@@ -26,6 +26,19 @@ use crate::containers::network::{Attached, Local, NetworkHook};
 use crate::containers::{EndpointSpec, NetworkMode, Record};
 use crate::error::{Error, Result};
 
+/// Where an endpoint goes inside: its interface name, and whether it is the first one, which
+/// gets the default route and the published ports.
+struct Slot {
+    ifname: String,
+    primary: bool,
+}
+
+impl Slot {
+    fn new(ifname: String, primary: bool) -> Self {
+        Slot { ifname, primary }
+    }
+}
+
 /// The network hook of a daemon with bridge networks.
 pub struct BridgeHook {
     networks: Arc<Networks>,
@@ -92,7 +105,7 @@ impl BridgeHook {
 
     fn plug_all(&self, rec: &Record, ns: &Netns) -> Result<Attached> {
         for (i, ep) in rec.spec.net.endpoints.iter().enumerate() {
-            self.plug(rec, ep, &format!("eth{i}"), i == 0, ns)?;
+            self.plug(rec, ep, Slot::new(format!("eth{i}"), i == 0), ns)?;
         }
         let eps = self.networks.endpoints_of(&rec.id)?;
         let embedded_dns = self.start_dns(rec, ns, &eps)?;
@@ -108,19 +121,17 @@ impl BridgeHook {
         }
     }
 
-    /// One endpoint of `rec` on `ep`'s network as `ifname`; `primary` gets the default
-    /// route and the published ports.
+    /// One endpoint of `rec` on `ep`'s network in `slot`.
     fn plug(
         &self,
         rec: &Record,
         ep: &EndpointSpec,
-        ifname: &str,
-        primary: bool,
+        slot: Slot,
         ns: &Netns,
     ) -> Result<EndpointRecord> {
         let n = self.networks.get(&ep.network)?;
         let (address, address6) = self.networks.allocate(&n.id, ep)?;
-        let made = self.plug_allocated(rec, ep, &n, ifname, primary, ns, (address, address6));
+        let made = self.plug_allocated(rec, ep, &n, &slot, ns, (address, address6));
         if made.is_err() {
             self.networks.release(&n.id, address.0.addr());
             if let Some((a6, _)) = address6 {
@@ -130,17 +141,16 @@ impl BridgeHook {
         made
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn plug_allocated(
         &self,
         rec: &Record,
         ep: &EndpointSpec,
         n: &Network,
-        ifname: &str,
-        primary: bool,
+        slot: &Slot,
         ns: &Netns,
         (v4, v6): super::Addresses,
     ) -> Result<EndpointRecord> {
+        let (ifname, primary) = (slot.ifname.as_str(), slot.primary);
         let mac = match ep.mac.as_deref().or(primary
             .then_some(rec.spec.net.mac_address.as_str())
             .filter(|m| !m.is_empty()))
@@ -288,7 +298,12 @@ impl NetworkHook for BridgeHook {
     fn connect(&self, rec: &Record, ep: &EndpointSpec) -> Result<Attached> {
         let ns = self.open_netns(&rec.id)?;
         let eps = self.networks.endpoints_of(&rec.id)?;
-        self.plug(rec, ep, &Self::next_ifname(&eps), eps.is_empty(), &ns)?;
+        self.plug(
+            rec,
+            ep,
+            Slot::new(Self::next_ifname(&eps), eps.is_empty()),
+            &ns,
+        )?;
         let eps = self.networks.endpoints_of(&rec.id)?;
         if self.dns.serves(&rec.id) {
             self.dns.set_networks(&rec.id, self.dns_networks(&eps));
