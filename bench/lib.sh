@@ -13,7 +13,9 @@ B=${BERTH:-$PWD/target/x86_64-unknown-linux-gnu/release/berth}
 # measured rather than the disk (give the reference Docker a data root there too).
 dir=$(mktemp -d "${BENCH_TMP:-/tmp}/berth-bench.XXXX")
 sock=$dir/b.sock
-"$B" daemon -H "$sock" --data-root "$dir/root" --exec-root "$dir/run" 2>"$dir/daemon.log" &
+# No default bridge on the host: only bench/networks.sh, in a namespace of its own, has one.
+bridge=(--bridge none); [ -n "${BENCH_NETNS:-}" ] && bridge=()
+"$B" daemon -H "$sock" --data-root "$dir/root" --exec-root "$dir/run" "${bridge[@]}" 2>"$dir/daemon.log" &
 dpid=$!
 trap 'for c in $("$B" -H unix://$sock ps -aq); do "$B" -H unix://$sock rm -f $c >/dev/null; done; kill $dpid; wait $dpid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done

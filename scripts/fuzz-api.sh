@@ -117,7 +117,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # A private daemon.
-NO_COLOR=1 "$BERTH" daemon -H "unix://$sock" --data-root "$dir/root" --exec-root "$dir/run" >"$dir/daemon.log" 2>&1 &
+# In a network namespace of its own (unshare execs the daemon, so the PID is the daemon's), so
+# its default bridge and firewall table never touch the host.
+NO_COLOR=1 unshare --net sh -c 'ip link set lo up && exec "$0" "$@"' "$BERTH" daemon -H "unix://$sock" --data-root "$dir/root" --exec-root "$dir/run" >"$dir/daemon.log" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 100); do b version >/dev/null 2>&1 && break; sleep 0.1; done
 b version >/dev/null || { echo "fuzz-api: the daemon did not come up" >&2; cat "$dir/daemon.log" >&2; exit 1; }

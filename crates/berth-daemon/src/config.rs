@@ -20,6 +20,105 @@ pub struct DaemonConfig {
     pub init_binary: PathBuf,
     /// The OCI runtimes containers can run with.
     pub runtimes: Runtimes,
+    /// Networking: the default bridge and the address pools.
+    pub network: NetworkConfig,
+}
+
+/// The daemon's networking options.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkConfig {
+    /// The default `bridge` network; `None` with `--bridge none`.
+    pub bridge: Option<DefaultBridge>,
+    /// `--default-address-pool`s, which replace Docker's pools.
+    pub pools: Vec<berth_network::ipam::PoolConfig>,
+}
+
+/// Docker's `docker0`: berth's `berth0`, the network containers join by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultBridge {
+    /// The bridge's interface name (`--bridge`).
+    pub name: String,
+    /// `--bip`: the bridge's address with the subnet's prefix.
+    pub bip: Option<ipnet::IpNet>,
+    /// `--fixed-cidr`: where container addresses come from.
+    pub fixed_cidr: Option<ipnet::IpNet>,
+}
+
+impl DefaultBridge {
+    /// The interface name Docker's would have: `docker0`, here `berth0`.
+    pub const NAME: &str = "berth0";
+}
+
+impl NetworkConfig {
+    /// The options of `berth daemon` as Docker's dockerd takes them, with its messages:
+    /// `--bridge` (`none` turns the default bridge off), `--bip`, `--fixed-cidr` and
+    /// `--default-address-pool base=CIDR,size=N`.
+    pub fn from_args(
+        bridge: &str,
+        bip: Option<&str>,
+        fixed_cidr: Option<&str>,
+        pools: &[String],
+    ) -> Result<Self, String> {
+        let cidr = |flag: &str, v: &str| {
+            v.parse::<ipnet::IpNet>()
+                .map_err(|_| format!("invalid {flag} {v}: invalid CIDR address: {v}"))
+        };
+        let pools = pools.iter().map(|p| pool(p)).collect::<Result<_, _>>()?;
+        if bridge == "none" {
+            if bip.is_some() || fixed_cidr.is_some() {
+                return Err(
+                    "You specified -b & --bip, mutually exclusive options. Please specify only one"
+                        .into(),
+                );
+            }
+            return Ok(NetworkConfig {
+                bridge: None,
+                pools,
+            });
+        }
+        let bip = bip.map(|b| cidr("--bip", b)).transpose()?;
+        let fixed_cidr = fixed_cidr.map(|f| cidr("--fixed-cidr", f)).transpose()?;
+        if let (Some(b), Some(f)) = (bip, fixed_cidr)
+            && !b.trunc().contains(&f)
+        {
+            return Err(format!(
+                "fixed-cidr {f} is not contained in the bridge's subnet {}",
+                b.trunc()
+            ));
+        }
+        if bridge.is_empty() || bridge.len() > 15 {
+            return Err(format!("invalid bridge name {bridge:?}"));
+        }
+        Ok(NetworkConfig {
+            bridge: Some(DefaultBridge {
+                name: bridge.to_string(),
+                bip,
+                fixed_cidr,
+            }),
+            pools,
+        })
+    }
+}
+
+/// One `--default-address-pool` value: `base=172.30.0.0/16,size=24`.
+fn pool(v: &str) -> Result<berth_network::ipam::PoolConfig, String> {
+    let (mut base, mut size) = (None, None);
+    for field in v.split(',') {
+        match field.split_once('=') {
+            Some(("base", b)) => base = Some(b.to_string()),
+            Some(("size", n)) => {
+                size = Some(
+                    n.parse::<u32>()
+                        .map_err(|_| format!("invalid size value: {n}"))?,
+                )
+            }
+            _ => return Err(format!("invalid field '{field}' must be a key=value pair")),
+        }
+    }
+    match (base, size) {
+        (Some(base), Some(size)) => Ok(berth_network::ipam::PoolConfig { base, size }),
+        _ => Err(format!("address pool {v} needs both base= and size=")),
+    }
 }
 
 /// The OCI runtimes a container can name in `HostConfig.Runtime` (`docker run --runtime`): the

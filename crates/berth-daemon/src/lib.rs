@@ -85,7 +85,11 @@ impl Daemon {
         );
         let images = ImageStore::new(db.clone(), content, snapshots.clone())?;
         let events = Arc::new(events::Events::default());
-        let networks = Arc::new(networks::Networks::open(db.clone(), events.clone())?);
+        let networks = Arc::new(networks::Networks::open(
+            db.clone(),
+            events.clone(),
+            &config.network,
+        )?);
         let volumes = Arc::new(volumes::Volumes::open(
             db.clone(),
             config.root.join("volumes"),

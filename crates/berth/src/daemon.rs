@@ -39,6 +39,18 @@ pub struct DaemonArgs {
     /// The runtime of containers that name none: `berth` (the embedded one) or an added one.
     #[arg(long, default_value = berth_daemon::config::Runtimes::EMBEDDED)]
     pub default_runtime: String,
+    /// Attach containers to this network bridge by default (`none`: no default bridge).
+    #[arg(long, short = 'b', default_value = berth_daemon::config::DefaultBridge::NAME)]
+    pub bridge: String,
+    /// Specify the default bridge's IP address and subnet (CIDR).
+    #[arg(long)]
+    pub bip: Option<String>,
+    /// IPv4 subnet for the default bridge's container addresses (CIDR).
+    #[arg(long)]
+    pub fixed_cidr: Option<String>,
+    /// Default address pools for networks: `base=CIDR,size=N` (repeatable).
+    #[arg(long = "default-address-pool", value_name = "base=CIDR,size=N")]
+    pub default_address_pool: Vec<String>,
     /// Log level (error, warn, info, debug, trace).
     #[arg(long, short = 'l', default_value = "info")]
     pub log_level: String,
@@ -64,6 +76,13 @@ pub fn run(args: DaemonArgs) -> Result<()> {
         exe: sealed.path(),
         init_binary,
         runtimes,
+        network: berth_daemon::config::NetworkConfig::from_args(
+            &args.bridge,
+            args.bip.as_deref(),
+            args.fixed_cidr.as_deref(),
+            &args.default_address_pool,
+        )
+        .map_err(anyhow::Error::msg)?,
     };
     let daemon = Daemon::open(config).map_err(|e| anyhow::anyhow!(e.message))?;
     let rt = tokio::runtime::Builder::new_multi_thread()

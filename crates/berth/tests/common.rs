@@ -108,6 +108,26 @@ impl TestDaemon {
         Self::make_in(false, &[], &[], true)
     }
 
+    /// A daemon in a network namespace of its own, started with `args`.
+    pub fn start_in_netns_with_args(args: &[&str]) -> TestDaemon {
+        Self::make_in(false, &[], args, true)
+    }
+
+    /// The arguments of the next [`TestDaemon::spawn`], after those the harness adds.
+    pub fn set_args(&mut self, args: &[&str]) {
+        let keep = if self.netns.is_some() { 0 } else { 2 };
+        self.args.truncate(keep);
+        self.args.extend(args.iter().map(|a| a.to_string()));
+    }
+
+    /// Stops the daemon with SIGTERM, as a service manager does.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill").arg(c.id().to_string()).status();
+            let _ = c.wait();
+        }
+    }
+
     /// Runs `args` (a command) in the daemon's network namespace.
     pub fn in_netns(&self, args: &[&str]) -> Out {
         let ns = self
@@ -143,7 +163,14 @@ impl TestDaemon {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            args: args.iter().map(|a| a.to_string()).collect(),
+            // Outside a namespace of the test's own, no default bridge: the host's links stay
+            // as they are.
+            args: (!netns)
+                .then(|| ["--bridge".to_string(), "none".to_string()])
+                .into_iter()
+                .flatten()
+                .chain(args.iter().map(|a| a.to_string()))
+                .collect(),
             netns: netns.then(|| dir.path().join("netns")),
             child: None,
             _dir: dir,

@@ -174,7 +174,7 @@ fn run_output_exit_codes_and_options() {
         "lo\n"
     );
     d.docker(&["run", "--rm", "--network", "bridge", "busybox", "true"])
-        .fails_with(125, "berth has no default bridge network yet");
+        .fails_with(125, "network bridge not found");
     // The same through berth's own CLI.
     assert_eq!(
         d.berth(&["run", "--rm", "busybox", "echo", "from-berth"])

@@ -18,7 +18,7 @@ fn bridge_networks_are_created_with_dockers_addressing_listed_inspected_and_remo
     let ls = d
         .docker(&["network", "ls", "--format", "{{.Name}} {{.Driver}}"])
         .ok();
-    assert_eq!(ls, "host host\nnone null\n");
+    assert_eq!(ls, "bridge bridge\nhost host\nnone null\n");
     let id = d
         .docker(&["network", "create", "--label", "app=web", "front"])
         .ok();
@@ -84,7 +84,8 @@ fn bridge_networks_are_created_with_dockers_addressing_listed_inspected_and_remo
         "the bridge went"
     );
     d.docker(&["network", "prune", "-f"]).ok();
-    assert_eq!(d.docker(&["network", "ls", "-q"]).ok().lines().count(), 2);
+    // bridge, host and none are left.
+    assert_eq!(d.docker(&["network", "ls", "-q"]).ok().lines().count(), 3);
     let table = d.in_netns(&["nft", "list", "table", "inet", "berth"]).ok();
     assert!(!table.contains("berthtest1"), "{table}");
 }
@@ -117,11 +118,12 @@ fn bad_network_requests_get_dockers_answers_and_change_nothing() {
     d.docker(&["network", "inspect", "nosuch"])
         .fails_with(1, "nosuch");
     let ls = d.docker(&["network", "ls", "--format", "{{.Name}}"]).ok();
-    assert_eq!(ls, "host\nnone\none\n");
-    // The default bridge does not exist yet: refused by name, not ignored.
+    assert_eq!(ls, "bridge\nhost\nnone\none\n");
+    d.docker(&["network", "rm", "bridge"])
+        .fails_with(1, "bridge is a pre-defined network and cannot be removed");
+    d.docker(&["network", "create", "bridge"])
+        .fails_with(1, "bridge is a pre-defined network name");
     d.import_busybox("busybox");
-    d.docker(&["run", "--rm", "--network", "bridge", "busybox", "true"])
-        .fails_with(125, "berth has no default bridge network yet");
     d.docker(&["run", "--rm", "--network", "nosuch", "busybox", "true"])
         .fails_with(125, "network nosuch not found");
 }
@@ -181,8 +183,17 @@ fn berth_network_commands_print_as_docker_does() {
             .trim(),
         &id.trim()[..12]
     );
+    // Never the default bridge.
     let pruned = d.berth(&["network", "prune", "-f"]).ok();
     assert_eq!(pruned, "Deleted Networks:\nmine\n\n");
+    d.berth(&[
+        "network",
+        "rm",
+        d.berth(&["network", "ls", "-q", "-f", "name=bridge"])
+            .ok()
+            .trim(),
+    ])
+    .fails_with(1, "bridge is a pre-defined network and cannot be removed");
     d.berth(&["network", "rm", "none"])
         .fails_with(1, "none is a pre-defined network and cannot be removed");
 }

@@ -87,7 +87,7 @@ impl Containers {
 fn check_mode(rec: &Record) -> Result<()> {
     match rec.spec.network {
         NetworkMode::Network { .. } => Ok(()),
-        NetworkMode::Host => Err(Error::new(
+        NetworkMode::Host | NetworkMode::Container { .. } => Err(Error::new(
             berth_core::ErrorKind::Forbidden,
             "container sharing network namespace with another container or host cannot be connected to any other network",
         )),

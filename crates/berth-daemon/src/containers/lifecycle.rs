@@ -84,8 +84,14 @@ impl Containers {
         rec: &Record,
         paths: &super::files::Paths,
     ) -> Result<(MonitorHandle, i32)> {
-        let attached = self.network.attach(rec)?;
-        let monitor = self.write_bundle(rec, paths, attached)?;
+        let (attached, shared) = match &rec.spec.network {
+            super::NetworkMode::Container { id, .. } => {
+                let (a, other) = self.join_container(id)?;
+                (a, Some(other))
+            }
+            _ => (self.network.attach(rec)?, None),
+        };
+        let monitor = self.write_bundle(rec, paths, attached, shared.as_ref())?;
         let stderr = std::fs::File::create(&paths.monitor_log)
             .map_err(|e| Error::internal("creating monitor log", e))?;
         MonitorHandle::spawn(
@@ -100,12 +106,30 @@ impl Containers {
         })
     }
 
+    /// The namespace of running container `id` (`--network container:<id>`), and its record.
+    fn join_container(&self, id: &str) -> Result<(super::network::Attached, Record)> {
+        let other = self.get(id)?.record();
+        if other.state.status != Status::Running {
+            return Err(Error::conflict(format!(
+                "cannot join network of a non running container: {}",
+                other.id
+            )));
+        }
+        let network = match other.spec.network {
+            super::NetworkMode::Host => berth_runtime::Network::Host,
+            // Whatever the other's mode, its process is in the namespace to join.
+            _ => berth_runtime::Network::Join(format!("/proc/{}/ns/net", other.state.pid).into()),
+        };
+        Ok((super::network::Attached::local(network), other))
+    }
+
     /// Writes the OCI bundle, the /etc files, the log and the monitor's config of a start.
     fn write_bundle(
         &self,
         rec: &Record,
         paths: &super::files::Paths,
         attached: super::network::Attached,
+        shared: Option<&Record>,
     ) -> Result<MonitorConfig> {
         let snapshots = self.images.snapshots();
         let layers = berth_core::rootfs::Layers::new(
@@ -115,30 +139,41 @@ impl Containers {
         );
         let runtime = spec::runtime(&rec.spec.runtime, &self.cfg.runtimes)?;
         let volume = |name: &str| Ok(self.volumes.path(name));
+        // In another container's namespace, its /etc files and hostname are this one's too.
+        let etc = shared.map_or_else(|| paths.clone(), |o| self.paths(&o.id));
         let mut run = spec::run_spec(
             rec,
             &layers,
-            paths,
+            &etc,
             &self.cfg.init_binary,
             attached.network.clone(),
             &volume,
         )?;
         run.rootfs_propagation =
             super::propagation::root_propagation(&rec.spec, &runtime)?.map(str::to_string);
+        if let Some(o) = shared {
+            run.hostname = o.spec.hostname.clone();
+            for e in run.env.iter_mut().filter(|e| e.starts_with("HOSTNAME=")) {
+                *e = format!("HOSTNAME={}", o.spec.hostname);
+            }
+        }
         let oci = run
             .to_spec()
             .map_err(|e| Error::internal("building the OCI spec", e))?;
-        paths
-            .write_etc(&super::files::Etc {
-                hostname: &run.hostname,
-                domainname: &rec.spec.domainname,
-                host_network: rec.spec.network == super::NetworkMode::Host,
-                addresses: &attached.addresses,
-                embedded_dns: attached.embedded_dns,
-                host_gateway: attached.host_gateway,
-                net: &rec.spec.net,
-            })
-            .map_err(|e| Error::internal("writing /etc files", e))?;
+        let etc_files = &super::files::Etc {
+            hostname: &run.hostname,
+            domainname: &rec.spec.domainname,
+            host_network: rec.spec.network == super::NetworkMode::Host,
+            addresses: &attached.addresses,
+            embedded_dns: attached.embedded_dns,
+            host_gateway: attached.host_gateway,
+            net: &rec.spec.net,
+        };
+        if shared.is_none() {
+            paths
+                .write_etc(etc_files)
+                .map_err(|e| Error::internal("writing /etc files", e))?;
+        }
         std::fs::create_dir_all(&paths.bundle)
             .map_err(|e| Error::internal("creating bundle", e))?;
         std::fs::write(

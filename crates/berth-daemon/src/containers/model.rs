@@ -103,6 +103,13 @@ pub enum NetworkMode {
     None,
     /// The host's namespace.
     Host,
+    /// The network namespace of another container (`container:<id>`).
+    Container {
+        /// Docker's mode string, `container:<full ID>`.
+        mode: String,
+        /// The other container's ID (as given until create resolves it).
+        id: String,
+    },
     /// A bridge network of the network service.
     Network {
         /// The network's ID (resolved at create).
@@ -118,6 +125,7 @@ impl NetworkMode {
         match self {
             NetworkMode::None => "none",
             NetworkMode::Host => "host",
+            NetworkMode::Container { mode, .. } => mode,
             NetworkMode::Network { name, .. } => name,
         }
     }

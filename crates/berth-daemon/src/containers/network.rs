@@ -71,7 +71,7 @@ impl NetworkHook for Local {
         match &rec.spec.network {
             NetworkMode::None => Ok(Attached::local(Network::None)),
             NetworkMode::Host => Ok(Attached::local(Network::Host)),
-            NetworkMode::Network { name, .. } => Err(unsupported(name)),
+            other => Err(unsupported(other.as_str())),
         }
     }
 

@@ -9,14 +9,27 @@ use crate::{Daemon, Error};
 
 /// Resolves the networks a create names, with Docker's checks of what a network allows.
 pub fn resolve(d: &Daemon, spec: &mut Spec) -> Result<(), Error> {
+    if spec.network.as_str() == "default" && d.networks.get("bridge").is_err() {
+        // A daemon without a default bridge (`--bridge none`): only loopback, as berth had.
+        spec.network = NetworkMode::None;
+        spec.net.endpoints.clear();
+    }
+    if let NetworkMode::Container { mode, id } = &mut spec.network {
+        // A 400, not a 404: a client takes a 404 from create for a missing image.
+        let other = d
+            .containers
+            .get(id)
+            .map_err(|e| Error::invalid(e.message))?;
+        *id = other.id.clone();
+        *mode = format!("container:{}", other.id);
+    }
     for ep in &mut spec.net.endpoints {
         check_endpoint(d, ep)?;
     }
-    if let NetworkMode::Network { id, name } = &mut spec.network
+    if let NetworkMode::Network { id, .. } = &mut spec.network
         && let Some(first) = spec.net.endpoints.first()
     {
         *id = first.network.clone();
-        *name = first.name.clone();
     }
     // A bound port is an exposed one, as the docker CLI makes it (Docker's daemon would
     // otherwise ignore the binding).
@@ -117,6 +130,8 @@ pub fn networks(d: &Daemon, r: &Record) -> Value {
         NetworkMode::None | NetworkMode::Host => {
             out.insert(r.spec.network.as_str().into(), entry(r, None, None));
         }
+        // Its network is the other container's, shown there.
+        NetworkMode::Container { .. } => {}
         NetworkMode::Network { .. } => {
             for ep in &r.spec.net.endpoints {
                 let l = live.iter().find(|l| l.network == ep.network);

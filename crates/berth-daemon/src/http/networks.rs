@@ -52,8 +52,11 @@ fn shown(d: &Daemon, n: &Network) -> Value {
         .subnets
         .iter()
         .map(|s| {
-            let mut c =
-                json!({"Subnet": s.subnet().to_string(), "Gateway": s.gateway().to_string()});
+            let mut c = json!({"Subnet": s.subnet().to_string()});
+            // Docker shows no gateway for its default bridge.
+            if !n.is_default() {
+                c["Gateway"] = json!(s.gateway().to_string());
+            }
             if let Some(r) = s.ip_range() {
                 c["IPRange"] = json!(r.to_string());
             }
@@ -68,7 +71,7 @@ fn shown(d: &Daemon, n: &Network) -> Value {
     json!({
         "Name": n.name, "Id": n.id, "Created": n.created, "Scope": "local", "Driver": "bridge",
         "EnableIPv6": n.ipv6,
-        "IPAM": {"Driver": "default", "Options": {}, "Config": config},
+        "IPAM": {"Driver": "default", "Options": if n.is_default() { Value::Null } else { json!({}) }, "Config": config},
         "Internal": n.internal, "Attachable": n.attachable, "Ingress": false,
         "ConfigFrom": {"Network": ""}, "ConfigOnly": false, "Containers": containers(d, n),
         "Options": n.options, "Labels": n.labels,

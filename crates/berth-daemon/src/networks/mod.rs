@@ -9,6 +9,7 @@
 //!
 //! Everything here acts on the daemon's own network namespace, from the blocking pool.
 
+mod default;
 mod dns;
 mod endpoints;
 mod host;
@@ -135,15 +136,23 @@ pub struct Networks {
 }
 
 impl Networks {
-    /// The service over `db`; makes the host match the stored networks. Blocks.
-    pub fn open(database: Arc<Database>, events: Arc<Events>) -> Result<Self> {
+    /// The service over `db`; makes the host match the stored networks and `cfg`. Blocks.
+    pub fn open(
+        database: Arc<Database>,
+        events: Arc<Events>,
+        cfg: &crate::config::NetworkConfig,
+    ) -> Result<Self> {
         let tx = database.begin_write().map_err(db)?;
         tx.open_table(NETWORKS).map_err(db)?;
         tx.commit().map_err(db)?;
         let this = Networks {
             db: database,
             events,
-            pools: Mutex::new(Pools::default()),
+            pools: Mutex::new(if cfg.pools.is_empty() {
+                Pools::default()
+            } else {
+                Pools::new(&cfg.pools).map_err(|e| Error::invalid(e.to_string()))?
+            }),
             change: Mutex::new(()),
         };
         this.drop_old_endpoints()?;
@@ -152,6 +161,7 @@ impl Networks {
             let ports = publish::firewall_ports(&this.all_endpoints()?);
             host::restore(&all, &ports)?;
         }
+        this.ensure_default(cfg.bridge.as_ref())?;
         Ok(this)
     }
 
@@ -399,6 +409,12 @@ impl Networks {
             ));
         }
         let n = self.get(key)?;
+        if n.is_default() {
+            return Err(Error::new(
+                berth_core::ErrorKind::Forbidden,
+                "bridge is a pre-defined network and cannot be removed",
+            ));
+        }
         if !self.endpoints_on(&n.id)?.is_empty() {
             return Err(Error::new(
                 berth_core::ErrorKind::Forbidden,
@@ -418,7 +434,11 @@ impl Networks {
     /// Removes the unused networks `select` picks; returns their names. Blocks.
     pub fn prune(&self, select: impl Fn(&Network) -> bool) -> Result<Vec<String>> {
         let mut gone = Vec::new();
-        for n in self.list()?.into_iter().filter(|n| select(n)) {
+        for n in self
+            .list()?
+            .into_iter()
+            .filter(|n| !n.is_default() && select(n))
+        {
             if !self.endpoints_on(&n.id)?.is_empty() {
                 continue; // in use
             }

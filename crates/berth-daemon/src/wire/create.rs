@@ -125,20 +125,26 @@ pub fn refuse_unsupported(req: &CreateRequest) -> Result<()> {
     Ok(())
 }
 
-/// Docker's network mode. A name other than `none`, `host` and `default` is a network of the
-/// network service, resolved by the caller; the default bridge and `container:` are refused.
+/// Docker's network mode. `default` is the default bridge (or, on a daemon without one, no
+/// network: the caller decides); `container:<name|id>` another container's namespace; a name
+/// other than `none` and `host` is a network of the network service. The caller resolves
+/// names.
 pub fn network_mode(mode: &str) -> Result<NetworkMode> {
     match mode {
-        "" | "default" | "none" => Ok(NetworkMode::None),
+        "none" => Ok(NetworkMode::None),
         "host" => Ok(NetworkMode::Host),
-        "bridge" => Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            "berth has no default bridge network yet: use a network made with `network create`, --network none or --network host",
-        )),
-        other if other.starts_with("container:") => Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            format!("network mode \"{other}\" is not supported by berth yet"),
-        )),
+        // The default bridge, kept as `default` for inspect, as Docker does.
+        "" | "default" => Ok(NetworkMode::Network {
+            id: String::new(),
+            name: "default".into(),
+        }),
+        other if other.starts_with("container:") => match &other["container:".len()..] {
+            "" => Err(Error::invalid(format!("invalid network mode: {other}"))),
+            id => Ok(NetworkMode::Container {
+                mode: other.to_string(),
+                id: id.to_string(),
+            }),
+        },
         other => Ok(NetworkMode::Network {
             id: String::new(),
             name: other.to_string(),

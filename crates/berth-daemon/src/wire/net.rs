@@ -24,6 +24,9 @@ pub fn spec(req: &CreateRequest, mode: &NetworkMode) -> Result<NetSpec> {
         publish_all: h.publish_all_ports,
         mac_address: req.config.mac_address.clone(),
     };
+    if matches!(mode, NetworkMode::Container { .. }) {
+        shared_namespace_conflicts(req, &net)?;
+    }
     if *mode == NetworkMode::Host && !net.mac_address.is_empty() {
         return Err(Error::invalid(
             "conflicting options: mac-address and the network mode",
@@ -52,6 +55,36 @@ pub fn spec(req: &CreateRequest, mode: &NetworkMode) -> Result<NetSpec> {
     Ok(net)
 }
 
+/// Docker's refusals for a container in another container's namespace, whose hostname,
+/// files and ports are that container's.
+fn shared_namespace_conflicts(req: &CreateRequest, net: &NetSpec) -> Result<()> {
+    let conflict = |what: &str| Err(Error::invalid(format!("conflicting options: {what}")));
+    if !net.ports.is_empty() || net.publish_all {
+        return conflict("port publishing and the container type network mode");
+    }
+    if req
+        .config
+        .exposed_ports
+        .as_ref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        return conflict("port exposing and the container type network mode");
+    }
+    if !net.dns.is_empty() {
+        return conflict("dns and the network mode");
+    }
+    if !net.extra_hosts.is_empty() {
+        return conflict("custom host-to-IP mapping and the network mode");
+    }
+    if !req.config.hostname.is_empty() {
+        return conflict("hostname and the network mode");
+    }
+    if !net.mac_address.is_empty() {
+        return conflict("mac-address and the network mode");
+    }
+    Ok(())
+}
+
 /// The endpoints a create asks for: the network of the mode first, then the others of
 /// `NetworkingConfig` in name order. `host`, `none` and `container:` have none.
 fn endpoints(req: &CreateRequest, mode: &NetworkMode) -> Result<Vec<EndpointSpec>> {
@@ -68,7 +101,7 @@ fn endpoints(req: &CreateRequest, mode: &NetworkMode) -> Result<Vec<EndpointSpec
             .filter_map(|n| asked.get(*n))
             .flatten()
         {
-            if *mode == NetworkMode::Host && !e.mac_address.is_empty() {
+            if *mode != NetworkMode::None && !e.mac_address.is_empty() {
                 return Err(Error::invalid(
                     "conflicting options: mac-address and the network mode",
                 ));
@@ -88,7 +121,17 @@ fn endpoints(req: &CreateRequest, mode: &NetworkMode) -> Result<Vec<EndpointSpec
         }
         return Ok(Vec::new());
     };
-    let first = asked.remove(primary).flatten().unwrap_or_default();
+    // `default` is the default bridge; the docker CLI sends an empty entry under that name.
+    let primary = if primary == "default" {
+        "bridge"
+    } else {
+        primary.as_str()
+    };
+    let first = [primary, "default"]
+        .iter()
+        .filter_map(|n| asked.remove(*n).flatten())
+        .find(|e| *e != EndpointSettings::default())
+        .unwrap_or_default();
     let mut out = vec![endpoint(primary, &first)?];
     for (name, e) in asked {
         out.push(endpoint(&name, &e.unwrap_or_default())?);

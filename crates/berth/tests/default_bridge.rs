@@ -1,0 +1,189 @@
+//! The default `bridge` network (Docker's docker0, berth's berth0) through the stock docker
+//! CLI, each daemon in a network namespace of its own: containers join it by default, with
+//! Docker's addressing, files and inspect; no DNS on it; `--bip`/`--fixed-cidr` remake it;
+//! `--bridge none` removes it.
+
+mod common;
+
+use common::TestDaemon;
+
+fn inspect(d: &TestDaemon, name: &str, format: &str) -> String {
+    d.docker(&["inspect", "-f", format, name])
+        .ok()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn containers_join_the_default_bridge_as_in_docker() {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    let shown = d
+        .docker(&[
+            "network", "inspect", "-f",
+            "{{.Driver}} {{json .IPAM.Config}} {{json .IPAM.Options}} {{index .Options \"com.docker.network.bridge.name\"}} {{index .Options \"com.docker.network.bridge.default_bridge\"}}",
+            "bridge",
+        ])
+        .ok();
+    assert_eq!(
+        shown.trim(),
+        r#"bridge [{"Subnet":"172.17.0.0/16"}] null berth0 true"#
+    );
+    let link = d
+        .in_netns(&["ip", "-br", "-4", "addr", "show", "berth0"])
+        .ok();
+    assert!(link.contains("172.17.0.1/16"), "{link}");
+    let id = d
+        .docker(&["run", "-d", "--name", "web", "busybox", "sleep", "1000"])
+        .ok();
+    let short = &id.trim()[..12];
+    assert_eq!(
+        inspect(
+            &d,
+            "web",
+            "{{.HostConfig.NetworkMode}} {{.NetworkSettings.IPAddress}} {{.NetworkSettings.Gateway}} {{.NetworkSettings.MacAddress}} {{.NetworkSettings.Networks.bridge.IPAddress}} {{json .NetworkSettings.Networks.bridge.Aliases}}"
+        ),
+        "default 172.17.0.2 172.17.0.1 02:42:ac:11:00:02 172.17.0.2 null"
+    );
+    let hosts = d.docker(&["exec", "web", "cat", "/etc/hosts"]).ok();
+    assert!(
+        hosts.ends_with(&format!("172.17.0.2\t{short}\n")),
+        "{hosts}"
+    );
+    let route = d.docker(&["exec", "web", "busybox", "ip", "route"]).ok();
+    assert!(
+        route.starts_with("default via 172.17.0.1 dev eth0"),
+        "{route}"
+    );
+    // No DNS server on the default bridge: the host's resolv.conf without loopback servers.
+    let resolv = d.docker(&["exec", "web", "cat", "/etc/resolv.conf"]).ok();
+    assert!(!resolv.contains("127.0.0.11"), "{resolv}");
+    let hosts = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--add-host",
+            "a:1.2.3.4",
+            "--add-host",
+            "gw:host-gateway",
+            "busybox",
+            "cat",
+            "/etc/hosts",
+        ])
+        .ok();
+    assert!(
+        hosts.contains("1.2.3.4\ta\n172.17.0.1\tgw\n172.17.0.3\t"),
+        "{hosts}"
+    );
+    // (The docker CLI refuses the alias itself; the daemon's answer to other clients.)
+    let (status, _, body) = d.http(
+        "POST",
+        "/containers/create",
+        br#"{"Image":"busybox","HostConfig":{"NetworkMode":"bridge"},"NetworkingConfig":{"EndpointsConfig":{"bridge":{"Aliases":["x"]}}}}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains(
+            "network-scoped alias is supported only for containers in user defined networks"
+        ),
+        "{body}"
+    );
+    d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "bridge",
+        "--ip",
+        "172.17.0.50",
+        "busybox",
+        "true",
+    ])
+    .fails_with(
+        125,
+        "user specified IP address is supported on user defined networks only",
+    );
+    let members = d
+        .docker(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{range .Containers}}{{.Name}} {{end}}",
+            "bridge",
+        ])
+        .ok();
+    assert_eq!(members.trim(), "web");
+    d.docker(&["rm", "-f", "web"]).ok();
+}
+
+#[test]
+fn bip_and_fixed_cidr_remake_it_and_bridge_none_removes_it() {
+    let mut d = TestDaemon::start_in_netns_with_args(&[
+        "--bip",
+        "10.55.0.1/24",
+        "--fixed-cidr",
+        "10.55.0.128/25",
+    ]);
+    d.import_busybox("busybox");
+    assert_eq!(
+        inspect(&d, "bridge", "{{json .IPAM.Config}}").replace(' ', ""),
+        r#"[{"Subnet":"10.55.0.0/24","IPRange":"10.55.0.128/25"}]"#
+    );
+    let ip = d
+        .docker(&["run", "--rm", "busybox", "sh", "-c", "tail -1 /etc/hosts"])
+        .ok();
+    assert!(ip.starts_with("10.55.0.128\t"), "{ip}");
+    // Other settings at the next start: made again.
+    d.stop();
+    d.set_args(&["--bip", "10.66.0.1/16"]);
+    d.spawn();
+    assert_eq!(
+        inspect(&d, "bridge", "{{json .IPAM.Config}}"),
+        r#"[{"Subnet":"10.66.0.0/16"}]"#
+    );
+    let link = d
+        .in_netns(&["ip", "-br", "-4", "addr", "show", "berth0"])
+        .ok();
+    assert!(
+        link.contains("10.66.0.1/16") && !link.contains("10.55."),
+        "{link}"
+    );
+    // None at all: gone, and containers get only loopback.
+    d.stop();
+    d.set_args(&["--bridge", "none"]);
+    d.spawn();
+    let ls = d.docker(&["network", "ls", "--format", "{{.Name}}"]).ok();
+    assert_eq!(ls, "host\nnone\n");
+    assert_ne!(d.in_netns(&["ip", "link", "show", "berth0"]).code, 0);
+    let nets = d
+        .docker(&["run", "--rm", "busybox", "ls", "/sys/class/net"])
+        .ok();
+    assert_eq!(nets, "lo\n");
+    d.docker(&["run", "--rm", "--network", "bridge", "busybox", "true"])
+        .fails_with(125, "network bridge not found");
+}
+
+#[test]
+fn ports_published_on_the_default_bridge_are_reached() {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    d.docker(&[
+        "run", "-d", "--name", "srv", "-p", "8080:80", "busybox", "sh", "-c",
+        "busybox mkdir -p /www && echo default > /www/index.html && exec busybox httpd -f -p 80 -h /www",
+    ])
+    .ok();
+    let get = || {
+        d.in_netns(&[
+            "python3",
+            "-c",
+            "import urllib.request as u; print(u.urlopen('http://127.0.0.1:8080/', timeout=2).read().decode(), end='')",
+        ])
+    };
+    let got = (0..50)
+        .map(|_| get())
+        .find(|o| o.code == 0)
+        .map(|o| o.stdout);
+    assert_eq!(got.as_deref(), Some("default\n"));
+    let ports = d.docker(&["port", "srv"]).ok();
+    assert_eq!(ports, "80/tcp -> 0.0.0.0:8080\n");
+    d.docker(&["rm", "-f", "srv"]).ok();
+}
