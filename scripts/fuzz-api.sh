@@ -60,6 +60,7 @@ OPERATIONS=(
   ContainerKill ContainerWait ContainerLogs ContainerResize ContainerDelete ContainerPrune
   ContainerTop ContainerExec ExecStart ExecResize ExecInspect
   VolumeList VolumeCreate VolumeInspect VolumeDelete VolumePrune
+  NetworkList NetworkCreate NetworkInspect NetworkDelete NetworkPrune NetworkConnect NetworkDisconnect
 )
 
 [ "$(id -u)" = 0 ] || { echo "fuzz-api: needs root (it runs a daemon and containers)" >&2; exit 2; }

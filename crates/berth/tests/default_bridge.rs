@@ -187,3 +187,91 @@ fn ports_published_on_the_default_bridge_are_reached() {
     assert_eq!(ports, "80/tcp -> 0.0.0.0:8080\n");
     d.docker(&["rm", "-f", "srv"]).ok();
 }
+
+#[test]
+fn links_give_hosts_lines_and_dockers_variables() {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    let other = d
+        .docker(&[
+            "run", "-d", "--name", "other", "--expose", "80", "--expose", "53/udp", "-e",
+            "FOO=bar", "busybox", "sleep", "1000",
+        ])
+        .ok();
+    let ip = inspect(&d, "other", "{{.NetworkSettings.IPAddress}}");
+    let out = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--name",
+            "me",
+            "--link",
+            "other:al",
+            "busybox",
+            "sh",
+            "-c",
+            "cat /etc/hosts; env | sort",
+        ])
+        .ok();
+    let short = &other.trim()[..12];
+    assert!(out.contains(&format!("{ip}\tal {short} other\n")), "{out}");
+    for var in [
+        // The lowest port, as Docker picks it.
+        format!("AL_PORT=udp://{ip}:53"),
+        format!("AL_PORT_53_UDP=udp://{ip}:53"),
+        format!("AL_PORT_80_TCP_ADDR={ip}"),
+        "AL_PORT_80_TCP_PORT=80".to_string(),
+        "AL_PORT_80_TCP_PROTO=tcp".to_string(),
+        "AL_NAME=/me/al".to_string(),
+        "AL_ENV_FOO=bar".to_string(),
+    ] {
+        assert!(out.lines().any(|l| l == var), "{var} in {out}");
+    }
+    d.docker(&[
+        "create", "--name", "lk", "--link", "other", "busybox", "true",
+    ])
+    .ok();
+    assert_eq!(
+        inspect(&d, "lk", "{{json .HostConfig.Links}}"),
+        r#"["/other:/lk/other"]"#
+    );
+    d.docker(&["run", "--rm", "--link", "nosuch:a", "busybox", "true"])
+        .fails_with(
+            125,
+            "could not get container for nosuch: No such container: nosuch",
+        );
+    // Links an API client puts in the endpoint's settings are the same links.
+    let (status, _, body) = d.http(
+        "POST",
+        "/containers/create?name=ep",
+        br#"{"Image":"busybox","Cmd":["true"],"HostConfig":{"NetworkMode":"bridge"},"NetworkingConfig":{"EndpointsConfig":{"bridge":{"Links":["other:x"]}}}}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        inspect(&d, "ep", "{{json .HostConfig.Links}}"),
+        r#"["/other:/ep/x"]"#
+    );
+    d.docker(&["rm", "ep"]).ok();
+    d.docker(&["stop", "-t", "0", "other"]).ok();
+    d.docker(&["start", "lk"]).fails_with(
+        1,
+        "Cannot link to a non running container: /other AS /lk/other",
+    );
+    d.docker(&["network", "create", "n1"]).ok();
+    d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "n1",
+        "--link",
+        "other",
+        "busybox",
+        "true",
+    ])
+    .fails_with(
+        125,
+        "berth does not support --link on user-defined network n1 yet",
+    );
+    d.docker(&["rm", "-f", "other", "lk"]).ok();
+    d.docker(&["network", "rm", "n1"]).ok();
+}

@@ -304,3 +304,54 @@ fn a_running_container_joins_and_leaves_a_network() {
     d.docker(&["rm", "-f", "c1", "c2"]).ok();
     d.docker(&["network", "rm", "n1", "n2"]).ok();
 }
+
+#[test]
+fn docker_py_creates_connects_and_publishes() {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    let script = format!(
+        "import docker, time\n\
+         c = docker.DockerClient(base_url='unix://{sock}')\n\
+         ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet='10.77.0.0/24')])\n\
+         n = c.networks.create('pynet', driver='bridge', ipam=ipam)\n\
+         srv = c.containers.run('busybox', ['sh', '-c', '{httpd}'], name='pysrv', hostname='pysrv',\n\
+             detach=True, network='pynet', ports={{'80/tcp': 18080}})\n\
+         n.reload()\n\
+         print(sorted(x.name for x in n.containers), n.attrs['IPAM']['Config'][0]['Subnet'])\n\
+         cli = c.containers.create('busybox', ['sleep', '100'], name='pycli')\n\
+         n.connect(cli, aliases=['client'])\n\
+         cli.start()\n\
+         for _ in range(50):\n\
+         \x20   r = cli.exec_run(['busybox', 'wget', '-q', '-O', '-', 'http://pysrv/'])\n\
+         \x20   if r.exit_code == 0: break\n\
+         \x20   time.sleep(0.1)\n\
+         print(r.output.decode().strip())\n\
+         cli.reload()\n\
+         print(sorted(cli.attrs['NetworkSettings']['Networks']), cli.attrs['NetworkSettings']['Networks']['pynet']['Aliases'][0])\n\
+         srv.reload()\n\
+         print(srv.ports)\n\
+         n.disconnect(cli)\n\
+         cli.reload()\n\
+         print(sorted(cli.attrs['NetworkSettings']['Networks']))\n\
+         cli.remove(force=True)\n\
+         srv.remove(force=True)\n\
+         n.remove()\n\
+         print(sorted(x.name for x in c.networks.list()))\n",
+        sock = d.socket.display(),
+        httpd = HTTPD,
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .expect("python3");
+    let out = common::Out::from(out).ok();
+    assert_eq!(
+        out,
+        "['pysrv'] 10.77.0.0/24\n\
+         hi from pysrv\n\
+         ['bridge', 'pynet'] client\n\
+         {'80/tcp': [{'HostIp': '0.0.0.0', 'HostPort': '18080'}]}\n\
+         ['bridge']\n\
+         ['bridge', 'host', 'none']\n"
+    );
+}

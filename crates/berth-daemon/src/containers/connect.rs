@@ -69,6 +69,8 @@ impl Containers {
     }
 
     fn rewrite_hosts(&self, rec: &Record, attached: &super::network::Attached) -> Result<()> {
+        // A link to a container that stopped since loses its line, as a restart would.
+        let linked = self.resolve_links(rec).unwrap_or_default();
         self.paths(&rec.id)
             .write_hosts(&super::files::Etc {
                 hostname: &rec.spec.hostname,
@@ -78,6 +80,7 @@ impl Containers {
                 embedded_dns: attached.embedded_dns,
                 host_gateway: attached.host_gateway,
                 net: &rec.spec.net,
+                links: &linked.hosts,
             })
             .map_err(|e| Error::internal("rewriting /etc/hosts", e))
     }

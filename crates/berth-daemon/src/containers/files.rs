@@ -73,6 +73,9 @@ impl Paths {
                 out.push_str(&format!("{ip}\t{name}\n"));
             }
         }
+        for (ip, names) in etc.links {
+            out.push_str(&format!("{ip}\t{names}\n"));
+        }
         if !etc.host_network {
             let names = if etc.domainname.is_empty() {
                 etc.hostname.to_string()
@@ -103,6 +106,8 @@ pub struct Etc<'a> {
     pub host_gateway: Option<std::net::IpAddr>,
     /// `--dns*` and `--add-host`.
     pub net: &'a super::NetSpec,
+    /// Hosts lines of `--link`s: the address and the names.
+    pub links: &'a [(std::net::IpAddr, String)],
 }
 
 const LOCALHOST: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";

@@ -84,6 +84,7 @@ impl Containers {
         rec: &Record,
         paths: &super::files::Paths,
     ) -> Result<(MonitorHandle, i32)> {
+        let linked = self.resolve_links(rec)?;
         let (attached, shared) = match &rec.spec.network {
             super::NetworkMode::Container { id, .. } => {
                 let (a, other) = self.join_container(id)?;
@@ -91,7 +92,7 @@ impl Containers {
             }
             _ => (self.network.attach(rec)?, None),
         };
-        let monitor = self.write_bundle(rec, paths, attached, shared.as_ref())?;
+        let monitor = self.write_bundle(rec, paths, attached, shared.as_ref(), &linked)?;
         let stderr = std::fs::File::create(&paths.monitor_log)
             .map_err(|e| Error::internal("creating monitor log", e))?;
         MonitorHandle::spawn(
@@ -130,6 +131,7 @@ impl Containers {
         paths: &super::files::Paths,
         attached: super::network::Attached,
         shared: Option<&Record>,
+        linked: &super::links::Linked,
     ) -> Result<MonitorConfig> {
         let snapshots = self.images.snapshots();
         let layers = berth_core::rootfs::Layers::new(
@@ -151,6 +153,12 @@ impl Containers {
         )?;
         run.rootfs_propagation =
             super::propagation::root_propagation(&rec.spec, &runtime)?.map(str::to_string);
+        for kv in &linked.env {
+            let key = kv.split('=').next().unwrap_or_default();
+            if !run.env.iter().any(|e| e.split('=').next() == Some(key)) {
+                run.env.push(kv.clone());
+            }
+        }
         if let Some(o) = shared {
             run.hostname = o.spec.hostname.clone();
             for e in run.env.iter_mut().filter(|e| e.starts_with("HOSTNAME=")) {
@@ -168,6 +176,7 @@ impl Containers {
             embedded_dns: attached.embedded_dns,
             host_gateway: attached.host_gateway,
             net: &rec.spec.net,
+            links: &linked.hosts,
         };
         if shared.is_none() {
             paths

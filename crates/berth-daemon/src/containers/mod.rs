@@ -2,6 +2,7 @@
 
 mod archive;
 mod connect;
+mod links;
 pub use archive::{ExtractOptions, PathInfo, TarStream};
 mod exec;
 pub use exec::{Exec, ExecIo};
@@ -19,7 +20,7 @@ pub use model::{
     RestartPolicy, Spec, Stdio, VolumesFrom,
 };
 pub mod netspec;
-pub use netspec::{EndpointSpec, HostBinding, NetSpec};
+pub use netspec::{EndpointSpec, HostBinding, Link, NetSpec};
 pub mod network;
 mod propagation;
 mod prune;

@@ -28,6 +28,21 @@ pub struct NetSpec {
     pub publish_all: bool,
     /// `Config.MacAddress` of API < 1.44: the MAC of the first endpoint.
     pub mac_address: String,
+    /// `--link`s on the default bridge.
+    pub links: Vec<Link>,
+}
+
+/// A legacy link to another container on the default bridge: its address in `/etc/hosts`
+/// under the alias, and Docker's `<ALIAS>_PORT_…` variables.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Link {
+    /// The other container's ID (its name as given until create resolves it).
+    pub container: String,
+    /// Its name when the link was made.
+    pub name: String,
+    /// The alias (its name when none was given).
+    pub alias: String,
 }
 
 /// One network a container joins.

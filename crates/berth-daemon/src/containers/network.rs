@@ -51,6 +51,10 @@ pub trait NetworkHook: Send + Sync {
     fn disconnect(&self, _id: &str, network: &str) -> Result<Attached> {
         Err(unsupported(network))
     }
+    /// The address of running container `id` on the default bridge, for links to it.
+    fn default_address(&self, _id: &str) -> Option<IpAddr> {
+        None
+    }
     /// Takes up again what a container still running after a daemon restart needs from the
     /// daemon (its DNS server, its host ports).
     fn restore(&self, _rec: &Record) {}

@@ -26,6 +26,17 @@ pub fn resolve(d: &Daemon, spec: &mut Spec) -> Result<(), Error> {
     for ep in &mut spec.net.endpoints {
         check_endpoint(d, ep)?;
     }
+    for l in &mut spec.net.links {
+        let other = d.containers.get(&l.container).map_err(|e| {
+            Error::invalid(format!(
+                "could not get container for {}: {}",
+                l.container, e.message
+            ))
+        })?;
+        let r = other.record();
+        l.container = r.id;
+        l.name = r.name;
+    }
     if let NetworkMode::Network { id, .. } = &mut spec.network
         && let Some(first) = spec.net.endpoints.first()
     {

@@ -269,7 +269,7 @@ fn inspect_blocking(d: Arc<Daemon>, id: &str, q: Query) -> Result<Json<Inspect>,
         process_label: String::new(),
         app_armor_profile: String::new(),
         exec_ids: Some(d.containers.exec_ids(&r.id)).filter(|ids| !ids.is_empty()),
-        host_config: crate::wire::inspect::host_config(&r.spec),
+        host_config: crate::wire::inspect::host_config(&r.spec, &r.name),
         graph_driver: GraphDriver {
             name: "overlay2".into(),
             data: BTreeMap::from([(

@@ -22,7 +22,7 @@ pub fn routes() -> Router<Arc<Daemon>> {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct ConnectBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "berth_api::null_default")]
     container: String,
     #[serde(default)]
     endpoint_config: Option<EndpointSettings>,
@@ -31,9 +31,9 @@ struct ConnectBody {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct DisconnectBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "berth_api::null_default")]
     container: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "berth_api::null_default")]
     force: bool,
 }
 

@@ -100,11 +100,15 @@ fn predefined(d: &Daemon) -> Vec<Value> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct IpamConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "berth_api::null_default")]
     subnet: String,
-    #[serde(default, rename = "IPRange")]
+    #[serde(
+        default,
+        rename = "IPRange",
+        deserialize_with = "berth_api::null_default"
+    )]
     ip_range: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "berth_api::null_default")]
     gateway: String,
     #[serde(default)]
     auxiliary_addresses: Option<BTreeMap<String, String>>,
@@ -113,7 +117,7 @@ struct IpamConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Ipam {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "berth_api::null_default")]
     driver: String,
     #[serde(default)]
     config: Option<Vec<IpamConfig>>,
@@ -125,19 +129,23 @@ struct Ipam {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct CreateBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "berth_api::null_default")]
     name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "berth_api::null_default")]
     driver: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "berth_api::null_default")]
     internal: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "berth_api::null_default")]
     attachable: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "berth_api::null_default")]
     ingress: bool,
     #[serde(default, rename = "IPAM")]
     ipam: Option<Ipam>,
-    #[serde(default, rename = "EnableIPv6")]
+    #[serde(
+        default,
+        rename = "EnableIPv6",
+        deserialize_with = "berth_api::null_default"
+    )]
     enable_ipv6: bool,
     #[serde(default)]
     options: Option<BTreeMap<String, String>>,

@@ -327,6 +327,15 @@ impl NetworkHook for BridgeHook {
         Ok(self.attached(id, &rest, self.dns.serves(id)))
     }
 
+    fn default_address(&self, id: &str) -> Option<IpAddr> {
+        self.networks
+            .endpoints_of(id)
+            .ok()?
+            .into_iter()
+            .find(|e| self.networks.get(&e.network).is_ok_and(|n| n.is_default()))
+            .map(|e| e.address.addr())
+    }
+
     fn restore(&self, rec: &Record) {
         let Ok(eps) = self.networks.endpoints_of(&rec.id) else {
             return;

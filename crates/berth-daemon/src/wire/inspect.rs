@@ -30,8 +30,15 @@ fn zeros<T: serde::Serialize>(
 /// `HostConfig` of inspect, with Docker's zero values for what berth does not have: inspect
 /// shows Go's whole struct (all but `Annotations`, which Docker omits when empty), and clients
 /// index into it. (`Config`'s fields that berth lacks are all omitted when empty by Docker.)
-pub fn host_config(s: &Spec) -> HostConfig {
+pub fn host_config(s: &Spec, name: &str) -> HostConfig {
     let mut h = typed_host_config(s);
+    let links: Vec<String> = s
+        .net
+        .links
+        .iter()
+        .map(|l| format!("/{}:/{name}/{}", l.name, l.alias))
+        .collect();
+    h.links = (!links.is_empty()).then_some(links);
     h.rest = zeros(&h, &berth_api::fields::HOST_CONFIG, false);
     // Omitted when empty, as Docker does.
     for key in ["Annotations", "Mounts", "Tmpfs"] {

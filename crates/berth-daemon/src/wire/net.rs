@@ -14,8 +14,9 @@ use crate::error::{Error, Result};
 pub fn spec(req: &CreateRequest, mode: &NetworkMode) -> Result<NetSpec> {
     let h = &req.host_config;
     let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
-    let net = NetSpec {
-        endpoints: endpoints(req, mode)?,
+    let mut given_links = h.links.clone().unwrap_or_default();
+    let mut net = NetSpec {
+        endpoints: endpoints(req, mode, &mut given_links)?,
         dns: list(&h.dns),
         dns_search: list(&h.dns_search),
         dns_options: list(&h.dns_options),
@@ -23,6 +24,7 @@ pub fn spec(req: &CreateRequest, mode: &NetworkMode) -> Result<NetSpec> {
         ports: ports(h.port_bindings.as_ref())?,
         publish_all: h.publish_all_ports,
         mac_address: req.config.mac_address.clone(),
+        links: Vec::new(),
     };
     if matches!(mode, NetworkMode::Container { .. }) {
         shared_namespace_conflicts(req, &net)?;
@@ -43,16 +45,45 @@ pub fn spec(req: &CreateRequest, mode: &NetworkMode) -> Result<NetSpec> {
     for e in &net.extra_hosts {
         extra_host(e)?;
     }
-    if let Some(links) = h.links.as_ref().filter(|l| !l.is_empty()) {
-        return Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            format!(
-                "berth does not support HostConfig.Links yet: {}",
-                links.join(", ")
-            ),
-        ));
-    }
+    net.links = links(&given_links, mode)?;
     Ok(net)
+}
+
+/// `HostConfig.Links` (`name[:alias]`), which berth honours on the default bridge.
+fn links(given: &[String], mode: &NetworkMode) -> Result<Vec<crate::containers::Link>> {
+    if given.is_empty() {
+        return Ok(Vec::new());
+    }
+    match mode {
+        NetworkMode::Network { name, .. } if name == "default" || name == "bridge" => {}
+        NetworkMode::Network { name, .. } => {
+            return Err(Error::new(
+                berth_core::ErrorKind::NotImplemented,
+                format!("berth does not support --link on user-defined network {name} yet"),
+            ));
+        }
+        _ => {
+            return Err(Error::invalid(
+                "links are only supported for user-defined networks",
+            ));
+        }
+    }
+    given
+        .iter()
+        .map(|l| {
+            let (name, alias) = l.split_once(':').unwrap_or((l, l));
+            let name = name.trim_start_matches('/');
+            let alias = alias.rsplit('/').next().unwrap_or(alias);
+            if name.is_empty() || alias.is_empty() {
+                return Err(Error::invalid(format!("invalid link: {l}")));
+            }
+            Ok(crate::containers::Link {
+                container: name.to_string(),
+                name: String::new(),
+                alias: alias.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// Docker's refusals for a container in another container's namespace, whose hostname,
@@ -87,7 +118,11 @@ fn shared_namespace_conflicts(req: &CreateRequest, net: &NetSpec) -> Result<()> 
 
 /// The endpoints a create asks for: the network of the mode first, then the others of
 /// `NetworkingConfig` in name order. `host`, `none` and `container:` have none.
-fn endpoints(req: &CreateRequest, mode: &NetworkMode) -> Result<Vec<EndpointSpec>> {
+fn endpoints(
+    req: &CreateRequest,
+    mode: &NetworkMode,
+    links: &mut Vec<String>,
+) -> Result<Vec<EndpointSpec>> {
     let mut asked = req
         .networking_config
         .as_ref()
@@ -127,11 +162,15 @@ fn endpoints(req: &CreateRequest, mode: &NetworkMode) -> Result<Vec<EndpointSpec
     } else {
         primary.as_str()
     };
-    let first = [primary, "default"]
+    let mut first = [primary, "default"]
         .iter()
         .filter_map(|n| asked.remove(*n).flatten())
         .find(|e| *e != EndpointSettings::default())
         .unwrap_or_default();
+    if primary == "bridge" {
+        // Links on the default bridge are the legacy ones, wherever the client put them.
+        links.extend(first.links.take().unwrap_or_default());
+    }
     let mut out = vec![endpoint(primary, &first)?];
     for (name, e) in asked {
         out.push(endpoint(&name, &e.unwrap_or_default())?);
@@ -151,7 +190,10 @@ pub fn endpoint(name: &str, e: &EndpointSettings) -> Result<EndpointSpec> {
         return refuse("endpoint DriverOpts");
     }
     if e.links.as_ref().is_some_and(|l| !l.is_empty()) {
-        return refuse("links");
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            format!("berth does not support --link on user-defined network {name} yet"),
+        ));
     }
     let ipam = e.ipam_config.clone().unwrap_or_default();
     if ipam.link_local_ips.as_ref().is_some_and(|l| !l.is_empty()) {
