@@ -158,6 +158,15 @@ fn bip_and_fixed_cidr_remake_it_and_bridge_none_removes_it() {
         .docker(&["run", "--rm", "busybox", "ls", "/sys/class/net"])
         .ok();
     assert_eq!(nets, "lo\n");
+    d.docker(&[
+        "run",
+        "--rm",
+        "--add-host",
+        "gw:host-gateway",
+        "busybox",
+        "true",
+    ])
+    .fails_with(125, "unable to derive the IP value for host-gateway");
     d.docker(&["run", "--rm", "--network", "bridge", "busybox", "true"])
         .fails_with(125, "network bridge not found");
 }
@@ -273,5 +282,44 @@ fn links_give_hosts_lines_and_dockers_variables() {
         "berth does not support --link on user-defined network n1 yet",
     );
     d.docker(&["rm", "-f", "other", "lk"]).ok();
+    d.docker(&["network", "rm", "n1"]).ok();
+}
+
+#[test]
+fn builds_get_extra_hosts_and_host_gateway_is_the_default_bridge() {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    let ctx = common::context(&[(
+        "Dockerfile",
+        "FROM busybox\nRUN cat /etc/hosts > /hosts.txt\n",
+    )]);
+    let out = d.docker_build(&[
+        "--add-host",
+        "a:1.2.3.4",
+        "--add-host",
+        "gw:host-gateway",
+        "-t",
+        "h",
+        ctx.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{} {}", out.stdout, out.stderr);
+    let hosts = d.docker(&["run", "--rm", "h", "cat", "/hosts.txt"]).ok();
+    assert!(hosts.contains("1.2.3.4\ta\n172.17.0.1\tgw\n"), "{hosts}");
+    // On a user-defined network too, host-gateway is the default bridge's gateway.
+    d.docker(&["network", "create", "n1"]).ok();
+    let hosts = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "n1",
+            "--add-host",
+            "gw:host-gateway",
+            "busybox",
+            "cat",
+            "/etc/hosts",
+        ])
+        .ok();
+    assert!(hosts.contains("172.17.0.1\tgw\n"), "{hosts}");
     d.docker(&["network", "rm", "n1"]).ok();
 }

@@ -47,7 +47,7 @@ fn docker_available() -> bool {
 
 #[test]
 fn networking_flags_reach_the_daemon_as_dockers_do() {
-    let d = TestDaemon::start();
+    let d = TestDaemon::start_in_netns();
     d.import_busybox("busybox");
     let flags = [
         "-p",

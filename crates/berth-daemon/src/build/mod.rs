@@ -75,8 +75,10 @@ pub struct BuildOptions {
     pub force_remove: bool,
     /// Images whose build history may serve as cache (none given: any local image).
     pub cache_from: Vec<String>,
-    /// Network of RUN steps: `host` (the default while berth has no bridge) or `none`.
+    /// Network of RUN steps: `host` (berth's default) or `none`.
     pub network: String,
+    /// `--add-host` entries of RUN steps (`name:ip`).
+    pub extra_hosts: Vec<String>,
 }
 
 /// The build service.

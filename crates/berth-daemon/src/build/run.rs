@@ -170,6 +170,10 @@ async fn execute(
             ..Stdio::default()
         },
         network: crate::wire::create::network_mode(&network)?,
+        net: crate::containers::NetSpec {
+            extra_hosts: st.shared.opts.extra_hosts.clone(),
+            ..Default::default()
+        },
         mounts: mounts.mounts.iter().map(MountSpec::from).collect(),
         ..Spec::default()
     };

@@ -78,7 +78,7 @@ impl Containers {
                 host_network: false,
                 addresses: &attached.addresses,
                 embedded_dns: attached.embedded_dns,
-                host_gateway: attached.host_gateway,
+                host_gateway: self.network.host_gateway().or(attached.host_gateway),
                 net: &rec.spec.net,
                 links: &linked.hosts,
             })

@@ -65,13 +65,16 @@ impl Paths {
             LOCALHOST.to_string()
         };
         for e in &etc.net.extra_hosts {
-            if let Ok((name, ip)) = crate::wire::net::extra_host(e) {
-                let ip = match (ip, etc.host_gateway) {
-                    ("host-gateway", Some(gw)) => gw.to_string(),
-                    _ => ip.to_string(),
-                };
-                out.push_str(&format!("{ip}\t{name}\n"));
-            }
+            let Ok((name, ip)) = crate::wire::net::extra_host(e) else {
+                continue;
+            };
+            let ip = match (ip, etc.host_gateway) {
+                ("host-gateway", Some(gw)) => gw.to_string(),
+                // Refused at create where nothing can stand for it; a build step has none.
+                ("host-gateway", None) => continue,
+                _ => ip.to_string(),
+            };
+            out.push_str(&format!("{ip}\t{name}\n"));
         }
         for (ip, names) in etc.links {
             out.push_str(&format!("{ip}\t{names}\n"));

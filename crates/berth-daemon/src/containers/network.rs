@@ -51,6 +51,10 @@ pub trait NetworkHook: Send + Sync {
     fn disconnect(&self, _id: &str, network: &str) -> Result<Attached> {
         Err(unsupported(network))
     }
+    /// What `host-gateway` stands for: the default bridge's gateway, as in Docker.
+    fn host_gateway(&self) -> Option<IpAddr> {
+        None
+    }
     /// The address of running container `id` on the default bridge, for links to it.
     fn default_address(&self, _id: &str) -> Option<IpAddr> {
         None

@@ -35,7 +35,6 @@ fn json_param<T: serde::de::DeserializeOwned + Default>(q: &Query, key: &str) ->
 /// Build options berth does not implement: refused when set, never ignored.
 const UNSUPPORTED: &[&str] = &[
     "remote",
-    "extrahosts",
     "squash",
     "memory",
     "memswap",
@@ -100,7 +99,23 @@ fn options(q: &Query) -> Result<BuildOptions, Error> {
         force_remove: q.flag("forcerm"),
         cache_from: json_param(q, "cachefrom")?,
         network: network.into(),
+        extra_hosts: extra_hosts(q)?,
     })
+}
+
+/// `extrahosts` (repeated, `name:ip` each, as the docker CLI sends `--add-host`).
+fn extra_hosts(q: &Query) -> Result<Vec<String>, Error> {
+    let hosts: Vec<String> = q
+        .all("extrahosts")
+        .iter()
+        .flat_map(|v| v.split(','))
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+        .collect();
+    for h in &hosts {
+        crate::wire::net::extra_host(h)?;
+    }
+    Ok(hosts)
 }
 
 /// One message of the progress stream; `quiet` builds give the image ID as their only

@@ -26,6 +26,18 @@ pub fn resolve(d: &Daemon, spec: &mut Spec) -> Result<(), Error> {
     for ep in &mut spec.net.endpoints {
         check_endpoint(d, ep)?;
     }
+    let wants_gateway = spec
+        .net
+        .extra_hosts
+        .iter()
+        .any(|h| crate::wire::net::extra_host(h).is_ok_and(|(_, ip)| ip == "host-gateway"));
+    let derivable =
+        d.networks.get("bridge").is_ok() || matches!(spec.network, NetworkMode::Network { .. });
+    if wants_gateway && !derivable {
+        return Err(Error::invalid(
+            "unable to derive the IP value for host-gateway",
+        ));
+    }
     for l in &mut spec.net.links {
         let other = d.containers.get(&l.container).map_err(|e| {
             Error::invalid(format!(

@@ -327,6 +327,11 @@ impl NetworkHook for BridgeHook {
         Ok(self.attached(id, &rest, self.dns.serves(id)))
     }
 
+    fn host_gateway(&self) -> Option<IpAddr> {
+        let n = self.networks.get("bridge").ok()?;
+        Some(n.subnets.first()?.gateway())
+    }
+
     fn default_address(&self, id: &str) -> Option<IpAddr> {
         self.networks
             .endpoints_of(id)
