@@ -323,3 +323,119 @@ fn builds_get_extra_hosts_and_host_gateway_is_the_default_bridge() {
     assert!(hosts.contains("172.17.0.1\tgw\n"), "{hosts}");
     d.docker(&["network", "rm", "n1"]).ok();
 }
+
+/// A second namespace standing for another host, joined to the daemon's by a veth pair:
+/// 10.200.0.1 on the daemon's side, 10.200.0.2 on its own. Goes with the test.
+struct Peer {
+    holder: std::process::Child,
+}
+
+impl Peer {
+    fn join(d: &TestDaemon) -> Peer {
+        let ns = d.netns.as_ref().unwrap().display().to_string();
+        let holder = std::process::Command::new("unshare")
+            .args(["--net", "sleep", "600"])
+            .spawn()
+            .unwrap();
+        let pid = holder.id().to_string();
+        let sh = |script: &str| {
+            let out = std::process::Command::new("sh")
+                .args(["-c", script])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{script}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        sh(&format!(
+            "nsenter --net={ns} ip link add vpeer0 type veth peer name vpeer1 && \
+             nsenter --net={ns} ip link set vpeer1 netns {pid} && \
+             nsenter --net={ns} ip addr add 10.200.0.1/24 dev vpeer0 && \
+             nsenter --net={ns} ip link set vpeer0 up && \
+             nsenter -t {pid} --net ip addr add 10.200.0.2/24 dev vpeer1 && \
+             nsenter -t {pid} --net ip link set vpeer1 up && \
+             nsenter -t {pid} --net ip link set lo up"
+        ));
+        Peer { holder }
+    }
+
+    fn run(&self, args: &[&str]) -> common::Out {
+        std::process::Command::new("nsenter")
+            .args(["-t", &self.holder.id().to_string(), "--net"])
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+#[test]
+fn another_host_reaches_published_ports_and_containers_reach_out_masqueraded() {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    let peer = Peer::join(&d);
+    d.docker(&[
+        "run", "-d", "--name", "srv", "-p", "8080:80", "busybox", "sh", "-c",
+        "busybox mkdir -p /www && echo published > /www/index.html && exec busybox httpd -f -p 80 -h /www",
+    ])
+    .ok();
+    // From the other host to the daemon host's address: DNAT in prerouting, then forwarded.
+    let get = "import sys, urllib.request as u; print(u.urlopen(sys.argv[1], timeout=2).read().decode(), end='')";
+    let got = (0..50)
+        .map(|_| peer.run(&["python3", "-c", get, "http://10.200.0.1:8080/"]))
+        .find(|o| o.code == 0)
+        .map(|o| o.stdout);
+    assert_eq!(got.as_deref(), Some("published\n"));
+    // Out of a container to the other host: masqueraded behind the daemon host's address.
+    let mut server = std::process::Command::new("nsenter")
+        .args([
+            "-t",
+            &peer.holder.id().to_string(),
+            "--net",
+            "python3",
+            "-c",
+        ])
+        .arg(
+            "import socket\n\
+             s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+             s.bind(('10.200.0.2', 9000)); s.listen(1); print('ready', flush=True)\n\
+             c, a = s.accept(); c.sendall((a[0] + '\\n').encode()); c.close()\n",
+        )
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "ready");
+    let seen = d
+        .docker(&[
+            "run",
+            "--rm",
+            "busybox",
+            "busybox",
+            "nc",
+            "10.200.0.2",
+            "9000",
+        ])
+        .ok();
+    assert_eq!(
+        seen, "10.200.0.1\n",
+        "the peer sees the host's address, not 172.17.x"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    d.docker(&["rm", "-f", "srv"]).ok();
+}

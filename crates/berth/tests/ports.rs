@@ -95,6 +95,25 @@ fn published_ports_reach_the_container_and_a_taken_port_is_dockers_error() {
         .unwrap();
     assert!(udp_port >= 32768, "{ports}");
     assert_eq!(udp["81/udp"][0]["HostIp"], "127.0.0.1");
+    // ps filters by network, published and exposed port.
+    let ps = |filter: &str| {
+        d.docker(&["ps", "--format", "{{.Names}}", "--filter", filter])
+            .ok()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(ps("network=web"), "srv");
+    assert_eq!(ps("network=nosuch"), "");
+    assert_eq!(ps("publish=80"), "srv");
+    assert_eq!(ps("publish=79-81/udp"), "srv");
+    assert_eq!(
+        ps("publish=8080"),
+        "",
+        "the container's port, not the host's"
+    );
+    assert_eq!(ps("expose=81/udp"), "srv");
+    d.docker(&["ps", "--filter", "publish=abc"])
+        .fails_with(1, "invalid filter 'publish=abc'");
     let bindings = inspect(&d, "srv", "{{json .HostConfig.PortBindings}}");
     assert_eq!(
         bindings,

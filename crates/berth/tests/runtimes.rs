@@ -165,6 +165,14 @@ fn runc_containers_log_attach_exec_and_stop() {
         "echo early; echo warn >&2; sleep 1; echo late; exit 2",
     ])
     .ok();
+    // Attach once the early lines are out, so only the late one is live (a loaded machine
+    // may start the container after `run -d` returned).
+    for _ in 0..100 {
+        if d.docker(&["logs", "late"]).stderr.contains("warn") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let out = d.docker(&["attach", "late"]);
     assert_eq!(
         (out.code, out.stdout.as_str()),

@@ -253,3 +253,47 @@ pub fn network_settings(d: &Daemon, r: &Record) -> Value {
     }
     v
 }
+
+/// Whether `r` is on one of the networks `vals` name (a name, an ID or an ID's prefix), for
+/// `ps --filter network=`.
+pub fn on_network(d: &Daemon, r: &Record, vals: &[String]) -> bool {
+    let Value::Object(nets) = networks(d, r) else {
+        return false;
+    };
+    nets.iter().any(|(name, e)| {
+        let id = e["NetworkID"].as_str().unwrap_or_default();
+        vals.iter()
+            .any(|v| v == name || (!v.is_empty() && !id.is_empty() && id.starts_with(v.as_str())))
+    })
+}
+
+/// The ports of a running `r`'s `NetworkSettings.Ports` (`80/tcp`), for `--filter publish=`.
+pub fn port_keys(d: &Daemon, r: &Record) -> Vec<String> {
+    match ports(r, &live(d, r)) {
+        Value::Object(m) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `r`'s exposed ports (`80/tcp`), for `--filter expose=`.
+pub fn exposed_keys(r: &Record) -> Vec<String> {
+    r.spec
+        .exposed_ports
+        .iter()
+        .flatten()
+        .map(|k| normalized(k))
+        .collect()
+}
+
+/// The ports a `publish=`/`expose=` filter value stands for: `80`, `80/udp`, `8000-8010/tcp`.
+pub fn port_filter_values(key: &str, v: &str) -> Result<Vec<String>, Error> {
+    let (ports, proto) = v.split_once('/').unwrap_or((v, "tcp"));
+    let bad = || Error::invalid(format!("invalid filter '{key}={v}'"));
+    let (lo, hi) = crate::wire::net::port_range(ports)
+        .filter(|r| *r != (0, 0))
+        .ok_or_else(bad)?;
+    if !matches!(proto, "tcp" | "udp" | "sctp") {
+        return Err(bad());
+    }
+    Ok((lo..=hi).map(|p| format!("{p}/{proto}")).collect())
+}

@@ -108,7 +108,8 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
     check_filters(
         &filters,
         &[
-            "status", "name", "label", "id", "exited", "ancestor", "volume",
+            "status", "name", "label", "id", "exited", "ancestor", "volume", "network", "publish",
+            "expose",
         ],
     )?;
     if let Some(bad) = filters.get("status").into_iter().flatten().find(|s| {
@@ -124,6 +125,16 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
         .contains(&s.as_str())
     }) {
         return Err(Error::invalid(format!("invalid filter 'status={bad}'")));
+    }
+    let mut port_filter = BTreeMap::new();
+    for key in ["publish", "expose"] {
+        if let Some(vals) = filters.get(key) {
+            let mut ports = Vec::new();
+            for v in vals {
+                ports.extend(super::container_net::port_filter_values(key, v)?);
+            }
+            port_filter.insert(key, ports);
+        }
     }
     let all = q.flag("all") || filters.contains_key("status") || filters.contains_key("exited");
     let mut recs: Vec<Record> = d.containers.list().iter().map(|c| c.record()).collect();
@@ -151,6 +162,15 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
                 .iter()
                 .any(|v| d.images.store.resolve(v).is_ok_and(|i| i.id == r.image_id)),
             "volume" => vals.iter().any(|v| mounts_volume(&d, &r, v)),
+            "network" => super::container_net::on_network(&d, &r, vals),
+            "publish" | "expose" => port_filter.get(k.as_str()).is_some_and(|want| {
+                let have = if k == "publish" {
+                    super::container_net::port_keys(&d, &r)
+                } else {
+                    super::container_net::exposed_keys(&r)
+                };
+                want.iter().any(|p| have.contains(p))
+            }),
             _ => false,
         });
         if !keep {
