@@ -6,7 +6,7 @@
 //! order, after the last one handed out, as Docker's port allocator does.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::OwnedFd;
 
 use crate::firewall::Proto;
@@ -144,7 +144,7 @@ impl Ports {
         let bound: std::io::Result<OwnedFd> = match proto {
             // A listener would accept connections; the socket only needs to own the port.
             Proto::Tcp => bind_tcp(addr),
-            Proto::Udp => UdpSocket::bind(addr).map(OwnedFd::from),
+            Proto::Udp => bind_socket(addr, rustix::net::SocketType::DGRAM),
             // The kernel's SCTP may be absent: the port is then only berth's to track.
             Proto::Sctp => {
                 self.held.insert((proto, ip, port), placeholder()?);
@@ -185,13 +185,18 @@ impl Ports {
 
 /// A TCP socket bound to `addr` and not listening.
 fn bind_tcp(addr: SocketAddr) -> std::io::Result<OwnedFd> {
-    use rustix::net::{AddressFamily, SocketFlags, SocketType, bind, socket_with};
+    bind_socket(addr, rustix::net::SocketType::STREAM)
+}
+
+/// A socket of `kind` bound to `addr`; an IPv6 one holds only IPv6.
+fn bind_socket(addr: SocketAddr, kind: rustix::net::SocketType) -> std::io::Result<OwnedFd> {
+    use rustix::net::{AddressFamily, SocketFlags, bind, socket_with};
     let family = if addr.is_ipv4() {
         AddressFamily::INET
     } else {
         AddressFamily::INET6
     };
-    let fd = socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None)?;
+    let fd = socket_with(family, kind, SocketFlags::CLOEXEC, None)?;
     if addr.is_ipv6() {
         // `[::]` holds only IPv6: `0.0.0.0` is a mapping of its own, as in Docker.
         rustix::net::sockopt::set_ipv6_v6only(&fd, true)?;

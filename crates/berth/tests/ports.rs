@@ -374,3 +374,72 @@ fn docker_py_creates_connects_and_publishes() {
          ['bridge', 'host', 'none']\n"
     );
 }
+
+#[test]
+fn ipv6_networks_publish_on_both_families() {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    d.docker(&[
+        "network",
+        "create",
+        "--ipv6",
+        "--subnet",
+        "fd00:77::/64",
+        "n6",
+    ])
+    .ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "--hostname",
+        "six",
+        "--network",
+        "n6",
+        "-p",
+        "8080:80",
+        "busybox",
+        "sh",
+        "-c",
+        HTTPD,
+    ])
+    .ok();
+    assert_eq!(
+        inspect(&d, "srv", "{{json .NetworkSettings.Ports}}"),
+        r#"{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"},{"HostIp":"::","HostPort":"8080"}]}"#
+    );
+    let gw6 = inspect(&d, "srv", "{{.NetworkSettings.Networks.n6.IPv6Gateway}}");
+    assert_eq!(gw6, "fd00:77::1");
+    assert_eq!(fetch(&d, "http://[fd00:77::1]:8080/"), "hi from six\n");
+    assert_eq!(fetch(&d, "http://127.0.0.1:8080/"), "hi from six\n");
+    // What cannot be reached without a proxy is refused at start, by address.
+    d.docker(&[
+        "run",
+        "-d",
+        "--network",
+        "n6",
+        "-p",
+        "[::1]:8081:80",
+        "busybox",
+        "true",
+    ])
+    .fails_with(125, "berth cannot publish on ::1 yet");
+    d.docker(&["network", "create", "v4only"]).ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--network",
+        "v4only",
+        "-p",
+        "[::]:8082:80",
+        "busybox",
+        "true",
+    ])
+    .fails_with(125, "the container has no IPv6 address");
+    d.docker(&["rm", "-f", "srv"]).ok();
+    for c in d.docker(&["ps", "-aq"]).ok().split_whitespace() {
+        d.docker(&["rm", "-f", c]).ok();
+    }
+    d.docker(&["network", "rm", "n6", "v4only"]).ok();
+}

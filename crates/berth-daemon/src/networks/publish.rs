@@ -50,7 +50,9 @@ fn requested(rec: &Record) -> Vec<(u16, String, HostBinding)> {
     out
 }
 
-/// Holds the host ports `rec` asks for through endpoint `e` on network `n`; all or none.
+/// Holds the host ports `rec` asks for through endpoint `e` on network `n`; all or none. A
+/// binding on every address is published on IPv4 and, when the container has an IPv6
+/// address, on IPv6 with the same port, as Docker lists both.
 pub fn reserve(
     ports: &mut Ports,
     rec: &Record,
@@ -64,25 +66,63 @@ pub fn reserve(
         .unwrap_or(Ipv4Addr::UNSPECIFIED.into());
     let mut held = Vec::new();
     for (container_port, p, b) in requested(rec) {
+        let given = !b.host_ip.is_empty();
         let host_ip = b.host_ip.parse().unwrap_or(default_ip);
         let range = crate::wire::net::port_range(&b.host_port).unwrap_or((0, 0));
-        match ports.reserve_range(proto(&p), Some(host_ip), range) {
-            Ok(host_port) => held.push(Published {
+        let fail = |ports: &mut Ports, held: &[Published], err: String| {
+            release(ports, held);
+            Error::internal_msg(format!(
+                "driver failed programming external connectivity on endpoint {} ({}): {err}",
+                rec.name, e.id
+            ))
+        };
+        if host_ip.is_ipv6()
+            && let Err(why) = check_ipv6(host_ip, e)
+        {
+            return Err(fail(ports, &held, why));
+        }
+        let host_port = match ports.reserve_range(proto(&p), Some(host_ip), range) {
+            Ok(port) => port,
+            Err(err) => return Err(fail(ports, &held, err.to_string())),
+        };
+        held.push(Published {
+            proto: p.clone(),
+            host_ip,
+            host_port,
+            container_port,
+        });
+        let also_v6 = !given && host_ip.is_unspecified() && e.address6.is_some();
+        if also_v6 {
+            let any6: IpAddr = std::net::Ipv6Addr::UNSPECIFIED.into();
+            if let Err(err) = ports.reserve(proto(&p), Some(any6), host_port) {
+                return Err(fail(ports, &held, err.to_string()));
+            }
+            held.push(Published {
                 proto: p,
-                host_ip,
+                host_ip: any6,
                 host_port,
                 container_port,
-            }),
-            Err(err) => {
-                release(ports, &held);
-                return Err(Error::internal_msg(format!(
-                    "driver failed programming external connectivity on endpoint {} ({}): {err}",
-                    rec.name, e.id
-                )));
-            }
+            });
         }
     }
     Ok(held)
+}
+
+/// Why traffic to IPv6 host address `ip` cannot reach the container of `e`, if it cannot:
+/// without a proxy, only a container with an IPv6 address can be DNATed to, and never from
+/// `::1` (IPv6 has no `route_localnet`).
+fn check_ipv6(ip: IpAddr, e: &EndpointRecord) -> std::result::Result<(), String> {
+    if ip.is_loopback() {
+        return Err(format!(
+            "berth cannot publish on {ip} yet: the kernel does not route IPv6 loopback traffic to a container"
+        ));
+    }
+    if e.address6.is_none() {
+        return Err(format!(
+            "cannot publish on IPv6 address {ip}: the container has no IPv6 address (networks made with --ipv6 give one)"
+        ));
+    }
+    Ok(())
 }
 
 /// Lets go of `published`.
@@ -106,12 +146,19 @@ pub fn hold_again(ports: &mut Ports, published: &[Published]) -> Result<()> {
 pub fn firewall_ports(eps: &[EndpointRecord]) -> Vec<berth_network::firewall::Port> {
     eps.iter()
         .flat_map(|e| {
-            e.ports.iter().map(|p| berth_network::firewall::Port {
-                proto: proto(&p.proto),
-                host_ip: (!p.host_ip.is_unspecified()).then_some(p.host_ip),
-                host_port: p.host_port,
-                container_ip: e.address.addr(),
-                container_port: p.container_port,
+            e.ports.iter().filter_map(|p| {
+                // An IPv6 host address goes to the container's IPv6 address.
+                let container_ip = match p.host_ip {
+                    IpAddr::V4(_) => e.address.addr(),
+                    IpAddr::V6(_) => e.address6?.addr(),
+                };
+                Some(berth_network::firewall::Port {
+                    proto: proto(&p.proto),
+                    host_ip: (!p.host_ip.is_unspecified()).then_some(p.host_ip),
+                    host_port: p.host_port,
+                    container_ip,
+                    container_port: p.container_port,
+                })
             })
         })
         .collect()
