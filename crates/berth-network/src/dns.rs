@@ -207,5 +207,40 @@ pub async fn forward(query: &[u8], upstreams: &[SocketAddr], timeout: Duration) 
     tokio::time::timeout(timeout, wait).await.ok().flatten()
 }
 
+/// [`forward`] over TCP (a query that came over TCP, whose answer may be larger than UDP
+/// carries): every upstream at once, the first whole answer with the query's ID wins.
+pub async fn forward_tcp(
+    query: &[u8],
+    upstreams: &[SocketAddr],
+    timeout: Duration,
+) -> Option<Vec<u8>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let id: [u8; 2] = query.get(..2)?.try_into().ok()?;
+    let len = u16::try_from(query.len()).ok()?.to_be_bytes();
+    let mut tries = tokio::task::JoinSet::new();
+    for up in upstreams.iter().copied() {
+        let q = query.to_vec();
+        tries.spawn(async move {
+            let mut conn = tokio::net::TcpStream::connect(up).await.ok()?;
+            conn.write_all(&len).await.ok()?;
+            conn.write_all(&q).await.ok()?;
+            let mut n = [0u8; 2];
+            conn.read_exact(&mut n).await.ok()?;
+            let mut answer = vec![0u8; usize::from(u16::from_be_bytes(n))];
+            conn.read_exact(&mut answer).await.ok()?;
+            (answer.get(..2) == Some(&id[..])).then_some(answer)
+        });
+    }
+    let first = async {
+        while let Some(done) = tries.join_next().await {
+            if let Ok(Some(answer)) = done {
+                return Some(answer);
+            }
+        }
+        None
+    };
+    tokio::time::timeout(timeout, first).await.ok().flatten()
+}
+
 #[cfg(test)]
 mod tests;

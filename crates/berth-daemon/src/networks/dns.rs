@@ -12,7 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use berth_network::dns::{Listener, Names, Reply, forward};
+use berth_network::dns::{Listener, Names, Reply, forward, forward_tcp};
 use berth_network::netns::Netns;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::AbortHandle;
@@ -136,9 +136,10 @@ impl Ctx {
             .answer(&networks, query)
     }
 
-    async fn answer(&self, query: Vec<u8>) -> Option<Vec<u8>> {
+    async fn answer(&self, query: Vec<u8>, tcp: bool) -> Option<Vec<u8>> {
         match self.reply(&query) {
             Reply::Answer(a) => Some(a),
+            Reply::Forward if tcp => forward_tcp(&query, &self.upstreams, UPSTREAM_TIMEOUT).await,
             Reply::Forward => forward(&query, &self.upstreams, UPSTREAM_TIMEOUT).await,
             Reply::Drop => None,
         }
@@ -154,7 +155,7 @@ impl Ctx {
             let (query, this, socket) = (buf[..n].to_vec(), self.clone(), socket.clone());
             // Forwarded queries wait for upstream: one task each, so none waits for another.
             tokio::spawn(async move {
-                if let Some(a) = this.answer(query).await {
+                if let Some(a) = this.answer(query, false).await {
                     let _ = socket.send_to(&a, from).await;
                 }
             });
@@ -179,7 +180,7 @@ impl Ctx {
             if conn.read_exact(&mut query).await.is_err() {
                 return;
             }
-            let Some(a) = self.answer(query).await else {
+            let Some(a) = self.answer(query, true).await else {
                 return;
             };
             let Ok(n) = u16::try_from(a.len()) else {

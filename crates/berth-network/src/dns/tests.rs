@@ -165,6 +165,55 @@ fn forwarding_asks_every_upstream_at_once() {
 }
 
 #[test]
+fn tcp_forwarding_takes_the_first_upstream_that_answers() {
+    in_new_netns(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let live = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let live_addr = live.local_addr().unwrap();
+            // One that accepts and never answers, one that refuses: neither holds it up.
+            let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let refused = {
+                let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                l.local_addr().unwrap()
+            };
+            tokio::spawn(async move {
+                let (mut c, _) = live.accept().await.unwrap();
+                let mut n = [0u8; 2];
+                c.read_exact(&mut n).await.unwrap();
+                let mut buf = vec![0u8; usize::from(u16::from_be_bytes(n))];
+                c.read_exact(&mut buf).await.unwrap();
+                let mut q = Message::from_vec(&buf).unwrap();
+                q.metadata.message_type = MessageType::Response;
+                q.add_answer(Record::from_rdata(
+                    Name::from_ascii("big.example.").unwrap(),
+                    60,
+                    RData::A(A(Ipv4Addr::new(10, 9, 8, 7))),
+                ));
+                let a = q.to_vec().unwrap();
+                c.write_all(&(a.len() as u16).to_be_bytes()).await.unwrap();
+                c.write_all(&a).await.unwrap();
+            });
+            let ups = [silent.local_addr().unwrap(), refused, live_addr];
+            let got = forward_tcp(
+                &query("big.example.", RecordType::A),
+                &ups,
+                Duration::from_secs(3),
+            )
+            .await
+            .expect("answered");
+            let m = Message::from_vec(&got).unwrap();
+            assert_eq!(m.answers[0].data.to_string(), "10.9.8.7");
+            drop(silent);
+        });
+    });
+}
+
+#[test]
 fn queries_to_127_0_0_11_53_reach_the_daemons_socket_and_port_53_stays_free() {
     in_new_netns(|| {
         let l = Listener::bind_here().unwrap();
