@@ -258,7 +258,8 @@ DOCKERFILES = [
     "FROM busybox AS base\nARG X\nENV X=$X\nFROM base AS second\nCOPY --from=base /bin/true /t\nFROM second\n",
     "FROM busybox\nONBUILD RUN true\nSTOPSIGNAL SIGINT\nENTRYPOINT [\"sh\", \"-c\"]\nVOLUME /v\n",
 ]
-# Options berth refuses with 501 before reading the context (crates/berth-daemon/src/http/build.rs).
+# Options berth refuses with 501 before reading the context (crates/berth-daemon/src/http/build.rs),
+# and those whose fuzzed values would only fail the build (extrahosts, networkmode).
 BUILD_REFUSED = (
     "remote", "extrahosts", "squash", "memory", "memswap", "cpushares", "cpusetcpus", "cpusetmems",
     "cpuperiod", "cpuquota", "shmsize", "ulimits", "outputs", "pull", "version", "platform",

@@ -286,12 +286,12 @@ fn links_give_hosts_lines_and_dockers_variables() {
 }
 
 #[test]
-fn builds_get_extra_hosts_and_host_gateway_is_the_default_bridge() {
+fn builds_run_on_the_default_bridge_with_extra_hosts_and_host_gateway_is_its_gateway() {
     let d = TestDaemon::start_in_netns();
     d.import_busybox("busybox");
     let ctx = common::context(&[(
         "Dockerfile",
-        "FROM busybox\nRUN cat /etc/hosts > /hosts.txt\n",
+        "FROM busybox\nRUN cat /etc/hosts > /hosts.txt && ls /sys/class/net > /nets.txt\n",
     )]);
     let out = d.docker_build(&[
         "--add-host",
@@ -304,7 +304,23 @@ fn builds_get_extra_hosts_and_host_gateway_is_the_default_bridge() {
     ]);
     assert_eq!(out.code, 0, "{} {}", out.stdout, out.stderr);
     let hosts = d.docker(&["run", "--rm", "h", "cat", "/hosts.txt"]).ok();
-    assert!(hosts.contains("1.2.3.4\ta\n172.17.0.1\tgw\n"), "{hosts}");
+    assert!(
+        hosts.contains("1.2.3.4\ta\n172.17.0.1\tgw\n172.17.0."),
+        "{hosts}"
+    );
+    // RUN steps are on the default bridge, as in Docker's classic builder; `none` has none.
+    let nets = d.docker(&["run", "--rm", "h", "cat", "/nets.txt"]).ok();
+    assert_eq!(nets, "eth0\nlo\n");
+    let out = d.docker_build(&[
+        "--network",
+        "none",
+        "-t",
+        "h2",
+        ctx.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{} {}", out.stdout, out.stderr);
+    let nets = d.docker(&["run", "--rm", "h2", "cat", "/nets.txt"]).ok();
+    assert_eq!(nets, "lo\n");
     // On a user-defined network too, host-gateway is the default bridge's gateway.
     d.docker(&["network", "create", "n1"]).ok();
     let hosts = d

@@ -75,7 +75,8 @@ pub struct BuildOptions {
     pub force_remove: bool,
     /// Images whose build history may serve as cache (none given: any local image).
     pub cache_from: Vec<String>,
-    /// Network of RUN steps: `host` (berth's default) or `none`.
+    /// Network of RUN steps: `default` (the default bridge, or the host's network on a daemon
+    /// without one), `host`, `none` or a network's name.
     pub network: String,
     /// `--add-host` entries of RUN steps (`name:ip`).
     pub extra_hosts: Vec<String>,

@@ -136,6 +136,42 @@ pub async fn run(st: &mut State<'_>, l: &Located) -> Result<()> {
     Ok(())
 }
 
+/// The network of a RUN step: `default` is the default bridge, as in Docker's classic
+/// builder, or the host's network on a daemon without one; a name is that network.
+fn step_network(
+    containers: &crate::containers::Containers,
+    network: &str,
+) -> Result<(
+    crate::containers::NetworkMode,
+    Vec<crate::containers::EndpointSpec>,
+)> {
+    use crate::containers::{EndpointSpec, NetworkMode};
+    let name = match network {
+        "host" => return Ok((NetworkMode::Host, Vec::new())),
+        "none" => return Ok((NetworkMode::None, Vec::new())),
+        "default" => "bridge",
+        other => other,
+    };
+    let Some(id) = containers.network_id(name) else {
+        if network == "default" {
+            return Ok((NetworkMode::Host, Vec::new()));
+        }
+        return Err(Error::invalid(format!("network {name} not found")));
+    };
+    let ep = EndpointSpec {
+        network: id.clone(),
+        name: name.to_string(),
+        ..EndpointSpec::default()
+    };
+    Ok((
+        NetworkMode::Network {
+            id,
+            name: network.to_string(),
+        },
+        vec![ep],
+    ))
+}
+
 fn is_only_heredoc(cmd: &str) -> bool {
     let c = cmd.trim();
     c.starts_with("<<") && !c.contains(char::is_whitespace)
@@ -154,6 +190,7 @@ async fn execute(
         ));
     };
     let b = st.shared.builder.clone();
+    let (mode, endpoints) = step_network(&b.containers, &network)?;
     let mut env = st.config.config.env.clone().unwrap_or_default();
     env.extend(extra_env);
     env.extend(mounts.env.iter().cloned());
@@ -169,9 +206,10 @@ async fn execute(
             attach_stderr: true,
             ..Stdio::default()
         },
-        network: crate::wire::create::network_mode(&network)?,
+        network: mode,
         net: crate::containers::NetSpec {
             extra_hosts: st.shared.opts.extra_hosts.clone(),
+            endpoints,
             ..Default::default()
         },
         mounts: mounts.mounts.iter().map(MountSpec::from).collect(),

@@ -379,6 +379,11 @@ impl Containers {
         (rw, image + rw)
     }
 
+    /// The ID of the bridge network named `name`, if there is one.
+    pub fn network_id(&self, name: &str) -> Option<String> {
+        self.network.network_id(name)
+    }
+
     /// Paths of a container's files, for inspect.
     pub fn paths(&self, id: &str) -> files::Paths {
         files::Paths::new(&self.dir(id))

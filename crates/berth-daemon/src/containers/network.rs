@@ -51,6 +51,10 @@ pub trait NetworkHook: Send + Sync {
     fn disconnect(&self, _id: &str, network: &str) -> Result<Attached> {
         Err(unsupported(network))
     }
+    /// The ID of the bridge network named `name`, for build steps.
+    fn network_id(&self, _name: &str) -> Option<String> {
+        None
+    }
     /// What `host-gateway` stands for: the default bridge's gateway, as in Docker.
     fn host_gateway(&self) -> Option<IpAddr> {
         None

@@ -75,16 +75,14 @@ fn options(q: &Query) -> Result<BuildOptions, Error> {
         }
     }
     let network = match q.get("networkmode").unwrap_or("") {
-        "" | "default" | "host" => "host",
-        "none" => "none",
-        other => {
+        "" | "default" | "bridge" => "default",
+        other if other.starts_with("container:") => {
             return Err(Error::new(
                 berth_core::ErrorKind::NotImplemented,
-                format!(
-                    "network mode \"{other}\" is not supported by berth builds yet: use host or none"
-                ),
+                format!("network mode \"{other}\" is not supported by berth builds"),
             ));
         }
+        other => other,
     };
     let build_args: BTreeMap<String, Option<String>> = json_param(q, "buildargs")?;
     Ok(BuildOptions {

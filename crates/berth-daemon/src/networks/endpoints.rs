@@ -327,6 +327,10 @@ impl NetworkHook for BridgeHook {
         Ok(self.attached(id, &rest, self.dns.serves(id)))
     }
 
+    fn network_id(&self, name: &str) -> Option<String> {
+        self.networks.get(name).ok().map(|n| n.id)
+    }
+
     fn host_gateway(&self) -> Option<IpAddr> {
         let n = self.networks.get("bridge").ok()?;
         Some(n.subnets.first()?.gateway())
