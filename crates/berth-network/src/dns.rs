@@ -116,6 +116,17 @@ impl Names {
 
     /// The reply to `query` from a container on `networks`.
     pub fn answer(&self, networks: &[String], query: &[u8]) -> Reply {
+        self.answer_with_links(networks, &HashMap::new(), query)
+    }
+
+    /// [`Names::answer`] for a container with links on its networks: `links` maps an alias
+    /// (lower case) to the name of the container it stands for, for this container only.
+    pub fn answer_with_links(
+        &self,
+        networks: &[String],
+        links: &HashMap<String, String>,
+        query: &[u8],
+    ) -> Reply {
         let Ok(msg) = Message::from_vec(query) else {
             return Reply::Drop;
         };
@@ -126,7 +137,9 @@ impl Names {
         else {
             return Reply::Drop;
         };
-        let name = q.name().to_ascii();
+        let asked = q.name().to_ascii();
+        let key = asked.trim_end_matches('.').to_ascii_lowercase();
+        let name = links.get(&key).cloned().unwrap_or(asked);
         let records: Vec<Record> = match q.query_type() {
             RecordType::A | RecordType::AAAA => {
                 let Some(addrs) = self.lookup(networks, &name) else {

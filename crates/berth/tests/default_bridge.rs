@@ -266,23 +266,7 @@ fn links_give_hosts_lines_and_dockers_variables() {
         1,
         "Cannot link to a non running container: /other AS /lk/other",
     );
-    d.docker(&["network", "create", "n1"]).ok();
-    d.docker(&[
-        "run",
-        "--rm",
-        "--network",
-        "n1",
-        "--link",
-        "other",
-        "busybox",
-        "true",
-    ])
-    .fails_with(
-        125,
-        "berth does not support --link on user-defined network n1 yet",
-    );
     d.docker(&["rm", "-f", "other", "lk"]).ok();
-    d.docker(&["network", "rm", "n1"]).ok();
 }
 
 #[test]

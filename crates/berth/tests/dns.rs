@@ -279,3 +279,58 @@ fn a_container_keeps_port_53_and_the_server_survives_a_daemon_restart() {
     d.docker(&["rm", "-f", "own53", "peer"]).ok();
     d.docker(&["network", "rm", "n1"]).ok();
 }
+
+#[test]
+fn a_link_on_a_user_network_is_a_name_for_the_linking_container_only() {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    let _up = Upstream::start(&d);
+    d.docker(&["network", "create", "n1"]).ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "pa",
+        "--network",
+        "n1",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    let ip = ip_of(&d, "pa", "n1");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "linker",
+        "--network",
+        "n1",
+        "--dns",
+        "127.0.0.1",
+        "--link",
+        "pa:foo",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    let mine = answers(
+        &d.docker(&["exec", "linker", "busybox", "nslookup", "foo"])
+            .stdout,
+    );
+    assert_eq!(mine, vec![ip]);
+    // Another container on the network does not know the name: it goes upstream.
+    assert_eq!(lookup(&d, "n1", "foo"), vec!["10.1.2.3"]);
+    let shown = d
+        .docker(&[
+            "inspect",
+            "-f",
+            "{{json .NetworkSettings.Networks.n1.Links}} {{json .HostConfig.Links}}",
+            "linker",
+        ])
+        .ok();
+    assert_eq!(shown.trim(), r#"["pa:foo"] null"#);
+    d.docker(&["rm", "-f", "pa", "linker"]).ok();
+    d.docker(&["network", "rm", "n1"]).ok();
+}

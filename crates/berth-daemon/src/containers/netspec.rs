@@ -61,6 +61,22 @@ pub struct EndpointSpec {
     pub ipv6: Option<Ipv6Addr>,
     /// `--mac-address`.
     pub mac: Option<String>,
+    /// `--link`s on a user-defined network (`container[:alias]`): names its DNS gives this
+    /// container only.
+    pub links: Vec<String>,
+}
+
+impl EndpointSpec {
+    /// The DNS names its links add: alias (lower case) → the linked container's name.
+    pub fn link_names(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.links.iter().map(|l| {
+            let (target, alias) = l.split_once(':').unwrap_or((l, l));
+            (
+                alias.to_ascii_lowercase(),
+                target.trim_start_matches('/').to_string(),
+            )
+        })
+    }
 }
 
 /// Where a container port is published: the host address (empty: all) and port (empty: one

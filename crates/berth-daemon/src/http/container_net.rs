@@ -116,8 +116,9 @@ fn entry(r: &Record, ep: Option<&EndpointSpec>, live: Option<&EndpointRecord>) -
         a.push(r.id[..12].to_string());
         a
     });
+    let links = ep.filter(|e| !e.links.is_empty()).map(|e| e.links.clone());
     let mut v = json!({
-        "IPAMConfig": ipam, "Links": null, "Aliases": aliases,
+        "IPAMConfig": ipam, "Links": links, "Aliases": aliases,
         "NetworkID": ep.map(|e| e.network.clone()).unwrap_or_default(), "EndpointID": "",
         "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
         "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "", "DriverOpts": null,

@@ -32,6 +32,7 @@ pub struct Dns {
 /// What one container's queries are answered with.
 struct Served {
     networks: Arc<RwLock<Vec<String>>>,
+    links: Arc<RwLock<HashMap<String, String>>>,
     tasks: Vec<AbortHandle>,
 }
 
@@ -73,6 +74,7 @@ impl Dns {
         id: &str,
         ns: &Netns,
         networks: Vec<String>,
+        links: HashMap<String, String>,
         upstreams: Vec<SocketAddr>,
     ) -> Result<()> {
         let listener = ns
@@ -80,6 +82,7 @@ impl Dns {
             .map_err(|e| Error::internal("entering the container's network namespace", e))?
             .map_err(|e| Error::internal("starting the container's DNS server", e))?;
         let networks = Arc::new(RwLock::new(networks));
+        let links = Arc::new(RwLock::new(links));
         let upstreams = Arc::new(upstreams);
         let rt = tokio::runtime::Handle::try_current()
             .map_err(|e| Error::internal("finding the daemon's runtime", e))?;
@@ -92,16 +95,21 @@ impl Dns {
         let ctx = Ctx {
             dns: self.clone(),
             networks: networks.clone(),
+            links: links.clone(),
             upstreams,
         };
         let tasks = vec![
             rt.spawn(ctx.clone().udp(udp)).abort_handle(),
             rt.spawn(ctx.tcp(tcp)).abort_handle(),
         ];
-        self.served
-            .lock()
-            .expect("dns lock")
-            .insert(id.to_string(), Served { networks, tasks });
+        self.served.lock().expect("dns lock").insert(
+            id.to_string(),
+            Served {
+                networks,
+                links,
+                tasks,
+            },
+        );
         Ok(())
     }
 
@@ -109,6 +117,13 @@ impl Dns {
     pub fn set_networks(&self, id: &str, networks: Vec<String>) {
         if let Some(s) = self.served.lock().expect("dns lock").get(id) {
             *s.networks.write().expect("dns networks lock") = networks;
+        }
+    }
+
+    /// Changes the links container `id`'s queries are answered with.
+    pub fn set_links(&self, id: &str, links: HashMap<String, String>) {
+        if let Some(s) = self.served.lock().expect("dns lock").get(id) {
+            *s.links.write().expect("dns links lock") = links;
         }
     }
 
@@ -123,17 +138,19 @@ impl Dns {
 struct Ctx {
     dns: Arc<Dns>,
     networks: Arc<RwLock<Vec<String>>>,
+    links: Arc<RwLock<HashMap<String, String>>>,
     upstreams: Arc<Vec<SocketAddr>>,
 }
 
 impl Ctx {
     fn reply(&self, query: &[u8]) -> Reply {
         let networks = self.networks.read().expect("dns networks lock").clone();
+        let links = self.links.read().expect("dns links lock");
         self.dns
             .names
             .read()
             .expect("dns names lock")
-            .answer(&networks, query)
+            .answer_with_links(&networks, &links, query)
     }
 
     async fn answer(&self, query: Vec<u8>, tcp: bool) -> Option<Vec<u8>> {

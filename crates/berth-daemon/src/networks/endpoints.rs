@@ -235,8 +235,13 @@ impl BridgeHook {
         if networks.is_empty() {
             return Ok(false);
         }
-        self.dns
-            .serve(&rec.id, ns, networks, upstreams(&rec.spec.net.dns))?;
+        self.dns.serve(
+            &rec.id,
+            ns,
+            networks,
+            link_names(rec.spec.net.endpoints.iter()),
+            upstreams(&rec.spec.net.dns),
+        )?;
         Ok(true)
     }
 
@@ -307,6 +312,8 @@ impl NetworkHook for BridgeHook {
         let eps = self.networks.endpoints_of(&rec.id)?;
         if self.dns.serves(&rec.id) {
             self.dns.set_networks(&rec.id, self.dns_networks(&eps));
+            let all = rec.spec.net.endpoints.iter().chain(std::iter::once(ep));
+            self.dns.set_links(&rec.id, link_names(all));
         } else {
             self.start_dns(rec, &ns, &eps)?;
         }
@@ -367,6 +374,13 @@ impl NetworkHook for BridgeHook {
             tracing::warn!(container.id = %rec.id, error = %e, "restarting the container's DNS server");
         }
     }
+}
+
+/// The DNS names the links of `eps` give their container.
+fn link_names<'a>(
+    eps: impl Iterator<Item = &'a EndpointSpec>,
+) -> std::collections::HashMap<String, String> {
+    eps.flat_map(EndpointSpec::link_names).collect()
 }
 
 /// The names container `rec` has on a network: its name, the aliases asked for, its short

@@ -45,23 +45,45 @@ pub fn spec(req: &CreateRequest, mode: &NetworkMode) -> Result<NetSpec> {
     for e in &net.extra_hosts {
         extra_host(e)?;
     }
-    net.links = links(&given_links, mode)?;
+    match (mode, net.endpoints.first_mut()) {
+        // On a user-defined network a link is a DNS name, kept with the endpoint as Docker does.
+        (NetworkMode::Network { name, .. }, Some(first))
+            if name != "default" && name != "bridge" =>
+        {
+            for l in given_links {
+                if !first.links.contains(&l) {
+                    first.links.push(l);
+                }
+            }
+        }
+        _ => net.links = links(&given_links, mode)?,
+    }
+    if let Some(ep) = net
+        .endpoints
+        .iter()
+        .find(|e| e.name == "bridge" && !e.links.is_empty())
+    {
+        return Err(Error::invalid(format!(
+            "invalid links on network {}",
+            ep.name
+        )));
+    }
+    for l in net.endpoints.iter().flat_map(|e| &e.links) {
+        let (target, alias) = l.split_once(':').unwrap_or((l, l));
+        if target.trim_start_matches('/').is_empty() || alias.is_empty() {
+            return Err(Error::invalid(format!("invalid link: {l}")));
+        }
+    }
     Ok(net)
 }
 
-/// `HostConfig.Links` (`name[:alias]`), which berth honours on the default bridge.
+/// `HostConfig.Links` (`name[:alias]`) of a container on the default bridge.
 fn links(given: &[String], mode: &NetworkMode) -> Result<Vec<crate::containers::Link>> {
     if given.is_empty() {
         return Ok(Vec::new());
     }
     match mode {
-        NetworkMode::Network { name, .. } if name == "default" || name == "bridge" => {}
-        NetworkMode::Network { name, .. } => {
-            return Err(Error::new(
-                berth_core::ErrorKind::NotImplemented,
-                format!("berth does not support --link on user-defined network {name} yet"),
-            ));
-        }
+        NetworkMode::Network { .. } => {}
         _ => {
             return Err(Error::invalid(
                 "links are only supported for user-defined networks",
@@ -189,12 +211,6 @@ pub fn endpoint(name: &str, e: &EndpointSettings) -> Result<EndpointSpec> {
     if e.driver_opts.as_ref().is_some_and(|o| !o.is_empty()) {
         return refuse("endpoint DriverOpts");
     }
-    if e.links.as_ref().is_some_and(|l| !l.is_empty()) {
-        return Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            format!("berth does not support --link on user-defined network {name} yet"),
-        ));
-    }
     let ipam = e.ipam_config.clone().unwrap_or_default();
     if ipam.link_local_ips.as_ref().is_some_and(|l| !l.is_empty()) {
         return refuse("link-local addresses");
@@ -229,6 +245,7 @@ pub fn endpoint(name: &str, e: &EndpointSettings) -> Result<EndpointSpec> {
             IpAddr::V4(_) => unreachable!("checked above"),
         }),
         mac,
+        links: e.links.clone().unwrap_or_default(),
     })
 }
 

@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use hickory_proto::op::Query;
@@ -111,6 +112,30 @@ fn ptr_names_the_container_and_removal_forgets_it() {
     );
     let (_, data, _) = answers(n.answer(&front, &query("www.", RecordType::A)));
     assert_eq!(data, ["172.18.0.3"], "the alias keeps its other container");
+}
+
+#[test]
+fn a_link_is_a_name_for_the_linking_container_only() {
+    let mut n = Names::default();
+    n.add("front", &["db".into()], &["172.18.0.5".parse().unwrap()]);
+    let front = vec!["front".to_string()];
+    let links = HashMap::from([("pg".to_string(), "db".to_string())]);
+    let reply = n.answer_with_links(&front, &links, &query("PG.", RecordType::A));
+    let Reply::Answer(bytes) = &reply else {
+        panic!("not answered: {reply:?}");
+    };
+    let m = Message::from_vec(bytes).unwrap();
+    assert_eq!(
+        m.answers[0].name.to_ascii(),
+        "PG.",
+        "the answer names what was asked"
+    );
+    let (_, data, _) = answers(reply);
+    assert_eq!(data, ["172.18.0.5"]);
+    assert_eq!(
+        n.answer(&front, &query("pg.", RecordType::A)),
+        Reply::Forward
+    );
 }
 
 #[test]
