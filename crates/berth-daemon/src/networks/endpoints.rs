@@ -151,18 +151,7 @@ impl BridgeHook {
         (v4, v6): super::Addresses,
     ) -> Result<EndpointRecord> {
         let (ifname, primary) = (slot.ifname.as_str(), slot.primary);
-        let mac = match ep.mac.as_deref().or(primary
-            .then_some(rec.spec.net.mac_address.as_str())
-            .filter(|m| !m.is_empty()))
-        {
-            Some(m) => MacAddr::parse(m).map_err(Error::invalid)?,
-            None => match v4.0.addr() {
-                IpAddr::V4(a) => MacAddr::from_ipv4(a),
-                IpAddr::V6(_) => {
-                    return Err(Error::internal_msg("an endpoint's first address is IPv4"));
-                }
-            },
-        };
+        let mac = mac_for(rec, ep, primary, v4.0.addr())?;
         let mut gateways = Vec::new();
         if primary && !n.internal {
             gateways.push(v4.1);
@@ -373,6 +362,19 @@ impl NetworkHook for BridgeHook {
         if let Err(e) = started {
             tracing::warn!(container.id = %rec.id, error = %e, "restarting the container's DNS server");
         }
+    }
+}
+
+/// The MAC of an endpoint: the one asked for (on the first endpoint also the old
+/// `Config.MacAddress`), else Docker's `02:42:<IPv4>`.
+fn mac_for(rec: &Record, ep: &EndpointSpec, primary: bool, v4: IpAddr) -> Result<MacAddr> {
+    let legacy = primary
+        .then_some(rec.spec.net.mac_address.as_str())
+        .filter(|m| !m.is_empty());
+    match (ep.mac.as_deref().or(legacy), v4) {
+        (Some(m), _) => MacAddr::parse(m).map_err(Error::invalid),
+        (None, IpAddr::V4(a)) => Ok(MacAddr::from_ipv4(a)),
+        (None, IpAddr::V6(_)) => Err(Error::internal_msg("an endpoint's first address is IPv4")),
     }
 }
 
