@@ -11,6 +11,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::{Container, Containers, Record, Status, ZERO_TIME, spec};
 use crate::error::{Error, Result};
 
+/// What a start prepared before its bundle is written: its network, the container whose
+/// namespace it shares (`--network container:`), its links.
+struct Prepared {
+    attached: super::network::Attached,
+    shared: Option<Record>,
+    linked: super::links::Linked,
+}
+
 /// What `wait` waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitCondition {
@@ -92,7 +100,12 @@ impl Containers {
             }
             _ => (self.network.attach(rec)?, None),
         };
-        let monitor = self.write_bundle(rec, paths, attached, shared.as_ref(), &linked)?;
+        let start = Prepared {
+            attached,
+            shared,
+            linked,
+        };
+        let monitor = self.write_bundle(rec, paths, &start)?;
         let stderr = std::fs::File::create(&paths.monitor_log)
             .map_err(|e| Error::internal("creating monitor log", e))?;
         MonitorHandle::spawn(
@@ -129,59 +142,15 @@ impl Containers {
         &self,
         rec: &Record,
         paths: &super::files::Paths,
-        attached: super::network::Attached,
-        shared: Option<&Record>,
-        linked: &super::links::Linked,
+        start: &Prepared,
     ) -> Result<MonitorConfig> {
-        let snapshots = self.images.snapshots();
-        let layers = berth_core::rootfs::Layers::new(
-            snapshots
-                .layers(Some(&rec.id), rec.chain_id.as_ref())
-                .map_err(|e| Error::internal("reading image layers", e))?,
-        );
         let runtime = spec::runtime(&rec.spec.runtime, &self.cfg.runtimes)?;
-        let volume = |name: &str| Ok(self.volumes.path(name));
-        // In another container's namespace, its /etc files and hostname are this one's too.
-        let etc = shared.map_or_else(|| paths.clone(), |o| self.paths(&o.id));
-        let mut run = spec::run_spec(
-            rec,
-            &layers,
-            &etc,
-            &self.cfg.init_binary,
-            attached.network.clone(),
-            &volume,
-        )?;
-        run.rootfs_propagation =
-            super::propagation::root_propagation(&rec.spec, &runtime)?.map(str::to_string);
-        for kv in &linked.env {
-            let key = kv.split('=').next().unwrap_or_default();
-            if !run.env.iter().any(|e| e.split('=').next() == Some(key)) {
-                run.env.push(kv.clone());
-            }
-        }
-        if let Some(o) = shared {
-            run.hostname = o.spec.hostname.clone();
-            for e in run.env.iter_mut().filter(|e| e.starts_with("HOSTNAME=")) {
-                *e = format!("HOSTNAME={}", o.spec.hostname);
-            }
-        }
+        let run = self.run_spec(rec, paths, start, &runtime)?;
         let oci = run
             .to_spec()
             .map_err(|e| Error::internal("building the OCI spec", e))?;
-        let etc_files = &super::files::Etc {
-            hostname: &run.hostname,
-            domainname: &rec.spec.domainname,
-            host_network: rec.spec.network == super::NetworkMode::Host,
-            addresses: &attached.addresses,
-            embedded_dns: attached.embedded_dns,
-            host_gateway: self.network.host_gateway().or(attached.host_gateway),
-            net: &rec.spec.net,
-            links: &linked.hosts,
-        };
-        if shared.is_none() {
-            paths
-                .write_etc(etc_files)
-                .map_err(|e| Error::internal("writing /etc files", e))?;
+        if start.shared.is_none() {
+            self.write_etc(rec, paths, &run.hostname, start)?;
         }
         std::fs::create_dir_all(&paths.bundle)
             .map_err(|e| Error::internal("creating bundle", e))?;
@@ -200,7 +169,9 @@ impl Containers {
         let monitor = MonitorConfig {
             id: rec.id.clone(),
             bundle: paths.bundle.clone(),
-            rootfs: snapshots
+            rootfs: self
+                .images
+                .snapshots()
                 .mounts(&rec.id, rec.chain_id.as_ref())
                 .map_err(|e| Error::internal("rootfs mounts", e))?,
             log_path: paths.log.clone(),
@@ -223,6 +194,74 @@ impl Containers {
         )
         .map_err(|e| Error::internal("writing monitor config", e))?;
         Ok(monitor)
+    }
+
+    /// The runtime's spec of a start: its own /etc files and hostname, or those of the
+    /// container whose namespace it shares; its links' variables under its own.
+    fn run_spec(
+        &self,
+        rec: &Record,
+        paths: &super::files::Paths,
+        start: &Prepared,
+        runtime: &berth_runtime::runtime::RuntimeConfig,
+    ) -> Result<berth_runtime::RunSpec> {
+        let layers = berth_core::rootfs::Layers::new(
+            self.images
+                .snapshots()
+                .layers(Some(&rec.id), rec.chain_id.as_ref())
+                .map_err(|e| Error::internal("reading image layers", e))?,
+        );
+        let volume = |name: &str| Ok(self.volumes.path(name));
+        let etc = start
+            .shared
+            .as_ref()
+            .map_or_else(|| paths.clone(), |o| self.paths(&o.id));
+        let mut run = spec::run_spec(
+            rec,
+            &layers,
+            &etc,
+            &self.cfg.init_binary,
+            start.attached.network.clone(),
+            &volume,
+        )?;
+        run.rootfs_propagation =
+            super::propagation::root_propagation(&rec.spec, runtime)?.map(str::to_string);
+        for kv in &start.linked.env {
+            let key = kv.split('=').next().unwrap_or_default();
+            if !run.env.iter().any(|e| e.split('=').next() == Some(key)) {
+                run.env.push(kv.clone());
+            }
+        }
+        if let Some(o) = &start.shared {
+            run.hostname = o.spec.hostname.clone();
+            for e in run.env.iter_mut().filter(|e| e.starts_with("HOSTNAME=")) {
+                *e = format!("HOSTNAME={}", o.spec.hostname);
+            }
+        }
+        Ok(run)
+    }
+
+    /// The container's /etc/hosts, hostname and resolv.conf.
+    fn write_etc(
+        &self,
+        rec: &Record,
+        paths: &super::files::Paths,
+        hostname: &str,
+        start: &Prepared,
+    ) -> Result<()> {
+        let a = &start.attached;
+        paths
+            .write_etc(&super::files::Etc {
+                hostname,
+                domainname: &rec.spec.domainname,
+                host_network: rec.spec.network == super::NetworkMode::Host,
+                addresses: &a.addresses,
+                embedded_dns: a.embedded_dns,
+                host_gateway: self.network.host_gateway().or(a.host_gateway),
+                net: &rec.spec.net,
+                links: &start.linked.hosts,
+            })
+            .map_err(|e| Error::internal("writing /etc files", e))
     }
 
     /// Records a container the monitor reported running, and watches for its end.
