@@ -34,46 +34,8 @@ pub fn spec(req: &CreateRequest, mode: &NetworkMode) -> Result<NetSpec> {
             "conflicting options: mac-address and the network mode",
         ));
     }
-    for d in &net.dns {
-        if d.parse::<IpAddr>().is_err() {
-            return Err(Error::invalid(format!("{d} is not an ip address")));
-        }
-    }
-    for s in &net.dns_search {
-        check_search_domain(s)?;
-    }
-    for e in &net.extra_hosts {
-        extra_host(e)?;
-    }
-    match (mode, net.endpoints.first_mut()) {
-        // On a user-defined network a link is a DNS name, kept with the endpoint as Docker does.
-        (NetworkMode::Network { name, .. }, Some(first))
-            if name != "default" && name != "bridge" =>
-        {
-            for l in given_links {
-                if !first.links.contains(&l) {
-                    first.links.push(l);
-                }
-            }
-        }
-        _ => net.links = links(&given_links, mode)?,
-    }
-    if let Some(ep) = net
-        .endpoints
-        .iter()
-        .find(|e| e.name == "bridge" && !e.links.is_empty())
-    {
-        return Err(Error::invalid(format!(
-            "invalid links on network {}",
-            ep.name
-        )));
-    }
-    for l in net.endpoints.iter().flat_map(|e| &e.links) {
-        let (target, alias) = l.split_once(':').unwrap_or((l, l));
-        if target.trim_start_matches('/').is_empty() || alias.is_empty() {
-            return Err(Error::invalid(format!("invalid link: {l}")));
-        }
-    }
+    check_names(&net)?;
+    place_links(&mut net, mode, given_links)?;
     Ok(net)
 }
 
@@ -134,6 +96,57 @@ fn shared_namespace_conflicts(req: &CreateRequest, net: &NetSpec) -> Result<()> 
     }
     if !net.mac_address.is_empty() {
         return conflict("mac-address and the network mode");
+    }
+    Ok(())
+}
+
+/// Docker's checks of `--dns`, `--dns-search` and `--add-host`.
+fn check_names(net: &NetSpec) -> Result<()> {
+    for d in &net.dns {
+        if d.parse::<IpAddr>().is_err() {
+            return Err(Error::invalid(format!("{d} is not an ip address")));
+        }
+    }
+    for s in &net.dns_search {
+        check_search_domain(s)?;
+    }
+    for e in &net.extra_hosts {
+        extra_host(e)?;
+    }
+    Ok(())
+}
+
+/// Puts the links a create gives where they act: on a user-defined network with its
+/// endpoint (a DNS name, as Docker keeps it), else as legacy links of the default bridge.
+fn place_links(net: &mut NetSpec, mode: &NetworkMode, given_links: Vec<String>) -> Result<()> {
+    match (mode, net.endpoints.first_mut()) {
+        // On a user-defined network a link is a DNS name, kept with the endpoint as Docker does.
+        (NetworkMode::Network { name, .. }, Some(first))
+            if name != "default" && name != "bridge" =>
+        {
+            for l in given_links {
+                if !first.links.contains(&l) {
+                    first.links.push(l);
+                }
+            }
+        }
+        _ => net.links = links(&given_links, mode)?,
+    }
+    if let Some(ep) = net
+        .endpoints
+        .iter()
+        .find(|e| e.name == "bridge" && !e.links.is_empty())
+    {
+        return Err(Error::invalid(format!(
+            "invalid links on network {}",
+            ep.name
+        )));
+    }
+    for l in net.endpoints.iter().flat_map(|e| &e.links) {
+        let (target, alias) = l.split_once(':').unwrap_or((l, l));
+        if target.trim_start_matches('/').is_empty() || alias.is_empty() {
+            return Err(Error::invalid(format!("invalid link: {l}")));
+        }
     }
     Ok(())
 }
