@@ -439,3 +439,112 @@ fn another_host_reaches_published_ports_and_containers_reach_out_masqueraded() {
     let _ = server.wait();
     d.docker(&["rm", "-f", "srv"]).ok();
 }
+
+#[test]
+fn bridges_are_isolated_internal_networks_stay_inside_and_icc_off_separates_containers() {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    let peer = Peer::join(&d);
+    let serve =
+        "busybox mkdir -p /www && echo up > /www/index.html && exec busybox httpd -f -p 80 -h /www";
+    d.docker(&["network", "create", "n1"]).ok();
+    d.docker(&["network", "create", "n2"]).ok();
+    d.docker(&["network", "create", "--internal", "inside"])
+        .ok();
+    d.docker(&[
+        "network",
+        "create",
+        "-o",
+        "com.docker.network.bridge.enable_icc=false",
+        "noicc",
+    ])
+    .ok();
+    for (name, net) in [("srv1", "n1"), ("inner", "inside"), ("quiet", "noicc")] {
+        d.docker(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--network",
+            net,
+            "busybox",
+            "sh",
+            "-c",
+            serve,
+        ])
+        .ok();
+    }
+    let ip = |name: &str, net: &str| {
+        inspect(
+            &d,
+            name,
+            &format!("{{{{.NetworkSettings.Networks.{net}.IPAddress}}}}"),
+        )
+    };
+    // `wget` from a new container on `net` (under `timeout`: this busybox's `wget -T`
+    // crashes). A block is checked once its server is known to answer.
+    let reach = |net: &str, url: &str, tries: usize| -> bool {
+        (0..tries).any(|_| {
+            // With --init: as PID 1, wget would ignore the timeout's signal.
+            let wget = [
+                "run",
+                "--rm",
+                "--init",
+                "--network",
+                net,
+                "busybox",
+                "busybox",
+                "timeout",
+                "2",
+                "busybox",
+                "wget",
+                "-q",
+                "-O",
+                "-",
+                url,
+            ];
+            d.docker(&wget).code == 0
+        })
+    };
+    let a = format!("http://{}/", ip("srv1", "n1"));
+    assert!(reach("n1", &a, 10), "same network");
+    assert!(!reach("n2", &a, 1), "another bridge is isolated");
+    let i = format!("http://{}/", ip("inner", "inside"));
+    assert!(reach("inside", &i, 10), "an internal network inside");
+    let mut server = std::process::Command::new("nsenter")
+        .args([
+            "-t",
+            &peer.holder.id().to_string(),
+            "--net",
+            "python3",
+            "-m",
+            "http.server",
+            "--bind",
+            "10.200.0.2",
+            "9100",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let outside = "http://10.200.0.2:9100/";
+    assert!(reach("n1", outside, 10), "a network reaches out");
+    assert!(!reach("inside", outside, 1), "an internal network does not");
+    let q = format!("http://{}/", ip("quiet", "noicc"));
+    // The host reaches it; another container on its network does not.
+    let from_host = (0..50).any(|_| {
+        let get = "import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=2)";
+        let ok = d.in_netns(&["python3", "-c", get, &q]).code == 0;
+        if !ok {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        ok
+    });
+    assert!(from_host, "{q} from the host");
+    assert!(!reach("noicc", &q, 1), "icc off: no container to container");
+    let _ = server.kill();
+    let _ = server.wait();
+    d.docker(&["rm", "-f", "srv1", "inner", "quiet"]).ok();
+    d.docker(&["network", "rm", "n1", "n2", "inside", "noicc"])
+        .ok();
+}
