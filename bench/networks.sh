@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Networks: what a bridge network adds to `run --rm` over `--network none`, publishing a range
+# Networks: what the default bridge and a user-defined network add to `run --rm` over
+# `--network none`, publishing a range
 # of 1,000 ports (no proxy process per port), and a lookup through the embedded DNS server
 # (`exec nslookup` over `exec true`). Not a test: prints numbers. The whole script runs in a
 # network namespace of its own, so the host's links and firewall are untouched.
@@ -15,8 +16,9 @@ N=${N:-20}
 for t in "${tools[@]}"; do
   tool "$t" network create benchnet >/dev/null
   none=$(for _ in $(seq $N); do time_ms tool "$t" run --rm --network none bench true; done | median)
+  default=$(for _ in $(seq $N); do time_ms tool "$t" run --rm bench true; done | median)
   bridge=$(for _ in $(seq $N); do time_ms tool "$t" run --rm --network benchnet bench true; done | median)
-  echo "$t run --rm true: --network none $none ms, on a bridge network $bridge ms"
+  echo "$t run --rm true: --network none $none ms, default bridge $default ms, user-defined network (with DNS) $bridge ms"
   one=$(for i in $(seq 5); do time_ms tool "$t" run -d --name "p$i" --network benchnet -p "$((10000 + i))":80 bench sleep 100; done | median)
   for i in $(seq 5); do tool "$t" rm -f "p$i" >/dev/null; done
   range=$(time_ms tool "$t" run -d --name range --network benchnet -p 20000-20999:20000-20999 bench sleep 100)
