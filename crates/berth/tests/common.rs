@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 pub const BERTH: &str = env!("CARGO_BIN_EXE_berth");
 
+/// `python3 -c HTTP_GET URL` prints the body of a GET of URL (two-second timeout).
+pub const HTTP_GET: &str = "import sys, urllib.request as u; print(u.urlopen(sys.argv[1], timeout=2).read().decode(), end='')";
+
 /// A daemon for one test; everything it made is removed on drop, even when the test fails.
 pub struct TestDaemon {
     pub root: PathBuf,
@@ -126,6 +129,28 @@ impl TestDaemon {
             let _ = Command::new("kill").arg(c.id().to_string()).status();
             let _ = c.wait();
         }
+    }
+
+    /// `docker inspect -f FORMAT NAME`, trimmed.
+    pub fn inspect(&self, name: &str, format: &str) -> String {
+        self.docker(&["inspect", "-f", format, name])
+            .ok()
+            .trim()
+            .to_string()
+    }
+
+    /// The body of a GET of `url` from the daemon's network namespace, retried while the
+    /// server starts (with python3: this busybox's `wget` crashes on timeouts).
+    pub fn fetch(&self, url: &str) -> String {
+        let get = || self.in_netns(&["python3", "-c", HTTP_GET, url]);
+        for _ in 0..50 {
+            let out = get();
+            if out.code == 0 {
+                return out.stdout;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("no answer from {url}: {}", get().stderr);
     }
 
     /// Runs `args` (a command) in the daemon's network namespace.

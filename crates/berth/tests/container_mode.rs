@@ -6,13 +6,6 @@ mod common;
 
 use common::TestDaemon;
 
-fn inspect(d: &TestDaemon, name: &str, format: &str) -> String {
-    d.docker(&["inspect", "-f", format, name])
-        .ok()
-        .trim()
-        .to_string()
-}
-
 #[test]
 fn a_container_shares_another_ones_network_and_files() {
     let d = TestDaemon::start_in_netns();
@@ -26,7 +19,7 @@ fn a_container_shares_another_ones_network_and_files() {
         ])
         .ok();
     let pb = pb.trim();
-    let ip = inspect(&d, "pb", "{{.NetworkSettings.Networks.n1.IPAddress}}");
+    let ip = d.inspect("pb", "{{.NetworkSettings.Networks.n1.IPAddress}}");
     let run = |cmd: &str| {
         d.docker(&[
             "run",
@@ -78,8 +71,7 @@ fn a_container_shares_another_ones_network_and_files() {
     ])
     .ok();
     assert_eq!(
-        inspect(
-            &d,
+        d.inspect(
             "pc",
             "{{.HostConfig.NetworkMode}} {{json .NetworkSettings.Networks}}"
         ),

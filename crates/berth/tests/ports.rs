@@ -9,35 +9,6 @@ use common::TestDaemon;
 
 const HTTPD: &str = "busybox mkdir -p /www && echo hi from $(hostname) > /www/index.html && exec busybox httpd -f -p 80 -h /www";
 
-/// A GET of `url` from the daemon's namespace (the host's static busybox wget cannot resolve
-/// anything and crashes), retried while the server starts.
-fn fetch(d: &TestDaemon, url: &str) -> String {
-    let get = |url: &str| {
-        d.in_netns(&[
-            "python3",
-            "-c",
-            "import sys, urllib.request as u; print(u.urlopen(sys.argv[1], timeout=2).read().decode(), end='')",
-            url,
-        ])
-    };
-    for _ in 0..50 {
-        let out = get(url);
-        if out.code == 0 {
-            return out.stdout;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let last = get(url);
-    panic!("no answer from {url}: {}", last.stderr);
-}
-
-fn inspect(d: &TestDaemon, name: &str, format: &str) -> String {
-    d.docker(&["inspect", "-f", format, name])
-        .ok()
-        .trim()
-        .to_string()
-}
-
 #[test]
 fn published_ports_reach_the_container_and_a_taken_port_is_dockers_error() {
     let d = TestDaemon::start_in_netns();
@@ -62,9 +33,9 @@ fn published_ports_reach_the_container_and_a_taken_port_is_dockers_error() {
         HTTPD,
     ])
     .ok();
-    assert_eq!(fetch(&d, "http://127.0.0.1:8080/"), "hi from srv\n");
-    let gw = inspect(&d, "srv", "{{.NetworkSettings.Networks.web.Gateway}}");
-    assert_eq!(fetch(&d, &format!("http://{gw}:8080/")), "hi from srv\n");
+    assert_eq!(d.fetch("http://127.0.0.1:8080/"), "hi from srv\n");
+    let gw = d.inspect("srv", "{{.NetworkSettings.Networks.web.Gateway}}");
+    assert_eq!(d.fetch(&format!("http://{gw}:8080/")), "hi from srv\n");
     // Another container reaches it through the host's port.
     let via = d
         .docker(&[
@@ -82,7 +53,7 @@ fn published_ports_reach_the_container_and_a_taken_port_is_dockers_error() {
         ])
         .ok();
     assert_eq!(via, "hi from srv\n");
-    let ports = inspect(&d, "srv", "{{json .NetworkSettings.Ports}}");
+    let ports = d.inspect("srv", "{{json .NetworkSettings.Ports}}");
     let udp: serde_json::Value = serde_json::from_str(&ports).unwrap();
     assert_eq!(
         udp["80/tcp"],
@@ -114,7 +85,7 @@ fn published_ports_reach_the_container_and_a_taken_port_is_dockers_error() {
     assert_eq!(ps("expose=81/udp"), "srv");
     d.docker(&["ps", "--filter", "publish=abc"])
         .fails_with(1, "invalid filter 'publish=abc'");
-    let bindings = inspect(&d, "srv", "{{json .HostConfig.PortBindings}}");
+    let bindings = d.inspect("srv", "{{json .HostConfig.PortBindings}}");
     assert_eq!(
         bindings,
         r#"{"80/tcp":[{"HostIp":"","HostPort":"8080"}],"81/udp":[{"HostIp":"127.0.0.1","HostPort":""}]}"#
@@ -150,7 +121,7 @@ fn published_ports_reach_the_container_and_a_taken_port_is_dockers_error() {
         "{}",
         out.stderr
     );
-    assert_eq!(inspect(&d, "dup", "{{.State.Status}}"), "created");
+    assert_eq!(d.inspect("dup", "{{.State.Status}}"), "created");
     let members = d
         .docker(&["network", "inspect", "-f", "{{len .Containers}}", "web"])
         .ok();
@@ -159,11 +130,11 @@ fn published_ports_reach_the_container_and_a_taken_port_is_dockers_error() {
     d.docker(&["rm", "-f", "srv"]).ok();
     d.docker(&["start", "dup"]).ok();
     assert_eq!(
-        inspect(&d, "dup", "{{json .NetworkSettings.Ports}}"),
+        d.inspect("dup", "{{json .NetworkSettings.Ports}}"),
         r#"{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"}]}"#
     );
     d.docker(&["stop", "-t", "0", "dup"]).ok();
-    assert_eq!(inspect(&d, "dup", "{{json .NetworkSettings.Ports}}"), "{}");
+    assert_eq!(d.inspect("dup", "{{json .NetworkSettings.Ports}}"), "{}");
     let table = d.in_netns(&["nft", "list", "table", "inet", "berth"]).ok();
     assert!(!table.contains(":80"), "no mapping left: {table}");
     d.docker(&["rm", "dup"]).ok();
@@ -193,17 +164,13 @@ fn publish_all_picks_ports_from_the_local_range() {
         HTTPD,
     ])
     .ok();
-    let port = inspect(
-        &d,
+    let port = d.inspect(
         "srv",
         r#"{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}"#,
     );
     let p: u16 = port.parse().unwrap();
     assert!(p >= 32768, "{p}");
-    assert_eq!(
-        fetch(&d, &format!("http://127.0.0.1:{p}/")),
-        "hi from any\n"
-    );
+    assert_eq!(d.fetch(&format!("http://127.0.0.1:{p}/")), "hi from any\n");
     // The host's network publishes nothing: Docker's warning, and a MAC is refused.
     let out = d.docker(&[
         "create",
@@ -274,7 +241,7 @@ fn a_running_container_joins_and_leaves_a_network() {
     let links = d
         .docker(&["exec", "c1", "busybox", "ip", "-o", "-4", "addr"])
         .ok();
-    let ip2 = inspect(&d, "c1", "{{.NetworkSettings.Networks.n2.IPAddress}}");
+    let ip2 = d.inspect("c1", "{{.NetworkSettings.Networks.n2.IPAddress}}");
     assert!(links.contains(&format!("eth1    inet {ip2}/16")), "{links}");
     // Through n2's DNS, which c1 now uses.
     let got = d
@@ -292,10 +259,7 @@ fn a_running_container_joins_and_leaves_a_network() {
     assert_eq!(got, "hi from c2\n");
     let hosts = d.docker(&["exec", "c1", "cat", "/etc/hosts"]).ok();
     assert!(
-        hosts.ends_with(&format!(
-            "\t{}\n",
-            &inspect(&d, "c1", "{{.Config.Hostname}}")
-        )),
+        hosts.ends_with(&format!("\t{}\n", &d.inspect("c1", "{{.Config.Hostname}}"))),
         "{hosts}"
     );
     assert!(hosts.contains(&format!("{ip2}\t")), "{hosts}");
@@ -314,8 +278,7 @@ fn a_running_container_joins_and_leaves_a_network() {
     assert!(!hosts.contains(&format!("{ip2}\t")), "{hosts}");
     d.docker(&["network", "disconnect", "n2", "c1"])
         .fails_with(1, "is not connected to network n2");
-    let nets = inspect(
-        &d,
+    let nets = d.inspect(
         "c1",
         "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
     );
@@ -406,13 +369,13 @@ fn ipv6_networks_publish_on_both_families() {
     ])
     .ok();
     assert_eq!(
-        inspect(&d, "srv", "{{json .NetworkSettings.Ports}}"),
+        d.inspect("srv", "{{json .NetworkSettings.Ports}}"),
         r#"{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"},{"HostIp":"::","HostPort":"8080"}]}"#
     );
-    let gw6 = inspect(&d, "srv", "{{.NetworkSettings.Networks.n6.IPv6Gateway}}");
+    let gw6 = d.inspect("srv", "{{.NetworkSettings.Networks.n6.IPv6Gateway}}");
     assert_eq!(gw6, "fd00:77::1");
-    assert_eq!(fetch(&d, "http://[fd00:77::1]:8080/"), "hi from six\n");
-    assert_eq!(fetch(&d, "http://127.0.0.1:8080/"), "hi from six\n");
+    assert_eq!(d.fetch("http://[fd00:77::1]:8080/"), "hi from six\n");
+    assert_eq!(d.fetch("http://127.0.0.1:8080/"), "hi from six\n");
     // What cannot be reached without a proxy is refused at start, by address.
     d.docker(&[
         "run",
