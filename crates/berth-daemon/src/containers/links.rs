@@ -62,10 +62,7 @@ fn env(name: &str, alias: &str, ip: IpAddr, other: &Record) -> Vec<String> {
         .exposed_ports
         .iter()
         .flatten()
-        .filter_map(|k| {
-            let (p, proto) = k.split_once('/').unwrap_or((k, "tcp"));
-            Some((p.parse().ok()?, proto.to_ascii_lowercase()))
-        })
+        .filter_map(|k| super::port_key(k).map(|(p, proto)| (p, proto.to_ascii_lowercase())))
         .collect();
     // Lowest port first, TCP before the others on the same number.
     ports.sort_by(|a, b| a.0.cmp(&b.0).then((a.1 != "tcp").cmp(&(b.1 != "tcp"))));

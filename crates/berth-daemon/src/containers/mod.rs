@@ -20,7 +20,7 @@ pub use model::{
     RestartPolicy, Spec, Stdio, VolumesFrom,
 };
 pub mod netspec;
-pub use netspec::{EndpointSpec, HostBinding, Link, NetSpec};
+pub use netspec::{EndpointSpec, HostBinding, Link, NetSpec, port_key};
 pub mod network;
 mod propagation;
 mod prune;

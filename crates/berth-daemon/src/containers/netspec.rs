@@ -90,6 +90,12 @@ pub struct HostBinding {
     pub host_port: String,
 }
 
+/// Docker's port key (`80/tcp`; a key without a protocol is TCP) as the port and protocol.
+pub fn port_key(key: &str) -> Option<(u16, &str)> {
+    let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
+    Some((port.parse().ok()?, proto))
+}
+
 impl NetSpec {
     /// The endpoint asked for on network `id`.
     pub fn endpoint(&self, id: &str) -> Option<&EndpointSpec> {

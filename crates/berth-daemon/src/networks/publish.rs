@@ -9,7 +9,7 @@ use berth_network::ports::Ports;
 
 use super::store::{EndpointRecord, Published};
 use super::{Network, OPT_HOST_IP};
-use crate::containers::{HostBinding, Record};
+use crate::containers::{HostBinding, Record, port_key};
 use crate::error::{Error, Result};
 
 /// The protocol of Docker's name.
@@ -21,25 +21,19 @@ pub fn proto(name: &str) -> Proto {
     }
 }
 
-/// `port/proto` → (port, proto); a key without a protocol is TCP.
-fn split_key(key: &str) -> Option<(u16, &str)> {
-    let (port, p) = key.split_once('/').unwrap_or((key, "tcp"));
-    Some((port.parse().ok()?, p))
-}
-
 /// What `rec` asks to publish: its bindings, and with `-P` every exposed port it did not bind.
 fn requested(rec: &Record) -> Vec<(u16, String, HostBinding)> {
     let net = &rec.spec.net;
     let mut out = Vec::new();
     for (key, bindings) in &net.ports {
-        let Some((port, p)) = split_key(key) else {
+        let Some((port, p)) = port_key(key) else {
             continue;
         };
         out.extend(bindings.iter().map(|b| (port, p.to_string(), b.clone())));
     }
     if net.publish_all {
         for key in rec.spec.exposed_ports.iter().flatten() {
-            let Some((port, p)) = split_key(key) else {
+            let Some((port, p)) = port_key(key) else {
                 continue;
             };
             if !net.ports.contains_key(&format!("{port}/{p}")) {
