@@ -72,16 +72,7 @@ impl Containers {
         // A link to a container that stopped since loses its line, as a restart would.
         let linked = self.resolve_links(rec).unwrap_or_default();
         self.paths(&rec.id)
-            .write_hosts(&super::files::Etc {
-                hostname: &rec.spec.hostname,
-                domainname: &rec.spec.domainname,
-                host_network: false,
-                addresses: &attached.addresses,
-                embedded_dns: attached.embedded_dns,
-                host_gateway: self.network.host_gateway().or(attached.host_gateway),
-                net: &rec.spec.net,
-                links: &linked.hosts,
-            })
+            .write_hosts(&self.etc(rec, &rec.spec.hostname, attached, &linked))
             .map_err(|e| Error::internal("rewriting /etc/hosts", e))
     }
 }

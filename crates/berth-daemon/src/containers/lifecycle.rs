@@ -249,19 +249,29 @@ impl Containers {
         hostname: &str,
         start: &Prepared,
     ) -> Result<()> {
-        let a = &start.attached;
         paths
-            .write_etc(&super::files::Etc {
-                hostname,
-                domainname: &rec.spec.domainname,
-                host_network: rec.spec.network == super::NetworkMode::Host,
-                addresses: &a.addresses,
-                embedded_dns: a.embedded_dns,
-                host_gateway: self.network.host_gateway().or(a.host_gateway),
-                net: &rec.spec.net,
-                links: &start.linked.hosts,
-            })
+            .write_etc(&self.etc(rec, hostname, &start.attached, &start.linked))
             .map_err(|e| Error::internal("writing /etc files", e))
+    }
+
+    /// What `rec`'s /etc files are made of, with the network it has now.
+    pub(super) fn etc<'a>(
+        &self,
+        rec: &'a Record,
+        hostname: &'a str,
+        a: &'a super::network::Attached,
+        linked: &'a super::links::Linked,
+    ) -> super::files::Etc<'a> {
+        super::files::Etc {
+            hostname,
+            domainname: &rec.spec.domainname,
+            host_network: rec.spec.network == super::NetworkMode::Host,
+            addresses: &a.addresses,
+            embedded_dns: a.embedded_dns,
+            host_gateway: self.network.host_gateway().or(a.host_gateway),
+            net: &rec.spec.net,
+            links: &linked.hosts,
+        }
     }
 
     /// Records a container the monitor reported running, and watches for its end.
