@@ -160,7 +160,7 @@ pub fn networks(d: &Daemon, r: &Record) -> Value {
             for ep in &r.spec.net.endpoints {
                 let l = live.iter().find(|l| l.network == ep.network);
                 let mut v = entry(r, Some(ep), l);
-                if d.networks.get(&ep.network).is_ok_and(|n| n.is_default()) {
+                if d.networks.is_default(&ep.network) {
                     v["Aliases"] = Value::Null;
                 }
                 out.insert(ep.name.clone(), v);
@@ -242,9 +242,7 @@ pub fn network_settings(d: &Daemon, r: &Record) -> Value {
         "Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": "",
         "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "", "Networks": networks(d, r),
     });
-    let default = live
-        .iter()
-        .find(|e| d.networks.get(&e.network).is_ok_and(|n| n.is_default()));
+    let default = live.iter().find(|e| d.networks.is_default(&e.network));
     if let Some(e) = default {
         v["EndpointID"] = json!(e.id);
         v["Gateway"] = json!(e.gateway.to_string());

@@ -337,7 +337,7 @@ impl NetworkHook for BridgeHook {
             .endpoints_of(id)
             .ok()?
             .into_iter()
-            .find(|e| self.networks.get(&e.network).is_ok_and(|n| n.is_default()))
+            .find(|e| self.networks.is_default(&e.network))
             .map(|e| e.address.addr())
     }
 

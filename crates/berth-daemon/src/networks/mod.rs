@@ -196,6 +196,11 @@ impl Networks {
         }
     }
 
+    /// Whether network `id` is the default bridge.
+    pub fn is_default(&self, id: &str) -> bool {
+        self.get(id).is_ok_and(|n| n.is_default())
+    }
+
     fn put(&self, n: &Network) -> Result<()> {
         let tx = self.db.begin_write().map_err(db)?;
         let bytes = serde_json::to_vec(n).expect("network serializes");
