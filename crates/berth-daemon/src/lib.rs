@@ -103,7 +103,7 @@ impl Daemon {
             Arc::new(networks::BridgeHook::new(
                 networks.clone(),
                 &config.exec_root,
-            )),
+            )?),
             volumes.clone(),
         )?;
         let builder = Arc::new(build::Builder::new(

@@ -9,8 +9,10 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::link::{LinkError, Netlink};
-use crate::mac::{MacAddr, random_veth_name};
+use std::os::fd::AsFd;
+
+use crate::link::{LinkError, Netlink, Peer};
+use crate::mac::MacAddr;
 use crate::netns::{Netns, NetnsError};
 use crate::sysctl::{self, SysctlError};
 
@@ -30,7 +32,7 @@ pub struct Bridge {
 pub struct Endpoint {
     /// The bridge to attach to.
     pub bridge: String,
-    /// The host end of the veth pair (see [`random_veth_name`]).
+    /// The host end of the veth pair (see [`crate::mac::random_veth_name`]).
     pub host_ifname: String,
     /// The name inside the container: `eth0`, `eth1`, ...
     pub ifname: String,
@@ -65,9 +67,6 @@ pub enum EndpointError {
     /// A bridge sysctl could not be set.
     #[error("failed to set the sysctls of the bridge")]
     Sysctl(#[source] SysctlError),
-    /// No random name could be made for the temporary peer.
-    #[error("failed to generate a veth name")]
-    Name(#[source] std::io::Error),
     /// Attaching failed, and deleting the half-made veth pair failed too.
     #[error("{error}; deleting the veth pair afterwards failed too: {cleanup}")]
     Cleanup {
@@ -92,14 +91,17 @@ pub fn setup_bridge(nl: &Netlink, bridge: &Bridge) -> Result<(), EndpointError> 
 }
 
 /// Plugs `container` into `ep.bridge`: a veth pair whose host end joins the bridge with
-/// hairpin on, and whose other end becomes `ep.ifname` inside, with its MAC, addresses and
+/// hairpin on, and whose other end is made inside as `ep.ifname`, with its MAC, addresses and
 /// default routes, next to a `lo` that is up. `nl` is a connection in the bridge's namespace.
 pub fn attach(nl: &Netlink, ep: &Endpoint, container: &Netns) -> Result<(), EndpointError> {
-    // The peer needs a name that is free in the host namespace until it moves.
-    let tmp = random_veth_name().map_err(EndpointError::Name)?;
-    nl.create_veth(&ep.host_ifname, &tmp, ep.mtu)
+    let peer = Peer {
+        name: &ep.ifname,
+        mac: ep.mac.or_else(|| docker_mac(&ep.addresses)),
+        netns: container.as_fd(),
+    };
+    nl.create_veth_into(&ep.host_ifname, &ep.bridge, ep.mtu, &peer)
         .map_err(EndpointError::Host)?;
-    let result = plug(nl, ep, &tmp, container);
+    let result = plug(nl, ep, container);
     if let Err(error) = result {
         return match nl.delete(&ep.host_ifname) {
             Ok(()) => Err(error),
@@ -117,15 +119,11 @@ pub fn detach(nl: &Netlink, host_ifname: &str) -> Result<(), EndpointError> {
     nl.delete(host_ifname).map_err(EndpointError::Host)
 }
 
-fn plug(nl: &Netlink, ep: &Endpoint, tmp: &str, container: &Netns) -> Result<(), EndpointError> {
-    let host = &ep.host_ifname;
-    nl.set_master(host, &ep.bridge)
-        .and_then(|()| nl.set_hairpin(host, true))
-        .and_then(|()| nl.set_up(host))
-        .and_then(|()| nl.move_to_netns(tmp, container))
+fn plug(nl: &Netlink, ep: &Endpoint, container: &Netns) -> Result<(), EndpointError> {
+    nl.set_hairpin(&ep.host_ifname, true)
         .map_err(EndpointError::Host)?;
     container
-        .run(|| configure_inside(ep, tmp))
+        .run(|| configure_inside(ep))
         .map_err(EndpointError::Netns)?
         .map_err(|source| EndpointError::Container {
             ifname: ep.ifname.clone(),
@@ -134,13 +132,9 @@ fn plug(nl: &Netlink, ep: &Endpoint, tmp: &str, container: &Netns) -> Result<(),
 }
 
 /// The in-container half; runs on a thread inside the container's namespace.
-fn configure_inside(ep: &Endpoint, tmp: &str) -> Result<(), LinkError> {
+fn configure_inside(ep: &Endpoint) -> Result<(), LinkError> {
     let nl = Netlink::open()?;
     nl.set_up("lo")?;
-    nl.rename(tmp, &ep.ifname)?;
-    if let Some(mac) = ep.mac.or_else(|| docker_mac(&ep.addresses)) {
-        nl.set_mac(&ep.ifname, mac)?;
-    }
     for addr in &ep.addresses {
         nl.add_address(&ep.ifname, *addr)?;
     }

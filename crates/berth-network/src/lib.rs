@@ -10,6 +10,7 @@
 //! - [`sysctl`], [`mac`]: the per-bridge sysctls; Docker's MACs and veth names.
 //! - [`firewall`]: one nftables table; published ports in maps, bridges in sets.
 //! - [`ports`]: host ports of published ports, each held by a bound socket (no proxy).
+//! - [`reaper`]: links deleted on a thread of their own, off the path of a container's end.
 //! - [`dns`]: the embedded DNS server's answers, its sockets in containers, forwarding.
 
 #![deny(missing_docs)]
@@ -22,6 +23,7 @@ pub mod link;
 pub mod mac;
 pub mod netns;
 pub mod ports;
+pub mod reaper;
 pub mod sysctl;
 
 #[cfg(test)]

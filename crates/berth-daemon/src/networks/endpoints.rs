@@ -17,6 +17,7 @@ use berth_network::link::Netlink;
 use berth_network::mac::{MacAddr, random_veth_name};
 use berth_network::netns::Netns;
 use berth_network::ports::Ports;
+use berth_network::reaper::Reaper;
 use berth_runtime::Network as RuntimeNetwork;
 
 use super::dns::Dns;
@@ -45,17 +46,23 @@ pub struct BridgeHook {
     netns_dir: PathBuf,
     dns: Arc<Dns>,
     ports: Mutex<Ports>,
+    reaper: Reaper,
 }
 
 impl BridgeHook {
     /// The hook over `networks`, keeping namespaces under `exec_root/netns`.
-    pub fn new(networks: Arc<Networks>, exec_root: &Path) -> Self {
-        BridgeHook {
+    pub fn new(networks: Arc<Networks>, exec_root: &Path) -> Result<Self> {
+        let reaper = Reaper::start(|name, e| {
+            tracing::warn!(link = name, error = %e, "deleting a container's veth");
+        })
+        .map_err(|e| Error::internal("starting the link reaper", e))?;
+        Ok(BridgeHook {
             networks,
             netns_dir: exec_root.join("netns"),
             dns: Arc::new(Dns::default()),
             ports: Mutex::new(Ports::default()),
-        }
+            reaper,
+        })
     }
 
     fn netns_path(&self, id: &str) -> PathBuf {
@@ -243,11 +250,8 @@ impl BridgeHook {
             .collect()
     }
 
-    /// Undoes one endpoint.
-    fn unplug(&self, nl: Option<&Netlink>, e: &EndpointRecord) {
-        if let Some(nl) = nl {
-            let _ = endpoint::detach(nl, &e.host_ifname);
-        }
+    /// Undoes one endpoint but its veth pair, which the caller deletes.
+    fn unplug(&self, e: &EndpointRecord) {
         if let Ok(n) = self.networks.get(&e.network) {
             self.dns.remove(&n.name, &e.addrs());
         }
@@ -278,15 +282,18 @@ impl NetworkHook for BridgeHook {
     fn detach(&self, id: &str) {
         self.dns.stop(id);
         let eps = self.networks.endpoints_of(id).unwrap_or_default();
-        let nl = Netlink::open().ok();
         let had_ports = eps.iter().any(|e| !e.ports.is_empty());
         for e in &eps {
-            self.unplug(nl.as_ref(), e);
+            self.unplug(e);
         }
         if had_ports && let Err(e) = self.networks.refresh_firewall() {
             tracing::warn!(container.id = id, error = %e, "updating the firewall");
         }
         self.drop_netns(id);
+        // The container has ended: nothing uses the pairs any more, so nobody waits for them.
+        for e in &eps {
+            self.reaper.delete(&e.host_ifname);
+        }
     }
 
     fn connect(&self, rec: &Record, ep: &EndpointSpec) -> Result<Attached> {
@@ -312,8 +319,10 @@ impl NetworkHook for BridgeHook {
     fn disconnect(&self, id: &str, network: &str) -> Result<Attached> {
         let eps = self.networks.endpoints_of(id)?;
         if let Some(e) = eps.iter().find(|e| e.network == network) {
-            let nl = Netlink::open().ok();
-            self.unplug(nl.as_ref(), e);
+            if let Ok(nl) = Netlink::open() {
+                let _ = endpoint::detach(&nl, &e.host_ifname);
+            }
+            self.unplug(e);
             if !e.ports.is_empty() {
                 self.networks.refresh_firewall()?;
             }

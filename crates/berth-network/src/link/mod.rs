@@ -23,6 +23,7 @@ mod veth;
 
 pub use error::{LinkError, Op};
 pub use list::Link;
+pub use veth::Peer;
 
 use futures_util::TryStreamExt;
 use rtnetlink::Handle;
