@@ -10,10 +10,12 @@
 //! - [`sysctl`], [`mac`]: the per-bridge sysctls; Docker's MACs and veth names.
 //! - [`firewall`]: one nftables table; published ports in maps, bridges in sets.
 //! - [`ports`]: host ports of published ports, each held by a bound socket (no proxy).
+//! - [`conntrack`]: stale connection-tracking entries deleted over ctnetlink, as Docker does.
 //! - [`dns`]: the embedded DNS server's answers, its sockets in containers, forwarding.
 
 #![deny(missing_docs)]
 
+pub mod conntrack;
 pub mod dns;
 pub mod endpoint;
 pub mod firewall;
