@@ -21,7 +21,7 @@ use berth_runtime::Network as RuntimeNetwork;
 
 use super::dns::Dns;
 use super::store::{EndpointRecord, Published};
-use super::{Network, Networks, publish};
+use super::{Network, Networks, conntrack, publish};
 use crate::containers::network::{Attached, Local, NetworkHook};
 use crate::containers::{EndpointSpec, NetworkMode, Record};
 use crate::error::{Error, Result};
@@ -200,6 +200,7 @@ impl BridgeHook {
         if !n.is_default() {
             self.dns.add(&n.name, &e.names, &e.addrs());
         }
+        conntrack::plugged(&e);
         Ok(e)
     }
 
@@ -286,6 +287,7 @@ impl NetworkHook for BridgeHook {
         if had_ports && let Err(e) = self.networks.refresh_firewall() {
             tracing::warn!(container.id = id, error = %e, "updating the firewall");
         }
+        conntrack::gone(id, &eps);
         self.drop_netns(id);
     }
 
@@ -317,6 +319,7 @@ impl NetworkHook for BridgeHook {
             if !e.ports.is_empty() {
                 self.networks.refresh_firewall()?;
             }
+            conntrack::gone(id, std::slice::from_ref(e));
         }
         let rest = self.networks.endpoints_of(id)?;
         self.dns.set_networks(id, self.dns_networks(&rest));
