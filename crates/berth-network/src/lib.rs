@@ -11,10 +11,12 @@
 //! - [`firewall`]: one nftables table; published ports in maps, bridges in sets.
 //! - [`ports`]: host ports of published ports, each held by a bound socket (no proxy).
 //! - [`reaper`]: links deleted on a thread of their own, off the path of a container's end.
+//! - [`conntrack`]: stale connection-tracking entries deleted over ctnetlink, as Docker does.
 //! - [`dns`]: the embedded DNS server's answers, its sockets in containers, forwarding.
 
 #![deny(missing_docs)]
 
+pub mod conntrack;
 pub mod dns;
 pub mod endpoint;
 pub mod firewall;

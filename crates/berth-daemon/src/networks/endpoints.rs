@@ -22,7 +22,7 @@ use berth_runtime::Network as RuntimeNetwork;
 
 use super::dns::Dns;
 use super::store::{EndpointRecord, Published};
-use super::{Network, Networks, publish};
+use super::{Network, Networks, conntrack, publish};
 use crate::containers::network::{Attached, Local, NetworkHook};
 use crate::containers::{EndpointSpec, NetworkMode, Record};
 use crate::error::{Error, Result};
@@ -207,6 +207,7 @@ impl BridgeHook {
         if !n.is_default() {
             self.dns.add(&n.name, &e.names, &e.addrs());
         }
+        conntrack::plugged(&e);
         Ok(e)
     }
 
@@ -289,6 +290,7 @@ impl NetworkHook for BridgeHook {
         if had_ports && let Err(e) = self.networks.refresh_firewall() {
             tracing::warn!(container.id = id, error = %e, "updating the firewall");
         }
+        conntrack::gone(id, &eps);
         self.drop_netns(id);
         // The container has ended: nothing uses the pairs any more, so nobody waits for them.
         for e in &eps {
@@ -326,6 +328,7 @@ impl NetworkHook for BridgeHook {
             if !e.ports.is_empty() {
                 self.networks.refresh_firewall()?;
             }
+            conntrack::gone(id, std::slice::from_ref(e));
         }
         let rest = self.networks.endpoints_of(id)?;
         self.dns.set_networks(id, self.dns_networks(&rest));

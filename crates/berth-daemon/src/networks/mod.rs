@@ -9,6 +9,7 @@
 //!
 //! Everything here acts on the daemon's own network namespace, from the blocking pool.
 
+mod conntrack;
 mod default;
 mod dns;
 mod endpoints;
