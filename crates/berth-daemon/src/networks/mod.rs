@@ -13,6 +13,7 @@ mod default;
 mod dns;
 mod endpoints;
 mod host;
+mod proxied;
 mod publish;
 mod store;
 
