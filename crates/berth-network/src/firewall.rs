@@ -5,6 +5,7 @@
 //! Rules of the table (from the measurements in `shared/notes/networking.md` §3):
 //! - `prerouting` and `output` (nat): traffic to a local address whose port is in a map is
 //!   DNATed to the container. Maps keyed by host address come first, then the wildcard ones.
+//!   IPv6 loopback is left to the daemon's proxy (IPv6 has no `route_localnet`).
 //! - `postrouting` (nat): a network's traffic leaving by another interface is masqueraded
 //!   (unless its masquerade is off); loopback sources into a bridge are masqueraded, so
 //!   127.0.0.1 works with `route_localnet`; DNATed traffic from a berth subnet back into a
@@ -194,7 +195,12 @@ impl Ruleset {
         for (suffix, _, ip) in FAMILIES {
             for proto in PROTOS {
                 let (p, name) = (proto.as_str(), format!("{}{suffix}", proto.as_str()));
-                let local = format!("fib daddr type local meta nfproto {}", nfproto(suffix));
+                let mut local = format!("fib daddr type local meta nfproto {}", nfproto(suffix));
+                if suffix == "6" {
+                    // A DNATed `::1` packet could not leave loopback: the daemon's proxy
+                    // listening on the port serves it.
+                    local.push_str(" ip6 daddr != ::1");
+                }
                 rules.push(format!(
                     "{local} dnat {ip} to {ip} daddr . {p} dport map @{name}"
                 ));

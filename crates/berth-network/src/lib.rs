@@ -9,7 +9,9 @@
 //!   container in.
 //! - [`sysctl`], [`mac`]: the per-bridge sysctls; Docker's MACs and veth names.
 //! - [`firewall`]: one nftables table; published ports in maps, bridges in sets.
-//! - [`ports`]: host ports of published ports, each held by a bound socket (no proxy).
+//! - [`ports`]: host ports of published ports, each held by a bound socket.
+//! - [`proxy`]: the in-daemon proxy for what the kernel cannot DNAT (IPv6 to an IPv4
+//!   container, `::1`): tasks on the daemon's runtime, no process.
 //! - [`reaper`]: links deleted on a thread of their own, off the path of a container's end.
 //! - [`conntrack`]: stale connection-tracking entries deleted over ctnetlink, as Docker does.
 //! - [`dns`]: the embedded DNS server's answers, its sockets in containers, forwarding.
@@ -25,6 +27,7 @@ pub mod link;
 pub mod mac;
 pub mod netns;
 pub mod ports;
+pub mod proxy;
 pub mod reaper;
 pub mod sysctl;
 

@@ -1,7 +1,9 @@
 //! Host ports of published container ports. There is no proxy process: traffic reaches the
 //! container through the firewall's maps. Each mapping still holds a socket bound to its host
-//! address and port (TCP: bound, never listening; UDP: bound), so no host program can take the
+//! address and port (TCP: bound, not listening; UDP: bound), so no host program can take the
 //! port from under the container, and a port that is taken is an error at start, as in Docker.
+//! Where the kernel cannot DNAT (IPv6 to an IPv4 container, `::1`), [`Ports::proxy`] makes the
+//! held socket the listener of an in-daemon proxy (`crate::proxy`), which goes with the port.
 //! Ports asked for as `0` (`-p 80`, `-P`) are taken from the kernel's local port range in
 //! order, after the last one handed out, as Docker's port allocator does.
 
@@ -9,7 +11,13 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::OwnedFd;
 
+use tokio::runtime::Handle;
+
 use crate::firewall::Proto;
+use crate::proxy::{self, Proxy, ProxyError};
+
+/// The backlog of a proxy's listener (the kernel caps it at `net.core.somaxconn`).
+const BACKLOG: i32 = 4096;
 
 /// Why a host port could not be had.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -44,10 +52,24 @@ pub enum PortError {
 /// The key of a reservation.
 type Key = (Proto, IpAddr, u16);
 
+/// One held port: its socket, and the proxy listening on it if any.
+#[derive(Debug)]
+struct Held {
+    /// First, so a release stops the proxy (whose drop waits for its copy of the socket to
+    /// close) before the socket itself is closed.
+    proxy: Option<Proxy>,
+    fd: OwnedFd,
+}
+
+/// A port let go of: the socket (and proxy) close when this is dropped, which may wait a
+/// moment for the proxy's tasks; drop it outside of locks.
+#[derive(Debug)]
+pub struct Released(#[allow(dead_code)] Held);
+
 /// The host ports berth holds, each with its socket.
 #[derive(Debug, Default)]
 pub struct Ports {
-    held: BTreeMap<Key, OwnedFd>,
+    held: BTreeMap<Key, Held>,
     /// The last port handed out for a `0`, per protocol.
     last: BTreeMap<Proto, u16>,
     range: Option<(u16, u16)>,
@@ -139,7 +161,10 @@ impl Ports {
                 && held_ip.is_ipv4() == ip.is_ipv4()
         });
         if clash {
-            return Err(PortError::Allocated { addr: shown });
+            // Docker's allocator writes `ip:port`, unbracketed: `Bind for :::8080 failed`.
+            return Err(PortError::Allocated {
+                addr: format!("{ip}:{port}"),
+            });
         }
         let bound: std::io::Result<OwnedFd> = match proto {
             // A listener would accept connections; the socket only needs to own the port.
@@ -147,13 +172,16 @@ impl Ports {
             Proto::Udp => bind_socket(addr, rustix::net::SocketType::DGRAM),
             // The kernel's SCTP may be absent: the port is then only berth's to track.
             Proto::Sctp => {
-                self.held.insert((proto, ip, port), placeholder()?);
+                let fd = placeholder()?;
+                self.held
+                    .insert((proto, ip, port), Held { proxy: None, fd });
                 return Ok(());
             }
         };
         match bound {
             Ok(fd) => {
-                self.held.insert((proto, ip, port), fd);
+                self.held
+                    .insert((proto, ip, port), Held { proxy: None, fd });
                 Ok(())
             }
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(PortError::InUse {
@@ -167,9 +195,48 @@ impl Ports {
         }
     }
 
-    /// Lets go of a port held by [`Ports::reserve`].
-    pub fn release(&mut self, proto: Proto, host_ip: Option<IpAddr>, port: u16) {
-        self.held.remove(&(proto, unspecified(host_ip), port));
+    /// Lets go of a port held by [`Ports::reserve`]; it is free once the result is dropped.
+    pub fn release(
+        &mut self,
+        proto: Proto,
+        host_ip: Option<IpAddr>,
+        port: u16,
+    ) -> Option<Released> {
+        self.held
+            .remove(&(proto, unspecified(host_ip), port))
+            .map(Released)
+    }
+
+    /// Makes the socket held for `port` of `host_ip` the listener of a proxy to `target`,
+    /// running on `rt` until the port is released.
+    pub fn proxy(
+        &mut self,
+        proto: Proto,
+        host_ip: Option<IpAddr>,
+        port: u16,
+        target: SocketAddr,
+        rt: &Handle,
+    ) -> Result<(), ProxyError> {
+        let addr = SocketAddr::new(unspecified(host_ip), port);
+        let held = self
+            .held
+            .get_mut(&(proto, addr.ip(), port))
+            .ok_or(ProxyError::NotHeld(addr))?;
+        // The proxy's copy is the same socket: the port stays held through either.
+        let fd = held.fd.try_clone().map_err(ProxyError::Register)?;
+        let running = match proto {
+            Proto::Tcp => {
+                rustix::net::listen(&fd, BACKLOG).map_err(|e| ProxyError::Listen {
+                    addr,
+                    err: e.into(),
+                })?;
+                proxy::tcp(fd.into(), target, rt)?
+            }
+            Proto::Udp => proxy::udp(fd.into(), target, rt)?,
+            Proto::Sctp => return Err(ProxyError::Unsupported("sctp")),
+        };
+        held.proxy = Some(running);
+        Ok(())
     }
 
     /// How many ports are held.
@@ -200,9 +267,21 @@ fn bind_socket(addr: SocketAddr, kind: rustix::net::SocketType) -> std::io::Resu
     if addr.is_ipv6() {
         // `[::]` holds only IPv6: `0.0.0.0` is a mapping of its own, as in Docker.
         rustix::net::sockopt::set_ipv6_v6only(&fd, true)?;
+        if kind == rustix::net::SocketType::STREAM {
+            // IPv6 sockets are the proxy's listeners: the port must bind again past the
+            // TIME_WAIT of proxied connections, as Go's listeners (docker-proxy's) do. A
+            // listening socket still keeps everyone else off the port.
+            rustix::net::sockopt::set_socket_reuseaddr(&fd, true)?;
+        }
     }
     bind(&fd, &addr)?;
     Ok(fd)
+}
+
+/// Whether this network namespace can listen on IPv6 (Docker's `IsV6Listenable`: a listener
+/// on `[::1]:0`); without, a binding on every address is published on IPv4 only.
+pub fn ipv6_listenable() -> bool {
+    std::net::TcpListener::bind((std::net::Ipv6Addr::LOCALHOST, 0)).is_ok()
 }
 
 /// A descriptor standing for a port no socket can hold.

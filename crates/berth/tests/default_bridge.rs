@@ -174,7 +174,8 @@ fn ports_published_on_the_default_bridge_are_reached() {
     .ok();
     assert_eq!(d.fetch("http://127.0.0.1:8080/"), "default\n");
     let ports = d.docker(&["port", "srv"]).ok();
-    assert_eq!(ports, "80/tcp -> 0.0.0.0:8080\n");
+    // The stock CLI (28.x) brackets IPv6; Docker 20.10's printed `80/tcp -> :::8080`.
+    assert_eq!(ports, "80/tcp -> 0.0.0.0:8080\n80/tcp -> [::]:8080\n");
     d.docker(&["rm", "-f", "srv"]).ok();
 }
 

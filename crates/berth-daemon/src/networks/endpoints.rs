@@ -222,8 +222,9 @@ impl BridgeHook {
     }
 
     fn release_ports(&self, published: &[Published]) {
-        let mut ports = self.ports.lock().expect("ports lock");
-        publish::release(&mut ports, published);
+        let released = publish::release(&mut self.ports.lock().expect("ports lock"), published);
+        // Closing stops the proxies, which waits for their tasks: not under the lock.
+        drop(released);
     }
 
     /// Starts the embedded DNS server for `rec` if it is on a user-defined network.
@@ -364,7 +365,7 @@ impl NetworkHook for BridgeHook {
                 self.dns.add(&n.name, &e.names, &e.addrs());
             }
             let mut ports = self.ports.lock().expect("ports lock");
-            if let Err(err) = publish::hold_again(&mut ports, &e.ports) {
+            if let Err(err) = publish::hold_again(&mut ports, e) {
                 tracing::warn!(container.id = %rec.id, error = %err, "holding a published port again");
             }
         }

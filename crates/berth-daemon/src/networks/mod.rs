@@ -14,6 +14,7 @@ mod default;
 mod dns;
 mod endpoints;
 mod host;
+mod proxied;
 mod publish;
 mod store;
 

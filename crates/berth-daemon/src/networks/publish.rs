@@ -1,14 +1,15 @@
 //! Published ports of a container's first endpoint: the host ports `-p` and `-P` ask for,
 //! held by the daemon (`berth_network::ports`) for as long as the container runs. The
-//! firewall's maps are rebuilt from the endpoint records that hold them.
+//! firewall's maps are rebuilt from the endpoint records that hold them; what the kernel
+//! cannot DNAT goes through the in-daemon proxy (`proxied`).
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use berth_network::firewall::Proto;
-use berth_network::ports::Ports;
+use berth_network::ports::{Ports, Released};
 
 use super::store::{EndpointRecord, Published};
-use super::{Network, OPT_HOST_IP};
+use super::{Network, OPT_HOST_IP, proxied};
 use crate::containers::{HostBinding, Record, port_key};
 use crate::error::{Error, Result};
 
@@ -45,8 +46,9 @@ fn requested(rec: &Record) -> Vec<(u16, String, HostBinding)> {
 }
 
 /// Holds the host ports `rec` asks for through endpoint `e` on network `n`; all or none. A
-/// binding on every address is published on IPv4 and, when the container has an IPv6
-/// address, on IPv6 with the same port, as Docker lists both.
+/// binding on every address is published on IPv4 and, when the host has IPv6, on IPv6 with
+/// the same port (for `-P` another if that one is taken), as Docker lists both; the IPv6
+/// ones get their proxies.
 pub fn reserve(
     ports: &mut Ports,
     rec: &Record,
@@ -64,14 +66,15 @@ pub fn reserve(
         let host_ip = b.host_ip.parse().unwrap_or(default_ip);
         let range = crate::wire::net::port_range(&b.host_port).unwrap_or((0, 0));
         let fail = |ports: &mut Ports, held: &[Published], err: String| {
-            release(ports, held);
+            drop(release(ports, held));
             Error::internal_msg(format!(
                 "driver failed programming external connectivity on endpoint {} ({}): {err}",
                 rec.name, e.id
             ))
         };
+        let first = held.len();
         if host_ip.is_ipv6()
-            && let Err(why) = check_ipv6(host_ip, e)
+            && let Err(why) = proxied::check(proto(&p), host_ip, e)
         {
             return Err(fail(ports, &held, why));
         }
@@ -85,55 +88,49 @@ pub fn reserve(
             host_port,
             container_port,
         });
-        let also_v6 = !given && host_ip.is_unspecified() && e.address6.is_some();
+        let also_v6 = !given
+            && host_ip == IpAddr::from(Ipv4Addr::UNSPECIFIED)
+            && proxied::also_on_ipv6(proto(&p), e);
         if also_v6 {
             let any6: IpAddr = std::net::Ipv6Addr::UNSPECIFIED.into();
-            if let Err(err) = ports.reserve(proto(&p), Some(any6), host_port) {
-                return Err(fail(ports, &held, err.to_string()));
-            }
+            let port6 = match proxied::reserve_any6(ports, proto(&p), host_port, range) {
+                Ok(port) => port,
+                Err(err) => return Err(fail(ports, &held, err.to_string())),
+            };
             held.push(Published {
                 proto: p,
                 host_ip: any6,
-                host_port,
+                host_port: port6,
                 container_port,
             });
+        }
+        if let Err(err) = proxied::start(ports, &held[first..], e) {
+            return Err(fail(ports, &held, err));
         }
     }
     Ok(held)
 }
 
-/// Why traffic to IPv6 host address `ip` cannot reach the container of `e`, if it cannot:
-/// without a proxy, only a container with an IPv6 address can be DNATed to, and never from
-/// `::1` (IPv6 has no `route_localnet`).
-fn check_ipv6(ip: IpAddr, e: &EndpointRecord) -> std::result::Result<(), String> {
-    if ip.is_loopback() {
-        return Err(format!(
-            "berth cannot publish on {ip} yet: the kernel does not route IPv6 loopback traffic to a container"
-        ));
-    }
-    if e.address6.is_none() {
-        return Err(format!(
-            "cannot publish on IPv6 address {ip}: the container has no IPv6 address (networks made with --ipv6 give one)"
-        ));
-    }
-    Ok(())
+/// Lets go of `published`: the ports are free once the result is dropped (outside locks).
+#[must_use]
+pub fn release(ports: &mut Ports, published: &[Published]) -> Vec<Released> {
+    published
+        .iter()
+        .filter_map(|p| ports.release(proto(&p.proto), Some(p.host_ip), p.host_port))
+        .collect()
 }
 
-/// Lets go of `published`.
-pub fn release(ports: &mut Ports, published: &[Published]) {
-    for p in published {
-        ports.release(proto(&p.proto), Some(p.host_ip), p.host_port);
-    }
-}
-
-/// Holds again the ports of a container that outlived the daemon.
-pub fn hold_again(ports: &mut Ports, published: &[Published]) -> Result<()> {
-    for p in published {
+/// Holds again the ports of endpoint `e`, whose container outlived the daemon, with their
+/// proxies.
+pub fn hold_again(ports: &mut Ports, e: &EndpointRecord) -> Result<()> {
+    for p in &e.ports {
         ports
             .reserve(proto(&p.proto), Some(p.host_ip), p.host_port)
             .map_err(|e| Error::internal("holding a published port", e))?;
     }
-    Ok(())
+    proxied::start(ports, &e.ports, e).map_err(|err| {
+        Error::internal_msg(format!("starting the proxy of a published port: {err}"))
+    })
 }
 
 /// The firewall's view of the published ports of `eps`.
@@ -141,6 +138,9 @@ pub fn firewall_ports(eps: &[EndpointRecord]) -> Vec<berth_network::firewall::Po
     eps.iter()
         .flat_map(|e| {
             e.ports.iter().filter_map(|p| {
+                if !proxied::dnat(p, e) {
+                    return None;
+                }
                 // An IPv6 host address goes to the container's IPv6 address.
                 let container_ip = match p.host_ip {
                     IpAddr::V4(_) => e.address.addr(),
