@@ -17,7 +17,7 @@ use berth_network::link::Netlink;
 use berth_network::mac::{MacAddr, random_veth_name};
 use berth_network::netns::Netns;
 use berth_network::ports::Ports;
-use berth_network::reaper::Reaper;
+use berth_network::reaper::{Chore, Outcome, Reaper};
 use berth_runtime::Network as RuntimeNetwork;
 
 use super::dns::Dns;
@@ -52,8 +52,11 @@ pub struct BridgeHook {
 impl BridgeHook {
     /// The hook over `networks`, keeping namespaces under `exec_root/netns`.
     pub fn new(networks: Arc<Networks>, exec_root: &Path) -> Result<Self> {
-        let reaper = Reaper::start(|name, e| {
-            tracing::warn!(link = name, error = %e, "deleting a container's veth");
+        let reaper = Reaper::start(|outcome| match outcome {
+            Outcome::Link { name, error } => {
+                tracing::warn!(link = name, error = %error, "deleting a container's veth");
+            }
+            Outcome::Conntrack(done) => conntrack::report(done),
         })
         .map_err(|e| Error::internal("starting the link reaper", e))?;
         Ok(BridgeHook {
@@ -207,7 +210,8 @@ impl BridgeHook {
         if !n.is_default() {
             self.dns.add(&n.name, &e.names, &e.addrs());
         }
-        conntrack::plugged(&e);
+        self.reaper
+            .give(Chore::ClearConntrack(conntrack::plugged(&e)));
         Ok(e)
     }
 
@@ -291,11 +295,10 @@ impl NetworkHook for BridgeHook {
         if had_ports && let Err(e) = self.networks.refresh_firewall() {
             tracing::warn!(container.id = id, error = %e, "updating the firewall");
         }
-        conntrack::gone(id, &eps);
         self.drop_netns(id);
         // The container has ended: nothing uses the pairs any more, so nobody waits for them.
         for e in &eps {
-            self.reaper.delete(&e.host_ifname);
+            self.reaper.give(Chore::DeleteLink(e.host_ifname.clone()));
         }
     }
 
@@ -329,7 +332,6 @@ impl NetworkHook for BridgeHook {
             if !e.ports.is_empty() {
                 self.networks.refresh_firewall()?;
             }
-            conntrack::gone(id, std::slice::from_ref(e));
         }
         let rest = self.networks.endpoints_of(id)?;
         self.dns.set_networks(id, self.dns_networks(&rest));

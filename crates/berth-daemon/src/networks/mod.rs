@@ -204,7 +204,18 @@ impl Networks {
     }
 
     fn put(&self, n: &Network) -> Result<()> {
-        let tx = self.db.begin_write().map_err(db)?;
+        self.put_with(n, redb::Durability::Immediate)
+    }
+
+    /// Stores a change of `n`'s addresses that the endpoint record written next makes durable
+    /// with it (one fsync, not two). A crash in between loses both, which agree.
+    fn put_addresses(&self, n: &Network) -> Result<()> {
+        self.put_with(n, redb::Durability::None)
+    }
+
+    fn put_with(&self, n: &Network, durability: redb::Durability) -> Result<()> {
+        let mut tx = self.db.begin_write().map_err(db)?;
+        tx.set_durability(durability).map_err(db)?;
         let bytes = serde_json::to_vec(n).expect("network serializes");
         tx.open_table(NETWORKS)
             .map_err(db)?
@@ -333,7 +344,8 @@ impl Networks {
     }
 
     /// Addresses on network `id` for a new endpoint (the ones `ep` asks for, else the next
-    /// free ones), with their gateways; stored before they are returned. Blocks.
+    /// free ones), with their gateways; recorded before they are
+    /// returned, durably with the endpoint record written next. Blocks.
     pub fn allocate(&self, id: &str, ep: &crate::containers::EndpointSpec) -> Result<Addresses> {
         let _change = self.change.lock().expect("network change lock");
         let mut n = self.get(id)?;
@@ -379,7 +391,7 @@ impl Networks {
         } else {
             None
         };
-        self.put(&n)?;
+        self.put_addresses(&n)?;
         Ok((v4, v6))
     }
 
@@ -394,13 +406,14 @@ impl Networks {
         host::firewall(&self.list()?, &ports)
     }
 
-    /// Gives `addr` back to network `id`. Blocks.
+    /// Gives `addr` back to network `id`, durably with the endpoint record's removal that
+    /// follows ([`Networks::put_addresses`]). Blocks.
     pub fn release(&self, id: &str, addr: IpAddr) {
         let _change = self.change.lock().expect("network change lock");
         let Ok(mut n) = self.get(id) else { return };
         if let Some(s) = n.subnets.iter_mut().find(|s| s.subnet().contains(&addr)) {
             let _ = s.release(addr);
-            if let Err(e) = self.put(&n) {
+            if let Err(e) = self.put_addresses(&n) {
                 tracing::warn!(network = %n.name, error = %e, "releasing an address");
             }
         }

@@ -64,7 +64,10 @@ fn tcp_over_ipv6_loopback_reaches_an_ipv4_server_and_the_port_is_free_after() {
             assert_eq!(got, "got hi");
         }
         assert_eq!(
-            ports.reserve(Proto::Tcp, LO6, port).unwrap_err().to_string(),
+            ports
+                .reserve(Proto::Tcp, LO6, port)
+                .unwrap_err()
+                .to_string(),
             format!("Bind for ::1:{port} failed: port is already allocated"),
             "Docker's allocator writes IPv6 unbracketed"
         );
