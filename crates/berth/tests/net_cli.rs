@@ -93,7 +93,7 @@ fn networking_flags_reach_the_daemon_as_dockers_do() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "WARNING: Localhost DNS (::1) may fail in containers.\n"
+        "WARNING: Localhost DNS setting (--dns=::1) may fail in containers.\n"
     );
     let shown = fields(&d, "web");
     let expected = [

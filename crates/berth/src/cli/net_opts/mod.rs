@@ -117,7 +117,7 @@ pub struct Parsed {
     pub endpoints: BTreeMap<String, Option<EndpointSettings>>,
     /// `Config.MacAddress`: the main network's MAC address, for daemons before API 1.44.
     pub mac_address: String,
-    /// `Localhost DNS (…) may fail in containers.`, printed as a warning after the create.
+    /// `Localhost DNS setting (--dns=…) may fail in containers.`, printed as a warning after the create.
     pub warning: Option<String>,
 }
 
@@ -180,12 +180,10 @@ impl NetOpts {
             .and_then(Option::as_ref)
             .map(|e| e.mac_address.clone())
             .unwrap_or_default();
-        let warning = dns.iter().find_map(|d| {
-            d.parse::<IpAddr>()
-                .ok()
-                .filter(IpAddr::is_loopback)
-                .map(|a| format!("Localhost DNS ({a}) may fail in containers."))
-        });
+        let warning = dns
+            .iter()
+            .find(|d| d.parse::<IpAddr>().is_ok_and(|a| a.is_loopback()))
+            .map(|d| format!("Localhost DNS setting (--dns={d}) may fail in containers."));
         Ok(Parsed {
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
             port_bindings,

@@ -458,6 +458,6 @@ fn everything_at_once() {
     );
     assert_eq!(
         p.warning.as_deref(),
-        Some("Localhost DNS (::1) may fail in containers.")
+        Some("Localhost DNS setting (--dns=::1) may fail in containers.")
     );
 }
