@@ -52,14 +52,15 @@ fn an_ipv4_container_is_published_on_ipv6_too_and_reached_through_loopback() {
     web(&d, "srv", &["-p", "8080:80"]);
     assert_eq!(d.fetch("http://[::1]:8080/"), "hi from srv\n");
     assert_eq!(d.fetch("http://127.0.0.1:8080/"), "hi from srv\n");
-    // Shown as Docker shows it: the API's records, Docker 20.10's `ps` and `port` lines
-    // (berth's CLI), and the stock CLI's (28.x brackets IPv6 in `port`).
+    // Shown as Docker shows it: the API's records, and `ps` and `port` as berth's CLI and the
+    // stock CLI (28.x) print them, IPv6 in brackets.
     assert_eq!(
         d.inspect("srv", "{{json .NetworkSettings.Ports}}"),
         r#"{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"},{"HostIp":"::","HostPort":"8080"}]}"#
     );
     let ps = d.berth(&["ps", "--format", "{{.Ports}}"]).ok();
-    assert_eq!(ps, "0.0.0.0:8080->80/tcp, :::8080->80/tcp\n");
+    assert_eq!(ps, "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp\n");
+    assert_eq!(d.docker(&["ps", "--format", "{{.Ports}}"]).ok(), ps);
     let stock = d.docker(&["port", "srv"]).ok();
     assert_eq!(stock, "80/tcp -> 0.0.0.0:8080\n80/tcp -> [::]:8080\n");
     let stock = d.docker(&["port", "srv", "80"]).ok();
@@ -161,7 +162,7 @@ fn udp_reaches_an_ipv4_container_through_ipv6_loopback_and_after_a_daemon_restar
     assert_eq!(
         d.berth(&["ps", "--filter", "name=udp", "--format", "{{.Ports}}"])
             .ok(),
-        "0.0.0.0:5353->53/udp, :::5353->53/udp\n"
+        "0.0.0.0:5353->53/udp, [::]:5353->53/udp\n"
     );
     assert_eq!(d.fetch("http://[::1]:8080/"), "hi from srv\n");
     // A daemon killed and one stopped: the new one holds the ports again with their proxies.

@@ -500,9 +500,10 @@ struct SummaryPort {
     kind: String,
 }
 
-/// The PORTS column as the docker CLI (v25) prints it (`DisplayablePorts`): consecutive ports
+/// The PORTS column as the docker CLI (28) prints it (`DisplayablePorts`): consecutive ports
 /// published on the same port number grouped into ranges (`0.0.0.0:9000-9001->9000-9001/tcp`),
-/// unpublished ports bare (`80/tcp`), ports published elsewhere last (`:::8080->80/tcp`).
+/// unpublished ports bare (`80/tcp`), ports published elsewhere last (`[::]:8080->80/tcp`);
+/// IPv6 addresses in brackets (Docker 20.10's CLI wrote `:::8080`).
 fn displayable_ports(ports: &[serde_json::Value]) -> String {
     let mut ports: Vec<SummaryPort> = ports
         .iter()
@@ -526,8 +527,10 @@ fn displayable_ports(ports: &[serde_json::Value]) -> String {
             p.kind.clone()
         } else if p.public_port != current {
             host_mappings.push(format!(
-                "{}:{}->{}/{}",
-                p.ip, p.public_port, p.private_port, p.kind
+                "{}->{}/{}",
+                host_port(&p.ip, &p.public_port.to_string()),
+                p.private_port,
+                p.kind
             ));
             continue;
         } else {
@@ -560,9 +563,18 @@ fn port_group(key: &str, first: u16, last: u16) -> String {
         group = format!("{group}-{last}");
     }
     if !ip.is_empty() {
-        group = format!("{ip}:{group}->{group}");
+        group = format!("{}->{group}", host_port(ip, &group));
     }
     format!("{group}/{kind}")
+}
+
+/// `ip:port`, or `[ip]:port` for IPv6 (Go's `net.JoinHostPort`).
+fn host_port(ip: &str, port: &str) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    }
 }
 
 #[cfg(test)]
@@ -591,7 +603,7 @@ mod tests {
                 port("0.0.0.0", 80, 8080, "tcp"),
                 port("::", 80, 8080, "tcp")
             ]),
-            "0.0.0.0:8080->80/tcp, :::8080->80/tcp"
+            "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp"
         );
         assert_eq!(
             displayable_ports(&[
