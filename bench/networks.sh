@@ -6,7 +6,7 @@
 # network namespace of its own, so the host's links and firewall are untouched.
 # Then TCP throughput through a port published on 127.0.0.1 against going straight to the
 # container's address, and the embedded DNS server's latency at 1,000 queries/s for a container
-# name and for a name it forwards (to a tiny upstream on the daemon's 127.0.0.1:53); the load
+# name and for a name it forwards (to a tiny upstream on 127.0.0.1:53); the load
 # generators (bench/net.py) run in the container's namespace, so the image needs no python.
 #   bench/networks.sh   (REF=unix:///path/docker.sock REF_NETNS=/path/netns to compare with a
 #   Docker daemon, which must itself run in the network namespace REF_NETNS)
@@ -34,7 +34,7 @@ for t in "${tools[@]}"; do
   for i in $(seq 5); do tool "$t" rm -f "p$i" >/dev/null; done
   range=$(time_ms tool "$t" run -d --name range --network benchnet -p 20000-20999:20000-20999 bench sleep 100)
   procs=$(pgrep -c docker-proxy || true)
-  echo "$t run -d with -p 1 port: $one ms; with -p 1,000 ports: $range ms (docker-proxy processes: $procs)"
+  echo "$t run -d with -p 1 port: $one ms; with -p 1,000 ports: $range ms (docker-proxy processes: $procs; Docker runs one per port and family)"
   tool "$t" rm -f range >/dev/null
   tool "$t" run -d --name peer --network benchnet bench sleep 100 >/dev/null
   tool "$t" run -d --name asker --network benchnet --dns 127.0.0.1 bench sleep 100 >/dev/null
@@ -44,7 +44,10 @@ for t in "${tools[@]}"; do
   dns=$(for _ in $(seq $N); do time_ms tool "$t" exec asker busybox nslookup peer; done | median)
   echo "$t exec true $plain ms; exec nslookup peer (embedded DNS) $dns ms"
   pid=$(tool "$t" inspect -f '{{.State.Pid}}' asker)
-  ns "$t" python3 bench/net.py upstream & up=$!
+  # berth forwards to a loopback server from the daemon's namespace; Docker 20.10 from the
+  # container's, so its upstream must run there.
+  if [ "$t" = berth ]; then python3 bench/net.py upstream & up=$!
+  else nsenter -t "$pid" -n python3 bench/net.py upstream & up=$!; fi
   for q in peer example.com; do
     echo "$t embedded DNS, $q at 1,000 queries/s: $(nsenter -t "$pid" -n python3 bench/net.py dnsload "$q" 1000 5)"
   done
