@@ -28,8 +28,9 @@ pub enum PortError {
         /// The address and port.
         addr: String,
     },
-    /// Something else on the host holds it.
-    #[error("listen {proto} {addr}: bind: address already in use")]
+    /// Something else on the host holds it. Docker's words, whose userland proxy is what
+    /// fails to bind there.
+    #[error("Error starting userland proxy: listen {proto} {addr}: bind: address already in use")]
     InUse {
         /// `tcp4`, `udp6`, ...
         proto: String,
@@ -357,7 +358,9 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.to_string(),
-            format!("listen tcp4 127.0.0.1:{port}: bind: address already in use")
+            format!(
+                "Error starting userland proxy: listen tcp4 127.0.0.1:{port}: bind: address already in use"
+            )
         );
     }
 

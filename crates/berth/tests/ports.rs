@@ -139,6 +139,23 @@ fn published_ports_reach_the_container_and_a_taken_port_is_dockers_error() {
     assert_eq!(d.inspect("dup", "{{json .NetworkSettings.Ports}}"), "{}");
     let table = d.in_netns(&["nft", "list", "table", "inet", "berth"]).ok();
     assert!(!table.contains(":80"), "no mapping left: {table}");
+    // A port another program of the host holds is Docker's userland-proxy error.
+    let held = format!(
+        "import socket, subprocess, sys\n\
+         s = socket.socket(); s.bind(('127.0.0.1', 8091)); s.listen()\n\
+         r = subprocess.run(['docker', '-H', '{}', 'run', '-d', '--name', 'held', '--network', 'web', \
+         '-p', '127.0.0.1:8091:80', 'busybox', 'sleep', '9'], capture_output=True, text=True)\n\
+         sys.stdout.write(r.stderr)\n",
+        d.host()
+    );
+    let out = d.in_netns(&["python3", "-c", &held]).ok();
+    assert!(
+        out.contains(
+            "Error starting userland proxy: listen tcp4 127.0.0.1:8091: bind: address already in use"
+        ),
+        "{out}"
+    );
+    d.docker(&["rm", "held"]).ok();
     d.docker(&["rm", "dup"]).ok();
     d.docker(&["network", "rm", "web"]).ok();
 }
