@@ -6,7 +6,9 @@
 //! network's DNS the container's names and records the endpoint. The first endpoint also holds
 //! the published ports, which the firewall's maps then send to it. A container on a
 //! user-defined network gets the embedded DNS server. When the container has ended, `detach`
-//! undoes each step; `connect` and `disconnect` do one endpoint of a running container.
+//! undoes each step, leaving the veth pairs to the reaper's thread (their deletion waits for
+//! the kernel, and nothing needs them any more); `connect` and `disconnect` do one endpoint
+//! of a running container.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -58,7 +60,7 @@ impl BridgeHook {
             }
             Outcome::Conntrack(done) => conntrack::report(done),
         })
-        .map_err(|e| Error::internal("starting the link reaper", e))?;
+        .map_err(|e| Error::internal("starting the network reaper", e))?;
         Ok(BridgeHook {
             networks,
             netns_dir: exec_root.join("netns"),
