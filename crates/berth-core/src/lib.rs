@@ -8,8 +8,10 @@
 //! - [`Digest`]: the sha256 address of a blob.
 //! - [`id`]: object ids (64 hex digits) and container names, generated and validated.
 //! - [`rootfs`]: reading and writing inside a rootfs, a layer stack or a build context.
+//! - [`account`]: lookups in the text of a group file.
 #![deny(missing_docs)]
 
+pub mod account;
 pub mod digest;
 pub mod id;
 pub mod path;

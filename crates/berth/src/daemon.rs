@@ -9,7 +9,7 @@ use berth_daemon::{Daemon, DaemonConfig};
 /// Options of `berth daemon`.
 #[derive(Debug, clap::Args)]
 pub struct DaemonArgs {
-    /// Unix socket to serve the API on.
+    /// Unix socket to serve the API on (`unix://PATH` or `PATH`).
     #[arg(
         long,
         short = 'H',
@@ -17,6 +17,9 @@ pub struct DaemonArgs {
         default_value = "/run/berth/berth.sock"
     )]
     pub host: String,
+    /// Group for the unix socket (a name or a GID); the socket is `root:GROUP`, mode 0660.
+    #[arg(long, short = 'G', default_value = "berth")]
+    pub group: String,
     /// Root of persistent state.
     #[arg(long, env = "BERTH_DATA_ROOT", default_value = "/var/lib/berth")]
     pub data_root: PathBuf,
@@ -66,7 +69,7 @@ pub fn run(args: DaemonArgs) -> Result<()> {
         .init();
     let runtimes = berth_daemon::config::Runtimes::new(&args.add_runtime, &args.default_runtime)
         .map_err(anyhow::Error::msg)?;
-    let socket = PathBuf::from(args.host.strip_prefix("unix://").unwrap_or(&args.host));
+    let socket = socket_path(&args.host)?;
     let init_binary = std::env::current_exe().context("locating the berth binary")?;
     let sealed = berth_runtime::sealed::SealedExe::copy_of(&init_binary)
         .context("making a sealed copy of the berth binary")?;
@@ -100,6 +103,10 @@ pub fn run(args: DaemonArgs) -> Result<()> {
         let listener = tokio::net::UnixListener::bind(&socket).with_context(|| format!("listening on {}", socket.display()))?;
         std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o660))
             .with_context(|| format!("setting the mode of {}", socket.display()))?;
+        if let Err(e) = give_group(&socket, &args.group) {
+            // Docker's words; the socket stays root's alone.
+            tracing::warn!("could not change group {} to {}: {e}", socket.display(), args.group);
+        }
         tracing::info!(socket = %socket.display(), root = %args.data_root.display(), "berth daemon listening");
         let shutdown = async {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
@@ -117,4 +124,26 @@ pub fn run(args: DaemonArgs) -> Result<()> {
         let _ = std::fs::remove_file(&socket);
         Ok(())
     })
+}
+
+/// The socket path of `-H`. Only unix sockets: a TCP listener needs TLS (`--tlsverify` and
+/// its certificates), which berth does not have yet.
+fn socket_path(host: &str) -> Result<PathBuf> {
+    match host.split_once("://") {
+        None => Ok(PathBuf::from(host)),
+        Some(("unix", path)) => Ok(PathBuf::from(path)),
+        Some((proto, _)) => anyhow::bail!(
+            "-H {host}: berth serves its API on unix sockets only; {proto}:// is not supported yet (a TCP listener needs --tlsverify, which berth does not have)"
+        ),
+    }
+}
+
+/// Makes `group` (a name or a numeric GID) the group of `socket`.
+fn give_group(socket: &std::path::Path, group: &str) -> std::result::Result<(), String> {
+    let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    let gid = berth_core::account::gid_of(&groups, group)
+        .or_else(|| group.parse().ok())
+        .ok_or_else(|| format!("group {group} not found"))?;
+    nix::unistd::chown(socket, None, Some(nix::unistd::Gid::from_raw(gid)))
+        .map_err(|e| e.to_string())
 }

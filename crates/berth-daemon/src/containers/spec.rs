@@ -96,10 +96,7 @@ pub fn resolve_user(user: &str, root: &dyn ReadRoot) -> Result<(u32, u32, Vec<u3
     };
     let group = read("/etc/group")?;
     if let Some(g) = g {
-        gid = match group.lines().find_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.len() >= 3 && (f[0] == g || f[2] == g)).then(|| f[2].parse::<u32>().ok())?
-        }) {
+        gid = match berth_core::account::gid_of(&group, g) {
             Some(gid) => gid,
             None => g.parse().map_err(|_| {
                 Error::invalid(format!(
