@@ -158,6 +158,9 @@ pub struct HostConfig {
     pub readonly_rootfs: bool,
     #[serde(default, deserialize_with = "crate::null_default")]
     pub privileged: bool,
+    /// `--security-opt`: `seccomp=…`, `no-new-privileges`, `label=…`, `apparmor=…`.
+    #[serde(default)]
+    pub security_opt: Option<Vec<String>>,
     /// `-v` strings.
     #[serde(default)]
     pub binds: Option<Vec<String>>,

@@ -22,6 +22,63 @@ pub struct DaemonConfig {
     pub runtimes: Runtimes,
     /// Networking: the default bridge and the address pools.
     pub network: NetworkConfig,
+    /// Confinement defaults of containers.
+    pub security: SecurityConfig,
+}
+
+/// The daemon's defaults for confining containers.
+#[derive(Debug, Clone, Default)]
+pub struct SecurityConfig {
+    /// `--seccomp-profile`: the profile of containers that name none.
+    pub seccomp: DaemonSeccomp,
+    /// `--no-new-privileges`: containers get `no_new_privs` unless they say otherwise.
+    pub no_new_privileges: bool,
+}
+
+/// The daemon's seccomp profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum DaemonSeccomp {
+    /// berth's default profile.
+    #[default]
+    Builtin,
+    /// No filter.
+    Unconfined,
+    /// A profile file, read at start.
+    Profile {
+        /// The file, as given.
+        path: PathBuf,
+        /// Its content, Docker's format.
+        json: String,
+    },
+}
+
+impl DaemonSeccomp {
+    /// `--seccomp-profile` as dockerd reads it: `builtin`, `unconfined` or a file.
+    pub fn from_arg(arg: &str) -> Result<DaemonSeccomp, String> {
+        Ok(match arg {
+            "" | "builtin" => DaemonSeccomp::Builtin,
+            "unconfined" => DaemonSeccomp::Unconfined,
+            path => {
+                let json = std::fs::read_to_string(path)
+                    .map_err(|e| format!("opening seccomp profile ({path}) failed: {e}"))?;
+                berth_runtime::seccomp::Profile::parse(&json)
+                    .map_err(|e| format!("seccomp profile ({path}): {e}"))?;
+                DaemonSeccomp::Profile {
+                    path: path.into(),
+                    json,
+                }
+            }
+        })
+    }
+
+    /// What `info` shows as the profile: `builtin`, `unconfined` or the file.
+    pub fn name(&self) -> String {
+        match self {
+            DaemonSeccomp::Builtin => "builtin".into(),
+            DaemonSeccomp::Unconfined => "unconfined".into(),
+            DaemonSeccomp::Profile { path, .. } => path.display().to_string(),
+        }
+    }
 }
 
 /// The daemon's networking options.

@@ -18,6 +18,7 @@
 //! This crate knows [`Mount`](berth_core::Mount)s and OCI specs, never Docker's JSON or HTTP.
 #![deny(missing_docs)]
 
+pub mod capabilities;
 pub mod cgroup;
 pub mod exec;
 pub mod handle;
@@ -27,6 +28,7 @@ pub mod monitor;
 pub mod mount;
 pub mod runtime;
 pub mod sealed;
+pub mod seccomp;
 pub mod spec;
 
 pub use handle::{ExitStatus, MonitorHandle, StartError};

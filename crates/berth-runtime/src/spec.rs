@@ -7,8 +7,8 @@ use oci_spec::OciSpecError;
 use oci_spec::runtime::{
     Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder,
     LinuxDeviceCgroupBuilder, LinuxMemoryBuilder, LinuxNamespace, LinuxNamespaceBuilder,
-    LinuxNamespaceType, LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, Mount,
-    MountBuilder, Process, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    LinuxNamespaceType, LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, LinuxSeccomp,
+    Mount, MountBuilder, Process, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
 /// Docker's default capability set.
@@ -138,6 +138,14 @@ pub struct RunSpec {
     pub init: Option<PathBuf>,
     /// Propagation of the container's root (`rshared`, `rslave`); `None`: the runtime's.
     pub rootfs_propagation: Option<String>,
+    /// Its capabilities: bounding, effective and permitted alike.
+    pub capabilities: Vec<Capability>,
+    /// Its seccomp filter, resolved for it (see [`crate::seccomp`]); `None`: unconfined.
+    pub seccomp: Option<LinuxSeccomp>,
+    /// `no_new_privs`: setuid and file capabilities grant nothing.
+    pub no_new_privileges: bool,
+    /// Its cgroup files may be written (`--security-opt writable-cgroups`).
+    pub writable_cgroups: bool,
 }
 
 /// Where `--init` containers find their init, as in Docker.
@@ -162,6 +170,8 @@ impl RunSpec {
             .masked_paths(MASKED.iter().map(|p| p.to_string()).collect::<Vec<_>>())
             .readonly_paths(readonly)
             .build()?;
+        let mut linux = linux;
+        linux.set_seccomp(self.seccomp.clone());
         let mut spec = SpecBuilder::default()
             .version("1.0.2")
             .process(self.process(args)?)
@@ -196,7 +206,7 @@ impl RunSpec {
         let mut readonly: Vec<String> = READONLY.iter().map(|p| p.to_string()).collect();
         if crate::cgroup::is_unified() {
             namespaces.push(LinuxNamespaceType::Cgroup);
-        } else {
+        } else if !self.writable_cgroups {
             // libcontainer binds each v1 hierarchy read-write whatever the mount says: made
             // read-only here, or a container could raise its own limits.
             readonly.extend(crate::cgroup::v1_mount_points());
@@ -219,6 +229,7 @@ impl RunSpec {
     /// Docker's standard mounts, then the init, the /etc files and the extra mounts.
     fn mounts(&self) -> Result<Vec<Mount>, OciSpecError> {
         let shm_size = format!("size={}", self.shm_size);
+        let cgroup_access = if self.writable_cgroups { "rw" } else { "ro" };
         let mut mounts = vec![
             mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
             mount(
@@ -250,7 +261,7 @@ impl RunSpec {
                 "/sys/fs/cgroup",
                 "cgroup",
                 "cgroup",
-                &["ro", "nosuid", "noexec", "nodev"],
+                &[cgroup_access, "nosuid", "noexec", "nodev"],
             )?,
             mount(
                 "/dev/mqueue",
@@ -303,7 +314,7 @@ impl RunSpec {
 
     /// The process: argv, user, environment, capabilities, no rlimits.
     fn process(&self, args: Vec<String>) -> Result<Process, OciSpecError> {
-        let caps: Capabilities = DEFAULT_CAPS.iter().copied().collect();
+        let caps: Capabilities = self.capabilities.iter().copied().collect();
         let mut capabilities = LinuxCapabilitiesBuilder::default()
             .bounding(caps.clone())
             .effective(caps.clone())
@@ -325,8 +336,10 @@ impl RunSpec {
             .env(self.env.clone())
             .cwd(&self.cwd)
             .capabilities(capabilities)
-            .no_new_privileges(false)
             .build()?;
+        // Unset rather than false, as Docker writes it: libcontainer reads `Some(false)` as
+        // "load seccomp after dropping capabilities".
+        process.set_no_new_privileges(self.no_new_privileges.then_some(true));
         // Docker sets no rlimits: the process keeps the monitor's (oci-spec's default would
         // cap open files at 1024).
         process.set_rlimits(None);
@@ -426,6 +439,10 @@ pub(crate) mod tests {
             },
             init: Some("/usr/bin/berth".into()),
             rootfs_propagation: None,
+            capabilities: DEFAULT_CAPS.to_vec(),
+            seccomp: None,
+            no_new_privileges: false,
+            writable_cgroups: false,
         }
     }
 
@@ -615,7 +632,7 @@ pub(crate) mod tests {
         };
         let json = serde_json::to_value(spec.to_spec().unwrap()).unwrap();
         let p = &json["process"];
-        assert_eq!(p["noNewPrivileges"], false);
+        assert!(p.get("noNewPrivileges").is_none(), "unset, not false: {p}");
         assert!(p.get("rlimits").is_none(), "{p}");
         assert!(p["capabilities"].get("inheritable").is_none(), "{p}");
         assert!(p["capabilities"].get("ambient").is_none(), "{p}");

@@ -54,6 +54,13 @@ pub struct DaemonArgs {
     /// Default address pools for networks: `base=CIDR,size=N` (repeatable).
     #[arg(long = "default-address-pool", value_name = "base=CIDR,size=N")]
     pub default_address_pool: Vec<String>,
+    /// Seccomp profile of containers that name none: `builtin`, `unconfined` or a file in
+    /// Docker's profile format.
+    #[arg(long, default_value = "builtin")]
+    pub seccomp_profile: String,
+    /// Set no-new-privileges by default for new containers.
+    #[arg(long)]
+    pub no_new_privileges: bool,
     /// Log level (error, warn, info, debug, trace).
     #[arg(long, short = 'l', default_value = "info")]
     pub log_level: String,
@@ -86,6 +93,11 @@ pub fn run(args: DaemonArgs) -> Result<()> {
             &args.default_address_pool,
         )
         .map_err(anyhow::Error::msg)?,
+        security: berth_daemon::config::SecurityConfig {
+            seccomp: berth_daemon::config::DaemonSeccomp::from_arg(&args.seccomp_profile)
+                .map_err(anyhow::Error::msg)?,
+            no_new_privileges: args.no_new_privileges,
+        },
     };
     let daemon = Daemon::open(config).map_err(|e| anyhow::anyhow!(e.message))?;
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -145,7 +145,16 @@ impl Containers {
         start: &Prepared,
     ) -> Result<MonitorConfig> {
         let runtime = spec::runtime(&rec.spec.runtime, &self.cfg.runtimes)?;
-        let run = self.run_spec(rec, paths, start, &runtime)?;
+        let mut run = self.run_spec(rec, paths, start, &runtime)?;
+        let filter = self
+            .filters
+            .filter(&rec.spec.security.seccomp, &run.capabilities)?;
+        run.seccomp = filter.as_ref().map(|(oci, _)| oci.clone());
+        run.no_new_privileges = rec
+            .spec
+            .security
+            .no_new_privileges
+            .unwrap_or(self.cfg.security.no_new_privileges);
         let oci = run
             .to_spec()
             .map_err(|e| Error::internal("building the OCI spec", e))?;
@@ -159,6 +168,15 @@ impl Containers {
             serde_json::to_vec_pretty(&oci).expect("spec serializes"),
         )
         .map_err(|e| Error::internal("writing config.json", e))?;
+        let compiled = paths.bundle.join(berth_runtime::seccomp::BUNDLE_FILE);
+        match &filter {
+            Some((_, c)) => c
+                .write(&compiled)
+                .map_err(|e| Error::internal("writing the seccomp filter", e))?,
+            None => {
+                let _ = std::fs::remove_file(&compiled);
+            }
+        }
         let _ = std::fs::remove_file(&paths.exit);
         // The log exists before the container runs, so followers can watch it from the start.
         std::fs::OpenOptions::new()

@@ -26,6 +26,8 @@ mod propagation;
 mod prune;
 mod record;
 pub mod rootfs;
+mod security;
+pub use security::{Seccomp, Security};
 pub(crate) mod spec;
 mod top;
 mod volumes;
@@ -93,6 +95,7 @@ pub struct Containers {
     volumes: Arc<crate::volumes::Volumes>,
     all: Mutex<HashMap<String, Arc<Container>>>,
     execs: Mutex<HashMap<String, Arc<Exec>>>,
+    filters: Arc<security::Filters>,
 }
 
 impl Containers {
@@ -126,6 +129,12 @@ impl Containers {
             }
         }
         drop(tx);
+        let filters = Arc::new(security::Filters::new(&cfg.security)?);
+        // The filter of most containers, compiled before the first start needs it.
+        let warm = filters.clone();
+        std::thread::spawn(move || {
+            let _ = warm.filter(&Seccomp::Daemon, berth_runtime::spec::DEFAULT_CAPS);
+        });
         let this = Arc::new(Containers {
             cfg,
             db: database,
@@ -135,6 +144,7 @@ impl Containers {
             volumes,
             all: Mutex::new(all),
             execs: Mutex::default(),
+            filters,
         });
         for c in migrated {
             this.persist(&c, |_| {})?;

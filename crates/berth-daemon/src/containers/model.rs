@@ -74,6 +74,8 @@ pub struct Spec {
     pub console_size: Option<[u32; 2]>,
     /// The OCI runtime's name; empty means the daemon's default.
     pub runtime: String,
+    /// Confinement beyond the namespaces: seccomp, no_new_privs.
+    pub security: super::security::Security,
 }
 
 /// Terminal and standard streams of a container or an exec.

@@ -252,6 +252,11 @@ pub fn run_spec(
         resources: limits(&spec.resources),
         init: (spec.init == Some(true)).then(|| exe.to_path_buf()),
         rootfs_propagation: None,
+        capabilities: berth_runtime::spec::DEFAULT_CAPS.to_vec(),
+        // The daemon's service resolves these.
+        seccomp: None,
+        no_new_privileges: false,
+        writable_cgroups: spec.security.writable_cgroups == Some(true),
     })
 }
 

@@ -138,7 +138,7 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
             .map(|(name, path)| (name, serde_json::json!({ "path": path })))
             .collect(),
         default_runtime: d.config.runtimes.default_name().into(),
-        security_options: vec![],
+        security_options: security_options(&d.config.security),
         warnings: vec![],
         live_restore_enabled: true,
         init_binary: "docker-init".into(),
@@ -375,4 +375,13 @@ fn df_blocking(d: Arc<Daemon>) -> Result<Json<serde_json::Value>, Error> {
         "Volumes": volume_usage(&d, &containers)?,
         "BuildCache": cache,
     })))
+}
+
+/// `SecurityOptions` of `info`, in Docker's order and words.
+fn security_options(s: &crate::config::SecurityConfig) -> Vec<String> {
+    let mut options = vec![format!("name=seccomp,profile={}", s.seccomp.name())];
+    if s.no_new_privileges {
+        options.push("name=no-new-privileges".into());
+    }
+    options
 }

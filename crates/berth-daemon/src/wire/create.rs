@@ -24,6 +24,8 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
     spec.network = network_mode(&req.host_config.network_mode)?;
     spec.net = super::net::spec(&req, &spec.network)?;
     spec.restart = restart_policy(&req.host_config.restart_policy)?;
+    spec.security =
+        super::security::security(req.host_config.security_opt.as_deref().unwrap_or_default())?;
     // Recorded by name, as Docker does: inspect shows the runtime a container runs with.
     if spec.runtime.is_empty() {
         spec.runtime = runtimes.default_name().to_string();
@@ -92,6 +94,8 @@ pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
         shm_size: h.shm_size,
         console_size: h.console_size,
         runtime: h.runtime.clone(),
+        // Read, with its checks, by `spec`.
+        security: Default::default(),
     }
 }
 

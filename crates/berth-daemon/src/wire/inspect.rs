@@ -114,6 +114,7 @@ fn typed_host_config(s: &Spec) -> HostConfig {
         shm_size: s.shm_size,
         readonly_rootfs: s.readonly_rootfs,
         privileged: false,
+        security_opt: some(&s.security.options),
         binds: binds(s),
         mounts: mounts(s),
         tmpfs: tmpfs(s),

@@ -10,3 +10,4 @@ pub mod exec;
 pub mod inspect;
 pub mod mounts;
 pub mod net;
+mod security;

@@ -12,6 +12,7 @@ mod networks;
 mod port;
 mod progress;
 mod run;
+mod security_opts;
 mod system;
 mod system_df;
 mod template;

@@ -87,6 +87,8 @@ pub struct ContainerOpts {
     mounts: super::mounts::MountOpts,
     #[command(flatten)]
     net: super::net_opts::NetOpts,
+    #[command(flatten)]
+    security: super::security_opts::SecurityOpts,
     /// The image.
     image: String,
     /// Command and arguments.
@@ -220,6 +222,7 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
             tmpfs: mounts.tmpfs,
             volumes_from: mounts.volumes_from,
             volume_driver: mounts.volume_driver,
+            security_opt: o.security.security_opt()?,
             ..HostConfig::default()
         },
         networking_config: Some(NetworkingConfig {

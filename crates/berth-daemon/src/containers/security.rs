@@ -1,0 +1,96 @@
+//! A container's confinement beyond its namespaces, as asked for (`--security-opt`) and as
+//! resolved at each start: its seccomp filter and `no_new_privs`.
+
+use std::sync::Arc;
+
+use berth_runtime::seccomp::{Cache, Compiled, Host, Profile};
+use oci_spec::runtime::{Capability, LinuxSeccomp};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{DaemonSeccomp, SecurityConfig};
+use crate::error::{Error, Result};
+
+/// What a container asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Security {
+    /// The `--security-opt` values as given, which inspect shows.
+    pub options: Vec<String>,
+    /// Its seccomp profile.
+    pub seccomp: Seccomp,
+    /// `no-new-privileges`; `None`: the daemon's default.
+    pub no_new_privileges: Option<bool>,
+    /// `writable-cgroups`: its cgroup files may be written; `None`: read-only.
+    pub writable_cgroups: Option<bool>,
+}
+
+/// A container's choice of seccomp profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Seccomp {
+    /// The daemon's (`--seccomp-profile`, else berth's default).
+    #[default]
+    Daemon,
+    /// berth's default (`seccomp=builtin`).
+    Builtin,
+    /// No filter (`seccomp=unconfined`).
+    Unconfined,
+    /// Its own profile, in Docker's JSON (checked at create).
+    Profile(String),
+}
+
+/// The filters of the daemon's containers: profiles resolved for this host, compiled once.
+pub struct Filters {
+    host: Host,
+    builtin: Profile,
+    daemon: Option<Profile>,
+    cache: Cache,
+}
+
+impl Filters {
+    /// The filters under the daemon's configuration.
+    pub fn new(cfg: &SecurityConfig) -> Result<Filters> {
+        let daemon = match &cfg.seccomp {
+            DaemonSeccomp::Builtin => Some(Profile::default_profile()),
+            DaemonSeccomp::Unconfined => None,
+            DaemonSeccomp::Profile { json, .. } => {
+                Some(Profile::parse(json).map_err(|e| Error::invalid(e.to_string()))?)
+            }
+        };
+        Ok(Filters {
+            host: Host::detect(),
+            builtin: Profile::default_profile(),
+            daemon,
+            cache: Cache::default(),
+        })
+    }
+
+    /// The OCI filter of a container with capabilities `caps`, and its program; `None`:
+    /// unconfined.
+    pub fn filter(
+        &self,
+        choice: &Seccomp,
+        caps: &[Capability],
+    ) -> Result<Option<(LinuxSeccomp, Arc<Compiled>)>> {
+        let own;
+        let profile = match choice {
+            Seccomp::Unconfined => return Ok(None),
+            Seccomp::Builtin => &self.builtin,
+            Seccomp::Daemon => match &self.daemon {
+                Some(p) => p,
+                None => return Ok(None),
+            },
+            Seccomp::Profile(json) => {
+                own = Profile::parse(json).map_err(|e| Error::invalid(e.to_string()))?;
+                &own
+            }
+        };
+        let bounding: Vec<String> = caps.iter().map(|c| format!("CAP_{c}")).collect();
+        let bad = |e: berth_runtime::seccomp::SeccompError| Error::invalid(e.to_string());
+        let Some(oci) = profile.resolve(&self.host, &bounding).map_err(bad)? else {
+            return Ok(None);
+        };
+        let compiled = self.cache.get(&oci).map_err(bad)?;
+        Ok(Some((oci, compiled)))
+    }
+}

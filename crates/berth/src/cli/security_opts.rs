@@ -1,0 +1,124 @@
+//! `--security-opt` of `run` and `create`, as the docker CLI sends it: a seccomp profile named
+//! by its file is read here and sent inline, compacted; the daemon checks the rest.
+
+use anyhow::{Result, bail};
+
+/// The confinement flags of a container.
+#[derive(Debug, Default, clap::Args)]
+pub struct SecurityOpts {
+    /// Security Options.
+    #[arg(long = "security-opt")]
+    security_opt: Vec<String>,
+}
+
+impl SecurityOpts {
+    /// `HostConfig.SecurityOpt`, or the docker CLI's error.
+    pub fn security_opt(&self) -> Result<Option<Vec<String>>> {
+        let mut opts = Vec::new();
+        for opt in &self.security_opt {
+            let split = opt.split_once('=').or_else(|| {
+                (opt != "no-new-privileges")
+                    .then(|| opt.split_once(':'))
+                    .flatten()
+            });
+            let value = split.map(|(_, v)| v).unwrap_or_default();
+            if value.is_empty() && opt != "no-new-privileges" {
+                bail!("invalid --security-opt: {opt:?}");
+            }
+            match split {
+                Some(("seccomp", file)) if !matches!(file, "builtin" | "unconfined") => {
+                    opts.push(format!("seccomp={}", inline(file)?));
+                }
+                _ => opts.push(opt.clone()),
+            }
+        }
+        Ok((!opts.is_empty()).then_some(opts))
+    }
+}
+
+/// The profile in `file`, compacted as Go's `json.Compact` does (key order kept).
+fn inline(file: &str) -> Result<String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("opening seccomp profile ({file}) failed: {e}"))?;
+    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
+        bail!("compacting json for seccomp profile ({file}) failed: {e}");
+    }
+    Ok(compact(&text))
+}
+
+/// `json` without the whitespace between its tokens.
+fn compact(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if !c.is_ascii_whitespace() {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(v: &[&str]) -> SecurityOpts {
+        SecurityOpts {
+            security_opt: v.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_profile_file_is_sent_inline_and_compact() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.json");
+        std::fs::write(
+            &file,
+            "{\n  \"defaultAction\": \"SCMP_ACT_ALLOW\",\n  \"comment\": \"a \\\" b c\"\n}\n",
+        )
+        .unwrap();
+        let sent = opts(&[&format!("seccomp={}", file.display()), "no-new-privileges"])
+            .security_opt()
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            sent,
+            [
+                r#"seccomp={"defaultAction":"SCMP_ACT_ALLOW","comment":"a \" b c"}"#,
+                "no-new-privileges"
+            ]
+        );
+        let kept = opts(&["seccomp=unconfined", "label:disable"])
+            .security_opt()
+            .unwrap();
+        assert_eq!(kept.unwrap(), ["seccomp=unconfined", "label:disable"]);
+    }
+
+    #[test]
+    fn bad_options_get_the_docker_clis_messages() {
+        let err = |v: &[&str]| opts(v).security_opt().unwrap_err().to_string();
+        assert_eq!(err(&["seccomp"]), "invalid --security-opt: \"seccomp\"");
+        assert_eq!(err(&["label="]), "invalid --security-opt: \"label=\"");
+        assert!(
+            err(&["seccomp=/nonexistent.json"])
+                .starts_with("opening seccomp profile (/nonexistent.json) failed")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.json");
+        std::fs::write(&file, "{").unwrap();
+        assert!(
+            err(&[&format!("seccomp={}", file.display())])
+                .starts_with("compacting json for seccomp profile")
+        );
+        assert_eq!(opts(&[]).security_opt().unwrap(), None);
+    }
+}
