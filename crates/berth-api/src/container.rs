@@ -161,6 +161,12 @@ pub struct HostConfig {
     /// `--security-opt`: `seccomp=…`, `no-new-privileges`, `label=…`, `apparmor=…`.
     #[serde(default)]
     pub security_opt: Option<Vec<String>>,
+    /// `--cap-add`: names with or without `CAP_`, or `ALL`.
+    #[serde(default, deserialize_with = "crate::str_slice")]
+    pub cap_add: Option<Vec<String>>,
+    /// `--cap-drop`.
+    #[serde(default, deserialize_with = "crate::str_slice")]
+    pub cap_drop: Option<Vec<String>>,
     /// `-v` strings.
     #[serde(default)]
     pub binds: Option<Vec<String>>,

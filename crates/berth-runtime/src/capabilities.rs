@@ -50,6 +50,12 @@ impl Available {
         }
     }
 
+    /// What this process can give, looked at once.
+    pub fn host() -> &'static Available {
+        static HOST: std::sync::OnceLock<Available> = std::sync::OnceLock::new();
+        HOST.get_or_init(Available::detect)
+    }
+
     /// Every capability the daemon holds (`ALL`, `--privileged`).
     pub fn all(&self) -> &[Capability] {
         &self.held

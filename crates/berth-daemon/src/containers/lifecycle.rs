@@ -146,6 +146,7 @@ impl Containers {
     ) -> Result<MonitorConfig> {
         let runtime = spec::runtime(&rec.spec.runtime, &self.cfg.runtimes)?;
         let mut run = self.run_spec(rec, paths, start, &runtime)?;
+        run.capabilities = rec.spec.security.capabilities()?;
         let filter = self
             .filters
             .filter(&rec.spec.security.seccomp, &run.capabilities)?;

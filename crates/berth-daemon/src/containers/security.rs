@@ -22,6 +22,24 @@ pub struct Security {
     pub no_new_privileges: Option<bool>,
     /// `writable-cgroups`: its cgroup files may be written; `None`: read-only.
     pub writable_cgroups: Option<bool>,
+    /// `--cap-add`, as given.
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`, as given.
+    pub cap_drop: Vec<String>,
+}
+
+impl Security {
+    /// The container's capabilities: Docker's defaults with its adds and drops, from what the
+    /// daemon holds.
+    pub fn capabilities(&self) -> Result<Vec<Capability>> {
+        berth_runtime::capabilities::Available::host()
+            .tweak(
+                berth_runtime::spec::DEFAULT_CAPS,
+                &self.cap_add,
+                &self.cap_drop,
+            )
+            .map_err(|e| Error::invalid(e.to_string()))
+    }
 }
 
 /// A container's choice of seccomp profile.

@@ -26,6 +26,9 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
     spec.restart = restart_policy(&req.host_config.restart_policy)?;
     spec.security =
         super::security::security(req.host_config.security_opt.as_deref().unwrap_or_default())?;
+    spec.security.cap_add = req.host_config.cap_add.clone().unwrap_or_default();
+    spec.security.cap_drop = req.host_config.cap_drop.clone().unwrap_or_default();
+    spec.security.capabilities()?;
     // Recorded by name, as Docker does: inspect shows the runtime a container runs with.
     if spec.runtime.is_empty() {
         spec.runtime = runtimes.default_name().to_string();

@@ -115,6 +115,8 @@ fn typed_host_config(s: &Spec) -> HostConfig {
         readonly_rootfs: s.readonly_rootfs,
         privileged: false,
         security_opt: some(&s.security.options),
+        cap_add: some(&s.security.cap_add),
+        cap_drop: some(&s.security.cap_drop),
         binds: binds(s),
         mounts: mounts(s),
         tmpfs: tmpfs(s),

@@ -223,6 +223,8 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
             volumes_from: mounts.volumes_from,
             volume_driver: mounts.volume_driver,
             security_opt: o.security.security_opt()?,
+            cap_add: (!o.security.cap_add.is_empty()).then(|| o.security.cap_add.clone()),
+            cap_drop: (!o.security.cap_drop.is_empty()).then(|| o.security.cap_drop.clone()),
             ..HostConfig::default()
         },
         networking_config: Some(NetworkingConfig {

@@ -9,6 +9,12 @@ pub struct SecurityOpts {
     /// Security Options.
     #[arg(long = "security-opt")]
     security_opt: Vec<String>,
+    /// Add Linux capabilities.
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities.
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
 }
 
 impl SecurityOpts {
@@ -74,6 +80,7 @@ mod tests {
     fn opts(v: &[&str]) -> SecurityOpts {
         SecurityOpts {
             security_opt: v.iter().map(|s| s.to_string()).collect(),
+            ..SecurityOpts::default()
         }
     }
 
