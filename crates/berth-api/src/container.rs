@@ -167,6 +167,12 @@ pub struct HostConfig {
     /// `--cap-drop`.
     #[serde(default, deserialize_with = "crate::str_slice")]
     pub cap_drop: Option<Vec<String>>,
+    /// Paths masked in the container; `None`: the daemon's defaults, `[]`: none.
+    #[serde(default)]
+    pub masked_paths: Option<Vec<String>>,
+    /// Paths read-only in the container; `None`: the daemon's defaults, `[]`: none.
+    #[serde(default)]
+    pub readonly_paths: Option<Vec<String>>,
     /// `-v` strings.
     #[serde(default)]
     pub binds: Option<Vec<String>>,

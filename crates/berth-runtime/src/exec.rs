@@ -311,6 +311,16 @@ pub fn process(
     p
 }
 
+/// Gives `p` exactly `caps` (bounding, effective, permitted): `exec --privileged`.
+pub fn set_capabilities(p: &mut Process, caps: &[oci_spec::runtime::Capability]) {
+    let set: oci_spec::runtime::Capabilities = caps.iter().copied().collect();
+    let mut all = p.capabilities().clone().unwrap_or_default();
+    all.set_bounding(Some(set.clone()));
+    all.set_effective(Some(set.clone()));
+    all.set_permitted(Some(set));
+    p.set_capabilities(Some(all));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

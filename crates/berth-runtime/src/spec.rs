@@ -32,6 +32,7 @@ pub const DEFAULT_CAPS: &[Capability] = &[
 const MASKED: &[&str] = &[
     "/proc/asound",
     "/proc/acpi",
+    "/proc/interrupts",
     "/proc/kcore",
     "/proc/keys",
     "/proc/latency_stats",
@@ -42,6 +43,30 @@ const MASKED: &[&str] = &[
     "/sys/firmware",
     "/sys/devices/virtual/powercap",
 ];
+
+/// Docker's masked paths on this machine: [`MASKED`] and each CPU's `thermal_throttle`.
+pub fn default_masked_paths() -> Vec<String> {
+    let mut paths: Vec<String> = MASKED.iter().map(|p| p.to_string()).collect();
+    let mut throttles: Vec<(u32, String)> = std::fs::read_dir("/sys/devices/system/cpu")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let n: u32 = name.strip_prefix("cpu")?.parse().ok()?;
+            let path = e.path().join("thermal_throttle");
+            path.exists().then(|| (n, path.display().to_string()))
+        })
+        .collect();
+    throttles.sort();
+    paths.extend(throttles.into_iter().map(|(_, p)| p));
+    paths
+}
+
+/// Docker's read-only paths.
+pub fn default_readonly_paths() -> Vec<String> {
+    READONLY.iter().map(|p| p.to_string()).collect()
+}
 
 const READONLY: &[&str] = &[
     "/proc/bus",
@@ -146,6 +171,12 @@ pub struct RunSpec {
     pub no_new_privileges: bool,
     /// Its cgroup files may be written (`--security-opt writable-cgroups`).
     pub writable_cgroups: bool,
+    /// Paths hidden from it; `None`: Docker's.
+    pub masked_paths: Option<Vec<String>>,
+    /// Paths it may only read; `None`: Docker's.
+    pub readonly_paths: Option<Vec<String>>,
+    /// `--privileged`: `/sys` writable, every device allowed.
+    pub privileged: bool,
 }
 
 /// Where `--init` containers find their init, as in Docker.
@@ -167,7 +198,11 @@ impl RunSpec {
             .namespaces(namespaces)
             .cgroups_path(&self.cgroup_path)
             .resources(self.resources()?)
-            .masked_paths(MASKED.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+            .masked_paths(
+                self.masked_paths
+                    .clone()
+                    .unwrap_or_else(default_masked_paths),
+            )
             .readonly_paths(readonly)
             .build()?;
         let mut linux = linux;
@@ -203,7 +238,10 @@ impl RunSpec {
             Network::Host => {}
             Network::Join(path) => joined = Some(path.clone()),
         }
-        let mut readonly: Vec<String> = READONLY.iter().map(|p| p.to_string()).collect();
+        let mut readonly = self
+            .readonly_paths
+            .clone()
+            .unwrap_or_else(default_readonly_paths);
         if crate::cgroup::is_unified() {
             namespaces.push(LinuxNamespaceType::Cgroup);
         } else if !self.writable_cgroups {
@@ -230,6 +268,7 @@ impl RunSpec {
     fn mounts(&self) -> Result<Vec<Mount>, OciSpecError> {
         let shm_size = format!("size={}", self.shm_size);
         let cgroup_access = if self.writable_cgroups { "rw" } else { "ro" };
+        let sys_access = if self.privileged { "rw" } else { "ro" };
         let mut mounts = vec![
             mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
             mount(
@@ -255,7 +294,7 @@ impl RunSpec {
                 "/sys",
                 "sysfs",
                 "sysfs",
-                &["nosuid", "noexec", "nodev", "ro"],
+                &["nosuid", "noexec", "nodev", sys_access],
             )?,
             mount(
                 "/sys/fs/cgroup",
@@ -348,9 +387,10 @@ impl RunSpec {
 
     fn resources(&self) -> Result<LinuxResources, OciSpecError> {
         let r = &self.resources;
+        // Every device for a privileged container, else only the runtime's defaults.
         let mut resources = LinuxResourcesBuilder::default().devices(vec![
             LinuxDeviceCgroupBuilder::default()
-                .allow(false)
+                .allow(self.privileged)
                 .access("rwm")
                 .build()?,
         ]);
@@ -443,6 +483,9 @@ pub(crate) mod tests {
             seccomp: None,
             no_new_privileges: false,
             writable_cgroups: false,
+            masked_paths: None,
+            readonly_paths: None,
+            privileged: false,
         }
     }
 
@@ -588,7 +631,9 @@ pub(crate) mod tests {
                 LinuxNamespaceType::Network,
             ]
         );
-        assert_eq!(linux.masked_paths().as_deref().unwrap(), MASKED);
+        let masked = linux.masked_paths().as_deref().unwrap();
+        assert_eq!(&masked[..MASKED.len()], MASKED);
+        assert!(masked.contains(&"/proc/interrupts".to_string()));
         let readonly = linux.readonly_paths().as_deref().unwrap();
         assert_eq!(&readonly[..READONLY.len()], READONLY);
         assert_eq!(
@@ -679,5 +724,37 @@ pub(crate) mod tests {
             ns[0].path().as_deref(),
             Some(std::path::Path::new("/run/berth/netns/abc"))
         );
+    }
+
+    #[test]
+    fn a_privileged_spec_opens_sys_paths_and_devices() {
+        let spec = RunSpec {
+            privileged: true,
+            writable_cgroups: true,
+            masked_paths: Some(vec![]),
+            readonly_paths: Some(vec![]),
+            ..sample()
+        };
+        let spec = round_trip(&spec);
+        let linux = spec.linux().as_ref().unwrap();
+        assert_eq!(linux.masked_paths().as_deref(), Some(&[][..]));
+        assert_eq!(linux.readonly_paths().as_deref(), Some(&[][..]));
+        let devices = linux
+            .resources()
+            .as_ref()
+            .unwrap()
+            .devices()
+            .as_ref()
+            .unwrap();
+        assert!(devices[0].allow() && devices[0].typ().is_none());
+        for target in ["/sys", "/sys/fs/cgroup"] {
+            let m = spec.mounts().as_ref().unwrap();
+            let m = m
+                .iter()
+                .find(|m| m.destination() == Path::new(target))
+                .unwrap();
+            let options = m.options().as_ref().unwrap();
+            assert!(options.contains(&"rw".to_string()), "{target}: {options:?}");
+        }
     }
 }

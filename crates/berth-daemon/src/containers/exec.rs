@@ -267,7 +267,7 @@ impl Containers {
             .into_iter()
             .find(|d| !d.is_empty())
             .map_or("/", |d| d.as_str());
-        let process = berth_runtime::exec::process(
+        let mut process = berth_runtime::exec::process(
             &container_process,
             &cfg.cmd,
             &env,
@@ -276,6 +276,12 @@ impl Containers {
             cfg.stdio.tty,
             console_size,
         );
+        if cfg.privileged {
+            berth_runtime::exec::set_capabilities(
+                &mut process,
+                berth_runtime::capabilities::Available::host().all(),
+            );
+        }
         let dir = self.cfg.exec_root.join("execs");
         std::fs::create_dir_all(&dir).map_err(|err| internal("creating exec dir", err))?;
         let process_path = dir.join(format!("{}.json", &e.id[..16]));

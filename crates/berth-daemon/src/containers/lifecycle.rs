@@ -147,9 +147,7 @@ impl Containers {
         let runtime = spec::runtime(&rec.spec.runtime, &self.cfg.runtimes)?;
         let mut run = self.run_spec(rec, paths, start, &runtime)?;
         run.capabilities = rec.spec.security.capabilities()?;
-        let filter = self
-            .filters
-            .filter(&rec.spec.security.seccomp, &run.capabilities)?;
+        let filter = self.filters.filter(&rec.spec.security, &run.capabilities)?;
         run.seccomp = filter.as_ref().map(|(oci, _)| oci.clone());
         run.no_new_privileges = rec
             .spec

@@ -133,7 +133,7 @@ impl Containers {
         // The filter of most containers, compiled before the first start needs it.
         let warm = filters.clone();
         std::thread::spawn(move || {
-            let _ = warm.filter(&Seccomp::Daemon, berth_runtime::spec::DEFAULT_CAPS);
+            let _ = warm.filter(&Security::default(), berth_runtime::spec::DEFAULT_CAPS);
         });
         let this = Arc::new(Containers {
             cfg,

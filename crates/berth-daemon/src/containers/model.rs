@@ -344,6 +344,8 @@ pub struct ExecSpec {
     pub stdio: Stdio,
     /// Keys that detach a client (kept for inspect).
     pub detach_keys: String,
+    /// Every capability the daemon holds, whatever the container's.
+    pub privileged: bool,
     /// `(height, width)` of the terminal at start.
     pub console_size: Option<(u16, u16)>,
 }

@@ -26,13 +26,24 @@ pub struct Security {
     pub cap_add: Vec<String>,
     /// `--cap-drop`, as given.
     pub cap_drop: Vec<String>,
+    /// `--privileged`: every capability the daemon holds, every device, no masked or
+    /// read-only paths, writable `/sys` and cgroups, and no seccomp unless one is named.
+    pub privileged: bool,
+    /// `HostConfig.MaskedPaths` as given; `None`: Docker's.
+    pub masked_paths: Option<Vec<String>>,
+    /// `HostConfig.ReadonlyPaths` as given; `None`: Docker's.
+    pub readonly_paths: Option<Vec<String>>,
 }
 
 impl Security {
     /// The container's capabilities: Docker's defaults with its adds and drops, from what the
     /// daemon holds.
     pub fn capabilities(&self) -> Result<Vec<Capability>> {
-        berth_runtime::capabilities::Available::host()
+        let available = berth_runtime::capabilities::Available::host();
+        if self.privileged {
+            return Ok(available.all().to_vec());
+        }
+        available
             .tweak(
                 berth_runtime::spec::DEFAULT_CAPS,
                 &self.cap_add,
@@ -87,12 +98,14 @@ impl Filters {
     /// unconfined.
     pub fn filter(
         &self,
-        choice: &Seccomp,
+        security: &Security,
         caps: &[Capability],
     ) -> Result<Option<(LinuxSeccomp, Arc<Compiled>)>> {
         let own;
-        let profile = match choice {
+        let profile = match &security.seccomp {
             Seccomp::Unconfined => return Ok(None),
+            // A privileged container gets a filter only when it names one, as in Docker.
+            Seccomp::Daemon if security.privileged => return Ok(None),
             Seccomp::Builtin => &self.builtin,
             Seccomp::Daemon => match &self.daemon {
                 Some(p) => p,

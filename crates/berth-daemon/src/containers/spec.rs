@@ -256,8 +256,23 @@ pub fn run_spec(
         // The daemon's service resolves these.
         seccomp: None,
         no_new_privileges: false,
-        writable_cgroups: spec.security.writable_cgroups == Some(true),
+        writable_cgroups: spec
+            .security
+            .writable_cgroups
+            .unwrap_or(spec.security.privileged),
+        masked_paths: privileged_or(&spec.security, &spec.security.masked_paths),
+        readonly_paths: privileged_or(&spec.security, &spec.security.readonly_paths),
+        privileged: spec.security.privileged,
     })
+}
+
+/// No paths for a privileged container, else the ones it gave (`None`: Docker's).
+fn privileged_or(s: &super::Security, paths: &Option<Vec<String>>) -> Option<Vec<String>> {
+    if s.privileged {
+        Some(Vec::new())
+    } else {
+        paths.clone()
+    }
 }
 
 fn hostname() -> String {

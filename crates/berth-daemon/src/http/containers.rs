@@ -46,6 +46,7 @@ async fn create(
     let mut spec = crate::wire::create::spec(req, &d.config.runtimes)?;
     super::container_net::resolve(&d, &mut spec)?;
     let mut warnings = super::container_net::warnings(&spec);
+    warnings.extend(crate::wire::create::security_warnings(&spec));
     let name = q.get("name").filter(|n| !n.is_empty()).map(str::to_string);
     let (id, more) = crate::blocking::run("creating a container", move || {
         d.containers.create(name.as_deref(), spec)

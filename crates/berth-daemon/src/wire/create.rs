@@ -28,6 +28,9 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
         super::security::security(req.host_config.security_opt.as_deref().unwrap_or_default())?;
     spec.security.cap_add = req.host_config.cap_add.clone().unwrap_or_default();
     spec.security.cap_drop = req.host_config.cap_drop.clone().unwrap_or_default();
+    spec.security.privileged = req.host_config.privileged;
+    spec.security.masked_paths = req.host_config.masked_paths.clone();
+    spec.security.readonly_paths = req.host_config.readonly_paths.clone();
     spec.security.capabilities()?;
     // Recorded by name, as Docker does: inspect shows the runtime a container runs with.
     if spec.runtime.is_empty() {
@@ -100,6 +103,19 @@ pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
         // Read, with its checks, by `spec`.
         security: Default::default(),
     }
+}
+
+/// What a client should know about the confinement it gets: a privileged container lacks the
+/// capabilities the daemon itself does not hold.
+pub fn security_warnings(spec: &Spec) -> Vec<String> {
+    let missing = berth_runtime::capabilities::Available::host().missing();
+    if !spec.security.privileged || missing.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "The daemon does not hold {}: the privileged container gets every other capability",
+        missing.join(", ")
+    )]
 }
 
 /// Docker's checks of the container config, before anything else.
@@ -220,12 +236,6 @@ fn check_host_config(h: &HostConfig) -> Result<()> {
                 "berth does not support HostConfig.CgroupnsMode={} yet",
                 h.cgroupns_mode
             ),
-        ));
-    }
-    if h.privileged {
-        return Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            "berth does not support privileged containers yet",
         ));
     }
     if h.memory_swappiness.is_some_and(|s| s != -1) {

@@ -20,12 +20,6 @@ pub fn spec(config: ExecConfig) -> Result<ExecSpec> {
             format!("berth does not support exec option {} yet", bad.join(", ")),
         ));
     }
-    if config.privileged {
-        return Err(Error::new(
-            ErrorKind::NotImplemented,
-            "berth does not support privileged exec yet",
-        ));
-    }
     Ok(ExecSpec {
         cmd: config.cmd.unwrap_or_default(),
         env: config.env.unwrap_or_default(),
@@ -40,6 +34,7 @@ pub fn spec(config: ExecConfig) -> Result<ExecSpec> {
             stdin_once: false,
         },
         detach_keys: config.detach_keys,
+        privileged: config.privileged,
         console_size: match config.console_size.as_deref() {
             Some(&[h, w]) => Some((h, w)),
             _ => None,
@@ -63,7 +58,7 @@ pub fn inspect(e: &Exec) -> ExecInspect {
         process_config: ProcessConfig {
             entrypoint: s.cmd.first().cloned().unwrap_or_default(),
             arguments: s.cmd.iter().skip(1).cloned().collect(),
-            privileged: false,
+            privileged: s.privileged,
             tty: s.stdio.tty,
             user: s.user.clone(),
         },

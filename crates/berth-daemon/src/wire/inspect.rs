@@ -113,7 +113,17 @@ fn typed_host_config(s: &Spec) -> HostConfig {
         runtime: s.runtime.clone(),
         shm_size: s.shm_size,
         readonly_rootfs: s.readonly_rootfs,
-        privileged: false,
+        privileged: s.security.privileged,
+        masked_paths: paths(
+            s,
+            &s.security.masked_paths,
+            berth_runtime::spec::default_masked_paths,
+        ),
+        readonly_paths: paths(
+            s,
+            &s.security.readonly_paths,
+            berth_runtime::spec::default_readonly_paths,
+        ),
         security_opt: some(&s.security.options),
         cap_add: some(&s.security.cap_add),
         cap_drop: some(&s.security.cap_drop),
@@ -133,6 +143,19 @@ fn typed_host_config(s: &Spec) -> HostConfig {
         publish_all_ports: s.net.publish_all,
         rest: Default::default(),
     }
+}
+
+/// `MaskedPaths`/`ReadonlyPaths` as Docker records them: null when privileged, else the
+/// container's or the defaults.
+fn paths(
+    s: &Spec,
+    given: &Option<Vec<String>>,
+    defaults: fn() -> Vec<String>,
+) -> Option<Vec<String>> {
+    if s.security.privileged {
+        return None;
+    }
+    Some(given.clone().unwrap_or_else(defaults))
 }
 
 fn some(v: &[String]) -> Option<Vec<String>> {

@@ -225,6 +225,9 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
             security_opt: o.security.security_opt()?,
             cap_add: (!o.security.cap_add.is_empty()).then(|| o.security.cap_add.clone()),
             cap_drop: (!o.security.cap_drop.is_empty()).then(|| o.security.cap_drop.clone()),
+            privileged: o.security.privileged,
+            masked_paths: o.security.system_paths(),
+            readonly_paths: o.security.system_paths(),
             ..HostConfig::default()
         },
         networking_config: Some(NetworkingConfig {

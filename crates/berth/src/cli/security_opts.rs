@@ -1,5 +1,7 @@
-//! `--security-opt` of `run` and `create`, as the docker CLI sends it: a seccomp profile named
-//! by its file is read here and sent inline, compacted; the daemon checks the rest.
+//! `--security-opt`, `--cap-add`, `--cap-drop` and `--privileged` of `run` and `create`, as the
+//! docker CLI sends them: a seccomp profile named by its file is read here and sent inline,
+//! compacted; `systempaths=unconfined` becomes empty masked and read-only path lists; the
+//! daemon checks the rest.
 
 use anyhow::{Result, bail};
 
@@ -15,13 +17,16 @@ pub struct SecurityOpts {
     /// Drop Linux capabilities.
     #[arg(long = "cap-drop")]
     pub cap_drop: Vec<String>,
+    /// Give extended privileges to this container.
+    #[arg(long)]
+    pub privileged: bool,
 }
 
 impl SecurityOpts {
     /// `HostConfig.SecurityOpt`, or the docker CLI's error.
     pub fn security_opt(&self) -> Result<Option<Vec<String>>> {
         let mut opts = Vec::new();
-        for opt in &self.security_opt {
+        for opt in self.security_opt.iter().filter(|o| *o != SYSTEM_PATHS) {
             let split = opt.split_once('=').or_else(|| {
                 (opt != "no-new-privileges")
                     .then(|| opt.split_once(':'))
@@ -39,6 +44,20 @@ impl SecurityOpts {
             }
         }
         Ok((!opts.is_empty()).then_some(opts))
+    }
+}
+
+/// The option that unmasks the system paths, handled here as the docker CLI does.
+const SYSTEM_PATHS: &str = "systempaths=unconfined";
+
+impl SecurityOpts {
+    /// `HostConfig.MaskedPaths` and `ReadonlyPaths`: empty with `systempaths=unconfined`,
+    /// else unset (the daemon's defaults).
+    pub fn system_paths(&self) -> Option<Vec<String>> {
+        self.security_opt
+            .iter()
+            .any(|o| o == SYSTEM_PATHS)
+            .then(Vec::new)
     }
 }
 
@@ -127,5 +146,8 @@ mod tests {
                 .starts_with("compacting json for seccomp profile")
         );
         assert_eq!(opts(&[]).security_opt().unwrap(), None);
+        let unmasked = opts(&["systempaths=unconfined"]);
+        assert_eq!(unmasked.security_opt().unwrap(), None);
+        assert_eq!(unmasked.system_paths(), Some(vec![]));
     }
 }

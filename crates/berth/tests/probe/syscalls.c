@@ -3,6 +3,7 @@
  * and unshare paths differ between versions). Built static by the tests. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,10 @@ int main(int argc, char **argv) {
         return report(syscall(SYS_socket, arg, SOCK_STREAM, 0));
     if (!strcmp(what, "personality"))
         return report(syscall(SYS_personality, arg));
+    if (!strcmp(what, "finit_module")) { /* load the file argv[2] as a module: never valid */
+        int fd = open(argv[2], O_RDONLY);
+        return report(fd < 0 ? fd : syscall(SYS_finit_module, fd, "", 0));
+    }
     if (!strcmp(what, "getppid")) { /* a syscall-heavy loop: nanoseconds per call */
         struct timespec a, b;
         long n = arg > 0 ? arg : 1000000;
