@@ -100,19 +100,24 @@ impl Client {
                     .and_then(|inner| inner.downcast_ref::<rustls::Error>())
             });
             if let Some(tls) = tls {
-                let mut message = tls.to_string();
-                if let rustls::Error::AlertReceived(
-                    rustls::AlertDescription::CertificateRequired
-                    | rustls::AlertDescription::BadCertificate
-                    | rustls::AlertDescription::UnknownCA
-                    | rustls::AlertDescription::HandshakeFailure,
-                ) = tls
-                {
-                    // Docker's hint.
-                    message = format!(
-                        "the server probably has client authentication (--tlsverify) enabled; check your TLS client certification settings: {message}"
-                    );
-                }
+                use rustls::AlertDescription as Alert;
+                let message = match tls {
+                    rustls::Error::AlertReceived(
+                        Alert::CertificateRequired
+                        | Alert::BadCertificate
+                        | Alert::UnknownCA
+                        | Alert::HandshakeFailure,
+                    ) => format!(
+                        // Docker's hint.
+                        "the server probably has client authentication (--tlsverify) enabled; check your TLS client certification settings: {tls}"
+                    ),
+                    rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => {
+                        format!(
+                            "the daemon did not answer in TLS (does it serve plain HTTP?): {tls}"
+                        )
+                    }
+                    _ => tls.to_string(),
+                };
                 return Some(ClientError::Tls {
                     host: self.host.clone(),
                     message,

@@ -371,6 +371,25 @@ fn plain_tcp_needs_tls_false_said_out_loud() {
         b"",
     );
     assert_eq!(berth.ok(), "hi\n");
+    // A TLS client is told what it met.
+    let ca = s.pki.p("ca/cert.pem");
+    let tls = s.run(
+        &[],
+        &[
+            BERTH,
+            "-H",
+            PLAIN_HOST,
+            "--tlsverify",
+            "--tlscacert",
+            &ca,
+            "ps",
+        ],
+        b"",
+    );
+    refused(
+        tls,
+        "the daemon did not answer in TLS (does it serve plain HTTP?)",
+    );
     let warnings = docker(&["info", "--format", "{{json .Warnings}}"]).ok();
     let unencrypted = "API is accessible on http://127.0.0.1:2375 without encryption.";
     assert!(warnings.contains(unencrypted), "{warnings}");
