@@ -132,3 +132,34 @@ impl ServerCertVerifier for AnyCertificate {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_daemons_name_is_its_host() {
+        let name = |addr: &str| server_name(addr).unwrap().to_str().into_owned();
+        assert_eq!(name("localhost:2376"), "localhost");
+        assert!(matches!(
+            server_name("[::1]:2376").unwrap(),
+            ServerName::IpAddress(_)
+        ));
+        assert!(matches!(
+            server_name("10.0.0.1:2376").unwrap(),
+            ServerName::IpAddress(_)
+        ));
+    }
+
+    #[test]
+    fn verifying_needs_a_ca() {
+        let opts = TlsOptions {
+            verify: true,
+            ..Default::default()
+        };
+        let err = opts.config().expect_err("refused").to_string();
+        assert_eq!(err, "--tlsverify needs a CA certificate (--tlscacert)");
+        // Without verification any certificate is taken, and no CA is needed.
+        TlsOptions::default().config().unwrap();
+    }
+}

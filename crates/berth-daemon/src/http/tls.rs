@@ -95,3 +95,47 @@ fn pair_error(files: &TlsFiles, e: rustls::Error) -> String {
         files.cert, files.key
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(files: &TlsFiles, verify: bool) -> String {
+        acceptor(files, verify).err().expect("refused")
+    }
+
+    #[test]
+    fn unusable_files_are_named_in_dockerds_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |name: &str| dir.path().join(name);
+        std::fs::write(p("junk.pem"), "not a certificate").unwrap();
+        let files = |ca: &str, cert: &str| TlsFiles {
+            ca: p(ca),
+            cert: p(cert),
+            key: p("key.pem"),
+        };
+        let ca = format!("{:?}", p("ca.pem"));
+        assert!(
+            message(&files("ca.pem", "c"), true)
+                .starts_with(&format!("could not read CA certificate {ca}: "))
+        );
+        let junk = format!(
+            "failed to append certificates from PEM file: {:?}",
+            p("junk.pem")
+        );
+        assert_eq!(message(&files("junk.pem", "c"), true), junk);
+        // Without client verification the CA is not read.
+        let pair = format!(
+            "could not load X509 key pair (cert: {:?}, key: {:?}): ",
+            p("c"),
+            p("key.pem")
+        );
+        assert!(message(&files("ca.pem", "c"), false).starts_with(&pair));
+        std::fs::write(p("key.pem"), "no key").unwrap();
+        let bad = message(&files("ca.pem", "junk.pem"), false);
+        assert!(
+            bad.starts_with("error reading X509 key pair - make sure the key is not encrypted"),
+            "{bad}"
+        );
+    }
+}
