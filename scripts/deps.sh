@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what berth needs to build and test on a fresh Debian machine (as root); runc is the
 # external OCI runtime the runtime tests add with --add-runtime; nftables (`nft`) loads berth's
-# firewall table; gcc and libc6-dev build the static syscall probe of the seccomp tests.
+# firewall table; gcc and libc6-dev build the static syscall probe of the seccomp tests; openssl
+# makes the certificates of the TLS tests.
 set -euo pipefail
 need=()
-for p in libseccomp-dev pkg-config gcc libc6-dev busybox-static procps runc nftables iptables iproute2; do
+for p in libseccomp-dev pkg-config gcc libc6-dev busybox-static procps runc nftables iptables iproute2 openssl; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,8 +1,7 @@
-//! A small client for the Docker Engine API on a unix socket: one HTTP/1.1 connection per
-//! request, JSON helpers, streamed bodies, and connection hijacking for attach.
+//! A small client for the Docker Engine API on a unix socket or over TCP (plain or TLS): one
+//! HTTP/1.1 connection per request, JSON helpers, streamed bodies, and connection hijacking
+//! for attach.
 #![deny(missing_docs)]
-
-use std::path::PathBuf;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -10,24 +9,37 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
-use tokio::net::UnixStream;
 
 pub use hyper::upgrade::Upgraded;
+pub use tls::TlsOptions;
 
+mod connect;
 mod stream;
+mod tls;
 
 /// Errors of the client.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// Nothing listens on the socket.
+    /// Nothing listens there.
     #[error(
-        "Cannot connect to the berth daemon at unix://{socket}. Is the berth daemon running? (start it with `berth daemon`)"
+        "Cannot connect to the berth daemon at {host}. Is the berth daemon running? (start it with `berth daemon`)"
     )]
     Connect {
-        /// The socket.
-        socket: PathBuf,
+        /// `unix://PATH` or `tcp://HOST:PORT`.
+        host: String,
         /// The cause.
         source: std::io::Error,
+    },
+    /// The TLS settings cannot be used (a file missing or not PEM).
+    #[error("{0}")]
+    TlsConfig(String),
+    /// The TLS handshake failed, or the daemon turned the client's certificate down.
+    #[error("error during connect: {host}: {message}")]
+    Tls {
+        /// `tcp://HOST:PORT`.
+        host: String,
+        /// What went wrong, with Docker's hint when the daemon wants a client certificate.
+        message: String,
     },
     /// The daemon answered with an error.
     #[error("Error response from daemon: {message}")]
@@ -58,43 +70,57 @@ async fn checked(resp: Response<Incoming>) -> Result<Response<Incoming>, ClientE
     Ok(resp)
 }
 
-/// A client for one daemon socket.
-#[derive(Debug, Clone)]
+/// A client for one daemon.
+#[derive(Clone)]
 pub struct Client {
-    socket: PathBuf,
+    transport: connect::Transport,
+    /// As the user would write it, for messages.
+    host: String,
+    /// Prefix of every request path (`tcp://HOST:PORT/PATH`).
+    base: String,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("host", &self.host).finish()
+    }
 }
 
 impl Client {
-    /// A client for the daemon at `socket` (a path or `unix://path`).
-    pub fn new(socket: &str) -> Self {
-        Client {
-            socket: PathBuf::from(socket.strip_prefix("unix://").unwrap_or(socket)),
-        }
-    }
-
-    async fn send<B>(&self, req: Request<B>) -> Result<Response<Incoming>, ClientError>
+    async fn send<B>(&self, mut req: Request<B>) -> Result<Response<Incoming>, ClientError>
     where
         B: hyper::body::Body + Send + 'static,
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let stream =
-            UnixStream::connect(&self.socket)
-                .await
-                .map_err(|source| ClientError::Connect {
-                    socket: self.socket.clone(),
-                    source,
-                })?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        if let connect::Transport::Tcp { addr, .. } = &self.transport
+            && let Ok(host) = hyper::header::HeaderValue::from_str(addr)
+        {
+            req.headers_mut().insert(hyper::header::HOST, host);
+        }
+        let stream = self.connect().await?;
+        let tls_error = |e: hyper::Error| self.tls_error(&e).unwrap_or(ClientError::Http(e));
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(tls_error)?;
         tokio::spawn(async move {
             let _ = conn.with_upgrades().await;
         });
-        Ok(sender.send_request(req).await?)
+        sender.send_request(req).await.map_err(tls_error)
     }
 
-    fn build(method: Method, path: &str, body: Option<(Bytes, &str)>) -> Request<Full<Bytes>> {
-        let uri = format!("/v{}{path}", berth_api::MAX_VERSION);
+    /// The request path of API `path`.
+    fn uri(&self, path: &str) -> String {
+        format!("{}/v{}{path}", self.base, berth_api::MAX_VERSION)
+    }
+
+    fn build(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(Bytes, &str)>,
+    ) -> Request<Full<Bytes>> {
+        let uri = self.uri(path);
         let mut b = Request::builder()
             .method(method)
             .uri(uri)
@@ -116,7 +142,7 @@ impl Client {
         path: &str,
         body: Option<(Bytes, &str)>,
     ) -> Result<Response<Incoming>, ClientError> {
-        checked(self.send(Self::build(method, path, body)).await?).await
+        checked(self.send(self.build(method, path, body)).await?).await
     }
 
     /// A request whose whole body is returned.
@@ -156,7 +182,7 @@ impl Client {
         path: &str,
         body: Option<(Bytes, &str)>,
     ) -> Result<TokioIo<Upgraded>, ClientError> {
-        let mut req = Self::build(Method::POST, path, body);
+        let mut req = self.build(Method::POST, path, body);
         req.headers_mut()
             .insert("Connection", "Upgrade".parse().expect("header"));
         req.headers_mut()

@@ -41,7 +41,7 @@ impl Client {
     ) -> Result<Response<Incoming>, ClientError> {
         let req = Request::builder()
             .method(method)
-            .uri(format!("/v{}{path}", berth_api::MAX_VERSION))
+            .uri(self.uri(path))
             .header("Host", "berth")
             .header("Content-Type", ctype)
             .body(ChannelBody(body))

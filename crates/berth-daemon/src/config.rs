@@ -22,6 +22,9 @@ pub struct DaemonConfig {
     pub runtimes: Runtimes,
     /// Networking: the default bridge and the address pools.
     pub network: NetworkConfig,
+    /// What `/info` warns of the API's own listeners (TCP without TLS or without client
+    /// verification), in dockerd's words.
+    pub api_warnings: Vec<String>,
     /// Confinement defaults of containers.
     pub security: SecurityConfig,
 }

@@ -4,7 +4,9 @@
 
 mod cli;
 mod daemon;
+mod hosts;
 mod init;
+mod tls_flags;
 
 use std::process::ExitCode;
 

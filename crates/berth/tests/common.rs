@@ -116,6 +116,12 @@ impl TestDaemon {
         Self::make_in(false, &[], args, true)
     }
 
+    /// A daemon in a network namespace of its own, with `env` added to its environment and
+    /// started with `args`.
+    pub fn start_in_netns_with(env: &[(&str, &str)], args: &[&str]) -> TestDaemon {
+        Self::make_in(false, env, args, true)
+    }
+
     /// The arguments of the next [`TestDaemon::spawn`], after those the harness adds.
     pub fn set_args(&mut self, args: &[&str]) {
         let keep = if self.netns.is_some() { 0 } else { 2 };

@@ -1,12 +1,11 @@
 //! The API socket: `root:GROUP`, mode 0660 (`--group`, default `berth` when that group exists,
-//! else root's alone with Docker's warning), and `-H` refusing what berth cannot serve.
+//! else root's alone with Docker's warning). TCP listeners are in api_tcp.rs.
 
 mod common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::process::Command;
 
-use common::{BERTH, TestDaemon};
+use common::TestDaemon;
 
 #[test]
 fn the_socket_is_root_and_its_group_mode_0660() {
@@ -37,23 +36,4 @@ fn without_the_default_group_the_socket_stays_roots_with_dockers_warning() {
             );
         }
     }
-}
-
-#[test]
-fn a_tcp_host_is_refused_by_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BERTH)
-        .args(["daemon", "-H", "tcp://127.0.0.1:2375", "--data-root"])
-        .arg(dir.path().join("root"))
-        .arg("--exec-root")
-        .arg(dir.path().join("run"))
-        .output()
-        .unwrap();
-    assert_ne!(out.status.code(), Some(0));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("-H tcp://127.0.0.1:2375: berth serves its API on unix sockets only"),
-        "{err}"
-    );
-    assert!(!dir.path().join("root").exists(), "nothing made");
 }

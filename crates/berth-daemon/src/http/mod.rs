@@ -1,4 +1,4 @@
-//! The Docker Engine API over HTTP/1.1 on a unix socket.
+//! The Docker Engine API over HTTP/1.1 on unix sockets, TCP and TLS ([`Listener`]).
 //!
 //! Every path is accepted with or without a `/vX.Y` prefix; the prefix is checked against the
 //! supported range (Docker's messages when it is out of range) and stripped before routing, and
@@ -13,11 +13,13 @@ mod containers;
 mod error;
 mod exec;
 mod images;
+mod listener;
 mod network_connect;
 mod networks;
 mod query;
 mod stream;
 mod system;
+pub mod tls;
 mod top;
 mod volumes;
 
@@ -29,12 +31,12 @@ use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, Uri};
 use berth_api::{ApiVersion, MAX_VERSION};
 use hyper_util::rt::TokioIo;
-use tokio::net::UnixListener;
 use tower::ServiceExt;
 
 use crate::Daemon;
 
 pub use error::error_response;
+pub use listener::Listener;
 
 /// The API routes, without version handling: handy for tests that call it directly.
 pub fn router(daemon: Arc<Daemon>) -> Router {
@@ -122,11 +124,11 @@ pub async fn handle(router: Router, mut req: Request<Body>) -> Result<Response<B
 /// client that sends half a request cannot hold a worker forever.
 const BODY_IDLE_FACTOR: u32 = 4;
 
-/// Serves the API on `listener` until `shutdown` resolves; connections in flight are dropped
-/// at shutdown (their containers live on in their monitors). A request's headers must arrive
-/// within `read_timeout`.
+/// Serves the API on every one of `listeners` until `shutdown` resolves; connections in flight
+/// are dropped at shutdown (their containers live on in their monitors). A request's headers,
+/// and a TLS handshake, must arrive within `read_timeout`.
 pub async fn serve(
-    listener: UnixListener,
+    listeners: Vec<Listener>,
     daemon: Arc<Daemon>,
     read_timeout: std::time::Duration,
     shutdown: impl std::future::Future<Output = ()>,
@@ -134,10 +136,11 @@ pub async fn serve(
     let router = router(daemon);
     tokio::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let accepts = listeners.iter().map(|l| Box::pin(l.accept()));
+        let accepted = tokio::select! {
             _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((s, _)) => s,
+            (accepted, _, _) = futures_util::future::select_all(accepts) => match accepted {
+                Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
                     continue;
@@ -146,19 +149,30 @@ pub async fn serve(
         };
         let router = router.clone();
         tokio::spawn(async move {
-            let idle = read_timeout * BODY_IDLE_FACTOR;
-            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                handle(router.clone(), req.map(|b| idle_timeout(b, idle)))
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(read_timeout)
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection ended with an error");
+            if let Some(io) = accepted.ready(read_timeout).await {
+                serve_connection(io, router, read_timeout).await;
             }
         });
+    }
+}
+
+/// HTTP/1.1 on one connection, upgrades (attach, exec) included.
+async fn serve_connection(
+    io: Box<dyn listener::Io>,
+    router: Router,
+    read_timeout: std::time::Duration,
+) {
+    let idle = read_timeout * BODY_IDLE_FACTOR;
+    let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+        handle(router.clone(), req.map(|b| idle_timeout(b, idle)))
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(read_timeout)
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    if let Err(e) = conn.await {
+        tracing::debug!(error = %e, "connection ended with an error");
     }
 }
 

@@ -139,7 +139,7 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
             .collect(),
         default_runtime: d.config.runtimes.default_name().into(),
         security_options: security_options(&d.config.security),
-        warnings: vec![],
+        warnings: d.config.api_warnings.clone(),
         live_restore_enabled: true,
         init_binary: "docker-init".into(),
         http_proxy: proxy_env("HTTP_PROXY"),

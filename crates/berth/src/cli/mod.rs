@@ -29,9 +29,12 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "berth", version, about)]
 pub struct Cli {
-    /// Daemon socket to connect to (also BERTH_HOST, then DOCKER_HOST).
+    /// Daemon socket to connect to: `unix://PATH`, `tcp://HOST:PORT` (also BERTH_HOST, then
+    /// DOCKER_HOST).
     #[arg(short = 'H', long, global = true)]
     host: Option<String>,
+    #[command(flatten)]
+    tls: crate::tls_flags::TlsFlags,
     #[command(subcommand)]
     command: Command,
 }
@@ -118,11 +121,35 @@ enum BuilderCommand {
     Prune(system::PruneArgs),
 }
 
-/// The socket to talk to: `-H`, then `BERTH_HOST`, then `DOCKER_HOST`, then the default.
-fn socket(host: Option<String>) -> String {
-    host.or_else(|| std::env::var("BERTH_HOST").ok())
+/// The daemon to talk to, as the docker CLI finds it: `-H`, then `BERTH_HOST`, then
+/// `DOCKER_HOST`, then the default socket (`tcp://localhost:2376` with TLS); TLS applies to
+/// TCP only, and TCP without it is plain HTTP.
+fn client(host: Option<String>, flags: &crate::tls_flags::TlsFlags) -> Result<Client> {
+    use crate::hosts::{self, Host};
+    let tls = flags.client();
+    let value = host
+        .or_else(|| std::env::var("BERTH_HOST").ok())
         .or_else(|| std::env::var("DOCKER_HOST").ok())
-        .unwrap_or_else(|| "unix:///run/berth/berth.sock".into())
+        .filter(|h| !h.trim().is_empty())
+        .unwrap_or_else(|| {
+            if tls.is_some() {
+                hosts::DEFAULT_TLS_HOST.into()
+            } else {
+                format!("unix://{}", hosts::DEFAULT_SOCKET)
+            }
+        });
+    match hosts::client_host(&value).map_err(anyhow::Error::msg)? {
+        Host::Unix(path) => Ok(Client::new(&path.to_string_lossy())),
+        Host::Tcp { addr, path } => {
+            let tls = tls.map(|t| berth_client::TlsOptions {
+                verify: t.verify,
+                ca: Some(t.ca).filter(|p| !p.as_os_str().is_empty()),
+                cert: t.cert,
+                key: t.key,
+            });
+            Ok(Client::tcp(&addr, &path, tls.as_ref())?)
+        }
+    }
 }
 
 /// Runs the CLI and maps failures to Docker's exit codes.
@@ -140,8 +167,7 @@ pub fn run(cli: Cli) -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let client = Client::new(&socket(cli.host));
-    let result = rt.block_on(dispatch(client, cli.command));
+    let result = client(cli.host, &cli.tls).and_then(|c| rt.block_on(dispatch(c, cli.command)));
     // A read of stdin may still be pending in the blocking pool: don't wait for it.
     rt.shutdown_background();
     match result {
@@ -155,7 +181,12 @@ pub fn run(cli: Cli) -> ExitCode {
 
 fn message(e: &anyhow::Error) -> String {
     match e.downcast_ref::<ClientError>() {
-        Some(c @ (ClientError::Api { .. } | ClientError::Connect { .. })) => c.to_string(),
+        Some(
+            c @ (ClientError::Api { .. }
+            | ClientError::Connect { .. }
+            | ClientError::Tls { .. }
+            | ClientError::TlsConfig(_)),
+        ) => c.to_string(),
         _ => format!("{e:#}"),
     }
 }

@@ -1,6 +1,7 @@
-//! `berth daemon`: opens the data root, listens on the socket, serves until SIGTERM/SIGINT.
+//! `berth daemon`: opens the data root, listens on its sockets, serves until SIGTERM/SIGINT.
 
-use std::os::unix::fs::PermissionsExt;
+mod listen;
+
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -9,14 +10,12 @@ use berth_daemon::{Daemon, DaemonConfig};
 /// Options of `berth daemon`.
 #[derive(Debug, clap::Args)]
 pub struct DaemonArgs {
-    /// Unix socket to serve the API on (`unix://PATH` or `PATH`).
-    #[arg(
-        long,
-        short = 'H',
-        env = "BERTH_SOCKET",
-        default_value = "/run/berth/berth.sock"
-    )]
-    pub host: String,
+    /// Daemon socket(s) to listen on: `unix://PATH` (or a PATH), `tcp://HOST:PORT`
+    /// (repeatable; default /run/berth/berth.sock, with TLS tcp://localhost:2376).
+    #[arg(long, short = 'H', env = "BERTH_SOCKET")]
+    pub host: Vec<String>,
+    #[command(flatten)]
+    pub tls: crate::tls_flags::TlsFlags,
     /// Group for the unix socket (a name or a GID); the socket is `root:GROUP`, mode 0660.
     #[arg(long, short = 'G', default_value = "berth")]
     pub group: String,
@@ -76,7 +75,7 @@ pub fn run(args: DaemonArgs) -> Result<()> {
         .init();
     let runtimes = berth_daemon::config::Runtimes::new(&args.add_runtime, &args.default_runtime)
         .map_err(anyhow::Error::msg)?;
-    let socket = socket_path(&args.host)?;
+    let plan = listen::Plan::new(&args.host, &args.tls)?;
     let init_binary = std::env::current_exe().context("locating the berth binary")?;
     let sealed = berth_runtime::sealed::SealedExe::copy_of(&init_binary)
         .context("making a sealed copy of the berth binary")?;
@@ -98,6 +97,7 @@ pub fn run(args: DaemonArgs) -> Result<()> {
                 .map_err(anyhow::Error::msg)?,
             no_new_privileges: args.no_new_privileges,
         },
+        api_warnings: plan.warnings(),
     };
     let daemon = Daemon::open(config).map_err(|e| anyhow::anyhow!(e.message))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -107,21 +107,12 @@ pub fn run(args: DaemonArgs) -> Result<()> {
         .context("starting the async runtime")?;
     rt.block_on(async move {
         daemon.restore();
-        if let Some(dir) = socket.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        // The data root is ours (the database lock says so), so a socket left here is stale.
-        let _ = std::fs::remove_file(&socket);
-        let listener = tokio::net::UnixListener::bind(&socket).with_context(|| format!("listening on {}", socket.display()))?;
-        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o660))
-            .with_context(|| format!("setting the mode of {}", socket.display()))?;
-        if let Err(e) = give_group(&socket, &args.group) {
-            // Docker's words; the socket stays root's alone.
-            tracing::warn!("could not change group {} to {}: {e}", socket.display(), args.group);
-        }
-        tracing::info!(socket = %socket.display(), root = %args.data_root.display(), "berth daemon listening");
+        let listeners = plan.bind(&args.group).await?;
+        tracing::info!(root = %args.data_root.display(), "berth daemon listening");
         let shutdown = async {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
             tokio::select! {
                 _ = term.recv() => {}
                 _ = tokio::signal::ctrl_c() => {}
@@ -129,33 +120,13 @@ pub fn run(args: DaemonArgs) -> Result<()> {
             tracing::info!("shutting down");
         };
         let read_timeout = std::time::Duration::from_secs(args.api_read_timeout.max(1));
-        berth_daemon::http::serve(listener, daemon, read_timeout, shutdown).await;
+        berth_daemon::http::serve(listeners, daemon, read_timeout, shutdown).await;
         // Like its other state, the daemon's parent cgroup goes once no container uses it.
         berth_runtime::cgroup::remove_parent("/berth");
         drop(sealed);
-        let _ = std::fs::remove_file(&socket);
+        for socket in plan.sockets() {
+            let _ = std::fs::remove_file(socket);
+        }
         Ok(())
     })
-}
-
-/// The socket path of `-H`. Only unix sockets: a TCP listener needs TLS (`--tlsverify` and
-/// its certificates), which berth does not have yet.
-fn socket_path(host: &str) -> Result<PathBuf> {
-    match host.split_once("://") {
-        None => Ok(PathBuf::from(host)),
-        Some(("unix", path)) => Ok(PathBuf::from(path)),
-        Some((proto, _)) => anyhow::bail!(
-            "-H {host}: berth serves its API on unix sockets only; {proto}:// is not supported yet (a TCP listener needs --tlsverify, which berth does not have)"
-        ),
-    }
-}
-
-/// Makes `group` (a name or a numeric GID) the group of `socket`.
-fn give_group(socket: &std::path::Path, group: &str) -> std::result::Result<(), String> {
-    let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
-    let gid = berth_core::account::gid_of(&groups, group)
-        .or_else(|| group.parse().ok())
-        .ok_or_else(|| format!("group {group} not found"))?;
-    nix::unistd::chown(socket, None, Some(nix::unistd::Gid::from_raw(gid)))
-        .map_err(|e| e.to_string())
 }
