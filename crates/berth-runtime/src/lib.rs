@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod cgroup;
+pub mod devices;
 pub mod exec;
 pub mod handle;
 pub mod logfile;

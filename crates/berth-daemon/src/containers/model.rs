@@ -74,6 +74,10 @@ pub struct Spec {
     pub console_size: Option<[u32; 2]>,
     /// The OCI runtime's name; empty means the daemon's default.
     pub runtime: String,
+    /// Host devices (`--device`); `None` when the client sent none (inspect shows null).
+    pub devices: Option<Vec<super::devices::DeviceMapping>>,
+    /// `--device-cgroup-rule`s, checked, as given.
+    pub device_cgroup_rules: Option<Vec<String>>,
 }
 
 /// Terminal and standard streams of a container or an exec.

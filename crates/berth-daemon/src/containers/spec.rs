@@ -216,6 +216,7 @@ pub fn run_spec(
     };
     let mut args = vec![rec.path.clone()];
     args.extend(rec.args.iter().cloned());
+    let (devices, device_rules) = super::devices::resolve(spec)?;
     Ok(RunSpec {
         args,
         env: process_env(spec, spec.stdio.tty, &[]),
@@ -252,6 +253,8 @@ pub fn run_spec(
         resources: limits(&spec.resources),
         init: (spec.init == Some(true)).then(|| exe.to_path_buf()),
         rootfs_propagation: None,
+        devices,
+        device_rules,
     })
 }
 

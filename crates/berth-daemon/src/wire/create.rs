@@ -28,7 +28,9 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
     if spec.runtime.is_empty() {
         spec.runtime = runtimes.default_name().to_string();
     }
-    crate::containers::spec::runtime(&spec.runtime, runtimes)?;
+    let runtime = crate::containers::spec::runtime(&spec.runtime, runtimes)?;
+    (spec.devices, spec.device_cgroup_rules) =
+        super::devices::requested(&req.host_config, &runtime)?;
     crate::containers::spec::check_host_support(&spec.resources)?;
     Ok(spec)
 }
@@ -92,6 +94,8 @@ pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
         shm_size: h.shm_size,
         console_size: h.console_size,
         runtime: h.runtime.clone(),
+        devices: None,
+        device_cgroup_rules: None,
     }
 }
 

@@ -13,6 +13,10 @@
 //!   task would fail create. libcontainer therefore gets the bundle's spec without the limit
 //!   (written as `libcontainer/config.json` inside the bundle, its root made absolute), and
 //!   `pids.max` is written between create and start, when the init is the cgroup's only task.
+//! - On cgroup v2 the device rules are applied after create too: libcontainer (without
+//!   `cgroupsv2_devices`) applies none there, so berth attaches its own eBPF filter
+//!   ([`crate::devices::bpf`]) to the container's cgroup before the user's command runs. The
+//!   nodes of `linux.devices` were made by then; opening them is what the filter decides.
 
 use std::path::{Path, PathBuf};
 
@@ -66,7 +70,7 @@ impl Embedded {
 
 impl Runtime for Embedded {
     fn create(&self, id: &str, bundle: &Path, stdio: Stdio) -> Result<Pid, ProcessError> {
-        let (bundle, pids) = derive_bundle(bundle)?;
+        let (bundle, after) = derive_bundle(bundle)?;
         let container = self
             .builder(id, stdio)?
             .as_init(&bundle)
@@ -77,8 +81,17 @@ impl Runtime for Embedded {
         let pid = container
             .pid()
             .ok_or_else(|| ProcessError::runtime("container has no init process"))?;
-        if let Some((cgroup, limit)) = pids {
-            crate::cgroup::set_pids_limit(&cgroup, limit).map_err(ProcessError::runtime)?;
+        if let Some(cgroup) = &after.cgroup {
+            if crate::cgroup::is_unified() {
+                // libcontainer writes its defaults after the spec's rules on v1: so here.
+                let mut rules = after.devices;
+                rules.extend(crate::devices::libcontainer_defaults());
+                crate::devices::bpf::restrict(&crate::cgroup::unified_dir(cgroup), &rules)
+                    .map_err(ProcessError::runtime)?;
+            }
+            if let Some(limit) = after.pids {
+                crate::cgroup::set_pids_limit(cgroup, limit).map_err(ProcessError::runtime)?;
+            }
         }
         Ok(pid)
     }
@@ -109,24 +122,41 @@ impl Runtime for Embedded {
     }
 }
 
+/// What the embedded runtime applies itself after create, to the container's cgroup.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct AfterCreate {
+    /// The cgroup, relative to the hierarchy root.
+    cgroup: Option<String>,
+    /// The task limit.
+    pids: Option<i64>,
+    /// The spec's device rules, for the v2 filter.
+    devices: Vec<crate::devices::Rule>,
+}
+
 /// Writes the spec libcontainer creates the container from: the bundle's, without its pids
-/// limit and with an absolute root. Returns the derived bundle, and the container's cgroup and
-/// limit when there is one to apply after create.
-fn derive_bundle(bundle: &Path) -> Result<(PathBuf, Option<(String, i64)>), ProcessError> {
+/// limit and with an absolute root. Returns the derived bundle, and what to apply after create.
+fn derive_bundle(bundle: &Path) -> Result<(PathBuf, AfterCreate), ProcessError> {
     let source = bundle.join("config.json");
     let mut spec = Spec::load(&source)
         .map_err(|e| ProcessError::runtime(format!("reading {}: {e}", source.display())))?;
-    let mut pids = None;
+    let mut after = AfterCreate::default();
     if let Some(linux) = spec.linux_mut() {
-        let cgroup = linux
+        after.cgroup = linux
             .cgroups_path()
             .as_ref()
             .map(|p| p.display().to_string());
-        if let Some(resources) = linux.resources_mut()
-            && let Some(limit) = resources.pids().as_ref().map(|p| p.limit())
-        {
+        if let Some(resources) = linux.resources_mut() {
+            for r in resources.devices().iter().flatten() {
+                after
+                    .devices
+                    .extend(crate::devices::Rule::from_oci(r).map_err(ProcessError::runtime)?);
+            }
+            after.pids = resources
+                .pids()
+                .as_ref()
+                .map(|p| p.limit())
+                .filter(|l| *l > 0);
             resources.set_pids(None);
-            pids = cgroup.filter(|_| limit > 0).map(|c| (c, limit));
         }
     }
     if let Some(root) = spec.root_mut()
@@ -141,7 +171,7 @@ fn derive_bundle(bundle: &Path) -> Result<(PathBuf, Option<(String, i64)>), Proc
     spec.save(dir.join("config.json")).map_err(|e| {
         ProcessError::runtime(format!("writing {}/config.json: {e}", dir.display()))
     })?;
-    Ok((dir, pids))
+    Ok((dir, after))
 }
 
 /// Precedes a serialized [`ProcessError`] inside libcontainer's error text.
@@ -297,7 +327,7 @@ mod tests {
     }
 
     #[test]
-    fn the_derived_bundle_has_no_pids_limit() {
+    fn the_derived_bundle_has_no_pids_limit_and_the_rules_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         let spec = crate::spec::tests::sample();
         std::fs::write(
@@ -305,9 +335,15 @@ mod tests {
             serde_json::to_vec(&spec.to_spec().unwrap()).unwrap(),
         )
         .unwrap();
-        let (derived, pids) = derive_bundle(dir.path()).unwrap();
+        let (derived, after) = derive_bundle(dir.path()).unwrap();
         assert_eq!(derived, dir.path().join(DERIVED_BUNDLE));
-        assert_eq!(pids, Some(("/berth/x".to_string(), 10)));
+        assert_eq!(
+            (after.cgroup.as_deref(), after.pids),
+            (Some("/berth/x"), Some(10))
+        );
+        let mut rules = crate::devices::docker_defaults();
+        rules.extend(spec.device_rules.iter().copied());
+        assert_eq!(after.devices, rules, "the v2 filter gets the spec's rules");
         let written = Spec::load(derived.join("config.json")).unwrap();
         let resources = written
             .linux()
