@@ -208,9 +208,54 @@ pub struct HostConfig {
     /// `-P`.
     #[serde(default, deserialize_with = "crate::null_default")]
     pub publish_all_ports: bool,
+    /// `--device`: host nodes made in the container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices: Option<Vec<DeviceMapping>>,
+    /// `--device-cgroup-rule`: `type major:minor access` rules allowing more nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_cgroup_rules: Option<Vec<String>>,
+    /// `--gpus` and CDI devices (`--device vendor/class=name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_requests: Option<Vec<DeviceRequest>>,
     /// Fields berth does not implement; refused unless unset.
     #[serde(flatten)]
     pub rest: BTreeMap<String, Value>,
+}
+
+/// One `--device`: a host path, where it goes in the container, and the cgroup access.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeviceMapping {
+    /// A node, a symlink to one, or a directory of nodes on the host.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub path_on_host: String,
+    /// The path in the container.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub path_in_container: String,
+    /// `r`, `w`, `m` combined.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub cgroup_permissions: String,
+}
+
+/// A request for devices from a driver (`--gpus`, CDI).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeviceRequest {
+    /// The driver (`cdi`, `nvidia`); empty: the one with the capabilities.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub driver: String,
+    /// How many devices; -1 all.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub count: i64,
+    /// Which devices.
+    #[serde(rename = "DeviceIDs", default)]
+    pub device_ids: Option<Vec<String>>,
+    /// Sets of capabilities, any of which will do (`[["gpu"]]`).
+    #[serde(default)]
+    pub capabilities: Option<Vec<Vec<String>>>,
+    /// Driver options.
+    #[serde(default)]
+    pub options: Option<BTreeMap<String, String>>,
 }
 
 /// Docker's `PortMap`: `80/tcp` → where it is published.

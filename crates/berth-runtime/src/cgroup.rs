@@ -12,6 +12,11 @@ pub fn is_unified() -> bool {
     Path::new(ROOT).join("cgroup.controllers").exists()
 }
 
+/// The directory of the cgroup at `path` (relative to the hierarchy root) on a unified host.
+pub fn unified_dir(path: &str) -> PathBuf {
+    Path::new(ROOT).join(path.trim_start_matches('/'))
+}
+
 /// Where the host mounts its cgroup v1 hierarchies (`/sys/fs/cgroup/memory`, ...), from
 /// `/proc/self/mountinfo`.
 pub fn v1_mount_points() -> Vec<String> {

@@ -20,6 +20,7 @@
 
 pub mod capabilities;
 pub mod cgroup;
+pub mod devices;
 pub mod exec;
 pub mod handle;
 pub mod logfile;

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use oci_spec::OciSpecError;
 use oci_spec::runtime::{
     Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder,
-    LinuxDeviceCgroupBuilder, LinuxMemoryBuilder, LinuxNamespace, LinuxNamespaceBuilder,
-    LinuxNamespaceType, LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, LinuxSeccomp,
-    Mount, MountBuilder, Process, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    LinuxMemoryBuilder, LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType,
+    LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, LinuxSeccomp, Mount, MountBuilder,
+    Process, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
 /// Docker's default capability set.
@@ -177,6 +177,10 @@ pub struct RunSpec {
     pub readonly_paths: Option<Vec<String>>,
     /// `--privileged`: `/sys` writable, every device allowed.
     pub privileged: bool,
+    /// Host device nodes made in the container (`--device`).
+    pub devices: Vec<crate::devices::Device>,
+    /// Device cgroup rules after Docker's defaults: the devices' and `--device-cgroup-rule`s.
+    pub device_rules: Vec<crate::devices::Rule>,
 }
 
 /// Where `--init` containers find their init, as in Docker.
@@ -193,6 +197,14 @@ impl RunSpec {
         let mut linux = LinuxBuilder::default();
         if let Some(p) = &self.rootfs_propagation {
             linux = linux.rootfs_propagation(p);
+        }
+        let devices = self
+            .devices
+            .iter()
+            .map(|d| d.to_oci())
+            .collect::<Result<Vec<_>, _>>()?;
+        if !devices.is_empty() {
+            linux = linux.devices(devices);
         }
         let linux = linux
             .namespaces(namespaces)
@@ -387,13 +399,19 @@ impl RunSpec {
 
     fn resources(&self) -> Result<LinuxResources, OciSpecError> {
         let r = &self.resources;
-        // Every device for a privileged container, else only the runtime's defaults.
-        let mut resources = LinuxResourcesBuilder::default().devices(vec![
-            LinuxDeviceCgroupBuilder::default()
-                .allow(self.privileged)
-                .access("rwm")
-                .build()?,
-        ]);
+        // Every device for a privileged container; else Docker's defaults, then its own.
+        let rules = if self.privileged {
+            vec!["a *:* rwm".parse().expect("a valid rule")]
+        } else {
+            let mut rules = crate::devices::docker_defaults();
+            rules.extend(self.device_rules.iter().copied());
+            rules
+        };
+        let rules = rules
+            .iter()
+            .map(|r| r.to_oci())
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut resources = LinuxResourcesBuilder::default().devices(rules);
         if r.memory > 0 {
             let mut memory = LinuxMemoryBuilder::default().limit(r.memory);
             if r.memory_swap != 0 && crate::cgroup::controllers().swap {
@@ -486,6 +504,16 @@ pub(crate) mod tests {
             masked_paths: None,
             readonly_paths: None,
             privileged: false,
+            devices: vec![crate::devices::Device {
+                path: "/dev/mynull".into(),
+                kind: crate::devices::NodeKind::Char,
+                major: 1,
+                minor: 3,
+                file_mode: 0o666,
+                uid: 0,
+                gid: 5,
+            }],
+            device_rules: vec!["c 1:3 r".parse().unwrap(), "b 8:* rwm".parse().unwrap()],
         }
     }
 
@@ -646,12 +674,34 @@ pub(crate) mod tests {
             "v1 hierarchies are read-only"
         );
 
-        let r = linux.resources().as_ref().unwrap();
-        let devices = r.devices().as_deref().unwrap();
-        assert_eq!(devices.len(), 1);
+        let nodes = serde_json::to_value(linux.devices()).unwrap();
         assert_eq!(
-            (devices[0].allow(), devices[0].access().as_deref()),
-            (false, Some("rwm"))
+            nodes,
+            serde_json::json!([{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3,
+                "fileMode": 0o666, "uid": 0, "gid": 5}])
+        );
+        let r = linux.resources().as_ref().unwrap();
+        let rules: Vec<String> = r
+            .devices()
+            .iter()
+            .flatten()
+            .map(|d| format!("{}{d}", if d.allow() { "+" } else { "-" }))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                "-a *:* rwm",
+                "+c 1:5 rwm",
+                "+c 1:3 rwm",
+                "+c 1:9 rwm",
+                "+c 1:8 rwm",
+                "+c 5:0 rwm",
+                "+c 5:1 rwm",
+                "-c 10:229 rwm",
+                "+c 1:3 r",
+                "+b 8:* rwm",
+            ],
+            "Docker's defaults, then the container's"
         );
         let memory = r.memory().as_ref().unwrap();
         assert_eq!(memory.limit(), Some(1 << 20));
@@ -673,6 +723,8 @@ pub(crate) mod tests {
             mounts: vec![],
             resources: Resources::default(),
             network: Network::Host,
+            devices: vec![],
+            device_rules: vec![],
             ..sample()
         };
         let json = serde_json::to_value(spec.to_spec().unwrap()).unwrap();
@@ -683,12 +735,14 @@ pub(crate) mod tests {
         assert!(p["capabilities"].get("ambient").is_none(), "{p}");
         assert!(json.get("annotations").is_none());
         assert_eq!(p["args"], serde_json::json!(["sh", "-c", "true"]));
-        let r = &json["linux"]["resources"];
+        let r = json["linux"]["resources"].as_object().unwrap();
         assert_eq!(
-            r,
-            &serde_json::json!({"devices": [{"allow": false, "access": "rwm"}]}),
+            r.keys().collect::<Vec<_>>(),
+            ["devices"],
             "no limits asked, none set"
         );
+        assert_eq!(r["devices"].as_array().unwrap().len(), 8, "Docker's rules");
+        assert!(json["linux"].get("devices").is_none(), "no nodes asked");
         let spec = round_trip(&spec);
         assert!(
             !spec

@@ -52,6 +52,15 @@ fn privileged_opens_what_the_defaults_close() {
         "opened"
     );
     sh(&d, &[], OPEN_LOOP_CONTROL).fails_with(1, "Operation not permitted");
+    // The host's device nodes are there, as Docker gives them.
+    if std::path::Path::new("/dev/loop-control").exists() {
+        let ls = "busybox ls /dev/loop-control";
+        assert_eq!(
+            sh(&d, &["--privileged"], ls).ok().trim(),
+            "/dev/loop-control"
+        );
+        sh(&d, &[], ls).fails_with(1, "No such file or directory");
+    }
     // /sys and the cgroup files are writable, nothing is masked (the last mount of a path is
     // the one in force).
     let access = |path: &str| {

@@ -2,6 +2,7 @@
 
 mod archive;
 mod connect;
+pub mod devices;
 mod links;
 pub use archive::{ExtractOptions, PathInfo, TarStream};
 mod exec;

@@ -76,6 +76,10 @@ pub struct Spec {
     pub runtime: String,
     /// Confinement beyond the namespaces: seccomp, no_new_privs.
     pub security: super::security::Security,
+    /// Host devices (`--device`); `None` when the client sent none (inspect shows null).
+    pub devices: Option<Vec<super::devices::DeviceMapping>>,
+    /// `--device-cgroup-rule`s, checked, as given.
+    pub device_cgroup_rules: Option<Vec<String>>,
 }
 
 /// Terminal and standard streams of a container or an exec.

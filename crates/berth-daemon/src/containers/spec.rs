@@ -216,6 +216,7 @@ pub fn run_spec(
     };
     let mut args = vec![rec.path.clone()];
     args.extend(rec.args.iter().cloned());
+    let (devices, device_rules) = super::devices::resolve(spec)?;
     Ok(RunSpec {
         args,
         env: process_env(spec, spec.stdio.tty, &[]),
@@ -263,6 +264,8 @@ pub fn run_spec(
         masked_paths: privileged_or(&spec.security, &spec.security.masked_paths),
         readonly_paths: privileged_or(&spec.security, &spec.security.readonly_paths),
         privileged: spec.security.privileged,
+        devices,
+        device_rules,
     })
 }
 

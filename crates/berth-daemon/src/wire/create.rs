@@ -36,7 +36,9 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
     if spec.runtime.is_empty() {
         spec.runtime = runtimes.default_name().to_string();
     }
-    crate::containers::spec::runtime(&spec.runtime, runtimes)?;
+    let runtime = crate::containers::spec::runtime(&spec.runtime, runtimes)?;
+    (spec.devices, spec.device_cgroup_rules) =
+        super::devices::requested(&req.host_config, &runtime)?;
     crate::containers::spec::check_host_support(&spec.resources)?;
     Ok(spec)
 }
@@ -102,6 +104,8 @@ pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
         runtime: h.runtime.clone(),
         // Read, with its checks, by `spec`.
         security: Default::default(),
+        devices: None,
+        device_cgroup_rules: None,
     }
 }
 

@@ -141,6 +141,17 @@ fn typed_host_config(s: &Spec) -> HostConfig {
         links: None,
         port_bindings: (!s.net.ports.is_empty()).then(|| port_bindings(s)),
         publish_all_ports: s.net.publish_all,
+        devices: s.devices.as_ref().map(|list| {
+            list.iter()
+                .map(|d| berth_api::container::DeviceMapping {
+                    path_on_host: d.path_on_host.clone(),
+                    path_in_container: d.path_in_container.clone(),
+                    cgroup_permissions: d.cgroup_permissions.clone(),
+                })
+                .collect()
+        }),
+        device_cgroup_rules: s.device_cgroup_rules.clone(),
+        device_requests: None,
         rest: Default::default(),
     }
 }

@@ -6,6 +6,7 @@
 mod checks;
 pub mod commit;
 pub mod create;
+mod devices;
 pub mod exec;
 pub mod inspect;
 pub mod mounts;

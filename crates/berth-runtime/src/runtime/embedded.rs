@@ -19,6 +19,10 @@
 //!   runc's reading of the profile. Loading a filter without `no_new_privs` needs CAP_SYS_ADMIN:
 //!   a process that lacks it gets it in its effective and permitted sets (never its bounding
 //!   set) from libcontainer, and drops it right after the load.
+//! - On cgroup v2 the device rules are applied after create too: libcontainer (without
+//!   `cgroupsv2_devices`) applies none there, so berth attaches its own eBPF filter
+//!   ([`crate::devices::bpf`]) to the container's cgroup before the user's command runs. The
+//!   nodes of `linux.devices` were made by then; opening them is what the filter decides.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -79,10 +83,10 @@ impl Embedded {
 
 impl Runtime for Embedded {
     fn create(&self, id: &str, bundle: &Path, stdio: Stdio) -> Result<Pid, ProcessError> {
-        let derived = derive_bundle(bundle)?;
+        let Derived { dir, after, filter } = derive_bundle(bundle)?;
         let container = self
-            .builder(id, stdio, Checked::new(derived.filter))?
-            .as_init(&derived.dir)
+            .builder(id, stdio, Checked::new(filter))?
+            .as_init(&dir)
             .with_systemd(false)
             .with_detach(true)
             .build()
@@ -90,8 +94,17 @@ impl Runtime for Embedded {
         let pid = container
             .pid()
             .ok_or_else(|| ProcessError::runtime("container has no init process"))?;
-        if let Some((cgroup, limit)) = derived.pids {
-            crate::cgroup::set_pids_limit(&cgroup, limit).map_err(ProcessError::runtime)?;
+        if let Some(cgroup) = &after.cgroup {
+            if crate::cgroup::is_unified() {
+                // libcontainer writes its defaults after the spec's rules on v1: so here.
+                let mut rules = after.devices;
+                rules.extend(crate::devices::libcontainer_defaults());
+                crate::devices::bpf::restrict(&crate::cgroup::unified_dir(cgroup), &rules)
+                    .map_err(ProcessError::runtime)?;
+            }
+            if let Some(limit) = after.pids {
+                crate::cgroup::set_pids_limit(cgroup, limit).map_err(ProcessError::runtime)?;
+            }
         }
         Ok(pid)
     }
@@ -128,10 +141,21 @@ impl Runtime for Embedded {
 struct Derived {
     /// The bundle it reads.
     dir: PathBuf,
-    /// The container's cgroup and pids limit, applied after create.
-    pids: Option<(String, i64)>,
+    /// What to apply to the container's cgroup after create.
+    after: AfterCreate,
     /// The seccomp filter the executor loads.
     filter: Option<Filter>,
+}
+
+/// What the embedded runtime applies itself after create, to the container's cgroup.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct AfterCreate {
+    /// The cgroup, relative to the hierarchy root.
+    cgroup: Option<String>,
+    /// The task limit.
+    pids: Option<i64>,
+    /// The spec's device rules, for the v2 filter.
+    devices: Vec<crate::devices::Rule>,
 }
 
 /// A filter to load, and whether the process holds CAP_SYS_ADMIN only to load it.
@@ -142,24 +166,31 @@ struct Filter {
 }
 
 /// Writes the spec libcontainer creates the container from: the bundle's, without its pids
-/// limit and seccomp filter and with an absolute root. The compiled filter, when there is one,
-/// is kept in the derived bundle for later execs.
+/// limit and seccomp filter and with an absolute root; says what to apply after create. The
+/// compiled filter, when there is one, is kept in the derived bundle for later execs.
 fn derive_bundle(bundle: &Path) -> Result<Derived, ProcessError> {
     let source = bundle.join("config.json");
     let mut spec = Spec::load(&source)
         .map_err(|e| ProcessError::runtime(format!("reading {}: {e}", source.display())))?;
-    let mut pids = None;
+    let mut after = AfterCreate::default();
     let mut seccomp = None;
     if let Some(linux) = spec.linux_mut() {
-        let cgroup = linux
+        after.cgroup = linux
             .cgroups_path()
             .as_ref()
             .map(|p| p.display().to_string());
-        if let Some(resources) = linux.resources_mut()
-            && let Some(limit) = resources.pids().as_ref().map(|p| p.limit())
-        {
+        if let Some(resources) = linux.resources_mut() {
+            for r in resources.devices().iter().flatten() {
+                after
+                    .devices
+                    .extend(crate::devices::Rule::from_oci(r).map_err(ProcessError::runtime)?);
+            }
+            after.pids = resources
+                .pids()
+                .as_ref()
+                .map(|p| p.limit())
+                .filter(|l| *l > 0);
             resources.set_pids(None);
-            pids = cgroup.filter(|_| limit > 0).map(|c| (c, limit));
         }
         seccomp = linux.seccomp_mut().take();
     }
@@ -193,7 +224,7 @@ fn derive_bundle(bundle: &Path) -> Result<Derived, ProcessError> {
     spec.save(dir.join("config.json")).map_err(|e| {
         ProcessError::runtime(format!("writing {}/config.json: {e}", dir.display()))
     })?;
-    Ok(Derived { dir, pids, filter })
+    Ok(Derived { dir, after, filter })
 }
 
 /// The process file libcontainer execs from and the filter its executor loads: the
@@ -428,7 +459,7 @@ mod tests {
     }
 
     #[test]
-    fn the_derived_bundle_has_no_pids_limit() {
+    fn the_derived_bundle_has_no_pids_limit_and_the_rules_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         let spec = crate::spec::tests::sample();
         std::fs::write(
@@ -438,7 +469,14 @@ mod tests {
         .unwrap();
         let derived = derive_bundle(dir.path()).unwrap();
         assert_eq!(derived.dir, dir.path().join(DERIVED_BUNDLE));
-        assert_eq!(derived.pids, Some(("/berth/x".to_string(), 10)));
+        let after = &derived.after;
+        assert_eq!(
+            (after.cgroup.as_deref(), after.pids),
+            (Some("/berth/x"), Some(10))
+        );
+        let mut rules = crate::devices::docker_defaults();
+        rules.extend(spec.device_rules.iter().copied());
+        assert_eq!(after.devices, rules, "the v2 filter gets the spec's rules");
         assert!(derived.filter.is_none());
         let written = Spec::load(derived.dir.join("config.json")).unwrap();
         let resources = written

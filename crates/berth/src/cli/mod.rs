@@ -4,6 +4,7 @@ mod build;
 mod container_files;
 mod containers;
 mod cp;
+mod device_opts;
 mod exec;
 mod images;
 mod mounts;

@@ -89,6 +89,8 @@ pub struct ContainerOpts {
     net: super::net_opts::NetOpts,
     #[command(flatten)]
     security: super::security_opts::SecurityOpts,
+    #[command(flatten)]
+    devices: super::device_opts::DeviceOpts,
     /// The image.
     image: String,
     /// Command and arguments.
@@ -142,6 +144,7 @@ pub fn env_list(env_files: &[String], env: &[String]) -> Result<Vec<String>> {
 
 /// The create request for the flags, and the warning the CLI adds to the daemon's.
 fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<String>)> {
+    let devices = o.devices.parse()?;
     let env = env_list(&o.env_file, &o.env)?;
     let labels: BTreeMap<String, String> = o
         .label
@@ -228,6 +231,9 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
             privileged: o.security.privileged,
             masked_paths: o.security.system_paths(),
             readonly_paths: o.security.system_paths(),
+            devices: Some(devices.devices),
+            device_cgroup_rules: devices.rules,
+            device_requests: devices.requests,
             ..HostConfig::default()
         },
         networking_config: Some(NetworkingConfig {
@@ -451,8 +457,10 @@ pub async fn run(client: &Client, a: RunArgs) -> Result<u8> {
             if let Some(code) = opt_error(&e, "run") {
                 return Ok(code);
             }
-            eprintln!("berth: {}", super::message(&e));
-            return Ok(125);
+            // The docker CLI picks the code from a create error's message too.
+            let msg = super::message(&e);
+            eprintln!("berth: {msg}");
+            return Ok(exit_code_for(&msg));
         }
     };
     if a.detach {
