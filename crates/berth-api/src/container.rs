@@ -158,6 +158,9 @@ pub struct HostConfig {
     pub readonly_rootfs: bool,
     #[serde(default, deserialize_with = "crate::null_default")]
     pub privileged: bool,
+    /// `--userns`: `host`, or empty for the daemon's user namespace setting.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub userns_mode: String,
     /// `--security-opt`: `seccomp=…`, `no-new-privileges`, `label=…`, `apparmor=…`.
     #[serde(default)]
     pub security_opt: Option<Vec<String>>,

@@ -9,11 +9,13 @@
 //! - [`id`]: object ids (64 hex digits) and container names, generated and validated.
 //! - [`rootfs`]: reading and writing inside a rootfs, a layer stack or a build context.
 //! - [`account`]: lookups in the text of a group file.
+//! - [`idmap`]: user-namespace ID maps from `/etc/subuid` and `/etc/subgid`.
 #![deny(missing_docs)]
 
 pub mod account;
 pub mod digest;
 pub mod id;
+pub mod idmap;
 pub mod path;
 pub mod rootfs;
 

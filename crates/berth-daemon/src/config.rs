@@ -36,6 +36,9 @@ pub struct SecurityConfig {
     pub seccomp: DaemonSeccomp,
     /// `--no-new-privileges`: containers get `no_new_privs` unless they say otherwise.
     pub no_new_privileges: bool,
+    /// `--userns-remap`: containers run in a user namespace with these maps, unless they ask
+    /// for the host's (`--userns=host`).
+    pub userns_remap: Option<berth_runtime::userns::Remap>,
 }
 
 /// The daemon's seccomp profile.

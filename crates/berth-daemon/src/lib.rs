@@ -22,6 +22,7 @@ pub mod http;
 pub mod images;
 pub mod networks;
 pub mod signal;
+pub mod userns;
 pub mod volumes;
 pub mod wire;
 
@@ -81,7 +82,9 @@ impl Daemon {
         let content =
             ContentStore::open(config.root.join("content")).map_err(Error::from_kinded)?;
         let snapshots: Arc<dyn berth_snapshot::Snapshotter> = Arc::new(
-            Overlay::open(config.root.join("snapshots"), db.clone()).map_err(Error::from_kinded)?,
+            Overlay::open(config.root.join("snapshots"), db.clone())
+                .map_err(Error::from_kinded)?
+                .with_ids(config.security.userns_remap.as_ref().map(|r| r.map.clone())),
         );
         let images = ImageStore::new(db.clone(), content, snapshots.clone())?;
         let events = Arc::new(events::Events::default());
@@ -90,11 +93,16 @@ impl Daemon {
             events.clone(),
             &config.network,
         )?);
-        let volumes = Arc::new(volumes::Volumes::open(
-            db.clone(),
-            config.root.join("volumes"),
-            events.clone(),
-        )?);
+        let volumes = Arc::new(
+            volumes::Volumes::open(db.clone(), config.root.join("volumes"), events.clone())?
+                .with_owner(
+                    config
+                        .security
+                        .userns_remap
+                        .as_ref()
+                        .map(|r| r.map.root_pair()),
+                ),
+        );
         let containers = containers::Containers::open(
             config.clone(),
             db.clone(),

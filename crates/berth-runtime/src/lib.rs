@@ -31,6 +31,8 @@ pub mod runtime;
 pub mod sealed;
 pub mod seccomp;
 pub mod spec;
+pub mod userns;
+mod userns_spec;
 
 pub use handle::{ExitStatus, MonitorHandle, StartError};
 pub use monitor::MonitorConfig;

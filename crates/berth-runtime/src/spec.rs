@@ -181,6 +181,8 @@ pub struct RunSpec {
     pub devices: Vec<crate::devices::Device>,
     /// Device cgroup rules after Docker's defaults: the devices' and `--device-cgroup-rule`s.
     pub device_rules: Vec<crate::devices::Rule>,
+    /// A user namespace with these maps (`--userns-remap`); `None`: the host's.
+    pub userns: Option<berth_core::idmap::IdMap>,
 }
 
 /// Where `--init` containers find their init, as in Docker.
@@ -219,6 +221,10 @@ impl RunSpec {
             .build()?;
         let mut linux = linux;
         linux.set_seccomp(self.seccomp.clone());
+        if let Some(map) = &self.userns {
+            linux.set_uid_mappings(Some(crate::userns_spec::mappings(&map.uids)?));
+            linux.set_gid_mappings(Some(crate::userns_spec::mappings(&map.gids)?));
+        }
         let mut spec = SpecBuilder::default()
             .version("1.0.2")
             .process(self.process(args)?)
@@ -238,12 +244,17 @@ impl RunSpec {
 
     /// The namespaces, and the read-only paths (which depend on the cgroup layout).
     fn namespaces(&self) -> Result<(Vec<LinuxNamespace>, Vec<String>), OciSpecError> {
-        let mut namespaces = vec![
+        let mut namespaces = vec![];
+        // First, so the others belong to it (a sysfs or mqueue mount needs that).
+        if self.userns.is_some() {
+            namespaces.push(LinuxNamespaceType::User);
+        }
+        namespaces.extend([
             LinuxNamespaceType::Pid,
             LinuxNamespaceType::Ipc,
             LinuxNamespaceType::Uts,
             LinuxNamespaceType::Mount,
-        ];
+        ]);
         let mut joined = None;
         match &self.network {
             Network::None => namespaces.push(LinuxNamespaceType::Network),
@@ -327,6 +338,12 @@ impl RunSpec {
                 &["nosuid", "noexec", "nodev", "mode=1777", &shm_size],
             )?,
         ];
+        if self.userns.is_some() && self.network != Network::None {
+            // A namespace the daemon made belongs to the host's user namespace, and sysfs
+            // mounts only for the owner of the network namespace: the host's, bound, as runc
+            // falls back to.
+            mounts[3] = crate::userns_spec::sysfs_bind()?;
+        }
         if let Some(init) = &self.init {
             mounts.push(mount(INIT_PATH, "bind", init, &["bind", "ro"])?);
         }
@@ -437,7 +454,7 @@ impl RunSpec {
 }
 
 /// One mount of the spec.
-fn mount(
+pub(crate) fn mount(
     destination: impl AsRef<Path>,
     kind: &str,
     source: impl AsRef<Path>,
@@ -514,6 +531,7 @@ pub(crate) mod tests {
                 gid: 5,
             }],
             device_rules: vec!["c 1:3 r".parse().unwrap(), "b 8:* rwm".parse().unwrap()],
+            userns: None,
         }
     }
 

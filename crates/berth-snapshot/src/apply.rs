@@ -13,6 +13,7 @@
 //! - other device nodes are skipped and counted: containers get their own `/dev`, and a layer must
 //!   not give anyone a handle on a host device.
 
+use berth_core::idmap::IdMap;
 use std::ffi::CString;
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -102,17 +103,32 @@ impl<R: Read> Read for Hashing<R> {
 
 /// Unpacks the (uncompressed) layer tar `reader` into `root`, which must exist.
 pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
-    extract(root, reader, true)
+    extract(root, reader, true, None)
+}
+
+/// [`apply`] for a user namespace `ids`: owners are shifted to the host IDs they are (Docker's
+/// remapped layers); an owner outside the map is an error.
+pub fn apply_mapped(
+    root: &Path,
+    reader: impl Read,
+    ids: Option<&IdMap>,
+) -> Result<ApplyStats, ApplyError> {
+    extract(root, reader, true, ids)
 }
 
 /// Unpacks an ordinary (uncompressed) tar archive into `root` (`ADD` of a local archive), with
 /// the same rules except that whiteout names are ordinary names: only layers have whiteouts.
 pub fn unpack_archive(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
-    extract(root, reader, false)
+    extract(root, reader, false, None)
 }
 
 /// The one tar extractor: a layer's (`whiteouts`) or an archive's.
-fn extract(root: &Path, reader: impl Read, whiteouts: bool) -> Result<ApplyStats, ApplyError> {
+fn extract(
+    root: &Path,
+    reader: impl Read,
+    whiteouts: bool,
+    ids: Option<&IdMap>,
+) -> Result<ApplyStats, ApplyError> {
     let mut archive = tar::Archive::new(Hashing {
         inner: reader,
         hasher: Sha256::new(),
@@ -223,6 +239,16 @@ fn extract(root: &Path, reader: impl Read, whiteouts: bool) -> Result<ApplyStats
                 continue;
             }
         }
+        let (uid, gid) = match ids {
+            Some(ids) => {
+                let id = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+                let (u, g) = ids
+                    .host_owner(id(uid), id(gid))
+                    .map_err(|e| werr(io::Error::new(io::ErrorKind::InvalidData, e)))?;
+                (u64::from(u), u64::from(g))
+            }
+            None => (uid, gid),
+        };
         set_metadata(&dest, kind, uid, gid, mode, mtime).map_err(werr)?;
     }
     // Directory times are set last: creating their children changed them.

@@ -15,6 +15,7 @@ use std::io::{self, Write};
 use std::os::fd::AsFd;
 use std::path::Path;
 
+use berth_core::idmap::IdMap;
 use berth_core::rootfs::walk::{self, Entry, Visit, file_type};
 use tar::{EntryType, Header};
 
@@ -34,13 +35,29 @@ pub fn diff(root: &Path, out: impl Write) -> io::Result<()> {
 
 /// [`diff`] without the paths in `exclude` (relative, `etc/hosts`) and what is below them.
 pub fn diff_excluding(root: &Path, out: impl Write, exclude: &HashSet<String>) -> io::Result<()> {
-    write_tree(walk::open_root(root)?, out, Kind::Layer, exclude)
+    diff_mapped(root, out, exclude, None)
+}
+
+/// [`diff_excluding`] of a tree that holds host IDs of a user namespace `ids`: the tar has the
+/// owners the container sees.
+pub fn diff_mapped(
+    root: &Path,
+    out: impl Write,
+    exclude: &HashSet<String>,
+    ids: Option<&IdMap>,
+) -> io::Result<()> {
+    write_tree(walk::open_root(root)?, out, Kind::Layer, exclude, ids)
 }
 
 /// Writes the tree under the directory `root` as a plain tar to `out`, extended attributes
 /// included (except `trusted.overlay.*`).
 pub fn export(root: impl AsFd, out: impl Write) -> io::Result<()> {
-    write_tree(root, out, Kind::Export, &HashSet::new())
+    export_mapped(root, out, None)
+}
+
+/// [`export`] of a tree that holds host IDs of a user namespace `ids`.
+pub fn export_mapped(root: impl AsFd, out: impl Write, ids: Option<&IdMap>) -> io::Result<()> {
+    write_tree(root, out, Kind::Export, &HashSet::new(), ids)
 }
 
 fn write_tree(
@@ -48,8 +65,10 @@ fn write_tree(
     out: impl Write,
     kind: Kind,
     exclude: &HashSet<String>,
+    ids: Option<&IdMap>,
 ) -> io::Result<()> {
     let mut w = TreeWriter {
+        ids,
         exclude,
         b: tar::Builder::new(out),
         links: HashMap::new(),
@@ -61,6 +80,8 @@ fn write_tree(
 }
 
 struct TreeWriter<'a, W: Write> {
+    /// The user namespace whose host IDs the tree holds, shifted back in the tar.
+    ids: Option<&'a IdMap>,
     exclude: &'a HashSet<String>,
     b: tar::Builder<W>,
     /// The first path of each multiply linked inode.
@@ -75,7 +96,8 @@ impl<W: Write> TreeWriter<'_, W> {
         if self.exclude.contains(e.path) {
             return Ok(Visit::Skip);
         }
-        let st = e.stat;
+        let owned = self.mapped(e.stat);
+        let st = &owned;
         let ft = file_type(st);
         if self.kind == Kind::Layer && e.is_whiteout() {
             let wh = match e.path.rsplit_once('/') {
@@ -129,6 +151,15 @@ impl<W: Write> TreeWriter<'_, W> {
         Ok(Visit::Descend)
     }
 
+    /// `st` with the owner the container sees.
+    fn mapped(&self, st: &rustix::fs::Stat) -> rustix::fs::Stat {
+        let mut st = *st;
+        if let Some(ids) = self.ids {
+            (st.st_uid, st.st_gid) = ids.container_owner(st.st_uid, st.st_gid);
+        }
+        st
+    }
+
     /// Writes a hard link if `e` is another name of an inode already written.
     fn linked(&mut self, e: &Entry) -> io::Result<bool> {
         if e.stat.st_nlink <= 1 {
@@ -136,7 +167,7 @@ impl<W: Write> TreeWriter<'_, W> {
         }
         let key = (e.stat.st_dev, e.stat.st_ino);
         if let Some(first) = self.links.get(&key) {
-            let mut h = header(e.stat, EntryType::Link);
+            let mut h = header(&self.mapped(e.stat), EntryType::Link);
             self.b.append_link(&mut h, e.path, first)?;
             return Ok(true);
         }

@@ -5,10 +5,11 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use berth_core::idmap::IdMap;
 use berth_core::{Digest, ErrorKind, HasKind, Mount};
 use sha2::{Digest as _, Sha256};
 
-use crate::apply::{ApplyError, ApplyStats, apply};
+use crate::apply::{ApplyError, ApplyStats};
 use crate::meta::{LayerMeta, Layers};
 use crate::snapshotter::{LayerInfo, Snapshotter};
 
@@ -67,6 +68,8 @@ pub fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
 pub struct Overlay {
     root: PathBuf,
     layers: Layers,
+    /// The user namespace whose host IDs layers and upper directories hold (`--userns-remap`).
+    ids: Option<IdMap>,
 }
 
 impl Overlay {
@@ -81,7 +84,27 @@ impl Overlay {
         }
         let layers = Layers::open(db)?;
         layers.reconcile(&root.join("layers"))?;
-        Ok(Overlay { root, layers })
+        Ok(Overlay {
+            root,
+            layers,
+            ids: None,
+        })
+    }
+
+    /// The store for a user namespace `ids`: layers are unpacked shifted into it, commits are
+    /// shifted back, and roots of layers and writable layers belong to its root.
+    pub fn with_ids(mut self, ids: Option<IdMap>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    /// Gives `dir` to the user namespace's root, if there is one.
+    fn own(&self, dir: &Path) -> Result<(), SnapshotError> {
+        let Some(ids) = &self.ids else {
+            return Ok(());
+        };
+        let (uid, gid) = ids.root_pair();
+        std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(io_err("chown", dir))
     }
 
     fn layer_dir(&self, chain: &Digest) -> PathBuf {
@@ -152,7 +175,8 @@ impl Snapshotter for Overlay {
         let tmp = self.root.join("tmp").join(berth_core::id::generate());
         let fs_dir = tmp.join("fs");
         fs::create_dir_all(&fs_dir).map_err(io_err("create", &fs_dir))?;
-        let result = apply(&fs_dir, tar)
+        self.own(&fs_dir)?;
+        let result = crate::apply_mapped(&fs_dir, tar, self.ids.as_ref())
             .map_err(SnapshotError::from)
             .and_then(|stats| {
                 let chain = chain_id(parent, &stats.diff_id);
@@ -211,7 +235,10 @@ impl Snapshotter for Overlay {
             .join(format!("{}.tar", berth_core::id::generate()));
         let upper = self.upper(key);
         let result = fs::File::create(&tar)
-            .and_then(|f| crate::diff(&upper, io::BufWriter::new(f)))
+            .and_then(|f| {
+                let out = io::BufWriter::new(f);
+                crate::diff_mapped(&upper, out, &Default::default(), self.ids.as_ref())
+            })
             .map_err(io_err("diff", &upper))
             .and_then(|()| {
                 let mut f = io::BufReader::new(fs::File::open(&tar).map_err(io_err("read", &tar))?);
@@ -244,6 +271,7 @@ impl Snapshotter for Overlay {
             let p = dir.join(d);
             fs::create_dir_all(&p).map_err(io_err("create", &p))?;
         }
+        self.own(&dir.join("upper"))?;
         self.mounts(key, chain)
     }
     /// The mounts of an already prepared writable layer.
@@ -305,6 +333,9 @@ impl Snapshotter for Overlay {
     /// The upper directory of a writable layer: what a container changed.
     fn upper(&self, key: &str) -> PathBuf {
         self.root.join("active").join(key).join("upper")
+    }
+    fn ids(&self) -> Option<&IdMap> {
+        self.ids.as_ref()
     }
     /// Removes a writable layer; removing a missing one is not an error.
     fn remove(&self, key: &str) -> Result<(), SnapshotError> {

@@ -71,6 +71,12 @@ pub trait Snapshotter: Send + Sync + std::fmt::Debug {
     /// (whiteouts as 0/0 devices): what a container wrote.
     fn upper(&self, key: &str) -> PathBuf;
 
+    /// The user namespace whose host IDs the layers and upper directories hold; `None`: they
+    /// hold the containers' own IDs.
+    fn ids(&self) -> Option<&berth_core::idmap::IdMap> {
+        None
+    }
+
     /// The directories of `key`'s changes (if given) and of `parent`'s layers, topmost first:
     /// the stack that `berth_core::rootfs::Layers` reads without mounting.
     fn layers(

@@ -260,12 +260,14 @@ async fn execute(
         return Err(Error::invalid(msg).with_code(code));
     }
     let upper = b.images.snapshots().upper(&id);
+    let ids = b.images.snapshots().ids().cloned();
     let tar_path = b.workdir().with_extension("tar");
     let path = tar_path.clone();
     tokio::task::spawn_blocking(move || {
         remove_stubs(&upper, &stubs);
         let f = std::fs::File::create(&path)?;
-        berth_snapshot::diff(&upper, std::io::BufWriter::new(f))
+        let out = std::io::BufWriter::new(f);
+        berth_snapshot::diff_mapped(&upper, out, &Default::default(), ids.as_ref())
     })
     .await
     .map_err(|e| Error::internal("diff task", e))?

@@ -206,9 +206,11 @@ impl Containers {
 
     /// The container's files: the view, with its volumes and directory binds over it.
     fn tree(&self, view: &RootfsView, rec: &Record) -> Result<Tree> {
-        tree(view.host_dir(), &rec.spec.mounts, |name| {
+        let tree = tree(view.host_dir(), &rec.spec.mounts, |name| {
             Ok(self.volumes.get(name)?.mountpoint)
-        })
+        })?;
+        // Under `--userns-remap` its files hold host IDs; archives hold the container's.
+        Ok(tree.with_ids(self.images.snapshots().ids().cloned()))
     }
 }
 

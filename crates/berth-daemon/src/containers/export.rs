@@ -16,12 +16,13 @@ impl Containers {
         c: &Arc<Container>,
         out: impl Write + Send + 'static,
     ) -> Result<()> {
+        let ids = self.images.snapshots().ids().cloned();
         self.with_rootfs(c, Access::Read, "exporting a container", move |view| {
             let root = view
                 .root()
                 .open_dir("/")
                 .map_err(|e| Error::internal("opening the container's rootfs", e))?;
-            berth_snapshot::export(&root, out)
+            berth_snapshot::export_mapped(&root, out, ids.as_ref())
                 .map_err(|e| Error::internal("exporting the container's filesystem", e))
         })
         .await

@@ -154,6 +154,7 @@ impl Containers {
             .security
             .no_new_privileges
             .unwrap_or(self.cfg.security.no_new_privileges);
+        run.userns = crate::userns::container_map(&self.cfg.security, &rec.spec.security);
         let oci = run
             .to_spec()
             .map_err(|e| Error::internal("building the OCI spec", e))?;

@@ -33,6 +33,9 @@ pub struct Security {
     pub masked_paths: Option<Vec<String>>,
     /// `HostConfig.ReadonlyPaths` as given; `None`: Docker's.
     pub readonly_paths: Option<Vec<String>>,
+    /// `HostConfig.UsernsMode`: `host` keeps it in the host's user namespace under
+    /// `--userns-remap`; empty: the daemon's.
+    pub userns_mode: String,
 }
 
 impl Security {

@@ -266,6 +266,8 @@ pub fn run_spec(
         privileged: spec.security.privileged,
         devices,
         device_rules,
+        // The daemon's service sets it (`--userns-remap`).
+        userns: None,
     })
 }
 

@@ -44,6 +44,7 @@ async fn create(
     let req: CreateRequest = berth_api::fields::decode_create(&body)
         .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
     let mut spec = crate::wire::create::spec(req, &d.config.runtimes)?;
+    crate::userns::check(&spec, &d.config.security)?;
     super::container_net::resolve(&d, &mut spec)?;
     let mut warnings = super::container_net::warnings(&spec);
     warnings.extend(crate::wire::create::security_warnings(&spec));

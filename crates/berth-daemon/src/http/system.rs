@@ -380,6 +380,9 @@ fn df_blocking(d: Arc<Daemon>) -> Result<Json<serde_json::Value>, Error> {
 /// `SecurityOptions` of `info`, in Docker's order and words.
 fn security_options(s: &crate::config::SecurityConfig) -> Vec<String> {
     let mut options = vec![format!("name=seccomp,profile={}", s.seccomp.name())];
+    if s.userns_remap.is_some() {
+        options.push("name=userns".into());
+    }
     if s.no_new_privileges {
         options.push("name=no-new-privileges".into());
     }

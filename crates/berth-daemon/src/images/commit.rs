@@ -132,12 +132,14 @@ fn commit_blocking(
     stubs: &std::collections::HashSet<String>,
 ) -> Result<Image> {
     let upper = store.snapshots().upper(&rec.id);
+    let ids = store.snapshots().ids().cloned();
     let (reader, writer) =
         std::io::pipe().map_err(|e| Error::internal("making a pipe for the layer", e))?;
     // The tar is written on one thread while the store reads it on this one.
     let (diffed, layer) = std::thread::scope(|s| {
         let diff = s.spawn(move || {
-            berth_snapshot::diff_excluding(&upper, std::io::BufWriter::new(writer), stubs)
+            let out = std::io::BufWriter::new(writer);
+            berth_snapshot::diff_mapped(&upper, out, stubs, ids.as_ref())
         });
         let layer = store.add_layer(base.chain_id.as_ref(), std::io::BufReader::new(reader));
         (diff.join(), layer)

@@ -64,6 +64,8 @@ pub struct Volumes {
     users: Mutex<Users>,
     /// Users of volumes with options, which are mounted while used.
     active: Mutex<HashMap<String, Arc<Mutex<mount::Active>>>>,
+    /// Who owns a new volume's directory; `None`: the daemon.
+    owner: Option<(u32, u32)>,
 }
 
 /// Which containers use which volumes, and the volumes being removed.
@@ -104,7 +106,14 @@ impl Volumes {
             events,
             users: Mutex::default(),
             active: Mutex::default(),
+            owner: None,
         })
+    }
+
+    /// The service whose new volumes belong to `owner` (the remapped root's host IDs).
+    pub fn with_owner(mut self, owner: Option<(u32, u32)>) -> Self {
+        self.owner = owner;
+        self
     }
 
     fn publish(&self, action: &str, v: &Volume) {
@@ -148,6 +157,13 @@ impl Volumes {
         self.put(&v)?;
         std::fs::create_dir_all(&v.mountpoint)
             .map_err(|e| Error::internal("creating the volume's directory", e))?;
+        // Docker's: the remapped root owns a new volume (`--userns-remap`).
+        if let Some((uid, gid)) = self.owner {
+            for d in [&dir, &v.mountpoint] {
+                std::os::unix::fs::chown(d, Some(uid), Some(gid))
+                    .map_err(|e| Error::internal("giving the volume to the remapped root", e))?;
+            }
+        }
         self.publish("create", &v);
         Ok(v)
     }

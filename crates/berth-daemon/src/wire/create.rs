@@ -29,6 +29,7 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
     spec.security.cap_add = req.host_config.cap_add.clone().unwrap_or_default();
     spec.security.cap_drop = req.host_config.cap_drop.clone().unwrap_or_default();
     spec.security.privileged = req.host_config.privileged;
+    spec.security.userns_mode = crate::userns::mode(&req.host_config.userns_mode)?;
     spec.security.masked_paths = req.host_config.masked_paths.clone();
     spec.security.readonly_paths = req.host_config.readonly_paths.clone();
     spec.security.capabilities()?;

@@ -114,6 +114,7 @@ fn typed_host_config(s: &Spec) -> HostConfig {
         shm_size: s.shm_size,
         readonly_rootfs: s.readonly_rootfs,
         privileged: s.security.privileged,
+        userns_mode: s.security.userns_mode.clone(),
         masked_paths: paths(
             s,
             &s.security.masked_paths,

@@ -83,7 +83,15 @@ impl Embedded {
 
 impl Runtime for Embedded {
     fn create(&self, id: &str, bundle: &Path, stdio: Stdio) -> Result<Pid, ProcessError> {
-        let Derived { dir, after, filter } = derive_bundle(bundle)?;
+        let Derived {
+            dir,
+            after,
+            filter,
+            netns,
+        } = derive_bundle(bundle)?;
+        if let Some(path) = &netns {
+            super::userns_join::join(path, nix::sched::CloneFlags::CLONE_NEWNET)?;
+        }
         let container = self
             .builder(id, stdio, Checked::new(filter))?
             .as_init(&dir)
@@ -118,6 +126,13 @@ impl Runtime for Embedded {
     fn exec(&self, id: &str, process: &Path, stdio: Stdio) -> Result<Pid, ProcessError> {
         let container = Container::load(self.state_root.join(id)).map_err(classify)?;
         let (process, filter) = derive_exec(container.bundle(), process)?;
+        let derived = container.bundle().join("config.json");
+        if Spec::load(&derived).is_ok_and(|s| super::userns_join::has_userns(&s)) {
+            let pid = container
+                .pid()
+                .ok_or_else(|| ProcessError::runtime("container has no init process"))?;
+            super::userns_join::join_for_exec(pid)?;
+        }
         self.builder(id, stdio, Checked::new(filter))?
             .as_tenant()
             .with_process(Some(&process))
@@ -145,6 +160,8 @@ struct Derived {
     after: AfterCreate,
     /// The seccomp filter the executor loads.
     filter: Option<Filter>,
+    /// A network namespace to join before libcontainer runs (see `userns_join`).
+    netns: Option<PathBuf>,
 }
 
 /// What the embedded runtime applies itself after create, to the container's cgroup.
@@ -221,10 +238,16 @@ fn derive_bundle(bundle: &Path) -> Result<Derived, ProcessError> {
             None
         }
     };
+    let netns = super::userns_join::take_netns(&mut spec);
     spec.save(dir.join("config.json")).map_err(|e| {
         ProcessError::runtime(format!("writing {}/config.json: {e}", dir.display()))
     })?;
-    Ok(Derived { dir, after, filter })
+    Ok(Derived {
+        dir,
+        after,
+        filter,
+        netns,
+    })
 }
 
 /// The process file libcontainer execs from and the filter its executor loads: the

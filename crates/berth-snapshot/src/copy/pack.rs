@@ -49,6 +49,17 @@ struct Packer<'a, W: Write> {
 }
 
 impl<W: Write> Packer<'_, W> {
+    /// The header of `st`, with the owner the container sees.
+    fn header(&self, st: &Stat, kind: EntryType) -> Header {
+        let mut h = header(st, kind);
+        if let Some(ids) = &self.tree.ids {
+            let (u, g) = ids.container_owner(st.st_uid, st.st_gid);
+            h.set_uid(u.into());
+            h.set_gid(g.into());
+        }
+        h
+    }
+
     fn err(&self, op: &'static str, path: &str, e: io::Error) -> CopyError {
         CopyError::io(op, path, e)
     }
@@ -148,7 +159,7 @@ impl<W: Write> Packer<'_, W> {
         let size = st.st_size as u64;
         // Exactly `size` bytes, whatever the file does meanwhile: the header is written first.
         let data = file.take(size).chain(io::repeat(0)).take(size);
-        let mut h = header(&st, EntryType::Regular);
+        let mut h = self.header(&st, EntryType::Regular);
         h.set_size(size);
         self.append(h, name.as_bytes(), None, data)
     }
@@ -168,7 +179,7 @@ impl<W: Write> Packer<'_, W> {
             (None, FileType::BlockDevice) => EntryType::Block,
             (None, _) => EntryType::Regular,
         };
-        let mut h = header(st, kind);
+        let mut h = self.header(st, kind);
         if matches!(kind, EntryType::Char | EntryType::Block) {
             let dev = st.st_rdev;
             let _ = h.set_device_major(rustix::fs::major(dev));

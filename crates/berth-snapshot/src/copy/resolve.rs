@@ -18,6 +18,9 @@ const MAX_LINKS: u32 = 40;
 pub struct Tree {
     root: OwnedFd,
     mounts: Vec<TreeMount>,
+    /// The user namespace whose host IDs the tree holds: archives show the container's owners
+    /// and extraction writes the host's.
+    pub(crate) ids: Option<berth_core::idmap::IdMap>,
 }
 
 #[derive(Debug)]
@@ -95,7 +98,14 @@ impl Tree {
         Ok(Tree {
             root: open_root(dir)?,
             mounts: Vec::new(),
+            ids: None,
         })
+    }
+
+    /// The tree as a container in user namespace `ids` sees it.
+    pub fn with_ids(mut self, ids: Option<berth_core::idmap::IdMap>) -> Tree {
+        self.ids = ids;
+        self
     }
 
     /// Adds directory `source` mounted at `target` (an absolute path in the tree).

@@ -149,11 +149,19 @@ impl Unpacker<'_> {
             u32::try_from(v)
                 .map_err(|_| CopyError::Read(io::Error::other("uid or gid out of range")))
         };
-        Ok(match self.opts.owner {
+        let owner = match self.opts.owner {
             Owner::Archive => Some((id(&old.uid, h.uid())?, id(&old.gid, h.gid())?)),
             Owner::Fixed(u, g) => Some((u, g)),
             Owner::Caller => None,
-        })
+        };
+        // In a user namespace, the container's owners are host IDs; the caller is its root.
+        let Some(ids) = &self.tree.ids else {
+            return Ok(owner);
+        };
+        let (u, g) = owner.unwrap_or((0, 0));
+        ids.host_owner(u, g)
+            .map(Some)
+            .map_err(|e| CopyError::Read(io::Error::new(io::ErrorKind::InvalidData, e)))
     }
 
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<(), CopyError> {

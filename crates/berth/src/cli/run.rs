@@ -229,6 +229,7 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
             cap_add: (!o.security.cap_add.is_empty()).then(|| o.security.cap_add.clone()),
             cap_drop: (!o.security.cap_drop.is_empty()).then(|| o.security.cap_drop.clone()),
             privileged: o.security.privileged,
+            userns_mode: o.security.userns_mode()?,
             masked_paths: o.security.system_paths(),
             readonly_paths: o.security.system_paths(),
             devices: Some(devices.devices),

@@ -20,9 +20,20 @@ pub struct SecurityOpts {
     /// Give extended privileges to this container.
     #[arg(long)]
     pub privileged: bool,
+    /// User namespace to use.
+    #[arg(long)]
+    pub userns: Option<String>,
 }
 
 impl SecurityOpts {
+    /// `HostConfig.UsernsMode`, or the docker CLI's error.
+    pub fn userns_mode(&self) -> Result<String> {
+        match self.userns.as_deref().unwrap_or_default() {
+            mode @ ("" | "host") => Ok(mode.to_string()),
+            _ => bail!("--userns: invalid USER mode"),
+        }
+    }
+
     /// `HostConfig.SecurityOpt`, or the docker CLI's error.
     pub fn security_opt(&self) -> Result<Option<Vec<String>>> {
         let mut opts = Vec::new();

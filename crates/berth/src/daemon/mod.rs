@@ -60,6 +60,10 @@ pub struct DaemonArgs {
     /// Set no-new-privileges by default for new containers.
     #[arg(long)]
     pub no_new_privileges: bool,
+    /// User namespaces for containers: `default` (the `dockremap` account, created when
+    /// missing), `user[:group]` or `uid[:gid]`, mapped to its /etc/subuid and /etc/subgid ranges.
+    #[arg(long, value_name = "user[:group]")]
+    pub userns_remap: Option<String>,
     /// Log level (error, warn, info, debug, trace).
     #[arg(long, short = 'l', default_value = "info")]
     pub log_level: String,
@@ -79,8 +83,19 @@ pub fn run(args: DaemonArgs) -> Result<()> {
     let init_binary = std::env::current_exe().context("locating the berth binary")?;
     let sealed = berth_runtime::sealed::SealedExe::copy_of(&init_binary)
         .context("making a sealed copy of the berth binary")?;
+    let userns_remap = match args.userns_remap.as_deref() {
+        None | Some("") => None,
+        Some(spec) => berth_runtime::userns::resolve(spec)?,
+    };
+    // As dockerd: a remapping has a data root of its own, `<root>/<uid>.<gid>`.
+    let root = match &userns_remap {
+        Some(r) => {
+            berth_daemon::userns::data_root(&args.data_root, &r.map).map_err(anyhow::Error::msg)?
+        }
+        None => args.data_root.clone(),
+    };
     let config = DaemonConfig {
-        root: args.data_root.clone(),
+        root,
         exec_root: args.exec_root.clone(),
         exe: sealed.path(),
         init_binary,
@@ -96,6 +111,7 @@ pub fn run(args: DaemonArgs) -> Result<()> {
             seccomp: berth_daemon::config::DaemonSeccomp::from_arg(&args.seccomp_profile)
                 .map_err(anyhow::Error::msg)?,
             no_new_privileges: args.no_new_privileges,
+            userns_remap,
         },
         api_warnings: plan.warnings(),
     };

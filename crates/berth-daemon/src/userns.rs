@@ -1,0 +1,137 @@
+//! `--userns-remap` in the daemon: the data root of a remapping (dockerd's
+//! `<root>/<uid>.<gid>`), which containers get a user namespace, and dockerd's refusals of what
+//! cannot share the host's namespaces.
+//!
+//! Layers, container upper directories and volumes under a remapped root hold host IDs (the
+//! container's shifted by the map), as in Docker: a layer is shifted while it is unpacked, and
+//! every tar berth writes from them (commit, build steps, `export`, `cp`) is shifted back.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use berth_core::idmap::IdMap;
+
+use crate::config::SecurityConfig;
+use crate::containers::{NetworkMode, Spec};
+use crate::error::{Error, Result};
+
+/// The user namespace maps of a container: the daemon's, unless it runs with `--userns=host`.
+pub fn container_map(cfg: &SecurityConfig, s: &crate::containers::Security) -> Option<IdMap> {
+    let remap = cfg.userns_remap.as_ref()?;
+    (s.userns_mode != "host").then(|| remap.map.clone())
+}
+
+/// `HostConfig.UsernsMode` as given: empty or `host` (what Docker's CLI accepts).
+pub fn mode(value: &str) -> Result<String> {
+    match value {
+        "" | "host" => Ok(value.to_string()),
+        v => Err(Error::invalid(format!("invalid user namespace mode: {v}"))),
+    }
+}
+
+/// dockerd's refusals for a container in the daemon's user namespace.
+pub fn check(spec: &Spec, cfg: &SecurityConfig) -> Result<()> {
+    if cfg.userns_remap.is_none() || spec.security.userns_mode == "host" {
+        return Ok(());
+    }
+    if spec.security.privileged {
+        return Err(Error::invalid(
+            "privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode",
+        ));
+    }
+    if spec.network == NetworkMode::Host {
+        return Err(Error::invalid(
+            "cannot share the host's network namespace when user namespaces are enabled",
+        ));
+    }
+    // The host's PID namespace is refused before this (berth does not offer it yet).
+    Ok(())
+}
+
+/// The data root of remapping `map` under `root`, made as dockerd makes it: `root` mode 0711,
+/// `<root>/<uid>.<gid>` owned by root and the remapped root's group, mode 0710, and every
+/// directory above it searchable by the remapped root.
+pub fn data_root(root: &Path, map: &IdMap) -> std::result::Result<PathBuf, String> {
+    let (uid, gid) = map.root_pair();
+    std::fs::create_dir_all(root).map_err(|e| format!("creating {}: {e}", root.display()))?;
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o711))
+        .map_err(|e| format!("setting the mode of {}: {e}", root.display()))?;
+    let sub = root.join(format!("{uid}.{gid}"));
+    std::fs::create_dir_all(&sub)
+        .and_then(|()| std::os::unix::fs::chown(&sub, Some(0), Some(gid)))
+        .and_then(|()| std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o710)))
+        .map_err(|e| format!("Cannot create daemon root: {}: {e}", sub.display()))?;
+    let mut dir = sub.as_path();
+    while let Some(parent) = dir.parent() {
+        if parent == Path::new("/") || parent.as_os_str().is_empty() {
+            break;
+        }
+        if !searchable(parent, uid, gid) {
+            return Err(format!(
+                "a subdirectory in your graphroot path ({}) restricts access to the remapped root uid/gid; please fix by allowing 'o+x' permissions on existing directories",
+                sub.display()
+            ));
+        }
+        dir = parent;
+    }
+    Ok(sub)
+}
+
+/// Whether `uid`/`gid` may search `dir` (dockerd's rough `canAccess`).
+fn searchable(dir: &Path, uid: u32, gid: u32) -> bool {
+    let Ok(m) = std::fs::metadata(dir) else {
+        return false;
+    };
+    let mode = m.mode();
+    mode & 0o001 != 0
+        || (m.uid() == uid && mode & 0o100 != 0)
+        || (m.gid() == gid && mode & 0o010 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use berth_core::idmap::IdRange;
+
+    use super::*;
+
+    fn map(host: u32) -> IdMap {
+        let r = vec![IdRange {
+            container: 0,
+            host,
+            size: 65536,
+        }];
+        IdMap {
+            uids: r.clone(),
+            gids: r,
+        }
+    }
+
+    #[test]
+    fn the_remapped_root_is_made_as_dockerd_makes_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let root = tmp.path().join("data");
+        let sub = data_root(&root, &map(300000)).unwrap();
+        assert_eq!(sub, root.join("300000.300000"));
+        let m = std::fs::metadata(&sub).unwrap();
+        assert_eq!((m.uid(), m.gid(), m.mode() & 0o777), (0, 300000, 0o710));
+        assert_eq!(std::fs::metadata(&root).unwrap().mode() & 0o777, 0o711);
+
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let err = data_root(&root, &map(300000)).unwrap_err();
+        assert!(
+            err.contains("restricts access to the remapped root"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn only_empty_and_host_are_modes() {
+        assert_eq!(mode("host").unwrap(), "host");
+        assert_eq!(mode("").unwrap(), "");
+        assert_eq!(
+            mode("private").unwrap_err().message,
+            "invalid user namespace mode: private"
+        );
+    }
+}
