@@ -182,6 +182,12 @@ impl TestDaemon {
             .prefix("berth-test")
             .tempdir_in("/tmp")
             .unwrap();
+        // Searchable by others, as a remapped root needs its data root to be (dockerd's check).
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o711),
+        )
+        .unwrap();
         let root = dir.path().join("root");
         let exec_root = dir.path().join("run");
         let socket = exec_root.join("berth.sock");
