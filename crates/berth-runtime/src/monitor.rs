@@ -237,7 +237,7 @@ fn start(
     crate::mount::mount_all(&config.rootfs, rootfs).map_err(ProcessError::runtime)?;
     crate::mount::resolve_targets(&config.bundle, rootfs)?;
     if !config.workdir.is_empty() {
-        crate::mount::make_dir_in_root(rootfs, &config.workdir)?;
+        crate::mount::make_dir_in_root(rootfs, &config.workdir, &config.bundle)?;
     }
     let _ = fs::remove_file(&config.socket);
     let (mut stdout, mut stderr, mut stdin, mut console) = (None, None, None, None);

@@ -106,11 +106,14 @@ fn compact_lowerdirs(options: &[String]) -> Option<(PathBuf, String)> {
 /// Creates directory `dir` (absolute, in the container's view) under `rootfs` with its missing
 /// parents, mode 0755, owned by root, as Docker prepares a working directory. Symlinks on the
 /// way resolve inside `rootfs`, never outside it.
-pub fn make_dir_in_root(rootfs: &Path, dir: &str) -> Result<(), ProcessError> {
+pub fn make_dir_in_root(rootfs: &Path, dir: &str, bundle: &Path) -> Result<(), ProcessError> {
     use berth_core::rootfs::{FsError, RootDir};
     let root = RootDir::open(rootfs)
         .map_err(|e| ProcessError::runtime(format!("opening the rootfs: {e}")))?;
-    match root.mkdir_all(dir, 0o755) {
+    let owner = oci_spec::runtime::Spec::load(bundle.join("config.json"))
+        .ok()
+        .and_then(|s| crate::userns_spec::root_owner(&s));
+    match crate::userns_spec::mkdir_owned(&root, dir, owner) {
         Ok(()) => Ok(()),
         Err(FsError::NotDirectory { .. }) => Err(ProcessError::InvalidWorkdir {
             dir: dir.to_string(),
@@ -143,6 +146,7 @@ pub fn resolve_targets(bundle: &Path, rootfs: &Path) -> Result<(), ProcessError>
     let mut spec = oci_spec::runtime::Spec::load(&path)
         .map_err(|e| fail(format!("reading {}: {e}", path.display())))?;
     let root = RootDir::open(rootfs).map_err(|e| fail(format!("opening the rootfs: {e}")))?;
+    let owner = crate::userns_spec::root_owner(&spec);
     let real_root = std::fs::canonicalize(rootfs)
         .map_err(|e| fail(format!("resolving {}: {e}", rootfs.display())))?;
     let mut mounts = spec.mounts().clone().unwrap_or_default();
@@ -159,7 +163,7 @@ pub fn resolve_targets(bundle: &Path, rootfs: &Path) -> Result<(), ProcessError>
         } else {
             let dest =
                 follow(&root, &dest).map_err(|e| fail(format!("mount target {dest}: {e}")))?;
-            root.mkdir_all(&dest, 0o755)
+            crate::userns_spec::mkdir_owned(&root, &dest, owner)
                 .map_err(|e| fail(format!("creating mount target {dest}: {e}")))?;
             let host = root
                 .host_path(&dest)
@@ -214,18 +218,18 @@ mod tests {
         std::os::unix::fs::symlink("/outside", r.join("link")).unwrap();
         std::os::unix::fs::symlink("../../../../..", r.join("up")).unwrap();
         std::fs::write(r.join("f"), "").unwrap();
-        make_dir_in_root(r, "/a/b").unwrap();
+        make_dir_in_root(r, "/a/b", Path::new("/nonexistent")).unwrap();
         assert!(r.join("a/b").is_dir());
-        make_dir_in_root(r, "/a/b").unwrap();
-        make_dir_in_root(r, "/link/x").unwrap();
+        make_dir_in_root(r, "/a/b", Path::new("/nonexistent")).unwrap();
+        make_dir_in_root(r, "/link/x", Path::new("/nonexistent")).unwrap();
         assert!(
             r.join("outside/x").is_dir(),
             "absolute links resolve in the root"
         );
-        make_dir_in_root(r, "/up/escaped").unwrap();
+        make_dir_in_root(r, "/up/escaped", Path::new("/nonexistent")).unwrap();
         assert!(r.join("escaped").is_dir(), "`..` stops at the root");
         assert_eq!(
-            make_dir_in_root(r, "/f/x").unwrap_err(),
+            make_dir_in_root(r, "/f/x", Path::new("/nonexistent")).unwrap_err(),
             ProcessError::InvalidWorkdir { dir: "/f/x".into() }
         );
     }

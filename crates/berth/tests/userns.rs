@@ -398,3 +398,39 @@ fn the_daemon_refuses_a_remapping_it_cannot_make() {
         "{err}"
     );
 }
+
+#[test]
+fn builds_and_made_directories_belong_to_the_remapped_root() {
+    let a = account("build", true);
+    let d = remapped(&a);
+    let ctx = common::context(&[(
+        "Dockerfile",
+        "FROM busybox\n\
+         RUN busybox mkdir /made && busybox chown 9:9 /made\n\
+         RUN --mount=type=cache,target=/cache,uid=4,gid=5 busybox stat -c %u:%g /cache > /cache-owner\n\
+         VOLUME /vol\n\
+         WORKDIR /wd\n",
+    )]);
+    d.berth(&["build", "-q", "-t", "built", ctx.path().to_str().unwrap()])
+        .ok();
+    let out = d
+        .docker(&[
+            "run",
+            "--rm",
+            "-v",
+            "fresh:/vol",
+            "-w",
+            "/new/dir",
+            "built",
+            "busybox",
+            "sh",
+            "-c",
+            "busybox stat -c %u:%g /made /vol /wd /new /new/dir; busybox cat /cache-owner; busybox touch /new/dir/f /vol/f && echo wrote",
+        ])
+        .ok();
+    assert_eq!(
+        out.split_whitespace().collect::<Vec<_>>(),
+        ["9:9", "0:0", "0:0", "0:0", "0:0", "4:5", "wrote"],
+        "{out}"
+    );
+}

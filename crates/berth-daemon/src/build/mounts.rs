@@ -181,11 +181,19 @@ fn target_path(st: &State<'_>, target: &str) -> Result<String> {
 }
 
 /// The owner a cache or secret gets (root when unset).
+/// The host owner of a mount's `uid`/`gid`: the step's container sees them as given (shifted
+/// into the daemon's user namespace under `--userns-remap`).
 fn owner(st: &State<'_>, uid: &Option<String>, gid: &Option<String>) -> Result<(u32, u32)> {
-    Ok((
+    let (uid, gid) = (
         num(expand(st, uid)?, "uid")?.unwrap_or(0),
         num(expand(st, gid)?, "gid")?.unwrap_or(0),
-    ))
+    );
+    match st.shared.builder.images.snapshots().ids() {
+        Some(ids) => ids
+            .host_owner(uid, gid)
+            .map_err(|e| Error::invalid(e.to_string())),
+        None => Ok((uid, gid)),
+    }
 }
 
 /// Makes ready what the mounts of a RUN need, in order.
