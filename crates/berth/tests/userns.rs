@@ -434,3 +434,128 @@ fn builds_and_made_directories_belong_to_the_remapped_root() {
         "{out}"
     );
 }
+
+/// The host's files a system account lives in; dropping it restores them as they were.
+struct Restore(Vec<(PathBuf, Option<String>)>);
+
+impl Restore {
+    fn of(files: &[&str]) -> Restore {
+        Restore(
+            files
+                .iter()
+                .map(|f| (PathBuf::from(f), std::fs::read_to_string(f).ok()))
+                .collect(),
+        )
+    }
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        for (path, before) in &self.0 {
+            let now = std::fs::read_to_string(path).ok();
+            match (before, now) {
+                (Some(b), Some(n)) if n.starts_with(b.as_str()) => {
+                    let _ = std::fs::write(path, b);
+                }
+                // Something else changed it meanwhile: take out only dockremap's new lines.
+                (Some(b), Some(n)) => {
+                    let kept: String = n
+                        .lines()
+                        .filter(|l| !l.starts_with("dockremap:") || b.lines().any(|o| o == *l))
+                        .map(|l| format!("{l}\n"))
+                        .collect();
+                    let _ = std::fs::write(path, kept);
+                }
+                (None, Some(_)) => {
+                    let _ = std::fs::remove_file(path);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// `--userns-remap=default` makes dockerd's `dockremap` account and its ranges when the host
+/// lacks them, and maps containers onto them.
+#[test]
+fn default_creates_the_dockremap_account_with_its_ranges() {
+    let _lock = ETC.lock().unwrap_or_else(|e| e.into_inner());
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    if passwd.lines().any(|l| l.starts_with("dockremap:")) {
+        eprintln!(
+            "skipped: this host already has a dockremap account, which the test must not touch"
+        );
+        return;
+    }
+    let _restore = Restore::of(&[
+        "/etc/passwd",
+        "/etc/group",
+        "/etc/shadow",
+        "/etc/gshadow",
+        "/etc/subuid",
+        "/etc/subgid",
+    ]);
+    let d = TestDaemon::start_with_args(&["--userns-remap", "default"]);
+    let subuid = std::fs::read_to_string("/etc/subuid").unwrap();
+    let line = subuid
+        .lines()
+        .find(|l| l.starts_with("dockremap:"))
+        .expect("a dockremap range");
+    let f: Vec<&str> = line.split(':').collect();
+    assert_eq!(f[2], "65536", "{line}");
+    d.import_busybox("busybox");
+    let map = d
+        .docker(&[
+            "run",
+            "--rm",
+            "busybox",
+            "busybox",
+            "cat",
+            "/proc/self/uid_map",
+        ])
+        .ok();
+    assert_eq!(
+        map.split_whitespace().collect::<Vec<_>>(),
+        ["0", f[1], "65536"]
+    );
+    drop(d);
+}
+
+/// The escape attempts of `escapes.rs` that a user namespace could change: all still fail.
+#[test]
+fn escapes_stay_shut_under_a_remapping() {
+    let a = account("esc", true);
+    let d = remapped(&a);
+    let sh = |script: &str| d.docker(&["run", "--rm", "busybox", "sh", "-c", script]);
+    let cgroups = "for f in /sys/fs/cgroup/*/notify_on_release /sys/fs/cgroup/*/pids.max \
+                   /sys/fs/cgroup/pids.max /sys/fs/cgroup/*/release_agent; do \
+                   [ -e $f ] && { echo 1 > $f && echo WROTE $f; }; done; true";
+    let out = sh(cgroups);
+    assert!(!out.stdout.contains("WROTE"), "{}", out.stdout);
+    for file in [
+        "/proc/sys/kernel/domainname",
+        "/sys/class/net/lo/mtu",
+        "/proc/sysrq-trigger",
+    ] {
+        let out = sh(&format!("[ ! -e {file} ] || echo 1500 > {file}"));
+        assert!(
+            out.code != 0 || !Path::new(file).exists(),
+            "{file} was written"
+        );
+    }
+    let own = "busybox unshare -U -r -m busybox mount -t cgroup -o memory cgroup /tmp";
+    sh(own).fails_with(1, "Operation not permitted");
+    let kernel = "busybox cat /proc/interrupts /proc/keys | busybox wc -c";
+    assert_eq!(sh(kernel).ok().trim(), "0");
+    let raise = "ulimit -Hn $(( $(ulimit -Hn) + 1 ))";
+    assert_ne!(sh(raise).code, 0, "raised its hard limit");
+    for fd in 3..6 {
+        let wd = format!("/proc/self/fd/{fd}");
+        let out = d.docker(&["run", "--rm", "-w", &wd, "busybox", "true"]);
+        assert_ne!(out.code, 0, "-w {wd} started");
+    }
+    // Host processes stay out of sight.
+    let out = sh("busybox ps -o pid | busybox wc -l").ok();
+    // The header, sh, ps and wc.
+    assert!(out.trim().parse::<u32>().unwrap() <= 4, "{out}");
+}
