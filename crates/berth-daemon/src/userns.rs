@@ -48,6 +48,29 @@ pub fn check(spec: &Spec, cfg: &SecurityConfig) -> Result<()> {
     Ok(())
 }
 
+/// Refuses an exec berth cannot make: an external runtime (runc 1.1) enters a remapped
+/// container's user namespace before its network namespace, which the daemon made and the
+/// host's user namespace owns, and fails. The embedded runtime joins them in the right order.
+pub fn check_exec(spec: &Spec, cfg: &crate::config::DaemonConfig) -> Result<()> {
+    let external = matches!(
+        crate::containers::spec::runtime(&spec.runtime, &cfg.runtimes)?,
+        berth_runtime::runtime::RuntimeConfig::External { .. }
+    );
+    if external
+        && container_map(&cfg.security, &spec.security).is_some()
+        && spec.network != NetworkMode::None
+    {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            format!(
+                "berth cannot exec in a container of runtime {} under --userns-remap yet: the runtime enters its user namespace before the network namespace berth made for it (the embedded runtime can)",
+                spec.runtime
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The data root of remapping `map` under `root`, made as dockerd makes it: `root` mode 0711,
 /// `<root>/<uid>.<gid>` owned by root and the remapped root's group, mode 0710, and every
 /// directory above it searchable by the remapped root.

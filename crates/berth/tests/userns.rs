@@ -559,3 +559,79 @@ fn escapes_stay_shut_under_a_remapping() {
     // The header, sh, ps and wc.
     assert!(out.trim().parse::<u32>().unwrap() <= 4, "{out}");
 }
+
+/// An external runtime gets the same user namespace from the bundle; execs join it where it
+/// can.
+#[test]
+fn runc_runs_remapped_containers_too() {
+    if !Path::new("/usr/sbin/runc").exists() {
+        eprintln!("skipped: no /usr/sbin/runc on this host");
+        return;
+    }
+    let a = account("runc", true);
+    let d = TestDaemon::start_in_netns_with_args(&[
+        "--userns-remap",
+        &a.name,
+        "--add-runtime",
+        "runc=/usr/sbin/runc",
+    ]);
+    d.import_busybox("busybox");
+    let s = a.start.to_string();
+    let map = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--runtime",
+            "runc",
+            "busybox",
+            "busybox",
+            "cat",
+            "/proc/self/uid_map",
+        ])
+        .ok();
+    assert_eq!(
+        map.split_whitespace().collect::<Vec<_>>(),
+        ["0", s.as_str(), "65536"]
+    );
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "r1",
+        "--runtime",
+        "runc",
+        "busybox",
+        "busybox",
+        "sleep",
+        "100",
+    ])
+    .ok();
+    // runc 1.1 enters the user namespace before the daemon's network namespace: refused by
+    // name rather than failing inside runc.
+    d.docker(&["exec", "r1", "busybox", "true"]).fails_with(
+        1,
+        "berth cannot exec in a container of runtime runc under --userns-remap yet",
+    );
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "r2",
+        "--network",
+        "none",
+        "--runtime",
+        "runc",
+        "busybox",
+        "busybox",
+        "sleep",
+        "100",
+    ])
+    .ok();
+    let map = d
+        .docker(&["exec", "r2", "busybox", "cat", "/proc/self/uid_map"])
+        .ok();
+    assert_eq!(
+        map.split_whitespace().collect::<Vec<_>>(),
+        ["0", s.as_str(), "65536"]
+    );
+}

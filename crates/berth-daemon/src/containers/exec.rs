@@ -84,6 +84,7 @@ impl Containers {
                 c.id
             )));
         }
+        crate::userns::check_exec(&c.record().spec, &self.cfg)?;
         let id = berth_core::id::generate();
         let exec = Arc::new(Exec {
             id: id.clone(),
