@@ -108,10 +108,12 @@ impl Daemon {
             db.clone(),
             images.clone(),
             events.clone(),
-            Arc::new(networks::BridgeHook::new(
-                networks.clone(),
-                &config.exec_root,
-            )?),
+            Arc::new(
+                networks::BridgeHook::new(networks.clone(), &config.exec_root)?.with_userns(
+                    config.security.userns_remap.as_ref().map(|r| r.map.clone()),
+                    &config.exe,
+                ),
+            ),
             volumes.clone(),
         )?;
         let builder = Arc::new(build::Builder::new(

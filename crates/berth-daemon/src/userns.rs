@@ -21,6 +21,24 @@ pub fn container_map(cfg: &SecurityConfig, s: &crate::containers::Security) -> O
     (s.userns_mode != "host").then(|| remap.map.clone())
 }
 
+/// The user namespace a remapped container joins rather than makes: the one its network
+/// namespace was made in, or that of the container whose network it shares, as Docker joins
+/// it (a network namespace can only be entered with the capabilities of its owner).
+pub fn userns_to_join(
+    cfg: &SecurityConfig,
+    rec: &crate::containers::Record,
+    attached: Option<&PathBuf>,
+    shared: Option<&crate::containers::Record>,
+) -> Option<PathBuf> {
+    container_map(cfg, &rec.spec.security)?;
+    if let Some(path) = attached {
+        return Some(path.clone());
+    }
+    let other = shared?;
+    container_map(cfg, &other.spec.security)?;
+    Some(format!("/proc/{}/ns/user", other.state.pid).into())
+}
+
 /// `HostConfig.UsernsMode` as given: empty or `host` (what Docker's CLI accepts).
 pub fn mode(value: &str) -> Result<String> {
     match value {
@@ -48,9 +66,10 @@ pub fn check(spec: &Spec, cfg: &SecurityConfig) -> Result<()> {
     Ok(())
 }
 
-/// Refuses an exec berth cannot make: an external runtime (runc 1.1) enters a remapped
-/// container's user namespace before its network namespace, which the daemon made and the
-/// host's user namespace owns, and fails. The embedded runtime joins them in the right order.
+/// Refuses an exec berth may not be able to make: an external runtime (runc 1.1) enters a
+/// remapped container's user namespace before its network namespace, and fails when another
+/// user namespace owns that (a `container:` network of a container in the host's). The
+/// embedded runtime joins them in the right order.
 pub fn check_exec(spec: &Spec, cfg: &crate::config::DaemonConfig) -> Result<()> {
     let external = matches!(
         crate::containers::spec::runtime(&spec.runtime, &cfg.runtimes)?,
@@ -58,7 +77,7 @@ pub fn check_exec(spec: &Spec, cfg: &crate::config::DaemonConfig) -> Result<()> 
     );
     if external
         && container_map(&cfg.security, &spec.security).is_some()
-        && spec.network != NetworkMode::None
+        && matches!(spec.network, NetworkMode::Container { .. })
     {
         return Err(Error::new(
             berth_core::ErrorKind::NotImplemented,

@@ -32,6 +32,7 @@ pub mod sealed;
 pub mod seccomp;
 pub mod spec;
 pub mod userns;
+pub mod userns_netns;
 mod userns_spec;
 
 pub use handle::{ExitStatus, MonitorHandle, StartError};

@@ -183,6 +183,9 @@ pub struct RunSpec {
     pub device_rules: Vec<crate::devices::Rule>,
     /// A user namespace with these maps (`--userns-remap`); `None`: the host's.
     pub userns: Option<berth_core::idmap::IdMap>,
+    /// The user namespace to join rather than make (one the daemon made with `userns`'s maps,
+    /// owning the network namespace, or another container's).
+    pub userns_path: Option<PathBuf>,
 }
 
 /// Where `--init` containers find their init, as in Docker.
@@ -246,7 +249,7 @@ impl RunSpec {
     fn namespaces(&self) -> Result<(Vec<LinuxNamespace>, Vec<String>), OciSpecError> {
         let mut namespaces = vec![];
         // First, so the others belong to it (a sysfs or mqueue mount needs that).
-        if self.userns.is_some() {
+        if self.userns.is_some() && self.userns_path.is_none() {
             namespaces.push(LinuxNamespaceType::User);
         }
         namespaces.extend([
@@ -276,6 +279,13 @@ impl RunSpec {
             .into_iter()
             .map(|typ| LinuxNamespaceBuilder::default().typ(typ).build())
             .collect::<Result<Vec<_>, _>>()?;
+        if let (Some(_), Some(path)) = (&self.userns, &self.userns_path) {
+            let user = LinuxNamespaceBuilder::default()
+                .typ(LinuxNamespaceType::User)
+                .path(path)
+                .build()?;
+            namespaces.insert(0, user);
+        }
         if let Some(path) = joined {
             namespaces.push(
                 LinuxNamespaceBuilder::default()
@@ -338,7 +348,7 @@ impl RunSpec {
                 &["nosuid", "noexec", "nodev", "mode=1777", &shm_size],
             )?,
         ];
-        if self.userns.is_some() && self.network != Network::None {
+        if self.userns.is_some() && self.userns_path.is_none() && self.network != Network::None {
             // A namespace the daemon made belongs to the host's user namespace, and sysfs
             // mounts only for the owner of the network namespace: the host's, bound, as runc
             // falls back to.
@@ -532,6 +542,7 @@ pub(crate) mod tests {
             }],
             device_rules: vec!["c 1:3 r".parse().unwrap(), "b 8:* rwm".parse().unwrap()],
             userns: None,
+            userns_path: None,
         }
     }
 

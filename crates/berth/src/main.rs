@@ -39,6 +39,10 @@ fn main() -> ExitCode {
         };
         return ExitCode::from(berth_runtime::exec::run_helper(config) as u8);
     }
+    // Single-threaded too: it forks the child that makes a container's namespaces.
+    if args.get(1).map(String::as_str) == Some("userns-netns") {
+        return ExitCode::from(berth_runtime::userns_netns::run_helper(&args[2..]) as u8);
+    }
     let cli = cli::Cli::parse();
     cli::run(cli)
 }

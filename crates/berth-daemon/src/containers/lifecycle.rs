@@ -155,6 +155,12 @@ impl Containers {
             .no_new_privileges
             .unwrap_or(self.cfg.security.no_new_privileges);
         run.userns = crate::userns::container_map(&self.cfg.security, &rec.spec.security);
+        run.userns_path = crate::userns::userns_to_join(
+            &self.cfg.security,
+            rec,
+            start.attached.userns.as_ref(),
+            start.shared.as_ref(),
+        );
         let oci = run
             .to_spec()
             .map_err(|e| Error::internal("building the OCI spec", e))?;

@@ -23,6 +23,8 @@ pub struct Attached {
     pub embedded_dns: bool,
     /// What `host-gateway` in `--add-host` stands for.
     pub host_gateway: Option<IpAddr>,
+    /// A user namespace to join, which owns the network namespace (`--userns-remap`).
+    pub userns: Option<std::path::PathBuf>,
 }
 
 impl Attached {
@@ -33,6 +35,7 @@ impl Attached {
             addresses: Vec::new(),
             embedded_dns: false,
             host_gateway: None,
+            userns: None,
         }
     }
 }

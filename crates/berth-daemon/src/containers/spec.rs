@@ -268,6 +268,7 @@ pub fn run_spec(
         device_rules,
         // The daemon's service sets it (`--userns-remap`).
         userns: None,
+        userns_path: None,
     })
 }
 

@@ -46,6 +46,9 @@ impl Slot {
 pub struct BridgeHook {
     networks: Arc<Networks>,
     netns_dir: PathBuf,
+    /// `--userns-remap`: the maps of containers' user namespaces, which own their network
+    /// namespaces, and the berth binary that makes them.
+    userns: Option<(berth_core::idmap::IdMap, PathBuf)>,
     dns: Arc<Dns>,
     ports: Mutex<Ports>,
     reaper: Reaper,
@@ -64,21 +67,51 @@ impl BridgeHook {
         Ok(BridgeHook {
             networks,
             netns_dir: exec_root.join("netns"),
+            userns: None,
             dns: Arc::new(Dns::default()),
             ports: Mutex::new(Ports::default()),
             reaper,
         })
     }
 
+    /// The hook whose containers get user namespaces with `map`, made by binary `exe`; `None`:
+    /// no remapping.
+    pub fn with_userns(mut self, map: Option<berth_core::idmap::IdMap>, exe: &Path) -> Self {
+        self.userns = map.map(|m| (m, exe.to_path_buf()));
+        self
+    }
+
     fn netns_path(&self, id: &str) -> PathBuf {
         self.netns_dir.join(id)
     }
 
-    /// Makes a namespace and keeps it at the container's path.
-    fn keep_netns(&self, id: &str) -> Result<Netns> {
-        let ns = Netns::new().map_err(|e| Error::internal("creating a network namespace", e))?;
+    fn userns_path(&self, id: &str) -> PathBuf {
+        self.netns_dir.join(format!("{id}.user"))
+    }
+
+    /// The user namespace container `rec` gets, if the daemon remaps and it did not ask for
+    /// the host's.
+    fn userns_of(&self, rec: &Record) -> Option<&(berth_core::idmap::IdMap, PathBuf)> {
+        self.userns
+            .as_ref()
+            .filter(|_| rec.spec.security.userns_mode != "host")
+    }
+
+    /// Makes a namespace and keeps it at the container's path; for a remapped container, in a
+    /// user namespace of its own, kept beside it.
+    fn keep_netns(&self, rec: &Record) -> Result<Netns> {
+        let id = rec.id.as_str();
         std::fs::create_dir_all(&self.netns_dir)
             .map_err(|e| Error::internal("creating the netns directory", e))?;
+        if let Some((map, exe)) = self.userns_of(rec) {
+            let path = self.netns_path(id);
+            berth_runtime::userns_netns::spawn(exe, map, &self.userns_path(id), &path).map_err(
+                |e| Error::internal("creating a network namespace", std::io::Error::other(e)),
+            )?;
+            return Netns::open(&path)
+                .map_err(|e| Error::internal("opening the container's network namespace", e));
+        }
+        let ns = Netns::new().map_err(|e| Error::internal("creating a network namespace", e))?;
         let path = self.netns_path(id);
         std::fs::write(&path, "").map_err(|e| Error::internal("creating the netns file", e))?;
         nix::mount::mount(
@@ -98,13 +131,14 @@ impl BridgeHook {
     }
 
     fn drop_netns(&self, id: &str) {
-        let path = self.netns_path(id);
-        let _ = nix::mount::umount2(&path, nix::mount::MntFlags::MNT_DETACH);
-        let _ = std::fs::remove_file(&path);
+        for path in [self.netns_path(id), self.userns_path(id)] {
+            let _ = nix::mount::umount2(&path, nix::mount::MntFlags::MNT_DETACH);
+            let _ = std::fs::remove_file(&path);
+        }
     }
 
     fn attach_all(&self, rec: &Record) -> Result<Attached> {
-        let ns = self.keep_netns(&rec.id)?;
+        let ns = self.keep_netns(rec)?;
         let made = self.plug_all(rec, &ns);
         match made {
             Ok(attached) => Ok(attached),
@@ -125,11 +159,13 @@ impl BridgeHook {
     }
 
     fn attached(&self, id: &str, eps: &[EndpointRecord], embedded_dns: bool) -> Attached {
+        let userns = self.userns_path(id);
         Attached {
             network: RuntimeNetwork::Join(self.netns_path(id)),
             addresses: eps.iter().flat_map(EndpointRecord::addrs).collect(),
             embedded_dns,
             host_gateway: eps.first().map(|e| e.gateway),
+            userns: userns.exists().then_some(userns),
         }
     }
 

@@ -18,9 +18,10 @@ use super::ProcessError;
 pub(super) fn take_netns(spec: &mut Spec) -> Option<PathBuf> {
     let linux = spec.linux_mut().as_mut()?;
     let namespaces = linux.namespaces_mut().as_mut()?;
+    // A user namespace joined by path owns its network namespace: nothing to work around.
     if !namespaces
         .iter()
-        .any(|n| n.typ() == LinuxNamespaceType::User)
+        .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none())
     {
         return None;
     }
