@@ -63,6 +63,18 @@ pub fn check(spec: &Spec, cfg: &SecurityConfig) -> Result<()> {
         ));
     }
     // The host's PID namespace is refused before this (berth does not offer it yet).
+    // In a user namespace libcontainer binds a device from the host at its container path.
+    for d in spec.devices.iter().flatten() {
+        if !d.path_in_container.is_empty() && d.path_in_container != d.path_on_host {
+            return Err(Error::new(
+                berth_core::ErrorKind::NotImplemented,
+                format!(
+                    "berth cannot put device {} at another path ({}) in a user namespace (--userns-remap) yet",
+                    d.path_on_host, d.path_in_container
+                ),
+            ));
+        }
+    }
     Ok(())
 }
 

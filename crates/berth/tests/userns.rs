@@ -372,6 +372,33 @@ fn host_namespaces_conflict_unless_the_container_keeps_the_hosts_user_namespace(
         "true",
     ])
     .ok();
+    let out = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--device",
+            "/dev/zero",
+            "busybox",
+            "busybox",
+            "head",
+            "-c",
+            "3",
+            "/dev/zero",
+        ])
+        .ok();
+    assert_eq!(out.len(), 3, "a device at its own path");
+    d.docker(&[
+        "run",
+        "--rm",
+        "--device",
+        "/dev/zero:/dev/z",
+        "busybox",
+        "true",
+    ])
+    .fails_with(
+        125,
+        "berth cannot put device /dev/zero at another path (/dev/z) in a user namespace",
+    );
     let id = d
         .berth(&["create", "--userns", "host", "busybox", "true"])
         .ok();
