@@ -232,3 +232,24 @@ fn an_external_runc_gets_the_same_filter() {
     assert_eq!(answer(&d, &runc, &["clone3"]), ENOSYS);
     assert_eq!(answer(&d, &runc, &["fork"]), "ok");
 }
+
+#[test]
+fn the_default_profile_holds_on_a_cgroup_v2_host() {
+    let d = TestDaemon::start_cgroup2();
+    d.import_busybox("busybox");
+    assert_eq!(status_line(&d, &[], "Seccomp"), "Seccomp:\t2");
+    assert_eq!(answer(&d, &[], &["clone-newuser"]), EPERM);
+    d.docker(&["run", "-d", "--name", "c1", "busybox", "sleep", "1000"])
+        .ok();
+    let out = d
+        .docker(&[
+            "exec",
+            "c1",
+            "busybox",
+            "grep",
+            "^Seccomp:",
+            "/proc/self/status",
+        ])
+        .ok();
+    assert_eq!(out.trim(), "Seccomp:\t2");
+}
