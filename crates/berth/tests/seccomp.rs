@@ -127,6 +127,13 @@ fn the_default_profile_closes_the_escapes_in_run_and_exec() {
     .ok();
     assert_eq!(caps.trim(), "CapPrm:\t0000000000000000");
     assert_eq!(d.inspect("c1", "{{json .HostConfig.SecurityOpt}}"), "null");
+    // What the execs wrote for the runtime is gone with them.
+    let left: Vec<_> = std::fs::read_dir(d.exec_root.join("execs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     let info = d
         .docker(&["info", "--format", "{{json .SecurityOptions}}"])
         .ok();

@@ -117,13 +117,19 @@ impl Runtime for Embedded {
 
     fn exec(&self, id: &str, process: &Path, stdio: Stdio) -> Result<Pid, ProcessError> {
         let container = Container::load(self.state_root.join(id)).map_err(classify)?;
-        let (process, filter) = derive_exec(container.bundle(), process)?;
-        self.builder(id, stdio, Checked::new(filter))?
+        let (derived, filter) = derive_exec(container.bundle(), process)?;
+        let pid = self
+            .builder(id, stdio, Checked::new(filter))?
             .as_tenant()
-            .with_process(Some(&process))
+            .with_process(Some(&derived))
             .with_detach(true)
             .build()
-            .map_err(classify)
+            .map_err(classify);
+        // Read by now; the caller removes only the file it wrote.
+        if derived != process {
+            let _ = std::fs::remove_file(&derived);
+        }
+        pid
     }
 
     fn delete(&self, id: &str) -> Result<(), ProcessError> {
