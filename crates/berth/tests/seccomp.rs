@@ -222,6 +222,11 @@ fn the_daemon_sets_the_defaults() {
         info.trim(),
         r#"["name=seccomp,profile=unconfined","name=no-new-privileges"]"#
     );
+    // Both CLIs print them alike.
+    let block = " Security Options:\n  seccomp\n   Profile: unconfined\n  no-new-privileges\n";
+    for out in [d.docker(&["info"]), d.berth(&["info"])] {
+        assert!(out.stdout.contains(block), "{}", out.stdout);
+    }
     assert_eq!(status_line(&d, &[], "Seccomp"), "Seccomp:\t0");
     assert_eq!(status_line(&d, &[], "NoNewPrivs"), "NoNewPrivs:\t1");
     let builtin = ["--security-opt", "seccomp=builtin"];
