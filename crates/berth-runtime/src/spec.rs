@@ -63,6 +63,12 @@ pub fn default_masked_paths() -> Vec<String> {
     paths
 }
 
+/// Whether the kernel enforces AppArmor, so that a profile can be applied.
+pub fn host_has_apparmor() -> bool {
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|v| v.trim() == "Y")
+}
+
 /// Docker's read-only paths.
 pub fn default_readonly_paths() -> Vec<String> {
     READONLY.iter().map(|p| p.to_string()).collect()
@@ -177,6 +183,8 @@ pub struct RunSpec {
     pub readonly_paths: Option<Vec<String>>,
     /// `--privileged`: `/sys` writable, every device allowed.
     pub privileged: bool,
+    /// The AppArmor profile its processes run under, on hosts with AppArmor.
+    pub apparmor_profile: Option<String>,
     /// Host device nodes made in the container (`--device`).
     pub devices: Vec<crate::devices::Device>,
     /// Device cgroup rules after Docker's defaults: the devices' and `--device-cgroup-rule`s.
@@ -391,6 +399,7 @@ impl RunSpec {
         // Unset rather than false, as Docker writes it: libcontainer reads `Some(false)` as
         // "load seccomp after dropping capabilities".
         process.set_no_new_privileges(self.no_new_privileges.then_some(true));
+        process.set_apparmor_profile(self.apparmor_profile.clone());
         // Docker sets no rlimits: the process keeps the monitor's (oci-spec's default would
         // cap open files at 1024).
         process.set_rlimits(None);
@@ -504,6 +513,7 @@ pub(crate) mod tests {
             masked_paths: None,
             readonly_paths: None,
             privileged: false,
+            apparmor_profile: None,
             devices: vec![crate::devices::Device {
                 path: "/dev/mynull".into(),
                 kind: crate::devices::NodeKind::Char,

@@ -33,6 +33,8 @@ pub struct Security {
     pub masked_paths: Option<Vec<String>>,
     /// `HostConfig.ReadonlyPaths` as given; `None`: Docker's.
     pub readonly_paths: Option<Vec<String>>,
+    /// An AppArmor profile the host has loaded (`apparmor=NAME`); `None`: none.
+    pub apparmor: Option<String>,
 }
 
 impl Security {

@@ -264,6 +264,7 @@ pub fn run_spec(
         masked_paths: privileged_or(&spec.security, &spec.security.masked_paths),
         readonly_paths: privileged_or(&spec.security, &spec.security.readonly_paths),
         privileged: spec.security.privileged,
+        apparmor_profile: spec.security.apparmor.clone(),
         devices,
         device_rules,
     })

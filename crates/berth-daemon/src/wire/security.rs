@@ -49,9 +49,12 @@ fn option(s: &mut Security, opt: &str) -> Result<()> {
         "writable-cgroups" => s.writable_cgroups = Some(go_bool(value).ok_or_else(bad)?),
         "apparmor" => match value {
             "" | "unconfined" => {}
+            profile if berth_runtime::spec::host_has_apparmor() => {
+                s.apparmor = Some(profile.to_string());
+            }
             profile => {
                 return Err(Error::invalid(format!(
-                    "--security-opt apparmor={profile}: berth does not apply AppArmor profiles (only apparmor=unconfined)"
+                    "--security-opt apparmor={profile}: AppArmor is not enabled on this host"
                 )));
             }
         },
@@ -118,7 +121,12 @@ mod tests {
             "invalid --security-opt 2: \"no-new-privileges=maybe\""
         );
         assert!(msg(&["seccomp={"]).starts_with("Decoding seccomp profile failed"));
-        assert!(msg(&["apparmor=docker-default"]).contains("apparmor=docker-default"));
+        if !berth_runtime::spec::host_has_apparmor() {
+            assert_eq!(
+                msg(&["apparmor=docker-default"]),
+                "--security-opt apparmor=docker-default: AppArmor is not enabled on this host"
+            );
+        }
         assert!(msg(&["label=type:svirt_t"]).contains("label=type:svirt_t"));
     }
 }
