@@ -24,14 +24,7 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
     spec.network = network_mode(&req.host_config.network_mode)?;
     spec.net = super::net::spec(&req, &spec.network)?;
     spec.restart = restart_policy(&req.host_config.restart_policy)?;
-    spec.security =
-        super::security::security(req.host_config.security_opt.as_deref().unwrap_or_default())?;
-    spec.security.cap_add = req.host_config.cap_add.clone().unwrap_or_default();
-    spec.security.cap_drop = req.host_config.cap_drop.clone().unwrap_or_default();
-    spec.security.privileged = req.host_config.privileged;
-    spec.security.masked_paths = req.host_config.masked_paths.clone();
-    spec.security.readonly_paths = req.host_config.readonly_paths.clone();
-    spec.security.capabilities()?;
+    spec.security = super::security::from_host_config(&req.host_config)?;
     // Recorded by name, as Docker does: inspect shows the runtime a container runs with.
     if spec.runtime.is_empty() {
         spec.runtime = runtimes.default_name().to_string();

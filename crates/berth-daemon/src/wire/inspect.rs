@@ -124,7 +124,7 @@ fn typed_host_config(s: &Spec) -> HostConfig {
             &s.security.readonly_paths,
             berth_runtime::spec::default_readonly_paths,
         ),
-        security_opt: some(&s.security.options),
+        security_opt: s.security.options.clone(),
         cap_add: some(&s.security.cap_add),
         cap_drop: some(&s.security.cap_drop),
         binds: binds(s),
