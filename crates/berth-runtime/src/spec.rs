@@ -258,17 +258,15 @@ impl RunSpec {
             Network::Host => {}
             Network::Join(path) => joined = Some(path.clone()),
         }
-        let mut readonly = self
+        let readonly = self
             .readonly_paths
             .clone()
             .unwrap_or_else(default_readonly_paths);
         if crate::cgroup::is_unified() {
             namespaces.push(LinuxNamespaceType::Cgroup);
-        } else if !self.writable_cgroups {
-            // libcontainer binds each v1 hierarchy read-write whatever the mount says: made
-            // read-only here, or a container could raise its own limits.
-            readonly.extend(crate::cgroup::v1_mount_points());
         }
+        // On v1 the `cgroup` mount's access is the hierarchies' (runc honours it; for
+        // libcontainer, which does not, see `runtime::cgroup_remount`).
         let mut namespaces = namespaces
             .into_iter()
             .map(|typ| LinuxNamespaceBuilder::default().typ(typ).build())
@@ -673,16 +671,7 @@ pub(crate) mod tests {
         assert_eq!(&masked[..MASKED.len()], MASKED);
         assert!(masked.contains(&"/proc/interrupts".to_string()));
         let readonly = linux.readonly_paths().as_deref().unwrap();
-        assert_eq!(&readonly[..READONLY.len()], READONLY);
-        assert_eq!(
-            readonly[READONLY.len()..],
-            if crate::cgroup::is_unified() {
-                vec![]
-            } else {
-                crate::cgroup::v1_mount_points()
-            },
-            "v1 hierarchies are read-only"
-        );
+        assert_eq!(readonly, READONLY, "no read-only bind over the hierarchies");
 
         let nodes = serde_json::to_value(linux.devices()).unwrap();
         assert_eq!(

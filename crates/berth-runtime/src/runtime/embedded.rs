@@ -83,9 +83,13 @@ impl Embedded {
 
 impl Runtime for Embedded {
     fn create(&self, id: &str, bundle: &Path, stdio: Stdio) -> Result<Pid, ProcessError> {
-        let Derived { dir, after, filter } = derive_bundle(bundle)?;
+        let Derived {
+            dir,
+            after,
+            checked,
+        } = derive_bundle(bundle)?;
         let container = self
-            .builder(id, stdio, Checked::new(filter))?
+            .builder(id, stdio, checked)?
             .as_init(&dir)
             .with_systemd(false)
             .with_detach(true)
@@ -117,9 +121,9 @@ impl Runtime for Embedded {
 
     fn exec(&self, id: &str, process: &Path, stdio: Stdio) -> Result<Pid, ProcessError> {
         let container = Container::load(self.state_root.join(id)).map_err(classify)?;
-        let (derived, filter) = derive_exec(container.bundle(), process)?;
+        let (derived, checked) = derive_exec(container.bundle(), process)?;
         let pid = self
-            .builder(id, stdio, Checked::new(filter))?
+            .builder(id, stdio, checked)?
             .as_tenant()
             .with_process(Some(&derived))
             .with_detach(true)
@@ -149,8 +153,8 @@ struct Derived {
     dir: PathBuf,
     /// What to apply to the container's cgroup after create.
     after: AfterCreate,
-    /// The seccomp filter the executor loads.
-    filter: Option<Filter>,
+    /// What the executor does last.
+    checked: Checked,
 }
 
 /// What the embedded runtime applies itself after create, to the container's cgroup.
@@ -162,13 +166,6 @@ struct AfterCreate {
     pids: Option<i64>,
     /// The spec's device rules, for the v2 filter.
     devices: Vec<crate::devices::Rule>,
-}
-
-/// A filter to load, and whether the process holds CAP_SYS_ADMIN only to load it.
-#[derive(Debug, Clone)]
-struct Filter {
-    compiled: Arc<Compiled>,
-    drop_admin: bool,
 }
 
 /// Writes the spec libcontainer creates the container from: the bundle's, without its pids
@@ -216,29 +213,40 @@ fn derive_bundle(bundle: &Path) -> Result<Derived, ProcessError> {
             compiled
                 .write(&kept)
                 .map_err(|e| ProcessError::runtime(format!("writing {}: {e}", kept.display())))?;
-            let process = spec.process_mut().as_mut();
-            Some(Filter {
-                compiled: Arc::new(compiled),
-                drop_admin: process.is_some_and(lend_admin),
-            })
+            Some(Arc::new(compiled))
         }
         None => {
             let _ = std::fs::remove_file(&kept);
             None
         }
     };
+    let remount = super::cgroup_remount::planned(&spec);
+    let drop_admin = (filter.is_some() || remount.is_some())
+        && spec
+            .process_mut()
+            .as_mut()
+            .is_some_and(|p| lend_admin(p, remount.is_some()));
     spec.save(dir.join("config.json")).map_err(|e| {
         ProcessError::runtime(format!("writing {}/config.json: {e}", dir.display()))
     })?;
-    Ok(Derived { dir, after, filter })
+    let checked = Checked {
+        filter,
+        remount,
+        drop_admin,
+    };
+    Ok(Derived {
+        dir,
+        after,
+        checked,
+    })
 }
 
-/// The process file libcontainer execs from and the filter its executor loads: the
-/// container's filter (kept in its derived bundle), and CAP_SYS_ADMIN lent for loading it.
-fn derive_exec(derived: &Path, process: &Path) -> Result<(PathBuf, Option<Filter>), ProcessError> {
+/// The process file libcontainer execs from and what its executor does: load the
+/// container's filter (kept in its derived bundle), with CAP_SYS_ADMIN lent for it.
+fn derive_exec(derived: &Path, process: &Path) -> Result<(PathBuf, Checked), ProcessError> {
     let kept = derived.join(seccomp::BUNDLE_FILE);
     if !kept.exists() {
-        return Ok((process.to_path_buf(), None));
+        return Ok((process.to_path_buf(), Checked::default()));
     }
     let compiled = read_filter(&kept)?;
     let read = |e: &dyn std::fmt::Display| {
@@ -246,15 +254,16 @@ fn derive_exec(derived: &Path, process: &Path) -> Result<(PathBuf, Option<Filter
     };
     let text = std::fs::read(process).map_err(|e| read(&e))?;
     let mut p: Process = serde_json::from_slice(&text).map_err(|e| read(&e))?;
-    let drop_admin = lend_admin(&mut p);
+    let drop_admin = lend_admin(&mut p, false);
     let path = process.with_extension("embedded.json");
     std::fs::write(&path, serde_json::to_vec(&p).expect("a process serializes"))
         .map_err(|e| ProcessError::runtime(format!("writing {}: {e}", path.display())))?;
-    let filter = Filter {
-        compiled: Arc::new(compiled),
+    let checked = Checked {
+        filter: Some(Arc::new(compiled)),
+        remount: None,
         drop_admin,
     };
-    Ok((path, Some(filter)))
+    Ok((path, checked))
 }
 
 fn read_filter(path: &Path) -> Result<Compiled, ProcessError> {
@@ -266,10 +275,10 @@ fn read_filter(path: &Path) -> Result<Compiled, ProcessError> {
     })
 }
 
-/// Gives `p` CAP_SYS_ADMIN in its effective and permitted sets when it needs it to load a
-/// filter (no `no_new_privs`, no CAP_SYS_ADMIN of its own); says whether it did.
-fn lend_admin(p: &mut Process) -> bool {
-    if p.no_new_privileges() == Some(true) {
+/// Gives `p` CAP_SYS_ADMIN in its effective and permitted sets when it lacks it and needs it:
+/// to remount (`remount`), or to load a filter without `no_new_privs`; says whether it did.
+fn lend_admin(p: &mut Process, remount: bool) -> bool {
+    if !remount && p.no_new_privileges() == Some(true) {
         return false;
     }
     let Some(mut caps) = p.capabilities().clone() else {
@@ -332,29 +341,27 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// libcontainer's default executor (`execvp` of the process's args), with the command checked
 /// as runc checks it and the failure typed, the signals the process starts with reset, and the
-/// seccomp filter loaded last.
-#[derive(Clone)]
+/// seccomp filter loaded last (after the init's cgroup hierarchies are remounted).
+#[derive(Clone, Default)]
 struct Checked {
-    filter: Option<Filter>,
-}
-
-impl Checked {
-    fn new(filter: Option<Filter>) -> Checked {
-        Checked { filter }
-    }
+    filter: Option<Arc<Compiled>>,
+    remount: Option<super::cgroup_remount::Remount>,
+    /// CAP_SYS_ADMIN was lent for the two and goes before `execve`.
+    drop_admin: bool,
 }
 
 impl Executor for Checked {
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
         super::reset_signals();
+        let failed = |what: &str, e: std::io::Error| ExecutorError::Other(format!("{what}: {e}"));
+        if let Some(r) = &self.remount {
+            super::cgroup_remount::apply(r).map_err(|e| failed("mounting cgroups", e))?;
+        }
         if let Some(f) = &self.filter {
-            let failed = |e: std::io::Error| {
-                ExecutorError::Other(format!("loading the seccomp filter: {e}"))
-            };
-            seccomp::load(&f.compiled).map_err(failed)?;
-            if f.drop_admin {
-                seccomp::drop_admin().map_err(failed)?;
-            }
+            seccomp::load(f).map_err(|e| failed("loading the seccomp filter", e))?;
+        }
+        if self.drop_admin {
+            seccomp::drop_admin().map_err(|e| failed("dropping CAP_SYS_ADMIN", e))?;
         }
         DefaultExecutor {}.exec(spec)
     }
@@ -483,7 +490,7 @@ mod tests {
         let mut rules = crate::devices::docker_defaults();
         rules.extend(spec.device_rules.iter().copied());
         assert_eq!(after.devices, rules, "the v2 filter gets the spec's rules");
-        assert!(derived.filter.is_none());
+        assert!(derived.checked.filter.is_none());
         let written = Spec::load(derived.dir.join("config.json")).unwrap();
         let resources = written
             .linux()

@@ -18,6 +18,7 @@
 //! process (libcontainer forks and changes process-wide state), and what fails comes back as a
 //! [`ProcessError`] the caller reports on its status line.
 
+mod cgroup_remount;
 mod embedded;
 mod error;
 mod external;
