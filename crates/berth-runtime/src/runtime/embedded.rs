@@ -2,6 +2,7 @@
 //!
 //! libcontainer forks with a raw clone and changes the calling process (dumpable,
 //! oom_score_adj): only the single-threaded monitor and exec helper call it, never the daemon.
+//! They take their own OOM score back once the process is created ([`KeepOomScore`]).
 //!
 //! Two things differ from calling libcontainer plainly:
 //! - berth's own executor ([`Checked`]) checks the command inside the container, as runc does,
@@ -83,7 +84,13 @@ impl Embedded {
 
 impl Runtime for Embedded {
     fn create(&self, id: &str, bundle: &Path, stdio: Stdio) -> Result<Pid, ProcessError> {
-        let Derived { dir, after, filter } = derive_bundle(bundle)?;
+        let Derived {
+            dir,
+            after,
+            filter,
+            oom_score_adj,
+        } = derive_bundle(bundle)?;
+        let _score = KeepOomScore::set(oom_score_adj)?;
         let container = self
             .builder(id, stdio, Checked::new(filter))?
             .as_init(&dir)
@@ -118,6 +125,8 @@ impl Runtime for Embedded {
     fn exec(&self, id: &str, process: &Path, stdio: Stdio) -> Result<Pid, ProcessError> {
         let container = Container::load(self.state_root.join(id)).map_err(classify)?;
         let (derived, filter) = derive_exec(container.bundle(), process)?;
+        // The container's score, which its start already showed can be set.
+        let _score = KeepOomScore::set(None)?;
         let pid = self
             .builder(id, stdio, Checked::new(filter))?
             .as_tenant()
@@ -143,6 +152,46 @@ impl Runtime for Embedded {
     }
 }
 
+const OOM_SCORE_ADJ: &str = "/proc/self/oom_score_adj";
+
+/// The caller's OOM score, written back when dropped: libcontainer writes the container's into
+/// the calling process before it forks, and the monitor should not die first in its stead.
+struct KeepOomScore(Option<String>);
+
+impl KeepOomScore {
+    /// Keeps the caller's score, having set `score` if given: the kernel refuses a score below
+    /// the caller's floor without CAP_SYS_RESOURCE, and libcontainer would only say "io error".
+    fn set(score: Option<i32>) -> Result<KeepOomScore, ProcessError> {
+        let own = std::fs::read_to_string(OOM_SCORE_ADJ).ok();
+        let keep = KeepOomScore(own.clone());
+        let Some(score) = score else {
+            return Ok(keep);
+        };
+        match std::fs::write(OOM_SCORE_ADJ, score.to_string()) {
+            Ok(()) => Ok(keep),
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+                Err(ProcessError::runtime(format!(
+                    "cannot set the OOM score adjustment to {score}: lowering it below the \
+                     daemon's ({}) needs CAP_SYS_RESOURCE, which the daemon does not hold",
+                    own.as_deref().unwrap_or("?").trim()
+                )))
+            }
+            Err(e) => Err(ProcessError::runtime(format!(
+                "writing {OOM_SCORE_ADJ}: {e}"
+            ))),
+        }
+    }
+}
+
+impl Drop for KeepOomScore {
+    fn drop(&mut self) {
+        // Always allowed: the old value was already at or above the floor the kernel keeps.
+        if let Some(own) = &self.0 {
+            let _ = std::fs::write(OOM_SCORE_ADJ, own.trim());
+        }
+    }
+}
+
 /// What libcontainer creates a container from.
 struct Derived {
     /// The bundle it reads.
@@ -151,6 +200,8 @@ struct Derived {
     after: AfterCreate,
     /// The seccomp filter the executor loads.
     filter: Option<Filter>,
+    /// The process's OOM score.
+    oom_score_adj: Option<i32>,
 }
 
 /// What the embedded runtime applies itself after create, to the container's cgroup.
@@ -230,7 +281,13 @@ fn derive_bundle(bundle: &Path) -> Result<Derived, ProcessError> {
     spec.save(dir.join("config.json")).map_err(|e| {
         ProcessError::runtime(format!("writing {}/config.json: {e}", dir.display()))
     })?;
-    Ok(Derived { dir, after, filter })
+    let oom_score_adj = spec.process().as_ref().and_then(|p| p.oom_score_adj());
+    Ok(Derived {
+        dir,
+        after,
+        filter,
+        oom_score_adj,
+    })
 }
 
 /// The process file libcontainer execs from and the filter its executor loads: the
