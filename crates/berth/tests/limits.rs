@@ -80,6 +80,46 @@ fn sysctls_are_set_in_the_containers_namespaces() {
 }
 
 #[test]
+fn a_bridge_container_gets_dockers_defaults_and_one_joining_it_may_set_net_sysctls() {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    let files = "/proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/ping_group_range \
+                 /proc/sys/net/ipv4/ip_unprivileged_port_start";
+    let id = d
+        .docker(&[
+            "run",
+            "-d",
+            "--sysctl",
+            "net.ipv4.ip_forward=1",
+            "busybox",
+            "sleep",
+            "100",
+        ])
+        .ok();
+    let id = id.trim();
+    assert_eq!(
+        d.docker(&["exec", id, "cat", "/proc/sys/net/ipv4/ip_forward"])
+            .ok()
+            .trim(),
+        "1"
+    );
+    let own = d
+        .docker(&["exec", id, "sh", "-c", &format!("cat {files}")])
+        .ok();
+    assert_eq!(own.trim(), "1\n0\t2147483647\n0");
+    // runc lets a container in another's namespace set net.*: the namespace is not the host's.
+    let mode = format!("container:{id}");
+    let joined = run(
+        &d,
+        "docker",
+        &["--network", &mode, "--sysctl", "net.ipv4.ip_forward=0"],
+        "cat /proc/sys/net/ipv4/ip_forward",
+    );
+    assert_eq!(joined, "0");
+    d.docker(&["rm", "-f", id]).ok();
+}
+
+#[test]
 fn sysctls_outside_the_containers_namespaces_are_refused() {
     let d = daemon();
     for cli in ["docker", "berth"] {
@@ -117,6 +157,24 @@ fn sysctls_outside_the_containers_namespaces_are_refused() {
     .fails_with(
         125,
         r#"sysctl "net.ipv4.ip_forward" not allowed in host network namespace"#,
+    );
+    // A key the kernel does not have fails the start, naming the container's sysctls.
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--sysctl",
+        "net.ipv4.nonexistent=1",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(out.code, 125, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("net.ipv4.nonexistent=1")
+            && out
+                .stderr
+                .contains("does not exist in the container's namespaces"),
+        "{}",
+        out.stderr
     );
     // An API client skips the CLI's list; runc's checks still hold.
     let body = r#"{"Image": "busybox", "HostConfig": {"Sysctls": {"vm.swappiness": "1"}}}"#;

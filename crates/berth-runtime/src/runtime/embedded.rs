@@ -89,6 +89,7 @@ impl Runtime for Embedded {
             after,
             filter,
             oom_score_adj,
+            sysctls,
         } = derive_bundle(bundle)?;
         let _score = KeepOomScore::set(oom_score_adj)?;
         let container = self
@@ -97,7 +98,7 @@ impl Runtime for Embedded {
             .with_systemd(false)
             .with_detach(true)
             .build()
-            .map_err(classify)?;
+            .map_err(|e| name_sysctls(classify(e), &sysctls))?;
         let pid = container
             .pid()
             .ok_or_else(|| ProcessError::runtime("container has no init process"))?;
@@ -202,6 +203,8 @@ struct Derived {
     filter: Option<Filter>,
     /// The process's OOM score.
     oom_score_adj: Option<i32>,
+    /// The sysctls, as `key=value`, sorted.
+    sysctls: Vec<String>,
 }
 
 /// What the embedded runtime applies itself after create, to the container's cgroup.
@@ -282,11 +285,19 @@ fn derive_bundle(bundle: &Path) -> Result<Derived, ProcessError> {
         ProcessError::runtime(format!("writing {}/config.json: {e}", dir.display()))
     })?;
     let oom_score_adj = spec.process().as_ref().and_then(|p| p.oom_score_adj());
+    let mut sysctls: Vec<String> = (spec.linux().as_ref())
+        .and_then(|l| l.sysctl().as_ref())
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    sysctls.sort();
     Ok(Derived {
         dir,
         after,
         filter,
         oom_score_adj,
+        sysctls,
     })
 }
 
@@ -349,6 +360,24 @@ fn lend_admin(p: &mut Process) -> bool {
     caps.set_permitted(permitted);
     p.set_capabilities(Some(caps));
     true
+}
+
+/// libcontainer's sysctl failures name no key (its error crosses the fork as text): names them.
+fn name_sysctls(e: ProcessError, sysctls: &[String]) -> ProcessError {
+    match &e {
+        ProcessError::Runtime { message }
+            if !sysctls.is_empty()
+                && (message.contains("failed to set sysctl")
+                    || message.contains("open subpath in procfs failed")) =>
+        {
+            ProcessError::runtime(format!(
+                "{message}: one of the sysctls {} does not exist in the container's namespaces \
+                 or does not take its value",
+                sysctls.join(", ")
+            ))
+        }
+        _ => e,
+    }
 }
 
 /// Precedes a serialized [`ProcessError`] inside libcontainer's error text.
