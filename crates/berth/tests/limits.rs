@@ -32,6 +32,14 @@ fn own_hard_nofile() -> Option<u64> {
     line.split_whitespace().nth(4)?.parse().ok()
 }
 
+/// Whether this process, and so the daemon it starts, holds CAP_SYS_RESOURCE.
+fn cap_sys_resource() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let eff = status.lines().find(|l| l.starts_with("CapEff:")).unwrap();
+    let eff = u64::from_str_radix(eff.trim_start_matches("CapEff:").trim(), 16).unwrap();
+    eff & (1 << 24) != 0
+}
+
 #[test]
 fn sysctls_are_set_in_the_containers_namespaces() {
     let d = daemon();
@@ -253,10 +261,7 @@ fn a_hard_limit_above_the_daemons_is_refused_at_create() {
         eprintln!("skipped: open files are unlimited here");
         return;
     };
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let eff = status.lines().find(|l| l.starts_with("CapEff:")).unwrap();
-    let eff = u64::from_str_radix(eff.trim_start_matches("CapEff:").trim(), 16).unwrap();
-    if eff & (1 << 24) != 0 {
+    if cap_sys_resource() {
         eprintln!("skipped: the daemon holds CAP_SYS_RESOURCE and may raise its limits");
         return;
     }
@@ -335,10 +340,7 @@ fn the_oom_score_is_the_containers_own() {
 #[test]
 fn lowering_the_oom_score_without_cap_sys_resource_says_why() {
     let d = daemon();
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let eff = status.lines().find(|l| l.starts_with("CapEff:")).unwrap();
-    let eff = u64::from_str_radix(eff.trim_start_matches("CapEff:").trim(), 16).unwrap();
-    if eff & (1 << 24) != 0 {
+    if cap_sys_resource() {
         eprintln!("skipped: the daemon holds CAP_SYS_RESOURCE and may lower scores");
         return;
     }
@@ -351,6 +353,53 @@ fn lowering_the_oom_score_without_cap_sys_resource_says_why() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn an_external_runtime_gets_the_same_limits_and_messages() {
+    const RUNC: &str = "/usr/sbin/runc";
+    assert!(
+        std::path::Path::new(RUNC).exists(),
+        "this test needs runc at {RUNC} (apt-get install runc)"
+    );
+    let d = TestDaemon::start_with_args(&["--add-runtime", &format!("runc={RUNC}")]);
+    d.import_busybox("busybox");
+    let all = run(
+        &d,
+        "docker",
+        &[
+            "--runtime",
+            "runc",
+            "--ulimit",
+            "nofile=1024:2048",
+            "--oom-score-adj",
+            "400",
+            "--sysctl",
+            "kernel.shmmax=65536",
+            "--group-add",
+            "extra",
+        ],
+        "ulimit -Hn; cat /proc/self/oom_score_adj /proc/sys/kernel/shmmax; id -G",
+    );
+    assert_eq!(all, "2048\n400\n65536\n0 2000");
+    if !cap_sys_resource() {
+        let out = d.docker(&[
+            "run",
+            "--rm",
+            "--runtime",
+            "runc",
+            "--oom-score-adj",
+            "-400",
+            "busybox",
+            "true",
+        ]);
+        assert!(
+            out.stderr
+                .contains("cannot set the OOM score adjustment to -400"),
+            "{}",
+            out.stderr
+        );
+    }
 }
 
 #[test]

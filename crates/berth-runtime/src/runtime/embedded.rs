@@ -2,7 +2,7 @@
 //!
 //! libcontainer forks with a raw clone and changes the calling process (dumpable,
 //! oom_score_adj): only the single-threaded monitor and exec helper call it, never the daemon.
-//! They take their own OOM score back once the process is created ([`KeepOomScore`]).
+//! They take their own OOM score back once the process is created ([`super::oom::KeepOomScore`]).
 //!
 //! Two things differ from calling libcontainer plainly:
 //! - berth's own executor ([`Checked`]) checks the command inside the container, as runc does,
@@ -37,6 +37,7 @@ use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 use nix::unistd::Pid;
 use oci_spec::runtime::{Capabilities, Capability, Process, Spec};
 
+use super::oom::KeepOomScore;
 use super::{ProcessError, Runtime, Stdio};
 use crate::seccomp::{self, Compiled};
 
@@ -150,46 +151,6 @@ impl Runtime for Embedded {
         Container::load(dir)
             .and_then(|mut c| c.delete(true))
             .map_err(classify)
-    }
-}
-
-const OOM_SCORE_ADJ: &str = "/proc/self/oom_score_adj";
-
-/// The caller's OOM score, written back when dropped: libcontainer writes the container's into
-/// the calling process before it forks, and the monitor should not die first in its stead.
-struct KeepOomScore(Option<String>);
-
-impl KeepOomScore {
-    /// Keeps the caller's score, having set `score` if given: the kernel refuses a score below
-    /// the caller's floor without CAP_SYS_RESOURCE, and libcontainer would only say "io error".
-    fn set(score: Option<i32>) -> Result<KeepOomScore, ProcessError> {
-        let own = std::fs::read_to_string(OOM_SCORE_ADJ).ok();
-        let keep = KeepOomScore(own.clone());
-        let Some(score) = score else {
-            return Ok(keep);
-        };
-        match std::fs::write(OOM_SCORE_ADJ, score.to_string()) {
-            Ok(()) => Ok(keep),
-            Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
-                Err(ProcessError::runtime(format!(
-                    "cannot set the OOM score adjustment to {score}: lowering it below the \
-                     daemon's ({}) needs CAP_SYS_RESOURCE, which the daemon does not hold",
-                    own.as_deref().unwrap_or("?").trim()
-                )))
-            }
-            Err(e) => Err(ProcessError::runtime(format!(
-                "writing {OOM_SCORE_ADJ}: {e}"
-            ))),
-        }
-    }
-}
-
-impl Drop for KeepOomScore {
-    fn drop(&mut self) {
-        // Always allowed: the old value was already at or above the floor the kernel keeps.
-        if let Some(own) = &self.0 {
-            let _ = std::fs::write(OOM_SCORE_ADJ, own.trim());
-        }
     }
 }
 

@@ -21,6 +21,7 @@
 mod embedded;
 mod error;
 mod external;
+mod oom;
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
