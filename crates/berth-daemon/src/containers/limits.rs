@@ -62,9 +62,9 @@ impl Limits {
                 self.oom_score_adj
             )));
         }
+        let host_net = matches!(network, NetworkMode::Host);
         for key in self.sysctls.keys() {
             // berth gives every container its own IPC and UTS namespaces.
-            let host_net = matches!(network, NetworkMode::Host);
             if let Some(msg) = namespace_error(key, host_net, false) {
                 return Err(Error::invalid(msg));
             }
