@@ -67,6 +67,17 @@ fn sysctls_are_set_in_the_containers_namespaces() {
         "cat /proc/sys/net/ipv4/ping_group_range /proc/sys/net/ipv4/ip_unprivileged_port_start",
     );
     assert_eq!(defaults, "0\t2147483647\n80");
+    // What the default is for: a user without capabilities may bind a low port.
+    let bind = "busybox nc -l -p 80 2>/dev/null & for i in $(busybox seq 20); do \
+                busybox netstat -ltn | grep -q ':80 ' && exec echo 1; sleep 0.1; done; echo 0";
+    assert_eq!(run(&d, "docker", &["-u", "u1"], bind), "1");
+    let own = [
+        "-u",
+        "u1",
+        "--sysctl",
+        "net.ipv4.ip_unprivileged_port_start=1024",
+    ];
+    assert_eq!(run(&d, "berth", &own, bind), "0");
     let id = d
         .docker(&[
             "create",
