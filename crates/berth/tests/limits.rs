@@ -177,6 +177,26 @@ fn sysctls_outside_the_containers_namespaces_are_refused() {
         125,
         r#"sysctl "net.ipv4.ip_forward" not allowed in host network namespace"#,
     );
+    // Nor in the namespace of a container that runs in the host's.
+    let host = d
+        .docker(&["run", "-d", "--network", "host", "busybox", "sleep", "100"])
+        .ok();
+    let host = host.trim();
+    d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        &format!("container:{host}"),
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        "busybox",
+        "true",
+    ])
+    .fails_with(
+        125,
+        r#"sysctl "net.ipv4.ip_forward" not allowed in host network namespace"#,
+    );
+    d.docker(&["rm", "-f", host]).ok();
     // A key the kernel does not have fails the start, naming the container's sysctls.
     let out = d.docker(&[
         "run",

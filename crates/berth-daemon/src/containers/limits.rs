@@ -62,14 +62,20 @@ impl Limits {
                 self.oom_score_adj
             )));
         }
-        let host_net = matches!(network, NetworkMode::Host);
+        self.check_sysctls(matches!(network, NetworkMode::Host))?;
+        self.rlimits().map(|_| ())
+    }
+
+    /// runc's refusals of sysctls outside the container's namespaces; `host_net`: its network
+    /// namespace is the host's.
+    pub fn check_sysctls(&self, host_net: bool) -> Result<()> {
         for key in self.sysctls.keys() {
             // berth gives every container its own IPC and UTS namespaces.
             if let Some(msg) = namespace_error(key, host_net, false) {
                 return Err(Error::invalid(msg));
             }
         }
-        self.rlimits().map(|_| ())
+        Ok(())
     }
 
     /// The sysctls to set: Docker's defaults for a private network namespace where the kernel
