@@ -8,7 +8,7 @@ use oci_spec::runtime::{
     Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder,
     LinuxMemoryBuilder, LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType,
     LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, LinuxSeccomp, Mount, MountBuilder,
-    Process, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    PosixRlimit, Process, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
 /// Docker's default capability set.
@@ -189,6 +189,12 @@ pub struct RunSpec {
     pub devices: Vec<crate::devices::Device>,
     /// Device cgroup rules after Docker's defaults: the devices' and `--device-cgroup-rule`s.
     pub device_rules: Vec<crate::devices::Rule>,
+    /// Kernel parameters set in its namespaces (`linux.sysctl`).
+    pub sysctls: std::collections::BTreeMap<String, String>,
+    /// Its processes' rlimits; empty: the monitor's, inherited.
+    pub rlimits: Vec<PosixRlimit>,
+    /// `oom_score_adj` of its processes; `None`: the monitor's.
+    pub oom_score_adj: Option<i32>,
 }
 
 /// Where `--init` containers find their init, as in Docker.
@@ -227,6 +233,9 @@ impl RunSpec {
             .build()?;
         let mut linux = linux;
         linux.set_seccomp(self.seccomp.clone());
+        if !self.sysctls.is_empty() {
+            linux.set_sysctl(Some(self.sysctls.clone().into_iter().collect()));
+        }
         let mut spec = SpecBuilder::default()
             .version("1.0.2")
             .process(self.process(args)?)
@@ -369,7 +378,7 @@ impl RunSpec {
         Ok(mounts)
     }
 
-    /// The process: argv, user, environment, capabilities, no rlimits.
+    /// The process: argv, user, environment, capabilities, rlimits and OOM score.
     fn process(&self, args: Vec<String>) -> Result<Process, OciSpecError> {
         let caps: Capabilities = self.capabilities.iter().copied().collect();
         let mut capabilities = LinuxCapabilitiesBuilder::default()
@@ -398,9 +407,10 @@ impl RunSpec {
         // "load seccomp after dropping capabilities".
         process.set_no_new_privileges(self.no_new_privileges.then_some(true));
         process.set_apparmor_profile(self.apparmor_profile.clone());
-        // Docker sets no rlimits: the process keeps the monitor's (oci-spec's default would
+        // Without `--ulimit`, none: the process keeps the monitor's (oci-spec's default would
         // cap open files at 1024).
-        process.set_rlimits(None);
+        process.set_rlimits((!self.rlimits.is_empty()).then(|| self.rlimits.clone()));
+        process.set_oom_score_adj(self.oom_score_adj);
         Ok(process)
     }
 
@@ -522,6 +532,16 @@ pub(crate) mod tests {
                 gid: 5,
             }],
             device_rules: vec!["c 1:3 r".parse().unwrap(), "b 8:* rwm".parse().unwrap()],
+            sysctls: [("kernel.shmmax".to_string(), "65536".to_string())].into(),
+            rlimits: vec![
+                oci_spec::runtime::PosixRlimitBuilder::default()
+                    .typ(oci_spec::runtime::PosixRlimitType::RlimitNofile)
+                    .soft(1024u64)
+                    .hard(2048u64)
+                    .build()
+                    .unwrap(),
+            ],
+            oom_score_adj: Some(500),
         }
     }
 
@@ -558,6 +578,12 @@ pub(crate) mod tests {
                 p.user().additional_gids().as_deref()
             ),
             (1000, 1000, Some(&[2000u32][..]))
+        );
+        assert_eq!(p.oom_score_adj(), Some(500));
+        let rlimits = p.rlimits().as_deref().unwrap();
+        assert_eq!(
+            (rlimits[0].typ(), rlimits[0].soft(), rlimits[0].hard()),
+            (oci_spec::runtime::PosixRlimitType::RlimitNofile, 1024, 2048)
         );
         let caps = p.capabilities().as_ref().unwrap();
         let want: Capabilities = DEFAULT_CAPS.iter().copied().collect();
@@ -642,6 +668,11 @@ pub(crate) mod tests {
 
         let linux = spec.linux().as_ref().unwrap();
         assert_eq!(linux.cgroups_path().as_deref(), Some(Path::new("/berth/x")));
+        let sysctl = linux.sysctl().as_ref().unwrap();
+        assert_eq!(
+            sysctl.get("kernel.shmmax").map(String::as_str),
+            Some("65536")
+        );
         let mut namespaces: Vec<LinuxNamespaceType> = linux
             .namespaces()
             .iter()
@@ -724,12 +755,17 @@ pub(crate) mod tests {
             network: Network::Host,
             devices: vec![],
             device_rules: vec![],
+            sysctls: Default::default(),
+            rlimits: vec![],
+            oom_score_adj: None,
             ..sample()
         };
         let json = serde_json::to_value(spec.to_spec().unwrap()).unwrap();
         let p = &json["process"];
         assert!(p.get("noNewPrivileges").is_none(), "unset, not false: {p}");
         assert!(p.get("rlimits").is_none(), "{p}");
+        assert!(p.get("oomScoreAdj").is_none(), "{p}");
+        assert!(json["linux"].get("sysctl").is_none(), "{json}");
         assert!(p["capabilities"].get("inheritable").is_none(), "{p}");
         assert!(p["capabilities"].get("ambient").is_none(), "{p}");
         assert!(json.get("annotations").is_none());

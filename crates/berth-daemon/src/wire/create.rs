@@ -6,6 +6,7 @@ use berth_api::container::{
 };
 
 use crate::config::Runtimes;
+use crate::containers::limits::{Limits, Ulimit};
 use crate::containers::{NetworkMode, Resources, RestartPolicy, Spec, Stdio};
 use crate::error::{Error, Result};
 
@@ -33,6 +34,7 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
     (spec.devices, spec.device_cgroup_rules) =
         super::devices::requested(&req.host_config, &runtime)?;
     crate::containers::spec::check_host_support(&spec.resources)?;
+    spec.limits.check(&spec.network)?;
     Ok(spec)
 }
 
@@ -52,6 +54,7 @@ pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
         env: c.env.clone().unwrap_or_default(),
         working_dir: c.working_dir.clone(),
         user: c.user.clone(),
+        group_add: h.group_add.clone(),
         hostname: c.hostname.clone(),
         domainname: c.domainname.clone(),
         labels: c.labels.clone().unwrap_or_default(),
@@ -99,6 +102,19 @@ pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
         security: Default::default(),
         devices: None,
         device_cgroup_rules: None,
+        limits: Limits {
+            sysctls: h.sysctls.clone().unwrap_or_default(),
+            ulimits: h.ulimits.as_ref().map(|list| {
+                list.iter()
+                    .map(|u| Ulimit {
+                        name: u.name.clone(),
+                        soft: u.soft,
+                        hard: u.hard,
+                    })
+                    .collect()
+            }),
+            oom_score_adj: h.oom_score_adj,
+        },
     }
 }
 

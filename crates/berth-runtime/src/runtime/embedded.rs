@@ -2,6 +2,7 @@
 //!
 //! libcontainer forks with a raw clone and changes the calling process (dumpable,
 //! oom_score_adj): only the single-threaded monitor and exec helper call it, never the daemon.
+//! They take their own OOM score back once the process is created ([`super::oom::KeepOomScore`]).
 //!
 //! Two things differ from calling libcontainer plainly:
 //! - berth's own executor ([`Checked`]) checks the command inside the container, as runc does,
@@ -36,6 +37,7 @@ use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 use nix::unistd::Pid;
 use oci_spec::runtime::{Capabilities, Capability, Process, Spec};
 
+use super::oom::KeepOomScore;
 use super::{ProcessError, Runtime, Stdio};
 use crate::seccomp::{self, Compiled};
 
@@ -87,14 +89,17 @@ impl Runtime for Embedded {
             dir,
             after,
             checked,
+            oom_score_adj,
+            sysctls,
         } = derive_bundle(bundle)?;
+        let _score = KeepOomScore::set(oom_score_adj)?;
         let container = self
             .builder(id, stdio, checked)?
             .as_init(&dir)
             .with_systemd(false)
             .with_detach(true)
             .build()
-            .map_err(classify)?;
+            .map_err(|e| name_sysctls(classify(e), &sysctls))?;
         let pid = container
             .pid()
             .ok_or_else(|| ProcessError::runtime("container has no init process"))?;
@@ -122,6 +127,8 @@ impl Runtime for Embedded {
     fn exec(&self, id: &str, process: &Path, stdio: Stdio) -> Result<Pid, ProcessError> {
         let container = Container::load(self.state_root.join(id)).map_err(classify)?;
         let (derived, checked) = derive_exec(container.bundle(), process)?;
+        // The container's score, which its start already showed can be set.
+        let _score = KeepOomScore::set(None)?;
         let pid = self
             .builder(id, stdio, checked)?
             .as_tenant()
@@ -155,6 +162,10 @@ struct Derived {
     after: AfterCreate,
     /// What the executor does last.
     checked: Checked,
+    /// The process's OOM score.
+    oom_score_adj: Option<i32>,
+    /// The sysctls, as `key=value`, sorted.
+    sysctls: Vec<String>,
 }
 
 /// What the embedded runtime applies itself after create, to the container's cgroup.
@@ -234,10 +245,20 @@ fn derive_bundle(bundle: &Path) -> Result<Derived, ProcessError> {
         remount,
         drop_admin,
     };
+    let oom_score_adj = spec.process().as_ref().and_then(|p| p.oom_score_adj());
+    let mut sysctls: Vec<String> = (spec.linux().as_ref())
+        .and_then(|l| l.sysctl().as_ref())
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    sysctls.sort();
     Ok(Derived {
         dir,
         after,
         checked,
+        oom_score_adj,
+        sysctls,
     })
 }
 
@@ -301,6 +322,24 @@ fn lend_admin(p: &mut Process, remount: bool) -> bool {
     caps.set_permitted(permitted);
     p.set_capabilities(Some(caps));
     true
+}
+
+/// libcontainer's sysctl failures name no key (its error crosses the fork as text): names them.
+fn name_sysctls(e: ProcessError, sysctls: &[String]) -> ProcessError {
+    match &e {
+        ProcessError::Runtime { message }
+            if !sysctls.is_empty()
+                && (message.contains("failed to set sysctl")
+                    || message.contains("open subpath in procfs failed")) =>
+        {
+            ProcessError::runtime(format!(
+                "{message}: one of the sysctls {} does not exist in the container's namespaces \
+                 or does not take its value",
+                sysctls.join(", ")
+            ))
+        }
+        _ => e,
+    }
 }
 
 /// Precedes a serialized [`ProcessError`] inside libcontainer's error text.

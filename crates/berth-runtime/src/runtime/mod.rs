@@ -22,6 +22,7 @@ mod cgroup_remount;
 mod embedded;
 mod error;
 mod external;
+mod oom;
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
