@@ -220,6 +220,18 @@ pub struct HostConfig {
     /// `--gpus` and CDI devices (`--device vendor/class=name`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_requests: Option<Vec<DeviceRequest>>,
+    /// `--sysctl`: namespaced kernel parameters (omitted when empty, as Docker does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sysctls: Option<BTreeMap<String, String>>,
+    /// `--ulimit`: rlimits of the container's processes.
+    #[serde(default)]
+    pub ulimits: Option<Vec<Ulimit>>,
+    /// `--oom-score-adj`.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub oom_score_adj: i64,
+    /// `--group-add`: further groups of the container's processes, names or GIDs.
+    #[serde(default)]
+    pub group_add: Option<Vec<String>>,
     /// Fields berth does not implement; refused unless unset.
     #[serde(flatten)]
     pub rest: BTreeMap<String, Value>,
@@ -238,6 +250,21 @@ pub struct DeviceMapping {
     /// `r`, `w`, `m` combined.
     #[serde(default, deserialize_with = "crate::null_default")]
     pub cgroup_permissions: String,
+}
+
+/// One `--ulimit`: soft and hard values of an rlimit, -1 unlimited.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Ulimit {
+    /// `nofile`, `nproc`, ... (go-units' names).
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub name: String,
+    /// The hard limit.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub hard: i64,
+    /// The soft limit.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub soft: i64,
 }
 
 /// A request for devices from a driver (`--gpus`, CDI).

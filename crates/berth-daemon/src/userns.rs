@@ -39,6 +39,18 @@ pub fn userns_to_join(
     Some(format!("/proc/{}/ns/user", other.state.pid).into())
 }
 
+/// Takes Docker's `net.ipv4.ping_group_range` default out of a remapped container's sysctls
+/// (`asked`: its own), as dockerd leaves it out: the range names GIDs outside the map.
+pub fn drop_unmappable_sysctls(
+    sysctls: &mut std::collections::BTreeMap<String, String>,
+    asked: &std::collections::BTreeMap<String, String>,
+) {
+    const PING: &str = "net.ipv4.ping_group_range";
+    if !asked.contains_key(PING) {
+        sysctls.remove(PING);
+    }
+}
+
 /// `HostConfig.UsernsMode` as given: empty or `host` (what Docker's CLI accepts).
 pub fn mode(value: &str) -> Result<String> {
     match value {

@@ -8,7 +8,7 @@ use oci_spec::runtime::{
     Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder,
     LinuxMemoryBuilder, LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType,
     LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, LinuxSeccomp, Mount, MountBuilder,
-    Process, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    PosixRlimit, Process, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
 /// Docker's default capability set.
@@ -61,6 +61,12 @@ pub fn default_masked_paths() -> Vec<String> {
     throttles.sort();
     paths.extend(throttles.into_iter().map(|(_, p)| p));
     paths
+}
+
+/// Whether the kernel enforces AppArmor, so that a profile can be applied.
+pub fn host_has_apparmor() -> bool {
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|v| v.trim() == "Y")
 }
 
 /// Docker's read-only paths.
@@ -177,10 +183,18 @@ pub struct RunSpec {
     pub readonly_paths: Option<Vec<String>>,
     /// `--privileged`: `/sys` writable, every device allowed.
     pub privileged: bool,
+    /// The AppArmor profile its processes run under, on hosts with AppArmor.
+    pub apparmor_profile: Option<String>,
     /// Host device nodes made in the container (`--device`).
     pub devices: Vec<crate::devices::Device>,
     /// Device cgroup rules after Docker's defaults: the devices' and `--device-cgroup-rule`s.
     pub device_rules: Vec<crate::devices::Rule>,
+    /// Kernel parameters set in its namespaces (`linux.sysctl`).
+    pub sysctls: std::collections::BTreeMap<String, String>,
+    /// Its processes' rlimits; empty: the monitor's, inherited.
+    pub rlimits: Vec<PosixRlimit>,
+    /// `oom_score_adj` of its processes; `None`: the monitor's.
+    pub oom_score_adj: Option<i32>,
     /// A user namespace with these maps (`--userns-remap`); `None`: the host's.
     pub userns: Option<berth_core::idmap::IdMap>,
     /// The user namespace to join rather than make (one the daemon made with `userns`'s maps,
@@ -228,6 +242,9 @@ impl RunSpec {
             linux.set_uid_mappings(Some(crate::userns_spec::mappings(&map.uids)?));
             linux.set_gid_mappings(Some(crate::userns_spec::mappings(&map.gids)?));
         }
+        if !self.sysctls.is_empty() {
+            linux.set_sysctl(Some(self.sysctls.clone().into_iter().collect()));
+        }
         let mut spec = SpecBuilder::default()
             .version("1.0.2")
             .process(self.process(args)?)
@@ -264,17 +281,15 @@ impl RunSpec {
             Network::Host => {}
             Network::Join(path) => joined = Some(path.clone()),
         }
-        let mut readonly = self
+        let readonly = self
             .readonly_paths
             .clone()
             .unwrap_or_else(default_readonly_paths);
         if crate::cgroup::is_unified() {
             namespaces.push(LinuxNamespaceType::Cgroup);
-        } else if !self.writable_cgroups {
-            // libcontainer binds each v1 hierarchy read-write whatever the mount says: made
-            // read-only here, or a container could raise its own limits.
-            readonly.extend(crate::cgroup::v1_mount_points());
         }
+        // On v1 the `cgroup` mount's access is the hierarchies' (runc honours it; for
+        // libcontainer, which does not, see `runtime::cgroup_remount`).
         let mut namespaces = namespaces
             .into_iter()
             .map(|typ| LinuxNamespaceBuilder::default().typ(typ).build())
@@ -390,7 +405,7 @@ impl RunSpec {
         Ok(mounts)
     }
 
-    /// The process: argv, user, environment, capabilities, no rlimits.
+    /// The process: argv, user, environment, capabilities, rlimits and OOM score.
     fn process(&self, args: Vec<String>) -> Result<Process, OciSpecError> {
         let caps: Capabilities = self.capabilities.iter().copied().collect();
         let mut capabilities = LinuxCapabilitiesBuilder::default()
@@ -418,9 +433,11 @@ impl RunSpec {
         // Unset rather than false, as Docker writes it: libcontainer reads `Some(false)` as
         // "load seccomp after dropping capabilities".
         process.set_no_new_privileges(self.no_new_privileges.then_some(true));
-        // Docker sets no rlimits: the process keeps the monitor's (oci-spec's default would
+        process.set_apparmor_profile(self.apparmor_profile.clone());
+        // Without `--ulimit`, none: the process keeps the monitor's (oci-spec's default would
         // cap open files at 1024).
-        process.set_rlimits(None);
+        process.set_rlimits((!self.rlimits.is_empty()).then(|| self.rlimits.clone()));
+        process.set_oom_score_adj(self.oom_score_adj);
         Ok(process)
     }
 
@@ -531,6 +548,7 @@ pub(crate) mod tests {
             masked_paths: None,
             readonly_paths: None,
             privileged: false,
+            apparmor_profile: None,
             devices: vec![crate::devices::Device {
                 path: "/dev/mynull".into(),
                 kind: crate::devices::NodeKind::Char,
@@ -541,6 +559,16 @@ pub(crate) mod tests {
                 gid: 5,
             }],
             device_rules: vec!["c 1:3 r".parse().unwrap(), "b 8:* rwm".parse().unwrap()],
+            sysctls: [("kernel.shmmax".to_string(), "65536".to_string())].into(),
+            rlimits: vec![
+                oci_spec::runtime::PosixRlimitBuilder::default()
+                    .typ(oci_spec::runtime::PosixRlimitType::RlimitNofile)
+                    .soft(1024u64)
+                    .hard(2048u64)
+                    .build()
+                    .unwrap(),
+            ],
+            oom_score_adj: Some(500),
             userns: None,
             userns_path: None,
         }
@@ -579,6 +607,12 @@ pub(crate) mod tests {
                 p.user().additional_gids().as_deref()
             ),
             (1000, 1000, Some(&[2000u32][..]))
+        );
+        assert_eq!(p.oom_score_adj(), Some(500));
+        let rlimits = p.rlimits().as_deref().unwrap();
+        assert_eq!(
+            (rlimits[0].typ(), rlimits[0].soft(), rlimits[0].hard()),
+            (oci_spec::runtime::PosixRlimitType::RlimitNofile, 1024, 2048)
         );
         let caps = p.capabilities().as_ref().unwrap();
         let want: Capabilities = DEFAULT_CAPS.iter().copied().collect();
@@ -663,6 +697,11 @@ pub(crate) mod tests {
 
         let linux = spec.linux().as_ref().unwrap();
         assert_eq!(linux.cgroups_path().as_deref(), Some(Path::new("/berth/x")));
+        let sysctl = linux.sysctl().as_ref().unwrap();
+        assert_eq!(
+            sysctl.get("kernel.shmmax").map(String::as_str),
+            Some("65536")
+        );
         let mut namespaces: Vec<LinuxNamespaceType> = linux
             .namespaces()
             .iter()
@@ -692,16 +731,7 @@ pub(crate) mod tests {
         assert_eq!(&masked[..MASKED.len()], MASKED);
         assert!(masked.contains(&"/proc/interrupts".to_string()));
         let readonly = linux.readonly_paths().as_deref().unwrap();
-        assert_eq!(&readonly[..READONLY.len()], READONLY);
-        assert_eq!(
-            readonly[READONLY.len()..],
-            if crate::cgroup::is_unified() {
-                vec![]
-            } else {
-                crate::cgroup::v1_mount_points()
-            },
-            "v1 hierarchies are read-only"
-        );
+        assert_eq!(readonly, READONLY, "no read-only bind over the hierarchies");
 
         let nodes = serde_json::to_value(linux.devices()).unwrap();
         assert_eq!(
@@ -754,12 +784,17 @@ pub(crate) mod tests {
             network: Network::Host,
             devices: vec![],
             device_rules: vec![],
+            sysctls: Default::default(),
+            rlimits: vec![],
+            oom_score_adj: None,
             ..sample()
         };
         let json = serde_json::to_value(spec.to_spec().unwrap()).unwrap();
         let p = &json["process"];
         assert!(p.get("noNewPrivileges").is_none(), "unset, not false: {p}");
         assert!(p.get("rlimits").is_none(), "{p}");
+        assert!(p.get("oomScoreAdj").is_none(), "{p}");
+        assert!(json["linux"].get("sysctl").is_none(), "{json}");
         assert!(p["capabilities"].get("inheritable").is_none(), "{p}");
         assert!(p["capabilities"].get("ambient").is_none(), "{p}");
         assert!(json.get("annotations").is_none());

@@ -83,7 +83,10 @@ fn docker_errors_and_bad_input() {
     // Options berth does not implement are refused by name, never ignored.
     for (flag, says) in [
         (&["--restart", "always"][..], "restart policy"),
-        (&["--privileged"][..], "privileged"),
+        (
+            &["--cgroup-parent", "custom"][..],
+            "HostConfig.CgroupParent",
+        ),
     ] {
         let mut args = vec!["create"];
         args.extend_from_slice(flag);

@@ -128,9 +128,9 @@ fn adds_and_drops_change_what_the_container_can_do() {
 fn names_the_daemon_cannot_give_are_refused() {
     let d = daemon();
     d.docker(&["run", "--rm", "--cap-add", "NOPE", "busybox", "true"])
-        .fails_with(125, "unknown capability: \"CAP_NOPE\"");
+        .fails_with(125, "invalid CapAdd: unknown capability: \"CAP_NOPE\"");
     d.docker(&["create", "--cap-drop", "bogus", "busybox"])
-        .fails_with(1, "unknown capability: \"CAP_BOGUS\"");
+        .fails_with(1, "invalid CapDrop: unknown capability: \"CAP_BOGUS\"");
     // This machine's daemon lacks CAP_SYS_RESOURCE; elsewhere the container gets it.
     let bounding = u64::from_str_radix(&held(), 16).unwrap();
     let sys_resource = 1u64 << 24;

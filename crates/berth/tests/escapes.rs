@@ -142,6 +142,25 @@ fn cgroups_and_kernel_settings_cannot_be_written() {
         "{}",
         out.stderr
     );
+    // One read-only mount per hierarchy: nothing writable underneath to uncover, even for a
+    // container allowed to unmount.
+    if std::path::Path::new("/sys/fs/cgroup/pids/cgroup.procs").exists() {
+        let count = "busybox grep -c ' /sys/fs/cgroup/pids ' /proc/mounts";
+        assert_eq!(sh(&d, &[], count).ok().trim(), "1");
+        let uncover =
+            "busybox umount /sys/fs/cgroup/pids; busybox ls /sys/fs/cgroup/pids | busybox wc -l";
+        assert_eq!(
+            sh(&d, &["--cap-add", "SYS_ADMIN"], uncover).ok().trim(),
+            "0"
+        );
+        let options = "busybox grep ' /sys/fs/cgroup/pids ' /proc/mounts | busybox cut -d' ' -f4";
+        assert_eq!(
+            sh(&d, &[], options).ok().trim(),
+            "ro,nosuid,nodev,noexec,relatime,pids"
+        );
+        let privileged = sh(&d, &["--privileged"], options).ok();
+        assert_eq!(privileged.trim(), "rw,nosuid,nodev,noexec,relatime,pids");
+    }
     let mount = "busybox mount -t cgroup -o memory cgroup /tmp";
     sh(&d, &[], mount).fails_with(1, "permission denied");
     // A namespace of its own would let it mount one: refused too.

@@ -103,9 +103,9 @@ fn privileged_opens_what_the_defaults_close() {
     assert_eq!(
         d.inspect(
             "p1",
-            "{{.HostConfig.Privileged}} {{json .HostConfig.MaskedPaths}}"
+            "{{.HostConfig.Privileged}} {{json .HostConfig.MaskedPaths}} {{json .HostConfig.SecurityOpt}}"
         ),
-        "true null"
+        r#"true null ["label=disable"]"#
     );
 }
 
@@ -160,7 +160,7 @@ fn systempaths_unconfined_unmasks_proc_and_sys() {
     .ok();
     assert_eq!(
         d.inspect("u1", "{{json .HostConfig.MaskedPaths}} {{json .HostConfig.ReadonlyPaths}} {{json .HostConfig.SecurityOpt}}"),
-        "[] [] null"
+        "[] [] []"
     );
     d.docker(&["create", "--name", "u2", "busybox", "true"])
         .ok();

@@ -501,3 +501,14 @@ fn terminal_of_size(d: &TestDaemon, cmd: &str, rows: u16, cols: u16) {
     );
     assert_eq!(out.code, 4);
 }
+
+#[test]
+fn runc_mounts_the_cgroup_hierarchies_read_only_once() {
+    if !std::path::Path::new("/sys/fs/cgroup/pids/cgroup.procs").exists() {
+        return; // a v2 host: the container's cgroup namespace is its view
+    }
+    let d = with_runc(&[]);
+    let mounts = "busybox grep ' /sys/fs/cgroup/pids ' /proc/mounts | busybox cut -d' ' -f4 | busybox cut -d, -f1";
+    let out = run_runc(&d, &["busybox", "sh", "-c", mounts]).ok();
+    assert_eq!(out, "ro\n");
+}

@@ -85,6 +85,8 @@ fn the_default_profile_closes_the_escapes_in_run_and_exec() {
         (&["socket", "1"], "ok"),
         (&["personality", "8"], "ok"),
         (&["personality", "0x0040000"], EPERM),
+        // Allowed by Docker's profile, unknown to the libseccomp berth links.
+        (&["mseal"], "ok"),
     ];
     for (call, want) in cases {
         assert_eq!(answer(&d, &[], call), *want, "{call:?}");
@@ -127,6 +129,13 @@ fn the_default_profile_closes_the_escapes_in_run_and_exec() {
     .ok();
     assert_eq!(caps.trim(), "CapPrm:\t0000000000000000");
     assert_eq!(d.inspect("c1", "{{json .HostConfig.SecurityOpt}}"), "null");
+    // What the execs wrote for the runtime is gone with them.
+    let left: Vec<_> = std::fs::read_dir(d.exec_root.join("execs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     let info = d
         .docker(&["info", "--format", "{{json .SecurityOptions}}"])
         .ok();
@@ -201,6 +210,11 @@ fn security_opt_chooses_the_profile_from_either_cli() {
         "label=disable",
     ];
     assert_eq!(status_line(&d, &other, "Seccomp"), "Seccomp:\t2");
+    // Without SELinux on the host a label means nothing, and Docker takes it as it is.
+    if !Path::new("/sys/fs/selinux/enforce").exists() {
+        let label = ["--security-opt", "label=type:container_t"];
+        assert_eq!(status_line(&d, &label, "Seccomp"), "Seccomp:\t2");
+    }
 }
 
 #[test]
@@ -213,6 +227,11 @@ fn the_daemon_sets_the_defaults() {
         info.trim(),
         r#"["name=seccomp,profile=unconfined","name=no-new-privileges"]"#
     );
+    // Both CLIs print them alike.
+    let block = " Security Options:\n  seccomp\n   Profile: unconfined\n  no-new-privileges\n";
+    for out in [d.docker(&["info"]), d.berth(&["info"])] {
+        assert!(out.stdout.contains(block), "{}", out.stdout);
+    }
     assert_eq!(status_line(&d, &[], "Seccomp"), "Seccomp:\t0");
     assert_eq!(status_line(&d, &[], "NoNewPrivs"), "NoNewPrivs:\t1");
     let builtin = ["--security-opt", "seccomp=builtin"];
@@ -231,4 +250,25 @@ fn an_external_runc_gets_the_same_filter() {
     assert_eq!(answer(&d, &runc, &["clone-newuser"]), EPERM);
     assert_eq!(answer(&d, &runc, &["clone3"]), ENOSYS);
     assert_eq!(answer(&d, &runc, &["fork"]), "ok");
+}
+
+#[test]
+fn the_default_profile_holds_on_a_cgroup_v2_host() {
+    let d = TestDaemon::start_cgroup2();
+    d.import_busybox("busybox");
+    assert_eq!(status_line(&d, &[], "Seccomp"), "Seccomp:\t2");
+    assert_eq!(answer(&d, &[], &["clone-newuser"]), EPERM);
+    d.docker(&["run", "-d", "--name", "c1", "busybox", "sleep", "1000"])
+        .ok();
+    let out = d
+        .docker(&[
+            "exec",
+            "c1",
+            "busybox",
+            "grep",
+            "^Seccomp:",
+            "/proc/self/status",
+        ])
+        .ok();
+    assert_eq!(out.trim(), "Seccomp:\t2");
 }

@@ -253,7 +253,9 @@ impl Containers {
         };
         let root = berth_core::rootfs::RootDir::open(&rootfs)
             .map_err(|err| (Error::from_kinded(err), 126))?;
-        let (uid, gid, groups) = spec::resolve_user(user, &root).map_err(|err| (err, 126))?;
+        let group_add = rec.spec.group_add.as_deref().unwrap_or_default();
+        let (uid, gid, groups) =
+            spec::resolve_user_groups(user, group_add, &root).map_err(|err| (err, 126))?;
         let container_process = berth_runtime::exec::container_process(&paths.bundle)
             .map_err(|err| internal("reading the container's spec", err))?;
         // The runtime (and its state) the container was started with.

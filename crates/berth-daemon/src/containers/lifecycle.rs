@@ -155,6 +155,9 @@ impl Containers {
             .no_new_privileges
             .unwrap_or(self.cfg.security.no_new_privileges);
         run.userns = crate::userns::container_map(&self.cfg.security, &rec.spec.security);
+        if run.userns.is_some() {
+            crate::userns::drop_unmappable_sysctls(&mut run.sysctls, &rec.spec.limits.sysctls);
+        }
         run.userns_path = crate::userns::userns_to_join(
             &self.cfg.security,
             rec,

@@ -10,6 +10,7 @@ pub use exec::{Exec, ExecIo};
 mod export;
 pub mod files;
 mod fs_changes;
+pub mod limits;
 pub use fs_changes::{Change, ChangeKind};
 mod logs;
 pub use logs::{From, Until, follow_log, log_end};

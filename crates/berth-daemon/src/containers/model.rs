@@ -28,6 +28,8 @@ pub struct Spec {
     pub working_dir: String,
     /// `user[:group]`; empty means root (or the image's before the merge).
     pub user: String,
+    /// `--group-add`: further groups, names in the container's `/etc/group` or GIDs, as given.
+    pub group_add: Option<Vec<String>>,
     /// Empty before the merge: the ID's first 12 digits.
     pub hostname: String,
     /// NIS domain name.
@@ -80,6 +82,8 @@ pub struct Spec {
     pub devices: Option<Vec<super::devices::DeviceMapping>>,
     /// `--device-cgroup-rule`s, checked, as given.
     pub device_cgroup_rules: Option<Vec<String>>,
+    /// Kernel parameters, rlimits and OOM score.
+    pub limits: super::limits::Limits,
 }
 
 /// Terminal and standard streams of a container or an exec.

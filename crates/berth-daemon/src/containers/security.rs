@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Security {
-    /// The `--security-opt` values as given, which inspect shows.
-    pub options: Vec<String>,
+    /// The `--security-opt` values as given (`None`: not sent), which inspect shows.
+    pub options: Option<Vec<String>>,
     /// Its seccomp profile.
     pub seccomp: Seccomp,
     /// `no-new-privileges`; `None`: the daemon's default.
@@ -33,6 +33,8 @@ pub struct Security {
     pub masked_paths: Option<Vec<String>>,
     /// `HostConfig.ReadonlyPaths` as given; `None`: Docker's.
     pub readonly_paths: Option<Vec<String>>,
+    /// An AppArmor profile the host has loaded (`apparmor=NAME`); `None`: none.
+    pub apparmor: Option<String>,
     /// `HostConfig.UsernsMode`: `host` keeps it in the host's user namespace under
     /// `--userns-remap`; empty: the daemon's.
     pub userns_mode: String,
@@ -43,6 +45,18 @@ impl Security {
     /// daemon holds.
     pub fn capabilities(&self) -> Result<Vec<Capability>> {
         let available = berth_runtime::capabilities::Available::host();
+        let invalid = |field: &'static str| {
+            move |e: berth_runtime::capabilities::CapabilityError| {
+                Error::invalid(format!("invalid {field}: {e}"))
+            }
+        };
+        // Checked one list at a time, for dockerd's message naming the field.
+        available
+            .tweak(&[], &self.cap_add, &[])
+            .map_err(invalid("CapAdd"))?;
+        available
+            .tweak(&[], &[], &self.cap_drop)
+            .map_err(invalid("CapDrop"))?;
         if self.privileged {
             return Ok(available.all().to_vec());
         }

@@ -117,6 +117,67 @@ pub fn resolve_user(user: &str, root: &dyn ReadRoot) -> Result<(u32, u32, Vec<u3
     Ok((uid, gid, additional))
 }
 
+/// `user[:group]` resolved as [`resolve_user`] does, with the `--group-add` groups after the
+/// user's own, as Docker's `getUser` gives them to the container and its execs.
+pub fn resolve_user_groups(
+    user: &str,
+    group_add: &[String],
+    root: &dyn ReadRoot,
+) -> Result<(u32, u32, Vec<u32>)> {
+    let (uid, gid, mut groups) = resolve_user(user, root)?;
+    if group_add.is_empty() {
+        return Ok((uid, gid, groups));
+    }
+    let text = match root.read_file("/etc/group", ACCOUNT_FILE_LIMIT) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) if e.is_not_found() => String::new(),
+        Err(e) => {
+            return Err(Error::invalid(format!(
+                "unable to find additional groups {group_add:?}: {e}"
+            )));
+        }
+    };
+    for g in group_add {
+        let extra = added_gid(&text, g)?;
+        if !groups.contains(&extra) {
+            groups.push(extra);
+        }
+    }
+    Ok((uid, gid, groups))
+}
+
+/// One `--group-add` entry: a number is a GID whether `/etc/group` lists it or not, anything
+/// else a group name that must be there (moby/sys/user's `GetAdditionalGroups`).
+fn added_gid(group_file: &str, g: &str) -> Result<u32> {
+    const MAX_ID: i64 = (1 << 31) - 1;
+    let range = || Error::invalid(format!("uids and gids must be in range 0-{MAX_ID}"));
+    match g.parse::<i64>() {
+        Ok(n) => u32::try_from(n)
+            .ok()
+            .filter(|n| i64::from(*n) <= MAX_ID)
+            .ok_or_else(range),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow
+            ) =>
+        {
+            Err(range())
+        }
+        Err(_) => group_file
+            .lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() >= 3 && f[0] == g).then(|| f[2].parse::<u32>().ok())?
+            })
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "unable to find group {g}: no matching entries in group file"
+                ))
+            }),
+    }
+}
+
 /// The cgroup of container `id`, relative to each hierarchy's root.
 pub fn cgroup_path(id: &str) -> String {
     format!("/berth/{id}")
@@ -209,7 +270,8 @@ pub fn run_spec(
     volume: &dyn Fn(&str) -> Result<PathBuf>,
 ) -> Result<RunSpec> {
     let spec = &rec.spec;
-    let (uid, gid, additional_gids) = resolve_user(&spec.user, layers)?;
+    let group_add = spec.group_add.as_deref().unwrap_or_default();
+    let (uid, gid, additional_gids) = resolve_user_groups(&spec.user, group_add, layers)?;
     let cwd = match spec.working_dir.as_str() {
         "" => "/".to_string(),
         dir => dir.to_string(),
@@ -264,8 +326,14 @@ pub fn run_spec(
         masked_paths: privileged_or(&spec.security, &spec.security.masked_paths),
         readonly_paths: privileged_or(&spec.security, &spec.security.readonly_paths),
         privileged: spec.security.privileged,
+        apparmor_profile: spec.security.apparmor.clone(),
         devices,
         device_rules,
+        sysctls: spec.limits.sysctls(&spec.network),
+        // Checked at create; again here, against the daemon as it runs now.
+        rlimits: spec.limits.rlimits()?,
+        // Always written, as Docker does: the container does not inherit the daemon's score.
+        oom_score_adj: i32::try_from(spec.limits.oom_score_adj).ok(),
         // The daemon's service sets it (`--userns-remap`).
         userns: None,
         userns_path: None,
@@ -285,4 +353,29 @@ fn hostname() -> String {
     nix::unistd::gethostname()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::added_gid;
+
+    #[test]
+    fn added_groups_are_names_in_the_group_file_or_gids() {
+        let file = "root:x:0:\nextra:x:2000:u1\n4242:x:7:\n";
+        assert_eq!(added_gid(file, "extra").unwrap(), 2000);
+        // A number is a GID, even where a group has it as its name.
+        assert_eq!(added_gid(file, "4242").unwrap(), 4242);
+        assert_eq!(added_gid(file, "99").unwrap(), 99);
+        assert_eq!(
+            added_gid(file, "nosuch").unwrap_err().to_string(),
+            "unable to find group nosuch: no matching entries in group file"
+        );
+        for bad in ["-1", "2147483648", "99999999999999999999"] {
+            assert_eq!(
+                added_gid(file, bad).unwrap_err().to_string(),
+                "uids and gids must be in range 0-2147483647",
+                "{bad}"
+            );
+        }
+    }
 }

@@ -22,6 +22,10 @@ pub fn resolve(d: &Daemon, spec: &mut Spec) -> Result<(), Error> {
             .map_err(|e| Error::invalid(e.message))?;
         *id = other.id.clone();
         *mode = format!("container:{}", other.id);
+        // The namespace it joins is the host's when the other runs in the host's.
+        if other.record().spec.network == NetworkMode::Host {
+            spec.limits.check_sysctls(true)?;
+        }
     }
     for ep in &mut spec.net.endpoints {
         check_endpoint(d, ep)?;

@@ -6,6 +6,7 @@ use berth_api::container::{
 };
 
 use crate::config::Runtimes;
+use crate::containers::limits::{Limits, Ulimit};
 use crate::containers::{NetworkMode, Resources, RestartPolicy, Spec, Stdio};
 use crate::error::{Error, Result};
 
@@ -24,15 +25,8 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
     spec.network = network_mode(&req.host_config.network_mode)?;
     spec.net = super::net::spec(&req, &spec.network)?;
     spec.restart = restart_policy(&req.host_config.restart_policy)?;
-    spec.security =
-        super::security::security(req.host_config.security_opt.as_deref().unwrap_or_default())?;
-    spec.security.cap_add = req.host_config.cap_add.clone().unwrap_or_default();
-    spec.security.cap_drop = req.host_config.cap_drop.clone().unwrap_or_default();
-    spec.security.privileged = req.host_config.privileged;
+    spec.security = super::security::from_host_config(&req.host_config)?;
     spec.security.userns_mode = crate::userns::mode(&req.host_config.userns_mode)?;
-    spec.security.masked_paths = req.host_config.masked_paths.clone();
-    spec.security.readonly_paths = req.host_config.readonly_paths.clone();
-    spec.security.capabilities()?;
     // Recorded by name, as Docker does: inspect shows the runtime a container runs with.
     if spec.runtime.is_empty() {
         spec.runtime = runtimes.default_name().to_string();
@@ -41,6 +35,7 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
     (spec.devices, spec.device_cgroup_rules) =
         super::devices::requested(&req.host_config, &runtime)?;
     crate::containers::spec::check_host_support(&spec.resources)?;
+    spec.limits.check(&spec.network)?;
     Ok(spec)
 }
 
@@ -60,6 +55,7 @@ pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
         env: c.env.clone().unwrap_or_default(),
         working_dir: c.working_dir.clone(),
         user: c.user.clone(),
+        group_add: h.group_add.clone(),
         hostname: c.hostname.clone(),
         domainname: c.domainname.clone(),
         labels: c.labels.clone().unwrap_or_default(),
@@ -107,6 +103,19 @@ pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
         security: Default::default(),
         devices: None,
         device_cgroup_rules: None,
+        limits: Limits {
+            sysctls: h.sysctls.clone().unwrap_or_default(),
+            ulimits: h.ulimits.as_ref().map(|list| {
+                list.iter()
+                    .map(|u| Ulimit {
+                        name: u.name.clone(),
+                        soft: u.soft,
+                        hard: u.hard,
+                    })
+                    .collect()
+            }),
+            oom_score_adj: h.oom_score_adj,
+        },
     }
 }
 

@@ -41,7 +41,7 @@ pub fn host_config(s: &Spec, name: &str) -> HostConfig {
     h.links = (!links.is_empty()).then_some(links);
     h.rest = zeros(&h, &berth_api::fields::HOST_CONFIG, false);
     // Omitted when empty, as Docker does.
-    for key in ["Annotations", "Mounts", "Tmpfs"] {
+    for key in ["Annotations", "Mounts", "Tmpfs", "Sysctls"] {
         h.rest.remove(key);
     }
     h
@@ -125,7 +125,7 @@ fn typed_host_config(s: &Spec) -> HostConfig {
             &s.security.readonly_paths,
             berth_runtime::spec::default_readonly_paths,
         ),
-        security_opt: some(&s.security.options),
+        security_opt: s.security.options.clone(),
         cap_add: some(&s.security.cap_add),
         cap_drop: some(&s.security.cap_drop),
         binds: binds(s),
@@ -153,6 +153,18 @@ fn typed_host_config(s: &Spec) -> HostConfig {
         }),
         device_cgroup_rules: s.device_cgroup_rules.clone(),
         device_requests: None,
+        sysctls: (!s.limits.sysctls.is_empty()).then(|| s.limits.sysctls.clone()),
+        ulimits: s.limits.ulimits.as_ref().map(|list| {
+            list.iter()
+                .map(|u| berth_api::container::Ulimit {
+                    name: u.name.clone(),
+                    hard: u.hard,
+                    soft: u.soft,
+                })
+                .collect()
+        }),
+        oom_score_adj: s.limits.oom_score_adj,
+        group_add: s.group_add.clone(),
         rest: Default::default(),
     }
 }

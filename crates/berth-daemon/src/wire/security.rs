@@ -1,13 +1,39 @@
 //! `HostConfig.SecurityOpt`, read as dockerd reads it (`parseSecurityOpt`), with its messages.
 //! What berth cannot apply on this host is refused by name rather than ignored.
 
+use berth_api::container::HostConfig;
+
 use crate::containers::{Seccomp, Security};
 use crate::error::{Error, Result};
+
+/// The confinement a create request asks for, checked.
+pub fn from_host_config(h: &HostConfig) -> Result<Security> {
+    let mut s = security(h.security_opt.as_deref().unwrap_or_default())?;
+    s.options = h.security_opt.clone();
+    s.cap_add = h.cap_add.clone().unwrap_or_default();
+    s.cap_drop = h.cap_drop.clone().unwrap_or_default();
+    s.privileged = h.privileged;
+    s.masked_paths = h.masked_paths.clone();
+    s.readonly_paths = h.readonly_paths.clone();
+    // As dockerd records it: a privileged container is unlabelled unless it names a label.
+    let labelled = s
+        .options
+        .iter()
+        .flatten()
+        .any(|o| o.split('=').next() == Some("label"));
+    if s.privileged && !labelled {
+        s.options
+            .get_or_insert_default()
+            .push("label=disable".into());
+    }
+    s.capabilities()?;
+    Ok(s)
+}
 
 /// The confinement `opts` ask for.
 pub fn security(opts: &[String]) -> Result<Security> {
     let mut s = Security {
-        options: opts.to_vec(),
+        options: Some(opts.to_vec()),
         ..Security::default()
     };
     for opt in opts {
@@ -49,23 +75,30 @@ fn option(s: &mut Security, opt: &str) -> Result<()> {
         "writable-cgroups" => s.writable_cgroups = Some(go_bool(value).ok_or_else(bad)?),
         "apparmor" => match value {
             "" | "unconfined" => {}
+            profile if berth_runtime::spec::host_has_apparmor() => {
+                s.apparmor = Some(profile.to_string());
+            }
             profile => {
                 return Err(Error::invalid(format!(
-                    "--security-opt apparmor={profile}: berth does not apply AppArmor profiles (only apparmor=unconfined)"
+                    "--security-opt apparmor={profile}: AppArmor is not enabled on this host"
                 )));
             }
         },
-        "label" => match value {
-            "disable" => {}
-            _ => {
-                return Err(Error::invalid(format!(
-                    "--security-opt {opt}: berth does not apply SELinux labels (only label=disable)"
-                )));
-            }
-        },
+        // Docker ignores labels where the host has no SELinux; berth applies none anywhere.
+        "label" if value == "disable" || !host_has_selinux() => {}
+        "label" => {
+            return Err(Error::invalid(format!(
+                "--security-opt {opt}: berth does not apply SELinux labels (only label=disable)"
+            )));
+        }
         _ => return Err(bad()),
     }
     Ok(())
+}
+
+/// Whether the host enforces SELinux, where a label would mean something.
+fn host_has_selinux() -> bool {
+    std::path::Path::new("/sys/fs/selinux/enforce").exists()
 }
 
 /// Go's `strconv.ParseBool`.
@@ -90,7 +123,15 @@ mod tests {
         let s = parse(&["seccomp=unconfined", "no-new-privileges"]).unwrap();
         assert_eq!(s.seccomp, Seccomp::Unconfined);
         assert_eq!(s.no_new_privileges, Some(true));
-        assert_eq!(s.options, ["seccomp=unconfined", "no-new-privileges"]);
+        assert_eq!(
+            s.options.as_deref(),
+            Some(
+                &[
+                    "seccomp=unconfined".to_string(),
+                    "no-new-privileges".to_string()
+                ][..]
+            )
+        );
         let s = parse(&[
             "seccomp:builtin",
             "no-new-privileges=false",
@@ -118,7 +159,16 @@ mod tests {
             "invalid --security-opt 2: \"no-new-privileges=maybe\""
         );
         assert!(msg(&["seccomp={"]).starts_with("Decoding seccomp profile failed"));
-        assert!(msg(&["apparmor=docker-default"]).contains("apparmor=docker-default"));
-        assert!(msg(&["label=type:svirt_t"]).contains("label=type:svirt_t"));
+        if !berth_runtime::spec::host_has_apparmor() {
+            assert_eq!(
+                msg(&["apparmor=docker-default"]),
+                "--security-opt apparmor=docker-default: AppArmor is not enabled on this host"
+            );
+        }
+        if host_has_selinux() {
+            assert!(msg(&["label=type:svirt_t"]).contains("label=type:svirt_t"));
+        } else {
+            parse(&["label=type:svirt_t", "label=level:s0"]).unwrap();
+        }
     }
 }

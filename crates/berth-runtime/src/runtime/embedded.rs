@@ -2,6 +2,7 @@
 //!
 //! libcontainer forks with a raw clone and changes the calling process (dumpable,
 //! oom_score_adj): only the single-threaded monitor and exec helper call it, never the daemon.
+//! They take their own OOM score back once the process is created ([`super::oom::KeepOomScore`]).
 //!
 //! Two things differ from calling libcontainer plainly:
 //! - berth's own executor ([`Checked`]) checks the command inside the container, as runc does,
@@ -36,6 +37,7 @@ use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 use nix::unistd::Pid;
 use oci_spec::runtime::{Capabilities, Capability, Process, Spec};
 
+use super::oom::KeepOomScore;
 use super::{ProcessError, Runtime, Stdio};
 use crate::seccomp::{self, Compiled};
 
@@ -86,19 +88,22 @@ impl Runtime for Embedded {
         let Derived {
             dir,
             after,
-            filter,
+            checked,
+            oom_score_adj,
+            sysctls,
             netns,
         } = derive_bundle(bundle)?;
+        let _score = KeepOomScore::set(oom_score_adj)?;
         if let Some(path) = &netns {
             super::userns_join::join(path, nix::sched::CloneFlags::CLONE_NEWNET)?;
         }
         let container = self
-            .builder(id, stdio, Checked::new(filter))?
+            .builder(id, stdio, checked)?
             .as_init(&dir)
             .with_systemd(false)
             .with_detach(true)
             .build()
-            .map_err(classify)?;
+            .map_err(|e| name_sysctls(classify(e), &sysctls))?;
         let pid = container
             .pid()
             .ok_or_else(|| ProcessError::runtime("container has no init process"))?;
@@ -125,20 +130,30 @@ impl Runtime for Embedded {
 
     fn exec(&self, id: &str, process: &Path, stdio: Stdio) -> Result<Pid, ProcessError> {
         let container = Container::load(self.state_root.join(id)).map_err(classify)?;
-        let (process, filter) = derive_exec(container.bundle(), process)?;
-        let derived = container.bundle().join("config.json");
-        if Spec::load(&derived).is_ok_and(|s| super::userns_join::has_userns(&s)) {
+        let (derived, checked) = derive_exec(container.bundle(), process)?;
+        // The container's score, which its start already showed can be set.
+        let _score = KeepOomScore::set(None)?;
+        let spec = container.bundle().join("config.json");
+        if let Ok(spec) = Spec::load(&spec)
+            && super::userns_join::has_userns(&spec)
+        {
             let pid = container
                 .pid()
                 .ok_or_else(|| ProcessError::runtime("container has no init process"))?;
-            super::userns_join::join_for_exec(pid)?;
+            super::userns_join::join_for_exec(pid, &spec)?;
         }
-        self.builder(id, stdio, Checked::new(filter))?
+        let pid = self
+            .builder(id, stdio, checked)?
             .as_tenant()
-            .with_process(Some(&process))
+            .with_process(Some(&derived))
             .with_detach(true)
             .build()
-            .map_err(classify)
+            .map_err(classify);
+        // Read by now; the caller removes only the file it wrote.
+        if derived != process {
+            let _ = std::fs::remove_file(&derived);
+        }
+        pid
     }
 
     fn delete(&self, id: &str) -> Result<(), ProcessError> {
@@ -158,8 +173,12 @@ struct Derived {
     dir: PathBuf,
     /// What to apply to the container's cgroup after create.
     after: AfterCreate,
-    /// The seccomp filter the executor loads.
-    filter: Option<Filter>,
+    /// What the executor does last.
+    checked: Checked,
+    /// The process's OOM score.
+    oom_score_adj: Option<i32>,
+    /// The sysctls, as `key=value`, sorted.
+    sysctls: Vec<String>,
     /// A network namespace to join before libcontainer runs (see `userns_join`).
     netns: Option<PathBuf>,
 }
@@ -173,13 +192,6 @@ struct AfterCreate {
     pids: Option<i64>,
     /// The spec's device rules, for the v2 filter.
     devices: Vec<crate::devices::Rule>,
-}
-
-/// A filter to load, and whether the process holds CAP_SYS_ADMIN only to load it.
-#[derive(Debug, Clone)]
-struct Filter {
-    compiled: Arc<Compiled>,
-    drop_admin: bool,
 }
 
 /// Writes the spec libcontainer creates the container from: the bundle's, without its pids
@@ -227,35 +239,52 @@ fn derive_bundle(bundle: &Path) -> Result<Derived, ProcessError> {
             compiled
                 .write(&kept)
                 .map_err(|e| ProcessError::runtime(format!("writing {}: {e}", kept.display())))?;
-            let process = spec.process_mut().as_mut();
-            Some(Filter {
-                compiled: Arc::new(compiled),
-                drop_admin: process.is_some_and(lend_admin),
-            })
+            Some(Arc::new(compiled))
         }
         None => {
             let _ = std::fs::remove_file(&kept);
             None
         }
     };
+    let remount = super::cgroup_remount::planned(&spec);
+    let drop_admin = (filter.is_some() || remount.is_some())
+        && spec
+            .process_mut()
+            .as_mut()
+            .is_some_and(|p| lend_admin(p, remount.is_some()));
     let netns = super::userns_join::take_netns(&mut spec);
     spec.save(dir.join("config.json")).map_err(|e| {
         ProcessError::runtime(format!("writing {}/config.json: {e}", dir.display()))
     })?;
+    let checked = Checked {
+        filter,
+        remount,
+        drop_admin,
+    };
+    let oom_score_adj = spec.process().as_ref().and_then(|p| p.oom_score_adj());
+    let mut sysctls: Vec<String> = (spec.linux().as_ref())
+        .and_then(|l| l.sysctl().as_ref())
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    sysctls.sort();
     Ok(Derived {
         dir,
         after,
-        filter,
+        checked,
+        oom_score_adj,
+        sysctls,
         netns,
     })
 }
 
-/// The process file libcontainer execs from and the filter its executor loads: the
-/// container's filter (kept in its derived bundle), and CAP_SYS_ADMIN lent for loading it.
-fn derive_exec(derived: &Path, process: &Path) -> Result<(PathBuf, Option<Filter>), ProcessError> {
+/// The process file libcontainer execs from and what its executor does: load the
+/// container's filter (kept in its derived bundle), with CAP_SYS_ADMIN lent for it.
+fn derive_exec(derived: &Path, process: &Path) -> Result<(PathBuf, Checked), ProcessError> {
     let kept = derived.join(seccomp::BUNDLE_FILE);
     if !kept.exists() {
-        return Ok((process.to_path_buf(), None));
+        return Ok((process.to_path_buf(), Checked::default()));
     }
     let compiled = read_filter(&kept)?;
     let read = |e: &dyn std::fmt::Display| {
@@ -263,15 +292,16 @@ fn derive_exec(derived: &Path, process: &Path) -> Result<(PathBuf, Option<Filter
     };
     let text = std::fs::read(process).map_err(|e| read(&e))?;
     let mut p: Process = serde_json::from_slice(&text).map_err(|e| read(&e))?;
-    let drop_admin = lend_admin(&mut p);
+    let drop_admin = lend_admin(&mut p, false);
     let path = process.with_extension("embedded.json");
     std::fs::write(&path, serde_json::to_vec(&p).expect("a process serializes"))
         .map_err(|e| ProcessError::runtime(format!("writing {}: {e}", path.display())))?;
-    let filter = Filter {
-        compiled: Arc::new(compiled),
+    let checked = Checked {
+        filter: Some(Arc::new(compiled)),
+        remount: None,
         drop_admin,
     };
-    Ok((path, Some(filter)))
+    Ok((path, checked))
 }
 
 fn read_filter(path: &Path) -> Result<Compiled, ProcessError> {
@@ -283,10 +313,10 @@ fn read_filter(path: &Path) -> Result<Compiled, ProcessError> {
     })
 }
 
-/// Gives `p` CAP_SYS_ADMIN in its effective and permitted sets when it needs it to load a
-/// filter (no `no_new_privs`, no CAP_SYS_ADMIN of its own); says whether it did.
-fn lend_admin(p: &mut Process) -> bool {
-    if p.no_new_privileges() == Some(true) {
+/// Gives `p` CAP_SYS_ADMIN in its effective and permitted sets when it lacks it and needs it:
+/// to remount (`remount`), or to load a filter without `no_new_privs`; says whether it did.
+fn lend_admin(p: &mut Process, remount: bool) -> bool {
+    if !remount && p.no_new_privileges() == Some(true) {
         return false;
     }
     let Some(mut caps) = p.capabilities().clone() else {
@@ -309,6 +339,24 @@ fn lend_admin(p: &mut Process) -> bool {
     caps.set_permitted(permitted);
     p.set_capabilities(Some(caps));
     true
+}
+
+/// libcontainer's sysctl failures name no key (its error crosses the fork as text): names them.
+fn name_sysctls(e: ProcessError, sysctls: &[String]) -> ProcessError {
+    match &e {
+        ProcessError::Runtime { message }
+            if !sysctls.is_empty()
+                && (message.contains("failed to set sysctl")
+                    || message.contains("open subpath in procfs failed")) =>
+        {
+            ProcessError::runtime(format!(
+                "{message}: one of the sysctls {} does not exist in the container's namespaces \
+                 or does not take its value",
+                sysctls.join(", ")
+            ))
+        }
+        _ => e,
+    }
 }
 
 /// Precedes a serialized [`ProcessError`] inside libcontainer's error text.
@@ -349,29 +397,27 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// libcontainer's default executor (`execvp` of the process's args), with the command checked
 /// as runc checks it and the failure typed, the signals the process starts with reset, and the
-/// seccomp filter loaded last.
-#[derive(Clone)]
+/// seccomp filter loaded last (after the init's cgroup hierarchies are remounted).
+#[derive(Clone, Default)]
 struct Checked {
-    filter: Option<Filter>,
-}
-
-impl Checked {
-    fn new(filter: Option<Filter>) -> Checked {
-        Checked { filter }
-    }
+    filter: Option<Arc<Compiled>>,
+    remount: Option<super::cgroup_remount::Remount>,
+    /// CAP_SYS_ADMIN was lent for the two and goes before `execve`.
+    drop_admin: bool,
 }
 
 impl Executor for Checked {
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
         super::reset_signals();
+        let failed = |what: &str, e: std::io::Error| ExecutorError::Other(format!("{what}: {e}"));
+        if let Some(r) = &self.remount {
+            super::cgroup_remount::apply(r).map_err(|e| failed("mounting cgroups", e))?;
+        }
         if let Some(f) = &self.filter {
-            let failed = |e: std::io::Error| {
-                ExecutorError::Other(format!("loading the seccomp filter: {e}"))
-            };
-            seccomp::load(&f.compiled).map_err(failed)?;
-            if f.drop_admin {
-                seccomp::drop_admin().map_err(failed)?;
-            }
+            seccomp::load(f).map_err(|e| failed("loading the seccomp filter", e))?;
+        }
+        if self.drop_admin {
+            seccomp::drop_admin().map_err(|e| failed("dropping CAP_SYS_ADMIN", e))?;
         }
         DefaultExecutor {}.exec(spec)
     }
@@ -500,7 +546,7 @@ mod tests {
         let mut rules = crate::devices::docker_defaults();
         rules.extend(spec.device_rules.iter().copied());
         assert_eq!(after.devices, rules, "the v2 filter gets the spec's rules");
-        assert!(derived.filter.is_none());
+        assert!(derived.checked.filter.is_none());
         let written = Spec::load(derived.dir.join("config.json")).unwrap();
         let resources = written
             .linux()

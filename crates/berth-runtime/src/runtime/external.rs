@@ -128,6 +128,11 @@ impl External {
 
 impl Runtime for External {
     fn create(&self, id: &str, bundle: &Path, stdio: Stdio) -> Result<Pid, ProcessError> {
+        // A probe: the runtime sets the score in its own child, and would not say why it fails.
+        let score = oci_spec::runtime::Spec::load(bundle.join("config.json"))
+            .ok()
+            .and_then(|s| s.process().as_ref().and_then(|p| p.oom_score_adj()));
+        let _score = super::oom::KeepOomScore::set(score)?;
         let options = vec!["--bundle".into(), bundle.into()];
         let pid_file = self.state_root.join(format!("{id}.pid"));
         fs::create_dir_all(&self.state_root).map_err(|e| {

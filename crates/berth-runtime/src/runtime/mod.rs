@@ -18,9 +18,11 @@
 //! process (libcontainer forks and changes process-wide state), and what fails comes back as a
 //! [`ProcessError`] the caller reports on its status line.
 
+mod cgroup_remount;
 mod embedded;
 mod error;
 mod external;
+mod oom;
 mod userns_join;
 
 use std::os::fd::OwnedFd;

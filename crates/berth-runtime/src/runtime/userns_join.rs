@@ -48,10 +48,19 @@ pub(super) fn join(path: &Path, kind: CloneFlags) -> Result<(), ProcessError> {
     nix::sched::setns(file, kind).map_err(|e| fail(&e))
 }
 
-/// For an exec: joins the network and user namespaces of the container whose init is `pid`.
-/// Call it from a single-threaded process (the exec helper).
-pub(super) fn join_for_exec(pid: Pid) -> Result<(), ProcessError> {
+/// For an exec into the container of `spec` whose init is `pid`: joins its user namespace,
+/// and first its network namespace when [`take_netns`] took that out of the spec (another user
+/// namespace owns it; libcontainer joins the others, which the container's owns). Call it
+/// from a single-threaded process (the exec helper).
+pub(super) fn join_for_exec(pid: Pid, spec: &Spec) -> Result<(), ProcessError> {
     let ns = |name: &str| PathBuf::from(format!("/proc/{pid}/ns/{name}"));
-    join(&ns("net"), CloneFlags::CLONE_NEWNET)?;
+    let listed = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::Network));
+    if !listed {
+        join(&ns("net"), CloneFlags::CLONE_NEWNET)?;
+    }
     join(&ns("user"), CloneFlags::CLONE_NEWUSER)
 }

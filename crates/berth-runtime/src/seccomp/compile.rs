@@ -26,9 +26,39 @@ const FLAG_LOG: u32 = 2;
 const FLAG_SPEC_ALLOW: u32 = 4;
 const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
 
-/// Compiles `filter`. Names libseccomp does not know are skipped (they stay refused by the
-/// default action), as runc and libcontainer skip them.
+/// Compiles `filter`. Names libseccomp does not know are given by number where berth knows it
+/// ([`super::newer`]) and skipped otherwise (they stay refused by the default action), as runc
+/// and libcontainer skip them.
 pub fn compile(filter: &LinuxSeccomp) -> Result<Compiled, SeccompError> {
+    // One context per architecture, merged: a call libseccomp cannot name needs its number
+    // on each architecture, which only a single-architecture context takes as given.
+    let native = ScmpArch::native();
+    let mut arches = vec![native];
+    for arch in filter.architectures().iter().flatten() {
+        let arch = scmp_arch(*arch);
+        if !arches.contains(&arch) && !(arch == ScmpArch::Native) {
+            arches.push(arch);
+        }
+    }
+    let mut merged = context(filter, native, native)?;
+    for arch in &arches[1..] {
+        let ctx = context(filter, *arch, native)?;
+        merged
+            .merge(ctx)
+            .map_err(|e| SeccompError::Compile(format!("merging {arch:?}'s rules: {e}")))?;
+    }
+    Ok(Compiled {
+        flags: flags(filter.flags().as_deref().unwrap_or_default())?,
+        bpf: export(&merged)?,
+    })
+}
+
+/// The filter's rules for one architecture.
+fn context(
+    filter: &LinuxSeccomp,
+    arch: ScmpArch,
+    native: ScmpArch,
+) -> Result<ScmpFilterContext, SeccompError> {
     let failed = |what: &str, e: libseccomp::error::SeccompError| {
         SeccompError::Compile(format!("{what}: {e}"))
     };
@@ -38,12 +68,10 @@ pub fn compile(filter: &LinuxSeccomp) -> Result<Compiled, SeccompError> {
     ctx.set_ctl_nnp(false)
         .and_then(|c| c.set_ctl_optimize(2))
         .map_err(|e| failed("setting filter attributes", e))?;
-    for arch in filter.architectures().iter().flatten() {
-        let arch = scmp_arch(*arch);
-        if !ctx.is_arch_present(arch).unwrap_or(false) {
-            ctx.add_arch(arch)
-                .map_err(|e| failed(&format!("adding architecture {arch:?}"), e))?;
-        }
+    if arch != native {
+        ctx.add_arch(arch)
+            .and_then(|c| c.remove_arch(ScmpArch::Native))
+            .map_err(|e| failed(&format!("adding architecture {arch:?}"), e))?;
     }
     for call in filter.syscalls().iter().flatten() {
         let errno = call.errno_ret();
@@ -55,20 +83,30 @@ pub fn compile(filter: &LinuxSeccomp) -> Result<Compiled, SeccompError> {
         let act = action(call.action(), errno)?;
         let conditions = conditions(call.args().as_deref().unwrap_or_default())?;
         for name in call.names() {
-            let Ok(nr) = ScmpSyscall::from_name(name) else {
-                tracing::debug!(name, "seccomp: system call unknown to libseccomp, skipped");
-                continue;
+            let (nr, exact) = match ScmpSyscall::from_name(name) {
+                Ok(nr) => (nr, false),
+                Err(_) => match super::newer::number(name, arch).filter(|_| arch == native) {
+                    Some(nr) => (ScmpSyscall::from(nr), true),
+                    None => {
+                        tracing::debug!(
+                            name,
+                            "seccomp: system call unknown to libseccomp, skipped"
+                        );
+                        continue;
+                    }
+                },
             };
             for set in &conditions {
-                ctx.add_rule_conditional(act, nr, set)
-                    .map_err(|e| failed(&format!("adding the rule for {name}"), e))?;
+                let added = if exact {
+                    ctx.add_rule_conditional_exact(act, nr, set)
+                } else {
+                    ctx.add_rule_conditional(act, nr, set)
+                };
+                added.map_err(|e| failed(&format!("adding the rule for {name}"), e))?;
             }
         }
     }
-    Ok(Compiled {
-        flags: flags(filter.flags().as_deref().unwrap_or_default())?,
-        bpf: export(&ctx)?,
-    })
+    Ok(ctx)
 }
 
 /// The rules' condition sets: all tests together when each argument is tested once; one rule

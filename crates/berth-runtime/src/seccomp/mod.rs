@@ -14,6 +14,7 @@
 
 mod compile;
 mod load;
+mod newer;
 mod profile;
 mod resolve;
 

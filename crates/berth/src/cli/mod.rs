@@ -7,6 +7,7 @@ mod cp;
 mod device_opts;
 mod exec;
 mod images;
+mod limit_opts;
 mod mounts;
 mod net_opts;
 mod networks;

@@ -91,6 +91,8 @@ pub struct ContainerOpts {
     security: super::security_opts::SecurityOpts,
     #[command(flatten)]
     devices: super::device_opts::DeviceOpts,
+    #[command(flatten)]
+    limits: super::limit_opts::LimitOpts,
     /// The image.
     image: String,
     /// Command and arguments.
@@ -145,6 +147,7 @@ pub fn env_list(env_files: &[String], env: &[String]) -> Result<Vec<String>> {
 /// The create request for the flags, and the warning the CLI adds to the daemon's.
 fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<String>)> {
     let devices = o.devices.parse()?;
+    let limits = o.limits.parse()?;
     let env = env_list(&o.env_file, &o.env)?;
     let labels: BTreeMap<String, String> = o
         .label
@@ -235,6 +238,10 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
             devices: Some(devices.devices),
             device_cgroup_rules: devices.rules,
             device_requests: devices.requests,
+            sysctls: limits.sysctls,
+            ulimits: Some(limits.ulimits),
+            oom_score_adj: limits.oom_score_adj,
+            group_add: limits.group_add,
             ..HostConfig::default()
         },
         networking_config: Some(NetworkingConfig {

@@ -54,7 +54,8 @@ impl SecurityOpts {
                 _ => opts.push(opt.clone()),
             }
         }
-        Ok((!opts.is_empty()).then_some(opts))
+        // Sent empty, not left out, once any was given: as the docker CLI sends it.
+        Ok((!self.security_opt.is_empty()).then_some(opts))
     }
 }
 
@@ -158,7 +159,7 @@ mod tests {
         );
         assert_eq!(opts(&[]).security_opt().unwrap(), None);
         let unmasked = opts(&["systempaths=unconfined"]);
-        assert_eq!(unmasked.security_opt().unwrap(), None);
+        assert_eq!(unmasked.security_opt().unwrap(), Some(vec![]));
         assert_eq!(unmasked.system_paths(), Some(vec![]));
     }
 }

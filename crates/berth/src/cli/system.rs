@@ -99,6 +99,7 @@ pub async fn info(client: &Client) -> Result<u8> {
     println!(" Logging Driver: {}", i.logging_driver);
     println!(" Cgroup Driver: {}", i.cgroup_driver);
     println!(" Cgroup Version: {}", i.cgroup_version);
+    print_security_options(&i.security_options);
     println!(" Kernel Version: {}", i.kernel_version);
     println!(" Operating System: {}", i.operating_system);
     println!(" OSType: {}", i.os_type);
@@ -119,7 +120,29 @@ pub async fn info(client: &Client) -> Result<u8> {
             println!("WARNING: No {flag} support");
         }
     }
+    for w in &i.warnings {
+        eprintln!("{w}");
+    }
     Ok(0)
+}
+
+/// `SecurityOptions` (`name=seccomp,profile=builtin`, ...) as the docker CLI prints them.
+fn print_security_options(options: &[String]) {
+    if options.is_empty() {
+        return;
+    }
+    println!(" Security Options:");
+    for option in options {
+        let kv = |key: &str| {
+            option
+                .split(',')
+                .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+        };
+        println!("  {}", kv("name").unwrap_or(option));
+        if let Some(profile) = kv("profile") {
+            println!("   Profile: {profile}");
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
