@@ -189,6 +189,27 @@ fn a_remapped_container_is_root_inside_and_its_map_outside() {
         ["1", "eth0", "lo"],
         "{out}"
     );
+    // Its network settings are its own to set (`--sysctl`), and Docker's ping default, which
+    // names GIDs outside the map, stays out.
+    let out = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--sysctl",
+            "net.ipv4.ip_unprivileged_port_start=100",
+            "busybox",
+            "busybox",
+            "cat",
+            "/proc/sys/net/ipv4/ip_unprivileged_port_start",
+            "/proc/sys/net/ipv4/ping_group_range",
+        ])
+        .ok();
+    // The kernel's default range (1 0), whose host GIDs show as the overflow ID.
+    assert_eq!(
+        out.split_whitespace().collect::<Vec<_>>(),
+        ["100", "65534", "65534"],
+        "{out}"
+    );
     // An exec joins the same user namespace (and the network namespace).
     d.docker(&[
         "run", "-d", "--name", "c1", "busybox", "busybox", "sleep", "100",
