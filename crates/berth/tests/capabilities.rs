@@ -27,14 +27,6 @@ fn cap_eff(d: &TestDaemon, opts: &[&str]) -> String {
     line.trim().trim_start_matches("CapEff:\t").to_string()
 }
 
-/// The bits of the capabilities the calling process (the test, as root) holds in its bounding
-/// set: what `ALL` gives.
-fn held() -> String {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("CapBnd:")).unwrap();
-    line.trim_start_matches("CapBnd:\t").to_string()
-}
-
 #[test]
 fn adds_and_drops_change_what_the_container_can_do() {
     let d = daemon();
@@ -49,7 +41,10 @@ fn adds_and_drops_change_what_the_container_can_do() {
         cap_eff(&d, &["--cap-drop", "ALL", "--cap-add", "kill"]),
         "0000000000000020"
     );
-    assert_eq!(cap_eff(&d, &["--cap-add", "ALL"]), held());
+    assert_eq!(
+        cap_eff(&d, &["--cap-add", "ALL"]),
+        common::held_capabilities()
+    );
     d.docker(&[
         "run",
         "--rm",
@@ -132,7 +127,7 @@ fn names_the_daemon_cannot_give_are_refused() {
     d.docker(&["create", "--cap-drop", "bogus", "busybox"])
         .fails_with(1, "invalid CapDrop: unknown capability: \"CAP_BOGUS\"");
     // This machine's daemon lacks CAP_SYS_RESOURCE; elsewhere the container gets it.
-    let bounding = u64::from_str_radix(&held(), 16).unwrap();
+    let bounding = u64::from_str_radix(&common::held_capabilities(), 16).unwrap();
     let sys_resource = 1u64 << 24;
     let out = d.docker(&[
         "run",

@@ -500,3 +500,30 @@ pub fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// The raw-syscall probe (`tests/probe/syscalls.c`: one system call, answered `ok` or with its
+/// errno), built static once per test binary under the target directory.
+pub fn syscall_probe() -> &'static Path {
+    static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| {
+        let name = concat!("syscall-probe-", env!("CARGO_CRATE_NAME"));
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/probe/syscalls.c");
+        let status = Command::new("cc")
+            .args(["-static", "-O1", "-o"])
+            .arg(&out)
+            .arg(src)
+            .status()
+            .expect("running cc (apt-get install gcc libc6-dev)");
+        assert!(status.success(), "building the probe");
+        out
+    })
+}
+
+/// The capabilities the test process (root) holds in its bounding set, as `/proc` shows them:
+/// what a privileged container or `--cap-add ALL` gets.
+pub fn held_capabilities() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("CapBnd:")).unwrap();
+    line.trim_start_matches("CapBnd:\t").to_string()
+}

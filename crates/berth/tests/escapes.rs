@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::TestDaemon;
@@ -23,24 +23,6 @@ fn sh(d: &TestDaemon, opts: &[&str], script: &str) -> common::Out {
     args.extend(opts);
     args.extend(["busybox", "sh", "-c", script]);
     d.docker(&args)
-}
-
-/// The raw-syscall probe of `seccomp.rs`, built static once.
-fn probe() -> PathBuf {
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("escape-probe");
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/probe/syscalls.c");
-        let ok = Command::new("cc")
-            .args(["-static", "-O1", "-o"])
-            .arg(&out)
-            .arg(src)
-            .status()
-            .expect("running cc")
-            .success();
-        assert!(ok, "building the probe");
-    });
-    out
 }
 
 fn sha(path: &str) -> String {
@@ -196,7 +178,7 @@ fn cgroups_and_kernel_settings_cannot_be_written() {
 #[test]
 fn kernel_modules_cannot_be_loaded() {
     let d = daemon();
-    let mount = format!("{}:/probe:ro", probe().display());
+    let mount = format!("{}:/probe:ro", common::syscall_probe().display());
     let load = |opts: &[&str]| {
         let mut args = vec!["run", "--rm", "-v", mount.as_str()];
         args.extend(opts);

@@ -19,13 +19,6 @@ fn sh(d: &TestDaemon, opts: &[&str], script: &str) -> common::Out {
     d.docker(&args)
 }
 
-/// The capabilities the test (root) holds: what a privileged container gets.
-fn held() -> String {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("CapBnd:")).unwrap();
-    line.trim_start_matches("CapBnd:\t").to_string()
-}
-
 /// Opens a device node the default rules deny (loop-control, 10:237), made with mknod.
 const OPEN_LOOP_CONTROL: &str =
     "busybox mknod /tmp/lc c 10 237 && busybox dd if=/tmp/lc of=/dev/null count=0 && echo opened";
@@ -36,9 +29,12 @@ fn privileged_opens_what_the_defaults_close() {
     let status = "busybox grep -E '^(Seccomp|CapEff):' /proc/self/status";
     let out = sh(&d, &["--privileged"], status);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.stdout, format!("CapEff:\t{}\nSeccomp:\t0\n", held()));
+    assert_eq!(
+        out.stdout,
+        format!("CapEff:\t{}\nSeccomp:\t0\n", common::held_capabilities())
+    );
     // Where the daemon lacks a capability (CAP_SYS_RESOURCE here), the client is told.
-    if held() != "000001ffffffffff" {
+    if common::held_capabilities() != "000001ffffffffff" {
         assert!(
             out.stderr
                 .contains("WARNING: The daemon does not hold CAP_"),
@@ -123,7 +119,7 @@ fn exec_privileged_gets_every_capability_in_a_default_container() {
     assert_eq!(caps(&[]).trim(), "CapEff:\t00000000a80425fb");
     assert_eq!(
         caps(&["--privileged"]).trim(),
-        format!("CapEff:\t{}", held())
+        format!("CapEff:\t{}", common::held_capabilities())
     );
     // The container's filter still applies to it, as in Docker.
     let seccomp = d

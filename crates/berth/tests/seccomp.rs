@@ -4,27 +4,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use common::TestDaemon;
-
-/// The raw-syscall probe (`tests/probe/syscalls.c`), built static once per test binary.
-fn probe() -> &'static Path {
-    static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    ONCE.get_or_init(|| {
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("syscall-probe");
-        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/probe/syscalls.c");
-        let status = Command::new("cc")
-            .args(["-static", "-O1", "-o"])
-            .arg(&out)
-            .arg(src)
-            .status()
-            .expect("running cc (apt-get install gcc libc6-dev)");
-        assert!(status.success(), "building the probe");
-        out
-    })
-}
 
 /// A daemon with the busybox image.
 fn daemon(args: &[&str]) -> TestDaemon {
@@ -35,7 +17,7 @@ fn daemon(args: &[&str]) -> TestDaemon {
 
 /// `-v PROBE:/probe:ro`.
 fn probe_mount() -> String {
-    format!("{}:/probe:ro", probe().display())
+    format!("{}:/probe:ro", common::syscall_probe().display())
 }
 
 /// What the probe answers in a new container run with `opts`: `ok` or the errno.

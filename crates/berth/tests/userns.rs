@@ -514,24 +514,6 @@ fn builds_and_made_directories_belong_to_the_remapped_root() {
     );
 }
 
-/// The raw-syscall probe of `seccomp.rs`, built static once.
-fn probe() -> PathBuf {
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("userns-probe");
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/probe/syscalls.c");
-        let ok = Command::new("cc")
-            .args(["-static", "-O1", "-o"])
-            .arg(&out)
-            .arg(src)
-            .status()
-            .expect("running cc")
-            .success();
-        assert!(ok, "building the probe");
-    });
-    out
-}
-
 /// The host's files a system account lives in; dropping it restores them as they were.
 struct Restore(Vec<(PathBuf, Option<String>)>);
 
@@ -652,7 +634,7 @@ fn escapes_stay_shut_under_a_remapping() {
         assert_ne!(out.code, 0, "-w {wd} started");
     }
     // The raw calls seccomp refuses, from inside the user namespace too.
-    let mount = format!("{}:/probe:ro", probe().display());
+    let mount = format!("{}:/probe:ro", common::syscall_probe().display());
     for call in ["clone-newuser", "unshare-user", "keyctl"] {
         let out = d
             .docker(&["run", "--rm", "-v", &mount, "busybox", "/probe", call])
