@@ -6,12 +6,6 @@ mod common;
 
 use common::TestDaemon;
 
-fn daemon() -> TestDaemon {
-    let d = TestDaemon::start();
-    d.import_busybox("busybox");
-    d
-}
-
 /// `CapEff` of a container run with `opts`.
 fn cap_eff(d: &TestDaemon, opts: &[&str]) -> String {
     let mut args = vec!["run", "--rm"];
@@ -29,7 +23,7 @@ fn cap_eff(d: &TestDaemon, opts: &[&str]) -> String {
 
 #[test]
 fn adds_and_drops_change_what_the_container_can_do() {
-    let d = daemon();
+    let d = TestDaemon::with_busybox(&[]);
     assert_eq!(cap_eff(&d, &[]), "00000000a80425fb");
     // CAP_CHOWN is bit 0; names in any case, with or without the prefix.
     assert_eq!(cap_eff(&d, &["--cap-drop", "chown"]), "00000000a80425fa");
@@ -121,7 +115,7 @@ fn adds_and_drops_change_what_the_container_can_do() {
 
 #[test]
 fn names_the_daemon_cannot_give_are_refused() {
-    let d = daemon();
+    let d = TestDaemon::with_busybox(&[]);
     d.docker(&["run", "--rm", "--cap-add", "NOPE", "busybox", "true"])
         .fails_with(125, "invalid CapAdd: unknown capability: \"CAP_NOPE\"");
     d.docker(&["create", "--cap-drop", "bogus", "busybox"])

@@ -387,12 +387,27 @@ impl TestDaemon {
         (status, head.to_string(), body)
     }
 
-    /// Imports the busybox fixture as `name`.
     /// `docker run --rm busybox sh -c SCRIPT`.
     pub fn sh(&self, script: &str) -> Out {
-        self.docker(&["run", "--rm", "busybox", "sh", "-c", script])
+        self.sh_with(&[], script)
     }
 
+    /// `docker run --rm OPTS busybox sh -c SCRIPT`.
+    pub fn sh_with(&self, opts: &[&str], script: &str) -> Out {
+        let mut args = vec!["run", "--rm"];
+        args.extend(opts);
+        args.extend(["busybox", "sh", "-c", script]);
+        self.docker(&args)
+    }
+
+    /// A daemon started with `args` that has the busybox fixture as `busybox`.
+    pub fn with_busybox(args: &[&str]) -> TestDaemon {
+        let d = TestDaemon::start_with_args(args);
+        d.import_busybox("busybox");
+        d
+    }
+
+    /// Imports the busybox fixture as `name`.
     pub fn import_busybox(&self, name: &str) -> String {
         self.docker_stdin(&["import", "-", name], busybox_tar())
             .ok()

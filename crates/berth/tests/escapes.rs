@@ -11,20 +11,6 @@ use std::process::Command;
 
 use common::TestDaemon;
 
-fn daemon() -> TestDaemon {
-    let d = TestDaemon::start();
-    d.import_busybox("busybox");
-    d
-}
-
-/// `docker run --rm OPTS busybox sh -c SCRIPT`.
-fn sh(d: &TestDaemon, opts: &[&str], script: &str) -> common::Out {
-    let mut args = vec!["run", "--rm"];
-    args.extend(opts);
-    args.extend(["busybox", "sh", "-c", script]);
-    d.docker(&args)
-}
-
 fn sha(path: &str) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap();
     String::from_utf8_lossy(&out.stdout)
@@ -40,7 +26,7 @@ fn sha(path: &str) -> String {
 /// only its own programs, and the berth binary is unchanged.
 #[test]
 fn the_runtime_binary_cannot_be_reached_or_overwritten() {
-    let d = daemon();
+    let d = TestDaemon::with_busybox(&[]);
     let before = sha(common::BERTH);
     let watch = "while :; do for p in /proc/[0-9]*; do busybox readlink $p/exe >> /tmp/seen; \
                  done; done 2>/dev/null & exec busybox sleep 1000";
@@ -83,7 +69,7 @@ fn the_runtime_binary_cannot_be_reached_or_overwritten() {
 /// under `/proc/self/fd` cannot lead out of it, at run or exec.
 #[test]
 fn no_host_descriptor_leaks_into_the_container() {
-    let d = daemon();
+    let d = TestDaemon::with_busybox(&[]);
     for fd in 3..9 {
         let wd = format!("/proc/self/fd/{fd}");
         let out = d.docker(&["run", "--rm", "-w", &wd, "busybox", "true"]);
@@ -113,11 +99,11 @@ fn no_host_descriptor_leaks_into_the_container() {
 /// own cannot be mounted.
 #[test]
 fn cgroups_and_kernel_settings_cannot_be_written() {
-    let d = daemon();
+    let d = TestDaemon::with_busybox(&[]);
     let cgroups = "for f in /sys/fs/cgroup/*/notify_on_release /sys/fs/cgroup/*/pids.max \
                    /sys/fs/cgroup/pids.max /sys/fs/cgroup/*/memory.limit_in_bytes; do \
                    [ -e $f ] && { echo 1 > $f && echo WROTE $f; }; done; true";
-    let out = sh(&d, &[], cgroups);
+    let out = d.sh_with(&[], cgroups);
     assert!(!out.stdout.contains("WROTE"), "{}", out.stdout);
     assert!(
         out.stderr.contains("Read-only file system"),
@@ -128,33 +114,33 @@ fn cgroups_and_kernel_settings_cannot_be_written() {
     // container allowed to unmount.
     if std::path::Path::new("/sys/fs/cgroup/pids/cgroup.procs").exists() {
         let count = "busybox grep -c ' /sys/fs/cgroup/pids ' /proc/mounts";
-        assert_eq!(sh(&d, &[], count).ok().trim(), "1");
+        assert_eq!(d.sh_with(&[], count).ok().trim(), "1");
         let uncover =
             "busybox umount /sys/fs/cgroup/pids; busybox ls /sys/fs/cgroup/pids | busybox wc -l";
         assert_eq!(
-            sh(&d, &["--cap-add", "SYS_ADMIN"], uncover).ok().trim(),
+            d.sh_with(&["--cap-add", "SYS_ADMIN"], uncover).ok().trim(),
             "0"
         );
         let options = "busybox grep ' /sys/fs/cgroup/pids ' /proc/mounts | busybox cut -d' ' -f4";
         assert_eq!(
-            sh(&d, &[], options).ok().trim(),
+            d.sh_with(&[], options).ok().trim(),
             "ro,nosuid,nodev,noexec,relatime,pids"
         );
-        let privileged = sh(&d, &["--privileged"], options).ok();
+        let privileged = d.sh_with(&["--privileged"], options).ok();
         assert_eq!(privileged.trim(), "rw,nosuid,nodev,noexec,relatime,pids");
     }
     let mount = "busybox mount -t cgroup -o memory cgroup /tmp";
-    sh(&d, &[], mount).fails_with(1, "permission denied");
+    d.sh_with(&[], mount).fails_with(1, "permission denied");
     // A namespace of its own would let it mount one: refused too.
     let own = "busybox unshare -U -r -m busybox mount -t cgroup -o memory cgroup /tmp";
-    sh(&d, &[], own).fails_with(1, "Operation not permitted");
+    d.sh_with(&[], own).fails_with(1, "Operation not permitted");
     for file in [
         "/proc/sys/kernel/domainname",
         "/sys/class/net/lo/mtu",
         "/proc/sysrq-trigger",
     ] {
         let script = format!("[ ! -e {file} ] || echo 1500 > {file}");
-        let out = sh(&d, &[], &script);
+        let out = d.sh_with(&[], &script);
         if out.code != 0 {
             assert!(
                 out.stderr.contains("Read-only file system"),
@@ -167,17 +153,17 @@ fn cgroups_and_kernel_settings_cannot_be_written() {
     }
     // Masked files read empty.
     let kernel = "busybox cat /proc/interrupts /proc/keys | busybox wc -c";
-    assert_eq!(sh(&d, &[], kernel).ok().trim(), "0");
+    assert_eq!(d.sh_with(&[], kernel).ok().trim(), "0");
     // Raising one's own hard limit needs CAP_SYS_RESOURCE, which no container has by default.
     let raise = "ulimit -Hn $(( $(ulimit -Hn) + 1 ))";
-    assert_ne!(sh(&d, &[], raise).code, 0, "raised its hard limit");
+    assert_ne!(d.sh_with(&[], raise).code, 0, "raised its hard limit");
 }
 
 /// Loading a kernel module: refused by seccomp and capabilities by default; with
 /// `--cap-add SYS_MODULE` the kernel itself judges the module, as in Docker.
 #[test]
 fn kernel_modules_cannot_be_loaded() {
-    let d = daemon();
+    let d = TestDaemon::with_busybox(&[]);
     let mount = format!("{}:/probe:ro", common::syscall_probe().display());
     let load = |opts: &[&str]| {
         let mut args = vec!["run", "--rm", "-v", mount.as_str()];

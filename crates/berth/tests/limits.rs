@@ -6,12 +6,6 @@ mod common;
 
 use common::TestDaemon;
 
-fn daemon() -> TestDaemon {
-    let d = TestDaemon::start();
-    d.import_busybox("busybox");
-    d
-}
-
 /// The output of `busybox sh -c script` in a container run with `opts`, through `cli`.
 fn run(d: &TestDaemon, cli: &str, opts: &[&str], script: &str) -> String {
     let mut args = vec!["run", "--rm"];
@@ -42,7 +36,7 @@ fn cap_sys_resource() -> bool {
 
 #[test]
 fn sysctls_are_set_in_the_containers_namespaces() {
-    let d = daemon();
+    let d = TestDaemon::with_busybox(&[]);
     for cli in ["docker", "berth"] {
         let shm = run(
             &d,
@@ -140,7 +134,7 @@ fn a_bridge_container_gets_dockers_defaults_and_one_joining_it_may_set_net_sysct
 
 #[test]
 fn sysctls_outside_the_containers_namespaces_are_refused() {
-    let d = daemon();
+    let d = TestDaemon::with_busybox(&[]);
     for cli in ["docker", "berth"] {
         let out = if cli == "docker" {
             d.docker(&[
@@ -228,7 +222,7 @@ fn sysctls_outside_the_containers_namespaces_are_refused() {
 
 #[test]
 fn ulimits_bind_the_container_and_its_execs() {
-    let d = daemon();
+    let d = TestDaemon::with_busybox(&[]);
     for cli in ["docker", "berth"] {
         let limits = run(
             &d,
@@ -287,7 +281,7 @@ fn ulimits_bind_the_container_and_its_execs() {
 
 #[test]
 fn a_hard_limit_above_the_daemons_is_refused_at_create() {
-    let d = daemon();
+    let d = TestDaemon::with_busybox(&[]);
     let Some(own) = own_hard_nofile() else {
         eprintln!("skipped: open files are unlimited here");
         return;
@@ -315,7 +309,7 @@ fn a_hard_limit_above_the_daemons_is_refused_at_create() {
 
 #[test]
 fn the_oom_score_is_the_containers_own() {
-    let d = daemon();
+    let d = TestDaemon::with_busybox(&[]);
     for cli in ["docker", "berth"] {
         let score = run(
             &d,
@@ -370,7 +364,7 @@ fn the_oom_score_is_the_containers_own() {
 
 #[test]
 fn lowering_the_oom_score_without_cap_sys_resource_says_why() {
-    let d = daemon();
+    let d = TestDaemon::with_busybox(&[]);
     if cap_sys_resource() {
         eprintln!("skipped: the daemon holds CAP_SYS_RESOURCE and may lower scores");
         return;
@@ -435,7 +429,7 @@ fn an_external_runtime_gets_the_same_limits_and_messages() {
 
 #[test]
 fn added_groups_follow_the_users_own_in_the_container_and_its_execs() {
-    let d = daemon();
+    let d = TestDaemon::with_busybox(&[]);
     for cli in ["docker", "berth"] {
         let groups = run(
             &d,

@@ -5,29 +5,15 @@ mod common;
 
 use common::TestDaemon;
 
-fn daemon() -> TestDaemon {
-    let d = TestDaemon::start();
-    d.import_busybox("busybox");
-    d
-}
-
-/// `docker run --rm OPTS busybox sh -c SCRIPT`.
-fn sh(d: &TestDaemon, opts: &[&str], script: &str) -> common::Out {
-    let mut args = vec!["run", "--rm"];
-    args.extend(opts);
-    args.extend(["busybox", "sh", "-c", script]);
-    d.docker(&args)
-}
-
 /// Opens a device node the default rules deny (loop-control, 10:237), made with mknod.
 const OPEN_LOOP_CONTROL: &str =
     "busybox mknod /tmp/lc c 10 237 && busybox dd if=/tmp/lc of=/dev/null count=0 && echo opened";
 
 #[test]
 fn privileged_opens_what_the_defaults_close() {
-    let d = daemon();
+    let d = TestDaemon::with_busybox(&[]);
     let status = "busybox grep -E '^(Seccomp|CapEff):' /proc/self/status";
-    let out = sh(&d, &["--privileged"], status);
+    let out = d.sh_with(&["--privileged"], status);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stdout,
@@ -44,18 +30,20 @@ fn privileged_opens_what_the_defaults_close() {
     }
     // Every device may be opened; by default a node one may make still cannot be opened.
     assert_eq!(
-        sh(&d, &["--privileged"], OPEN_LOOP_CONTROL).ok().trim(),
+        d.sh_with(&["--privileged"], OPEN_LOOP_CONTROL).ok().trim(),
         "opened"
     );
-    sh(&d, &[], OPEN_LOOP_CONTROL).fails_with(1, "Operation not permitted");
+    d.sh_with(&[], OPEN_LOOP_CONTROL)
+        .fails_with(1, "Operation not permitted");
     // The host's device nodes are there, as Docker gives them.
     if std::path::Path::new("/dev/loop-control").exists() {
         let ls = "busybox ls /dev/loop-control";
         assert_eq!(
-            sh(&d, &["--privileged"], ls).ok().trim(),
+            d.sh_with(&["--privileged"], ls).ok().trim(),
             "/dev/loop-control"
         );
-        sh(&d, &[], ls).fails_with(1, "No such file or directory");
+        d.sh_with(&[], ls)
+            .fails_with(1, "No such file or directory");
     }
     // /sys and the cgroup files are writable, nothing is masked (the last mount of a path is
     // the one in force).
@@ -71,18 +59,19 @@ fn privileged_opens_what_the_defaults_close() {
     };
     for path in ["/sys", cgroup] {
         assert_eq!(
-            sh(&d, &["--privileged"], &access(path)).ok(),
+            d.sh_with(&["--privileged"], &access(path)).ok(),
             "rw\n",
             "{path}"
         );
-        assert_eq!(sh(&d, &[], &access(path)).ok(), "ro\n", "{path}");
+        assert_eq!(d.sh_with(&[], &access(path)).ok(), "ro\n", "{path}");
     }
     let masked = "busybox grep -c -E ' /proc/(interrupts|keys|sys) ' /proc/mounts";
-    assert_eq!(sh(&d, &["--privileged"], masked).stdout.trim(), "0");
+    assert_eq!(d.sh_with(&["--privileged"], masked).stdout.trim(), "0");
     // A profile named explicitly still applies.
     let named = ["--privileged", "--security-opt", "seccomp=builtin"];
     assert_eq!(
-        sh(&d, &named, "busybox grep ^Seccomp: /proc/self/status").ok(),
+        d.sh_with(&named, "busybox grep ^Seccomp: /proc/self/status")
+            .ok(),
         "Seccomp:\t2\n"
     );
     d.docker(&[
@@ -107,7 +96,7 @@ fn privileged_opens_what_the_defaults_close() {
 
 #[test]
 fn exec_privileged_gets_every_capability_in_a_default_container() {
-    let d = daemon();
+    let d = TestDaemon::with_busybox(&[]);
     d.docker(&["run", "-d", "--name", "c1", "busybox", "sleep", "1000"])
         .ok();
     let caps = |extra: &[&str]| {
@@ -138,12 +127,12 @@ fn exec_privileged_gets_every_capability_in_a_default_container() {
 
 #[test]
 fn systempaths_unconfined_unmasks_proc_and_sys() {
-    let d = daemon();
+    let d = TestDaemon::with_busybox(&[]);
     // Masked and read-only paths that exist on every kernel.
     let masked = "busybox grep -c -E ' /proc/(interrupts|keys|sys) ' /proc/mounts";
-    assert_eq!(sh(&d, &[], masked).ok().trim(), "3");
+    assert_eq!(d.sh_with(&[], masked).ok().trim(), "3");
     let unconfined = ["--security-opt", "systempaths=unconfined"];
-    assert_eq!(sh(&d, &unconfined, masked).stdout.trim(), "0");
+    assert_eq!(d.sh_with(&unconfined, masked).stdout.trim(), "0");
     d.docker(&[
         "create",
         "--name",

@@ -8,13 +8,6 @@ use std::path::Path;
 
 use common::TestDaemon;
 
-/// A daemon with the busybox image.
-fn daemon(args: &[&str]) -> TestDaemon {
-    let d = TestDaemon::start_with_args(args);
-    d.import_busybox("busybox");
-    d
-}
-
 /// `-v PROBE:/probe:ro`.
 fn probe_mount() -> String {
     format!("{}:/probe:ro", common::syscall_probe().display())
@@ -53,7 +46,7 @@ const DEFAULT_CAPS: &str = "00000000a80425fb";
 
 #[test]
 fn the_default_profile_closes_the_escapes_in_run_and_exec() {
-    let d = daemon(&[]);
+    let d = TestDaemon::with_busybox(&[]);
     assert_eq!(status_line(&d, &[], "Seccomp"), "Seccomp:\t2");
     let cases: &[(&[&str], &str)] = &[
         (&["clone-newuser"], EPERM),
@@ -126,7 +119,7 @@ fn the_default_profile_closes_the_escapes_in_run_and_exec() {
 
 #[test]
 fn security_opt_chooses_the_profile_from_either_cli() {
-    let d = daemon(&[]);
+    let d = TestDaemon::with_busybox(&[]);
     let unconfined = ["--security-opt", "seccomp=unconfined"];
     assert_eq!(status_line(&d, &unconfined, "Seccomp"), "Seccomp:\t0");
     assert_eq!(answer(&d, &unconfined, &["keyctl"]), "ok");
@@ -201,7 +194,7 @@ fn security_opt_chooses_the_profile_from_either_cli() {
 
 #[test]
 fn the_daemon_sets_the_defaults() {
-    let d = daemon(&["--seccomp-profile", "unconfined", "--no-new-privileges"]);
+    let d = TestDaemon::with_busybox(&["--seccomp-profile", "unconfined", "--no-new-privileges"]);
     let info = d
         .docker(&["info", "--format", "{{json .SecurityOptions}}"])
         .ok();
@@ -226,7 +219,7 @@ fn the_daemon_sets_the_defaults() {
 fn an_external_runc_gets_the_same_filter() {
     const RUNC: &str = "/usr/sbin/runc";
     assert!(Path::new(RUNC).exists(), "apt-get install runc");
-    let d = daemon(&["--add-runtime", &format!("runc={RUNC}")]);
+    let d = TestDaemon::with_busybox(&["--add-runtime", &format!("runc={RUNC}")]);
     let runc = ["--runtime", "runc"];
     assert_eq!(status_line(&d, &runc, "Seccomp"), "Seccomp:\t2");
     assert_eq!(answer(&d, &runc, &["clone-newuser"]), EPERM);
