@@ -103,6 +103,11 @@ impl Available {
         Ok(caps)
     }
 
+    /// Whether every one of `names` (or `ALL`) is a capability the daemon can give.
+    pub fn check(&self, names: &[String]) -> Result<(), CapabilityError> {
+        self.normalize(names).map(drop)
+    }
+
     /// The capabilities `names` stand for; `None` is `ALL`.
     fn normalize(&self, names: &[String]) -> Result<Vec<Option<Capability>>, CapabilityError> {
         names

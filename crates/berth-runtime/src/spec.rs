@@ -46,6 +46,12 @@ const MASKED: &[&str] = &[
 
 /// Docker's masked paths on this machine: [`MASKED`] and each CPU's `thermal_throttle`.
 pub fn default_masked_paths() -> Vec<String> {
+    // The CPUs' directories do not change while the daemon runs: looked at once, as Docker does.
+    static PATHS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    PATHS.get_or_init(masked_paths_of_this_machine).clone()
+}
+
+fn masked_paths_of_this_machine() -> Vec<String> {
     let mut paths: Vec<String> = MASKED.iter().map(|p| p.to_string()).collect();
     let mut throttles: Vec<(u32, String)> = std::fs::read_dir("/sys/devices/system/cpu")
         .into_iter()

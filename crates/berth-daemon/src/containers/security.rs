@@ -51,11 +51,9 @@ impl Security {
             }
         };
         // Checked one list at a time, for dockerd's message naming the field.
+        available.check(&self.cap_add).map_err(invalid("CapAdd"))?;
         available
-            .tweak(&[], &self.cap_add, &[])
-            .map_err(invalid("CapAdd"))?;
-        available
-            .tweak(&[], &[], &self.cap_drop)
+            .check(&self.cap_drop)
             .map_err(invalid("CapDrop"))?;
         if self.privileged {
             return Ok(available.all().to_vec());
