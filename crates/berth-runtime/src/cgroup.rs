@@ -74,9 +74,9 @@ pub fn controllers() -> Controllers {
     }
 }
 
-/// Removes the parent cgroup `name` (e.g. `/berth`) from every hierarchy where it is empty;
-/// one that still holds containers stays.
-pub fn remove_parent(name: &str) {
+/// Removes cgroup `name` (the parent `/berth`, or a container's left by a killed monitor)
+/// from every hierarchy where it is empty; one that still holds processes or children stays.
+pub fn remove_empty(name: &str) {
     let rel = name.trim_start_matches('/');
     let root = Path::new(ROOT);
     let _ = fs::remove_dir(root.join(rel));

@@ -269,6 +269,11 @@ fn start(
             stderr: ew.into(),
         }
     };
+    // A monitor killed with its container (or a reboot that kept the state root) leaves the
+    // runtime's record of the last run; no other monitor owns this ID now.
+    if config.state_root.join(&config.id).exists() {
+        let _ = runtime.delete(&config.id);
+    }
     let created = runtime.create(&config.id, &config.bundle, stdio);
     let pty = match console {
         Some(listener) => {

@@ -69,7 +69,9 @@ impl Images {
         let (store, r, containers) = (self.store.clone(), rec.clone(), self.containers.clone());
         let image = crate::blocking::run("committing a container", move || {
             let stubs = containers.runtime_stubs(&c)?;
-            let frozen = opts.pause && c.status() == Status::Running;
+            // A paused container stays paused: thawing it after the commit would unpause it.
+            let state = c.record().state;
+            let frozen = opts.pause && state.status == Status::Running && !state.paused;
             let cgroup = crate::containers::spec::cgroup_path(&r.id);
             if frozen {
                 berth_runtime::cgroup::freeze(&cgroup, true)

@@ -138,7 +138,7 @@ pub fn run(args: DaemonArgs) -> Result<()> {
         let read_timeout = std::time::Duration::from_secs(args.api_read_timeout.max(1));
         berth_daemon::http::serve(listeners, daemon, read_timeout, shutdown).await;
         // Like its other state, the daemon's parent cgroup goes once no container uses it.
-        berth_runtime::cgroup::remove_parent("/berth");
+        berth_runtime::cgroup::remove_empty("/berth");
         drop(sealed);
         for socket in plan.sockets() {
             let _ = std::fs::remove_file(socket);
