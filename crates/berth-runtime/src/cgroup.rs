@@ -163,6 +163,23 @@ pub fn freeze(path: &str, frozen: bool) -> Result<(), WriteError> {
     }
 }
 
+/// Whether the cgroup at `path` is frozen or freezing (paused).
+pub fn frozen(path: &str) -> bool {
+    let rel = path.trim_start_matches('/');
+    if is_unified() {
+        fs::read_to_string(Path::new(ROOT).join(rel).join("cgroup.freeze"))
+            .is_ok_and(|s| s.trim() == "1")
+    } else {
+        fs::read_to_string(
+            Path::new(ROOT)
+                .join("freezer")
+                .join(rel)
+                .join("freezer.state"),
+        )
+        .is_ok_and(|s| s.trim() != "THAWED")
+    }
+}
+
 /// The processes in the cgroup at `path` (relative to the hierarchy root).
 pub fn procs(path: &str) -> std::io::Result<Vec<i32>> {
     let rel = path.trim_start_matches('/');

@@ -245,6 +245,11 @@ impl Containers {
             open_stdin: rec.spec.stdio.open_stdin,
             stdin_once: rec.spec.stdio.stdin_once,
             workdir: rec.spec.working_dir.clone(),
+            health: None,
+        };
+        let monitor = MonitorConfig {
+            health: super::health::probe(rec, paths, &monitor.runtime, &monitor.state_root),
+            ..monitor
         };
         std::fs::write(
             &paths.monitor_config,
@@ -366,6 +371,7 @@ impl Containers {
         self.volume_events(&rec, "mount");
         self.event("start", &rec, &[]);
         self.watch_exit(c.clone(), handle);
+        self.watch_health(c);
         Ok(())
     }
 
@@ -488,6 +494,7 @@ impl Containers {
                     let (network, rec) = (self.network.clone(), c.record());
                     tokio::task::spawn_blocking(move || network.restore(&rec));
                     self.watch_exit(c.clone(), handle);
+                    self.watch_health(&c);
                 } else {
                     // Whether it starts again is decided below, as for the stopped ones.
                     c.restart.lock().expect("restart lock").cancel();
@@ -562,12 +569,26 @@ impl Containers {
             self.event("kill", &rec, &[("signal", signo.to_string())]);
             return Ok(());
         }
+        self.signal(c, signo, final_signal).await
+    }
+
+    /// SIGKILL for an unhealthy container: not a user's stop, so its restart policy applies.
+    pub(super) async fn kill_by_health(self: &Arc<Self>, c: &Arc<Container>) -> Result<()> {
+        if c.status() != Status::Running {
+            return Ok(());
+        }
+        self.signal(c, libc::SIGKILL, true).await
+    }
+
+    /// Sends `signo` to the running `c`; `thaw` lets it reach a paused one.
+    async fn signal(self: &Arc<Self>, c: &Arc<Container>, signo: i32, thaw: bool) -> Result<()> {
+        let rec = c.record();
         let handle = MonitorHandle::attach(&self.socket(&rec.id));
         tokio::task::spawn_blocking(move || handle.kill(signo))
             .await
             .map_err(|e| Error::internal("kill task", e))?
             .map_err(|e| Error::conflict(e.to_string()))?;
-        if rec.state.paused && final_signal {
+        if rec.state.paused && thaw {
             // The signal is delivered once the cgroup thaws.
             self.thaw(c).await?;
         }

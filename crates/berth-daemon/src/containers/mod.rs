@@ -10,6 +10,8 @@ pub use exec::{Exec, ExecIo};
 mod export;
 pub mod files;
 mod fs_changes;
+mod health;
+pub use health::HealthAction;
 pub mod limits;
 pub use fs_changes::{Change, ChangeKind};
 mod logs;

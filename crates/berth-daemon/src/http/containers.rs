@@ -82,7 +82,19 @@ fn ago(t: &str) -> String {
     berth_api::human_duration((chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds())
 }
 
-fn status_text(r: &Record) -> String {
+/// Docker's `Status` of `ps`: `Up 5 seconds (healthy)` for a container with a healthcheck.
+fn status_text(d: &Daemon, r: &Record) -> String {
+    let text = base_status_text(r);
+    match d.containers.health(r) {
+        Some(h) if r.state.status == Status::Running && !r.state.paused => match h.status {
+            berth_runtime::health::Status::Starting => format!("{text} (health: starting)"),
+            s => format!("{text} ({})", s.as_str()),
+        },
+        _ => text,
+    }
+}
+
+fn base_status_text(r: &Record) -> String {
     match r.state.status {
         Status::Created => "Created".into(),
         Status::Running if r.state.paused => format!("Up {} (Paused)", ago(&r.state.started_at)),
@@ -120,7 +132,7 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
         &filters,
         &[
             "status", "name", "label", "id", "exited", "ancestor", "volume", "network", "publish",
-            "expose", "before", "since", "is-task",
+            "expose", "before", "since", "is-task", "health",
         ],
     )?;
     if let Some(bad) = filters.get("status").into_iter().flatten().find(|s| {
@@ -147,6 +159,16 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
             port_filter.insert(key, ports);
         }
     }
+    if let Some(bad) = filters
+        .get("health")
+        .into_iter()
+        .flatten()
+        .find(|s| !["none", "starting", "healthy", "unhealthy"].contains(&s.as_str()))
+    {
+        return Err(Error::invalid(format!(
+            "invalid filter 'health={bad}': invalid value for health ({bad}): must be one of none, starting, healthy, unhealthy"
+        )));
+    }
     let limit = q.int("limit")?.filter(|l| *l > 0);
     let all = q.flag("all")
         || filters.contains_key("status")
@@ -167,6 +189,13 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
         let keep = filters.iter().all(|(k, vals)| match k.as_str() {
             "status" => vals.iter().any(|v| v == r.state.docker_status()),
             "before" | "since" | "is-task" => true,
+            "health" => {
+                let now = d
+                    .containers
+                    .health(&r)
+                    .map_or("none", |h| h.status.as_str());
+                vals.iter().any(|v| v == now)
+            }
             "name" => vals
                 .iter()
                 .any(|v| r.name.contains(v.trim_start_matches('/'))),
@@ -206,7 +235,7 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
             ports: super::container_net::summary_ports(&d, &r),
             labels: labels.into_iter().collect(),
             state: r.state.docker_status().into(),
-            status: status_text(&r),
+            status: status_text(&d, &r),
             host_config: BTreeMap::from([("NetworkMode".into(), r.spec.network.as_str().into())]),
             network_settings: serde_json::json!({"Networks": super::container_net::networks(&d, &r)}),
             mounts: mount_points(&d, &r),
@@ -340,6 +369,10 @@ fn inspect_blocking(d: Arc<Daemon>, id: &str, q: Query) -> Result<Json<Inspect>,
             error: s.error.clone(),
             started_at: s.started_at.clone(),
             finished_at: s.finished_at.clone(),
+            health: d
+                .containers
+                .health(&r)
+                .map(|h| serde_json::to_value(h).expect("health serializes")),
         },
         image: r.image_id.to_string(),
         resolv_conf_path: p.resolv_conf.display().to_string(),

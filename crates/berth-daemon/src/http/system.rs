@@ -186,7 +186,8 @@ fn event_matches(e: &Event, filters: &BTreeMap<String, Vec<String>>) -> bool {
         vals.is_empty()
             || vals.iter().any(|v| match k.as_str() {
                 "type" => e.kind == *v,
-                "event" => e.action == *v,
+                // `health_status` matches `health_status: healthy`, as in Docker.
+                "event" => e.action == *v || e.action.split(':').next() == Some(v.as_str()),
                 "container" => {
                     e.kind == "container"
                         && (e.actor.id.starts_with(v.as_str())

@@ -25,6 +25,8 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
     spec.network = network_mode(&req.host_config.network_mode)?;
     spec.net = super::net::spec(&req, &spec.network)?;
     spec.restart = restart_policy(&req.host_config.restart_policy)?;
+    spec.healthcheck = super::health::requested(&req.config.healthcheck)?;
+    super::health::action(&spec.labels)?;
     if spec.auto_remove && spec.restart != RestartPolicy::No {
         return Err(Error::invalid(
             "can't create 'AutoRemove' container with restart policy",
@@ -121,6 +123,8 @@ pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
             }),
             oom_score_adj: h.oom_score_adj,
         },
+        // Read, with its checks, by `spec`.
+        healthcheck: None,
     }
 }
 
@@ -151,17 +155,6 @@ pub fn refuse_unsupported(req: &CreateRequest) -> Result<()> {
         return Err(Error::new(
             berth_core::ErrorKind::NotImplemented,
             format!("berth does not support {} yet", bad.join(", ")),
-        ));
-    }
-    if req
-        .config
-        .healthcheck
-        .as_ref()
-        .is_some_and(|h| !berth_api::is_unset(h))
-    {
-        return Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            "berth does not support healthchecks yet",
         ));
     }
     Ok(())

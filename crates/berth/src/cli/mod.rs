@@ -7,6 +7,7 @@ mod containers;
 mod cp;
 mod device_opts;
 mod exec;
+mod health_opts;
 mod images;
 mod limit_opts;
 mod mounts;

@@ -84,6 +84,8 @@ pub struct ContainerOpts {
     #[arg(long)]
     restart: Option<String>,
     #[command(flatten)]
+    health: super::health_opts::HealthOpts,
+    #[command(flatten)]
     mounts: super::mounts::MountOpts,
     #[command(flatten)]
     net: super::net_opts::NetOpts,
@@ -149,7 +151,7 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
     let devices = o.devices.parse()?;
     let limits = o.limits.parse()?;
     let env = env_list(&o.env_file, &o.env)?;
-    let labels: BTreeMap<String, String> = o
+    let mut labels: BTreeMap<String, String> = o
         .label
         .iter()
         .map(|l| {
@@ -158,6 +160,7 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
         })
         .collect();
     let restart = restart_policy(o.restart.as_deref().unwrap_or("no"))?;
+    let healthcheck = o.health.parse(&mut labels)?;
     if o.rm && !matches!(restart.name.as_str(), "" | "no") {
         anyhow::bail!("conflicting options: cannot specify both --restart and --rm");
     }
@@ -185,6 +188,7 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
             labels: Some(labels),
             stop_signal: o.stop_signal.clone(),
             stop_timeout: o.stop_timeout,
+            healthcheck,
             ..Config::default()
         },
         host_config: HostConfig {
