@@ -27,6 +27,8 @@ pub struct DaemonConfig {
     pub api_warnings: Vec<String>,
     /// Confinement defaults of containers.
     pub security: SecurityConfig,
+    /// The options SIGHUP may change, as the daemon starts with them.
+    pub live: crate::reload::Reloadable,
 }
 
 /// The daemon's defaults for confining containers.

@@ -161,6 +161,8 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
             },
             "Mirrors": [],
         }),
+        debug: d.live().debug,
+        labels: d.live().labels,
         swarm: serde_json::json!({
             "NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive",
             "ControlAvailable": false, "Error": "", "RemoteManagers": null,
