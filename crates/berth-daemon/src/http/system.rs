@@ -199,6 +199,10 @@ fn event_matches(e: &Event, filters: &BTreeMap<String, Vec<String>>) -> bool {
                         || (e.kind == "image" && e.actor.id.contains(v.as_str()))
                 }
                 "label" => super::query::labels_match(&e.actor.attributes, std::slice::from_ref(v)),
+                "daemon" => {
+                    e.kind == "daemon"
+                        && (e.actor.id == *v || e.actor.attributes.get("name") == Some(v))
+                }
                 _ => false,
             })
     })
@@ -206,7 +210,10 @@ fn event_matches(e: &Event, filters: &BTreeMap<String, Vec<String>>) -> bool {
 
 async fn events(State(d): State<Arc<Daemon>>, q: Query) -> Result<Response<Body>, Error> {
     let filters = q.filters()?;
-    check_filters(&filters, &["type", "event", "container", "image", "label"])?;
+    check_filters(
+        &filters,
+        &["type", "event", "container", "image", "label", "daemon"],
+    )?;
     let since = q.time("since")?;
     let until = q.time("until")?;
     let (past, mut rx) = d.events.subscribe();
