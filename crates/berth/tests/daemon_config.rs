@@ -148,14 +148,10 @@ fn sighup_reloads_labels_and_debug_and_says_so_on_events() {
         r#"{"labels":["tier=three"],"bogus":1}"#,
     );
     sighup(&d);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !d
-        .log()
-        .contains("the following directives don't match any configuration option: bogus")
-    {
-        assert!(Instant::now() < deadline, "no error logged:\n{}", d.log());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_log(
+        &d,
+        "the following directives don't match any configuration option: bogus",
+    );
     assert_eq!(labels_and_debug(&d), r#"["tier=two","zone=b"] true"#);
     let reloads = d.events("type=daemon", "{{.Action}}");
     assert_eq!(reloads.lines().count(), 1, "one reload only: {reloads}");
@@ -220,4 +216,86 @@ fn swarm_and_plugin_endpoints_answer_as_an_engine_in_no_swarm() {
         .fails_with(1, "Error response from daemon: plugin \"sshfs\" not found");
     d.docker(&["plugin", "ls", "--filter", "color=red"])
         .fails_with(1, "color");
+}
+
+/// The log line of a failed reload, waited for.
+fn wait_for_log(d: &TestDaemon, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !d.log().contains(text) {
+        assert!(
+            Instant::now() < deadline,
+            "{text:?} not logged:\n{}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sighup_reloads_runtimes_and_keeps_those_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "daemon.json", "{}");
+    let d = TestDaemon::with_busybox(&["--config-file", &file]);
+    d.docker(&["create", "--runtime", "extra", "busybox", "true"])
+        .fails_with(1, "unknown or invalid runtime name: extra");
+
+    let since = common::now().to_string();
+    write(
+        dir.path(),
+        "daemon.json",
+        r#"{"runtimes":{"extra":{"path":"/bin/true"}},"default-runtime":"extra"}"#,
+    );
+    sighup(&d);
+    assert_eq!(
+        next_daemon_event(
+            &d,
+            &since,
+            "{{index .Actor.Attributes \"runtimes\"}} {{index .Actor.Attributes \"default-runtime\"}}"
+        ),
+        "[berth extra] extra"
+    );
+    assert_eq!(
+        d.docker(&[
+            "info",
+            "--format",
+            "{{.DefaultRuntime}} {{json .Runtimes.extra}}"
+        ])
+        .ok()
+        .trim(),
+        r#"extra {"path":"/bin/true"}"#
+    );
+    d.docker(&["create", "--name", "uses-extra", "busybox", "true"])
+        .ok();
+    assert_eq!(d.inspect("uses-extra", "{{.HostConfig.Runtime}}"), "extra");
+
+    // A runtime a container uses stays: the reload is refused as a whole.
+    write(
+        dir.path(),
+        "daemon.json",
+        r#"{"runtimes":{},"default-runtime":"berth","labels":["x=y"]}"#,
+    );
+    sighup(&d);
+    wait_for_log(
+        &d,
+        "runtime extra cannot be removed: container uses-extra uses it",
+    );
+    assert_eq!(
+        d.docker(&["info", "--format", "{{.DefaultRuntime}} {{json .Labels}}"])
+            .ok()
+            .trim(),
+        "extra []"
+    );
+    d.docker(&["rm", "uses-extra"]).ok();
+    sighup(&d);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while labels_and_debug(&d) != r#"["x=y"] false"# {
+        assert!(Instant::now() < deadline, "not reloaded:\n{}", d.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        d.docker(&["info", "--format", "{{.DefaultRuntime}}"])
+            .ok()
+            .trim(),
+        "berth"
+    );
 }

@@ -137,7 +137,7 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
             .into_iter()
             .map(|(name, path)| (name, serde_json::json!({ "path": path })))
             .collect(),
-        default_runtime: d.config.runtimes.default_name().into(),
+        default_runtime: d.config.runtimes.default_name(),
         security_options: security_options(&d.config.security),
         warnings: d.config.api_warnings.clone(),
         live_restore_enabled: true,

@@ -9,7 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use berth_daemon::reload::Reloadable;
+use berth_daemon::config::Runtimes;
+use berth_daemon::reload::Reload;
 use serde_json::{Map, Value};
 
 use super::DaemonArgs;
@@ -57,20 +58,24 @@ impl Source {
             .map_or_else(|| Ok(flags.clone()), |keys| self.merge(flags, &keys))
     }
 
-    /// What a reload changes: the reloadable keys the file sets (dockerd keeps the value of a
-    /// key the file no longer has).
-    pub fn reload(&self, flags: &DaemonArgs, now: &Reloadable) -> anyhow::Result<Reloadable> {
+    /// What a reload changes: the reloadable keys the file sets.
+    pub fn reload(&self, flags: &DaemonArgs) -> anyhow::Result<Reload> {
         let keys = self.keys()?.unwrap_or_default();
         let merged = self.merge(flags, &keys)?;
         check_labels(&merged.labels).map_err(|e| self.wrap(e))?;
-        let mut new = now.clone();
-        if keys.contains_key("debug") {
-            new.debug = merged.debug;
-        }
-        if keys.contains_key("labels") {
-            new.labels = merged.labels;
-        }
-        Ok(new)
+        let set = |key: &str| keys.contains_key(key);
+        let runtimes = if set("runtimes") || set("default-runtime") {
+            let r = Runtimes::new(&merged.runtime_args()?, &merged.default_runtime)
+                .map_err(|e| self.wrap(e.message))?;
+            Some(r)
+        } else {
+            None
+        };
+        Ok(Reload {
+            debug: set("debug").then_some(merged.debug),
+            labels: set("labels").then_some(merged.labels),
+            runtimes,
+        })
     }
 
     fn keys(&self) -> anyhow::Result<Option<Map<String, Value>>> {

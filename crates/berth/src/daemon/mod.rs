@@ -230,32 +230,9 @@ pub fn run(flags: DaemonArgs) -> Result<()> {
         daemon.restore();
         let listeners = plan.bind(&args.group).await?;
         tracing::info!(root = %args.data_root.display(), "berth daemon listening");
-        let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
-        let reloading = daemon.clone();
-        let base_level = args.log_level.clone();
-        tokio::spawn(async move {
-            while hup.recv().await.is_some() {
-                notify::reloading();
-                let (file, flags) = (file.clone(), flags.clone());
-                let now = reloading.live();
-                match tokio::task::spawn_blocking(move || file.reload(&flags, &now)).await {
-                    Ok(Ok(new)) => {
-                        let level = if new.debug {
-                            "debug"
-                        } else {
-                            base_level.as_str()
-                        };
-                        if let Ok(f) = filter(level) {
-                            let _ = log_level.reload(f);
-                        }
-                        reloading.reload(new);
-                    }
-                    Ok(Err(e)) => tracing::error!("Error reconfiguring the daemon: {e:#}"),
-                    Err(e) => tracing::error!("Error reconfiguring the daemon: {e}"),
-                }
-                notify::ready();
-            }
-        });
+        let hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+        let level = (log_level, args.log_level.clone());
+        tokio::spawn(reload_on_sighup(hup, daemon.clone(), file, flags, level));
         let shutdown = async {
             let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
             tokio::select! {
@@ -277,6 +254,44 @@ pub fn run(flags: DaemonArgs) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// The tracing filter of the daemon's log, which `debug` changes.
+type LogLevel =
+    tracing_subscriber::reload::Handle<tracing_subscriber::EnvFilter, tracing_subscriber::Registry>;
+
+/// SIGHUP: rereads the file and applies what it changes, between `RELOADING=1` and `READY=1`;
+/// a file that does not apply is logged and changes nothing (dockerd's reload).
+async fn reload_on_sighup(
+    mut hup: tokio::signal::unix::Signal,
+    daemon: std::sync::Arc<Daemon>,
+    file: config_file::Source,
+    flags: DaemonArgs,
+    (log_level, base_level): (LogLevel, String),
+) {
+    while hup.recv().await.is_some() {
+        notify::reloading();
+        let (file, flags_now) = (file.clone(), flags.clone());
+        let change = tokio::task::spawn_blocking(move || file.reload(&flags_now))
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|r| r);
+        let applied = change.and_then(|c| daemon.reload(c).map_err(|e| anyhow::anyhow!(e.message)));
+        match applied {
+            Ok(()) => {
+                let level = if daemon.live().debug {
+                    "debug"
+                } else {
+                    &base_level
+                };
+                if let Ok(f) = tracing_subscriber::EnvFilter::try_new(level) {
+                    let _ = log_level.reload(f);
+                }
+            }
+            Err(e) => tracing::error!("Error reconfiguring the daemon: {e:#}"),
+        }
+        notify::ready();
+    }
 }
 
 /// What `--validate` checks beyond the file: every value berth can check without acting.
