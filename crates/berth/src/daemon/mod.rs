@@ -174,52 +174,9 @@ pub fn run(flags: DaemonArgs) -> Result<()> {
         eprintln!("configuration OK");
         return Ok(());
     }
-    let filter = |f: &str| {
-        tracing_subscriber::EnvFilter::try_new(f).with_context(|| format!("invalid log level {f}"))
-    };
-    let (filter_layer, log_level) =
-        tracing_subscriber::reload::Layer::new(filter(args.log_filter())?);
-    tracing_subscriber::registry()
-        .with(filter_layer)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-        .init();
-    let runtimes =
-        berth_daemon::config::Runtimes::new(&args.runtime_args()?, &args.default_runtime)
-            .map_err(anyhow::Error::msg)?;
+    let log_level = init_logging(&args)?;
     let plan = listen::Plan::new(&args.host, &args.tls)?;
-    let init_binary = std::env::current_exe().context("locating the berth binary")?;
-    let sealed = berth_runtime::sealed::SealedExe::copy_of(&init_binary)
-        .context("making a sealed copy of the berth binary")?;
-    let userns_remap = match args.userns_remap.as_deref() {
-        None | Some("") => None,
-        Some(spec) => berth_runtime::userns::resolve(spec)?,
-    };
-    // As dockerd: a remapping has a data root of its own, `<root>/<uid>.<gid>`.
-    let root = match &userns_remap {
-        Some(r) => {
-            berth_daemon::userns::data_root(&args.data_root, &r.map).map_err(anyhow::Error::msg)?
-        }
-        None => args.data_root.clone(),
-    };
-    let config = DaemonConfig {
-        root,
-        exec_root: args.exec_root.clone(),
-        exe: sealed.path(),
-        init_binary,
-        runtimes,
-        network: network(&args)?,
-        security: berth_daemon::config::SecurityConfig {
-            seccomp: berth_daemon::config::DaemonSeccomp::from_arg(&args.seccomp_profile)
-                .map_err(anyhow::Error::msg)?,
-            no_new_privileges: args.no_new_privileges,
-            userns_remap,
-        },
-        api_warnings: plan.warnings(),
-        live: Reloadable {
-            debug: args.debug,
-            labels: args.labels.clone(),
-        },
-    };
+    let (config, sealed) = daemon_config(&args, &plan)?;
     let daemon = Daemon::open(config).map_err(|e| anyhow::anyhow!(e.message))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -254,6 +211,63 @@ pub fn run(flags: DaemonArgs) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// The daemon's log on stderr, at `debug` or `--log-level`; the handle changes the level.
+fn init_logging(args: &DaemonArgs) -> Result<LogLevel> {
+    let filter = tracing_subscriber::EnvFilter::try_new(args.log_filter())
+        .with_context(|| format!("invalid log level {}", args.log_filter()))?;
+    let (filter_layer, handle) = tracing_subscriber::reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter_layer)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .init();
+    Ok(handle)
+}
+
+/// The engine's settings from the options, with the sealed copy of the binary they name
+/// (removed when dropped).
+fn daemon_config(
+    args: &DaemonArgs,
+    plan: &listen::Plan,
+) -> Result<(DaemonConfig, berth_runtime::sealed::SealedExe)> {
+    let runtimes =
+        berth_daemon::config::Runtimes::new(&args.runtime_args()?, &args.default_runtime)
+            .map_err(anyhow::Error::msg)?;
+    let init_binary = std::env::current_exe().context("locating the berth binary")?;
+    let sealed = berth_runtime::sealed::SealedExe::copy_of(&init_binary)
+        .context("making a sealed copy of the berth binary")?;
+    let userns_remap = match args.userns_remap.as_deref() {
+        None | Some("") => None,
+        Some(spec) => berth_runtime::userns::resolve(spec)?,
+    };
+    // As dockerd: a remapping has a data root of its own, `<root>/<uid>.<gid>`.
+    let root = match &userns_remap {
+        Some(r) => {
+            berth_daemon::userns::data_root(&args.data_root, &r.map).map_err(anyhow::Error::msg)?
+        }
+        None => args.data_root.clone(),
+    };
+    let config = DaemonConfig {
+        root,
+        exec_root: args.exec_root.clone(),
+        exe: sealed.path(),
+        init_binary,
+        runtimes,
+        network: network(args)?,
+        security: berth_daemon::config::SecurityConfig {
+            seccomp: berth_daemon::config::DaemonSeccomp::from_arg(&args.seccomp_profile)
+                .map_err(anyhow::Error::msg)?,
+            no_new_privileges: args.no_new_privileges,
+            userns_remap,
+        },
+        api_warnings: plan.warnings(),
+        live: Reloadable {
+            debug: args.debug,
+            labels: args.labels.clone(),
+        },
+    };
+    Ok((config, sealed))
 }
 
 /// The tracing filter of the daemon's log, which `debug` changes.
