@@ -216,6 +216,24 @@ fn swarm_and_plugin_endpoints_answer_as_an_engine_in_no_swarm() {
         .fails_with(1, "Error response from daemon: plugin \"sshfs\" not found");
     d.docker(&["plugin", "ls", "--filter", "color=red"])
         .fails_with(1, "color");
+
+    // docker-py sees the same engine.
+    let script = r#"
+import sys, docker
+c = docker.DockerClient(base_url=sys.argv[1])
+print(c.plugins.list(), c.info()["Swarm"]["LocalNodeState"])
+for call in (c.nodes.list, c.services.list, c.swarm.reload):
+    try:
+        call()
+    except docker.errors.APIError as e:
+        print(e.status_code, e.explanation.startswith("This node is not a swarm manager."))
+"#;
+    let out: Out = Command::new("python3")
+        .args(["-c", script, &d.host()])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(out.ok(), "[] inactive\n503 True\n503 True\n503 True\n");
 }
 
 /// The log line of a failed reload, waited for.
