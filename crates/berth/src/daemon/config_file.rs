@@ -5,6 +5,11 @@
 //! is therefore one field of `DaemonArgs` (a flag, or `#[arg(skip)]` for a key without one); a
 //! key berth lacks is refused by name, and a key also given as a flag is a conflict, both in
 //! dockerd's words.
+//!
+//! Adding a key is adding its field: `#[arg(long)] pub log_driver: Option<String>` is both
+//! `--log-driver` and `"log-driver"`; a key with no flag, or of another shape than its flag
+//! (`runtimes`, `default-address-pools`), is an `#[arg(skip)]` field. What a reload changes is
+//! listed in `Source::reload`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
