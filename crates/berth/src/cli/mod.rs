@@ -159,6 +159,7 @@ fn client(host: Option<String>, flags: &crate::tls_flags::TlsFlags) -> Result<Cl
             });
             Ok(Client::tcp(&addr, &path, tls.as_ref())?)
         }
+        Host::Fd(_) => unreachable!("client_host refuses fd://"),
     }
 }
 
