@@ -218,6 +218,7 @@ impl Containers {
             }
         }
         let _ = std::fs::remove_file(&paths.exit);
+        let _ = std::fs::remove_file(&paths.health); // each run starts `starting`
         // The log exists before the container runs, so followers can watch it from the start.
         std::fs::OpenOptions::new()
             .create(true)
