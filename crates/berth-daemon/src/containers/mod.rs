@@ -11,6 +11,7 @@ mod export;
 pub mod files;
 mod fs_changes;
 pub mod limits;
+pub mod namespaces;
 pub use fs_changes::{Change, ChangeKind};
 mod logs;
 pub use logs::{From, Until, follow_log, log_end};

@@ -84,6 +84,8 @@ pub struct Spec {
     pub device_cgroup_rules: Option<Vec<String>>,
     /// Kernel parameters, rlimits and OOM score.
     pub limits: super::limits::Limits,
+    /// The PID, IPC, UTS and cgroup namespaces it shares (`namespaces.rs`).
+    pub namespaces: super::namespaces::Namespaces,
 }
 
 /// Terminal and standard streams of a container or an exec.

@@ -46,6 +46,7 @@ async fn create(
     let mut spec = crate::wire::create::spec(req, &d.config.runtimes)?;
     crate::userns::check(&spec, &d.config.security)?;
     super::container_net::resolve(&d, &mut spec)?;
+    crate::containers::namespaces::resolve_donors(&d.containers, &mut spec.namespaces);
     let mut warnings = super::container_net::warnings(&spec);
     warnings.extend(crate::wire::create::security_warnings(&spec));
     let name = q.get("name").filter(|n| !n.is_empty()).map(str::to_string);

@@ -10,5 +10,6 @@ mod devices;
 pub mod exec;
 pub mod inspect;
 pub mod mounts;
+mod namespaces;
 pub mod net;
 mod security;

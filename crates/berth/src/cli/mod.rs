@@ -11,6 +11,7 @@ mod limit_opts;
 mod mounts;
 mod net_opts;
 mod networks;
+mod ns_opts;
 mod port;
 mod progress;
 mod run;

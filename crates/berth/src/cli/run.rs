@@ -90,6 +90,8 @@ pub struct ContainerOpts {
     #[command(flatten)]
     security: super::security_opts::SecurityOpts,
     #[command(flatten)]
+    namespaces: super::ns_opts::NamespaceOpts,
+    #[command(flatten)]
     devices: super::device_opts::DeviceOpts,
     #[command(flatten)]
     limits: super::limit_opts::LimitOpts,
@@ -172,6 +174,7 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
     };
     let mounts = o.mounts.parse()?;
     let net = o.net.parse()?;
+    let modes = o.namespaces.modes()?;
     let req = CreateRequest {
         config: Config {
             volumes: mounts.volumes,
@@ -233,6 +236,10 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
             cap_drop: (!o.security.cap_drop.is_empty()).then(|| o.security.cap_drop.clone()),
             privileged: o.security.privileged,
             userns_mode: o.security.userns_mode()?,
+            pid_mode: modes.pid,
+            ipc_mode: modes.ipc,
+            uts_mode: modes.uts,
+            cgroupns_mode: modes.cgroupns,
             masked_paths: o.security.system_paths(),
             readonly_paths: o.security.system_paths(),
             devices: Some(devices.devices),
