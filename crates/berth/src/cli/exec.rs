@@ -45,6 +45,7 @@ pub struct ExecArgs {
 }
 
 pub async fn exec(client: &Client, a: ExecArgs) -> Result<u8> {
+    let keys = super::detach_opts::keys(a.detach_keys.as_deref())?;
     let console = a.tty.then(term::size).flatten().map(|(h, w)| vec![h, w]);
     let config = ExecConfig {
         attach_stdin: a.interactive && !a.detach,
@@ -85,11 +86,16 @@ pub async fn exec(client: &Client, a: ExecArgs) -> Result<u8> {
     let resizer = a
         .tty
         .then(|| term::forward_resizes(client, format!("/exec/{id}/resize")));
-    let streamed = run::stream_io(rd, wr, a.tty, a.interactive).await;
+    let detached = run::stream_io(rd, wr, a.tty, a.interactive, keys).await;
     if let Some(r) = resizer {
         r.abort();
     }
-    streamed?;
+    drop(_raw);
+    if detached? {
+        // The process runs on, as with the docker CLI, which says so and exits 1.
+        eprintln!("{}", super::detach_opts::DETACHED);
+        return Ok(1);
+    }
     let info: ExecInspect = client.get(&format!("/exec/{id}/json")).await?;
     Ok(info.exit_code.unwrap_or(0).clamp(0, 255) as u8)
 }

@@ -1,9 +1,11 @@
 //! The CLI: Docker's command syntax, spoken to the daemon over the Engine API.
 
+mod attach;
 mod build;
 mod container_files;
 mod containers;
 mod cp;
+mod detach_opts;
 mod device_opts;
 mod exec;
 mod images;
@@ -62,6 +64,8 @@ enum Command {
     Create(run::CreateArgs),
     /// Start one or more stopped containers.
     Start(containers::StartArgs),
+    /// Attach local standard input, output, and error streams to a running container.
+    Attach(attach::AttachArgs),
     /// Stop one or more running containers.
     Stop(containers::StopArgs),
     /// Restart one or more containers.
@@ -205,6 +209,7 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Run(a) => run::run(&client, a).await,
         Command::Create(a) => run::create(&client, a).await,
         Command::Start(a) => containers::start(&client, a).await,
+        Command::Attach(a) => attach::attach(&client, a).await,
         Command::Stop(a) => containers::stop(&client, a, "stop").await,
         Command::Restart(a) => containers::stop(&client, a, "restart").await,
         Command::Kill(a) => containers::kill(&client, a).await,

@@ -313,6 +313,9 @@ pub struct RunArgs {
     /// Run container in background and print container ID.
     #[arg(short, long)]
     detach: bool,
+    /// Override the key sequence for detaching a container.
+    #[arg(long)]
+    detach_keys: Option<String>,
     #[command(flatten)]
     opts: ContainerOpts,
 }
@@ -371,12 +374,15 @@ async fn attach_start_wait(
     stdin: bool,
     start: bool,
     auto_remove: bool,
+    detach_keys: Option<&str>,
 ) -> Result<u8> {
+    let keys = super::detach_opts::keys(detach_keys)?;
     let io = client
         .hijack(
             &format!(
-                "/containers/{id}/attach?stream=1&stdout=1&stderr=1&stdin={}",
-                u8::from(stdin)
+                "/containers/{id}/attach?stream=1&stdout=1&stderr=1&stdin={}{}",
+                u8::from(stdin),
+                super::detach_opts::query(detach_keys),
             ),
             None,
         )
@@ -402,11 +408,14 @@ async fn attach_start_wait(
     let _raw = (tty && stdin).then(super::term::RawMode::enable).flatten();
     let resizer =
         tty.then(|| super::term::forward_resizes(client, format!("/containers/{id}/resize")));
-    let code = stream_io(rd, wr, tty, stdin).await;
+    let detached = stream_io(rd, wr, tty, stdin, keys).await;
     if let Some(r) = resizer {
         r.abort();
     }
-    code?;
+    if detached? {
+        // As the docker CLI's run and start: the container runs on, the command succeeds.
+        return Ok(0);
+    }
     let body = waiter
         .into_body()
         .collect()
@@ -418,20 +427,39 @@ async fn attach_start_wait(
 }
 
 /// Copies stdin into a hijacked stream (with `stdin`) and the stream's output to stdout and
-/// stderr, until the daemon ends the stream.
+/// stderr, until the daemon ends the stream or, on a terminal, the user types the detach
+/// `keys` (as the docker CLI watches them itself); `true` when the user detached.
 pub async fn stream_io(
     mut rd: impl tokio::io::AsyncRead + Unpin,
     mut wr: impl tokio::io::AsyncWrite + Unpin + Send + 'static,
     tty: bool,
     stdin: bool,
-) -> Result<()> {
+    keys: Vec<u8>,
+) -> Result<bool> {
+    let (detached, mut on_detach) = tokio::sync::oneshot::channel::<()>();
     if stdin {
+        let mut escape = tty.then(|| berth_api::detach::Escape::new(keys));
         tokio::spawn(async move {
             let mut input = tokio::io::stdin();
-            let mut buf = vec![0u8; 8192];
+            let (mut buf, mut out) = (vec![0u8; 8192], Vec::with_capacity(8192));
             while let Ok(n) = input.read(&mut buf).await {
-                if n == 0 || wr.write_all(&buf[..n]).await.is_err() {
+                if n == 0 {
                     break;
+                }
+                out.clear();
+                let done = match &mut escape {
+                    Some(e) => e.feed(&buf[..n], &mut out),
+                    None => {
+                        out.extend_from_slice(&buf[..n]);
+                        false
+                    }
+                };
+                if wr.write_all(&out).await.is_err() {
+                    break;
+                }
+                if done {
+                    let _ = detached.send(());
+                    return;
                 }
             }
             let _ = wr.shutdown().await;
@@ -440,15 +468,23 @@ pub async fn stream_io(
     let mut demux = Demux::new(tty);
     let mut buf = vec![0u8; 32 * 1024];
     loop {
-        match rd.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => demux.push(&buf[..n]).await?,
+        tokio::select! {
+            read = rd.read(&mut buf) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => demux.push(&buf[..n]).await?,
+            },
+            Ok(()) = &mut on_detach => return Ok(true),
         }
     }
-    Ok(())
+    Ok(false)
 }
 
-pub async fn start_attached(client: &Client, name: &str, stdin: bool) -> Result<u8> {
+pub async fn start_attached(
+    client: &Client,
+    name: &str,
+    stdin: bool,
+    detach_keys: Option<&str>,
+) -> Result<u8> {
     let info: berth_api::container::Inspect =
         client.get(&format!("/containers/{name}/json")).await?;
     attach_start_wait(
@@ -458,6 +494,7 @@ pub async fn start_attached(client: &Client, name: &str, stdin: bool) -> Result<
         stdin && info.config.open_stdin,
         true,
         info.host_config.auto_remove,
+        detach_keys,
     )
     .await
 }
@@ -489,7 +526,17 @@ pub async fn run(client: &Client, a: RunArgs) -> Result<u8> {
         println!("{id}");
         return Ok(0);
     }
-    match attach_start_wait(client, &id, a.opts.tty, a.opts.interactive, true, a.opts.rm).await {
+    match attach_start_wait(
+        client,
+        &id,
+        a.opts.tty,
+        a.opts.interactive,
+        true,
+        a.opts.rm,
+        a.detach_keys.as_deref(),
+    )
+    .await
+    {
         Ok(code) => Ok(code),
         Err(e) => {
             let msg = super::message(&e);
