@@ -76,7 +76,9 @@ fn ctrl_p_ctrl_q_detaches_the_docker_cli_and_berth_from_a_running_container() {
     // `run -it` detaches silently, with success.
     let (code, shown) = on_pty(
         "1011",
-        &[BERTH, "-H", &host, "run", "-it", "--name", "sh2", "busybox", "busybox", "sh"],
+        &[
+            BERTH, "-H", &host, "run", "-it", "--name", "sh2", "busybox", "busybox", "sh",
+        ],
     );
     assert_eq!(code, 0, "{shown}");
     assert!(!shown.contains("read escape sequence"), "{shown}");
@@ -98,7 +100,15 @@ fn custom_detach_keys_detach_attach_run_and_exec() {
         assert_eq!(code, 1, "{shown}");
 
         let mut args = cli.clone();
-        args.extend(["exec", "-it", "--detach-keys", "ctrl-x", "sh1", "busybox", "sh"]);
+        args.extend([
+            "exec",
+            "-it",
+            "--detach-keys",
+            "ctrl-x",
+            "sh1",
+            "busybox",
+            "sh",
+        ]);
         let (code, shown) = on_pty("18", &args);
         assert!(shown.contains("read escape sequence"), "{cli:?}: {shown}");
         assert_eq!(code, 1, "{shown}");
@@ -106,8 +116,18 @@ fn custom_detach_keys_detach_attach_run_and_exec() {
     let (code, shown) = on_pty(
         "18",
         &[
-            BERTH, "-H", &host, "run", "-it", "--detach-keys", "ctrl-x", "--name", "sh3",
-            "busybox", "busybox", "sh",
+            BERTH,
+            "-H",
+            &host,
+            "run",
+            "-it",
+            "--detach-keys",
+            "ctrl-x",
+            "--name",
+            "sh3",
+            "busybox",
+            "busybox",
+            "sh",
         ],
     );
     assert_eq!(code, 0, "{shown}");
@@ -128,14 +148,20 @@ fn invalid_detach_keys_get_docker_s_messages() {
         b"",
     );
     assert_eq!(status, 400, "{body}");
-    assert!(body.contains("Invalid detach keys (foo) provided"), "{body}");
+    assert!(
+        body.contains("Invalid detach keys (foo) provided"),
+        "{body}"
+    );
     let (status, _, body) = d.http(
         "POST",
         "/containers/sh1/exec",
         br#"{"Cmd":["true"],"DetachKeys":"ctrl-1"}"#,
     );
     assert_eq!(status, 500, "{body}");
-    assert!(body.contains("Invalid escape keys (ctrl-1) provided"), "{body}");
+    assert!(
+        body.contains("Invalid escape keys (ctrl-1) provided"),
+        "{body}"
+    );
     d.berth(&["attach", "--detach-keys", "a,foo", "sh1"])
         .fails_with(1, "invalid detach keys (a,foo): Unknown character: 'foo'");
 }
@@ -155,7 +181,11 @@ fn hijack(d: &TestDaemon, path: &str, body: &str) -> UnixStream {
         s.read_exact(&mut b).unwrap();
         head.push(b[0]);
     }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s
 }
@@ -182,7 +212,11 @@ fn until_closed(s: &mut UnixStream) -> String {
 fn the_daemon_ends_a_raw_client_s_stream_at_the_detach_keys() {
     let d = TestDaemon::with_busybox(&[]);
     shell(&d, "sh1");
-    let mut s = hijack(&d, "/containers/sh1/attach?stream=1&stdin=1&stdout=1&stderr=1", "");
+    let mut s = hijack(
+        &d,
+        "/containers/sh1/attach?stream=1&stdin=1&stdout=1&stderr=1",
+        "",
+    );
     // Bytes before the keys reach the container; the stream ends at the last key.
     s.write_all(b"echo $((40+2))\r\x10").unwrap();
     until_shown(&mut s, "42");
@@ -212,5 +246,8 @@ fn the_daemon_ends_a_raw_client_s_stream_at_the_detach_keys() {
     s.write_all(b"\x18").unwrap();
     until_closed(&mut s);
     let (_, _, body) = d.http("GET", &format!("/exec/{exec}/json"), b"");
-    assert!(body.contains(r#""Running":true"#), "the exec runs on: {body}");
+    assert!(
+        body.contains(r#""Running":true"#),
+        "the exec runs on: {body}"
+    );
 }
