@@ -251,3 +251,41 @@ fn the_daemon_ends_a_raw_client_s_stream_at_the_detach_keys() {
         "the exec runs on: {body}"
     );
 }
+
+/// `berth run` of a shell that reports SIGTERM, signalled with SIGTERM once it runs; returns
+/// the CLI's exit status and output.
+fn run_and_term(d: &TestDaemon, opts: &[&str]) -> (std::process::ExitStatus, String) {
+    use std::io::BufRead;
+    let script =
+        "trap 'echo got TERM; exit 3' TERM; echo ready; while true; do busybox sleep 0.1; done";
+    let mut child = Command::new(BERTH)
+        .args(["-H", &d.host(), "run"])
+        .args(opts)
+        .args(["busybox", "busybox", "sh", "-c", script])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    (child.wait().unwrap(), rest)
+}
+
+#[test]
+fn sig_proxy_sends_the_cli_s_signals_to_the_container() {
+    let d = TestDaemon::with_busybox(&[]);
+    let (status, out) = run_and_term(&d, &["--name", "proxied"]);
+    assert_eq!(out, "got TERM\n");
+    assert_eq!(status.code(), Some(3));
+
+    let (status, _) = run_and_term(&d, &["--name", "kept", "--sig-proxy=false"]);
+    assert_eq!(status.code(), None, "the CLI itself ends by the signal");
+    assert_eq!(d.inspect("kept", "{{.State.Running}}"), "true");
+}

@@ -101,6 +101,13 @@ fn a_container_in_another_s_pid_namespace_sees_its_processes_and_ends_with_it() 
         1,
         &format!("failed to join PID namespace: container {a} is not running"),
     );
+    // A restarted donor is joined anew.
+    d.docker(&["start", "donor"]).ok();
+    d.docker(&["start", "joiner"]).ok();
+    let ps = d
+        .docker(&["exec", "joiner", "busybox", "ps", "-o", "pid,args"])
+        .ok();
+    assert!(ps.lines().any(|l| l.trim() == "1 sleep 1000"), "{ps}");
 }
 
 #[test]

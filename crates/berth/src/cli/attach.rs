@@ -16,6 +16,9 @@ pub struct AttachArgs {
     /// Do not attach STDIN.
     #[arg(long)]
     no_stdin: bool,
+    /// Proxy all received signals to the process.
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    sig_proxy: bool,
     /// The container.
     container: String,
 }
@@ -47,6 +50,10 @@ pub async fn attach(client: &Client, a: AttachArgs) -> Result<u8> {
             None,
         )
         .await?;
+    // As the docker CLI: a container with a terminal gets the user's keys instead.
+    let proxy = (a.sig_proxy && !tty)
+        .then(|| super::sig_proxy::forward(client, &id))
+        .unwrap_or_default();
     let (rd, wr) = tokio::io::split(io);
     let raw = (tty && stdin).then(term::RawMode::enable).flatten();
     let resizer = tty.then(|| term::forward_resizes(client, format!("/containers/{id}/resize")));
@@ -55,6 +62,7 @@ pub async fn attach(client: &Client, a: AttachArgs) -> Result<u8> {
         r.abort();
     }
     drop(raw);
+    proxy.iter().for_each(|t| t.abort());
     if detached? {
         eprintln!("{}", detach_opts::DETACHED);
         return Ok(1);

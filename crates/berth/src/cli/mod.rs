@@ -18,6 +18,7 @@ mod port;
 mod progress;
 mod run;
 mod security_opts;
+mod sig_proxy;
 mod system;
 mod system_df;
 mod template;

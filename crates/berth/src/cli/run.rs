@@ -316,6 +316,9 @@ pub struct RunArgs {
     /// Override the key sequence for detaching a container.
     #[arg(long)]
     detach_keys: Option<String>,
+    /// Proxy received signals to the process.
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    sig_proxy: bool,
     #[command(flatten)]
     opts: ContainerOpts,
 }
@@ -487,7 +490,11 @@ pub async fn start_attached(
 ) -> Result<u8> {
     let info: berth_api::container::Inspect =
         client.get(&format!("/containers/{name}/json")).await?;
-    attach_start_wait(
+    // As the docker CLI's `start -a`: signals go to a container without a terminal.
+    let proxy = (!info.config.tty)
+        .then(|| super::sig_proxy::forward(client, &info.id))
+        .unwrap_or_default();
+    let attached = attach_start_wait(
         client,
         &info.id,
         info.config.tty,
@@ -496,7 +503,9 @@ pub async fn start_attached(
         info.host_config.auto_remove,
         detach_keys,
     )
-    .await
+    .await;
+    proxy.iter().for_each(|t| t.abort());
+    attached
 }
 
 pub async fn run(client: &Client, a: RunArgs) -> Result<u8> {
@@ -526,7 +535,11 @@ pub async fn run(client: &Client, a: RunArgs) -> Result<u8> {
         println!("{id}");
         return Ok(0);
     }
-    match attach_start_wait(
+    let proxy = a
+        .sig_proxy
+        .then(|| super::sig_proxy::forward(client, &id))
+        .unwrap_or_default();
+    let attached = attach_start_wait(
         client,
         &id,
         a.opts.tty,
@@ -535,8 +548,9 @@ pub async fn run(client: &Client, a: RunArgs) -> Result<u8> {
         a.opts.rm,
         a.detach_keys.as_deref(),
     )
-    .await
-    {
+    .await;
+    proxy.iter().for_each(|t| t.abort());
+    match attached {
         Ok(code) => Ok(code),
         Err(e) => {
             let msg = super::message(&e);
