@@ -51,9 +51,7 @@ pub async fn attach(client: &Client, a: AttachArgs) -> Result<u8> {
         )
         .await?;
     // As the docker CLI: a container with a terminal gets the user's keys instead.
-    let proxy = (a.sig_proxy && !tty)
-        .then(|| super::sig_proxy::forward(client, &id))
-        .unwrap_or_default();
+    let proxy = super::sig_proxy::forward(a.sig_proxy && !tty, client, &id);
     let (rd, wr) = tokio::io::split(io);
     let raw = (tty && stdin).then(term::RawMode::enable).flatten();
     let resizer = tty.then(|| term::forward_resizes(client, format!("/containers/{id}/resize")));

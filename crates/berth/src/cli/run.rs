@@ -491,9 +491,7 @@ pub async fn start_attached(
     let info: berth_api::container::Inspect =
         client.get(&format!("/containers/{name}/json")).await?;
     // As the docker CLI's `start -a`: signals go to a container without a terminal.
-    let proxy = (!info.config.tty)
-        .then(|| super::sig_proxy::forward(client, &info.id))
-        .unwrap_or_default();
+    let proxy = super::sig_proxy::forward(!info.config.tty, client, &info.id);
     let attached = attach_start_wait(
         client,
         &info.id,
@@ -535,10 +533,7 @@ pub async fn run(client: &Client, a: RunArgs) -> Result<u8> {
         println!("{id}");
         return Ok(0);
     }
-    let proxy = a
-        .sig_proxy
-        .then(|| super::sig_proxy::forward(client, &id))
-        .unwrap_or_default();
+    let proxy = super::sig_proxy::forward(a.sig_proxy, client, &id);
     let attached = attach_start_wait(
         client,
         &id,

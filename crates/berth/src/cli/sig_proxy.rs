@@ -17,9 +17,12 @@ const FORWARDED: &[(i32, &str)] = &[
     (libc::SIGALRM, "SIGALRM"),
 ];
 
-/// Forwards the signals to container `id` until the returned tasks are aborted (they replace
-/// the signals' default actions meanwhile).
-pub fn forward(client: &Client, id: &str) -> Vec<tokio::task::JoinHandle<()>> {
+/// With `on`, forwards the signals to container `id` until the returned tasks are aborted
+/// (they replace the signals' default actions meanwhile).
+pub fn forward(on: bool, client: &Client, id: &str) -> Vec<tokio::task::JoinHandle<()>> {
+    if !on {
+        return Vec::new();
+    }
     FORWARDED
         .iter()
         .filter_map(|&(signo, name)| {
