@@ -250,6 +250,15 @@ fn the_daemon_ends_a_raw_client_s_stream_at_the_detach_keys() {
         body.contains(r#""Running":true"#),
         "the exec runs on: {body}"
     );
+    let format = "{{.Action}} {{index .Actor.Attributes \"execID\"}}";
+    let events = d.events("container=sh1", format);
+    let detaches: Vec<&str> = events.lines().filter(|l| l.contains("detach")).collect();
+    let exec_detach = format!("exec_detach {exec}");
+    assert_eq!(
+        detaches,
+        ["detach ", "detach ", exec_detach.as_str()],
+        "{events}"
+    );
 }
 
 /// `berth run` of a shell that reports SIGTERM, signalled with SIGTERM once it runs; returns

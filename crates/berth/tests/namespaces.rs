@@ -358,5 +358,11 @@ fn the_host_pid_namespace_is_refused_under_userns_remap() {
         "busybox readlink /proc/self/ns/pid",
     )
     .ok();
+    // What berth cannot do under the remapping yet is refused by name.
+    sleeper(&d, "donor", &[]);
+    d.sh_with(&["--ipc", "container:donor"], "true").fails_with(
+        125,
+        "berth cannot join the IPC namespace of another container under --userns-remap yet",
+    );
     drop(d);
 }

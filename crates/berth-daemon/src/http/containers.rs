@@ -638,6 +638,7 @@ async fn attach(
                 };
                 if super::detach::copy_input(rd, &mut sock, escape).await {
                     // The container keeps its stdin; this client's stream ends.
+                    containers.event("detach", &c2.record(), &[]);
                     let _ = detached.send(());
                     return;
                 }

@@ -192,6 +192,8 @@ async fn run_attached(
             _ = &mut exited, if !done => done = true,
             // The client detached: its stream ends, the process runs on.
             Ok(()) = &mut on_detach => {
+                let attrs = [("execID", e.id.clone())];
+                d.containers.event("exec_detach", &e.container.record(), &attrs);
                 let _ = wr.shutdown().await;
                 return;
             }
