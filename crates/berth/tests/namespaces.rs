@@ -366,3 +366,39 @@ fn the_host_pid_namespace_is_refused_under_userns_remap() {
     );
     drop(d);
 }
+
+#[test]
+fn a_joiner_s_processes_end_with_it_in_a_shared_pid_namespace() {
+    let d = TestDaemon::with_busybox(&[]);
+    sleeper(&d, "donor", &[]);
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "joiner",
+        "--pid",
+        "container:donor",
+        "busybox",
+        "busybox",
+        "sh",
+        "-c",
+        "busybox sleep 1001 & exec busybox sleep 1002",
+    ])
+    .ok();
+    let ps = || {
+        d.docker(&["exec", "donor", "busybox", "ps", "-o", "args"])
+            .ok()
+    };
+    // The shell forks its child after the start returned: polled for, as no event tells.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !ps().contains("sleep 1001") {
+        assert!(std::time::Instant::now() < deadline, "{}", ps());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    d.docker(&["kill", "joiner"]).ok();
+    d.docker(&["wait", "joiner"]).ok();
+    // As runc, which kills what is left in the container's cgroup when its PID namespace is
+    // not its own.
+    let after = ps();
+    assert!(!after.contains("sleep 1001"), "{after}");
+}
