@@ -402,3 +402,44 @@ fn a_joiner_s_processes_end_with_it_in_a_shared_pid_namespace() {
     let after = ps();
     assert!(!after.contains("sleep 1001"), "{after}");
 }
+
+#[test]
+fn runc_shares_the_namespaces_as_the_embedded_runtime_does() {
+    let d = TestDaemon::with_busybox(&["--add-runtime", "runc=/usr/sbin/runc"]);
+    sleeper(&d, "donor", &["--ipc", "shareable"]);
+    d.docker(&[
+        "exec",
+        "donor",
+        "busybox",
+        "sh",
+        "-c",
+        "echo shared > /dev/shm/f",
+    ])
+    .ok();
+    let out = d
+        .sh_with(
+            &[
+                "--runtime",
+                "runc",
+                "--pid",
+                "container:donor",
+                "--ipc",
+                "container:donor",
+            ],
+            "busybox cat /dev/shm/f; busybox ps -o args | busybox grep -c '^sleep 1000'",
+        )
+        .ok();
+    assert_eq!(out, "shared\n1\n");
+    let host = nix_hostname();
+    let out = d.sh_with(
+        &["--runtime", "runc", "--uts", "host", "--pid", "host"],
+        "busybox hostname; busybox cat /proc/1/comm",
+    );
+    assert_eq!(
+        out.ok(),
+        format!(
+            "{host}\n{}",
+            std::fs::read_to_string("/proc/1/comm").unwrap()
+        )
+    );
+}
