@@ -298,3 +298,17 @@ fn sig_proxy_sends_the_cli_s_signals_to_the_container() {
     assert_eq!(status.code(), None, "the CLI itself ends by the signal");
     assert_eq!(d.inspect("kept", "{{.State.Running}}"), "true");
 }
+
+#[test]
+fn without_a_terminal_the_keys_are_only_input() {
+    let d = TestDaemon::with_busybox(&[]);
+    d.docker(&["run", "-di", "--name", "cat", "busybox", "busybox", "cat"])
+        .ok();
+    let mut s = hijack(&d, "/containers/cat/attach?stream=1&stdin=1&stdout=1", "");
+    s.write_all(b"a\x10\x11b\n").unwrap();
+    // One stdout frame: the 8-byte header, then the line as sent.
+    let mut frame = [0u8; 13];
+    s.read_exact(&mut frame).unwrap();
+    assert_eq!(&frame[8..], b"a\x10\x11b\n");
+    assert_eq!(d.inspect("cat", "{{.State.Running}}"), "true");
+}
