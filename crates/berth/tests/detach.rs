@@ -42,9 +42,15 @@ sys.stdout.write(str(os.waitstatus_to_exitcode(status)) + '\n' + out.decode(erro
 
 /// `args` run on a terminal, detached with `keys` (hex); (exit code, what the terminal showed).
 fn on_pty(keys: &str, args: &[&str]) -> (i32, String) {
+    on_pty_with(&[], keys, args)
+}
+
+/// [`on_pty`] with `env` added to the command's environment.
+fn on_pty_with(env: &[(&str, &str)], keys: &str, args: &[&str]) -> (i32, String) {
     let out = Command::new("timeout")
         .args(["60", "python3", "-c", PTY, keys])
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -311,4 +317,26 @@ fn without_a_terminal_the_keys_are_only_input() {
     s.read_exact(&mut frame).unwrap();
     assert_eq!(&frame[8..], b"a\x10\x11b\n");
     assert_eq!(d.inspect("cat", "{{.State.Running}}"), "true");
+}
+
+#[test]
+fn the_docker_config_file_s_detach_keys_apply() {
+    let d = TestDaemon::with_busybox(&[]);
+    shell(&d, "sh1");
+    let host = d.host();
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(
+        config.path().join("config.json"),
+        r#"{"detachKeys": "ctrl-x"}"#,
+    )
+    .unwrap();
+    let env = [("DOCKER_CONFIG", config.path().to_str().unwrap())];
+    for cli in [["docker", "-H", &host], [BERTH, "-H", &host]] {
+        let mut args = cli.to_vec();
+        args.extend(["attach", "sh1"]);
+        let (code, shown) = on_pty_with(&env, "18", &args);
+        assert!(shown.contains("read escape sequence"), "{cli:?}: {shown}");
+        assert_eq!(code, 1, "{shown}");
+    }
+    assert_eq!(d.inspect("sh1", "{{.State.Running}}"), "true");
 }

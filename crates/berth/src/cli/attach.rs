@@ -24,7 +24,8 @@ pub struct AttachArgs {
 }
 
 pub async fn attach(client: &Client, a: AttachArgs) -> Result<u8> {
-    let keys = detach_opts::keys(a.detach_keys.as_deref())?;
+    let given = detach_opts::given(a.detach_keys.as_deref());
+    let keys = detach_opts::keys(given.as_deref())?;
     let info: Inspect = client
         .get(&format!("/containers/{}/json", enc(&a.container)))
         .await?;
@@ -38,7 +39,7 @@ pub async fn attach(client: &Client, a: AttachArgs) -> Result<u8> {
             &format!(
                 "/containers/{id}/attach?stream=1&stdout=1&stderr=1&stdin={}{}",
                 u8::from(stdin),
-                detach_opts::query(a.detach_keys.as_deref()),
+                detach_opts::query(given.as_deref()),
             ),
             None,
         )

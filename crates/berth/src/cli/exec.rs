@@ -45,13 +45,14 @@ pub struct ExecArgs {
 }
 
 pub async fn exec(client: &Client, a: ExecArgs) -> Result<u8> {
-    let keys = super::detach_opts::keys(a.detach_keys.as_deref())?;
+    let given = super::detach_opts::given(a.detach_keys.as_deref());
+    let keys = super::detach_opts::keys(given.as_deref())?;
     let console = a.tty.then(term::size).flatten().map(|(h, w)| vec![h, w]);
     let config = ExecConfig {
         attach_stdin: a.interactive && !a.detach,
         attach_stdout: !a.detach,
         attach_stderr: !a.detach,
-        detach_keys: a.detach_keys.unwrap_or_default(),
+        detach_keys: given.unwrap_or_default(),
         detach: a.detach,
         tty: a.tty,
         console_size: console.clone(),

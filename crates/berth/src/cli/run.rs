@@ -379,13 +379,14 @@ async fn attach_start_wait(
     auto_remove: bool,
     detach_keys: Option<&str>,
 ) -> Result<u8> {
-    let keys = super::detach_opts::keys(detach_keys)?;
+    let given = super::detach_opts::given(detach_keys);
+    let keys = super::detach_opts::keys(given.as_deref())?;
     let io = client
         .hijack(
             &format!(
                 "/containers/{id}/attach?stream=1&stdout=1&stderr=1&stdin={}{}",
                 u8::from(stdin),
-                super::detach_opts::query(detach_keys),
+                super::detach_opts::query(given.as_deref()),
             ),
             None,
         )
