@@ -443,3 +443,40 @@ fn runc_shares_the_namespaces_as_the_embedded_runtime_does() {
         )
     );
 }
+
+#[test]
+fn a_restarting_donor_is_refused_with_docker_s_message() {
+    let d = TestDaemon::with_busybox(&[]);
+    let id = d
+        .docker(&[
+            "run",
+            "-d",
+            "--name",
+            "donor",
+            "--restart",
+            "always",
+            "busybox",
+            "busybox",
+            "false",
+        ])
+        .ok();
+    // Polled until the back-off between restarts is long (1.6 s after the fourth), as no
+    // event marks the waits.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let state = d.inspect("donor", "{{.State.Restarting}} {{.RestartCount}}");
+        let (restarting, count) = state.split_once(' ').unwrap();
+        if restarting == "true" && count.parse::<u32>().unwrap() >= 4 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{state}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    d.sh_with(&["--pid", "container:donor"], "true").fails_with(
+        125,
+        &format!(
+            "failed to join PID namespace: Container {} is restarting, wait until the container is running",
+            id.trim()
+        ),
+    );
+}

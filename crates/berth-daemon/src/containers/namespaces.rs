@@ -195,14 +195,22 @@ impl Containers {
         })
     }
 
-    /// The record of donor `id`, which must run (Docker's `getPIDContainer`).
+    /// The record of donor `id`, which must run and not be restarting (Docker's
+    /// `getPIDContainer`).
     fn running_donor(&self, id: &str) -> Result<Record> {
         let donor = self
             .get(id)
             .map_err(|e| Error::invalid(e.message))?
             .record();
-        if donor.state.status != Status::Running {
-            return Err(Error::conflict(format!("container {id} is not running")));
+        match donor.state.status {
+            Status::Running => {}
+            // Docker counts a restarting container as running, and says so.
+            Status::Restarting => {
+                return Err(Error::conflict(format!(
+                    "Container {id} is restarting, wait until the container is running"
+                )));
+            }
+            _ => return Err(Error::conflict(format!("container {id} is not running"))),
         }
         Ok(donor)
     }
