@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod container;
+pub mod detach;
 pub mod exec;
 pub mod fields;
 pub mod image;

@@ -28,6 +28,7 @@ pub mod logfile;
 pub mod memory;
 pub mod monitor;
 pub mod mount;
+pub mod namespaces;
 pub mod rlimit;
 pub mod runtime;
 pub mod sealed;

@@ -13,6 +13,7 @@ mod fs_changes;
 mod health;
 pub use health::HealthAction;
 pub mod limits;
+pub mod namespaces;
 pub use fs_changes::{Change, ChangeKind};
 mod logs;
 pub use logs::{From, Until, follow_log, log_end};

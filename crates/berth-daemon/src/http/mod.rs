@@ -10,6 +10,7 @@ mod commit;
 mod container_files;
 mod container_net;
 mod containers;
+mod detach;
 mod error;
 mod exec;
 mod images;

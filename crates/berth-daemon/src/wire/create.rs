@@ -17,10 +17,12 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
             "Config cannot be empty in order to create a container",
         ));
     }
+    super::namespaces::check_hostname(&req)?;
     check_config(&req)?;
     refuse_unsupported(&req)?;
     check_host_config(&req.host_config)?;
     let mut spec = from_docker(&req.config, &req.host_config);
+    spec.namespaces = super::namespaces::spec(&req)?;
     (spec.mounts, spec.volumes_from) = super::mounts::requested(&req.host_config)?;
     spec.network = network_mode(&req.host_config.network_mode)?;
     spec.net = super::net::spec(&req, &spec.network)?;
@@ -125,6 +127,8 @@ pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
         },
         // Read, with its checks, by `spec`.
         healthcheck: None,
+        // Read, with their checks, by `spec`.
+        namespaces: Default::default(),
     }
 }
 
@@ -234,27 +238,6 @@ fn check_host_config(h: &HostConfig) -> Result<()> {
         return Err(Error::new(
             berth_core::ErrorKind::NotImplemented,
             "berth does not support log options yet",
-        ));
-    }
-    for (field, value) in [
-        ("IpcMode", &h.ipc_mode),
-        ("PidMode", &h.pid_mode),
-        ("UTSMode", &h.uts_mode),
-    ] {
-        if !matches!(value.as_str(), "" | "private" | "shareable") {
-            return Err(Error::new(
-                berth_core::ErrorKind::NotImplemented,
-                format!("berth does not support HostConfig.{field}={value} yet"),
-            ));
-        }
-    }
-    if !matches!(h.cgroupns_mode.as_str(), "" | "private") {
-        return Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            format!(
-                "berth does not support HostConfig.CgroupnsMode={} yet",
-                h.cgroupns_mode
-            ),
         ));
     }
     if h.memory_swappiness.is_some_and(|s| s != -1) {

@@ -1,10 +1,12 @@
 //! The CLI: Docker's command syntax, spoken to the daemon over the Engine API.
 
+mod attach;
 mod build;
 mod container_files;
 mod container_state;
 mod containers;
 mod cp;
+mod detach_opts;
 mod device_opts;
 mod exec;
 mod health_opts;
@@ -13,10 +15,12 @@ mod limit_opts;
 mod mounts;
 mod net_opts;
 mod networks;
+mod ns_opts;
 mod port;
 mod progress;
 mod run;
 mod security_opts;
+mod sig_proxy;
 mod system;
 mod system_df;
 mod template;
@@ -63,6 +67,8 @@ enum Command {
     Create(run::CreateArgs),
     /// Start one or more stopped containers.
     Start(containers::StartArgs),
+    /// Attach local standard input, output, and error streams to a running container.
+    Attach(attach::AttachArgs),
     /// Stop one or more running containers.
     Stop(containers::StopArgs),
     /// Restart one or more containers.
@@ -213,6 +219,7 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Run(a) => run::run(&client, a).await,
         Command::Create(a) => run::create(&client, a).await,
         Command::Start(a) => containers::start(&client, a).await,
+        Command::Attach(a) => attach::attach(&client, a).await,
         Command::Stop(a) => containers::stop(&client, a, "stop").await,
         Command::Restart(a) => containers::stop(&client, a, "restart").await,
         Command::Kill(a) => containers::kill(&client, a).await,
