@@ -12,6 +12,7 @@ pub mod container;
 pub mod exec;
 pub mod fields;
 pub mod image;
+pub mod stats;
 pub mod system;
 mod version;
 

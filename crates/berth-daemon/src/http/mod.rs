@@ -17,6 +17,7 @@ mod listener;
 mod network_connect;
 mod networks;
 mod query;
+mod stats;
 mod stream;
 mod system;
 pub mod tls;
@@ -49,6 +50,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(commit::routes())
         .merge(exec::routes())
         .merge(top::routes())
+        .merge(stats::routes())
         .merge(archive::routes())
         .merge(volumes::routes())
         .merge(networks::routes())

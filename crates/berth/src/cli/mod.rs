@@ -15,6 +15,7 @@ mod port;
 mod progress;
 mod run;
 mod security_opts;
+mod stats;
 mod system;
 mod system_df;
 mod template;
@@ -79,6 +80,8 @@ enum Command {
     Wait(containers::WaitArgs),
     /// Display the running processes of a container.
     Top(containers::TopArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(stats::StatsArgs),
     /// List port mappings or a specific mapping for the container.
     Port(port::PortArgs),
     /// Inspect changes to files or directories on a container's filesystem.
@@ -213,6 +216,7 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Logs(a) => containers::logs(&client, a).await,
         Command::Wait(a) => containers::wait(&client, a).await,
         Command::Top(a) => containers::top(&client, a).await,
+        Command::Stats(a) => stats::stats(&client, a).await,
         Command::Port(a) => port::port(&client, a).await,
         Command::Inspect(a) => containers::inspect(&client, a).await,
         Command::Diff(a) => container_files::diff(&client, a).await,
