@@ -25,33 +25,75 @@ fn docker_py(d: &TestDaemon, script: &str) -> String {
         "import docker, json\nc = docker.DockerClient(base_url='unix://{}')\n{script}",
         d.socket.display()
     );
-    let out = std::process::Command::new("python3")
-        .args(["-c", &full])
+    let out = std::process::Command::new("timeout")
+        .args(["60", "python3", "-c", &full])
         .output()
         .expect("python3");
     common::Out::from(out).ok()
+}
+
+/// `docker stats`' columns.
+const HEADER: [&str; 8] = [
+    "CONTAINER ID",
+    "NAME",
+    "CPU %",
+    "MEM USAGE / LIMIT",
+    "MEM %",
+    "NET I/O",
+    "BLOCK I/O",
+    "PIDS",
+];
+
+/// A table line's cells (separated by at least two spaces).
+fn columns(line: &str) -> Vec<&str> {
+    line.split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
 }
 
 #[test]
 fn a_v1_frame_has_dockers_keys_and_the_limits() {
     let d = TestDaemon::with_busybox(&[]);
     d.docker(&[
-        "run", "-d", "--name", "s", "-m", "64m", "--pids-limit", "50", "busybox", "sleep", "1000",
+        "run",
+        "-d",
+        "--name",
+        "st",
+        "-m",
+        "64m",
+        "--pids-limit",
+        "50",
+        "busybox",
+        "sleep",
+        "1000",
     ])
     .ok();
-    let f = frame(&d, "s", "stream=false");
+    let f = frame(&d, "st", "stream=false");
     assert_eq!(
         keys(&f),
         [
-            "blkio_stats", "cpu_stats", "id", "memory_stats", "name", "num_procs", "pids_stats",
-            "precpu_stats", "preread", "read", "storage_stats"
+            "blkio_stats",
+            "cpu_stats",
+            "id",
+            "memory_stats",
+            "name",
+            "num_procs",
+            "pids_stats",
+            "precpu_stats",
+            "preread",
+            "read",
+            "storage_stats"
         ],
         "{f}"
     );
-    assert_eq!(f["name"], "/s");
+    assert_eq!(f["name"], "/st");
     assert_eq!(f["id"].as_str().unwrap().len(), 64);
     assert_ne!(f["read"], "0001-01-01T00:00:00Z");
-    assert_ne!(f["preread"], "0001-01-01T00:00:00Z", "stream=false fills the previous sample");
+    assert_ne!(
+        f["preread"], "0001-01-01T00:00:00Z",
+        "stream=false fills the previous sample"
+    );
     for cpu in [&f["cpu_stats"], &f["precpu_stats"]] {
         assert!(cpu["system_cpu_usage"].as_u64().unwrap() > 0, "{cpu}");
         assert!(cpu["online_cpus"].as_u64().unwrap() >= 1, "{cpu}");
@@ -63,15 +105,25 @@ fn a_v1_frame_has_dockers_keys_and_the_limits() {
     assert!(m["usage"].as_u64().unwrap() > 0, "{m}");
     assert!(m["max_usage"].as_u64().unwrap() > 0, "{m}");
     assert_eq!(m["stats"].as_object().unwrap().len(), 32, "{m}");
-    for k in ["cache", "rss", "total_inactive_file", "hierarchical_memory_limit"] {
+    for k in [
+        "cache",
+        "rss",
+        "total_inactive_file",
+        "hierarchical_memory_limit",
+    ] {
         assert!(m["stats"][k].is_u64(), "{k}: {m}");
     }
     assert_eq!(
         keys(&f["blkio_stats"]),
         [
-            "io_merged_recursive", "io_queue_recursive", "io_service_bytes_recursive",
-            "io_service_time_recursive", "io_serviced_recursive", "io_time_recursive",
-            "io_wait_time_recursive", "sectors_recursive"
+            "io_merged_recursive",
+            "io_queue_recursive",
+            "io_service_bytes_recursive",
+            "io_service_time_recursive",
+            "io_serviced_recursive",
+            "io_time_recursive",
+            "io_wait_time_recursive",
+            "sectors_recursive"
         ]
     );
     for (_, list) in f["blkio_stats"].as_object().unwrap() {
@@ -80,10 +132,19 @@ fn a_v1_frame_has_dockers_keys_and_the_limits() {
     assert_eq!(f["pids_stats"]["current"], 1, "{f}");
     assert_eq!(f["pids_stats"]["limit"], 50, "{f}");
     // Without a limit: the host's memory, as Docker caps it; no pids limit shown.
-    d.docker(&["run", "-d", "--name", "free", "busybox", "sleep", "1000"]).ok();
+    d.docker(&["run", "-d", "--name", "free", "busybox", "sleep", "1000"])
+        .ok();
     let f = frame(&d, "free", "stream=false&one-shot=true");
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
-    let kb: u64 = meminfo.lines().next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let kb: u64 = meminfo
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(f["memory_stats"]["limit"], kb * 1024, "{f}");
     assert!(f["pids_stats"].get("limit").is_none(), "{f}");
 }
@@ -92,14 +153,21 @@ fn a_v1_frame_has_dockers_keys_and_the_limits() {
 fn a_v2_frame_has_dockers_v2_keys() {
     let d = TestDaemon::start_cgroup2();
     d.import_busybox("busybox");
-    d.docker(&["run", "-d", "--name", "s", "busybox", "sleep", "1000"]).ok();
-    let f = frame(&d, "s", "stream=false&one-shot=true");
+    d.docker(&["run", "-d", "--name", "st", "busybox", "sleep", "1000"])
+        .ok();
+    let f = frame(&d, "st", "stream=false&one-shot=true");
     let cpu = &f["cpu_stats"];
     assert!(cpu["cpu_usage"]["total_usage"].as_u64().unwrap() > 0, "{f}");
     assert!(cpu["cpu_usage"].get("percpu_usage").is_none(), "{f}");
     let stats = f["memory_stats"]["stats"].as_object().unwrap();
     assert_eq!(stats.len(), 31, "{f}");
-    for k in ["anon", "file", "inactive_file", "workingset_refault", "thp_collapse_alloc"] {
+    for k in [
+        "anon",
+        "file",
+        "inactive_file",
+        "workingset_refault",
+        "thp_collapse_alloc",
+    ] {
         assert!(stats.contains_key(k), "{k}: {f}");
     }
     assert!(!stats.contains_key("total_inactive_file"), "{f}");
@@ -117,26 +185,49 @@ fn a_v2_frame_has_dockers_v2_keys() {
 #[test]
 fn the_stock_cli_shows_the_limit_and_the_cpu_of_a_busy_loop() {
     let d = TestDaemon::with_busybox(&[]);
-    d.docker(&["run", "-d", "--name", "busy", "--cpus", "0.5", "-m", "64m", "busybox", "sh", "-c", "while :; do :; done"])
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        "--cpus",
+        "0.5",
+        "-m",
+        "64m",
+        "busybox",
+        "sh",
+        "-c",
+        "while :; do :; done",
+    ])
+    .ok();
+    d.docker(&["run", "-d", "--name", "idle", "busybox", "sleep", "1000"])
         .ok();
-    d.docker(&["run", "-d", "--name", "idle", "busybox", "sleep", "1000"]).ok();
     let out = d.docker(&["stats", "--no-stream"]).ok();
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(
-        lines[0],
-        "CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT   MEM %     NET I/O   BLOCK I/O   PIDS",
+    assert_eq!(columns(lines[0]), HEADER, "{out}");
+    assert!(
+        lines[0].starts_with("CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT"),
         "{out}"
     );
     assert_eq!(lines.len(), 3, "the running containers: {out}");
     let busy = lines.iter().find(|l| l.contains(" busy ")).expect(&out);
     assert!(busy.contains(" / 64MiB "), "{out}");
-    let cols: Vec<&str> = busy.split("   ").map(str::trim).filter(|c| !c.is_empty()).collect();
+    let cols = columns(busy);
     let cpu: f64 = cols[2].trim_end_matches('%').parse().expect(&out);
-    assert!((20.0..80.0).contains(&cpu), "a loop under --cpus 0.5: {out}");
-    assert_eq!(cols.last(), Some(&"2"), "sh and ... : {out}");
+    assert!(
+        (20.0..80.0).contains(&cpu),
+        "a loop under --cpus 0.5: {out}"
+    );
+    assert_eq!(cols.last(), Some(&"1"), "the shell alone: {out}");
     // By name, custom format.
     let out = d
-        .docker(&["stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}} {{.PIDs}}", "idle"])
+        .docker(&[
+            "stats",
+            "--no-stream",
+            "--format",
+            "{{.Name}} {{.MemUsage}} {{.PIDs}}",
+            "idle",
+        ])
         .ok();
     let out = out.trim();
     assert!(out.starts_with("idle ") && out.ends_with(" 1"), "{out}");
@@ -147,25 +238,27 @@ fn the_stock_cli_shows_the_limit_and_the_cpu_of_a_busy_loop() {
 #[test]
 fn docker_py_reads_a_frame_with_and_without_the_previous_sample() {
     let d = TestDaemon::with_busybox(&[]);
-    d.docker(&["run", "-d", "--name", "s", "busybox", "sleep", "1000"]).ok();
+    d.docker(&["run", "-d", "--name", "st", "busybox", "sleep", "1000"])
+        .ok();
     let out = docker_py(
         &d,
-        "s = c.containers.get('s')\na = s.stats(stream=False)\nb = s.stats(stream=False, one_shot=True)\nprint(json.dumps([a['precpu_stats'].get('system_cpu_usage', 0), b['precpu_stats'].get('system_cpu_usage', 0), b['cpu_stats']['system_cpu_usage'], a['name']]))\n",
+        "s = c.containers.get('st')\na = s.stats(stream=False)\nb = s.stats(stream=False, one_shot=True)\nprint(json.dumps([a['precpu_stats'].get('system_cpu_usage', 0), b['precpu_stats'].get('system_cpu_usage', 0), b['cpu_stats']['system_cpu_usage'], a['name']]))\n",
     );
     let v: Value = serde_json::from_str(out.trim()).unwrap();
     assert!(v[0].as_u64().unwrap() > 0, "{out}");
     assert_eq!(v[1], 0, "{out}");
     assert!(v[2].as_u64().unwrap() > 0, "{out}");
-    assert_eq!(v[3], "/s");
+    assert_eq!(v[3], "/st");
 }
 
 #[test]
 fn a_stream_gives_a_frame_a_second_each_with_the_one_before() {
     let d = TestDaemon::with_busybox(&[]);
-    d.docker(&["run", "-d", "--name", "s", "busybox", "sleep", "1000"]).ok();
+    d.docker(&["run", "-d", "--name", "st", "busybox", "sleep", "1000"])
+        .ok();
     let out = docker_py(
         &d,
-        "s = c.containers.get('s')\nfr = []\nfor f in s.stats(stream=True, decode=True):\n    fr.append(f)\n    if len(fr) == 3: break\nprint(json.dumps(fr))\n",
+        "s = c.containers.get('st')\nfr = []\nfor f in s.stats(stream=True, decode=True):\n    fr.append(f)\n    if len(fr) == 3: break\nprint(json.dumps(fr))\n",
     );
     let frames: Vec<Value> = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(frames[0]["preread"], "0001-01-01T00:00:00Z");
@@ -175,6 +268,22 @@ fn a_stream_gives_a_frame_a_second_each_with_the_one_before() {
         let (a, b) = (time(&w[0]["read"]), time(&w[1]["read"]));
         assert!((0.8..1.5).contains(&(b - a)), "a second apart: {a} {b}");
     }
+}
+
+#[test]
+fn a_stream_turns_empty_when_the_container_stops_and_ends_when_it_is_removed() {
+    let d = TestDaemon::with_busybox(&[]);
+    d.docker(&["run", "-d", "--name", "st", "busybox", "sleep", "1000"])
+        .ok();
+    let out = docker_py(
+        &d,
+        "s = c.containers.get('st')\ng = s.stats(stream=True, decode=True)\nfirst = next(g)\ns.kill()\nfor f in g:\n    if f['read'].startswith('0001'):\n        empty = f\n        break\ns.remove()\nrest = list(g)\nprint(json.dumps([first['read'][:4], empty['name'], empty['memory_stats'], len(rest) <= 2]))\n",
+    );
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_ne!(v[0], "0001", "{out}");
+    assert_eq!(v[1], "/st", "{out}");
+    assert_eq!(v[2], serde_json::json!({}), "{out}");
+    assert_eq!(v[3], true, "the stream ended after the removal: {out}");
 }
 
 /// Seconds of an RFC 3339 time within its day.
@@ -191,14 +300,19 @@ fn time(v: &Value) -> f64 {
 #[test]
 fn a_container_not_running_gives_the_empty_frame_and_an_unknown_one_404() {
     let d = TestDaemon::with_busybox(&[]);
-    let id = d.docker(&["create", "--name", "idle", "busybox", "true"]).ok();
+    let id = d
+        .docker(&["create", "--name", "idle", "busybox", "true"])
+        .ok();
     let f = frame(&d, "idle", "stream=false");
     assert_eq!(f["read"], "0001-01-01T00:00:00Z");
     assert_eq!(f["name"], "/idle");
     assert_eq!(f["id"], id.trim());
     assert_eq!(f["memory_stats"], serde_json::json!({}));
     assert_eq!(f["pids_stats"], serde_json::json!({}));
-    assert!(f["blkio_stats"]["io_service_bytes_recursive"].is_null(), "{f}");
+    assert!(
+        f["blkio_stats"]["io_service_bytes_recursive"].is_null(),
+        "{f}"
+    );
     assert!(f.get("networks").is_none());
     let (status, _, body) = d.http("GET", "/containers/nope/stats?stream=false", b"");
     assert_eq!(status, 404);
@@ -208,26 +322,43 @@ fn a_container_not_running_gives_the_empty_frame_and_an_unknown_one_404() {
 #[test]
 fn berth_stats_prints_the_table_formats_and_redraws_in_place() {
     let d = TestDaemon::with_busybox(&[]);
-    d.docker(&["run", "-d", "--name", "web", "-m", "32m", "busybox", "sleep", "1000"]).ok();
+    d.docker(&[
+        "run", "-d", "--name", "web", "-m", "32m", "busybox", "sleep", "1000",
+    ])
+    .ok();
     let out = d.berth(&["stats", "--no-stream"]).ok();
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(
-        lines[0],
-        "CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT   MEM %     NET I/O   BLOCK I/O   PIDS",
+    assert_eq!(columns(lines[0]), HEADER, "{out}");
+    assert!(
+        lines[0].starts_with("CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT"),
         "{out}"
     );
-    assert!(lines[1].contains("   web   ") && lines[1].contains(" / 32MiB "), "{out}");
+    assert_eq!(columns(lines[1]).len(), 8, "{out}");
+    assert!(
+        lines[1].contains("   web   ") && lines[1].contains(" / 32MiB "),
+        "{out}"
+    );
     let out = d
-        .berth(&["stats", "--no-stream", "--no-trunc", "--format", "{{.ID}} {{.MemUsage}}", "web"])
+        .berth(&[
+            "stats",
+            "--no-stream",
+            "--no-trunc",
+            "--format",
+            "{{.ID}} {{.MemUsage}}",
+            "web",
+        ])
         .ok();
     let (id, mem) = out.trim().split_once(' ').unwrap();
     assert_eq!(id.len(), 64, "{out}");
     assert!(mem.ends_with(" / 32MiB"), "{out}");
-    let out = d.berth(&["stats", "--no-stream", "--format", "json", "web"]).ok();
+    let out = d
+        .berth(&["stats", "--no-stream", "--format", "json", "web"])
+        .ok();
     let v: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["Name"], "web");
     assert_eq!(v["PIDs"], "1");
-    d.berth(&["stats", "--no-stream", "nope"]).fails_with(1, "No such container: nope");
+    d.berth(&["stats", "--no-stream", "nope"])
+        .fails_with(1, "No such container: nope");
     // Streaming: Docker's cursor-home, erase-line and erase-down, every half second.
     let out = std::process::Command::new("timeout")
         .args(["2.5", common::BERTH, "-H", &d.host(), "stats", "web"])
@@ -235,7 +366,10 @@ fn berth_stats_prints_the_table_formats_and_redraws_in_place() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("\x1b[HCONTAINER ID"), "{text:?}");
-    assert!(text.contains("\x1b[K\n") && text.contains("\x1b[J"), "{text:?}");
+    assert!(
+        text.contains("\x1b[K\n") && text.contains("\x1b[J"),
+        "{text:?}"
+    );
     assert!(text.matches("\x1b[H").count() >= 3, "{text:?}");
 }
 
@@ -243,11 +377,23 @@ fn berth_stats_prints_the_table_formats_and_redraws_in_place() {
 fn networks_are_counted_inside_the_container_and_left_out_without_one() {
     let d = TestDaemon::start_in_netns();
     d.import_busybox("busybox");
-    d.docker(&["run", "-d", "--name", "net", "busybox", "sleep", "1000"]).ok();
-    d.docker(&["run", "-d", "--name", "none", "--network", "none", "busybox", "sleep", "1000"])
+    d.docker(&["run", "-d", "--name", "net", "busybox", "sleep", "1000"])
         .ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "none",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
     let gw = d.inspect("net", "{{.NetworkSettings.Gateway}}");
-    d.docker(&["exec", "net", "busybox", "ping", "-c", "2", "-W", "1", &gw]).ok();
+    d.docker(&["exec", "net", "busybox", "ping", "-c", "2", "-W", "1", &gw])
+        .ok();
     let f = frame(&d, "net", "stream=false&one-shot=true");
     let nets = f["networks"].as_object().expect("networks");
     assert_eq!(keys(&f["networks"]), ["eth0"], "{f}");
@@ -256,6 +402,8 @@ fn networks_are_counted_inside_the_container_and_left_out_without_one() {
     assert!(eth0["rx_bytes"].as_u64().unwrap() > 0, "{eth0}");
     let f = frame(&d, "none", "stream=false&one-shot=true");
     assert!(f.get("networks").is_none(), "{f}");
-    let out = d.docker(&["stats", "--no-stream", "--format", "{{.NetIO}}", "net"]).ok();
+    let out = d
+        .docker(&["stats", "--no-stream", "--format", "{{.NetIO}}", "net"])
+        .ok();
     assert!(!out.trim().starts_with("0B /"), "{out}");
 }

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::Extension;
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::Response;
 use axum::routing::get;
-use axum::Router;
 use berth_api::ApiVersion;
 use berth_api::stats::{
     BlkioStatEntry, BlkioStats, CpuStats, CpuUsage, MemoryStats, NetworkStats, PidsStats, Stats,
@@ -143,24 +143,21 @@ fn cpu(s: &Sample) -> CpuStats {
 }
 
 /// The `memory.stat` keys Docker reports on cgroup v1.
-const V1_KEYS: &[&str] = &[
-    "cache", "rss", "rss_huge", "mapped_file", "dirty", "writeback", "pgpgin", "pgpgout",
-    "pgfault", "pgmajfault", "inactive_anon", "active_anon", "inactive_file", "active_file",
-    "unevictable", "hierarchical_memory_limit", "hierarchical_memsw_limit", "total_cache",
-    "total_rss", "total_rss_huge", "total_mapped_file", "total_dirty", "total_writeback",
-    "total_pgpgin", "total_pgpgout", "total_pgfault", "total_pgmajfault", "total_inactive_anon",
-    "total_active_anon", "total_inactive_file", "total_active_file", "total_unevictable",
-];
+const V1_KEYS: &str = "\
+    cache rss rss_huge mapped_file dirty writeback pgpgin pgpgout pgfault pgmajfault \
+    inactive_anon active_anon inactive_file active_file unevictable \
+    hierarchical_memory_limit hierarchical_memsw_limit total_cache total_rss total_rss_huge \
+    total_mapped_file total_dirty total_writeback total_pgpgin total_pgpgout total_pgfault \
+    total_pgmajfault total_inactive_anon total_active_anon total_inactive_file \
+    total_active_file total_unevictable";
 
 /// The `memory.stat` keys Docker reports on cgroup v2.
-const V2_KEYS: &[&str] = &[
-    "anon", "file", "kernel_stack", "slab", "sock", "shmem", "file_mapped", "file_dirty",
-    "file_writeback", "anon_thp", "inactive_anon", "active_anon", "inactive_file", "active_file",
-    "unevictable", "slab_reclaimable", "slab_unreclaimable", "pgfault", "pgmajfault",
-    "workingset_refault", "workingset_activate", "workingset_nodereclaim", "pgrefill", "pgscan",
-    "pgsteal", "pgactivate", "pgdeactivate", "pglazyfree", "pglazyfreed", "thp_fault_alloc",
-    "thp_collapse_alloc",
-];
+const V2_KEYS: &str = "\
+    anon file kernel_stack slab sock shmem file_mapped file_dirty file_writeback anon_thp \
+    inactive_anon active_anon inactive_file active_file unevictable slab_reclaimable \
+    slab_unreclaimable pgfault pgmajfault workingset_refault workingset_activate \
+    workingset_nodereclaim pgrefill pgscan pgsteal pgactivate pgdeactivate pglazyfree \
+    pglazyfreed thp_fault_alloc thp_collapse_alloc";
 
 fn memory(s: &Sample) -> MemoryStats {
     let m = &s.memory;
@@ -173,8 +170,8 @@ fn memory(s: &Sample) -> MemoryStats {
         usage: m.usage,
         max_usage: m.max_usage,
         stats: keys
-            .iter()
-            .map(|k| (k.to_string(), m.stat.get(*k).copied().unwrap_or(0)))
+            .split_whitespace()
+            .map(|k| (k.to_string(), m.stat.get(k).copied().unwrap_or(0)))
             .collect(),
         failcnt: m.failcnt.unwrap_or(0),
         limit: if host > 0 { m.limit.min(host) } else { m.limit },

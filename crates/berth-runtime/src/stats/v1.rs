@@ -16,7 +16,9 @@ pub fn read(root: &Path, rel: &str) -> Result<(Cpu, Memory, Blkio, Pids), StatsE
         .iter()
         .any(|c| dir(c).is_dir())
     {
-        return Err(StatsError::Gone { path: dir("memory") });
+        return Err(StatsError::Gone {
+            path: dir("memory"),
+        });
     }
     Ok((
         cpu(&dir("cpuacct"), &dir("cpu")),
@@ -32,8 +34,8 @@ pub fn read(root: &Path, rel: &str) -> Result<(Cpu, Memory, Blkio, Pids), StatsE
 fn cpu(acct: &Path, cpu: &Path) -> Cpu {
     let ticks = pairs_of(&acct.join("cpuacct.stat"));
     let ns = |k: &str| ticks.get(k).copied().unwrap_or(0) * 1_000_000_000 / TICKS_PER_SECOND;
-    let percpu = text(&acct.join("cpuacct.usage_percpu"))
-        .map(|t| t.split_whitespace().map(uint).collect());
+    let percpu =
+        text(&acct.join("cpuacct.usage_percpu")).map(|t| t.split_whitespace().map(uint).collect());
     let throttling = pairs_of(&cpu.join("cpu.stat"));
     let t = |k: &str| throttling.get(k).copied().unwrap_or(0);
     Cpu {
@@ -118,33 +120,67 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let r = root.path();
         write(r, "cpuacct/berth/c/cpuacct.usage", "41234567\n");
-        write(r, "cpuacct/berth/c/cpuacct.usage_percpu", "20000000 21234567 \n");
+        write(
+            r,
+            "cpuacct/berth/c/cpuacct.usage_percpu",
+            "20000000 21234567 \n",
+        );
         write(r, "cpuacct/berth/c/cpuacct.stat", "user 3\nsystem 1\n");
-        write(r, "cpu/berth/c/cpu.stat", "nr_periods 10\nnr_throttled 4\nthrottled_time 900\n");
+        write(
+            r,
+            "cpu/berth/c/cpu.stat",
+            "nr_periods 10\nnr_throttled 4\nthrottled_time 900\n",
+        );
         write(r, "memory/berth/c/memory.usage_in_bytes", "1466368\n");
         write(r, "memory/berth/c/memory.max_usage_in_bytes", "2174976\n");
         write(r, "memory/berth/c/memory.failcnt", "0\n");
         write(r, "memory/berth/c/memory.limit_in_bytes", "67108864\n");
-        write(r, "memory/berth/c/memory.stat", "cache 0\nrss 98304\ntotal_inactive_file 4096\n");
-        write(r, "blkio/berth/c/blkio.throttle.io_service_bytes",
-            "8:0 Read 4096\n8:0 Write 0\n8:0 Sync 4096\n8:0 Async 0\n8:0 Discard 0\n8:0 Total 4096\nTotal 4096\n");
-        write(r, "blkio/berth/c/blkio.throttle.io_serviced", "8:0 Read 1\nTotal 1\n");
+        write(
+            r,
+            "memory/berth/c/memory.stat",
+            "cache 0\nrss 98304\ntotal_inactive_file 4096\n",
+        );
+        write(
+            r,
+            "blkio/berth/c/blkio.throttle.io_service_bytes",
+            "8:0 Read 4096\n8:0 Write 0\n8:0 Sync 4096\n8:0 Async 0\n8:0 Discard 0\n8:0 Total 4096\nTotal 4096\n",
+        );
+        write(
+            r,
+            "blkio/berth/c/blkio.throttle.io_serviced",
+            "8:0 Read 1\nTotal 1\n",
+        );
         write(r, "pids/berth/c/pids.current", "3\n");
         write(r, "pids/berth/c/pids.max", "max\n");
         let (cpu, mem, blkio, pids) = read(r, "berth/c").unwrap();
         assert_eq!(cpu.total, 41234567);
         assert_eq!(cpu.percpu, Some(vec![20000000, 21234567]));
         assert_eq!((cpu.user, cpu.kernel), (30_000_000, 10_000_000));
-        assert_eq!((cpu.periods, cpu.throttled_periods, cpu.throttled_time), (10, 4, 900));
-        assert_eq!((mem.usage, mem.max_usage, mem.limit), (1466368, 2174976, 67108864));
+        assert_eq!(
+            (cpu.periods, cpu.throttled_periods, cpu.throttled_time),
+            (10, 4, 900)
+        );
+        assert_eq!(
+            (mem.usage, mem.max_usage, mem.limit),
+            (1466368, 2174976, 67108864)
+        );
         assert_eq!(mem.failcnt, Some(0));
         assert_eq!(mem.stat["total_inactive_file"], 4096);
         let ops: Vec<&str> = blkio.service_bytes.iter().map(|e| e.op.as_str()).collect();
         assert_eq!(ops, ["Read", "Write", "Sync", "Async", "Discard", "Total"]);
-        assert_eq!((blkio.service_bytes[0].major, blkio.service_bytes[0].value), (8, 4096));
+        assert_eq!(
+            (blkio.service_bytes[0].major, blkio.service_bytes[0].value),
+            (8, 4096)
+        );
         assert_eq!(blkio.serviced.len(), 1);
         assert!(blkio.sectors.is_empty());
-        assert_eq!(pids, Pids { current: 3, limit: None });
+        assert_eq!(
+            pids,
+            Pids {
+                current: 3,
+                limit: None
+            }
+        );
     }
 
     #[test]
@@ -152,9 +188,17 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let r = root.path();
         write(r, "memory/berth/c/memory.stat", "");
-        write(r, "blkio/berth/c/blkio.io_serviced_recursive", "8:0 Read 2\nTotal 2\n");
+        write(
+            r,
+            "blkio/berth/c/blkio.io_serviced_recursive",
+            "8:0 Read 2\nTotal 2\n",
+        );
         write(r, "blkio/berth/c/blkio.sectors_recursive", "8:0 16\n");
-        write(r, "blkio/berth/c/blkio.throttle.io_serviced", "8:0 Read 9\n");
+        write(
+            r,
+            "blkio/berth/c/blkio.throttle.io_serviced",
+            "8:0 Read 9\n",
+        );
         let (_, _, blkio, _) = read(r, "berth/c").unwrap();
         assert_eq!(blkio.serviced[0].value, 2);
         assert_eq!(blkio.sectors[0].op, "");

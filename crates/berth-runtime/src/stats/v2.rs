@@ -81,25 +81,53 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let w = |f: &str, t: &str| std::fs::write(d.join(f), t).unwrap();
-        w("cpu.stat", "usage_usec 41234\nuser_usec 31234\nsystem_usec 10000\nnr_periods 5\nnr_throttled 2\nthrottled_usec 7\n");
+        w(
+            "cpu.stat",
+            "usage_usec 41234\nuser_usec 31234\nsystem_usec 10000\nnr_periods 5\nnr_throttled 2\nthrottled_usec 7\n",
+        );
         w("memory.current", "1466368\n");
         w("memory.max", "max\n");
         w("memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n");
         w("memory.stat", "anon 126976\nfile 0\ninactive_file 4096\n");
-        w("io.stat", "254:0 rbytes=8192 wbytes=4096 rios=2 wios=1 dbytes=0 dios=0\n");
+        w(
+            "io.stat",
+            "254:0 rbytes=8192 wbytes=4096 rios=2 wios=1 dbytes=0 dios=0\n",
+        );
         w("pids.current", "2\n");
         w("pids.max", "100\n");
         let (cpu, mem, io, pids) = read(d).unwrap();
-        assert_eq!((cpu.total, cpu.user, cpu.kernel), (41_234_000, 31_234_000, 10_000_000));
-        assert_eq!((cpu.periods, cpu.throttled_periods, cpu.throttled_time), (5, 2, 7000));
+        assert_eq!(
+            (cpu.total, cpu.user, cpu.kernel),
+            (41_234_000, 31_234_000, 10_000_000)
+        );
+        assert_eq!(
+            (cpu.periods, cpu.throttled_periods, cpu.throttled_time),
+            (5, 2, 7000)
+        );
         assert_eq!(cpu.percpu, None);
-        assert_eq!((mem.usage, mem.limit, mem.failcnt), (1466368, u64::MAX, Some(1)));
+        assert_eq!(
+            (mem.usage, mem.limit, mem.failcnt),
+            (1466368, u64::MAX, Some(1))
+        );
         assert_eq!(mem.stat["anon"], 126976);
         assert_eq!(
             io,
-            [IoStat { major: 254, minor: 0, rbytes: 8192, wbytes: 4096, rios: 2, wios: 1 }]
+            [IoStat {
+                major: 254,
+                minor: 0,
+                rbytes: 8192,
+                wbytes: 4096,
+                rios: 2,
+                wios: 1
+            }]
         );
-        assert_eq!(pids, Pids { current: 2, limit: Some(100) });
+        assert_eq!(
+            pids,
+            Pids {
+                current: 2,
+                limit: Some(100)
+            }
+        );
     }
 
     #[test]
@@ -110,7 +138,13 @@ mod tests {
         assert_eq!(cpu.total, 5000);
         assert_eq!((mem.usage, mem.limit, mem.failcnt), (0, 0, None));
         assert!(io.is_empty());
-        assert_eq!(pids, Pids { current: 0, limit: Some(0) });
+        assert_eq!(
+            pids,
+            Pids {
+                current: 0,
+                limit: Some(0)
+            }
+        );
         let e = read(&dir.path().join("gone")).unwrap_err();
         assert!(matches!(e, StatsError::Gone { .. }), "{e}");
     }

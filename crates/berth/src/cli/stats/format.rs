@@ -49,7 +49,11 @@ impl Entry {
             cpu: cpu_percent(s),
             memory,
             limit,
-            memory_percent: if limit != 0.0 { memory / limit * 100.0 } else { 0.0 },
+            memory_percent: if limit != 0.0 {
+                memory / limit * 100.0
+            } else {
+                0.0
+            },
             rx: s.networks.values().map(|n| n.rx_bytes as f64).sum(),
             tx: s.networks.values().map(|n| n.tx_bytes as f64).sum(),
             read: read as f64,
@@ -142,7 +146,10 @@ fn memory_no_cache(s: &Stats) -> f64 {
 pub fn align(rows: &[Vec<String>], min: usize) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let width = |c: usize| {
-        let w = rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count());
+        let w = rows
+            .iter()
+            .filter_map(|r| r.get(c))
+            .map(|s| s.chars().count());
         (w.max().unwrap_or(0) + 3).max(min)
     };
     let widths: Vec<usize> = (0..cols).map(width).collect();
@@ -165,12 +172,22 @@ fn percent(v: f64) -> String {
 
 /// go-units' `BytesSize`: binary units, `%.4g`.
 pub fn bytes(v: f64) -> String {
-    sized(v, 1024.0, &["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"], 4)
+    sized(
+        v,
+        1024.0,
+        &["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"],
+        4,
+    )
 }
 
 /// go-units' `HumanSizeWithPrecision(v, 3)`: decimal units, `%.3g`.
 pub fn human(v: f64) -> String {
-    sized(v, 1000.0, &["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"], 3)
+    sized(
+        v,
+        1000.0,
+        &["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"],
+        3,
+    )
 }
 
 fn sized(mut v: f64, base: f64, units: &[&str], precision: usize) -> String {
@@ -264,7 +281,9 @@ mod tests {
         s.precpu_stats.system_cpu_usage = 8_000_000_000;
         s.memory_stats.usage = 10_000;
         s.memory_stats.limit = 100_000;
-        s.memory_stats.stats.insert("total_inactive_file".into(), 2_000);
+        s.memory_stats
+            .stats
+            .insert("total_inactive_file".into(), 2_000);
         let e = Entry::of("c", &s);
         assert!((e.cpu - 50.0).abs() < 1e-9, "{}", e.cpu);
         assert_eq!(e.memory, 8_000.0);

@@ -55,14 +55,14 @@ struct Rows(Arc<Mutex<Vec<Arc<Row>>>>);
 
 impl Rows {
     /// Starts collecting `container` unless it is shown already.
-    fn add(&self, client: &Client, container: &str, stream: bool) -> Option<Arc<Row>> {
+    fn add(&self, client: &Client, container: &str, stream: bool) {
         let mut rows = self.0.lock().expect("rows lock");
         let known = |r: &Arc<Row>| {
             let e = r.entry.lock().expect("row lock");
             e.container == container || e.id == container
         };
         if rows.iter().any(known) {
-            return None;
+            return;
         }
         let row = Arc::new(Row {
             entry: Mutex::new(Entry {
@@ -73,8 +73,7 @@ impl Rows {
             first: watch::channel(false).0,
         });
         rows.push(row.clone());
-        tokio::spawn(collect(client.clone(), row.clone(), stream));
-        Some(row)
+        tokio::spawn(collect(client.clone(), row, stream));
     }
 
     fn remove(&self, id: &str) {
@@ -190,7 +189,7 @@ async fn collect(client: Client, row: Arc<Row>, stream: bool) {
     let resp = match client.request(Method::GET, &path, None).await {
         Ok(r) => r,
         Err(e) => {
-            *row.error.lock().expect("row lock") = Some(message(&e.into()));
+            *row.error.lock().expect("row lock") = Some(message(&anyhow::Error::from(e)));
             invalidate(&row);
             return;
         }
@@ -251,14 +250,15 @@ async fn follow_events(client: &Client, rows: &Rows, all: bool) -> Result<()> {
         while let Some(Ok(frame)) = body.frame().await {
             let Some(d) = frame.data_ref() else { continue };
             buf.extend_from_slice(d);
-            let mut it = serde_json::Deserializer::from_slice(&buf).into_iter::<serde_json::Value>();
+            let mut it =
+                serde_json::Deserializer::from_slice(&buf).into_iter::<serde_json::Value>();
             let mut used = 0;
             while let Some(Ok(e)) = it.next() {
                 used = it.byte_offset();
                 let id = e["Actor"]["ID"].as_str().unwrap_or_default();
                 match e["Action"].as_str().unwrap_or_default() {
-                    "start" => drop(rows.add(&client, id, true)),
-                    "create" if all => drop(rows.add(&client, id, true)),
+                    "start" => rows.add(&client, id, true),
+                    "create" if all => rows.add(&client, id, true),
                     "destroy" => rows.remove(id),
                     "die" if !all => rows.remove(id),
                     _ => {}
