@@ -214,9 +214,10 @@ fn the_stock_cli_shows_the_limit_and_the_cpu_of_a_busy_loop() {
     assert!(busy.contains(" / 64MiB "), "{out}");
     let cols = columns(busy);
     let cpu: f64 = cols[2].trim_end_matches('%').parse().expect(&out);
+    // At most half a CPU (plus noise); the lower bound leaves room for a loaded machine.
     assert!(
-        (20.0..80.0).contains(&cpu),
-        "a loop under --cpus 0.5: {out}"
+        (10.0..70.0).contains(&cpu),
+        "a loop under --cpus 0.5 at {cpu}%: {out}"
     );
     assert_eq!(cols.last(), Some(&"1"), "the shell alone: {out}");
     // By name, custom format.
@@ -233,6 +234,23 @@ fn the_stock_cli_shows_the_limit_and_the_cpu_of_a_busy_loop() {
     assert!(out.starts_with("idle ") && out.ends_with(" 1"), "{out}");
     let bad = d.docker(&["stats", "--no-stream", "nope"]);
     bad.fails_with(1, "No such container: nope");
+}
+
+#[test]
+fn the_stock_cli_redraws_the_stream_in_a_terminal() {
+    let d = TestDaemon::with_busybox(&[]);
+    d.docker(&["run", "-d", "--name", "st", "busybox", "sleep", "1000"])
+        .ok();
+    let cmd = format!("timeout -s KILL 4 docker -H {} stats st", d.host());
+    let out = d.in_terminal(&cmd, 24, 120).stdout;
+    for esc in ["\x1b[H", "\x1b[K", "\x1b[J"] {
+        assert!(out.contains(esc), "{esc:?} in {out:?}");
+    }
+    assert!(
+        out.lines()
+            .any(|l| l.contains("   st   ") && l.contains("iB / ")),
+        "{out:?}"
+    );
 }
 
 #[test]

@@ -204,11 +204,32 @@ fn target(c: &Container) -> Option<Target> {
 fn read(id: &str, t: Option<Target>) -> Reading {
     let t = t?;
     match berth_runtime::stats::sample(&t.cgroup, t.net_pid) {
-        Ok(s) => Some(Arc::new(s)),
+        Ok(mut s) => {
+            // Only the endpoints berth made (`ethN`), as Docker lists its sandbox's: not the
+            // `sit0`s and `tunl0`s a kernel module adds to every namespace.
+            if let Some(n) = &mut s.networks {
+                n.retain(|(name, _)| endpoint(name));
+            }
+            Some(Arc::new(s))
+        }
         Err(StatsError::Gone { .. }) => None,
         Err(e) => {
             tracing::warn!(container.id = id, error = %e, "reading container stats");
             None
         }
+    }
+}
+
+fn endpoint(name: &str) -> bool {
+    name.strip_prefix("eth")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn endpoints_are_eth_n() {
+        assert!(super::endpoint("eth0") && super::endpoint("eth12"));
+        assert!(!super::endpoint("sit0") && !super::endpoint("eth") && !super::endpoint("ethx"));
     }
 }
