@@ -341,9 +341,15 @@ fn a_container_not_running_gives_the_empty_frame_and_an_unknown_one_404() {
 fn berth_stats_prints_the_table_formats_and_redraws_in_place() {
     let d = TestDaemon::with_busybox(&[]);
     d.docker(&[
-        "run", "-d", "--name", "web", "-m", "32m", "busybox", "sleep", "1000",
+        "create", "--name", "web", "-m", "32m", "busybox", "sleep", "1000",
     ])
     .ok();
+    assert_eq!(
+        d.berth(&["stats", "--no-stream"]).ok(),
+        "",
+        "nothing runs yet"
+    );
+    d.docker(&["start", "web"]).ok();
     let out = d.berth(&["stats", "--no-stream"]).ok();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(columns(lines[0]), HEADER, "{out}");

@@ -132,7 +132,10 @@ pub async fn stats(client: &Client, a: StatsArgs) -> Result<u8> {
     }
     let trunc = !a.no_trunc;
     if a.no_stream {
-        print!("{}", render(&template, &rows, trunc)?);
+        // Nothing at all, not even the header, when nothing runs (as the docker CLI).
+        if !rows.snapshot().is_empty() {
+            print!("{}", render(&template, &rows, trunc)?);
+        }
         return Ok(0);
     }
     let mut tick = tokio::time::interval(Duration::from_millis(500));
