@@ -36,6 +36,7 @@ pub struct StatsArgs {
     /// template).
     #[arg(long)]
     format: Option<String>,
+    #[arg(value_name = "CONTAINER")]
     containers: Vec<String>,
 }
 
