@@ -9,7 +9,7 @@
 #   100 containers: berth stats --no-stream 1054 ms, docker CLI -> berth 1571 ms
 #   daemon CPU while one stream of all 100 runs: 130 ms in 10 s (1.3 % of a CPU)
 # (`stream=false` is two samples a second apart; Docker waits for two rounds of its
-# collector, 1-2 s. The docker CLI adds its own ~0.5 s of version and info requests.)
+# collector, 1-2 s. The docker CLI 28 prints even --no-stream at its first 500 ms tick.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
