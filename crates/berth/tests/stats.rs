@@ -267,6 +267,17 @@ fn docker_py_reads_a_frame_with_and_without_the_previous_sample() {
     assert_eq!(v[1], 0, "{out}");
     assert!(v[2].as_u64().unwrap() > 0, "{out}");
     assert_eq!(v[3], "/st");
+    // one-shot came with API 1.41: before it, stream=false always waits for the second sample.
+    let f = frame(&d, "st", "stream=false&one-shot=true");
+    assert_eq!(f["preread"], "0001-01-01T00:00:00Z");
+    let (status, _, body) = d.http(
+        "GET",
+        "/v1.40/containers/st/stats?stream=false&one-shot=true",
+        b"",
+    );
+    assert_eq!(status, 200, "{body}");
+    let old: Value = serde_json::from_str(body.trim()).unwrap();
+    assert_ne!(old["preread"], "0001-01-01T00:00:00Z", "{old}");
 }
 
 #[test]
