@@ -409,6 +409,53 @@ fn berth_stats_prints_the_table_formats_and_redraws_in_place() {
 }
 
 #[test]
+fn berth_stats_without_names_follows_containers_as_they_start_and_die() {
+    use std::io::Read;
+    let d = TestDaemon::with_busybox(&[]);
+    d.docker(&["run", "-d", "--name", "first", "busybox", "sleep", "1000"])
+        .ok();
+    /// Killed however the test ends.
+    struct Cli(std::process::Child);
+    impl Drop for Cli {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut cli = Cli(std::process::Command::new(common::BERTH)
+        .args(["-H", &d.host(), "stats"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap());
+    let mut stdout = cli.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = stdout.read(&mut buf) {
+            let _ = tx.send(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    });
+    // The last drawn frame once `done` holds of it.
+    let mut seen = String::new();
+    let mut until = |done: &dyn Fn(&str) -> bool| loop {
+        let frame = seen.rsplit("\x1b[H").next().unwrap_or_default().to_string();
+        if frame.contains("\x1b[J") && done(&frame) {
+            return frame;
+        }
+        match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+            Ok(text) => seen.push_str(&text),
+            Err(_) => panic!("no such frame in {seen:?}"),
+        }
+    };
+    until(&|f| f.contains(" first "));
+    d.docker(&["run", "-d", "--name", "second", "busybox", "sleep", "1000"])
+        .ok();
+    until(&|f| f.contains(" second ") && f.contains(" first "));
+    d.docker(&["kill", "first"]).ok();
+    until(&|f| f.contains(" second ") && !f.contains(" first "));
+}
+
+#[test]
 fn networks_are_counted_inside_the_container_and_left_out_without_one() {
     let d = TestDaemon::start_in_netns();
     d.import_busybox("busybox");
