@@ -13,6 +13,7 @@ pub mod detach;
 pub mod exec;
 pub mod fields;
 pub mod image;
+pub mod stats;
 pub mod system;
 mod version;
 

@@ -34,6 +34,7 @@ pub mod runtime;
 pub mod sealed;
 pub mod seccomp;
 pub mod spec;
+pub mod stats;
 pub mod userns;
 pub mod userns_netns;
 mod userns_spec;

@@ -37,6 +37,8 @@ pub mod rootfs;
 mod security;
 pub use security::{Seccomp, Security};
 pub(crate) mod spec;
+mod stats;
+pub use stats::{Frame, Frames, Mode as StatsMode};
 mod top;
 mod volumes;
 
@@ -107,6 +109,7 @@ pub struct Containers {
     all: Mutex<HashMap<String, Arc<Container>>>,
     execs: Mutex<HashMap<String, Arc<Exec>>>,
     filters: Arc<security::Filters>,
+    stats: stats::Collector,
 }
 
 impl Containers {
@@ -156,6 +159,7 @@ impl Containers {
             all: Mutex::new(all),
             execs: Mutex::default(),
             filters,
+            stats: stats::Collector::default(),
         });
         for c in migrated {
             this.persist(&c, |_| {})?;

@@ -21,6 +21,7 @@ mod progress;
 mod run;
 mod security_opts;
 mod sig_proxy;
+mod stats;
 mod system;
 mod system_df;
 mod template;
@@ -93,6 +94,8 @@ enum Command {
     Wait(containers::WaitArgs),
     /// Display the running processes of a container.
     Top(containers::TopArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(stats::StatsArgs),
     /// List port mappings or a specific mapping for the container.
     Port(port::PortArgs),
     /// Inspect changes to files or directories on a container's filesystem.
@@ -232,6 +235,7 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Pause(a) => container_state::pause(&client, a, "pause").await,
         Command::Unpause(a) => container_state::pause(&client, a, "unpause").await,
         Command::Rename(a) => container_state::rename(&client, a).await,
+        Command::Stats(a) => stats::stats(&client, a).await,
         Command::Port(a) => port::port(&client, a).await,
         Command::Inspect(a) => containers::inspect(&client, a).await,
         Command::Diff(a) => container_files::diff(&client, a).await,
