@@ -20,6 +20,7 @@
 
 pub mod capabilities;
 pub mod cgroup;
+pub mod cgroup_update;
 pub mod devices;
 pub mod exec;
 pub mod handle;
@@ -32,6 +33,7 @@ pub mod runtime;
 pub mod sealed;
 pub mod seccomp;
 pub mod spec;
+pub mod tuning;
 pub mod userns;
 pub mod userns_netns;
 mod userns_spec;

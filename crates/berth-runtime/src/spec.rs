@@ -135,6 +135,8 @@ pub struct Resources {
     pub cpu_shares: u64,
     /// Maximum number of tasks.
     pub pids_limit: Option<i64>,
+    /// Cpusets, the soft memory limit, OOM killer and block I/O (see [`crate::tuning`]).
+    pub tuning: crate::tuning::Tuning,
 }
 
 /// Everything needed to write a container's `config.json`.
@@ -482,7 +484,9 @@ impl RunSpec {
         if let Some(p) = r.pids_limit.filter(|p| *p > 0) {
             resources = resources.pids(LinuxPidsBuilder::default().limit(p).build()?);
         }
-        resources.build()
+        let mut resources = resources.build()?;
+        r.tuning.apply(&mut resources)?;
+        Ok(resources)
     }
 }
 
@@ -544,6 +548,7 @@ pub(crate) mod tests {
                 cpu_period: 100_000,
                 cpu_shares: 512,
                 pids_limit: Some(10),
+                tuning: Default::default(),
             },
             init: Some("/usr/bin/berth".into()),
             rootfs_propagation: None,

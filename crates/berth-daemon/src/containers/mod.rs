@@ -27,6 +27,7 @@ pub mod network;
 mod propagation;
 mod prune;
 mod record;
+pub mod resources;
 pub mod rootfs;
 mod security;
 pub use security::{Seccomp, Security};

@@ -24,7 +24,7 @@ impl Containers {
             ));
         }
         let pids: BTreeSet<i32> =
-            match berth_runtime::cgroup::procs(&super::spec::cgroup_path(&rec.id)) {
+            match berth_runtime::cgroup::procs(&rec.spec.cgroup.path(&rec.id)) {
                 Ok(pids) => pids.into_iter().collect(),
                 // The container ended after the check above: its cgroup is gone.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_running()),

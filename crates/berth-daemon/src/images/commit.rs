@@ -70,7 +70,7 @@ impl Images {
         let image = crate::blocking::run("committing a container", move || {
             let stubs = containers.runtime_stubs(&c)?;
             let frozen = opts.pause && c.status() == Status::Running;
-            let cgroup = crate::containers::spec::cgroup_path(&r.id);
+            let cgroup = r.spec.cgroup.path(&r.id);
             if frozen {
                 berth_runtime::cgroup::freeze(&cgroup, true)
                     .map_err(|e| Error::internal("pausing the container", e))?;

@@ -11,4 +11,5 @@ pub mod exec;
 pub mod inspect;
 pub mod mounts;
 pub mod net;
+pub mod resources;
 mod security;

@@ -129,6 +129,16 @@ impl Runtime for Embedded {
             .map_err(classify)
     }
 
+    fn update(
+        &self,
+        _id: &str,
+        cgroup: &str,
+        resources: &oci_spec::runtime::LinuxResources,
+    ) -> Result<(), ProcessError> {
+        // libcontainer has no update: the files are written here (see `cgroup_update`).
+        crate::cgroup_update::update(cgroup, resources).map_err(ProcessError::runtime)
+    }
+
     fn exec(&self, id: &str, process: &Path, stdio: Stdio) -> Result<Pid, ProcessError> {
         let container = Container::load(self.state_root.join(id)).map_err(classify)?;
         let (derived, checked) = derive_exec(container.bundle(), process)?;

@@ -1,0 +1,131 @@
+//! Docker's cgroup settings beyond memory, CPU time and tasks (`CgroupParent`, `Cpuset*`,
+//! `MemoryReservation`, `MemorySwappiness`, `OomKillDisable`, `Blkio*`, `Isolation`) to
+//! berth's [`Cgroup`] and back for inspect.
+
+use berth_api::container::{HostConfig, ThrottleDevice, WeightDevice};
+
+use crate::containers::resources::{Cgroup, DeviceLimit};
+use crate::error::{Error, Result};
+
+/// The settings a host config asks for (checked by [`Cgroup::check`]).
+pub fn cgroup(h: &HostConfig) -> Cgroup {
+    let rates = |l: &Option<Vec<ThrottleDevice>>| {
+        l.as_ref().map(|l| {
+            l.iter()
+                .map(|d| DeviceLimit {
+                    path: d.path.clone(),
+                    rate: d.rate,
+                })
+                .collect()
+        })
+    };
+    Cgroup {
+        parent: h.cgroup_parent.clone(),
+        cpuset_cpus: h.cpuset_cpus.clone(),
+        cpuset_mems: h.cpuset_mems.clone(),
+        memory_reservation: h.memory_reservation,
+        // -1 is Docker's "unset" (`fixMemorySwappiness`).
+        memory_swappiness: h.memory_swappiness.filter(|s| *s != -1),
+        oom_kill_disable: h.oom_kill_disable,
+        blkio_weight: h.blkio_weight,
+        weight_devices: h.blkio_weight_device.as_ref().map(|l| {
+            l.iter()
+                .map(|d| DeviceLimit {
+                    path: d.path.clone(),
+                    rate: u64::from(d.weight),
+                })
+                .collect()
+        }),
+        read_bps: rates(&h.blkio_device_read_bps),
+        write_bps: rates(&h.blkio_device_write_bps),
+        read_iops: rates(&h.blkio_device_read_iops),
+        write_iops: rates(&h.blkio_device_write_iops),
+        isolation: h.isolation.clone(),
+    }
+}
+
+/// Docker on Linux: `default` (or nothing) only.
+pub fn isolation(i: &str) -> Result<()> {
+    if i.is_empty() || i.eq_ignore_ascii_case("default") {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "invalid isolation ({i}): linux only supports 'default'"
+    )))
+}
+
+/// A host config showing these settings, its other fields empty (inspect fills them).
+pub fn host_config(c: &Cgroup) -> HostConfig {
+    let rates = |l: &Option<Vec<DeviceLimit>>| {
+        l.as_ref().map(|l| {
+            l.iter()
+                .map(|d| ThrottleDevice {
+                    path: d.path.clone(),
+                    rate: d.rate,
+                })
+                .collect()
+        })
+    };
+    HostConfig {
+        cgroup_parent: c.parent.clone(),
+        cpuset_cpus: c.cpuset_cpus.clone(),
+        cpuset_mems: c.cpuset_mems.clone(),
+        memory_reservation: c.memory_reservation,
+        memory_swappiness: c.memory_swappiness,
+        oom_kill_disable: c.oom_kill_disable,
+        blkio_weight: c.blkio_weight,
+        blkio_weight_device: c.weight_devices.as_ref().map(|l| {
+            l.iter()
+                .map(|d| WeightDevice {
+                    path: d.path.clone(),
+                    weight: d.rate as u16,
+                })
+                .collect()
+        }),
+        blkio_device_read_bps: rates(&c.read_bps),
+        blkio_device_write_bps: rates(&c.write_bps),
+        blkio_device_read_iops: rates(&c.read_iops),
+        blkio_device_write_iops: rates(&c.write_iops),
+        isolation: c.isolation.clone(),
+        ..HostConfig::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_go_to_the_model_and_back() {
+        let h: HostConfig = serde_json::from_str(
+            r#"{"CgroupParent": "mine", "CpusetCpus": "0", "MemoryReservation": 8388608,
+                "MemorySwappiness": -1, "OomKillDisable": false, "BlkioWeight": 300,
+                "BlkioDeviceReadBps": [{"Path": "/dev/vda", "Rate": 1048576}],
+                "BlkioDeviceWriteIOps": [], "Isolation": "default"}"#,
+        )
+        .unwrap();
+        let c = cgroup(&h);
+        assert_eq!(c.memory_swappiness, None);
+        assert_eq!(c.read_bps.as_ref().unwrap()[0].rate, 1 << 20);
+        let back = serde_json::to_value(host_config(&c)).unwrap();
+        assert_eq!(back["CgroupParent"], "mine");
+        assert_eq!(back["CpusetCpus"], "0");
+        assert_eq!(back["MemoryReservation"], 8388608);
+        assert_eq!(back["OomKillDisable"], false);
+        assert_eq!(back["BlkioWeight"], 300);
+        assert_eq!(back["BlkioDeviceReadBps"][0]["Path"], "/dev/vda");
+        assert_eq!(back["BlkioDeviceWriteIOps"], serde_json::json!([]));
+        assert!(back["BlkioWeightDevice"].is_null());
+        assert_eq!(back["Isolation"], "default");
+    }
+
+    #[test]
+    fn linux_isolation_is_default_only() {
+        isolation("").unwrap();
+        isolation("default").unwrap();
+        assert_eq!(
+            isolation("hyperv").unwrap_err().message,
+            "invalid isolation (hyperv): linux only supports 'default'"
+        );
+    }
+}
