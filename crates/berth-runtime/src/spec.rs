@@ -139,6 +139,38 @@ pub struct Resources {
     pub tuning: crate::tuning::Tuning,
 }
 
+impl Resources {
+    /// The OCI form of these limits (no device rules): what create applies and `update`
+    /// writes again.
+    pub fn to_oci(&self) -> Result<LinuxResources, OciSpecError> {
+        let r = self;
+        let mut resources = LinuxResourcesBuilder::default();
+        if r.memory > 0 {
+            let mut memory = LinuxMemoryBuilder::default().limit(r.memory);
+            if r.memory_swap != 0 && crate::cgroup::controllers().swap {
+                memory = memory.swap(r.memory_swap);
+            }
+            resources = resources.memory(memory.build()?);
+        }
+        if r.cpu_shares > 0 || r.cpu_quota > 0 {
+            let mut cpu = LinuxCpuBuilder::default();
+            if r.cpu_shares > 0 {
+                cpu = cpu.shares(r.cpu_shares);
+            }
+            if r.cpu_quota > 0 {
+                cpu = cpu.quota(r.cpu_quota).period(r.cpu_period);
+            }
+            resources = resources.cpu(cpu.build()?);
+        }
+        if let Some(p) = r.pids_limit.filter(|p| *p > 0) {
+            resources = resources.pids(LinuxPidsBuilder::default().limit(p).build()?);
+        }
+        let mut resources = resources.build()?;
+        self.tuning.apply(&mut resources)?;
+        Ok(resources)
+    }
+}
+
 /// Everything needed to write a container's `config.json`.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
@@ -450,7 +482,6 @@ impl RunSpec {
     }
 
     fn resources(&self) -> Result<LinuxResources, OciSpecError> {
-        let r = &self.resources;
         // Every device for a privileged container; else Docker's defaults, then its own.
         let rules = if self.privileged {
             vec!["a *:* rwm".parse().expect("a valid rule")]
@@ -463,29 +494,8 @@ impl RunSpec {
             .iter()
             .map(|r| r.to_oci())
             .collect::<Result<Vec<_>, _>>()?;
-        let mut resources = LinuxResourcesBuilder::default().devices(rules);
-        if r.memory > 0 {
-            let mut memory = LinuxMemoryBuilder::default().limit(r.memory);
-            if r.memory_swap != 0 && crate::cgroup::controllers().swap {
-                memory = memory.swap(r.memory_swap);
-            }
-            resources = resources.memory(memory.build()?);
-        }
-        if r.cpu_shares > 0 || r.cpu_quota > 0 {
-            let mut cpu = LinuxCpuBuilder::default();
-            if r.cpu_shares > 0 {
-                cpu = cpu.shares(r.cpu_shares);
-            }
-            if r.cpu_quota > 0 {
-                cpu = cpu.quota(r.cpu_quota).period(r.cpu_period);
-            }
-            resources = resources.cpu(cpu.build()?);
-        }
-        if let Some(p) = r.pids_limit.filter(|p| *p > 0) {
-            resources = resources.pids(LinuxPidsBuilder::default().limit(p).build()?);
-        }
-        let mut resources = resources.build()?;
-        r.tuning.apply(&mut resources)?;
+        let mut resources = self.resources.to_oci()?;
+        resources.set_devices(Some(rules));
         Ok(resources)
     }
 }

@@ -28,6 +28,8 @@ mod propagation;
 mod prune;
 mod record;
 pub mod resources;
+mod update;
+pub use update::Update;
 pub mod rootfs;
 mod security;
 pub use security::{Seccomp, Security};

@@ -21,6 +21,7 @@ mod stream;
 mod system;
 pub mod tls;
 mod top;
+mod update;
 mod volumes;
 
 use std::convert::Infallible;
@@ -49,6 +50,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(commit::routes())
         .merge(exec::routes())
         .merge(top::routes())
+        .merge(update::routes())
         .merge(archive::routes())
         .merge(volumes::routes())
         .merge(networks::routes())

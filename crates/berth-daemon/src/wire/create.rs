@@ -193,7 +193,7 @@ pub fn network_mode(mode: &str) -> Result<NetworkMode> {
 }
 
 /// Docker's restart policy; only `no` is honoured yet, the others are refused by name.
-fn restart_policy(p: &RestartPolicyConfig) -> Result<RestartPolicy> {
+pub(crate) fn restart_policy(p: &RestartPolicyConfig) -> Result<RestartPolicy> {
     let policy = match p.name.as_str() {
         "" | "no" => RestartPolicy::No,
         "always" => RestartPolicy::Always,

@@ -5,6 +5,7 @@
 use berth_api::container::{HostConfig, ThrottleDevice, WeightDevice};
 
 use crate::containers::resources::{Cgroup, DeviceLimit};
+use crate::containers::{Resources, RestartPolicy, Update};
 use crate::error::{Error, Result};
 
 /// The settings a host config asks for (checked by [`Cgroup::check`]).
@@ -42,6 +43,47 @@ pub fn cgroup(h: &HostConfig) -> Cgroup {
         write_iops: rates(&h.blkio_device_write_iops),
         isolation: h.isolation.clone(),
     }
+}
+
+/// The body of `POST /containers/{id}/update` (Docker's `UpdateConfig`: the resource fields
+/// and a restart policy), with Docker's checks; `None`: the policy is left as it is. Fields
+/// Docker's update ignores are refused by name when set, rather than dropped.
+pub fn update(h: &HostConfig) -> Result<(Update, Option<RestartPolicy>, Vec<String>)> {
+    super::checks::update_resources(h)?;
+    let mut cgroup = cgroup(h);
+    let warnings = cgroup.check(h.memory)?;
+    let resources = Resources {
+        memory: h.memory,
+        memory_swap: h.memory_swap,
+        nano_cpus: h.nano_cpus,
+        cpu_shares: h.cpu_shares,
+        cpu_period: h.cpu_period,
+        cpu_quota: h.cpu_quota,
+        pids_limit: h.pids_limit,
+    };
+    crate::containers::spec::check_host_support(&resources)?;
+    let rates = [&cgroup.read_bps, &cgroup.write_bps, &cgroup.read_iops, &cgroup.write_iops];
+    let not_updatable = [
+        ("CgroupParent", !cgroup.parent.is_empty()),
+        ("MemorySwappiness", cgroup.memory_swappiness.is_some()),
+        ("OomKillDisable", cgroup.oom_kill_disable == Some(true)),
+        ("BlkioWeightDevice", cgroup.weight_devices.as_ref().is_some_and(|l| !l.is_empty())),
+        (
+            "BlkioDevice{Read,Write}{Bps,IOps}",
+            rates.iter().any(|l| l.as_ref().is_some_and(|l| !l.is_empty())),
+        ),
+        ("Ulimits", h.ulimits.as_ref().is_some_and(|l| !l.is_empty())),
+        ("Devices", h.devices.as_ref().is_some_and(|l| !l.is_empty())),
+    ];
+    if let Some((field, _)) = not_updatable.iter().find(|(_, set)| *set) {
+        return Err(Error::invalid(format!(
+            "berth cannot update {field} of a container (Docker ignores it)"
+        )));
+    }
+    let restart = (!h.restart_policy.name.is_empty())
+        .then(|| super::create::restart_policy(&h.restart_policy))
+        .transpose()?;
+    Ok((Update { resources, cgroup }, restart, warnings))
 }
 
 /// Docker on Linux: `default` (or nothing) only.

@@ -8,6 +8,7 @@ mod device_opts;
 mod exec;
 mod images;
 mod limit_opts;
+mod update;
 mod mounts;
 mod net_opts;
 mod networks;
@@ -63,6 +64,8 @@ enum Command {
     Start(containers::StartArgs),
     /// Stop one or more running containers.
     Stop(containers::StopArgs),
+    /// Update configuration of one or more containers.
+    Update(update::UpdateArgs),
     /// Restart one or more containers.
     Restart(containers::StopArgs),
     /// Kill one or more running containers.
@@ -205,6 +208,7 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Create(a) => run::create(&client, a).await,
         Command::Start(a) => containers::start(&client, a).await,
         Command::Stop(a) => containers::stop(&client, a, "stop").await,
+        Command::Update(a) => update::update(&client, a).await,
         Command::Restart(a) => containers::stop(&client, a, "restart").await,
         Command::Kill(a) => containers::kill(&client, a).await,
         Command::Rm(a) => containers::rm(&client, a).await,

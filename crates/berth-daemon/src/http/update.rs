@@ -1,0 +1,47 @@
+//! `POST /containers/{id}/update`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use berth_api::container::HostConfig;
+use serde_json::json;
+
+use crate::{Daemon, Error};
+
+pub fn routes() -> Router<Arc<Daemon>> {
+    Router::new().route("/containers/{id}/update", post(update))
+}
+
+async fn update(
+    State(d): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, Error> {
+    let mut obj: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&body)
+        .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
+    let family = &berth_api::fields::HOST_CONFIG;
+    family.canonicalize(&mut obj);
+    if let Some(msg) = family.mistyped(&obj) {
+        return Err(Error::invalid(msg));
+    }
+    let h: HostConfig = serde_json::from_value(serde_json::Value::Object(obj))
+        .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
+    let refused = family.refused(&h.rest);
+    if !refused.is_empty() {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            format!("berth does not support {} yet", refused.join(", ")),
+        ));
+    }
+    let (update, restart, warnings) = crate::wire::resources::update(&h)?;
+    let c = d.containers.get(&id)?;
+    d.containers.update_resources(&c, update).await?;
+    if let Some(policy) = restart {
+        // Restart policies: the lead's lifecycle extends what this records.
+        d.containers.set_restart_policy(&c, policy).await?;
+    }
+    Ok(Json(json!({ "Warnings": warnings })))
+}
