@@ -34,6 +34,16 @@ fn write(file: PathBuf, data: String) -> Result<(), WriteError> {
     })
 }
 
+/// Turns the OOM killer off in the cgroup at `path` (v1's `memory.oom_control`; v2 has no
+/// such switch, and the daemon refuses to ask for it there).
+pub fn disable_oom_killer(path: &str) -> Result<(), WriteError> {
+    let file = Path::new(ROOT)
+        .join("memory")
+        .join(path.trim_start_matches('/'))
+        .join("memory.oom_control");
+    write(file, "1".into())
+}
+
 /// v1: `-1` is unlimited in every file that takes a byte count or a quota.
 pub(crate) fn update_v1(root: &Path, rel: &str, r: &LinuxResources) -> Result<(), WriteError> {
     let dir = |c: &str| root.join(c).join(rel);
@@ -153,7 +163,10 @@ pub(crate) fn update_v2(dir: &Path, r: &LinuxResources) -> Result<(), WriteError
         write(dir.join("pids.max"), max(v))?;
     }
     if let Some(w) = r.block_io().as_ref().and_then(|io| io.weight()) {
-        write(dir.join("io.weight"), format!("default {}", blkio_to_io_weight(w)))?;
+        write(
+            dir.join("io.weight"),
+            format!("default {}", blkio_to_io_weight(w)),
+        )?;
     }
     Ok(())
 }
@@ -196,7 +209,12 @@ mod tests {
                     .unwrap(),
             )
             .pids(LinuxPidsBuilder::default().limit(20).build().unwrap())
-            .block_io(LinuxBlockIoBuilder::default().weight(300u16).build().unwrap())
+            .block_io(
+                LinuxBlockIoBuilder::default()
+                    .weight(300u16)
+                    .build()
+                    .unwrap(),
+            )
             .build()
             .unwrap()
     }

@@ -84,8 +84,8 @@ fn docker_errors_and_bad_input() {
     for (flag, says) in [
         (&["--restart", "always"][..], "restart policy"),
         (
-            &["--cgroup-parent", "custom"][..],
-            "HostConfig.CgroupParent",
+            &["--cpu-rt-runtime", "1000"][..],
+            "HostConfig.CpuRealtimeRuntime",
         ),
     ] {
         let mut args = vec!["create"];

@@ -92,12 +92,14 @@ impl Cgroup {
                     .to_string(),
             );
         }
-        check_set("cpus", &self.cpuset_cpus, &host.cpus, "CPUs")?;
-        check_set("mems", &self.cpuset_mems, &host.mems, "memory nodes")?;
+        // Docker drops what the host lacks before its checks of the values; berth refuses it,
+        // after the checks that need no host (a bad weight gets Docker's message anywhere).
         if self.blkio_weight > 0 && !(10..=1000).contains(&self.blkio_weight) {
             return Err(Error::invalid("Range of blkio weight is from 10 to 1000"));
         }
         self.check_host_support(&host)?;
+        check_set("cpus", &self.cpuset_cpus, &host.cpus, "CPUs")?;
+        check_set("mems", &self.cpuset_mems, &host.mems, "memory nodes")?;
         Ok(warnings)
     }
 
@@ -130,9 +132,14 @@ impl Cgroup {
                 "a block I/O weight (blkio.weight_device)",
             ),
             (
-                [&self.read_bps, &self.write_bps, &self.read_iops, &self.write_iops]
-                    .into_iter()
-                    .any(some),
+                [
+                    &self.read_bps,
+                    &self.write_bps,
+                    &self.read_iops,
+                    &self.write_iops,
+                ]
+                .into_iter()
+                .any(some),
                 host.throttle,
                 "--device-read-bps/--device-write-bps/--device-read-iops/--device-write-iops",
                 "block I/O throttling",
@@ -154,8 +161,7 @@ impl Cgroup {
             list.iter()
                 .flatten()
                 .map(|d| {
-                    let (major, minor) =
-                        tuning::device_numbers(&d.path).map_err(Error::invalid)?;
+                    let (major, minor) = tuning::device_numbers(&d.path).map_err(Error::invalid)?;
                     Ok(DeviceRate {
                         major,
                         minor,
@@ -194,9 +200,8 @@ fn check_set(field: &str, asked: &str, available: &str, what: &str) -> Result<()
     if asked.is_empty() {
         return Ok(());
     }
-    let want = parse_list(asked).map_err(|e| {
-        Error::invalid(format!("Invalid value {asked} for cpuset {field}: {e}"))
-    })?;
+    let want = parse_list(asked)
+        .map_err(|e| Error::invalid(format!("Invalid value {asked} for cpuset {field}: {e}")))?;
     let have = parse_list(available).unwrap_or_default();
     if !want.iter().all(|n| have.contains(n)) {
         return Err(Error::invalid(format!(
@@ -213,10 +218,8 @@ fn parse_list(s: &str) -> std::result::Result<Vec<u32>, String> {
     for part in s.trim().split(',') {
         match part.split_once('-') {
             Some((a, b)) => {
-                let (a, b): (u32, u32) = (
-                    a.parse().map_err(|_| bad())?,
-                    b.parse().map_err(|_| bad())?,
-                );
+                let (a, b): (u32, u32) =
+                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
                 if b < a {
                     return Err(bad());
                 }

@@ -237,7 +237,10 @@ fn extra_mount(m: &MountSpec, volume: &dyn Fn(&str) -> Result<PathBuf>) -> Resul
 }
 
 /// The runtime's limits: Docker's defaults for the CFS period and for swap.
-pub(crate) fn limits(r: &Resources, cgroup: &super::resources::Cgroup) -> Result<berth_runtime::Resources> {
+pub(crate) fn limits(
+    r: &Resources,
+    cgroup: &super::resources::Cgroup,
+) -> Result<berth_runtime::Resources> {
     let (cpu_quota, cpu_period) = if r.nano_cpus > 0 {
         (r.nano_cpus * 100_000 / 1_000_000_000, 100_000)
     } else if r.cpu_period > 0 {

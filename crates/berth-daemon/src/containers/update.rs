@@ -26,13 +26,18 @@ impl Containers {
     pub async fn update_resources(self: &Arc<Self>, c: &Arc<Container>, u: Update) -> Result<()> {
         let _op = c.op.lock().await;
         let rec = c.record();
-        let wrap = |e: Error| Error::new(e.kind, format!("Cannot update container {}: {}", rec.id, e.message));
+        let wrap = |e: Error| {
+            Error::new(
+                e.kind,
+                format!("Cannot update container {}: {}", rec.id, e.message),
+            )
+        };
         if matches!(rec.state.status, Status::Removing | Status::Dead) {
             return Err(wrap(Error::conflict(
                 "container is marked for removal and cannot be \"update\"",
             )));
         }
-        let (resources, cgroup) = merge(&rec, &u).map_err(wrap)?;
+        let (resources, cgroup) = merge(&rec.spec.resources, &rec.spec.cgroup, &u).map_err(wrap)?;
         let mut next = rec.clone();
         next.spec.resources = resources;
         next.spec.cgroup = cgroup;
@@ -91,10 +96,7 @@ impl Containers {
         let mut oci = oci_spec::runtime::Spec::load(&file)
             .map_err(|e| Error::internal(&format!("reading {}", file.display()), e))?;
         if let Some(linux) = oci.linux_mut() {
-            let devices = linux
-                .resources()
-                .as_ref()
-                .and_then(|r| r.devices().clone());
+            let devices = linux.resources().as_ref().and_then(|r| r.devices().clone());
             let mut all = limits;
             all.set_devices(devices);
             linux.set_resources(Some(all));
@@ -106,8 +108,8 @@ impl Containers {
 
 /// Docker's `UpdateContainer`: the CPU conflicts against what is set, then each non-zero field
 /// replaces the recorded one.
-fn merge(rec: &Record, u: &Update) -> Result<(Resources, Cgroup)> {
-    let (new, mut cur) = (&u.resources, rec.spec.resources);
+fn merge(cur: &Resources, cg: &Cgroup, u: &Update) -> Result<(Resources, Cgroup)> {
+    let (new, mut cur) = (&u.resources, *cur);
     let conflict = |m: &str| Err(Error::conflict(format!("Conflicting options: {m}")));
     if new.nano_cpus > 0 && cur.cpu_period > 0 {
         return conflict("Nano CPUs cannot be updated as CPU Period has already been set");
@@ -148,7 +150,7 @@ fn merge(rec: &Record, u: &Update) -> Result<(Resources, Cgroup)> {
     if new.pids_limit.is_some() {
         cur.pids_limit = new.pids_limit.filter(|p| *p > 0);
     }
-    let (new, mut cg) = (&u.cgroup, rec.spec.cgroup.clone());
+    let (new, mut cg) = (&u.cgroup, cg.clone());
     if new.blkio_weight != 0 {
         cg.blkio_weight = new.blkio_weight;
     }
@@ -168,15 +170,8 @@ fn merge(rec: &Record, u: &Update) -> Result<(Resources, Cgroup)> {
 mod tests {
     use super::*;
 
-    fn record(r: Resources) -> Record {
-        let mut rec: Record = serde_json::from_value(serde_json::json!({
-            "schema": 2, "id": "c1", "name": "c", "created": "", "image_id":
-            format!("sha256:{}", "0".repeat(64)), "path": "sh", "args": [],
-            "spec": {}, "state": {"status": "created"}
-        }))
-        .unwrap_or_else(|e| panic!("a record: {e}"));
-        rec.spec.resources = r;
-        rec
+    fn merged(cur: Resources, u: Update) -> Result<Resources> {
+        merge(&cur, &Cgroup::default(), &u).map(|(r, _)| r)
     }
 
     fn update(r: Resources) -> Update {
@@ -188,43 +183,43 @@ mod tests {
 
     #[test]
     fn cpu_conflicts_are_dockers() {
-        let nano = record(Resources {
+        let nano = Resources {
             nano_cpus: 500_000_000,
             ..Resources::default()
-        });
+        };
         let period = update(Resources {
             cpu_period: 50_000,
             ..Resources::default()
         });
         assert_eq!(
-            merge(&nano, &period).unwrap_err().message,
+            merged(nano, period).unwrap_err().message,
             "Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set"
         );
-        let quota = record(Resources {
+        let quota = Resources {
             cpu_quota: 50_000,
             ..Resources::default()
-        });
+        };
         let cpus = update(Resources {
             nano_cpus: 1_000_000_000,
             ..Resources::default()
         });
         assert_eq!(
-            merge(&quota, &cpus).unwrap_err().message,
+            merged(quota, cpus).unwrap_err().message,
             "Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been set"
         );
     }
 
     #[test]
     fn only_set_fields_replace_and_memory_stays_below_swap() {
-        let rec = record(Resources {
+        let rec = Resources {
             memory: 32 << 20,
             cpu_shares: 512,
             pids_limit: Some(10),
             ..Resources::default()
-        });
-        let (r, _) = merge(
-            &rec,
-            &update(Resources {
+        };
+        let r = merged(
+            rec,
+            update(Resources {
                 memory: 48 << 20,
                 ..Resources::default()
             }),
@@ -232,18 +227,21 @@ mod tests {
         .unwrap();
         assert_eq!((r.memory, r.memory_swap), (48 << 20, 64 << 20));
         assert_eq!((r.cpu_shares, r.pids_limit), (512, Some(10)));
-        let err = merge(
-            &rec,
-            &update(Resources {
+        let err = merged(
+            rec,
+            update(Resources {
                 memory: 128 << 20,
                 ..Resources::default()
             }),
         )
         .unwrap_err();
-        assert!(err.message.starts_with("Memory limit should be smaller"), "{err}");
-        let (r, _) = merge(
-            &rec,
-            &update(Resources {
+        assert!(
+            err.message.starts_with("Memory limit should be smaller"),
+            "{err}"
+        );
+        let r = merged(
+            rec,
+            update(Resources {
                 memory: 128 << 20,
                 memory_swap: 256 << 20,
                 pids_limit: Some(-1),

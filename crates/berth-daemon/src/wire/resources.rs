@@ -62,15 +62,28 @@ pub fn update(h: &HostConfig) -> Result<(Update, Option<RestartPolicy>, Vec<Stri
         pids_limit: h.pids_limit,
     };
     crate::containers::spec::check_host_support(&resources)?;
-    let rates = [&cgroup.read_bps, &cgroup.write_bps, &cgroup.read_iops, &cgroup.write_iops];
+    let rates = [
+        &cgroup.read_bps,
+        &cgroup.write_bps,
+        &cgroup.read_iops,
+        &cgroup.write_iops,
+    ];
     let not_updatable = [
         ("CgroupParent", !cgroup.parent.is_empty()),
         ("MemorySwappiness", cgroup.memory_swappiness.is_some()),
         ("OomKillDisable", cgroup.oom_kill_disable == Some(true)),
-        ("BlkioWeightDevice", cgroup.weight_devices.as_ref().is_some_and(|l| !l.is_empty())),
+        (
+            "BlkioWeightDevice",
+            cgroup
+                .weight_devices
+                .as_ref()
+                .is_some_and(|l| !l.is_empty()),
+        ),
         (
             "BlkioDevice{Read,Write}{Bps,IOps}",
-            rates.iter().any(|l| l.as_ref().is_some_and(|l| !l.is_empty())),
+            rates
+                .iter()
+                .any(|l| l.as_ref().is_some_and(|l| !l.is_empty())),
         ),
         ("Ulimits", h.ulimits.as_ref().is_some_and(|l| !l.is_empty())),
         ("Devices", h.devices.as_ref().is_some_and(|l| !l.is_empty())),

@@ -74,7 +74,10 @@ impl UpdateArgs {
         put("CpusetCpus", self.cpuset_cpus.clone().map(Value::from));
         put("CpusetMems", self.cpuset_mems.clone().map(Value::from));
         put("Memory", bytes(&self.memory)?.map(Value::from));
-        put("MemoryReservation", bytes(&self.memory_reservation)?.map(Value::from));
+        put(
+            "MemoryReservation",
+            bytes(&self.memory_reservation)?.map(Value::from),
+        );
         let swap = match self.memory_swap.as_deref() {
             Some("-1") => Some(-1),
             other => other.map(super::run::bytes_arg).transpose()?,
@@ -83,9 +86,11 @@ impl UpdateArgs {
         put("PidsLimit", self.pids_limit.map(Value::from));
         if let Some(p) = &self.restart {
             let (name, count) = p.split_once(':').unwrap_or((p, "0"));
-            let count: i64 = count
-                .parse()
-                .map_err(|_| anyhow::anyhow!("invalid restart policy format: maximum retry count must be an integer"))?;
+            let count: i64 = count.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "invalid restart policy format: maximum retry count must be an integer"
+                )
+            })?;
             put(
                 "RestartPolicy",
                 Some(json!({"Name": name, "MaximumRetryCount": count})),

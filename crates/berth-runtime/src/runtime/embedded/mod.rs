@@ -119,6 +119,9 @@ impl Runtime for Embedded {
             if let Some(limit) = after.pids {
                 crate::cgroup::set_pids_limit(cgroup, limit).map_err(ProcessError::runtime)?;
             }
+            if after.oom_kill_disable {
+                crate::cgroup_update::disable_oom_killer(cgroup).map_err(ProcessError::runtime)?;
+            }
         }
         Ok(pid)
     }
