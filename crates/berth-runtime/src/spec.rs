@@ -152,12 +152,13 @@ impl Resources {
             }
             resources = resources.memory(memory.build()?);
         }
-        if r.cpu_shares > 0 || r.cpu_quota > 0 {
+        // A quota of -1 is written too: an update lifting a quota says so.
+        if r.cpu_shares > 0 || r.cpu_quota != 0 {
             let mut cpu = LinuxCpuBuilder::default();
             if r.cpu_shares > 0 {
                 cpu = cpu.shares(r.cpu_shares);
             }
-            if r.cpu_quota > 0 {
+            if r.cpu_quota != 0 {
                 cpu = cpu.quota(r.cpu_quota).period(r.cpu_period);
             }
             resources = resources.cpu(cpu.build()?);

@@ -286,6 +286,18 @@ fn update_writes_a_running_containers_cgroup_and_inspect() {
         ),
         "0 50 512"
     );
+    // Limits lifted again: -1, recorded as Docker records it.
+    d.docker(&["update", "--pids-limit", "-1", "--cpu-quota", "50000", &id])
+        .ok();
+    assert_eq!(v1("cpu", "berth", &id, "cpu.cfs_quota_us"), "50000");
+    d.docker(&["update", "--pids-limit", "-1", "--cpu-quota", "-1", &id])
+        .ok();
+    assert_eq!(v1("pids", "berth", &id, "pids.max"), "max");
+    assert_eq!(v1("cpu", "berth", &id, "cpu.cfs_quota_us"), "-1");
+    assert_eq!(d.inspect(&id, "{{.HostConfig.PidsLimit}}"), "-1");
+    // A restart policy in the same request is recorded.
+    d.docker(&["update", "--restart", "no", &id]).ok();
+    assert_eq!(d.inspect(&id, "{{.HostConfig.RestartPolicy.Name}}"), "no");
     // The bundle records it too.
     let bundle = d
         .root
@@ -504,4 +516,34 @@ fn build_steps_get_the_shm_size_asked_for() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let out = d.docker(&["run", "--rm", "shm16", "cat", "/shm"]).ok();
     assert_eq!(out.split_whitespace().nth(1), Some("16384"), "{out}");
+}
+
+#[test]
+fn update_on_a_cgroup_v2_host_writes_the_unified_files_or_names_the_missing_controller() {
+    let d = TestDaemon::start_cgroup2();
+    d.import_busybox("busybox");
+    let id = d
+        .docker(&["run", "-d", "busybox", "sleep", "1000"])
+        .ok()
+        .trim()
+        .to_string();
+    let memory = d.docker(&["info", "--format", "{{.MemoryLimit}}"]).ok();
+    let out = d.docker(&["update", "-m", "32m", "--memory-swap", "64m", &id]);
+    let dir = std::path::Path::new("/sys/fs/cgroup/unified/berth").join(&id);
+    if memory.trim() == "true" {
+        out.ok();
+        let max = std::fs::read_to_string(dir.join("memory.max")).unwrap();
+        assert_eq!(max.trim(), (32 << 20).to_string());
+        let swap = std::fs::read_to_string(dir.join("memory.swap.max")).unwrap();
+        assert_eq!(
+            swap.trim(),
+            (32 << 20).to_string(),
+            "swap apart from memory"
+        );
+    } else {
+        // Here the memory controller is still bound to a v1 hierarchy of the host.
+        out.fails_with(1, "berth cannot apply --memory on this host");
+        assert_eq!(d.inspect(&id, "{{.HostConfig.Memory}}"), "0");
+    }
+    d.docker(&["rm", "-f", &id]).ok();
 }

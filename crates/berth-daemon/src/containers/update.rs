@@ -44,9 +44,12 @@ impl Containers {
         if rec.state.status == Status::Running {
             let this = self.clone();
             let live = next.clone();
-            crate::blocking::run("updating a container's cgroup", move || this.apply(&live))
-                .await
-                .map_err(wrap)?;
+            let lift_pids = u.resources.pids_limit.is_some_and(|p| p <= 0);
+            crate::blocking::run("updating a container's cgroup", move || {
+                this.apply(&live, lift_pids)
+            })
+            .await
+            .map_err(wrap)?;
         }
         let rec = self
             .save(c, |r| {
@@ -78,11 +81,19 @@ impl Containers {
     }
 
     /// Writes the limits of `rec` into its running container's cgroup, through its runtime,
-    /// and into its bundle (where a later `runc update` or restart reads them).
-    fn apply(&self, rec: &Record) -> Result<()> {
-        let limits = super::spec::limits(&rec.spec.resources, &rec.spec.cgroup)?
+    /// and into its bundle (where a later `runc update` or restart reads them); `lift_pids`:
+    /// the update asked for no task limit (`-1`), which the OCI form must then say.
+    fn apply(&self, rec: &Record, lift_pids: bool) -> Result<()> {
+        let mut limits = super::spec::limits(&rec.spec.resources, &rec.spec.cgroup)?
             .to_oci()
             .map_err(|e| Error::internal("building the OCI resources", e))?;
+        if lift_pids {
+            let unlimited = oci_spec::runtime::LinuxPidsBuilder::default()
+                .limit(-1)
+                .build()
+                .map_err(|e| Error::internal("building the OCI resources", e))?;
+            limits.set_pids(Some(unlimited));
+        }
         let runtime = super::spec::runtime(&rec.spec.runtime, &self.cfg.runtimes)?;
         let state_root = self
             .cfg
@@ -147,8 +158,9 @@ fn merge(cur: &Resources, cg: &Cgroup, u: &Update) -> Result<(Resources, Cgroup)
         cur.memory = new.memory;
     }
     set(new.memory_swap, &mut cur.memory_swap);
+    // -1 (no limit) is kept as Docker keeps it: inspect shows it.
     if new.pids_limit.is_some() {
-        cur.pids_limit = new.pids_limit.filter(|p| *p > 0);
+        cur.pids_limit = new.pids_limit;
     }
     let (new, mut cg) = (&u.cgroup, cg.clone());
     if new.blkio_weight != 0 {
@@ -249,6 +261,6 @@ mod tests {
             }),
         )
         .unwrap();
-        assert_eq!((r.memory_swap, r.pids_limit), (256 << 20, None));
+        assert_eq!((r.memory_swap, r.pids_limit), (256 << 20, Some(-1)));
     }
 }
