@@ -221,7 +221,7 @@ fn swappiness_and_the_oom_switch_are_dropped_with_dockers_warnings_on_cgroup_v2(
             id,
             "{{.HostConfig.MemorySwappiness}} {{.HostConfig.OomKillDisable}}"
         ),
-        "<nil> <nil>"
+        "<nil> false"
     );
     // Here the cpuset controller is bound to a v1 hierarchy: refused by name.
     let controllers =

@@ -18,6 +18,8 @@ pub struct Update {
     pub resources: Resources,
     /// Cpusets, reservation, block I/O (the other fields of [`Cgroup`] are not updatable).
     pub cgroup: Cgroup,
+    /// A new restart policy; `None`: unchanged.
+    pub restart: Option<RestartPolicy>,
 }
 
 impl Containers {
@@ -35,6 +37,11 @@ impl Containers {
         if matches!(rec.state.status, Status::Removing | Status::Dead) {
             return Err(wrap(Error::conflict(
                 "container is marked for removal and cannot be \"update\"",
+            )));
+        }
+        if rec.spec.auto_remove && u.restart.is_some_and(|p| p != RestartPolicy::No) {
+            return Err(wrap(Error::conflict(
+                "Restart policy cannot be updated because AutoRemove is enabled for the container",
             )));
         }
         let (resources, cgroup) = merge(&rec.spec.resources, &rec.spec.cgroup, &u).map_err(wrap)?;
@@ -58,25 +65,21 @@ impl Containers {
             })
             .await
             .map_err(wrap)?;
+        if let Some(policy) = u.restart {
+            self.set_restart_policy(c, policy).await.map_err(wrap)?;
+        }
         self.event("update", &rec, &[]);
         Ok(())
     }
 
-    /// Records `policy` as container `c`'s restart policy. Hook for the restart policies: the
-    /// monitor side (what an exit then does) belongs to the lifecycle.
+    /// HOOK (restart policies): records `policy` as container `c`'s restart policy, for
+    /// `update --restart`, which has checked it. The restart-policy work extends this with
+    /// what the lifecycle must know (Docker's `UpdateMonitor`).
     pub async fn set_restart_policy(
         self: &Arc<Self>,
         c: &Arc<Container>,
         policy: RestartPolicy,
     ) -> Result<()> {
-        let rec = c.record();
-        if rec.spec.auto_remove && policy != RestartPolicy::No {
-            return Err(Error::conflict(format!(
-                "Cannot update container {}: Restart policy cannot be updated because AutoRemove \
-                 is enabled for the container",
-                rec.id
-            )));
-        }
         self.save(c, |r| r.spec.restart = policy).await.map(drop)
     }
 

@@ -36,12 +36,10 @@ async fn update(
             format!("berth does not support {} yet", refused.join(", ")),
         ));
     }
-    let (update, restart, warnings) = crate::wire::resources::update(&h)?;
+    let (update, warnings) = crate::wire::resources::update(&h)?;
     let c = d.containers.get(&id)?;
+    // A restart policy in the body reaches `Containers::set_restart_policy` (the hook the
+    // restart-policy work extends) from inside the update.
     d.containers.update_resources(&c, update).await?;
-    if let Some(policy) = restart {
-        // Restart policies: the lead's lifecycle extends what this records.
-        d.containers.set_restart_policy(&c, policy).await?;
-    }
     Ok(Json(json!({ "Warnings": warnings })))
 }

@@ -5,7 +5,7 @@
 use berth_api::container::{HostConfig, ThrottleDevice, WeightDevice};
 
 use crate::containers::resources::{Cgroup, DeviceLimit};
-use crate::containers::{Resources, RestartPolicy, Update};
+use crate::containers::{Resources, Update};
 use crate::error::{Error, Result};
 
 /// The settings a host config asks for (checked by [`Cgroup::check`]).
@@ -48,7 +48,7 @@ pub fn cgroup(h: &HostConfig) -> Cgroup {
 /// The body of `POST /containers/{id}/update` (Docker's `UpdateConfig`: the resource fields
 /// and a restart policy), with Docker's checks; `None`: the policy is left as it is. Fields
 /// Docker's update ignores are refused by name when set, rather than dropped.
-pub fn update(h: &HostConfig) -> Result<(Update, Option<RestartPolicy>, Vec<String>)> {
+pub fn update(h: &HostConfig) -> Result<(Update, Vec<String>)> {
     super::checks::update_resources(h)?;
     let mut cgroup = cgroup(h);
     let warnings = cgroup.check(h.memory)?;
@@ -96,7 +96,14 @@ pub fn update(h: &HostConfig) -> Result<(Update, Option<RestartPolicy>, Vec<Stri
     let restart = (!h.restart_policy.name.is_empty())
         .then(|| super::create::restart_policy(&h.restart_policy))
         .transpose()?;
-    Ok((Update { resources, cgroup }, restart, warnings))
+    Ok((
+        Update {
+            resources,
+            cgroup,
+            restart,
+        },
+        warnings,
+    ))
 }
 
 /// Docker on Linux: `default` (or nothing) only.
@@ -127,7 +134,8 @@ pub fn host_config(c: &Cgroup) -> HostConfig {
         cpuset_mems: c.cpuset_mems.clone(),
         memory_reservation: c.memory_reservation,
         memory_swappiness: c.memory_swappiness,
-        oom_kill_disable: c.oom_kill_disable,
+        // Docker records `false` for a container that did not ask (`adaptContainerSettings`).
+        oom_kill_disable: Some(c.oom_kill_disable.unwrap_or(false)),
         blkio_weight: c.blkio_weight,
         blkio_weight_device: c.weight_devices.as_ref().map(|l| {
             l.iter()
