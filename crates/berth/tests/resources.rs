@@ -547,3 +547,65 @@ fn update_on_a_cgroup_v2_host_writes_the_unified_files_or_names_the_missing_cont
     }
     d.docker(&["rm", "-f", &id]).ok();
 }
+
+#[test]
+fn berths_own_cli_sends_the_resource_flags_and_checks_them_as_docker_does() {
+    let d = TestDaemon::with_busybox(&[]);
+    let out = d.berth(&[
+        "run",
+        "-d",
+        "--cpuset-cpus",
+        "0",
+        "--memory-reservation",
+        "16m",
+        "--cpu-period",
+        "50000",
+        "--cpu-quota",
+        "25000",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let id = out.ok().trim().to_string();
+    assert_eq!(v1("cpuset", "berth", &id, "cpuset.cpus"), "0");
+    assert_eq!(
+        v1("memory", "berth", &id, "memory.soft_limit_in_bytes"),
+        (16 << 20).to_string()
+    );
+    assert_eq!(v1("cpu", "berth", &id, "cpu.cfs_quota_us"), "25000");
+    assert_eq!(v1("cpu", "berth", &id, "cpu.cfs_period_us"), "50000");
+    // As the docker CLI sends them: empty device lists, swappiness -1 ("unset").
+    assert_eq!(
+        d.inspect(
+            &id,
+            "{{json .HostConfig.BlkioWeightDevice}} {{.HostConfig.MemorySwappiness}}"
+        ),
+        "[] <nil>"
+    );
+    d.docker(&["rm", "-f", &id]).ok();
+    for (flag, value, says) in [
+        (
+            "--device-read-bps",
+            "sda:1mb",
+            "bad format for device path: sda:1mb",
+        ),
+        (
+            "--device-write-iops",
+            "/dev/sda:x",
+            "invalid rate for device: /dev/sda:x. The correct format is <device-path>:<number>. Number must be a positive integer",
+        ),
+        (
+            "--blkio-weight-device",
+            "/dev/sda:5",
+            "invalid weight for device: /dev/sda:5",
+        ),
+    ] {
+        d.berth(&["create", flag, value, "busybox", "true"])
+            .fails_with(
+                125,
+                &format!("invalid argument \"{value}\" for \"{flag}\" flag: {says}"),
+            );
+    }
+    d.berth(&["create", "--cpu-rt-runtime", "1000", "busybox", "true"])
+        .fails_with(1, "HostConfig.CpuRealtimeRuntime");
+}
