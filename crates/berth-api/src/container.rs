@@ -171,6 +171,12 @@ pub struct HostConfig {
     /// `--device-write-iops`.
     #[serde(rename = "BlkioDeviceWriteIOps", default)]
     pub blkio_device_write_iops: Option<Vec<ThrottleDevice>>,
+    /// `--cpu-rt-period`: microseconds.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub cpu_realtime_period: i64,
+    /// `--cpu-rt-runtime`: microseconds of real-time scheduling per period.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub cpu_realtime_runtime: i64,
     /// `--isolation`: on Linux only `default` (or empty).
     #[serde(default, deserialize_with = "crate::null_default")]
     pub isolation: String,

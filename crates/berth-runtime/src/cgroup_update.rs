@@ -90,6 +90,12 @@ pub(crate) fn update_v1(root: &Path, rel: &str, r: &LinuxResources) -> Result<()
         if let Some(v) = c.quota().filter(|v| *v != 0) {
             write(cpu.join("cpu.cfs_quota_us"), v.to_string())?;
         }
+        if let Some(v) = c.realtime_period().filter(|v| *v > 0) {
+            write(cpu.join("cpu.rt_period_us"), v.to_string())?;
+        }
+        if let Some(v) = c.realtime_runtime().filter(|v| *v != 0) {
+            write(cpu.join("cpu.rt_runtime_us"), v.to_string())?;
+        }
         let cpuset = dir("cpuset");
         if let Some(v) = c.cpus().as_ref().filter(|v| !v.is_empty()) {
             write(cpuset.join("cpuset.cpus"), v.clone())?;

@@ -28,6 +28,10 @@ pub struct Tuning {
     pub cpuset_mems: String,
     /// Soft memory limit in bytes.
     pub memory_reservation: i64,
+    /// Real-time scheduling period, microseconds (cgroup v1 only).
+    pub cpu_rt_period: u64,
+    /// Real-time runtime per period, microseconds (cgroup v1 only).
+    pub cpu_rt_runtime: i64,
     /// The kernel's swap tendency, 0 to 100 (cgroup v1 only).
     pub memory_swappiness: Option<u64>,
     /// No OOM kills in its cgroup (cgroup v1 only).
@@ -49,11 +53,17 @@ pub struct Tuning {
 impl Tuning {
     /// Adds these limits to `r`.
     pub fn apply(&self, r: &mut LinuxResources) -> Result<(), OciSpecError> {
-        if !self.cpuset_cpus.is_empty() || !self.cpuset_mems.is_empty() {
+        if !self.cpuset_cpus.is_empty()
+            || !self.cpuset_mems.is_empty()
+            || self.cpu_rt_period > 0
+            || self.cpu_rt_runtime != 0
+        {
             let mut cpu: LinuxCpu = r.cpu().clone().unwrap_or_default();
             let set = |s: &str| (!s.is_empty()).then(|| s.to_string());
             cpu.set_cpus(set(&self.cpuset_cpus));
             cpu.set_mems(set(&self.cpuset_mems));
+            cpu.set_realtime_period((self.cpu_rt_period > 0).then_some(self.cpu_rt_period));
+            cpu.set_realtime_runtime((self.cpu_rt_runtime != 0).then_some(self.cpu_rt_runtime));
             r.set_cpu(Some(cpu));
         }
         if self.memory_reservation > 0 || self.memory_swappiness.is_some() || self.oom_kill_disable
@@ -144,6 +154,8 @@ pub struct Support {
     pub swappiness: bool,
     /// The OOM killer switch (v1 only).
     pub oom_kill_disable: bool,
+    /// Real-time CPU scheduling of groups (v1 only).
+    pub realtime: bool,
     /// A block I/O weight.
     pub blkio_weight: bool,
     /// Block I/O throttles.
@@ -168,6 +180,7 @@ pub fn support() -> Support {
             reservation: has("memory"),
             swappiness: false,
             oom_kill_disable: false,
+            realtime: false,
             blkio_weight: has("io"),
             throttle: has("io"),
         }
@@ -180,6 +193,7 @@ pub fn support() -> Support {
             reservation: has("memory/memory.soft_limit_in_bytes"),
             swappiness: has("memory/memory.swappiness"),
             oom_kill_disable: has("memory/memory.oom_control"),
+            realtime: has("cpu/cpu.rt_runtime_us"),
             blkio_weight: has("blkio/blkio.weight") || has("blkio/blkio.bfq.weight"),
             throttle: has("blkio/blkio.throttle.read_bps_device"),
         }

@@ -83,10 +83,7 @@ fn docker_errors_and_bad_input() {
     // Options berth does not implement are refused by name, never ignored.
     for (flag, says) in [
         (&["--restart", "always"][..], "restart policy"),
-        (
-            &["--cpu-rt-runtime", "1000"][..],
-            "HostConfig.CpuRealtimeRuntime",
-        ),
+        (&["--storage-opt", "size=1G"][..], "HostConfig.StorageOpt"),
     ] {
         let mut args = vec!["create"];
         args.extend_from_slice(flag);

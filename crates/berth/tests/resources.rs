@@ -223,6 +223,12 @@ fn swappiness_and_the_oom_switch_are_dropped_with_dockers_warnings_on_cgroup_v2(
         ),
         "<nil> false"
     );
+    // No real-time group scheduling on v2: Docker 20.10's refusal.
+    d.docker(&["create", "--cpu-rt-runtime", "1000", "busybox", "true"])
+        .fails_with(
+            1,
+            "Your kernel does not support cgroup cpu real-time runtime",
+        );
     // Here the cpuset controller is bound to a v1 hierarchy: refused by name.
     let controllers =
         std::fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers").unwrap_or_default();
@@ -606,6 +612,67 @@ fn berths_own_cli_sends_the_resource_flags_and_checks_them_as_docker_does() {
                 &format!("invalid argument \"{value}\" for \"{flag}\" flag: {says}"),
             );
     }
-    d.berth(&["create", "--cpu-rt-runtime", "1000", "busybox", "true"])
-        .fails_with(1, "HostConfig.CpuRealtimeRuntime");
+}
+
+#[test]
+fn real_time_cpu_limits_need_a_parent_with_a_budget() {
+    let cpu = std::path::Path::new("/sys/fs/cgroup/cpu");
+    assert!(
+        cpu.join("cpu.rt_runtime_us").exists(),
+        "this test needs a kernel with real-time group scheduling (cgroup v1 cpu.rt_runtime_us)"
+    );
+    let _clean = Parent("berth-test-rt");
+    // A parent with a real-time budget, as an administrator gives one.
+    std::fs::create_dir_all(cpu.join("berth-test-rt")).unwrap();
+    std::fs::write(cpu.join("berth-test-rt/cpu.rt_runtime_us"), "100000").unwrap();
+    let d = TestDaemon::with_busybox(&[]);
+    let id = sleeper(
+        &d,
+        &[
+            "--cgroup-parent",
+            "berth-test-rt",
+            "--cpu-rt-period",
+            "1000000",
+            "--cpu-rt-runtime",
+            "50000",
+        ],
+    );
+    assert_eq!(
+        v1("cpu", "berth-test-rt", &id, "cpu.rt_runtime_us"),
+        "50000"
+    );
+    assert_eq!(
+        v1("cpu", "berth-test-rt", &id, "cpu.rt_period_us"),
+        "1000000"
+    );
+    assert_eq!(
+        d.inspect(
+            &id,
+            "{{.HostConfig.CpuRealtimePeriod}} {{.HostConfig.CpuRealtimeRuntime}}"
+        ),
+        "1000000 50000"
+    );
+    d.docker(&["update", "--cpu-rt-runtime", "60000", &id]).ok();
+    assert_eq!(
+        v1("cpu", "berth-test-rt", &id, "cpu.rt_runtime_us"),
+        "60000"
+    );
+    d.docker(&["rm", "-f", &id]).ok();
+    // Under berth's own parent, which has no budget: the kernel refuses at start.
+    let out = d.docker(&["run", "--rm", "--cpu-rt-runtime", "1000", "busybox", "true"]);
+    assert_eq!(out.code, 125, "{}", out.stderr);
+    assert!(out.stderr.contains("rt_runtime_us"), "{}", out.stderr);
+    d.docker(&[
+        "create",
+        "--cpu-rt-period",
+        "1000",
+        "--cpu-rt-runtime",
+        "2000",
+        "busybox",
+        "true",
+    ])
+    .fails_with(
+        1,
+        "cpu real-time runtime cannot be higher than cpu real-time period",
+    );
 }

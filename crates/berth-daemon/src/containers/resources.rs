@@ -47,6 +47,11 @@ pub struct Cgroup {
     pub read_iops: Option<Vec<DeviceLimit>>,
     /// `--device-write-iops`.
     pub write_iops: Option<Vec<DeviceLimit>>,
+    /// `--cpu-rt-period`, microseconds.
+    pub cpu_rt_period: i64,
+    /// `--cpu-rt-runtime`, microseconds; the parent cgroup must grant that much (Docker's
+    /// daemon options for it are not berth's: a `--cgroup-parent` prepared with a budget).
+    pub cpu_rt_runtime: i64,
     /// `--isolation` as given: `default` or empty, the only kind on Linux.
     pub isolation: String,
 }
@@ -91,6 +96,25 @@ impl Cgroup {
                  result in the system running out of resources."
                     .to_string(),
             );
+        }
+        // Docker 20.10's refusals.
+        if self.cpu_rt_period > 0 && !host.realtime {
+            return Err(Error::invalid(
+                "Your kernel does not support cgroup cpu real-time period",
+            ));
+        }
+        if self.cpu_rt_runtime > 0 && !host.realtime {
+            return Err(Error::invalid(
+                "Your kernel does not support cgroup cpu real-time runtime",
+            ));
+        }
+        if self.cpu_rt_period != 0
+            && self.cpu_rt_runtime != 0
+            && self.cpu_rt_runtime > self.cpu_rt_period
+        {
+            return Err(Error::invalid(
+                "cpu real-time runtime cannot be higher than cpu real-time period",
+            ));
         }
         // Docker drops what the host lacks before its checks of the values; berth refuses it,
         // after the checks that need no host (a bad weight gets Docker's message anywhere).
@@ -174,6 +198,8 @@ impl Cgroup {
             cpuset_cpus: self.cpuset_cpus.clone(),
             cpuset_mems: self.cpuset_mems.clone(),
             memory_reservation: self.memory_reservation,
+            cpu_rt_period: self.cpu_rt_period.max(0) as u64,
+            cpu_rt_runtime: self.cpu_rt_runtime,
             memory_swappiness: self.memory_swappiness.map(|s| s as u64),
             oom_kill_disable: self.oom_kill_disable == Some(true),
             blkio_weight: self.blkio_weight,

@@ -178,6 +178,12 @@ fn merge(cur: &Resources, cg: &Cgroup, u: &Update) -> Result<(Resources, Cgroup)
     if new.memory_reservation != 0 {
         cg.memory_reservation = new.memory_reservation;
     }
+    if new.cpu_rt_period != 0 {
+        cg.cpu_rt_period = new.cpu_rt_period;
+    }
+    if new.cpu_rt_runtime != 0 {
+        cg.cpu_rt_runtime = new.cpu_rt_runtime;
+    }
     Ok((cur, cg))
 }
 

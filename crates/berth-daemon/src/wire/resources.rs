@@ -41,6 +41,8 @@ pub fn cgroup(h: &HostConfig) -> Cgroup {
         write_bps: rates(&h.blkio_device_write_bps),
         read_iops: rates(&h.blkio_device_read_iops),
         write_iops: rates(&h.blkio_device_write_iops),
+        cpu_rt_period: h.cpu_realtime_period,
+        cpu_rt_runtime: h.cpu_realtime_runtime,
         isolation: h.isolation.clone(),
     }
 }
@@ -149,6 +151,8 @@ pub fn host_config(c: &Cgroup) -> HostConfig {
         blkio_device_write_bps: rates(&c.write_bps),
         blkio_device_read_iops: rates(&c.read_iops),
         blkio_device_write_iops: rates(&c.write_iops),
+        cpu_realtime_period: c.cpu_rt_period,
+        cpu_realtime_runtime: c.cpu_rt_runtime,
         isolation: c.isolation.clone(),
         ..HostConfig::default()
     }

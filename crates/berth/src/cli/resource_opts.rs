@@ -88,7 +88,7 @@ impl ResourceOpts {
                 .map_err(|e| flag(v, "--memory-reservation", e.to_string()))?,
             None => 0,
         };
-        let mut h = HostConfig {
+        let h = HostConfig {
             cgroup_parent: self.cgroup_parent.clone().unwrap_or_default(),
             cpuset_cpus: self.cpuset_cpus.clone().unwrap_or_default(),
             cpuset_mems: self.cpuset_mems.clone().unwrap_or_default(),
@@ -116,18 +116,11 @@ impl ResourceOpts {
                 "--device-write-iops",
                 false,
             )?),
+            cpu_realtime_period: self.cpu_rt_period.unwrap_or(0),
+            cpu_realtime_runtime: self.cpu_rt_runtime.unwrap_or(0),
             isolation: self.isolation.clone().unwrap_or_default(),
             ..HostConfig::default()
         };
-        // Untyped in berth: the daemon refuses them by name.
-        for (key, v) in [
-            ("CpuRealtimePeriod", self.cpu_rt_period),
-            ("CpuRealtimeRuntime", self.cpu_rt_runtime),
-        ] {
-            if let Some(v) = v {
-                h.rest.insert(key.into(), v.into());
-            }
-        }
         Ok(h)
     }
 }
@@ -232,6 +225,6 @@ mod tests {
         assert_eq!(h.oom_kill_disable, Some(false));
         assert_eq!(h.blkio_device_read_bps.unwrap()[0].rate, 1 << 20);
         assert_eq!(h.blkio_weight_device, Some(vec![]));
-        assert_eq!(h.rest["CpuRealtimeRuntime"], 1000);
+        assert_eq!(h.cpu_realtime_runtime, 1000);
     }
 }
