@@ -24,6 +24,7 @@ pub mod cgroup_update;
 pub mod devices;
 pub mod exec;
 pub mod handle;
+pub mod health;
 pub mod logfile;
 pub mod memory;
 pub mod monitor;

@@ -301,9 +301,20 @@ fn update_writes_a_running_containers_cgroup_and_inspect() {
     assert_eq!(v1("pids", "berth", &id, "pids.max"), "max");
     assert_eq!(v1("cpu", "berth", &id, "cpu.cfs_quota_us"), "-1");
     assert_eq!(d.inspect(&id, "{{.HostConfig.PidsLimit}}"), "-1");
-    // A restart policy in the same request is recorded.
-    d.docker(&["update", "--restart", "no", &id]).ok();
-    assert_eq!(d.inspect(&id, "{{.HostConfig.RestartPolicy.Name}}"), "no");
+    // A restart policy is recorded.
+    d.docker(&["update", "--restart", "on-failure:3", &id]).ok();
+    assert_eq!(
+        d.inspect(
+            &id,
+            "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}"
+        ),
+        "on-failure 3"
+    );
+    // A paused container is updated live, as Docker does.
+    d.docker(&["pause", &id]).ok();
+    d.docker(&["update", "--pids-limit", "60", &id]).ok();
+    assert_eq!(v1("pids", "berth", &id, "pids.max"), "60");
+    d.docker(&["unpause", &id]).ok();
     // The bundle records it too.
     let bundle = d
         .root
@@ -428,6 +439,17 @@ fn update_conflicts_get_dockers_messages() {
     let out = d.berth(&["update", "--cpu-shares", "256", &id]).ok();
     assert_eq!(out.trim(), id);
     assert_eq!(d.inspect(&id, "{{.HostConfig.CpuShares}}"), "256");
+    let rm = d
+        .docker(&["create", "--rm", "busybox", "true"])
+        .ok()
+        .trim()
+        .to_string();
+    d.docker(&["update", "--restart", "always", &rm]).fails_with(
+        1,
+        &format!(
+            "Cannot update container {rm}: Restart policy cannot be updated because AutoRemove is enabled for the container"
+        ),
+    );
     d.docker(&["update", "-m", "64m", "nosuch"])
         .fails_with(1, "No such container: nosuch");
 }

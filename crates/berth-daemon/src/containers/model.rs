@@ -86,6 +86,9 @@ pub struct Spec {
     pub limits: super::limits::Limits,
     /// Cgroup settings beyond `resources`: parent, cpusets, block I/O, ...
     pub cgroup: super::resources::Cgroup,
+    /// Its healthcheck (the image's merged in at create).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<berth_image::config::HealthConfig>,
 }
 
 /// Terminal and standard streams of a container or an exec.
@@ -401,6 +404,10 @@ impl Spec {
         if self.user.is_empty() {
             self.user = image.user.clone();
         }
+        self.healthcheck = berth_image::config::HealthConfig::merged(
+            self.healthcheck.as_ref(),
+            image.healthcheck.as_ref(),
+        );
         let mut labels = image.labels.clone().unwrap_or_default();
         labels.append(&mut self.labels);
         self.labels = labels;
