@@ -138,6 +138,48 @@ pub struct HostConfig {
     pub memory_swappiness: Option<i64>,
     #[serde(default)]
     pub pids_limit: Option<i64>,
+    /// `--cgroup-parent`: the cgroup the container's goes under.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub cgroup_parent: String,
+    /// `--cpuset-cpus`: CPUs allowed (`0-3`, `0,1`).
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub cpuset_cpus: String,
+    /// `--cpuset-mems`: memory nodes allowed.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub cpuset_mems: String,
+    /// `--memory-reservation`: the soft memory limit.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub memory_reservation: i64,
+    /// `--oom-kill-disable`.
+    #[serde(default)]
+    pub oom_kill_disable: Option<bool>,
+    /// `--blkio-weight`: relative block I/O weight, 10 to 1000 (0: none).
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub blkio_weight: u16,
+    /// `--blkio-weight-device`.
+    #[serde(default)]
+    pub blkio_weight_device: Option<Vec<WeightDevice>>,
+    /// `--device-read-bps`.
+    #[serde(default)]
+    pub blkio_device_read_bps: Option<Vec<ThrottleDevice>>,
+    /// `--device-write-bps`.
+    #[serde(default)]
+    pub blkio_device_write_bps: Option<Vec<ThrottleDevice>>,
+    /// `--device-read-iops`.
+    #[serde(rename = "BlkioDeviceReadIOps", default)]
+    pub blkio_device_read_iops: Option<Vec<ThrottleDevice>>,
+    /// `--device-write-iops`.
+    #[serde(rename = "BlkioDeviceWriteIOps", default)]
+    pub blkio_device_write_iops: Option<Vec<ThrottleDevice>>,
+    /// `--cpu-rt-period`: microseconds.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub cpu_realtime_period: i64,
+    /// `--cpu-rt-runtime`: microseconds of real-time scheduling per period.
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub cpu_realtime_runtime: i64,
+    /// `--isolation`: on Linux only `default` (or empty).
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub isolation: String,
     #[serde(default)]
     pub init: Option<bool>,
     #[serde(default)]
@@ -235,6 +277,28 @@ pub struct HostConfig {
     /// Fields berth does not implement; refused unless unset.
     #[serde(flatten)]
     pub rest: BTreeMap<String, Value>,
+}
+
+/// One `--blkio-weight-device`: a block device and its weight.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct WeightDevice {
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub path: String,
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub weight: u16,
+}
+
+/// One `--device-{read,write}-{bps,iops}`: a block device and its rate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct ThrottleDevice {
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub path: String,
+    #[serde(default, deserialize_with = "crate::null_default")]
+    pub rate: u64,
 }
 
 /// One `--device`: a host path, where it goes in the container, and the cgroup access.

@@ -20,6 +20,7 @@
 
 pub mod capabilities;
 pub mod cgroup;
+pub mod cgroup_update;
 pub mod devices;
 pub mod exec;
 pub mod handle;
@@ -35,6 +36,7 @@ pub mod sealed;
 pub mod seccomp;
 pub mod spec;
 pub mod stats;
+pub mod tuning;
 pub mod userns;
 pub mod userns_netns;
 mod userns_spec;

@@ -135,6 +135,41 @@ pub struct Resources {
     pub cpu_shares: u64,
     /// Maximum number of tasks.
     pub pids_limit: Option<i64>,
+    /// Cpusets, the soft memory limit, OOM killer and block I/O (see [`crate::tuning`]).
+    pub tuning: crate::tuning::Tuning,
+}
+
+impl Resources {
+    /// The OCI form of these limits (no device rules): what create applies and `update`
+    /// writes again.
+    pub fn to_oci(&self) -> Result<LinuxResources, OciSpecError> {
+        let r = self;
+        let mut resources = LinuxResourcesBuilder::default();
+        if r.memory > 0 {
+            let mut memory = LinuxMemoryBuilder::default().limit(r.memory);
+            if r.memory_swap != 0 && crate::cgroup::controllers().swap {
+                memory = memory.swap(r.memory_swap);
+            }
+            resources = resources.memory(memory.build()?);
+        }
+        // A quota of -1 is written too: an update lifting a quota says so.
+        if r.cpu_shares > 0 || r.cpu_quota != 0 {
+            let mut cpu = LinuxCpuBuilder::default();
+            if r.cpu_shares > 0 {
+                cpu = cpu.shares(r.cpu_shares);
+            }
+            if r.cpu_quota != 0 {
+                cpu = cpu.quota(r.cpu_quota).period(r.cpu_period);
+            }
+            resources = resources.cpu(cpu.build()?);
+        }
+        if let Some(p) = r.pids_limit.filter(|p| *p > 0) {
+            resources = resources.pids(LinuxPidsBuilder::default().limit(p).build()?);
+        }
+        let mut resources = resources.build()?;
+        self.tuning.apply(&mut resources)?;
+        Ok(resources)
+    }
 }
 
 /// Everything needed to write a container's `config.json`.
@@ -447,7 +482,6 @@ impl RunSpec {
     }
 
     fn resources(&self) -> Result<LinuxResources, OciSpecError> {
-        let r = &self.resources;
         // Every device for a privileged container; else Docker's defaults, then its own.
         let rules = if self.privileged {
             vec!["a *:* rwm".parse().expect("a valid rule")]
@@ -460,28 +494,9 @@ impl RunSpec {
             .iter()
             .map(|r| r.to_oci())
             .collect::<Result<Vec<_>, _>>()?;
-        let mut resources = LinuxResourcesBuilder::default().devices(rules);
-        if r.memory > 0 {
-            let mut memory = LinuxMemoryBuilder::default().limit(r.memory);
-            if r.memory_swap != 0 && crate::cgroup::controllers().swap {
-                memory = memory.swap(r.memory_swap);
-            }
-            resources = resources.memory(memory.build()?);
-        }
-        if r.cpu_shares > 0 || r.cpu_quota > 0 {
-            let mut cpu = LinuxCpuBuilder::default();
-            if r.cpu_shares > 0 {
-                cpu = cpu.shares(r.cpu_shares);
-            }
-            if r.cpu_quota > 0 {
-                cpu = cpu.quota(r.cpu_quota).period(r.cpu_period);
-            }
-            resources = resources.cpu(cpu.build()?);
-        }
-        if let Some(p) = r.pids_limit.filter(|p| *p > 0) {
-            resources = resources.pids(LinuxPidsBuilder::default().limit(p).build()?);
-        }
-        resources.build()
+        let mut resources = self.resources.to_oci()?;
+        resources.set_devices(Some(rules));
+        Ok(resources)
     }
 }
 
@@ -543,6 +558,7 @@ pub(crate) mod tests {
                 cpu_period: 100_000,
                 cpu_shares: 512,
                 pids_limit: Some(10),
+                tuning: Default::default(),
             },
             init: Some("/usr/bin/berth".into()),
             rootfs_propagation: None,

@@ -38,10 +38,10 @@ fn exec_bodies_docker_py_sends_are_accepted() {
     let (status, _, resp) = d.http(
         "POST",
         "/containers/create",
-        br#"{"Image":"busybox","Cmd":["true"],"HostConfig":{"CgroupParent":"x","ContainerIDFile":"/tmp/x"}}"#,
+        br#"{"Image":"busybox","Cmd":["true"],"HostConfig":{"StorageOpt":{"size":"1G"},"ContainerIDFile":"/tmp/x"}}"#,
     );
     assert_eq!(status, 501, "{resp}");
-    assert!(resp.contains("HostConfig.CgroupParent"), "{resp}");
+    assert!(resp.contains("HostConfig.StorageOpt"), "{resp}");
     assert!(!resp.contains("ContainerIDFile"), "{resp}");
     // The real client, end to end.
     let script = format!(

@@ -80,6 +80,8 @@ pub struct BuildOptions {
     pub network: String,
     /// `--add-host` entries of RUN steps (`name:ip`).
     pub extra_hosts: Vec<String>,
+    /// `--shm-size` of RUN steps, bytes; 0 is Docker's 64 MiB.
+    pub shm_size: i64,
 }
 
 /// The build service.

@@ -213,6 +213,7 @@ async fn execute(
             ..Default::default()
         },
         mounts: mounts.mounts.iter().map(MountSpec::from).collect(),
+        shm_size: st.shared.opts.shm_size,
         ..Spec::default()
     };
     let stubs = mount_stubs(&b, &image, &mounts.mounts)?;

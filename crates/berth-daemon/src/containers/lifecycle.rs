@@ -405,7 +405,7 @@ impl Containers {
             this.network.detach(&rec.id);
             this.unmount_volumes(&rec);
             this.unmount_shm(&rec);
-            Ok(this.last_exit(&rec.id))
+            Ok(this.last_exit(&rec))
         })
         .await;
         let Ok((code, oom, finished)) = exit else {
@@ -470,7 +470,8 @@ impl Containers {
     /// How the last run of `id` ended: exit code, OOM kill, end time. The monitor writes
     /// exit.json before closing its socket; a monitor that died without recording one
     /// (killed, or the host rebooted) leaves the exit unknown: 255, as Docker. Blocks.
-    fn last_exit(&self, id: &str) -> (i64, bool, String) {
+    fn last_exit(&self, rec: &Record) -> (i64, bool, String) {
+        let id = rec.id.as_str();
         let paths = self.paths(id);
         if let Some(e) = berth_runtime::handle::read_exit(&paths.exit) {
             return (i64::from(e.exit_code), e.oom_killed, e.finished_at);
@@ -478,7 +479,7 @@ impl Containers {
         let log = std::fs::read_to_string(&paths.monitor_log).unwrap_or_default();
         tracing::error!(container.id = %id, monitor.log = %log.trim(), "monitor ended without recording an exit");
         // Its runtime deletes the rest before the next start (see the monitor).
-        berth_runtime::cgroup::remove_empty(&spec::cgroup_path(id));
+        berth_runtime::cgroup::remove_empty(&rec.spec.cgroup.path(id));
         (255, false, berth_runtime::logfile::now())
     }
 

@@ -84,6 +84,8 @@ pub struct Spec {
     pub device_cgroup_rules: Option<Vec<String>>,
     /// Kernel parameters, rlimits and OOM score.
     pub limits: super::limits::Limits,
+    /// Cgroup settings beyond `resources`: parent, cpusets, block I/O, ...
+    pub cgroup: super::resources::Cgroup,
     /// Its healthcheck (the image's merged in at create).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<berth_image::config::HealthConfig>,

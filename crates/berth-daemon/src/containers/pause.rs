@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{Container, Containers, Status, spec};
+use super::{Container, Containers, Status};
 use crate::error::{Error, Result};
 
 impl Containers {
@@ -19,7 +19,7 @@ impl Containers {
                 rec.id
             )));
         }
-        freeze(&rec.id, true)
+        freeze(rec.spec.cgroup.path(&rec.id), true)
             .await
             .map_err(|e| Error::internal(&format!("cannot pause container {}", rec.id), e))?;
         let rec = self.save(c, |r| r.state.paused = true).await?;
@@ -46,9 +46,12 @@ impl Containers {
     /// Thaws `c` and records it (also before a kill reaches a paused container).
     pub(super) async fn thaw(self: &Arc<Self>, c: &Arc<Container>) -> Result<()> {
         let id = c.id.clone();
-        freeze(&id, false)
-            .await
-            .map_err(|e| Error::internal(&format!("Cannot unpause container {id}"), e))?;
+        match freeze(c.record().spec.cgroup.path(&id), false).await {
+            Ok(()) => {}
+            // A SIGKILL may end a frozen container, and its monitor remove the cgroup, first.
+            Err(e) if matches!(e.err.raw_os_error(), Some(libc::ENOENT | libc::ENODEV)) => {}
+            Err(e) => return Err(Error::internal(&format!("Cannot unpause container {id}"), e)),
+        }
         self.save(c, |r| r.state.paused = false).await?;
         Ok(())
     }
@@ -69,11 +72,11 @@ pub(super) fn running(rec: &super::Record) -> Result<()> {
     }
 }
 
+/// Freezes or thaws the cgroup at `cgroup` (the container's, under its parent).
 async fn freeze(
-    id: &str,
+    cgroup: String,
     frozen: bool,
 ) -> std::result::Result<(), berth_runtime::cgroup::WriteError> {
-    let cgroup = spec::cgroup_path(id);
     tokio::task::spawn_blocking(move || berth_runtime::cgroup::freeze(&cgroup, frozen))
         .await
         .expect("freeze task")

@@ -178,7 +178,8 @@ fn added_gid(group_file: &str, g: &str) -> Result<u32> {
     }
 }
 
-/// The cgroup of container `id`, relative to each hierarchy's root.
+/// The cgroup of container `id` under berth's own, relative to each hierarchy's root; one with
+/// a `--cgroup-parent` is elsewhere: see [`super::resources::Cgroup::path`].
 pub fn cgroup_path(id: &str) -> String {
     format!("/berth/{id}")
 }
@@ -236,7 +237,10 @@ fn extra_mount(m: &MountSpec, volume: &dyn Fn(&str) -> Result<PathBuf>) -> Resul
 }
 
 /// The runtime's limits: Docker's defaults for the CFS period and for swap.
-fn limits(r: &Resources) -> berth_runtime::Resources {
+pub(crate) fn limits(
+    r: &Resources,
+    cgroup: &super::resources::Cgroup,
+) -> Result<berth_runtime::Resources> {
     let (cpu_quota, cpu_period) = if r.nano_cpus > 0 {
         (r.nano_cpus * 100_000 / 1_000_000_000, 100_000)
     } else if r.cpu_period > 0 {
@@ -249,14 +253,15 @@ fn limits(r: &Resources) -> berth_runtime::Resources {
         (m, 0) => m * 2,
         (_, s) => s,
     };
-    berth_runtime::Resources {
+    Ok(berth_runtime::Resources {
         memory: r.memory,
         memory_swap,
         cpu_quota,
         cpu_period,
         cpu_shares: r.cpu_shares as u64,
         pids_limit: r.pids_limit,
-    }
+        tuning: cgroup.tuning()?,
+    })
 }
 
 /// The runtime spec for a container record; `exe` is berth's own binary, the init of `--init`
@@ -311,8 +316,8 @@ pub fn run_spec(
         } else {
             64 * 1024 * 1024
         },
-        cgroup_path: cgroup_path(&rec.id),
-        resources: limits(&spec.resources),
+        cgroup_path: spec.cgroup.path(&rec.id),
+        resources: limits(&spec.resources, &spec.cgroup)?,
         init: (spec.init == Some(true)).then(|| exe.to_path_buf()),
         rootfs_propagation: None,
         capabilities: berth_runtime::spec::DEFAULT_CAPS.to_vec(),

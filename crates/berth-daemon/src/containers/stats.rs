@@ -195,7 +195,7 @@ fn target(c: &Container) -> Option<Target> {
         NetworkMode::Container { .. } | NetworkMode::Network { .. } => pid,
     };
     Some(Target {
-        cgroup: super::spec::cgroup_path(&rec.id),
+        cgroup: rec.spec.cgroup.path(&rec.id),
         net_pid,
     })
 }

@@ -23,13 +23,13 @@ impl Containers {
                 "Error running ps: ps_args contains a NUL byte",
             ));
         }
-        let pids: BTreeSet<i32> =
-            match berth_runtime::cgroup::procs(&super::spec::cgroup_path(&rec.id)) {
-                Ok(pids) => pids.into_iter().collect(),
-                // The container ended after the check above: its cgroup is gone.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_running()),
-                Err(e) => return Err(Error::internal("reading the container's processes", e)),
-            };
+        let pids: BTreeSet<i32> = match berth_runtime::cgroup::procs(&rec.spec.cgroup.path(&rec.id))
+        {
+            Ok(pids) => pids.into_iter().collect(),
+            // The container ended after the check above: its cgroup is gone.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_running()),
+            Err(e) => return Err(Error::internal("reading the container's processes", e)),
+        };
         let out = tokio::process::Command::new("ps")
             .args(ps_args.split_whitespace())
             .output()

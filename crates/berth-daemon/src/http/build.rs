@@ -43,7 +43,6 @@ const UNSUPPORTED: &[&str] = &[
     "cpusetmems",
     "cpuperiod",
     "cpuquota",
-    "shmsize",
     "ulimits",
     "outputs",
 ];
@@ -98,7 +97,22 @@ fn options(q: &Query) -> Result<BuildOptions, Error> {
         cache_from: json_param(q, "cachefrom")?,
         network: network.into(),
         extra_hosts: extra_hosts(q)?,
+        shm_size: shm_size(q)?,
     })
+}
+
+/// `shmsize`: bytes of the RUN steps' `/dev/shm` (0: Docker's 64 MiB).
+fn shm_size(q: &Query) -> Result<i64, Error> {
+    let size = match q.get("shmsize").unwrap_or("") {
+        "" => 0,
+        v => v
+            .parse::<i64>()
+            .map_err(|_| Error::invalid(format!("invalid value for shmsize: {v}")))?,
+    };
+    if size < 0 {
+        return Err(Error::invalid("SHM size can not be less than 0"));
+    }
+    Ok(size)
 }
 
 /// `extrahosts` (repeated, `name:ip` each, as the docker CLI sends `--add-host`).

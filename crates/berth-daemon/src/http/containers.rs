@@ -46,11 +46,11 @@ async fn create(
 ) -> Result<(StatusCode, Json<CreateResponse>), Error> {
     let req: CreateRequest = berth_api::fields::decode_create(&body)
         .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
-    let mut spec = crate::wire::create::spec(req, &d.config.runtimes)?;
+    let (mut spec, mut warnings) = crate::wire::create::spec(req, &d.config.runtimes)?;
     crate::userns::check(&spec, &d.config.security)?;
     super::container_net::resolve(&d, &mut spec)?;
     crate::containers::namespaces::resolve_donors(&d.containers, &mut spec.namespaces);
-    let mut warnings = super::container_net::warnings(&spec);
+    warnings.extend(super::container_net::warnings(&spec));
     warnings.extend(crate::wire::create::security_warnings(&spec));
     let name = q.get("name").filter(|n| !n.is_empty()).map(str::to_string);
     let (id, more) = crate::blocking::run("creating a container", move || {

@@ -25,6 +25,7 @@ mod swarm;
 mod system;
 pub mod tls;
 mod top;
+mod update;
 mod volumes;
 
 use std::convert::Infallible;
@@ -54,6 +55,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(exec::routes())
         .merge(top::routes())
         .merge(stats::routes())
+        .merge(update::routes())
         .merge(archive::routes())
         .merge(volumes::routes())
         .merge(networks::routes())

@@ -72,7 +72,7 @@ impl Images {
             // A paused container stays paused: thawing it after the commit would unpause it.
             let state = c.record().state;
             let frozen = opts.pause && state.status == Status::Running && !state.paused;
-            let cgroup = crate::containers::spec::cgroup_path(&r.id);
+            let cgroup = r.spec.cgroup.path(&r.id);
             if frozen {
                 berth_runtime::cgroup::freeze(&cgroup, true)
                     .map_err(|e| Error::internal("pausing the container", e))?;

@@ -64,6 +64,15 @@ pub fn strings(c: &Config) -> Result<()> {
 /// Docker's range checks on the resources berth implements (`verifyPlatformContainerResources`,
 /// then ShmSize).
 pub fn resources(h: &HostConfig) -> Result<()> {
+    resources_of(h, false)
+}
+
+/// The checks of an update's resources: a swap limit alone is fine there.
+pub fn update_resources(h: &HostConfig) -> Result<()> {
+    resources_of(h, true)
+}
+
+fn resources_of(h: &HostConfig, update: bool) -> Result<()> {
     let fail = |m: String| Err(Error::invalid(m));
     if h.memory != 0 && h.memory < MIN_MEMORY {
         return fail("Minimum memory limit allowed is 6MB".into());
@@ -73,7 +82,7 @@ pub fn resources(h: &HostConfig) -> Result<()> {
             "Minimum memoryswap limit should be larger than memory limit, see usage".into(),
         );
     }
-    if h.memory == 0 && h.memory_swap > 0 {
+    if h.memory == 0 && h.memory_swap > 0 && !update {
         return fail(
             "You should always set the Memory limit when using Memoryswap limit, see usage".into(),
         );

@@ -10,8 +10,9 @@ use crate::containers::limits::{Limits, Ulimit};
 use crate::containers::{NetworkMode, Resources, RestartPolicy, Spec, Stdio};
 use crate::error::{Error, Result};
 
-/// The spec of a create request, or why it is refused; `runtimes` are the daemon's.
-pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
+/// The spec of a create request and Docker's warnings about it, or why it is refused;
+/// `runtimes` are the daemon's.
+pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<(Spec, Vec<String>)> {
     if req.config.image.is_empty() {
         return Err(Error::invalid(
             "Config cannot be empty in order to create a container",
@@ -44,8 +45,9 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<Spec> {
     (spec.devices, spec.device_cgroup_rules) =
         super::devices::requested(&req.host_config, &runtime)?;
     crate::containers::spec::check_host_support(&spec.resources)?;
+    let warnings = spec.cgroup.check(spec.resources.memory)?;
     spec.limits.check(&spec.network)?;
-    Ok(spec)
+    Ok((spec, warnings))
 }
 
 /// The spec Docker's config and host config describe, checked or not (a record of an older
@@ -125,6 +127,7 @@ pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
             }),
             oom_score_adj: h.oom_score_adj,
         },
+        cgroup: super::resources::cgroup(h),
         // Read, with its checks, by `spec`.
         healthcheck: None,
         // Read, with their checks, by `spec`.
@@ -240,11 +243,5 @@ fn check_host_config(h: &HostConfig) -> Result<()> {
             "berth does not support log options yet",
         ));
     }
-    if h.memory_swappiness.is_some_and(|s| s != -1) {
-        return Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            "berth does not support HostConfig.MemorySwappiness yet",
-        ));
-    }
-    Ok(())
+    super::resources::isolation(&h.isolation)
 }

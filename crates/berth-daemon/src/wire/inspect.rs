@@ -105,7 +105,6 @@ fn typed_host_config(s: &Spec) -> HostConfig {
         cpu_shares: r.cpu_shares,
         cpu_period: r.cpu_period,
         cpu_quota: r.cpu_quota,
-        memory_swappiness: None,
         pids_limit: r.pids_limit,
         init: s.init,
         console_size: s.console_size,
@@ -169,6 +168,7 @@ fn typed_host_config(s: &Spec) -> HostConfig {
         oom_score_adj: s.limits.oom_score_adj,
         group_add: s.group_add.clone(),
         rest: Default::default(),
+        ..super::resources::host_config(&s.cgroup)
     }
 }
 

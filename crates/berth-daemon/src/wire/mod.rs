@@ -3,7 +3,7 @@
 //! (with Docker's checks and messages, and berth's refusals of what it cannot honour), and a
 //! record becomes Docker's `Config` and `HostConfig` again for inspect.
 
-mod checks;
+pub(crate) mod checks;
 pub mod commit;
 pub mod create;
 mod devices;
@@ -13,4 +13,5 @@ pub mod inspect;
 pub mod mounts;
 mod namespaces;
 pub mod net;
+pub mod resources;
 mod security;

@@ -152,6 +152,30 @@ impl Runtime for External {
         self.run_for_pid(&log, "exec", options, &pid_file, id, stdio)
     }
 
+    fn update(
+        &self,
+        id: &str,
+        _cgroup: &str,
+        resources: &oci_spec::runtime::LinuxResources,
+    ) -> Result<(), ProcessError> {
+        let json = serde_json::to_vec(resources).expect("resources serialize");
+        let (read, write) = nix::unistd::pipe()
+            .map_err(|e| ProcessError::runtime(format!("making a pipe: {e}")))?;
+        // Far below a pipe's capacity: written whole before the runtime starts reading.
+        std::io::Write::write_all(&mut fs::File::from(write), &json)
+            .map_err(|e| ProcessError::runtime(format!("writing the resources: {e}")))?;
+        let stdio = match Stdio::null() {
+            Stdio::Fds { stdout, stderr, .. } => Stdio::Fds {
+                stdin: read,
+                stdout,
+                stderr,
+            },
+            other => other,
+        };
+        let options = vec!["--resources".into(), "-".into()];
+        self.run(&self.log(id), "update", options, id, stdio)
+    }
+
     fn delete(&self, id: &str) -> Result<(), ProcessError> {
         if !self.state_root.join(id).exists() {
             return Ok(());

@@ -69,6 +69,17 @@ pub trait Runtime {
     /// returns its pid.
     fn exec(&self, id: &str, process: &Path, stdio: Stdio) -> Result<Pid, ProcessError>;
 
+    /// Gives running container `id`, whose cgroup is `cgroup` (relative to the hierarchy root),
+    /// the limits `resources` sets (`docker update`). Unlike the calls above it forks nothing
+    /// in the caller (it writes cgroup files, or runs the runtime binary), so the daemon may
+    /// call it.
+    fn update(
+        &self,
+        id: &str,
+        cgroup: &str,
+        resources: &oci_spec::runtime::LinuxResources,
+    ) -> Result<(), ProcessError>;
+
     /// Removes container `id` (forcibly: what still runs in it is killed). Deleting a container
     /// the runtime does not know is not an error.
     fn delete(&self, id: &str) -> Result<(), ProcessError>;

@@ -53,6 +53,9 @@ pub struct BuildArgs {
     /// Set the networking mode for the RUN instructions during build (host, none).
     #[arg(long)]
     network: Option<String>,
+    /// Size of /dev/shm of the RUN instructions.
+    #[arg(long)]
+    shm_size: Option<String>,
     /// Remove intermediate containers after a successful build.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     rm: bool,
@@ -271,6 +274,9 @@ fn query(a: &BuildArgs, dockerfile: &str) -> Result<String> {
     }
     if let Some(n) = &a.network {
         q.push(format!("networkmode={}", enc(n)));
+    }
+    if let Some(s) = &a.shm_size {
+        q.push(format!("shmsize={}", super::run::bytes_arg(s)?));
     }
     if let Some(p) = &a.platform {
         q.push(format!("platform={}", enc(p)));

@@ -18,6 +18,7 @@ mod networks;
 mod ns_opts;
 mod port;
 mod progress;
+mod resource_opts;
 mod run;
 mod security_opts;
 mod sig_proxy;
@@ -26,6 +27,7 @@ mod system;
 mod system_df;
 mod template;
 mod term;
+mod update;
 mod volumes;
 
 use std::process::ExitCode;
@@ -72,6 +74,8 @@ enum Command {
     Attach(attach::AttachArgs),
     /// Stop one or more running containers.
     Stop(containers::StopArgs),
+    /// Update configuration of one or more containers.
+    Update(update::UpdateArgs),
     /// Restart one or more containers.
     Restart(containers::StopArgs),
     /// Kill one or more running containers.
@@ -224,6 +228,7 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Start(a) => containers::start(&client, a).await,
         Command::Attach(a) => attach::attach(&client, a).await,
         Command::Stop(a) => containers::stop(&client, a, "stop").await,
+        Command::Update(a) => update::update(&client, a).await,
         Command::Restart(a) => containers::stop(&client, a, "restart").await,
         Command::Kill(a) => containers::kill(&client, a).await,
         Command::Rm(a) => containers::rm(&client, a).await,

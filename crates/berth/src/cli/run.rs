@@ -97,6 +97,8 @@ pub struct ContainerOpts {
     devices: super::device_opts::DeviceOpts,
     #[command(flatten)]
     limits: super::limit_opts::LimitOpts,
+    #[command(flatten)]
+    resources: super::resource_opts::ResourceOpts,
     /// The image.
     image: String,
     /// Command and arguments.
@@ -152,6 +154,7 @@ pub fn env_list(env_files: &[String], env: &[String]) -> Result<Vec<String>> {
 fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<String>)> {
     let devices = o.devices.parse()?;
     let limits = o.limits.parse()?;
+    let resources = o.resources.parse()?;
     let env = env_list(&o.env_file, &o.env)?;
     let mut labels: BTreeMap<String, String> = o
         .label
@@ -244,7 +247,7 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
             ulimits: Some(limits.ulimits),
             oom_score_adj: limits.oom_score_adj,
             group_add: limits.group_add,
-            ..HostConfig::default()
+            ..resources
         },
         networking_config: Some(NetworkingConfig {
             endpoints_config: net.endpoints,

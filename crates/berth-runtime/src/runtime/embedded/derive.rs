@@ -35,6 +35,8 @@ pub(super) struct AfterCreate {
     pub(super) cgroup: Option<String>,
     /// The task limit.
     pub(super) pids: Option<i64>,
+    /// `memory.disableOOMKiller`, which libcontainer 0.7 never applies (it passes `false`).
+    pub(super) oom_kill_disable: bool,
     /// The spec's device rules, for the v2 filter.
     pub(super) devices: Vec<crate::devices::Rule>,
 }
@@ -65,6 +67,10 @@ pub(super) fn derive_bundle(bundle: &Path) -> Result<Derived, ProcessError> {
                 .map(|p| p.limit())
                 .filter(|l| *l > 0);
             resources.set_pids(None);
+            after.oom_kill_disable = resources
+                .memory()
+                .and_then(|m| m.disable_oom_killer())
+                .unwrap_or(false);
         }
         seccomp = linux.seccomp_mut().take();
     }

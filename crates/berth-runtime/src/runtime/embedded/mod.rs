@@ -119,6 +119,9 @@ impl Runtime for Embedded {
             if let Some(limit) = after.pids {
                 crate::cgroup::set_pids_limit(cgroup, limit).map_err(ProcessError::runtime)?;
             }
+            if after.oom_kill_disable {
+                crate::cgroup_update::disable_oom_killer(cgroup).map_err(ProcessError::runtime)?;
+            }
         }
         Ok(pid)
     }
@@ -127,6 +130,16 @@ impl Runtime for Embedded {
         Container::load(self.state_root.join(id))
             .and_then(|mut c| c.start())
             .map_err(classify)
+    }
+
+    fn update(
+        &self,
+        _id: &str,
+        cgroup: &str,
+        resources: &oci_spec::runtime::LinuxResources,
+    ) -> Result<(), ProcessError> {
+        // libcontainer has no update: the files are written here (see `cgroup_update`).
+        crate::cgroup_update::update(cgroup, resources).map_err(ProcessError::runtime)
     }
 
     fn exec(&self, id: &str, process: &Path, stdio: Stdio) -> Result<Pid, ProcessError> {
