@@ -263,3 +263,36 @@ print(ct.attrs["HostConfig"]["RestartPolicy"], ct.attrs["State"]["ExitCode"])
         "{'Name': 'on-failure', 'MaximumRetryCount': 1} 7"
     );
 }
+
+#[test]
+fn update_changes_the_policy_of_the_next_exit() {
+    let d = TestDaemon::with_busybox(&[]);
+    let id = run_d(
+        &d,
+        &[],
+        "trap 'exit 4' TERM; while true; do busybox sleep 0.05; done",
+    );
+    d.docker(&["update", "--restart", "on-failure:1", &id]).ok();
+    assert_eq!(
+        d.inspect(
+            &id,
+            "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}"
+        ),
+        "on-failure 1"
+    );
+    // Its own exit (not a user's stop) follows the new policy.
+    let pid = d.inspect(&id, "{{.State.Pid}}");
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    wait_for("the restart", || {
+        d.inspect(&id, "{{.State.Status}} {{.RestartCount}}") == "running 1"
+    });
+    let rm = run_d(&d, &["--rm"], "busybox sleep 1000");
+    d.docker(&["update", "--restart", "always", &rm])
+        .fails_with(
+            1,
+            "Restart policy cannot be updated because AutoRemove is enabled for the container",
+        );
+}

@@ -50,7 +50,12 @@ impl Containers {
             Ok(()) => {}
             // A SIGKILL may end a frozen container, and its monitor remove the cgroup, first.
             Err(e) if matches!(e.err.raw_os_error(), Some(libc::ENOENT | libc::ENODEV)) => {}
-            Err(e) => return Err(Error::internal(&format!("Cannot unpause container {id}"), e)),
+            Err(e) => {
+                return Err(Error::internal(
+                    &format!("Cannot unpause container {id}"),
+                    e,
+                ));
+            }
         }
         self.save(c, |r| r.state.paused = false).await?;
         Ok(())

@@ -70,7 +70,10 @@ async fn version() -> Json<Version> {
 async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
     let all = d.containers.list();
     // Docker's counts by state word: a restarting container counts as stopped.
-    let states: Vec<&str> = all.iter().map(|c| c.record().state.docker_status()).collect();
+    let states: Vec<&str> = all
+        .iter()
+        .map(|c| c.record().state.docker_status())
+        .collect();
     let count = |s: &str| states.iter().filter(|&&w| w == s).count() as u64;
     let mem_total = std::fs::read_to_string("/proc/meminfo")
         .ok()
