@@ -478,8 +478,13 @@ impl Containers {
         }
         let log = std::fs::read_to_string(&paths.monitor_log).unwrap_or_default();
         tracing::error!(container.id = %id, monitor.log = %log.trim(), "monitor ended without recording an exit");
-        // Its runtime deletes the rest before the next start (see the monitor).
+        // Its runtime deletes the rest before the next start (see the monitor); what the
+        // monitor mounted goes now.
         berth_runtime::cgroup::remove_empty(&rec.spec.cgroup.path(id));
+        let _ = nix::mount::umount2(
+            &paths.bundle.join("rootfs"),
+            nix::mount::MntFlags::MNT_DETACH,
+        );
         (255, false, berth_runtime::logfile::now())
     }
 
@@ -489,14 +494,6 @@ impl Containers {
     pub fn restore(self: &Arc<Self>) {
         let mut lost = Vec::new();
         for c in self.list() {
-            if c.record().build_step {
-                // Its build died with the previous daemon.
-                let this = self.clone();
-                tokio::spawn(async move {
-                    let _ = this.remove(&c, true, true).await;
-                });
-                continue;
-            }
             if c.status() == Status::Running {
                 self.restore_volumes(&c.record());
                 let handle = MonitorHandle::attach(&self.socket(&c.id));
@@ -509,8 +506,15 @@ impl Containers {
                 } else {
                     // Whether it starts again is decided below, as for the stopped ones.
                     c.restart.lock().expect("restart lock").cancel();
-                    lost.push(c);
+                    lost.push(c.clone());
                 }
+            }
+            if c.record().build_step {
+                // Its build died with the previous daemon; the exit is recorded as above.
+                let this = self.clone();
+                tokio::spawn(async move {
+                    let _ = this.remove(&c, true, true).await;
+                });
             }
         }
         let this = self.clone();
