@@ -59,24 +59,6 @@ pub fn rotated(log: &Path) -> Vec<Rotated> {
     found
 }
 
-/// Decodes every whole entry of `r` (a file from its start, or a gzip stream).
-pub fn read_all(
-    r: impl Read,
-    format: Format,
-    emit: &mut dyn FnMut(Entry) -> bool,
-) -> io::Result<bool> {
-    let mut r = BufReader::with_capacity(64 * 1024, r);
-    let mut buf = Vec::new();
-    while let Some((e, _)) = next_entry(&mut r, format, &mut buf)? {
-        if let Some(e) = e
-            && !emit(e)
-        {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
 /// The next whole entry of `r` and its encoded length (`None` inside for an entry that does
 /// not decode); `None` at the end or before an entry still being written.
 fn next_entry(
@@ -140,31 +122,24 @@ pub fn from_local(e: LocalEntry) -> Entry {
     }
 }
 
-/// Reads a rotated file whole (gunzipping it).
-fn read_rotated(
-    f: &Rotated,
-    format: Format,
-    emit: &mut dyn FnMut(Entry) -> bool,
-) -> io::Result<bool> {
-    let file = match File::open(&f.path) {
-        Ok(file) => file,
-        // Compressed (or dropped) since it was listed.
-        Err(e) if e.kind() == io::ErrorKind::NotFound && !f.compressed => {
-            let mut gz = f.path.as_os_str().to_owned();
-            gz.push(".gz");
-            match File::open(PathBuf::from(gz)) {
-                Ok(file) => return read_all(flate2::read::GzDecoder::new(file), format, emit),
-                Err(_) => return Ok(true),
-            }
+/// Opens a rotated file (gunzipping it); `None` when it is gone.
+fn open_rotated(f: &Rotated) -> io::Result<Option<BufReader<Box<dyn Read + Send>>>> {
+    let open = |path: &Path, gz: bool| -> io::Result<Option<Box<dyn Read + Send>>> {
+        match File::open(path) {
+            Ok(file) if gz => Ok(Some(Box::new(flate2::read::GzDecoder::new(file)))),
+            Ok(file) => Ok(Some(Box::new(file))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(true),
-        Err(e) => return Err(e),
     };
-    if f.compressed {
-        read_all(flate2::read::GzDecoder::new(file), format, emit)
-    } else {
-        read_all(file, format, emit)
+    let mut r = open(&f.path, f.compressed)?;
+    if r.is_none() && !f.compressed {
+        // Compressed since it was listed.
+        let mut gz = f.path.as_os_str().to_owned();
+        gz.push(".gz");
+        r = open(Path::new(&gz), true)?;
     }
+    Ok(r.map(|r| BufReader::with_capacity(64 * 1024, r)))
 }
 
 /// The `lastTime` a compressed file's gzip header holds.
@@ -192,8 +167,9 @@ pub struct Cursor {
     /// The file being read, its inode and the offset after the last whole entry.
     current: Option<(File, u64)>,
     offset: u64,
-    /// Rotated files to read before the current one.
+    /// Rotated files to read before the current one, and the one being read.
     queue: VecDeque<Rotated>,
+    reading: Option<BufReader<Box<dyn Read + Send>>>,
     /// The time of the last entry read (or skipped).
     last_time: Option<String>,
     /// Entries up to this time were seen already (after falling behind).
@@ -209,6 +185,7 @@ impl Cursor {
             current: None,
             offset: 0,
             queue: rotated(path).into(),
+            reading: None,
             last_time: None,
             skip_until: None,
         }
@@ -216,16 +193,26 @@ impl Cursor {
 
     /// After the last entry written so far: what a client attaching now gets.
     pub fn end(path: &Path, format: Format) -> Cursor {
+        Cursor::at(path, format, u64::MAX)
+    }
+
+    /// At `offset` of the current file (its end if it is shorter: it was rotated since).
+    pub fn at(path: &Path, format: Format, offset: u64) -> Cursor {
         let mut c = Cursor::start(path, format);
         c.queue.clear();
         if let Ok(f) = File::open(path)
             && let Ok(m) = f.metadata()
         {
-            c.offset = m.len();
-            c.last_time = last_time_before(&f, m.len(), format);
+            c.offset = offset.min(m.len());
+            c.last_time = last_time_before(&f, c.offset, format);
             c.current = Some((f, m.ino()));
         }
         c
+    }
+
+    /// The offset in the current file after the last entry read.
+    pub fn offset(&self) -> u64 {
+        self.offset
     }
 
     /// Hands the whole entries written since the last read to `emit` (false from it stops),
@@ -243,10 +230,24 @@ impl Cursor {
             *last = Some(e.time.clone());
             emit(e)
         };
-        while let Some(f) = self.queue.pop_front() {
-            if !read_rotated(&f, self.format, &mut emit)? {
-                p.stopped = true;
-                return Ok(p);
+        let mut buf = Vec::new();
+        loop {
+            let Some(r) = self.reading.as_mut() else {
+                let Some(f) = self.queue.pop_front() else {
+                    break;
+                };
+                self.reading = open_rotated(&f)?;
+                continue;
+            };
+            match next_entry(r, self.format, &mut buf)? {
+                Some((Some(e), _)) => {
+                    if !emit(e) {
+                        p.stopped = true;
+                        return Ok(p);
+                    }
+                }
+                Some((None, _)) => {}
+                None => self.reading = None,
             }
         }
         if self.current.is_none() {

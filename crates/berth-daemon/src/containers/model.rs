@@ -84,6 +84,8 @@ pub struct Spec {
     pub device_cgroup_rules: Option<Vec<String>>,
     /// Kernel parameters, rlimits and OOM score.
     pub limits: super::limits::Limits,
+    /// The log driver and its options.
+    pub log: super::logging::LogSpec,
 }
 
 /// Terminal and standard streams of a container or an exec.

@@ -111,7 +111,7 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
             .map(|r| r.count() as u64)
             .unwrap_or(0),
         system_time: berth_runtime::logfile::now(),
-        logging_driver: "json-file".into(),
+        logging_driver: d.config.logging.driver.clone(),
         cgroup_driver: "cgroupfs".into(),
         cgroup_version: if unified { "2" } else { "1" }.into(),
         nevents_listener: d.events.listeners() as u64,

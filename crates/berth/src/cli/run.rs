@@ -20,6 +20,12 @@ pub struct ContainerOpts {
     /// Assign a name to the container.
     #[arg(long)]
     name: Option<String>,
+    /// Logging driver for the container.
+    #[arg(long)]
+    log_driver: Option<String>,
+    /// Log driver options (`KEY=VALUE`).
+    #[arg(long = "log-opt")]
+    log_opt: Vec<String>,
     /// Set environment variables.
     #[arg(short, long = "env")]
     env: Vec<String>,
@@ -207,6 +213,7 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
             links: net.links,
             auto_remove: o.rm,
             restart_policy: restart,
+            log_config: log_config(o)?,
             memory: o.memory.as_deref().map(bytes_arg).transpose()?.unwrap_or(0),
             memory_swap: match o.memory_swap.as_deref() {
                 Some("-1") => -1,
@@ -506,4 +513,19 @@ fn exit_code_for(msg: &str) -> u8 {
     } else {
         125
     }
+}
+
+/// `--log-driver` and `--log-opt`, as the docker CLI sends them.
+fn log_config(o: &ContainerOpts) -> Result<berth_api::container::LogConfig> {
+    let mut config = std::collections::BTreeMap::new();
+    for opt in &o.log_opt {
+        let (k, v) = opt
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("invalid key/value pair format in {opt}"))?;
+        config.insert(k.to_string(), v.to_string());
+    }
+    Ok(berth_api::container::LogConfig {
+        kind: o.log_driver.clone().unwrap_or_default(),
+        config: (!config.is_empty()).then_some(config),
+    })
 }

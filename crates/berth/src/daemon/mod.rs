@@ -64,6 +64,12 @@ pub struct DaemonArgs {
     /// missing), `user[:group]` or `uid[:gid]`, mapped to its /etc/subuid and /etc/subgid ranges.
     #[arg(long, value_name = "user[:group]")]
     pub userns_remap: Option<String>,
+    /// Default driver for container logs: `json-file`, `local` or `none`.
+    #[arg(long, default_value = "json-file")]
+    pub log_driver: String,
+    /// Default log driver options: `KEY=VALUE` (repeatable).
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    pub log_opt: Vec<String>,
     /// Log level (error, warn, info, debug, trace).
     #[arg(long, short = 'l', default_value = "info")]
     pub log_level: String,
@@ -114,6 +120,8 @@ pub fn run(args: DaemonArgs) -> Result<()> {
             userns_remap,
         },
         api_warnings: plan.warnings(),
+        logging: berth_daemon::config::LoggingConfig::new(&args.log_driver, &args.log_opt)
+            .map_err(|e| anyhow::anyhow!(e.message))?,
     };
     let daemon = Daemon::open(config).map_err(|e| anyhow::anyhow!(e.message))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
