@@ -276,7 +276,6 @@ impl Cursor {
             p.caught_up = !p.stopped;
             return Ok(p);
         }
-        drop(emit);
         self.next_after(ino);
         Ok(p)
     }

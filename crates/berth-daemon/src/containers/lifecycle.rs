@@ -187,7 +187,7 @@ impl Containers {
             }
         }
         let _ = std::fs::remove_file(&paths.exit);
-        let (log_path, log) = super::logging::prepare(&paths, rec)?;
+        let (log_path, log) = super::logging::prepare(paths, rec)?;
         let monitor = MonitorConfig {
             id: rec.id.clone(),
             bundle: paths.bundle.clone(),
