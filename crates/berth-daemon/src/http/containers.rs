@@ -478,6 +478,9 @@ fn log_bound(q: &Query, key: &str) -> Result<Option<String>, Error> {
     }))
 }
 
+/// The most bytes of log entries one write to a `logs` client carries.
+const LOG_CHUNK: usize = 64 * 1024;
+
 async fn logs(
     State(d): State<Arc<Daemon>>,
     Path(id): Path<String>,
@@ -539,12 +542,19 @@ async fn logs(
             true
         })
         .await;
+        // Entries go out in chunks of up to 64 KiB, not one write each.
+        let mut chunk = Vec::new();
         for e in backlog {
-            if let Some(b) = send(e)
-                && tx.send(b).await.is_err()
+            if let Some(b) = send(e) {
+                chunk.extend_from_slice(&b);
+            }
+            if chunk.len() >= LOG_CHUNK && tx.send(std::mem::take(&mut chunk).into()).await.is_err()
             {
                 return;
             }
+        }
+        if !chunk.is_empty() && tx.send(chunk.into()).await.is_err() {
+            return;
         }
         if follow {
             let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
@@ -555,13 +565,20 @@ async fn logs(
                 })
                 .await;
             });
-            while let Some(e) = erx.recv().await {
-                if !keep(&e) {
-                    continue;
+            while let Some(first) = erx.recv().await {
+                let mut chunk = Vec::new();
+                let mut next = Some(first);
+                while let Some(e) = next.take() {
+                    if keep(&e)
+                        && let Some(b) = send(e)
+                    {
+                        chunk.extend_from_slice(&b);
+                    }
+                    if chunk.len() < LOG_CHUNK {
+                        next = erx.try_recv().ok();
+                    }
                 }
-                if let Some(b) = send(e)
-                    && tx.send(b).await.is_err()
-                {
+                if !chunk.is_empty() && tx.send(chunk.into()).await.is_err() {
                     break;
                 }
             }
