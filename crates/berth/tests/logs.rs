@@ -421,3 +421,30 @@ fn local_driver_writes_framed_protobuf_and_rotates() {
         ("a\n", "b\n")
     );
 }
+
+#[test]
+fn system_df_counts_log_bytes() {
+    let d = TestDaemon::with_busybox(&[]);
+    let id = run_to_end(
+        &d,
+        &["--log-opt", "max-size=10k", "--log-opt", "max-file=3"],
+        &numbered(500, 50),
+    );
+    let on_disk: u64 = files(&container_dir(&d, &id), &format!("{id}-json.log"))
+        .iter()
+        .map(|(_, len)| len)
+        .sum();
+    assert!(on_disk > 20_000, "{on_disk}");
+    let (status, _, body) = d.http("GET", "/system/df", b"");
+    assert_eq!(status, 200);
+    let df: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(df["Containers"][0]["LogSize"].as_u64(), Some(on_disk));
+    let table = d.berth(&["system", "df"]).ok();
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("Container Logs"))
+        .unwrap_or_else(|| panic!("{table}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cols[2..4], ["1", "0"], "{row}");
+    assert!(cols[4].ends_with("kB"), "{row}");
+}

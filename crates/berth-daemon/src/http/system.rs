@@ -342,6 +342,8 @@ fn df_blocking(d: Arc<Daemon>) -> Result<Json<serde_json::Value>, Error> {
                 "Status": r.state.status.as_str(),
                 "SizeRw": size_rw,
                 "SizeRootFs": size_root_fs,
+                // berth's own: the bytes of its log files, rotated ones included.
+                "LogSize": crate::containers::logging::disk_usage(&d.containers.paths(&r.id)),
                 "Labels": r.spec.labels.clone(),
                 "Mounts": [],
             })
