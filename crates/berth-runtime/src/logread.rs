@@ -7,7 +7,7 @@
 //! and reads the newer ones before the new current file. A reader that fell so far behind that
 //! its file was dropped goes on with the oldest file left, after the last entry it saw.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -122,26 +122,6 @@ pub fn from_local(e: LocalEntry) -> Entry {
     }
 }
 
-/// Opens a rotated file (gunzipping it); `None` when it is gone.
-fn open_rotated(f: &Rotated) -> io::Result<Option<BufReader<Box<dyn Read + Send>>>> {
-    let open = |path: &Path, gz: bool| -> io::Result<Option<Box<dyn Read + Send>>> {
-        match File::open(path) {
-            Ok(file) if gz => Ok(Some(Box::new(flate2::read::GzDecoder::new(file)))),
-            Ok(file) => Ok(Some(Box::new(file))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    };
-    let mut r = open(&f.path, f.compressed)?;
-    if r.is_none() && !f.compressed {
-        // Compressed since it was listed.
-        let mut gz = f.path.as_os_str().to_owned();
-        gz.push(".gz");
-        r = open(Path::new(&gz), true)?;
-    }
-    Ok(r.map(|r| BufReader::with_capacity(64 * 1024, r)))
-}
-
 /// The `lastTime` a compressed file's gzip header holds.
 fn gzip_last_time(path: &Path) -> Option<String> {
     let d = flate2::read::GzDecoder::new(File::open(path).ok()?);
@@ -160,17 +140,24 @@ pub struct Progress {
     pub stopped: bool,
 }
 
+/// The file a [`Cursor`] reads.
+enum Reading {
+    /// A plain file (the current one, or a rotated one), read from an offset.
+    Plain { file: File, ino: u64 },
+    /// A compressed rotated file, read through.
+    Gz(BufReader<Box<dyn Read + Send>>),
+}
+
 /// A place in a container's log, kept between reads.
 pub struct Cursor {
     path: PathBuf,
     format: Format,
-    /// The file being read, its inode and the offset after the last whole entry.
-    current: Option<(File, u64)>,
+    reading: Option<Reading>,
+    /// In a plain file: the offset after the last whole entry.
     offset: u64,
-    /// Rotated files to read before the current one, and the one being read.
-    queue: VecDeque<Rotated>,
-    reading: Option<BufReader<Box<dyn Read + Send>>>,
-    /// The time of the last entry read (or skipped).
+    /// Begin with the oldest rotated file.
+    from_oldest: bool,
+    /// The time of the last entry read.
     last_time: Option<String>,
     /// Entries up to this time were seen already (after falling behind).
     skip_until: Option<String>,
@@ -182,10 +169,9 @@ impl Cursor {
         Cursor {
             path: path.to_path_buf(),
             format,
-            current: None,
-            offset: 0,
-            queue: rotated(path).into(),
             reading: None,
+            offset: 0,
+            from_oldest: true,
             last_time: None,
             skip_until: None,
         }
@@ -199,13 +185,13 @@ impl Cursor {
     /// At `offset` of the current file (its end if it is shorter: it was rotated since).
     pub fn at(path: &Path, format: Format, offset: u64) -> Cursor {
         let mut c = Cursor::start(path, format);
-        c.queue.clear();
-        if let Ok(f) = File::open(path)
-            && let Ok(m) = f.metadata()
+        c.from_oldest = false;
+        if let Ok(file) = File::open(path)
+            && let Ok(m) = file.metadata()
         {
             c.offset = offset.min(m.len());
-            c.last_time = last_time_before(&f, c.offset, format);
-            c.current = Some((f, m.ino()));
+            c.last_time = last_time_before(&file, c.offset, format);
+            c.reading = Some(Reading::Plain { file, ino: m.ino() });
         }
         c
     }
@@ -216,89 +202,134 @@ impl Cursor {
     }
 
     /// Hands the whole entries written since the last read to `emit` (false from it stops),
-    /// up to the end of the current file or of a file that was rotated away.
+    /// through rotated files, up to the end of the current file.
     pub fn read(&mut self, emit: &mut dyn FnMut(Entry) -> bool) -> io::Result<Progress> {
         let mut p = Progress::default();
-        let skip = &mut self.skip_until;
-        let last = &mut self.last_time;
-        let mut emit = |e: Entry| {
-            p.any = true;
-            if skip.as_ref().is_some_and(|s| e.time.as_str() <= s.as_str()) {
-                return true;
-            }
-            *skip = None;
-            *last = Some(e.time.clone());
-            emit(e)
-        };
-        let mut buf = Vec::new();
         loop {
-            let Some(r) = self.reading.as_mut() else {
-                let Some(f) = self.queue.pop_front() else {
-                    break;
+            if self.reading.is_none() {
+                let first = if std::mem::take(&mut self.from_oldest) {
+                    rotated(&self.path).into_iter().next()
+                } else {
+                    None
                 };
-                self.reading = open_rotated(&f)?;
-                continue;
-            };
-            match next_entry(r, self.format, &mut buf)? {
-                Some((Some(e), _)) => {
-                    if !emit(e) {
-                        p.stopped = true;
-                        return Ok(p);
-                    }
-                }
-                Some((None, _)) => {}
-                None => self.reading = None,
-            }
-        }
-        if self.current.is_none() {
-            match File::open(&self.path) {
-                Ok(f) => {
-                    let ino = f.metadata()?.ino();
-                    self.current = Some((f, ino));
-                    self.offset = 0;
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.offset = 0;
+                self.reading = match first {
+                    Some(f) => open(&f)?,
+                    None => open_plain(&self.path)?,
+                };
+                if self.reading.is_none() {
                     p.caught_up = true;
                     return Ok(p);
                 }
-                Err(e) => return Err(e),
             }
+            let skip = &mut self.skip_until;
+            let last = &mut self.last_time;
+            let mut emit = |e: Entry| {
+                p.any = true;
+                if skip.as_ref().is_some_and(|s| e.time.as_str() <= s.as_str()) {
+                    return true;
+                }
+                *skip = None;
+                *last = Some(e.time.clone());
+                emit(e)
+            };
+            let finished = match self.reading.as_mut().expect("opened above") {
+                Reading::Gz(r) => {
+                    let mut buf = Vec::new();
+                    loop {
+                        match next_entry(r, self.format, &mut buf)? {
+                            Some((Some(e), _)) => {
+                                if !emit(e) {
+                                    p.stopped = true;
+                                    return Ok(p);
+                                }
+                            }
+                            Some((None, _)) => {}
+                            None => break None,
+                        }
+                    }
+                }
+                Reading::Plain { file, ino } => {
+                    let ino = *ino;
+                    // Looked at before reading: a file rotated away before the read was
+                    // whole, and is read to its end.
+                    let gone = std::fs::metadata(&self.path).map_or(true, |m| m.ino() != ino);
+                    if !read_from(file, &mut self.offset, self.format, &mut emit)? {
+                        p.stopped = true;
+                        return Ok(p);
+                    }
+                    if !gone {
+                        p.caught_up = true;
+                        return Ok(p);
+                    }
+                    Some(ino)
+                }
+            };
+            self.advance(finished)?;
         }
-        let Some((file, ino)) = self.current.as_mut() else {
-            return Ok(p);
-        };
-        let ino = *ino;
-        let rotated_away = || std::fs::metadata(&self.path).map_or(true, |m| m.ino() != ino);
-        // Looked at before reading: a file rotated away before the read was read to its end.
-        let gone = rotated_away();
-        p.stopped = !read_from(file, &mut self.offset, self.format, &mut emit)?;
-        if p.stopped || !gone {
-            p.caught_up = !p.stopped;
-            return Ok(p);
-        }
-        self.next_after(ino);
-        Ok(p)
     }
 
-    /// Queues the files written after the one with inode `ino`, which was rotated away.
-    fn next_after(&mut self, ino: u64) {
-        self.current = None;
-        self.offset = 0;
+    /// Moves on from the file just finished (plain: its inode) to the one written after it.
+    fn advance(&mut self, ino: Option<u64>) -> io::Result<()> {
         let all = rotated(&self.path);
-        let mine = all.iter().position(|f| {
-            if f.compressed {
-                self.last_time.is_some() && gzip_last_time(&f.path) == self.last_time
-            } else {
-                std::fs::metadata(&f.path).is_ok_and(|m| m.ino() == ino)
+        let mine = all.iter().position(|f| match ino {
+            Some(ino) if !f.compressed => std::fs::metadata(&f.path).is_ok_and(|m| m.ino() == ino),
+            _ => {
+                f.compressed
+                    && self.last_time.is_some()
+                    && gzip_last_time(&f.path) == self.last_time
             }
         });
-        match mine {
-            Some(i) => self.queue = all.into_iter().skip(i + 1).collect(),
+        let next = match mine {
+            Some(i) => all.into_iter().nth(i + 1),
+            // Fell behind past the oldest file: on after the last entry seen.
             None => {
                 self.skip_until = self.last_time.clone();
-                self.queue = all.into();
+                all.into_iter().next()
             }
+        };
+        self.offset = 0;
+        self.reading = match next {
+            Some(f) => open(&f)?,
+            None => open_plain(&self.path)?,
+        };
+        Ok(())
+    }
+}
+
+/// Opens a plain file to read from its start; `None` when it does not exist.
+fn open_plain(path: &Path) -> io::Result<Option<Reading>> {
+    match File::open(path) {
+        Ok(file) => {
+            let ino = file.metadata()?.ino();
+            Ok(Some(Reading::Plain { file, ino }))
         }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Opens a rotated file; one compressed since it was listed is read compressed.
+fn open(f: &Rotated) -> io::Result<Option<Reading>> {
+    if !f.compressed
+        && let Some(r) = open_plain(&f.path)?
+    {
+        return Ok(Some(r));
+    }
+    let gz = if f.compressed {
+        f.path.clone()
+    } else {
+        let mut gz = f.path.as_os_str().to_owned();
+        gz.push(".gz");
+        PathBuf::from(gz)
+    };
+    match File::open(&gz) {
+        Ok(file) => {
+            let r: Box<dyn Read + Send> = Box::new(flate2::read::GzDecoder::new(file));
+            Ok(Some(Reading::Gz(BufReader::with_capacity(64 * 1024, r))))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -445,6 +476,45 @@ mod tests {
             assert_eq!(seen_end, want, "{format:?} compress={compress}");
             assert_eq!(seen_start[1..], want[..], "{format:?} compress={compress}");
             assert!(rotated(&log).len() <= 5);
+        }
+    }
+
+    #[test]
+    fn a_slow_reader_misses_nothing_while_files_rotate_under_it() {
+        for format in [Format::JsonFile, Format::Local] {
+            let dir = tempfile::tempdir().unwrap();
+            let log = dir.path().join("l");
+            let settings = LogSettings {
+                format: Some(format),
+                rotation: Rotation {
+                    max_size: Some(100),
+                    max_file: 40,
+                    compress: true,
+                },
+                attrs: Default::default(),
+            };
+            let mut w = LogWriter::open(&log, &settings).unwrap();
+            let mut c = Cursor::start(&log, format);
+            let mut seen = Vec::new();
+            let mut n = 0;
+            for _ in 0..30 {
+                for _ in 0..3 {
+                    n += 1;
+                    w.entry(Stream::Stdout, format!("{n}\n").as_bytes())
+                        .unwrap();
+                }
+                w.flush().unwrap();
+                // One entry per read: the reader lags further behind each time.
+                c.read(&mut |e| {
+                    seen.push(e.log);
+                    false
+                })
+                .unwrap();
+            }
+            w.close().unwrap();
+            seen.extend(collect(&mut c));
+            let want: Vec<String> = (1..=n).map(|i| format!("{i}\n")).collect();
+            assert_eq!(seen, want, "{format:?}");
         }
     }
 

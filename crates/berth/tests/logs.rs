@@ -160,14 +160,71 @@ fn logs_follow_started_before_rotations_sees_every_line() {
     let d = TestDaemon::with_busybox(&[]);
     let script = "echo start; while [ ! -e /tmp/go ]; do busybox sleep 0.05; done; \
                   i=1; while [ $i -le 40000 ]; do echo \"$i\"; i=$((i+1)); done";
+    let json = ["--log-opt", "max-size=500k", "--log-opt", "max-file=4"];
+    let local = [
+        "--log-driver",
+        "local",
+        "--log-opt",
+        "max-size=200k",
+        "--log-opt",
+        "max-file=4",
+    ];
+    for opts in [&json[..], &local[..]] {
+        let mut args = vec!["run", "-d"];
+        args.extend(opts);
+        args.extend(["busybox", "sh", "-c", script]);
+        let id = d.docker(&args).ok().trim().to_string();
+        let mut follower = Command::new("timeout")
+            .args(["120", "docker", "-H", &d.host(), "logs", "-f", &id])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(follower.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line, "start\n");
+        d.docker(&["exec", &id, "busybox", "touch", "/tmp/go"]).ok();
+        let mut rest = String::new();
+        out.read_to_string(&mut rest).unwrap();
+        assert!(follower.wait().unwrap().success());
+        let ns: Vec<u32> = rest.lines().map(|l| l.parse().unwrap()).collect();
+        assert_eq!(
+            ns.len(),
+            40_000,
+            "{opts:?}: every line after the start, across rotations"
+        );
+        consecutive(&ns, 40_000);
+        let dir = container_dir(&d, &id);
+        let rotated = if opts == local {
+            files(&dir.join("local-logs"), "container.log.")
+        } else {
+            files(&dir, &format!("{id}-json.log."))
+        };
+        assert!(
+            !rotated.is_empty(),
+            "{opts:?}: the log rotated while followed"
+        );
+    }
+}
+
+#[test]
+fn the_monitor_rotates_while_the_daemon_is_down() {
+    let mut d = TestDaemon::with_busybox(&[]);
+    // The go signal comes through a bind mount, without the daemon.
+    let sig = tempfile::tempdir().unwrap();
+    let bind = format!("{}:/sig", sig.path().display());
+    let script = "while [ ! -e /sig/go ]; do busybox sleep 0.05; done; \
+                  i=1; while [ $i -le 3000 ]; do echo \"$i\"; i=$((i+1)); done";
     let id = d
         .docker(&[
             "run",
             "-d",
+            "-v",
+            &bind,
             "--log-opt",
-            "max-size=500k",
+            "max-size=10k",
             "--log-opt",
-            "max-file=4",
+            "max-file=50",
             "busybox",
             "sh",
             "-c",
@@ -176,28 +233,28 @@ fn logs_follow_started_before_rotations_sees_every_line() {
         .ok()
         .trim()
         .to_string();
-    let mut follower = Command::new("timeout")
-        .args(["120", "docker", "-H", &d.host(), "logs", "-f", &id])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(follower.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line, "start\n");
-    d.docker(&["exec", &id, "busybox", "touch", "/tmp/go"]).ok();
-    let mut rest = String::new();
-    out.read_to_string(&mut rest).unwrap();
-    assert!(follower.wait().unwrap().success());
-    let ns: Vec<u32> = rest.lines().map(|l| l.parse().unwrap()).collect();
-    assert_eq!(
-        ns.len(),
-        40_000,
-        "every line after the start, across rotations"
-    );
-    consecutive(&ns, 40_000);
-    let rotated = files(&container_dir(&d, &id), &format!("{id}-json.log."));
-    assert!(!rotated.is_empty(), "the log rotated while followed");
+    d.kill9();
+    std::fs::write(sig.path().join("go"), "").unwrap();
+    let log = container_dir(&d, &id).join(format!("{id}-json.log"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read_to_string(&log).map_or(true, |t| !t.contains("\"3000\\n\"")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the container never finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    d.spawn();
+    assert_eq!(d.docker(&["wait", &id]).ok().trim(), "0");
+    let ns: Vec<u32> = d
+        .docker(&["logs", &id])
+        .ok()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    consecutive(&ns, 3000);
+    assert_eq!(ns[0], 1, "50 files of 10k hold it all");
+    assert!(files(&container_dir(&d, &id), &format!("{id}-json.log.")).len() > 3);
 }
 
 #[test]
