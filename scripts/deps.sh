@@ -2,10 +2,11 @@
 # Installs what berth needs to build and test on a fresh Debian machine (as root); runc is the
 # external OCI runtime the runtime tests add with --add-runtime; nftables (`nft`) loads berth's
 # firewall table; gcc and libc6-dev build the static syscall probe of the seccomp tests; openssl
-# makes the certificates of the TLS tests.
+# makes the certificates of the TLS tests; systemd gives the service tests systemd-analyze and
+# systemd-socket-activate (systemd need not run).
 set -euo pipefail
 need=()
-for p in libseccomp-dev pkg-config gcc libc6-dev busybox-static procps runc nftables iptables iproute2 openssl; do
+for p in libseccomp-dev pkg-config gcc libc6-dev busybox-static procps runc nftables iptables iproute2 openssl systemd; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

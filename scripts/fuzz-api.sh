@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A bounded, schema-driven fuzz run of berth's Engine API: schemathesis generates requests from
 # Docker's swagger (shared/api/docker-engine-v1.43.yaml) for the operations berth serves and
-# sends them to a private daemon; any 5xx other than 501 (berth's "not implemented"), and any
-# request left without an answer (a hang, a crash), fails the run.
+# sends them to a private daemon; any 5xx other than 501 (berth's "not implemented") and the
+# swarm endpoints' documented 503 (a node in no swarm), and any request left without an answer
+# (a hang, a crash), fails the run.
 #
 #   scripts/fuzz-api.sh [-n MAX_EXAMPLES] [--seed SEED] [--log FILE]
 # --log FILE keeps the request log (JSON lines), FILE.schemathesis and FILE.daemon.
@@ -61,6 +62,17 @@ OPERATIONS=(
   ContainerTop ContainerExec ExecStart ExecResize ExecInspect
   VolumeList VolumeCreate VolumeInspect VolumeDelete VolumePrune
   NetworkList NetworkCreate NetworkInspect NetworkDelete NetworkPrune NetworkConnect NetworkDisconnect
+  # An engine in no swarm: 503 for what a manager serves (and SwarmLeave), 501 for SwarmInit and
+  # SwarmJoin; an engine with no plugins: [] and 404s, 501 for installing one (PluginCreate is
+  # left out: its body is a tar the fuzzer cannot make, and berth refuses it unread).
+  SwarmInspect SwarmInit SwarmJoin SwarmLeave SwarmUpdate SwarmUnlockkey SwarmUnlock
+  NodeList NodeInspect NodeDelete NodeUpdate
+  ServiceList ServiceCreate ServiceInspect ServiceDelete ServiceUpdate ServiceLogs
+  TaskList TaskInspect TaskLogs
+  SecretList SecretCreate SecretInspect SecretDelete SecretUpdate
+  ConfigList ConfigCreate ConfigInspect ConfigDelete ConfigUpdate
+  PluginList GetPluginPrivileges PluginPull PluginInspect PluginDelete PluginEnable PluginDisable
+  PluginUpgrade PluginPush PluginSet
 )
 
 [ "$(id -u)" = 0 ] || { echo "fuzz-api: needs root (it runs a daemon and containers)" >&2; exit 2; }

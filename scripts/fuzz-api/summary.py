@@ -3,7 +3,7 @@
     python3 summary.py LOG [COUNTS]
 
 Counts the requests and their statuses, then lists each distinct failure: a 5xx other than 501
-(berth's "not implemented") or a request that got no answer in time (a hang, a reset or a
+(berth's "not implemented") and the documented answers in ACCEPTED, or a request that got no answer in time (a hang, a reset or a
 refused connection), with a curl line that repeats it against the default socket.
 Exits 1 when there is a failure, 0 when there is none; writes "PASSED FAILED" (request counts)
 to COUNTS when given.
@@ -22,6 +22,16 @@ ACCEPTED_5XX = {501}
 ACCEPTED = [
     # ("ContainerTop", 500, r"^Error running ps: ", "Docker answers 500 when ps cannot run"),
 ]
+# A node in no swarm: Docker's 503 for everything a manager serves, and for leaving.
+NO_MANAGER = r'^This node is not a swarm manager\. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again\.$'
+ACCEPTED += [
+    (op, 503, NO_MANAGER, "an engine in no swarm (daemon/cluster errNoManager)")
+    for op in """SwarmInspect SwarmUpdate SwarmUnlockkey SwarmUnlock NodeList NodeInspect NodeDelete
+    NodeUpdate ServiceList ServiceCreate ServiceInspect ServiceDelete ServiceUpdate ServiceLogs
+    TaskList TaskInspect TaskLogs SecretList SecretCreate SecretInspect SecretDelete SecretUpdate
+    ConfigList ConfigCreate ConfigInspect ConfigDelete ConfigUpdate""".split()
+]
+ACCEPTED.append(("SwarmLeave", 503, r"^This node is not part of a swarm$", "errNoSwarm"))
 SHOW_PER_KIND = 3  # examples printed for each distinct failure
 
 

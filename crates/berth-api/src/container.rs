@@ -568,6 +568,9 @@ pub struct State {
     pub error: String,
     pub started_at: String,
     pub finished_at: String,
+    /// `{"Status", "FailingStreak", "Log"}`, for a container with a healthcheck.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Value>,
 }
 
 /// `GET /containers/{id}/json`.

@@ -38,6 +38,9 @@ pub enum ErrorKind {
     NotImplemented,
     /// The operation is not allowed.
     Forbidden,
+    /// The operation needs a state the engine is not in (Docker's 503: a node that is not in a
+    /// swarm).
+    Unavailable,
     /// Something failed inside berth or the host.
     Internal,
 }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use berth_runtime::runtime::RuntimeConfig;
 
@@ -27,6 +28,8 @@ pub struct DaemonConfig {
     pub api_warnings: Vec<String>,
     /// Confinement defaults of containers.
     pub security: SecurityConfig,
+    /// The options SIGHUP may change, as the daemon starts with them.
+    pub live: crate::reload::Reloadable,
     /// The log driver and options of containers that name none.
     pub logging: LoggingConfig,
 }
@@ -226,16 +229,20 @@ fn pool(v: &str) -> Result<berth_network::ipam::PoolConfig, String> {
 }
 
 /// The OCI runtimes a container can name in `HostConfig.Runtime` (`docker run --runtime`): the
-/// embedded one, [`Runtimes::EMBEDDED`], and those added with `--add-runtime NAME=PATH`.
+/// embedded one, [`Runtimes::EMBEDDED`], and those added with `--add-runtime NAME=PATH`. Clones
+/// share one set, so that a reload ([`Runtimes::replace`]) reaches every service holding one.
+#[derive(Debug, Clone, Default)]
+pub struct Runtimes(Arc<RwLock<RuntimeSet>>);
+
 #[derive(Debug, Clone)]
-pub struct Runtimes {
+struct RuntimeSet {
     default: String,
     external: BTreeMap<String, PathBuf>,
 }
 
-impl Default for Runtimes {
+impl Default for RuntimeSet {
     fn default() -> Self {
-        Runtimes {
+        RuntimeSet {
             default: Runtimes::EMBEDDED.into(),
             external: BTreeMap::new(),
         }
@@ -284,24 +291,35 @@ impl Runtimes {
                 "specified default runtime '{default}' does not exist"
             )));
         }
-        Ok(Runtimes {
+        Ok(Runtimes(Arc::new(RwLock::new(RuntimeSet {
             default: default.to_string(),
             external,
-        })
+        }))))
+    }
+
+    fn set(&self) -> std::sync::RwLockReadGuard<'_, RuntimeSet> {
+        self.0.read().expect("runtimes lock")
+    }
+
+    /// Makes `new`'s runtimes and default this set's, for every clone (SIGHUP).
+    pub fn replace(&self, new: &Runtimes) {
+        let new = new.set().clone();
+        *self.0.write().expect("runtimes lock") = new;
     }
 
     /// The runtime used when a container names none.
-    pub fn default_name(&self) -> &str {
-        &self.default
+    pub fn default_name(&self) -> String {
+        self.set().default.clone()
     }
 
     /// The runtime called `name` (the default for `""`), if there is one.
     pub fn get(&self, name: &str) -> Option<RuntimeConfig> {
-        let name = if name.is_empty() { &self.default } else { name };
+        let set = self.set();
+        let name = if name.is_empty() { &set.default } else { name };
         if name == Runtimes::EMBEDDED {
             return Some(RuntimeConfig::Embedded);
         }
-        self.external
+        set.external
             .get(name)
             .map(|path| RuntimeConfig::External { path: path.clone() })
     }
@@ -309,7 +327,7 @@ impl Runtimes {
     /// Every runtime's name and binary, as `/info` lists them.
     pub fn list(&self) -> BTreeMap<String, String> {
         let mut all = BTreeMap::from([(Runtimes::EMBEDDED.to_string(), "berth".to_string())]);
-        for (name, path) in &self.external {
+        for (name, path) in &self.set().external {
             all.insert(name.clone(), path.display().to_string());
         }
         all
@@ -318,7 +336,8 @@ impl Runtimes {
     /// Where runtime `name` keeps its containers' state, under the daemon's `exec_root`: one
     /// directory per runtime, as each has its own state format.
     pub fn state_root(&self, exec_root: &Path, name: &str) -> PathBuf {
-        let name = if name.is_empty() { &self.default } else { name };
+        let default = self.default_name();
+        let name = if name.is_empty() { &default } else { name };
         if name == Runtimes::EMBEDDED {
             exec_root.join("runtime")
         } else {

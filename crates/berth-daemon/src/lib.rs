@@ -21,6 +21,7 @@ pub mod events;
 pub mod http;
 pub mod images;
 pub mod networks;
+pub mod reload;
 pub mod signal;
 pub mod userns;
 pub mod volumes;
@@ -55,6 +56,8 @@ pub struct Daemon {
     pub networks: Arc<networks::Networks>,
     /// Daemon ID shown in `/info`.
     pub id: String,
+    /// The options SIGHUP reloads.
+    live: reload::Live,
 }
 
 impl Daemon {
@@ -132,6 +135,7 @@ impl Daemon {
             containers.clone(),
             events.clone(),
         ));
+        let live = reload::Live::new(config.live.clone());
         Ok(Arc::new(Daemon {
             config,
             images,
@@ -142,6 +146,7 @@ impl Daemon {
             volumes,
             networks,
             id: id.trim().to_string(),
+            live,
         }))
     }
 

@@ -34,6 +34,34 @@ pub struct HealthConfig {
     pub retries: i64,
 }
 
+impl HealthConfig {
+    /// Docker's merge: `base` (the image's) fills what `mine` leaves unset or zero.
+    pub fn merged(
+        mine: Option<&HealthConfig>,
+        base: Option<&HealthConfig>,
+    ) -> Option<HealthConfig> {
+        let (Some(m), Some(b)) = (mine, base) else {
+            return mine.or(base).cloned();
+        };
+        let mut out = m.clone();
+        if out.test.as_ref().is_none_or(Vec::is_empty) {
+            out.test.clone_from(&b.test);
+        }
+        for (field, theirs) in [
+            (&mut out.interval, b.interval),
+            (&mut out.timeout, b.timeout),
+            (&mut out.start_period, b.start_period),
+            (&mut out.start_interval, b.start_interval),
+            (&mut out.retries, b.retries),
+        ] {
+            if *field == 0 {
+                *field = theirs;
+            }
+        }
+        Some(out)
+    }
+}
+
 fn is_zero(v: &i64) -> bool {
     *v == 0
 }

@@ -74,9 +74,9 @@ pub fn controllers() -> Controllers {
     }
 }
 
-/// Removes the parent cgroup `name` (e.g. `/berth`) from every hierarchy where it is empty;
-/// one that still holds containers stays.
-pub fn remove_parent(name: &str) {
+/// Removes cgroup `name` (the parent `/berth`, or a container's left by a killed monitor)
+/// from every hierarchy where it is empty; one that still holds processes or children stays.
+pub fn remove_empty(name: &str) {
     let rel = name.trim_start_matches('/');
     let root = Path::new(ROOT);
     let _ = fs::remove_dir(root.join(rel));
@@ -160,6 +160,23 @@ pub fn freeze(path: &str, frozen: bool) -> Result<(), WriteError> {
             let _ = fs::write(&file, data);
         }
         std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// Whether the cgroup at `path` is frozen or freezing (paused).
+pub fn frozen(path: &str) -> bool {
+    let rel = path.trim_start_matches('/');
+    if is_unified() {
+        fs::read_to_string(Path::new(ROOT).join(rel).join("cgroup.freeze"))
+            .is_ok_and(|s| s.trim() == "1")
+    } else {
+        fs::read_to_string(
+            Path::new(ROOT)
+                .join("freezer")
+                .join(rel)
+                .join("freezer.state"),
+        )
+        .is_ok_and(|s| s.trim() != "THAWED")
     }
 }
 

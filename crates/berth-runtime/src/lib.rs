@@ -23,6 +23,7 @@ pub mod cgroup;
 pub mod devices;
 pub mod exec;
 pub mod handle;
+pub mod health;
 pub mod logdriver;
 pub mod logfile;
 pub mod logproto;

@@ -65,6 +65,9 @@ pub struct MonitorConfig {
     /// The working directory, made in the rootfs when it is missing (as Docker does).
     #[serde(default)]
     pub workdir: String,
+    /// The healthcheck its prober runs, if it has one.
+    #[serde(default)]
+    pub health: Option<crate::health::Probe>,
 }
 
 /// How a container ended, as recorded in `exit.json`.
@@ -201,7 +204,15 @@ pub fn resume(config_path: &Path, args: &[String]) -> i32 {
     // Starting up (argument parsing above all) touched far more of the binary than the loop
     // will use.
     crate::memory::release_clean_file_pages();
+    let prober = config
+        .health
+        .as_ref()
+        .and_then(|p| crate::health::spawn_prober(p, &config.cgroup_path));
     let record = supervise(&config, started);
+    if let Some(pid) = prober {
+        let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+        let _ = waitpid(pid, None);
+    }
     let runtime = config.runtime.open(&config.state_root);
     finish(&config, &rootfs, runtime.as_ref(), record);
     0
@@ -274,6 +285,11 @@ fn start(
             stderr: ew.into(),
         }
     };
+    // A monitor killed with its container (or a reboot that kept the state root) leaves the
+    // runtime's record of the last run; no other monitor owns this ID now.
+    if config.state_root.join(&config.id).exists() {
+        let _ = runtime.delete(&config.id);
+    }
     let created = runtime.create(&config.id, &config.bundle, stdio);
     let pty = match console {
         Some(listener) => {

@@ -1,6 +1,7 @@
 //! `-H` values, read as dockerd and the docker CLI read them: `unix://PATH`, `tcp://HOST:PORT`
 //! (host `localhost` and port 2375 when left out), a bare `HOST:PORT` as TCP. berth also takes a
-//! bare path (anything with a `/`) as a unix socket, as it always has.
+//! bare path (anything with a `/`) as a unix socket, as it always has. A daemon also takes
+//! `fd://` (systemd's sockets).
 
 use std::path::PathBuf;
 
@@ -20,6 +21,9 @@ pub enum Host {
         addr: String,
         path: String,
     },
+    /// systemd's socket activation (a daemon's `fd://`): every socket passed (`None`), or
+    /// the one with this descriptor number.
+    Fd(Option<i32>),
 }
 
 impl std::fmt::Display for Host {
@@ -27,6 +31,8 @@ impl std::fmt::Display for Host {
         match self {
             Host::Unix(p) => write!(f, "unix://{}", p.display()),
             Host::Tcp { addr, path } => write!(f, "tcp://{addr}{path}"),
+            Host::Fd(None) => write!(f, "fd://"),
+            Host::Fd(Some(n)) => write!(f, "fd://{n}"),
         }
     }
 }
@@ -42,9 +48,11 @@ pub fn daemon_host(value: &str) -> Result<Host, String> {
             }
             host => Ok(host),
         },
-        ("fd", _) => Err(format!(
-            "-H {value}: berth has no systemd socket activation; use unix:// or tcp://"
-        )),
+        ("fd", "" | "*") => Ok(Host::Fd(None)),
+        ("fd", n) => n
+            .parse()
+            .map(|n| Host::Fd(Some(n)))
+            .map_err(|_| format!("failed to parse systemd fd address: should be a number: {n}")),
         (proto, _) => Err(bad(&format!("unsupported proto '{proto}'"))),
     }
 }
@@ -171,10 +179,11 @@ mod tests {
                 .unwrap_err()
                 .contains("cannot connect over ssh://")
         );
-        assert!(
-            daemon_host("fd://")
-                .unwrap_err()
-                .contains("socket activation")
+        assert_eq!(daemon_host("fd://").unwrap(), Host::Fd(None));
+        assert_eq!(daemon_host("fd://4").unwrap(), Host::Fd(Some(4)));
+        assert_eq!(
+            daemon_host("fd://x").unwrap_err(),
+            "failed to parse systemd fd address: should be a number: x"
         );
     }
 }

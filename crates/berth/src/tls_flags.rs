@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 /// Docker's TLS flags. Booleans take `--tls` or `--tls=BOOL`, as Go's flags do.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args, serde::Serialize, serde::Deserialize)]
 pub struct TlsFlags {
     /// Use TLS; implied by --tlsverify.
     #[arg(long, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]

@@ -82,7 +82,7 @@ fn docker_errors_and_bad_input() {
     assert_eq!(status, 404);
     // Options berth does not implement are refused by name, never ignored.
     for (flag, says) in [
-        (&["--restart", "always"][..], "restart policy"),
+        (&["--storage-opt", "size=1G"][..], "HostConfig.StorageOpt"),
         (
             &["--cgroup-parent", "custom"][..],
             "HostConfig.CgroupParent",

@@ -542,3 +542,11 @@ pub fn held_capabilities() -> String {
     let line = status.lines().find(|l| l.starts_with("CapBnd:")).unwrap();
     line.trim_start_matches("CapBnd:\t").to_string()
 }
+
+impl TestDaemon {
+    /// The pid of the daemon process (of its wrapper for cgroup v2 and netns daemons), to
+    /// signal it as a service manager does (`kill -HUP`).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("daemon running").id()
+    }
+}

@@ -334,3 +334,29 @@ fn a_link_on_a_user_network_is_a_name_for_the_linking_container_only() {
     d.docker(&["rm", "-f", "pa", "linker"]).ok();
     d.docker(&["network", "rm", "n1"]).ok();
 }
+
+#[test]
+fn a_renamed_container_answers_to_its_new_name_only() {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    let _up = Upstream::start(&d);
+    d.docker(&["network", "create", "rn"]).ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "before",
+        "--network",
+        "rn",
+        "busybox",
+        "busybox",
+        "sleep",
+        "100",
+    ])
+    .ok();
+    let ip = ip_of(&d, "before", "rn");
+    d.docker(&["rename", "before", "after"]).ok();
+    assert_eq!(lookup(&d, "rn", "after"), [ip]);
+    // The old name goes upstream, whose answer is all there is.
+    assert_eq!(lookup(&d, "rn", "before"), ["10.1.2.3"]);
+}

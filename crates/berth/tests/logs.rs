@@ -324,6 +324,10 @@ fn defaults_show_in_inspect_and_daemon_log_opts_apply() {
     );
     drop(d);
     let d = TestDaemon::with_busybox(&["--log-opt", "max-size=2k", "--log-opt", "max-file=2"]);
+    assert_eq!(
+        d.docker(&["info", "-f", "{{.LoggingDriver}}"]).ok().trim(),
+        "json-file"
+    );
     let id = run_to_end(&d, &[], &numbered(200, 50));
     assert_eq!(
         d.inspect(&id, "{{json .HostConfig.LogConfig.Config}}")
@@ -335,7 +339,12 @@ fn defaults_show_in_inspect_and_daemon_log_opts_apply() {
     assert!(logs.iter().all(|(_, len)| *len <= 2_000 + 200), "{logs:?}");
     consecutive(&numbers(&d.docker(&["logs", &id]).ok()), 200);
     drop(d);
-    let d = TestDaemon::with_busybox(&["--log-driver", "local", "--log-opt", "max-file=3"]);
+    // daemon.json's `log-driver` and `log-opts` are dockerd's.
+    let conf = tempfile::NamedTempFile::new().unwrap();
+    let json = r#"{"log-driver": "local", "log-opts": {"max-file": "3"}}"#;
+    std::fs::write(conf.path(), json).unwrap();
+    let file = conf.path().to_str().unwrap();
+    let d = TestDaemon::with_busybox(&["--config-file", file]);
     assert_eq!(
         d.docker(&["info", "-f", "{{.LoggingDriver}}"]).ok().trim(),
         "local"

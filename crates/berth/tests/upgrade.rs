@@ -107,7 +107,7 @@ fn records_of_an_older_berth_are_migrated_and_their_containers_kept() {
     // The store now holds the current schema.
     d.kill9();
     rewrite(&d.root, |r| {
-        assert_eq!(r["schema"], 2, "{r}");
+        assert_eq!(r["schema"], 3, "{r}");
         r.clone()
     });
     d.spawn();

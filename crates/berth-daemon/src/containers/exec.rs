@@ -9,7 +9,7 @@ use berth_runtime::StartError;
 use tokio::net::unix::pipe;
 use tokio::sync::watch;
 
-use super::{Container, Containers, ExecSpec, Status, spec};
+use super::{Container, Containers, ExecSpec, spec};
 use crate::error::{Error, Result};
 
 /// One exec instance.
@@ -78,12 +78,7 @@ impl Containers {
         if spec.cmd.is_empty() {
             return Err(Error::invalid("No exec command specified"));
         }
-        if c.status() != Status::Running {
-            return Err(Error::conflict(format!(
-                "Container {} is not running",
-                c.id
-            )));
-        }
+        not_paused(&c.record())?;
         crate::userns::check_exec(&c.record().spec, &self.cfg)?;
         let id = berth_core::id::generate();
         let exec = Arc::new(Exec {
@@ -175,12 +170,7 @@ impl Containers {
                     e.id
                 )));
             }
-            if c.status() != Status::Running {
-                return Err(Error::conflict(format!(
-                    "Container {} is not running",
-                    c.id
-                )));
-            }
+            not_paused(&c.record())?;
             s.started = true;
             s.running = true;
         }
@@ -382,4 +372,16 @@ impl Containers {
         berth_runtime::exec::resize(pty.as_ref(), rows, cols)
             .map_err(|err| Error::internal("resizing exec terminal", err))
     }
+}
+
+/// Docker's refusals of an exec: the container must run and not be paused.
+fn not_paused(rec: &super::Record) -> Result<()> {
+    super::pause::running(rec)?;
+    if rec.state.paused {
+        return Err(Error::conflict(format!(
+            "Container {} is paused, unpause the container before exec",
+            rec.id
+        )));
+    }
+    Ok(())
 }

@@ -16,6 +16,8 @@ pub struct Paths {
     pub log: PathBuf,
     /// Exit record written by the monitor.
     pub exit: PathBuf,
+    /// Health state written by the monitor's prober.
+    pub health: PathBuf,
     /// The monitor's config.
     pub monitor_config: PathBuf,
     /// The monitor's own stderr.
@@ -40,6 +42,7 @@ impl Paths {
             bundle: dir.join("bundle"),
             log: dir.join(format!("{id}-json.log")),
             exit: dir.join("exit.json"),
+            health: dir.join("health.json"),
             monitor_config: dir.join("monitor.json"),
             monitor_log: dir.join("monitor.log"),
             hosts: dir.join("hosts"),

@@ -35,12 +35,33 @@ impl Containers {
         self.cfg.exec_root.join(format!("{}.sock", &id[..32]))
     }
 
-    /// Starts a created or exited container.
+    /// Starts a created or exited container for a user: its restart count and back-off
+    /// begin again.
     pub async fn start(self: &Arc<Self>, c: &Arc<Container>) -> Result<()> {
         let _op = c.op.lock().await;
+        self.start_locked(c, true).await
+    }
+
+    /// Starts `c` with its lifecycle lock held; `by_user` is false for a policy's restart.
+    pub(super) async fn start_locked(
+        self: &Arc<Self>,
+        c: &Arc<Container>,
+        by_user: bool,
+    ) -> Result<()> {
         let rec = c.record();
         match rec.state.status {
+            Status::Running if rec.state.paused => {
+                return Err(Error::conflict(
+                    "cannot start a paused container, try unpause instead",
+                ));
+            }
             Status::Running => {
+                return Err(Error::new(
+                    ErrorKind::NotModified,
+                    "container already started",
+                ));
+            }
+            Status::Restarting if by_user => {
                 return Err(Error::new(
                     ErrorKind::NotModified,
                     "container already started",
@@ -52,7 +73,10 @@ impl Containers {
                     rec.id
                 )));
             }
-            Status::Created | Status::Exited => {}
+            Status::Created | Status::Exited | Status::Restarting => {}
+        }
+        if by_user {
+            c.restart.lock().expect("restart lock").reset();
         }
         let this = self.clone();
         let launched = {
@@ -60,13 +84,20 @@ impl Containers {
             crate::blocking::run("starting a container", move || this.launch(&rec)).await
         };
         match launched {
-            Ok((handle, pid)) => self.started(c, handle, pid).await,
+            Ok((handle, pid)) => self.started(c, handle, pid, by_user).await,
             Err(e) => {
                 // The runtime's code (127 not found, 126 not executable); 128 for the rest.
                 let code = e.code.unwrap_or(128);
                 self.save(c, |r| {
                     r.state.error = e.message.clone();
                     r.state.exit_code = code;
+                    if r.state.status == Status::Restarting {
+                        r.state.status = Status::Exited;
+                    }
+                    if by_user {
+                        r.state.restart_count = 0;
+                        r.state.manually_stopped = false;
+                    }
                 })
                 .await?;
                 Err(e)
@@ -210,6 +241,11 @@ impl Containers {
             open_stdin: rec.spec.stdio.open_stdin,
             stdin_once: rec.spec.stdio.stdin_once,
             workdir: rec.spec.working_dir.clone(),
+            health: None,
+        };
+        let monitor = MonitorConfig {
+            health: super::health::probe(rec, paths, &monitor.runtime, &monitor.state_root),
+            ..monitor
         };
         std::fs::write(
             &paths.monitor_config,
@@ -303,6 +339,7 @@ impl Containers {
         c: &Arc<Container>,
         handle: MonitorHandle,
         pid: i32,
+        by_user: bool,
     ) -> Result<()> {
         let rec = c.record();
         if let (true, Some([h, w])) = (rec.spec.stdio.tty, rec.spec.console_size)
@@ -320,11 +357,17 @@ impl Containers {
                 r.state.oom_killed = false;
                 r.state.started_at = berth_runtime::logfile::now();
                 r.state.finished_at = ZERO_TIME.into();
+                r.state.paused = false;
+                if by_user {
+                    r.state.restart_count = 0;
+                    r.state.manually_stopped = false;
+                }
             })
             .await?;
         self.volume_events(&rec, "mount");
         self.event("start", &rec, &[]);
         self.watch_exit(c.clone(), handle);
+        self.watch_health(c);
         Ok(())
     }
 
@@ -342,33 +385,46 @@ impl Containers {
         });
     }
 
-    async fn on_exit(self: &Arc<Self>, c: &Arc<Container>) {
+    /// Records the end of a run, then restarts the container, removes it (`--rm`) or leaves it.
+    pub(super) async fn on_exit(self: &Arc<Self>, c: &Arc<Container>) {
         let (this, rec) = (self.clone(), c.record());
-        let _ = crate::blocking::run("releasing a container's network and volumes", move || {
+        let exit = crate::blocking::run("releasing a container's network and volumes", move || {
             this.network.detach(&rec.id);
             this.unmount_volumes(&rec);
-            Ok(())
+            Ok(this.last_exit(&rec.id))
         })
         .await;
-        let paths = self.paths(&c.id);
-        // The monitor writes exit.json before closing its socket; a monitor that died without
-        // recording one (killed) leaves the container's fate unknown: report it as killed.
-        let exit = berth_runtime::handle::read_exit(&paths.exit);
-        let (code, oom, finished) = match exit {
-            Some(e) => (i64::from(e.exit_code), e.oom_killed, e.finished_at),
-            None => {
-                let log = std::fs::read_to_string(&paths.monitor_log).unwrap_or_default();
-                tracing::error!(container.id = %c.id, monitor.log = %log.trim(), "monitor ended without recording an exit");
-                (137, false, berth_runtime::logfile::now())
-            }
+        let Ok((code, oom, finished)) = exit else {
+            return;
         };
+        let rec = c.record();
+        let ran = super::restart::ran(&rec.state.started_at, &finished);
+        let (decision, keep) = {
+            let mut m = c.restart.lock().expect("restart lock");
+            let s = &rec.state;
+            let d = m.decide(
+                rec.spec.restart,
+                code,
+                ran,
+                s.restart_count,
+                s.manually_stopped,
+            );
+            (d, m.manual_restart)
+        };
+        let restart = matches!(decision, super::restart::Decision::Restart { .. });
         let rec = match self
             .save(c, |r| {
-                r.state.status = Status::Exited;
+                r.state.status = if restart {
+                    Status::Restarting
+                } else {
+                    Status::Exited
+                };
                 r.state.pid = 0;
+                r.state.paused = false;
                 r.state.exit_code = code;
                 r.state.oom_killed = oom;
                 r.state.finished_at = finished;
+                r.state.restart_count += u32::from(restart);
             })
             .await
         {
@@ -382,17 +438,50 @@ impl Containers {
         if oom {
             self.event("oom", &rec, &[]);
         }
-        self.event("die", &rec, &[("exitCode", code.to_string())]);
-        if rec.spec.auto_remove
+        let attrs = [
+            ("exitCode", code.to_string()),
+            ("execDuration", ran.as_secs().to_string()),
+        ];
+        self.event("die", &rec, &attrs);
+        if let super::restart::Decision::Restart { delay, generation } = decision {
+            self.restart_after(c, delay, generation);
+        } else if rec.spec.auto_remove
+            && !keep
             && let Err(e) = self.remove(c, true, true).await
         {
             tracing::error!(container.id = %c.id, error = %e, "auto-removing");
         }
     }
 
-    /// Reconnects to the monitors of containers recorded as running (after a daemon restart).
+    /// How the last run of `id` ended: exit code, OOM kill, end time. The monitor writes
+    /// exit.json before closing its socket; a monitor that died without recording one
+    /// (killed, or the host rebooted) leaves the exit unknown: 255, as Docker. Blocks.
+    fn last_exit(&self, id: &str) -> (i64, bool, String) {
+        let paths = self.paths(id);
+        if let Some(e) = berth_runtime::handle::read_exit(&paths.exit) {
+            return (i64::from(e.exit_code), e.oom_killed, e.finished_at);
+        }
+        let log = std::fs::read_to_string(&paths.monitor_log).unwrap_or_default();
+        tracing::error!(container.id = %id, monitor.log = %log.trim(), "monitor ended without recording an exit");
+        // Its runtime deletes the rest before the next start (see the monitor).
+        berth_runtime::cgroup::remove_empty(&spec::cgroup_path(id));
+        (255, false, berth_runtime::logfile::now())
+    }
+
+    /// Reconnects to the monitors of containers recorded as running (after a daemon restart);
+    /// records the exits of those whose monitor is gone (killed, or the host rebooted); then
+    /// starts the containers whose restart policy says so.
     pub fn restore(self: &Arc<Self>) {
+        let mut lost = Vec::new();
         for c in self.list() {
+            if c.record().build_step {
+                // Its build died with the previous daemon.
+                let this = self.clone();
+                tokio::spawn(async move {
+                    let _ = this.remove(&c, true, true).await;
+                });
+                continue;
+            }
             if c.status() == Status::Running {
                 self.restore_volumes(&c.record());
                 let handle = MonitorHandle::attach(&self.socket(&c.id));
@@ -401,19 +490,22 @@ impl Containers {
                     let (network, rec) = (self.network.clone(), c.record());
                     tokio::task::spawn_blocking(move || network.restore(&rec));
                     self.watch_exit(c.clone(), handle);
+                    self.watch_health(&c);
                 } else {
-                    let (this, c) = (self.clone(), c.clone());
-                    tokio::spawn(async move { this.on_exit(&c).await });
+                    // Whether it starts again is decided below, as for the stopped ones.
+                    c.restart.lock().expect("restart lock").cancel();
+                    lost.push(c);
                 }
             }
-            if c.record().build_step {
-                // Its build died with the previous daemon.
-                let this = self.clone();
-                tokio::spawn(async move {
-                    let _ = this.remove(&c, true, true).await;
-                });
-            }
         }
+        let this = self.clone();
+        tokio::spawn(async move {
+            for c in &lost {
+                this.on_exit(c).await;
+                c.restart.lock().expect("restart lock").reset();
+            }
+            this.start_by_policy().await;
+        });
     }
 
     /// A connection feeding the container's stdin, once it runs; `None` if its run ended first.
@@ -456,20 +548,46 @@ impl Containers {
         self.event("attach", &c.record(), &[]);
     }
 
-    /// Sends a signal to a running container (the API says which container failed).
-    pub async fn kill(&self, c: &Arc<Container>, signo: i32) -> Result<()> {
+    /// Sends a signal to a running container (the API says which container failed). SIGKILL
+    /// or the container's stop signal also ends its restart policy until the next start; a
+    /// container waiting to restart only gets that.
+    pub async fn kill(self: &Arc<Self>, c: &Arc<Container>, signo: i32) -> Result<()> {
         let rec = c.record();
-        if rec.state.status != Status::Running {
+        if !rec.state.docker_running() {
             return Err(Error::conflict(format!(
                 "Container {} is not running",
                 rec.id
             )));
         }
+        let final_signal = signo == libc::SIGKILL || self.stop_signal(&rec)? == signo;
+        self.stopped_by_user(c, final_signal).await?;
+        if rec.state.status == Status::Restarting {
+            self.event("kill", &rec, &[("signal", signo.to_string())]);
+            return Ok(());
+        }
+        self.signal(c, signo, final_signal).await
+    }
+
+    /// SIGKILL for an unhealthy container: not a user's stop, so its restart policy applies.
+    pub(super) async fn kill_by_health(self: &Arc<Self>, c: &Arc<Container>) -> Result<()> {
+        if c.status() != Status::Running {
+            return Ok(());
+        }
+        self.signal(c, libc::SIGKILL, true).await
+    }
+
+    /// Sends `signo` to the running `c`; `thaw` lets it reach a paused one.
+    async fn signal(self: &Arc<Self>, c: &Arc<Container>, signo: i32, thaw: bool) -> Result<()> {
+        let rec = c.record();
         let handle = MonitorHandle::attach(&self.socket(&rec.id));
         tokio::task::spawn_blocking(move || handle.kill(signo))
             .await
             .map_err(|e| Error::internal("kill task", e))?
             .map_err(|e| Error::conflict(e.to_string()))?;
+        if rec.state.paused && thaw {
+            // The signal is delivered once the cgroup thaws.
+            self.thaw(c).await?;
+        }
         self.event("kill", &rec, &[("signal", signo.to_string())]);
         Ok(())
     }
@@ -477,13 +595,13 @@ impl Containers {
     /// Stops a container: its stop signal, then SIGKILL after `timeout` seconds (negative: wait
     /// forever). Stopping a stopped container is `NotModified`.
     pub async fn stop(
-        &self,
+        self: &Arc<Self>,
         c: &Arc<Container>,
         signal: Option<i32>,
         timeout: Option<i64>,
     ) -> Result<()> {
         let rec = c.record();
-        if rec.state.status != Status::Running {
+        if !rec.state.docker_running() {
             return Err(Error::new(
                 ErrorKind::NotModified,
                 "container already stopped",
@@ -491,10 +609,7 @@ impl Containers {
         }
         let signo = match signal {
             Some(s) => s,
-            None => match &rec.spec.stop_signal {
-                Some(s) => crate::signal::parse(s)?,
-                None => libc::SIGTERM,
-            },
+            None => self.stop_signal(&rec)?,
         };
         let timeout = timeout.or(rec.spec.stop_timeout).unwrap_or(10);
         let mut rx = c.watch();
@@ -521,6 +636,14 @@ impl Containers {
         }
         self.event("stop", &c.record(), &[]);
         Ok(())
+    }
+
+    /// The signal that stops `rec`: its own or SIGTERM.
+    fn stop_signal(&self, rec: &Record) -> Result<i32> {
+        match &rec.spec.stop_signal {
+            Some(s) => crate::signal::parse(s),
+            None => Ok(libc::SIGTERM),
+        }
     }
 
     /// Waits for `cond`; returns the exit code.
@@ -561,10 +684,16 @@ impl Containers {
         volumes: bool,
     ) -> Result<()> {
         let rec = c.record();
-        if rec.state.status == Status::Running {
+        if rec.state.docker_running() {
             if !force {
+                let procedure = if rec.state.paused {
+                    "Unpause and then stop the container before attempting removal or force remove"
+                } else {
+                    "Stop the container before attempting removal or force remove"
+                };
                 return Err(Error::conflict(format!(
-                    "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
+                    "You cannot remove a {} container {}. {procedure}",
+                    rec.state.docker_status(),
                     rec.id
                 )));
             }

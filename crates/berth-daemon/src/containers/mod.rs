@@ -10,6 +10,8 @@ pub use exec::{Exec, ExecIo};
 mod export;
 pub mod files;
 mod fs_changes;
+mod health;
+pub use health::HealthAction;
 pub mod limits;
 pub use fs_changes::{Change, ChangeKind};
 pub mod logging;
@@ -25,9 +27,12 @@ pub use model::{
 pub mod netspec;
 pub use netspec::{EndpointSpec, HostBinding, Link, NetSpec, port_key};
 pub mod network;
+mod pause;
 mod propagation;
 mod prune;
 mod record;
+mod rename;
+mod restart;
 pub mod rootfs;
 mod security;
 pub use security::{Seccomp, Security};
@@ -60,6 +65,8 @@ pub struct Container {
     changed: watch::Sender<u64>,
     /// Serializes lifecycle operations (start, stop, remove) on this container.
     op: tokio::sync::Mutex<()>,
+    /// Its restart policy's state.
+    restart: Mutex<restart::Manager>,
 }
 
 impl Container {
@@ -69,6 +76,7 @@ impl Container {
             record: Mutex::new(record),
             changed: watch::channel(0).0,
             op: tokio::sync::Mutex::new(()),
+            restart: Mutex::default(),
         })
     }
 
@@ -343,29 +351,11 @@ impl Containers {
     /// take the name.
     fn reserve(&self, name: Option<&str>, mut record: Record) -> Result<Arc<Container>> {
         let mut all = self.all.lock().expect("containers lock");
-        let taken = |n: &str| {
-            all.values()
-                .find(|c| c.record.lock().expect("record lock").name == n)
-                .map(|c| c.id.clone())
-        };
         record.name = match name {
-            Some(n) => {
-                let n = n.strip_prefix('/').unwrap_or(n);
-                if !berth_core::id::valid_name(n) {
-                    return Err(Error::invalid(format!(
-                        "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
-                    )));
-                }
-                if let Some(other) = taken(n) {
-                    return Err(Error::conflict(format!(
-                        "Conflict. The container name \"/{n}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
-                    )));
-                }
-                n.to_string()
-            }
+            Some(n) => free_name(&all, n)?,
             None => (0..)
                 .map(berth_core::id::random_name)
-                .find(|n| taken(n).is_none())
+                .find(|n| taken(&all, n).is_none())
                 .expect("names are endless"),
         };
         let c = Container::new(record);
@@ -401,4 +391,27 @@ impl Containers {
     pub fn paths(&self, id: &str) -> files::Paths {
         files::Paths::new(&self.dir(id))
     }
+}
+
+/// The container of `all` named `n`.
+fn taken(all: &HashMap<String, Arc<Container>>, n: &str) -> Option<String> {
+    all.values()
+        .find(|c| c.record.lock().expect("record lock").name == n)
+        .map(|c| c.id.clone())
+}
+
+/// `n` (a leading `/` dropped) if it is a valid name no container of `all` has.
+fn free_name(all: &HashMap<String, Arc<Container>>, n: &str) -> Result<String> {
+    let n = n.strip_prefix('/').unwrap_or(n);
+    if !berth_core::id::valid_name(n) {
+        return Err(Error::invalid(format!(
+            "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+        )));
+    }
+    if let Some(other) = taken(all, n) {
+        return Err(Error::conflict(format!(
+            "Conflict. The container name \"/{n}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
+        )));
+    }
+    Ok(n.to_string())
 }

@@ -84,6 +84,9 @@ pub struct Spec {
     pub device_cgroup_rules: Option<Vec<String>>,
     /// Kernel parameters, rlimits and OOM score.
     pub limits: super::limits::Limits,
+    /// Its healthcheck (the image's merged in at create).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<berth_image::config::HealthConfig>,
     /// The log driver and its options.
     pub log: super::logging::LogSpec,
 }
@@ -401,6 +404,10 @@ impl Spec {
         if self.user.is_empty() {
             self.user = image.user.clone();
         }
+        self.healthcheck = berth_image::config::HealthConfig::merged(
+            self.healthcheck.as_ref(),
+            image.healthcheck.as_ref(),
+        );
         let mut labels = image.labels.clone().unwrap_or_default();
         labels.append(&mut self.labels);
         self.labels = labels;

@@ -69,6 +69,8 @@ pub trait NetworkHook: Send + Sync {
     /// Takes up again what a container still running after a daemon restart needs from the
     /// daemon (its DNS server, its host ports).
     fn restore(&self, _rec: &Record) {}
+    /// Container `rec` was renamed from `old`: its DNS name on its networks follows.
+    fn rename(&self, _rec: &Record, _old: &str) {}
 }
 
 fn unsupported(name: &str) -> Error {

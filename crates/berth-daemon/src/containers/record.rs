@@ -2,8 +2,10 @@
 //!
 //! Records carry a schema version. Version 1 (berth before the domain model) stored Docker's
 //! `Config` and `HostConfig` as the client sent them; [`decode`] turns such a record into the
-//! current form, so a daemon upgraded in place keeps its containers. A record from a newer berth
-//! is refused rather than misread.
+//! current form, so a daemon upgraded in place keeps its containers. Version 3 added the
+//! `restarting` status, pause and the restart counters; a version 2 record reads as one that never
+//! restarted. A record from a newer berth is refused rather than misread (an older berth cannot
+//! read `restarting`).
 
 use berth_api::container::{Config, HostConfig};
 use berth_core::Digest;
@@ -21,6 +23,8 @@ pub enum Status {
     Running,
     /// Being removed.
     Removing,
+    /// Its process ended and its restart policy starts it again after a back-off.
+    Restarting,
     /// Its process ended.
     Exited,
     /// Could not be cleaned up.
@@ -33,6 +37,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Restarting => "restarting",
             Status::Removing => "removing",
             Status::Exited => "exited",
             Status::Dead => "dead",
@@ -57,6 +62,30 @@ pub struct State {
     pub finished_at: String,
     /// Whether the last run saw an OOM kill.
     pub oom_killed: bool,
+    /// Whether its processes are frozen (only while running).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
+    /// Restarts by its policy since a user last started it.
+    #[serde(default)]
+    pub restart_count: u32,
+    /// A user stopped or killed it since it was last started: `unless-stopped` leaves it down.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manually_stopped: bool,
+}
+
+impl State {
+    /// Docker's `State.Status`: a paused container is `paused`, not `running`.
+    pub fn docker_status(&self) -> &'static str {
+        match self.status {
+            Status::Running if self.paused => "paused",
+            s => s.as_str(),
+        }
+    }
+
+    /// Docker's `Running`: also while paused or waiting to restart.
+    pub fn docker_running(&self) -> bool {
+        matches!(self.status, Status::Running | Status::Restarting)
+    }
 }
 
 /// Go's zero time, which Docker shows for "never".
@@ -72,12 +101,15 @@ impl Default for State {
             started_at: ZERO_TIME.into(),
             finished_at: ZERO_TIME.into(),
             oom_killed: false,
+            paused: false,
+            restart_count: 0,
+            manually_stopped: false,
         }
     }
 }
 
 /// The record schema this berth writes.
-pub const SCHEMA: u32 = 2;
+pub const SCHEMA: u32 = 3;
 
 /// What the daemon stores for a container.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -163,7 +195,13 @@ pub fn decode(bytes: &[u8]) -> Result<(Record, bool), DecodeError> {
     let v: serde_json::Value = serde_json::from_slice(bytes)?;
     match v.get("schema").and_then(serde_json::Value::as_u64) {
         None => Ok((serde_json::from_value::<RecordV1>(v)?.into(), true)),
-        Some(s) if s <= u64::from(SCHEMA) => Ok((serde_json::from_value(v)?, false)),
+        Some(s) if s == u64::from(SCHEMA) => Ok((serde_json::from_value(v)?, false)),
+        // Version 2 differs only by fields that default.
+        Some(2) => {
+            let mut r: Record = serde_json::from_value(v)?;
+            r.schema = SCHEMA;
+            Ok((r, true))
+        }
         Some(s) => Err(DecodeError::Newer(s)),
     }
 }
@@ -233,11 +271,25 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_2_record_reads_as_one_that_never_restarted_and_is_written_back() {
+        let (r, _) = decode(V1.as_bytes()).unwrap();
+        let mut v = serde_json::to_value(&r).unwrap();
+        v["schema"] = 2.into();
+        let state = v["state"].as_object_mut().unwrap();
+        state.remove("restart_count");
+        let (r2, migrated) = decode(&serde_json::to_vec(&v).unwrap()).unwrap();
+        assert!(migrated);
+        assert_eq!(r2.schema, SCHEMA);
+        assert_eq!(r2.state.restart_count, 0);
+        assert!(!r2.state.paused && !r2.state.manually_stopped);
+    }
+
+    #[test]
     fn a_record_of_a_newer_schema_is_refused_not_misread() {
-        let newer = r#"{"schema": 3, "id": "x"}"#;
+        let newer = r#"{"schema": 4, "id": "x"}"#;
         assert!(matches!(
             decode(newer.as_bytes()),
-            Err(DecodeError::Newer(3))
+            Err(DecodeError::Newer(4))
         ));
         decode(b"{}").unwrap_err();
     }

@@ -29,6 +29,9 @@ pub fn routes() -> Router<Arc<Daemon>> {
         .route("/containers/{id}/stop", post(stop))
         .route("/containers/{id}/restart", post(restart))
         .route("/containers/{id}/kill", post(kill))
+        .route("/containers/{id}/pause", post(pause))
+        .route("/containers/{id}/unpause", post(unpause))
+        .route("/containers/{id}/rename", post(rename))
         .route("/containers/{id}/wait", post(wait))
         .route("/containers/{id}/logs", get(logs))
         .route("/containers/{id}/attach", post(attach))
@@ -79,10 +82,28 @@ fn ago(t: &str) -> String {
     berth_api::human_duration((chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds())
 }
 
-fn status_text(r: &Record) -> String {
+/// Docker's `Status` of `ps`: `Up 5 seconds (healthy)` for a container with a healthcheck.
+fn status_text(d: &Daemon, r: &Record) -> String {
+    let text = base_status_text(r);
+    match d.containers.health(r) {
+        Some(h) if r.state.status == Status::Running && !r.state.paused => match h.status {
+            berth_runtime::health::Status::Starting => format!("{text} (health: starting)"),
+            s => format!("{text} ({})", s.as_str()),
+        },
+        _ => text,
+    }
+}
+
+fn base_status_text(r: &Record) -> String {
     match r.state.status {
         Status::Created => "Created".into(),
+        Status::Running if r.state.paused => format!("Up {} (Paused)", ago(&r.state.started_at)),
         Status::Running => format!("Up {}", ago(&r.state.started_at)),
+        Status::Restarting => format!(
+            "Restarting ({}) {} ago",
+            r.state.exit_code,
+            ago(&r.state.finished_at)
+        ),
         Status::Exited => format!(
             "Exited ({}) {} ago",
             r.state.exit_code,
@@ -111,7 +132,7 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
         &filters,
         &[
             "status", "name", "label", "id", "exited", "ancestor", "volume", "network", "publish",
-            "expose",
+            "expose", "before", "since", "is-task", "health",
         ],
     )?;
     if let Some(bad) = filters.get("status").into_iter().flatten().find(|s| {
@@ -138,17 +159,43 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
             port_filter.insert(key, ports);
         }
     }
-    let all = q.flag("all") || filters.contains_key("status") || filters.contains_key("exited");
+    if let Some(bad) = filters
+        .get("health")
+        .into_iter()
+        .flatten()
+        .find(|s| !["none", "starting", "healthy", "unhealthy"].contains(&s.as_str()))
+    {
+        return Err(Error::invalid(format!(
+            "invalid filter 'health={bad}': invalid value for health ({bad}): must be one of none, starting, healthy, unhealthy"
+        )));
+    }
+    let limit = q.int("limit")?.filter(|l| *l > 0);
+    let all = q.flag("all")
+        || filters.contains_key("status")
+        || filters.contains_key("exited")
+        || limit.is_some();
     let mut recs: Vec<Record> = d.containers.list().iter().map(|c| c.record()).collect();
-    recs.sort_by(|a, b| b.created.cmp(&a.created));
+    recs.sort_by(|a, b| (&b.created, &b.id).cmp(&(&a.created, &a.id)));
+    let mut recs = created_between(&d, recs, &filters)?;
+    if is_task(&filters)? {
+        recs.clear(); // no container here belongs to a swarm task
+    }
     let mut out = Vec::new();
     for r in recs {
-        if !all && r.state.status != Status::Running {
+        if !all && !r.state.docker_running() {
             continue;
         }
         let labels = r.spec.labels.clone();
         let keep = filters.iter().all(|(k, vals)| match k.as_str() {
-            "status" => vals.iter().any(|v| v == r.state.status.as_str()),
+            "status" => vals.iter().any(|v| v == r.state.docker_status()),
+            "before" | "since" | "is-task" => true,
+            "health" => {
+                let now = d
+                    .containers
+                    .health(&r)
+                    .map_or("none", |h| h.status.as_str());
+                vals.iter().any(|v| v == now)
+            }
             "name" => vals
                 .iter()
                 .any(|v| r.name.contains(v.trim_start_matches('/'))),
@@ -187,8 +234,8 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
             created: chrono::DateTime::parse_from_rfc3339(&r.created).map_or(0, |t| t.timestamp()),
             ports: super::container_net::summary_ports(&d, &r),
             labels: labels.into_iter().collect(),
-            state: r.state.status.as_str().into(),
-            status: status_text(&r),
+            state: r.state.docker_status().into(),
+            status: status_text(&d, &r),
             host_config: BTreeMap::from([("NetworkMode".into(), r.spec.network.as_str().into())]),
             network_settings: serde_json::json!({"Networks": super::container_net::networks(&d, &r)}),
             mounts: mount_points(&d, &r),
@@ -201,10 +248,55 @@ fn list_blocking(d: Arc<Daemon>, q: Query) -> Result<Json<Vec<Summary>>, Error> 
             (last.size_rw, last.size_root_fs) = (Some(rw), Some(root));
         }
     }
-    if let Some(limit) = q.int("limit")?.filter(|l| *l > 0) {
+    if let Some(limit) = limit {
         out.truncate(limit as usize);
     }
     Ok(Json(out))
+}
+
+/// Docker's `before` and `since` filters: of `recs`, newest first, those created before or
+/// after the named container.
+fn created_between(
+    d: &Daemon,
+    recs: Vec<Record>,
+    filters: &BTreeMap<String, Vec<String>>,
+) -> Result<Vec<Record>, Error> {
+    let point = |key: &str| -> Result<Option<String>, Error> {
+        match filters.get(key).and_then(|v| v.last()) {
+            Some(v) => Ok(Some(d.containers.get(v)?.id.clone())),
+            None => Ok(None),
+        }
+    };
+    let (before, since) = (point("before")?, point("since")?);
+    let mut out = Vec::new();
+    let mut past_before = before.is_none();
+    for r in recs {
+        if since.as_deref() == Some(r.id.as_str()) {
+            break;
+        }
+        if !past_before {
+            past_before = before.as_deref() == Some(r.id.as_str());
+            continue;
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// The `is-task` filter: whether only swarm tasks are asked for.
+fn is_task(filters: &BTreeMap<String, Vec<String>>) -> Result<bool, Error> {
+    let Some(vals) = filters.get("is-task") else {
+        return Ok(false);
+    };
+    let parsed: Vec<bool> = vals
+        .iter()
+        .map(|v| match v.as_str() {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err(Error::invalid(format!("invalid filter 'is-task={v}'"))),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(parsed.contains(&true))
 }
 
 /// `POST /containers/prune` with Docker's filters `until` and `label`/`label!`.
@@ -266,10 +358,10 @@ fn inspect_blocking(d: Arc<Daemon>, id: &str, q: Query) -> Result<Json<Inspect>,
         path: r.path.clone(),
         args: r.args.clone(),
         state: berth_api::container::State {
-            status: s.status.as_str().into(),
-            running: s.status == Status::Running,
-            paused: false,
-            restarting: false,
+            status: s.docker_status().into(),
+            running: s.docker_running(),
+            paused: s.paused,
+            restarting: s.status == Status::Restarting,
             oom_killed: s.oom_killed,
             dead: s.status == Status::Dead,
             pid: s.pid,
@@ -277,6 +369,10 @@ fn inspect_blocking(d: Arc<Daemon>, id: &str, q: Query) -> Result<Json<Inspect>,
             error: s.error.clone(),
             started_at: s.started_at.clone(),
             finished_at: s.finished_at.clone(),
+            health: d
+                .containers
+                .health(&r)
+                .map(|h| serde_json::to_value(h).expect("health serializes")),
         },
         image: r.image_id.to_string(),
         resolv_conf_path: p.resolv_conf.display().to_string(),
@@ -284,7 +380,7 @@ fn inspect_blocking(d: Arc<Daemon>, id: &str, q: Query) -> Result<Json<Inspect>,
         hosts_path: p.hosts.display().to_string(),
         log_path: p.log.display().to_string(),
         name: format!("/{}", r.name),
-        restart_count: 0,
+        restart_count: i64::from(s.restart_count),
         driver: "overlay2".into(),
         platform: "linux".into(),
         mount_label: String::new(),
@@ -346,18 +442,32 @@ async fn restart(
 ) -> Result<StatusCode, Error> {
     let c = d.containers.get(&id)?;
     let (signal, t) = stop_params(&q)?;
-    match d.containers.stop(&c, signal, t).await {
-        Err(e) if e.kind != berth_core::ErrorKind::NotModified => return Err(e),
-        _ => {}
-    }
-    d.containers.start(&c).await?;
-    let r = c.record();
-    d.events.publish(
-        "container",
-        "restart",
-        &r.id,
-        BTreeMap::from([("name".into(), r.name)]),
-    );
+    d.containers.restart(&c, signal, t).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn pause(State(d): State<Arc<Daemon>>, Path(id): Path<String>) -> Result<StatusCode, Error> {
+    d.containers.pause(&d.containers.get(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn unpause(
+    State(d): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Error> {
+    d.containers.unpause(&d.containers.get(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rename(
+    State(d): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    q: Query,
+) -> Result<StatusCode, Error> {
+    let c = d.containers.get(&id)?;
+    d.containers
+        .rename(&c, q.get("name").unwrap_or_default())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -16,8 +16,10 @@ mod images;
 mod listener;
 mod network_connect;
 mod networks;
+mod plugins;
 mod query;
 mod stream;
+mod swarm;
 mod system;
 pub mod tls;
 mod top;
@@ -53,6 +55,8 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(volumes::routes())
         .merge(networks::routes())
         .merge(network_connect::routes())
+        .merge(swarm::routes())
+        .merge(plugins::routes())
         .fallback(|uri: Uri| async move {
             error_response(&crate::Error::not_found(format!(
                 "page not found: {}",

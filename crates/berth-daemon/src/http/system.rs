@@ -137,7 +137,7 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
             .into_iter()
             .map(|(name, path)| (name, serde_json::json!({ "path": path })))
             .collect(),
-        default_runtime: d.config.runtimes.default_name().into(),
+        default_runtime: d.config.runtimes.default_name(),
         security_options: security_options(&d.config.security),
         warnings: d.config.api_warnings.clone(),
         live_restore_enabled: true,
@@ -161,6 +161,8 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
             },
             "Mirrors": [],
         }),
+        debug: d.live().debug,
+        labels: d.live().labels,
         swarm: serde_json::json!({
             "NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive",
             "ControlAvailable": false, "Error": "", "RemoteManagers": null,
@@ -186,7 +188,8 @@ fn event_matches(e: &Event, filters: &BTreeMap<String, Vec<String>>) -> bool {
         vals.is_empty()
             || vals.iter().any(|v| match k.as_str() {
                 "type" => e.kind == *v,
-                "event" => e.action == *v,
+                // `health_status` matches `health_status: healthy`, as in Docker.
+                "event" => e.action == *v || e.action.split(':').next() == Some(v.as_str()),
                 "container" => {
                     e.kind == "container"
                         && (e.actor.id.starts_with(v.as_str())
@@ -197,6 +200,10 @@ fn event_matches(e: &Event, filters: &BTreeMap<String, Vec<String>>) -> bool {
                         || (e.kind == "image" && e.actor.id.contains(v.as_str()))
                 }
                 "label" => super::query::labels_match(&e.actor.attributes, std::slice::from_ref(v)),
+                "daemon" => {
+                    e.kind == "daemon"
+                        && (e.actor.id == *v || e.actor.attributes.get("name") == Some(v))
+                }
                 _ => false,
             })
     })
@@ -204,7 +211,10 @@ fn event_matches(e: &Event, filters: &BTreeMap<String, Vec<String>>) -> bool {
 
 async fn events(State(d): State<Arc<Daemon>>, q: Query) -> Result<Response<Body>, Error> {
     let filters = q.filters()?;
-    check_filters(&filters, &["type", "event", "container", "image", "label"])?;
+    check_filters(
+        &filters,
+        &["type", "event", "container", "image", "label", "daemon"],
+    )?;
     let since = q.time("since")?;
     let until = q.time("until")?;
     let (past, mut rx) = d.events.subscribe();

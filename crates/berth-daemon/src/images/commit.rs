@@ -65,11 +65,13 @@ impl Images {
         };
         let base = self.store.get(&rec.image_id)?;
         let comment = opts.comment.clone();
-        let config = new_config(&rec, &base, &opts)?;
+        let config = new_config(&rec, &opts)?;
         let (store, r, containers) = (self.store.clone(), rec.clone(), self.containers.clone());
         let image = crate::blocking::run("committing a container", move || {
             let stubs = containers.runtime_stubs(&c)?;
-            let frozen = opts.pause && c.status() == Status::Running;
+            // A paused container stays paused: thawing it after the commit would unpause it.
+            let state = c.record().state;
+            let frozen = opts.pause && state.status == Status::Running && !state.paused;
             let cgroup = crate::containers::spec::cgroup_path(&r.id);
             if frozen {
                 berth_runtime::cgroup::freeze(&cgroup, true)
@@ -186,10 +188,10 @@ fn commit_blocking(
 
 /// The new image's config: the client's (or the container's) with the changes applied, the
 /// container's merged under it.
-fn new_config(rec: &Record, base: &Image, opts: &CommitOptions) -> Result<RunConfig> {
+fn new_config(rec: &Record, opts: &CommitOptions) -> Result<RunConfig> {
     let mut container = run_config(&rec.spec);
-    // The container runs with its image's healthcheck (berth has no --health-* flags yet).
-    container.healthcheck = base.config.config.healthcheck.clone();
+    // Its own, which create merged with its image's.
+    container.healthcheck = rec.spec.healthcheck.clone();
     let mut config = opts.config.clone().unwrap_or_else(|| container.clone());
     let keyword = |c: &str| {
         c.split_whitespace()
@@ -287,26 +289,10 @@ fn merge_sets(to: &mut Option<BTreeMap<String, Empty>>, from: &Option<BTreeMap<S
 
 /// The container's healthcheck fills what the user's leaves unset.
 fn merge_health(user: &mut RunConfig, container: &RunConfig) {
-    let Some(c) = &container.healthcheck else {
-        return;
-    };
-    let Some(u) = user.healthcheck.as_mut() else {
-        user.healthcheck = Some(c.clone());
-        return;
-    };
-    if u.test.as_ref().is_none_or(Vec::is_empty) {
-        u.test = c.test.clone();
-    }
-    for (mine, theirs) in [
-        (&mut u.interval, c.interval),
-        (&mut u.timeout, c.timeout),
-        (&mut u.start_period, c.start_period),
-        (&mut u.retries, c.retries),
-    ] {
-        if *mine == 0 {
-            *mine = theirs;
-        }
-    }
+    user.healthcheck = berth_image::config::HealthConfig::merged(
+        user.healthcheck.as_ref(),
+        container.healthcheck.as_ref(),
+    );
 }
 
 #[cfg(test)]

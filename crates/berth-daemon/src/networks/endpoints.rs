@@ -394,6 +394,26 @@ impl NetworkHook for BridgeHook {
             .map(|e| e.address.addr())
     }
 
+    fn rename(&self, rec: &Record, old: &str) {
+        let Ok(eps) = self.networks.endpoints_of(&rec.id) else {
+            return;
+        };
+        for mut e in eps {
+            for n in e.names.iter_mut().filter(|n| *n == old) {
+                n.clone_from(&rec.name);
+            }
+            if let Err(err) = self.networks.put_endpoint(&e) {
+                tracing::warn!(container.id = %rec.id, error = %err, "renaming an endpoint");
+            }
+            if let Ok(n) = self.networks.get(&e.network)
+                && !n.is_default()
+            {
+                self.dns.remove(&n.name, &e.addrs());
+                self.dns.add(&n.name, &e.names, &e.addrs());
+            }
+        }
+    }
+
     fn restore(&self, rec: &Record) {
         let Ok(eps) = self.networks.endpoints_of(&rec.id) else {
             return;

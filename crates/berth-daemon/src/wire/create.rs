@@ -29,6 +29,13 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes, logging: &LoggingConfig) ->
     spec.network = network_mode(&req.host_config.network_mode)?;
     spec.net = super::net::spec(&req, &spec.network)?;
     spec.restart = restart_policy(&req.host_config.restart_policy)?;
+    spec.healthcheck = super::health::requested(&req.config.healthcheck)?;
+    super::health::action(&spec.labels)?;
+    if spec.auto_remove && spec.restart != RestartPolicy::No {
+        return Err(Error::invalid(
+            "can't create 'AutoRemove' container with restart policy",
+        ));
+    }
     spec.security = super::security::from_host_config(&req.host_config)?;
     spec.security.userns_mode = crate::userns::mode(&req.host_config.userns_mode)?;
     // Recorded by name, as Docker does: inspect shows the runtime a container runs with.
@@ -120,6 +127,8 @@ pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
             }),
             oom_score_adj: h.oom_score_adj,
         },
+        // Read, with its checks, by `spec`.
+        healthcheck: None,
         log: LogSpec {
             driver: h.log_config.kind.clone(),
             opts: h.log_config.config.clone().unwrap_or_default(),
@@ -156,17 +165,6 @@ pub fn refuse_unsupported(req: &CreateRequest) -> Result<()> {
             format!("berth does not support {} yet", bad.join(", ")),
         ));
     }
-    if req
-        .config
-        .healthcheck
-        .as_ref()
-        .is_some_and(|h| !berth_api::is_unset(h))
-    {
-        return Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            "berth does not support healthchecks yet",
-        ));
-    }
     Ok(())
 }
 
@@ -197,29 +195,36 @@ pub fn network_mode(mode: &str) -> Result<NetworkMode> {
     }
 }
 
-/// Docker's restart policy; only `no` is honoured yet, the others are refused by name.
-fn restart_policy(p: &RestartPolicyConfig) -> Result<RestartPolicy> {
+/// Docker's restart policy, with its validation (`""` is the pre-25 default: no restarts).
+pub fn restart_policy(p: &RestartPolicyConfig) -> Result<RestartPolicy> {
+    let count = p.maximum_retry_count;
     let policy = match p.name.as_str() {
-        "" | "no" => RestartPolicy::No,
+        "" => return Ok(RestartPolicy::No),
+        "no" => RestartPolicy::No,
         "always" => RestartPolicy::Always,
         "unless-stopped" => RestartPolicy::UnlessStopped,
-        "on-failure" => RestartPolicy::OnFailure {
-            max_retries: u32::try_from(p.maximum_retry_count).map_err(|_| {
-                Error::invalid("invalid restart policy: maximum retry count cannot be negative")
-            })?,
-        },
+        "on-failure" => {
+            return Ok(RestartPolicy::OnFailure {
+                max_retries: u32::try_from(count).map_err(|_| {
+                    Error::invalid("invalid restart policy: maximum retry count cannot be negative")
+                })?,
+            });
+        }
         other => {
-            return Err(Error::invalid(format!("invalid restart policy '{other}'")));
+            return Err(Error::invalid(format!(
+                "invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
+            )));
         }
     };
-    if policy != RestartPolicy::No {
-        return Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            format!(
-                "restart policy \"{}\" is not supported by berth yet",
-                p.name
-            ),
-        ));
+    if count != 0 {
+        let negative = if count < 0 {
+            " and cannot be negative"
+        } else {
+            ""
+        };
+        return Err(Error::invalid(format!(
+            "invalid restart policy: maximum retry count can only be used with 'on-failure'{negative}"
+        )));
     }
     Ok(policy)
 }

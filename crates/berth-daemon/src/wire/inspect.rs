@@ -62,7 +62,10 @@ pub fn config(s: &Spec) -> Config {
         stdin_once: s.stdio.stdin_once,
         env: Some(s.env.clone()),
         cmd: s.cmd.clone(),
-        healthcheck: None,
+        healthcheck: s
+            .healthcheck
+            .as_ref()
+            .map(|h| serde_json::to_value(h).expect("healthcheck serializes")),
         image: s.image.clone(),
         volumes: set(&s.volumes),
         working_dir: s.working_dir.clone(),

@@ -8,6 +8,7 @@ pub mod commit;
 pub mod create;
 mod devices;
 pub mod exec;
+pub mod health;
 pub mod inspect;
 pub mod mounts;
 pub mod net;

@@ -2,10 +2,12 @@
 
 mod build;
 mod container_files;
+mod container_state;
 mod containers;
 mod cp;
 mod device_opts;
 mod exec;
+mod health_opts;
 mod images;
 mod limit_opts;
 mod mounts;
@@ -67,6 +69,12 @@ enum Command {
     Restart(containers::StopArgs),
     /// Kill one or more running containers.
     Kill(containers::KillArgs),
+    /// Pause all processes within one or more containers.
+    Pause(container_state::PauseArgs),
+    /// Unpause all processes within one or more containers.
+    Unpause(container_state::PauseArgs),
+    /// Rename a container.
+    Rename(container_state::RenameArgs),
     /// Remove one or more containers.
     Rm(containers::RmArgs),
     /// List containers.
@@ -151,6 +159,7 @@ fn client(host: Option<String>, flags: &crate::tls_flags::TlsFlags) -> Result<Cl
             });
             Ok(Client::tcp(&addr, &path, tls.as_ref())?)
         }
+        Host::Fd(_) => unreachable!("client_host refuses fd://"),
     }
 }
 
@@ -213,6 +222,9 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Logs(a) => containers::logs(&client, a).await,
         Command::Wait(a) => containers::wait(&client, a).await,
         Command::Top(a) => containers::top(&client, a).await,
+        Command::Pause(a) => container_state::pause(&client, a, "pause").await,
+        Command::Unpause(a) => container_state::pause(&client, a, "unpause").await,
+        Command::Rename(a) => container_state::rename(&client, a).await,
         Command::Port(a) => port::port(&client, a).await,
         Command::Inspect(a) => containers::inspect(&client, a).await,
         Command::Diff(a) => container_files::diff(&client, a).await,

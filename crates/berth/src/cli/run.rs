@@ -90,6 +90,8 @@ pub struct ContainerOpts {
     #[arg(long)]
     restart: Option<String>,
     #[command(flatten)]
+    health: super::health_opts::HealthOpts,
+    #[command(flatten)]
     mounts: super::mounts::MountOpts,
     #[command(flatten)]
     net: super::net_opts::NetOpts,
@@ -155,7 +157,7 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
     let devices = o.devices.parse()?;
     let limits = o.limits.parse()?;
     let env = env_list(&o.env_file, &o.env)?;
-    let labels: BTreeMap<String, String> = o
+    let mut labels: BTreeMap<String, String> = o
         .label
         .iter()
         .map(|l| {
@@ -163,19 +165,11 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
                 .map_or((l.clone(), String::new()), |(k, v)| (k.into(), v.into()))
         })
         .collect();
-    let restart = match o.restart.as_deref() {
-        None | Some("no") => RestartPolicy {
-            name: "no".into(),
-            maximum_retry_count: 0,
-        },
-        Some(p) => {
-            let (name, count) = p.split_once(':').unwrap_or((p, "0"));
-            RestartPolicy {
-                name: name.into(),
-                maximum_retry_count: count.parse().unwrap_or(0),
-            }
-        }
-    };
+    let restart = restart_policy(o.restart.as_deref().unwrap_or("no"))?;
+    let healthcheck = o.health.parse(&mut labels)?;
+    if o.rm && !matches!(restart.name.as_str(), "" | "no") {
+        anyhow::bail!("conflicting options: cannot specify both --restart and --rm");
+    }
     let mounts = o.mounts.parse()?;
     let net = o.net.parse()?;
     let req = CreateRequest {
@@ -200,6 +194,7 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
             labels: Some(labels),
             stop_signal: o.stop_signal.clone(),
             stop_timeout: o.stop_timeout,
+            healthcheck,
             ..Config::default()
         },
         host_config: HostConfig {
@@ -480,10 +475,25 @@ pub async fn start_attached(client: &Client, name: &str, stdin: bool) -> Result<
     .await
 }
 
-pub async fn run(client: &Client, a: RunArgs) -> Result<u8> {
-    if a.detach && a.opts.rm && a.opts.restart.as_deref().is_some_and(|r| r != "no") {
-        anyhow::bail!("Conflicting options: --restart and --rm");
+/// `--restart NAME[:COUNT]` as the docker CLI parses it; the daemon validates the name.
+pub fn restart_policy(policy: &str) -> Result<RestartPolicy> {
+    let (name, count) = policy.split_once(':').unwrap_or((policy, ""));
+    if policy.contains(':') && name.is_empty() {
+        anyhow::bail!("invalid restart policy format: no policy provided before colon");
     }
+    let maximum_retry_count = match count {
+        "" => 0,
+        c => c.parse().map_err(|_| {
+            anyhow::anyhow!("invalid restart policy format: maximum retry count must be an integer")
+        })?,
+    };
+    Ok(RestartPolicy {
+        name: name.into(),
+        maximum_retry_count,
+    })
+}
+
+pub async fn run(client: &Client, a: RunArgs) -> Result<u8> {
     let id = match create_container(client, &a.opts, !a.detach).await {
         Ok(id) => id,
         Err(e) => {

@@ -91,7 +91,7 @@ impl Plan {
     fn tcp(&self) -> impl Iterator<Item = &str> {
         self.hosts.iter().filter_map(|h| match h {
             Host::Tcp { addr, .. } => Some(addr.as_str()),
-            Host::Unix(_) => None,
+            _ => None,
         })
     }
 
@@ -99,7 +99,7 @@ impl Plan {
     pub fn sockets(&self) -> impl Iterator<Item = &Path> {
         self.hosts.iter().filter_map(|h| match h {
             Host::Unix(p) => Some(p.as_path()),
-            Host::Tcp { .. } => None,
+            _ => None,
         })
     }
 
@@ -123,6 +123,21 @@ impl Plan {
         for socket in self.sockets() {
             listeners.push(Listener::Unix(bind_unix(socket, group)?));
             tracing::info!(socket = %socket.display(), "API listening");
+        }
+        let fds: Vec<Option<i32>> = self
+            .hosts
+            .iter()
+            .filter_map(|h| match h {
+                Host::Fd(n) => Some(*n),
+                _ => None,
+            })
+            .collect();
+        if !fds.is_empty() {
+            let tls = self.tls.as_ref().map(|(a, _)| a.clone());
+            let mut passed = super::activation::listeners()?;
+            for n in fds {
+                listeners.extend(super::activation::take(&mut passed, n, tls.as_ref())?);
+            }
         }
         Ok(listeners)
     }

@@ -1,20 +1,34 @@
-//! `berth daemon`: opens the data root, listens on its sockets, serves until SIGTERM/SIGINT.
+//! `berth daemon`: reads its flags and `daemon.json`, opens the data root, listens on its
+//! sockets, serves until SIGTERM/SIGINT; SIGHUP reloads what dockerd reloads that berth has.
 
+mod activation;
+mod config_file;
 mod listen;
+mod notify;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use berth_daemon::reload::Reloadable;
 use berth_daemon::{Daemon, DaemonConfig};
+use tokio::signal::unix::{SignalKind, signal};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
-/// Options of `berth daemon`.
-#[derive(Debug, clap::Args)]
+/// Options of `berth daemon`. Each field is also a key of `daemon.json`: its serde name, as
+/// dockerd names it (see `config_file`); fields that are flags only are skipped by serde.
+#[derive(Debug, Clone, clap::Args, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct DaemonArgs {
-    /// Daemon socket(s) to listen on: `unix://PATH` (or a PATH), `tcp://HOST:PORT`
-    /// (repeatable; default /run/berth/berth.sock, with TLS tcp://localhost:2376).
+    /// Daemon socket(s) to listen on: `unix://PATH` (or a PATH), `tcp://HOST:PORT`, `fd://`
+    /// (systemd's sockets; `fd://N` one of them) (repeatable; default /run/berth/berth.sock,
+    /// with TLS tcp://localhost:2376).
     #[arg(long, short = 'H', env = "BERTH_SOCKET")]
+    #[serde(rename = "hosts")]
     pub host: Vec<String>,
     #[command(flatten)]
+    #[serde(flatten)]
     pub tls: crate::tls_flags::TlsFlags,
     /// Group for the unix socket (a name or a GID); the socket is `root:GROUP`, mode 0660.
     #[arg(long, short = 'G', default_value = "berth")]
@@ -33,11 +47,16 @@ pub struct DaemonArgs {
         default_value_t = 30,
         hide = true
     )]
+    #[serde(skip)]
     pub api_read_timeout: u64,
     /// An OCI runtime containers may choose with `--runtime NAME`: `NAME=PATH`, PATH a binary
     /// with runc's command line (repeatable).
     #[arg(long = "add-runtime", value_name = "NAME=PATH")]
+    #[serde(skip)]
     pub add_runtime: Vec<String>,
+    /// daemon.json's `runtimes`: `{"NAME": {"path": PATH}}`, merged with `--add-runtime`.
+    #[arg(skip)]
+    pub runtimes: BTreeMap<String, FileRuntime>,
     /// The runtime of containers that name none: `berth` (the embedded one) or an added one.
     #[arg(long, default_value = berth_daemon::config::Runtimes::EMBEDDED)]
     pub default_runtime: String,
@@ -52,7 +71,11 @@ pub struct DaemonArgs {
     pub fixed_cidr: Option<String>,
     /// Default address pools for networks: `base=CIDR,size=N` (repeatable).
     #[arg(long = "default-address-pool", value_name = "base=CIDR,size=N")]
+    #[serde(skip)]
     pub default_address_pool: Vec<String>,
+    /// daemon.json's `default-address-pools`: `[{"base": CIDR, "size": N}]`.
+    #[arg(skip)]
+    pub default_address_pools: Vec<FilePool>,
     /// Seccomp profile of containers that name none: `builtin`, `unconfined` or a file in
     /// Docker's profile format.
     #[arg(long, default_value = "builtin")]
@@ -69,23 +92,159 @@ pub struct DaemonArgs {
     pub log_driver: String,
     /// Default log driver options: `KEY=VALUE` (repeatable).
     #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    #[serde(skip)]
     pub log_opt: Vec<String>,
+    /// daemon.json's `log-opts`: `{"KEY": "VALUE"}`, as `--log-opt`.
+    #[arg(skip)]
+    pub log_opts: BTreeMap<String, String>,
     /// Log level (error, warn, info, debug, trace).
     #[arg(long, short = 'l', default_value = "info")]
     pub log_level: String,
+    /// Enable debug mode (log level debug; reloaded by SIGHUP).
+    #[arg(long, short = 'D')]
+    pub debug: bool,
+    /// Set key=value labels to the daemon (repeatable; reloaded by SIGHUP).
+    #[arg(long = "label", value_name = "key=value")]
+    pub labels: Vec<String>,
+    /// Daemon configuration file (dockerd's daemon.json).
+    #[arg(long, default_value = config_file::DEFAULT_FILE)]
+    #[serde(skip)]
+    pub config_file: PathBuf,
+    /// Validate the configuration (flags and file) and exit.
+    #[arg(long)]
+    #[serde(skip)]
+    pub validate: bool,
 }
 
-pub fn run(args: DaemonArgs) -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&args.log_level)
-                .context("invalid --log-level")?,
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let runtimes = berth_daemon::config::Runtimes::new(&args.add_runtime, &args.default_runtime)
-        .map_err(anyhow::Error::msg)?;
+/// One runtime of daemon.json's `runtimes`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRuntime {
+    path: String,
+    #[serde(rename = "runtimeArgs", default, skip_serializing_if = "Vec::is_empty")]
+    runtime_args: Vec<String>,
+}
+
+/// One pool of daemon.json's `default-address-pools`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePool {
+    base: String,
+    size: u32,
+}
+
+impl DaemonArgs {
+    /// After a merge with the file: the options the file cannot set, as the flags had them.
+    fn keep_flag_only(&mut self, flags: &DaemonArgs) {
+        self.api_read_timeout = flags.api_read_timeout;
+        self.add_runtime = flags.add_runtime.clone();
+        self.default_address_pool = flags.default_address_pool.clone();
+        self.log_opt = flags.log_opt.clone();
+        self.config_file = flags.config_file.clone();
+        self.validate = flags.validate;
+    }
+
+    /// `--add-runtime` and the file's `runtimes`, as `NAME=PATH`.
+    fn runtime_args(&self) -> Result<Vec<String>> {
+        let mut all = self.add_runtime.clone();
+        for (name, r) in &self.runtimes {
+            if !r.runtime_args.is_empty() {
+                bail!(
+                    "runtime {name}: runtimeArgs are not supported by berth (a runtime is run with runc's command line only)"
+                );
+            }
+            all.push(format!("{name}={}", r.path));
+        }
+        Ok(all)
+    }
+
+    /// `--default-address-pool` and the file's `default-address-pools`, as `base=..,size=..`.
+    fn pool_args(&self) -> Vec<String> {
+        let file = self
+            .default_address_pools
+            .iter()
+            .map(|p| format!("base={},size={}", p.base, p.size));
+        self.default_address_pool
+            .iter()
+            .cloned()
+            .chain(file)
+            .collect()
+    }
+
+    /// The tracing filter: `debug` wins over `--log-level`, as in dockerd.
+    fn log_filter(&self) -> &str {
+        if self.debug { "debug" } else { &self.log_level }
+    }
+}
+
+pub fn run(flags: DaemonArgs) -> Result<()> {
+    let file = config_file::Source::new(&flags);
+    let args = file.load(&flags)?;
+    check(&args)?;
+    if flags.validate {
+        eprintln!("configuration OK");
+        return Ok(());
+    }
+    let log_level = init_logging(&args)?;
     let plan = listen::Plan::new(&args.host, &args.tls)?;
+    let (config, sealed) = daemon_config(&args, &plan)?;
+    let daemon = Daemon::open(config).map_err(|e| anyhow::anyhow!(e.message))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        daemon.restore();
+        let listeners = plan.bind(&args.group).await?;
+        tracing::info!(root = %args.data_root.display(), "berth daemon listening");
+        let hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+        let level = (log_level, args.log_level.clone());
+        tokio::spawn(reload_on_sighup(hup, daemon.clone(), file, flags, level));
+        let shutdown = async {
+            let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            notify::stopping();
+            tracing::info!("shutting down");
+        };
+        let read_timeout = std::time::Duration::from_secs(args.api_read_timeout.max(1));
+        // The listeners are bound: a client connecting now is served once `serve` polls.
+        notify::ready();
+        berth_daemon::http::serve(listeners, daemon, read_timeout, shutdown).await;
+        // Like its other state, the daemon's parent cgroup goes once no container uses it.
+        berth_runtime::cgroup::remove_empty("/berth");
+        drop(sealed);
+        for socket in plan.sockets() {
+            let _ = std::fs::remove_file(socket);
+        }
+        Ok(())
+    })
+}
+
+/// The daemon's log on stderr, at `debug` or `--log-level`; the handle changes the level.
+fn init_logging(args: &DaemonArgs) -> Result<LogLevel> {
+    let filter = tracing_subscriber::EnvFilter::try_new(args.log_filter())
+        .with_context(|| format!("invalid log level {}", args.log_filter()))?;
+    let (filter_layer, handle) = tracing_subscriber::reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter_layer)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .init();
+    Ok(handle)
+}
+
+/// The engine's settings from the options, with the sealed copy of the binary they name
+/// (removed when dropped).
+fn daemon_config(
+    args: &DaemonArgs,
+    plan: &listen::Plan,
+) -> Result<(DaemonConfig, berth_runtime::sealed::SealedExe)> {
+    let runtimes =
+        berth_daemon::config::Runtimes::new(&args.runtime_args()?, &args.default_runtime)
+            .map_err(anyhow::Error::msg)?;
     let init_binary = std::env::current_exe().context("locating the berth binary")?;
     let sealed = berth_runtime::sealed::SealedExe::copy_of(&init_binary)
         .context("making a sealed copy of the berth binary")?;
@@ -106,13 +265,7 @@ pub fn run(args: DaemonArgs) -> Result<()> {
         exe: sealed.path(),
         init_binary,
         runtimes,
-        network: berth_daemon::config::NetworkConfig::from_args(
-            &args.bridge,
-            args.bip.as_deref(),
-            args.fixed_cidr.as_deref(),
-            &args.default_address_pool,
-        )
-        .map_err(anyhow::Error::msg)?,
+        network: network(args)?,
         security: berth_daemon::config::SecurityConfig {
             seccomp: berth_daemon::config::DaemonSeccomp::from_arg(&args.seccomp_profile)
                 .map_err(anyhow::Error::msg)?,
@@ -120,37 +273,78 @@ pub fn run(args: DaemonArgs) -> Result<()> {
             userns_remap,
         },
         api_warnings: plan.warnings(),
-        logging: berth_daemon::config::LoggingConfig::new(&args.log_driver, &args.log_opt)
-            .map_err(|e| anyhow::anyhow!(e.message))?,
+        live: Reloadable {
+            debug: args.debug,
+            labels: args.labels.clone(),
+        },
+        logging: {
+            let file = args.log_opts.iter().map(|(k, v)| format!("{k}={v}"));
+            let opts: Vec<String> = args.log_opt.iter().cloned().chain(file).collect();
+            berth_daemon::config::LoggingConfig::new(&args.log_driver, &opts)
+                .map_err(|e| anyhow::anyhow!(e.message))?
+        },
     };
-    let daemon = Daemon::open(config).map_err(|e| anyhow::anyhow!(e.message))?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    rt.block_on(async move {
-        daemon.restore();
-        let listeners = plan.bind(&args.group).await?;
-        tracing::info!(root = %args.data_root.display(), "berth daemon listening");
-        let shutdown = async {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("SIGTERM handler");
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+    Ok((config, sealed))
+}
+
+/// The tracing filter of the daemon's log, which `debug` changes.
+type LogLevel =
+    tracing_subscriber::reload::Handle<tracing_subscriber::EnvFilter, tracing_subscriber::Registry>;
+
+/// SIGHUP: rereads the file and applies what it changes, between `RELOADING=1` and `READY=1`;
+/// a file that does not apply is logged and changes nothing (dockerd's reload).
+async fn reload_on_sighup(
+    mut hup: tokio::signal::unix::Signal,
+    daemon: std::sync::Arc<Daemon>,
+    file: config_file::Source,
+    flags: DaemonArgs,
+    (log_level, base_level): (LogLevel, String),
+) {
+    while hup.recv().await.is_some() {
+        notify::reloading();
+        let (file, flags_now) = (file.clone(), flags.clone());
+        let change = tokio::task::spawn_blocking(move || file.reload(&flags_now))
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|r| r);
+        let applied = change.and_then(|c| daemon.reload(c).map_err(|e| anyhow::anyhow!(e.message)));
+        match applied {
+            Ok(()) => {
+                let level = if daemon.live().debug {
+                    "debug"
+                } else {
+                    &base_level
+                };
+                if let Ok(f) = tracing_subscriber::EnvFilter::try_new(level) {
+                    let _ = log_level.reload(f);
+                }
             }
-            tracing::info!("shutting down");
-        };
-        let read_timeout = std::time::Duration::from_secs(args.api_read_timeout.max(1));
-        berth_daemon::http::serve(listeners, daemon, read_timeout, shutdown).await;
-        // Like its other state, the daemon's parent cgroup goes once no container uses it.
-        berth_runtime::cgroup::remove_parent("/berth");
-        drop(sealed);
-        for socket in plan.sockets() {
-            let _ = std::fs::remove_file(socket);
+            Err(e) => tracing::error!("Error reconfiguring the daemon: {e:#}"),
         }
-        Ok(())
-    })
+        notify::ready();
+    }
+}
+
+/// What `--validate` checks beyond the file: every value berth can check without acting.
+fn check(args: &DaemonArgs) -> Result<()> {
+    config_file::check_labels(&args.labels).map_err(anyhow::Error::msg)?;
+    tracing_subscriber::EnvFilter::try_new(args.log_filter())
+        .with_context(|| format!("invalid log level {}", args.log_filter()))?;
+    berth_daemon::config::Runtimes::new(&args.runtime_args()?, &args.default_runtime)
+        .map_err(anyhow::Error::msg)?;
+    network(args)?;
+    berth_daemon::config::DaemonSeccomp::from_arg(&args.seccomp_profile)
+        .map_err(anyhow::Error::msg)?;
+    listen::Plan::new(&args.host, &args.tls)?;
+    Ok(())
+}
+
+fn network(args: &DaemonArgs) -> Result<berth_daemon::config::NetworkConfig> {
+    berth_daemon::config::NetworkConfig::from_args(
+        &args.bridge,
+        args.bip.as_deref(),
+        args.fixed_cidr.as_deref(),
+        &args.pool_args(),
+    )
+    .map_err(anyhow::Error::msg)
 }

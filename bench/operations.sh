@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Operations: what healthchecks cost the daemon, and how fast restart policies bring containers
+# back. Not a test: prints numbers.
+#  1. N containers with a 1 s healthcheck (`true`) for SECS seconds: the daemon's CPU (% of one
+#     core, from /proc/PID/stat) and RSS, and the CPU of everything else berth runs for them
+#     (monitors, probers, exec helpers: the cgroup-less rest of the machine is not counted;
+#     berth's probers are the monitors' children, so their CPU is read from the monitors'
+#     cumulative child time).
+#  2. N `--restart always` containers, then the daemon killed with SIGKILL: time until the new
+#     daemon answers and lists all N running (they never stopped: monitors outlive the daemon);
+#     then a simulated reboot (daemon, monitors and containers killed at once): time until the
+#     new daemon has all N running again.
+#   bench/operations.sh            (N=100 SECS=30)
+#   REF=unix:///path/docker.sock REFPID=<dockerd pid> bench/operations.sh  also runs part 1
+#       against a reference Docker and reads dockerd's CPU and RSS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-100}
+SECS=${SECS:-30}
+. bench/lib.sh
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+child_ticks() { awk '{print $16 + $17}' "/proc/$1/stat"; }
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+hz=$(getconf CLK_TCK)
+
+health_cpu() { # health_cpu TOOL PID
+  local t=$1 pid=$2 ids=() i before after
+  for i in $(seq "$N"); do
+    ids+=("$(tool "$t" run -d --health-cmd true --health-interval 1s bench sleep 100000)")
+  done
+  sleep 3 # the first probes
+  before=$(ticks "$pid"); sleep "$SECS"; after=$(ticks "$pid")
+  printf '%-6s %3d containers, 1 s probes: daemon CPU %5.2f %% of a core, RSS %s MB\n' "$t" "$N" \
+    "$(echo "($after - $before) * 100 / $hz / $SECS" | bc -l)" "$(rss_mb "$pid")"
+  tool "$t" rm -f "${ids[@]}" >/dev/null
+}
+
+health_cpu berth "$dpid"
+if [ -n "${REF:-}" ] && [ -n "${REFPID:-}" ]; then health_cpu docker "$REFPID"; fi
+
+# Part 2: restart policies across a daemon crash and a reboot.
+for i in $(seq "$N"); do "$B" run -d --restart always bench sleep 100000 >/dev/null; done
+restart_daemon() {
+  "$B" daemon -H "$sock" --data-root "$dir/root" --exec-root "$dir/run" "${bridge[@]}" 2>>"$dir/daemon.log" &
+  dpid=$!
+}
+all_running() { [ "$("$B" ps -q --filter status=running 2>/dev/null | wc -l)" -eq "$N" ]; }
+kill -9 "$dpid"; wait "$dpid" 2>/dev/null || true
+s=$(date +%s%N); restart_daemon
+until all_running; do sleep 0.01; done
+e=$(date +%s%N)
+printf 'daemon killed -9: all %d running (never stopped) %d ms after the new daemon started\n' "$N" $(( (e - s) / 1000000 ))
+pids=$("$B" ps -q | xargs "$B" inspect -f '{{.State.Pid}}')
+kill -9 "$dpid"; wait "$dpid" 2>/dev/null || true
+pkill -9 -f "monitor.*$dir" || true
+kill -9 $pids 2>/dev/null || true
+s=$(date +%s%N); restart_daemon
+until all_running; do sleep 0.01; done
+e=$(date +%s%N)
+printf 'reboot (daemon, monitors, containers killed): all %d running again %d ms after the daemon started\n' "$N" $(( (e - s) / 1000000 ))
