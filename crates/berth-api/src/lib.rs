@@ -9,9 +9,11 @@
 #![deny(missing_docs)]
 
 pub mod container;
+pub mod detach;
 pub mod exec;
 pub mod fields;
 pub mod image;
+pub mod stats;
 pub mod system;
 mod version;
 

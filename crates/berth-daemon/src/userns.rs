@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use berth_core::idmap::IdMap;
 
 use crate::config::SecurityConfig;
+use crate::containers::namespaces::{IpcMode, PidMode};
 use crate::containers::{NetworkMode, Spec};
 use crate::error::{Error, Result};
 
@@ -74,7 +75,27 @@ pub fn check(spec: &Spec, cfg: &SecurityConfig) -> Result<()> {
             "cannot share the host's network namespace when user namespaces are enabled",
         ));
     }
-    // The host's PID namespace is refused before this (berth does not offer it yet).
+    if spec.namespaces.pid == PidMode::Host {
+        return Err(Error::invalid(
+            "cannot share the host PID namespace when user namespaces are enabled",
+        ));
+    }
+    // A remapped container's user namespace is its network namespace's owner: one container
+    // cannot be in both that and a donor's.
+    let joins = |what: &str| {
+        Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            format!(
+                "berth cannot join the {what} namespace of another container under --userns-remap yet"
+            ),
+        ))
+    };
+    if matches!(spec.namespaces.pid, PidMode::Container(_)) {
+        return joins("PID");
+    }
+    if matches!(spec.namespaces.ipc, IpcMode::Container(_)) {
+        return joins("IPC");
+    }
     // In a user namespace libcontainer binds a device from the host at its container path.
     for d in spec.devices.iter().flatten() {
         if !d.path_in_container.is_empty() && d.path_in_container != d.path_on_host {

@@ -206,6 +206,8 @@ pub struct RunSpec {
     /// The user namespace to join rather than make (one the daemon made with `userns`'s maps,
     /// owning the network namespace, or another container's).
     pub userns_path: Option<PathBuf>,
+    /// Its PID, IPC, UTS and cgroup namespaces, and its `/dev/shm`.
+    pub shared: crate::namespaces::Shared,
 }
 
 /// Where `--init` containers find their init, as in Docker.
@@ -260,61 +262,49 @@ impl RunSpec {
                     .readonly(self.readonly_rootfs)
                     .build()?,
             )
-            .hostname(&self.hostname)
             .mounts(self.mounts()?)
             .linux(linux)
             .build()?;
         spec.set_annotations(None);
+        // Without a UTS namespace of its own the container keeps the host's name.
+        spec.set_hostname(self.shared.own_hostname().then(|| self.hostname.clone()));
         Ok(spec)
     }
 
     /// The namespaces, and the read-only paths (which depend on the cgroup layout).
     fn namespaces(&self) -> Result<(Vec<LinuxNamespace>, Vec<String>), OciSpecError> {
-        let mut namespaces = vec![];
+        let mut namespaces: Vec<(LinuxNamespaceType, Option<PathBuf>)> = vec![];
         // First, so the others belong to it (a sysfs or mqueue mount needs that).
-        if self.userns.is_some() && self.userns_path.is_none() {
-            namespaces.push(LinuxNamespaceType::User);
+        if self.userns.is_some() {
+            namespaces.push((LinuxNamespaceType::User, self.userns_path.clone()));
         }
-        namespaces.extend([
-            LinuxNamespaceType::Pid,
-            LinuxNamespaceType::Ipc,
-            LinuxNamespaceType::Uts,
-            LinuxNamespaceType::Mount,
-        ]);
-        let mut joined = None;
+        namespaces.extend(self.shared.entries());
         match &self.network {
-            Network::None => namespaces.push(LinuxNamespaceType::Network),
+            Network::None => namespaces.push((LinuxNamespaceType::Network, None)),
             Network::Host => {}
-            Network::Join(path) => joined = Some(path.clone()),
+            Network::Join(path) => {
+                namespaces.push((LinuxNamespaceType::Network, Some(path.clone())))
+            }
+        }
+        // On v1 the `cgroup` mount's access is the hierarchies' (runc honours it; for
+        // libcontainer, which does not, see `runtime::cgroup_remount`).
+        if self.shared.cgroup == crate::namespaces::Source::New {
+            namespaces.push((LinuxNamespaceType::Cgroup, None));
         }
         let readonly = self
             .readonly_paths
             .clone()
             .unwrap_or_else(default_readonly_paths);
-        if crate::cgroup::is_unified() {
-            namespaces.push(LinuxNamespaceType::Cgroup);
-        }
-        // On v1 the `cgroup` mount's access is the hierarchies' (runc honours it; for
-        // libcontainer, which does not, see `runtime::cgroup_remount`).
-        let mut namespaces = namespaces
+        let namespaces = namespaces
             .into_iter()
-            .map(|typ| LinuxNamespaceBuilder::default().typ(typ).build())
+            .map(|(typ, path)| {
+                let mut ns = LinuxNamespaceBuilder::default().typ(typ);
+                if let Some(path) = path {
+                    ns = ns.path(path);
+                }
+                ns.build()
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        if let (Some(_), Some(path)) = (&self.userns, &self.userns_path) {
-            let user = LinuxNamespaceBuilder::default()
-                .typ(LinuxNamespaceType::User)
-                .path(path)
-                .build()?;
-            namespaces.insert(0, user);
-        }
-        if let Some(path) = joined {
-            namespaces.push(
-                LinuxNamespaceBuilder::default()
-                    .typ(LinuxNamespaceType::Network)
-                    .path(path)
-                    .build()?,
-            );
-        }
         Ok((namespaces, readonly))
     }
 
@@ -374,6 +364,15 @@ impl RunSpec {
             // mounts only for the owner of the network namespace: the host's, bound, as runc
             // falls back to.
             mounts[3] = crate::userns_spec::sysfs_bind()?;
+        }
+        match &self.shared.shm {
+            crate::namespaces::Shm::Own => {}
+            crate::namespaces::Shm::Bind(dir) => {
+                mounts[6] = mount("/dev/shm", "bind", dir, &["rbind", "rprivate"])?;
+            }
+            crate::namespaces::Shm::None => {
+                mounts.remove(6);
+            }
         }
         if let Some(init) = &self.init {
             mounts.push(mount(INIT_PATH, "bind", init, &["bind", "ro"])?);
@@ -577,6 +576,7 @@ pub(crate) mod tests {
             oom_score_adj: Some(500),
             userns: None,
             userns_path: None,
+            shared: Default::default(),
         }
     }
 

@@ -473,7 +473,7 @@ fn events_stream_container_lifecycle() {
     let fields: Vec<&str> = line.splitn(5, ' ').collect();
     assert_eq!(fields[1..3], ["container", "die"], "{ev}");
     assert!(
-        fields[4].starts_with("(exitCode=0, image=busybox, name=ev"),
+        fields[4].starts_with("(execDuration=0, exitCode=0, image=busybox, name=ev"),
         "{ev}"
     );
     assert!(

@@ -245,7 +245,10 @@ fn health_on_failure_acts_on_an_unhealthy_container() {
     });
     assert_eq!(d.inspect(&killed, "{{.State.ExitCode}}"), "137");
     // stop is: it stays down whatever its policy.
-    let stopped = with("stop", &["--restart", "unless-stopped"]);
+    let stopped = with(
+        "stop",
+        &["--restart", "unless-stopped", "--stop-timeout", "1"],
+    );
     wait_for("the stop", || {
         d.inspect(&stopped, "{{.State.Status}}") == "exited"
     });
@@ -269,6 +272,8 @@ fn health_on_failure_acts_on_an_unhealthy_container() {
             "1",
             "--health-on-failure",
             "stop",
+            "--stop-timeout",
+            "1",
             "busybox",
             "busybox",
             "sleep",
@@ -321,4 +326,35 @@ print(ct.attrs["Config"]["Healthcheck"]["Test"])
         .output()
         .unwrap();
     assert_eq!(common::Out::from(out).ok().trim(), "['CMD', 'true']");
+}
+
+#[test]
+fn probes_go_on_across_a_daemon_restart_and_the_new_daemon_acts() {
+    let mut d = TestDaemon::with_busybox(&[]);
+    let id = run_d(
+        &d,
+        &[
+            "--health-cmd",
+            "test ! -e /sick",
+            "--health-interval",
+            "50ms",
+            "--health-retries",
+            "1",
+            "--label",
+            "berth.health-on-failure=stop",
+            "--stop-timeout",
+            "1",
+        ],
+    );
+    wait_for("healthy", || health(&d, &id)["Status"] == "healthy");
+    d.kill9();
+    d.spawn();
+    assert_eq!(d.inspect(&id, "{{.State.Health.Status}}"), "healthy");
+    d.docker(&["exec", &id, "touch", "/sick"]).ok();
+    wait_for("the stop", || {
+        d.inspect(&id, "{{.State.Status}}") == "exited"
+    });
+    assert_eq!(d.inspect(&id, "{{.State.Health.Status}}"), "unhealthy");
+    let events = d.events(&format!("container={id}"), "{{.Action}}");
+    assert!(events.contains("health_status: unhealthy"), "{events}");
 }

@@ -121,7 +121,13 @@ impl Containers {
             return;
         };
         let mut rx = c.watch();
-        let mut last = HealthStatus::Starting;
+        // After a daemon restart, what the previous daemon already saw is not news.
+        let mut last = match tokio::fs::read(&paths.health).await {
+            Ok(b) => {
+                serde_json::from_slice::<Health>(&b).map_or(HealthStatus::Starting, |h| h.status)
+            }
+            Err(_) => HealthStatus::Starting,
+        };
         let same_run = |c: &Container| {
             let r = c.record();
             r.state.status == Status::Running && r.state.started_at == started
@@ -146,7 +152,7 @@ impl Containers {
             let Ok(h) = serde_json::from_slice::<Health>(&bytes) else {
                 continue;
             };
-            if h.status == last || !same_run(c) {
+            if h.status == last || h.status == HealthStatus::Starting || !same_run(c) {
                 continue;
             }
             last = h.status;

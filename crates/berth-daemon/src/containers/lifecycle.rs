@@ -17,6 +17,8 @@ struct Prepared {
     attached: super::network::Attached,
     shared: Option<Record>,
     linked: super::links::Linked,
+    /// Its PID, IPC, UTS and cgroup namespaces and its /dev/shm (`namespaces.rs`).
+    namespaces: berth_runtime::namespaces::Shared,
 }
 
 /// What `wait` waits for.
@@ -110,10 +112,13 @@ impl Containers {
         let paths = self.paths(&rec.id);
         self.make_bind_sources(rec)?;
         self.mount_volumes(rec)?;
-        let launched = self.spawn_monitor(rec, &paths);
+        let launched = self
+            .mount_shm(rec)
+            .and_then(|()| self.spawn_monitor(rec, &paths));
         if launched.is_err() {
             self.network.detach(&rec.id);
             self.unmount_volumes(rec);
+            self.unmount_shm(rec);
         }
         launched
     }
@@ -124,6 +129,7 @@ impl Containers {
         paths: &super::files::Paths,
     ) -> Result<(MonitorHandle, i32)> {
         let linked = self.resolve_links(rec)?;
+        let namespaces = self.shared_namespaces(rec)?;
         let (attached, shared) = match &rec.spec.network {
             super::NetworkMode::Container { id, .. } => {
                 let (a, other) = self.join_container(id)?;
@@ -135,6 +141,7 @@ impl Containers {
             attached,
             shared,
             linked,
+            namespaces,
         };
         let monitor = self.write_bundle(rec, paths, &start)?;
         let stderr = std::fs::File::create(&paths.monitor_log)
@@ -178,6 +185,7 @@ impl Containers {
         let runtime = spec::runtime(&rec.spec.runtime, &self.cfg.runtimes)?;
         let mut run = self.run_spec(rec, paths, start, &runtime)?;
         run.capabilities = rec.spec.security.capabilities()?;
+        run.shared = start.namespaces.clone();
         let filter = self.filters.filter(&rec.spec.security, &run.capabilities)?;
         run.seccomp = filter.as_ref().map(|(oci, _)| oci.clone());
         run.no_new_privileges = rec
@@ -218,6 +226,7 @@ impl Containers {
             }
         }
         let _ = std::fs::remove_file(&paths.exit);
+        let _ = std::fs::remove_file(&paths.health); // each run starts `starting`
         let (log_path, log) = super::logging::prepare(paths, rec)?;
         let monitor = MonitorConfig {
             id: rec.id.clone(),
@@ -391,6 +400,7 @@ impl Containers {
         let exit = crate::blocking::run("releasing a container's network and volumes", move || {
             this.network.detach(&rec.id);
             this.unmount_volumes(&rec);
+            this.unmount_shm(&rec);
             Ok(this.last_exit(&rec.id))
         })
         .await;

@@ -13,6 +13,7 @@ mod fs_changes;
 mod health;
 pub use health::HealthAction;
 pub mod limits;
+pub mod namespaces;
 pub use fs_changes::{Change, ChangeKind};
 pub mod logging;
 mod logs;
@@ -37,6 +38,8 @@ pub mod rootfs;
 mod security;
 pub use security::{Seccomp, Security};
 pub(crate) mod spec;
+mod stats;
+pub use stats::{Frame, Frames, Mode as StatsMode};
 mod top;
 mod volumes;
 
@@ -107,6 +110,7 @@ pub struct Containers {
     all: Mutex<HashMap<String, Arc<Container>>>,
     execs: Mutex<HashMap<String, Arc<Exec>>>,
     filters: Arc<security::Filters>,
+    stats: stats::Collector,
 }
 
 impl Containers {
@@ -156,6 +160,7 @@ impl Containers {
             all: Mutex::new(all),
             execs: Mutex::default(),
             filters,
+            stats: stats::Collector::default(),
         });
         for c in migrated {
             this.persist(&c, |_| {})?;

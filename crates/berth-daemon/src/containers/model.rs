@@ -87,6 +87,8 @@ pub struct Spec {
     /// Its healthcheck (the image's merged in at create).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<berth_image::config::HealthConfig>,
+    /// The PID, IPC, UTS and cgroup namespaces it shares (`namespaces.rs`).
+    pub namespaces: super::namespaces::Namespaces,
     /// The log driver and its options.
     pub log: super::logging::LogSpec,
 }

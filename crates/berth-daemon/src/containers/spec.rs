@@ -337,6 +337,8 @@ pub fn run_spec(
         // The daemon's service sets it (`--userns-remap`).
         userns: None,
         userns_path: None,
+        // The service resolves the containers it shares them with (`namespaces.rs`).
+        shared: Default::default(),
     })
 }
 

@@ -12,7 +12,7 @@ use berth_api::container::{CreateRequest, CreateResponse, Inspect, Summary, Wait
 use berth_api::image::GraphDriver;
 use berth_runtime::logfile::Stream;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use super::query::{Query, check_filters, labels_match};
 use super::stream;
@@ -49,6 +49,7 @@ async fn create(
     let mut spec = crate::wire::create::spec(req, &d.config.runtimes, &d.config.logging)?;
     crate::userns::check(&spec, &d.config.security)?;
     super::container_net::resolve(&d, &mut spec)?;
+    crate::containers::namespaces::resolve_donors(&d.containers, &mut spec.namespaces);
     let mut warnings = super::container_net::warnings(&spec);
     warnings.extend(crate::wire::create::security_warnings(&spec));
     let name = q.get("name").filter(|n| !n.is_empty()).map(str::to_string);
@@ -725,6 +726,7 @@ async fn attach(
     q: Query,
     mut req: Request,
 ) -> Result<Response<Body>, Error> {
+    let keys = super::detach::attach_keys(q.get("detachKeys").unwrap_or_default())?;
     let c = d.containers.get(&id)?;
     let r = c.record();
     let out = Output {
@@ -766,29 +768,30 @@ async fn attach(
     tokio::spawn(async move {
         let Ok(upgraded) = upgrade.await else { return };
         let io = TokioIo::new(upgraded);
-        let (mut rd, wr) = tokio::io::split(io);
+        let (rd, wr) = tokio::io::split(io);
+        let (detached, on_detach) = tokio::sync::oneshot::channel::<()>();
         if want_stdin {
             let c2 = c.clone();
             let containers = containers.clone();
+            // Docker watches a terminal's input only.
+            let escape = out.tty.then(|| berth_api::detach::Escape::new(keys));
             tokio::spawn(async move {
                 let Some(mut sock) = containers.stdin(&c2).await else {
                     return;
                 };
-                let mut buf = vec![0u8; 8192];
-                loop {
-                    match rd.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            if sock.write_all(&buf[..n]).await.is_err() {
-                                break;
-                            }
-                        }
-                    }
+                if super::detach::copy_input(rd, &mut sock, escape).await {
+                    // The container keeps its stdin; this client's stream ends.
+                    containers.event("detach", &c2.record(), &[]);
+                    let _ = detached.send(());
+                    return;
                 }
                 let _ = sock.shutdown().await;
             });
         }
-        forward_output(c, log, start_offset, until, out, wr).await;
+        tokio::select! {
+            () = forward_output(c, log, start_offset, until, out, wr) => {}
+            Ok(()) = on_detach => {}
+        }
     });
     Ok(stream::upgraded(stream::output_type(r.spec.stdio.tty)))
 }

@@ -46,9 +46,9 @@ async fn create(
         berth_api::fields::decode_exec(&body)
             .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?
     };
-    let id = d
-        .containers
-        .create_exec(&c, crate::wire::exec::spec(config)?)?;
+    let spec = crate::wire::exec::spec(config)?;
+    super::detach::exec_keys(&spec.detach_keys)?;
+    let id = d.containers.create_exec(&c, spec)?;
     Ok((StatusCode::CREATED, Json(ExecCreateResponse { id })))
 }
 
@@ -130,7 +130,7 @@ async fn run_attached(
     d: Arc<Daemon>,
     e: Arc<crate::containers::Exec>,
     opts: ExecStartConfig,
-    mut rd: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    rd: impl tokio::io::AsyncRead + Unpin + Send + 'static,
     mut wr: impl tokio::io::AsyncWrite + Unpin,
 ) {
     let tty = e.spec.stdio.tty;
@@ -158,13 +158,16 @@ async fn run_attached(
             return;
         }
     };
+    let (detached, mut on_detach) = tokio::sync::oneshot::channel::<()>();
     if let Some(mut input) = io.stdin {
+        // Docker watches a terminal's input only; checked at create.
+        let escape = tty
+            .then(|| super::detach::exec_keys(&e.spec.detach_keys).ok())
+            .flatten()
+            .map(berth_api::detach::Escape::new);
         tokio::spawn(async move {
-            let mut buf = vec![0u8; 8192];
-            while let Ok(n) = rd.read(&mut buf).await {
-                if n == 0 || input.write_all(&buf[..n]).await.is_err() {
-                    break;
-                }
+            if super::detach::copy_input(rd, &mut input, escape).await {
+                let _ = detached.send(());
             }
         });
     }
@@ -187,6 +190,13 @@ async fn run_attached(
                 _ => break,
             },
             _ = &mut exited, if !done => done = true,
+            // The client detached: its stream ends, the process runs on.
+            Ok(()) = &mut on_detach => {
+                let attrs = [("execID", e.id.clone())];
+                d.containers.event("exec_detach", &e.container.record(), &attrs);
+                let _ = wr.shutdown().await;
+                return;
+            }
             () = tokio::time::sleep(Duration::from_secs(1)), if done => break,
         }
     }

@@ -10,6 +10,7 @@ mod commit;
 mod container_files;
 mod container_net;
 mod containers;
+mod detach;
 mod error;
 mod exec;
 mod images;
@@ -18,6 +19,7 @@ mod network_connect;
 mod networks;
 mod plugins;
 mod query;
+mod stats;
 mod stream;
 mod swarm;
 mod system;
@@ -51,6 +53,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(commit::routes())
         .merge(exec::routes())
         .merge(top::routes())
+        .merge(stats::routes())
         .merge(archive::routes())
         .merge(volumes::routes())
         .merge(networks::routes())

@@ -13,7 +13,6 @@ use berth_api::{MAX_VERSION, MIN_VERSION};
 
 use super::query::{Query, check_filters};
 use super::stream;
-use crate::containers::Status;
 use crate::{Daemon, Error};
 
 pub fn routes() -> Router<Arc<Daemon>> {
@@ -70,7 +69,12 @@ async fn version() -> Json<Version> {
 
 async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
     let all = d.containers.list();
-    let count = |s: Status| all.iter().filter(|c| c.status() == s).count() as u64;
+    // Docker's counts by state word: a restarting container counts as stopped.
+    let states: Vec<&str> = all
+        .iter()
+        .map(|c| c.record().state.docker_status())
+        .collect();
+    let count = |s: &str| states.iter().filter(|&&w| w == s).count() as u64;
     let mem_total = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {
@@ -95,9 +99,9 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
     Ok(Json(Info {
         id: d.id.clone(),
         containers: all.len() as u64,
-        containers_running: count(Status::Running),
-        containers_paused: 0,
-        containers_stopped: count(Status::Exited) + count(Status::Created),
+        containers_running: count("running"),
+        containers_paused: count("paused"),
+        containers_stopped: states.len() as u64 - count("running") - count("paused"),
         images: d.images.store.list()?.len() as u64,
         driver: "overlay2".into(),
         driver_status: vec![["Backing Filesystem".into(), "extfs".into()]],

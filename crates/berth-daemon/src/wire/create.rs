@@ -19,10 +19,12 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes, logging: &LoggingConfig) ->
             "Config cannot be empty in order to create a container",
         ));
     }
+    super::namespaces::check_hostname(&req)?;
     check_config(&req)?;
     refuse_unsupported(&req)?;
     check_host_config(&req.host_config)?;
     let mut spec = from_docker(&req.config, &req.host_config);
+    spec.namespaces = super::namespaces::spec(&req)?;
     let log = &req.host_config.log_config;
     spec.log = LogSpec::merged(&log.kind, log.config.as_ref(), logging)?;
     (spec.mounts, spec.volumes_from) = super::mounts::requested(&req.host_config)?;
@@ -129,6 +131,8 @@ pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
         },
         // Read, with its checks, by `spec`.
         healthcheck: None,
+        // Read, with their checks, by `spec`.
+        namespaces: Default::default(),
         log: LogSpec {
             driver: h.log_config.kind.clone(),
             opts: h.log_config.config.clone().unwrap_or_default(),
@@ -232,27 +236,6 @@ pub fn restart_policy(p: &RestartPolicyConfig) -> Result<RestartPolicy> {
 /// Refuses the host settings berth cannot honour; Docker's range checks first.
 fn check_host_config(h: &HostConfig) -> Result<()> {
     super::checks::resources(h)?;
-    for (field, value) in [
-        ("IpcMode", &h.ipc_mode),
-        ("PidMode", &h.pid_mode),
-        ("UTSMode", &h.uts_mode),
-    ] {
-        if !matches!(value.as_str(), "" | "private" | "shareable") {
-            return Err(Error::new(
-                berth_core::ErrorKind::NotImplemented,
-                format!("berth does not support HostConfig.{field}={value} yet"),
-            ));
-        }
-    }
-    if !matches!(h.cgroupns_mode.as_str(), "" | "private") {
-        return Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            format!(
-                "berth does not support HostConfig.CgroupnsMode={} yet",
-                h.cgroupns_mode
-            ),
-        ));
-    }
     if h.memory_swappiness.is_some_and(|s| s != -1) {
         return Err(Error::new(
             berth_core::ErrorKind::NotImplemented,

@@ -11,5 +11,6 @@ pub mod exec;
 pub mod health;
 pub mod inspect;
 pub mod mounts;
+mod namespaces;
 pub mod net;
 mod security;

@@ -19,6 +19,9 @@ pub struct StartArgs {
     /// Attach container's STDIN.
     #[arg(short, long)]
     interactive: bool,
+    /// Override the key sequence for detaching a container.
+    #[arg(long)]
+    detach_keys: Option<String>,
 }
 
 pub async fn start(client: &Client, a: StartArgs) -> Result<u8> {
@@ -26,7 +29,13 @@ pub async fn start(client: &Client, a: StartArgs) -> Result<u8> {
         if a.containers.len() > 1 {
             anyhow::bail!("you cannot start and attach multiple containers at once");
         }
-        return super::run::start_attached(client, &a.containers[0], a.interactive).await;
+        return super::run::start_attached(
+            client,
+            &a.containers[0],
+            a.interactive,
+            a.detach_keys.as_deref(),
+        )
+        .await;
     }
     each(&a.containers, |c| async move {
         client

@@ -45,12 +45,14 @@ pub struct ExecArgs {
 }
 
 pub async fn exec(client: &Client, a: ExecArgs) -> Result<u8> {
+    let given = super::detach_opts::given(a.detach_keys.as_deref());
+    let keys = super::detach_opts::keys(given.as_deref())?;
     let console = a.tty.then(term::size).flatten().map(|(h, w)| vec![h, w]);
     let config = ExecConfig {
         attach_stdin: a.interactive && !a.detach,
         attach_stdout: !a.detach,
         attach_stderr: !a.detach,
-        detach_keys: a.detach_keys.unwrap_or_default(),
+        detach_keys: given.unwrap_or_default(),
         detach: a.detach,
         tty: a.tty,
         console_size: console.clone(),
@@ -85,11 +87,16 @@ pub async fn exec(client: &Client, a: ExecArgs) -> Result<u8> {
     let resizer = a
         .tty
         .then(|| term::forward_resizes(client, format!("/exec/{id}/resize")));
-    let streamed = run::stream_io(rd, wr, a.tty, a.interactive).await;
+    let detached = run::stream_io(rd, wr, a.tty, a.interactive, keys).await;
     if let Some(r) = resizer {
         r.abort();
     }
-    streamed?;
+    drop(_raw);
+    if detached? {
+        // The process runs on, as with the docker CLI, which says so and exits 1.
+        eprintln!("{}", super::detach_opts::DETACHED);
+        return Ok(1);
+    }
     let info: ExecInspect = client.get(&format!("/exec/{id}/json")).await?;
     Ok(info.exit_code.unwrap_or(0).clamp(0, 255) as u8)
 }

@@ -1,10 +1,12 @@
 //! The CLI: Docker's command syntax, spoken to the daemon over the Engine API.
 
+mod attach;
 mod build;
 mod container_files;
 mod container_state;
 mod containers;
 mod cp;
+mod detach_opts;
 mod device_opts;
 mod exec;
 mod health_opts;
@@ -13,10 +15,13 @@ mod limit_opts;
 mod mounts;
 mod net_opts;
 mod networks;
+mod ns_opts;
 mod port;
 mod progress;
 mod run;
 mod security_opts;
+mod sig_proxy;
+mod stats;
 mod system;
 mod system_df;
 mod template;
@@ -63,6 +68,8 @@ enum Command {
     Create(run::CreateArgs),
     /// Start one or more stopped containers.
     Start(containers::StartArgs),
+    /// Attach local standard input, output, and error streams to a running container.
+    Attach(attach::AttachArgs),
     /// Stop one or more running containers.
     Stop(containers::StopArgs),
     /// Restart one or more containers.
@@ -87,6 +94,8 @@ enum Command {
     Wait(containers::WaitArgs),
     /// Display the running processes of a container.
     Top(containers::TopArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(stats::StatsArgs),
     /// List port mappings or a specific mapping for the container.
     Port(port::PortArgs),
     /// Inspect changes to files or directories on a container's filesystem.
@@ -213,6 +222,7 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Run(a) => run::run(&client, a).await,
         Command::Create(a) => run::create(&client, a).await,
         Command::Start(a) => containers::start(&client, a).await,
+        Command::Attach(a) => attach::attach(&client, a).await,
         Command::Stop(a) => containers::stop(&client, a, "stop").await,
         Command::Restart(a) => containers::stop(&client, a, "restart").await,
         Command::Kill(a) => containers::kill(&client, a).await,
@@ -225,6 +235,7 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Pause(a) => container_state::pause(&client, a, "pause").await,
         Command::Unpause(a) => container_state::pause(&client, a, "unpause").await,
         Command::Rename(a) => container_state::rename(&client, a).await,
+        Command::Stats(a) => stats::stats(&client, a).await,
         Command::Port(a) => port::port(&client, a).await,
         Command::Inspect(a) => containers::inspect(&client, a).await,
         Command::Diff(a) => container_files::diff(&client, a).await,

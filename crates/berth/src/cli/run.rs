@@ -98,6 +98,8 @@ pub struct ContainerOpts {
     #[command(flatten)]
     security: super::security_opts::SecurityOpts,
     #[command(flatten)]
+    namespaces: super::ns_opts::NamespaceOpts,
+    #[command(flatten)]
     devices: super::device_opts::DeviceOpts,
     #[command(flatten)]
     limits: super::limit_opts::LimitOpts,
@@ -172,6 +174,7 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
     }
     let mounts = o.mounts.parse()?;
     let net = o.net.parse()?;
+    let modes = o.namespaces.modes()?;
     let req = CreateRequest {
         config: Config {
             volumes: mounts.volumes,
@@ -235,6 +238,10 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
             cap_drop: (!o.security.cap_drop.is_empty()).then(|| o.security.cap_drop.clone()),
             privileged: o.security.privileged,
             userns_mode: o.security.userns_mode()?,
+            pid_mode: modes.pid,
+            ipc_mode: modes.ipc,
+            uts_mode: modes.uts,
+            cgroupns_mode: modes.cgroupns,
             masked_paths: o.security.system_paths(),
             readonly_paths: o.security.system_paths(),
             devices: Some(devices.devices),
@@ -308,6 +315,12 @@ pub struct RunArgs {
     /// Run container in background and print container ID.
     #[arg(short, long)]
     detach: bool,
+    /// Override the key sequence for detaching a container.
+    #[arg(long)]
+    detach_keys: Option<String>,
+    /// Proxy received signals to the process.
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    sig_proxy: bool,
     #[command(flatten)]
     opts: ContainerOpts,
 }
@@ -384,12 +397,16 @@ async fn attach_start_wait(
     stdin: bool,
     start: bool,
     auto_remove: bool,
+    detach_keys: Option<&str>,
 ) -> Result<u8> {
+    let given = super::detach_opts::given(detach_keys);
+    let keys = super::detach_opts::keys(given.as_deref())?;
     let io = client
         .hijack(
             &format!(
-                "/containers/{id}/attach?stream=1&stdout=1&stderr=1&stdin={}",
-                u8::from(stdin)
+                "/containers/{id}/attach?stream=1&stdout=1&stderr=1&stdin={}{}",
+                u8::from(stdin),
+                super::detach_opts::query(given.as_deref()),
             ),
             None,
         )
@@ -415,11 +432,14 @@ async fn attach_start_wait(
     let _raw = (tty && stdin).then(super::term::RawMode::enable).flatten();
     let resizer =
         tty.then(|| super::term::forward_resizes(client, format!("/containers/{id}/resize")));
-    let code = stream_io(rd, wr, tty, stdin).await;
+    let detached = stream_io(rd, wr, tty, stdin, keys).await;
     if let Some(r) = resizer {
         r.abort();
     }
-    code?;
+    if detached? {
+        // As the docker CLI's run and start: the container runs on, the command succeeds.
+        return Ok(0);
+    }
     let body = waiter
         .into_body()
         .collect()
@@ -431,20 +451,39 @@ async fn attach_start_wait(
 }
 
 /// Copies stdin into a hijacked stream (with `stdin`) and the stream's output to stdout and
-/// stderr, until the daemon ends the stream.
+/// stderr, until the daemon ends the stream or, on a terminal, the user types the detach
+/// `keys` (as the docker CLI watches them itself); `true` when the user detached.
 pub async fn stream_io(
     mut rd: impl tokio::io::AsyncRead + Unpin,
     mut wr: impl tokio::io::AsyncWrite + Unpin + Send + 'static,
     tty: bool,
     stdin: bool,
-) -> Result<()> {
+    keys: Vec<u8>,
+) -> Result<bool> {
+    let (detached, mut on_detach) = tokio::sync::oneshot::channel::<()>();
     if stdin {
+        let mut escape = tty.then(|| berth_api::detach::Escape::new(keys));
         tokio::spawn(async move {
             let mut input = tokio::io::stdin();
-            let mut buf = vec![0u8; 8192];
+            let (mut buf, mut out) = (vec![0u8; 8192], Vec::with_capacity(8192));
             while let Ok(n) = input.read(&mut buf).await {
-                if n == 0 || wr.write_all(&buf[..n]).await.is_err() {
+                if n == 0 {
                     break;
+                }
+                out.clear();
+                let done = match &mut escape {
+                    Some(e) => e.feed(&buf[..n], &mut out),
+                    None => {
+                        out.extend_from_slice(&buf[..n]);
+                        false
+                    }
+                };
+                if wr.write_all(&out).await.is_err() {
+                    break;
+                }
+                if done {
+                    let _ = detached.send(());
+                    return;
                 }
             }
             let _ = wr.shutdown().await;
@@ -453,26 +492,39 @@ pub async fn stream_io(
     let mut demux = Demux::new(tty);
     let mut buf = vec![0u8; 32 * 1024];
     loop {
-        match rd.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => demux.push(&buf[..n]).await?,
+        tokio::select! {
+            read = rd.read(&mut buf) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => demux.push(&buf[..n]).await?,
+            },
+            Ok(()) = &mut on_detach => return Ok(true),
         }
     }
-    Ok(())
+    Ok(false)
 }
 
-pub async fn start_attached(client: &Client, name: &str, stdin: bool) -> Result<u8> {
+pub async fn start_attached(
+    client: &Client,
+    name: &str,
+    stdin: bool,
+    detach_keys: Option<&str>,
+) -> Result<u8> {
     let info: berth_api::container::Inspect =
         client.get(&format!("/containers/{name}/json")).await?;
-    attach_start_wait(
+    // As the docker CLI's `start -a`: signals go to a container without a terminal.
+    let proxy = super::sig_proxy::forward(!info.config.tty, client, &info.id);
+    let attached = attach_start_wait(
         client,
         &info.id,
         info.config.tty,
         stdin && info.config.open_stdin,
         true,
         info.host_config.auto_remove,
+        detach_keys,
     )
-    .await
+    .await;
+    proxy.iter().for_each(|t| t.abort());
+    attached
 }
 
 /// `--restart NAME[:COUNT]` as the docker CLI parses it; the daemon validates the name.
@@ -517,7 +569,19 @@ pub async fn run(client: &Client, a: RunArgs) -> Result<u8> {
         println!("{id}");
         return Ok(0);
     }
-    match attach_start_wait(client, &id, a.opts.tty, a.opts.interactive, true, a.opts.rm).await {
+    let proxy = super::sig_proxy::forward(a.sig_proxy, client, &id);
+    let attached = attach_start_wait(
+        client,
+        &id,
+        a.opts.tty,
+        a.opts.interactive,
+        true,
+        a.opts.rm,
+        a.detach_keys.as_deref(),
+    )
+    .await;
+    proxy.iter().for_each(|t| t.abort());
+    match attached {
         Ok(code) => Ok(code),
         Err(e) => {
             let msg = super::message(&e);
