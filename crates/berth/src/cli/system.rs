@@ -218,7 +218,7 @@ pub async fn df(client: &Client, a: DfArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// berth's row of `system df`: the containers' log files (`LogSize`, rotated files included);
+/// berth's `Logs` row of `system df`: the containers' log files (`LogSize`, rotated files included);
 /// those of stopped containers go when the containers are removed.
 fn logs_row(v: &serde_json::Value) -> Vec<String> {
     let rows = v["Containers"]
@@ -235,7 +235,7 @@ fn logs_row(v: &serde_json::Value) -> Vec<String> {
         .map(|c| size(c))
         .sum();
     vec![
-        "Container Logs".into(),
+        "Logs".into(),
         with_logs.len().to_string(),
         running.to_string(),
         super::human_size(total),
