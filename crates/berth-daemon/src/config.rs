@@ -30,6 +30,47 @@ pub struct DaemonConfig {
     pub security: SecurityConfig,
     /// The options SIGHUP may change, as the daemon starts with them.
     pub live: crate::reload::Reloadable,
+    /// The log driver and options of containers that name none.
+    pub logging: LoggingConfig,
+}
+
+/// dockerd's `--log-driver` and `--log-opt` (daemon.json `log-driver`, `log-opts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggingConfig {
+    /// The driver of containers that name none.
+    pub driver: String,
+    /// Options of that driver, under those a container gives.
+    pub opts: BTreeMap<String, String>,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        LoggingConfig {
+            driver: "json-file".into(),
+            opts: BTreeMap::new(),
+        }
+    }
+}
+
+impl LoggingConfig {
+    /// `--log-driver` and the `--log-opt KEY=VALUE`s, checked as dockerd checks them.
+    pub fn new(driver: &str, opts: &[String]) -> Result<LoggingConfig, crate::Error> {
+        let mut map = BTreeMap::new();
+        for o in opts {
+            let (k, v) = o.split_once('=').ok_or_else(|| {
+                crate::Error::invalid(format!("invalid key/value pair format in {o}"))
+            })?;
+            map.insert(k.to_string(), v.to_string());
+        }
+        crate::containers::logging::check(driver, &map).map_err(|mut e| {
+            e.message = format!("failed to set log opts: {}", e.message);
+            e
+        })?;
+        Ok(LoggingConfig {
+            driver: driver.to_string(),
+            opts: map,
+        })
+    }
 }
 
 /// The daemon's defaults for confining containers.

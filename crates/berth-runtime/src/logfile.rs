@@ -1,6 +1,8 @@
 //! Docker's json-file log format: one JSON object per line,
-//! `{"log":"hi\n","stream":"stdout","time":"2024-01-01T00:00:00.000000000Z"}`.
+//! `{"log":"hi\n","stream":"stdout","time":"2024-01-01T00:00:00.000000000Z"}`, and the
+//! splitting of a stream's output into entries, which every log driver shares.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
@@ -22,8 +24,24 @@ pub struct Entry {
     pub log: String,
     /// Its stream.
     pub stream: Stream,
+    /// The `labels`/`env`/`tag` attributes of the container's log options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attrs: Option<BTreeMap<String, String>>,
     /// RFC 3339 time with nanoseconds.
     pub time: String,
+}
+
+/// Where a [`LineSplitter`] puts the entries it cuts: a log driver's writer.
+pub trait EntryWriter {
+    /// Writes one entry: a line with its newline, or a piece of a longer one without.
+    fn entry(&mut self, stream: Stream, line: &[u8]) -> io::Result<()>;
+}
+
+/// Writes entries as json-file lines (the format's unit tests and simple callers).
+impl<W: Write> EntryWriter for W {
+    fn entry(&mut self, stream: Stream, line: &[u8]) -> io::Result<()> {
+        self.write_all(&json_line(stream, line, None, &now())?)
+    }
 }
 
 /// Docker cuts lines longer than this into several entries.
@@ -47,16 +65,16 @@ impl LineSplitter {
     }
 
     /// Adds output and writes every complete line to `out`.
-    pub fn push(&mut self, data: &[u8], out: &mut impl Write) -> io::Result<()> {
+    pub fn push(&mut self, data: &[u8], out: &mut impl EntryWriter) -> io::Result<()> {
         self.pending.extend_from_slice(data);
         let mut start = 0;
         while let Some(pos) = self.pending[start..].iter().position(|&b| b == b'\n') {
             let end = start + pos + 1;
-            write_entry(out, self.stream, &self.pending[start..end])?;
+            out.entry(self.stream, &self.pending[start..end])?;
             start = end;
         }
         while self.pending.len() - start >= MAX_LINE {
-            write_entry(out, self.stream, &self.pending[start..start + MAX_LINE])?;
+            out.entry(self.stream, &self.pending[start..start + MAX_LINE])?;
             start += MAX_LINE;
         }
         self.pending.drain(..start);
@@ -64,9 +82,9 @@ impl LineSplitter {
     }
 
     /// Writes what is left (a last line without newline).
-    pub fn flush(&mut self, out: &mut impl Write) -> io::Result<()> {
+    pub fn flush(&mut self, out: &mut impl EntryWriter) -> io::Result<()> {
         if !self.pending.is_empty() {
-            write_entry(out, self.stream, &self.pending)?;
+            out.entry(self.stream, &self.pending)?;
             self.pending.clear();
         }
         Ok(())
@@ -78,15 +96,31 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
-fn write_entry(out: &mut impl Write, stream: Stream, bytes: &[u8]) -> io::Result<()> {
-    let entry = Entry {
-        log: String::from_utf8_lossy(bytes).into_owned(),
+/// One json-file line, newline included.
+pub fn json_line(
+    stream: Stream,
+    bytes: &[u8],
+    attrs: Option<&BTreeMap<String, String>>,
+    time: &str,
+) -> io::Result<Vec<u8>> {
+    /// [`Entry`] borrowed: the same fields in the same order.
+    #[derive(Serialize)]
+    struct Line<'a> {
+        log: std::borrow::Cow<'a, str>,
+        stream: Stream,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        attrs: Option<&'a BTreeMap<String, String>>,
+        time: &'a str,
+    }
+    let entry = Line {
+        log: String::from_utf8_lossy(bytes),
         stream,
-        time: now(),
+        attrs,
+        time,
     };
     let mut line = serde_json::to_vec(&entry).map_err(io::Error::other)?;
     line.push(b'\n');
-    out.write_all(&line)
+    Ok(line)
 }
 
 #[cfg(test)]

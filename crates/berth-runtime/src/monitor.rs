@@ -1,7 +1,8 @@
 //! The per-container monitor: the process `berth monitor` runs.
 //!
 //! It must start single-threaded (the embedded runtime forks) and stays single-threaded: one
-//! `poll` loop over the container's output, the control socket and a signalfd for SIGCHLD. The
+//! `poll` loop over the container's output, the control socket and a signalfd for SIGCHLD (a
+//! short-lived thread gzips a rotated log file, see [`crate::logrotate`]). The
 //! container's runtime ([`RuntimeConfig`]) creates and starts the container and deletes it at
 //! the end; in between the monitor owns the init: it signals it directly and, as a child
 //! subreaper, reaps it, whichever runtime made it.
@@ -12,8 +13,8 @@
 //! - `resize <rows> <cols>` — sets the terminal size; replies `ok` or `err <message>`;
 //! - `stdin` — the rest of the connection is the container's stdin.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Write};
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
+use crate::logdriver::LogWriter;
 use crate::logfile::{LineSplitter, Stream};
 use crate::runtime::{ProcessError, Runtime, RuntimeConfig, Stdio as ProcessStdio};
 
@@ -38,8 +40,11 @@ pub struct MonitorConfig {
     pub bundle: PathBuf,
     /// Mounts that assemble `rootfs/`.
     pub rootfs: Vec<Mount>,
-    /// The json-file log.
+    /// The log file (the current one, of the driver's format).
     pub log_path: PathBuf,
+    /// How the log is written: driver format, rotation, attributes.
+    #[serde(default = "crate::logdriver::LogSettings::json_file")]
+    pub log: crate::logdriver::LogSettings,
     /// Where the exit status is recorded.
     pub exit_path: PathBuf,
     /// The control socket.
@@ -397,21 +402,22 @@ fn watched<'a>(
     w
 }
 
-/// Where the container's output goes: the json-file log, line by line per stream.
+/// Where the container's output goes: the log driver's writer, line by line per stream.
 struct Sink {
-    log: BufWriter<File>,
+    log: LogWriter,
     out: LineSplitter,
     err: LineSplitter,
     buf: Vec<u8>,
 }
 
 impl Sink {
-    fn open(path: &Path) -> Sink {
-        let log = OpenOptions::new().create(true).append(true).open(path);
+    fn open(config: &MonitorConfig) -> Sink {
+        let log = LogWriter::open(&config.log_path, &config.log).unwrap_or_else(|e| {
+            eprintln!("monitor: {e}; the container's output is not logged");
+            LogWriter::open(&config.log_path, &Default::default()).expect("no file to open")
+        });
         Sink {
-            log: BufWriter::new(
-                log.unwrap_or_else(|_| File::create("/dev/null").expect("/dev/null")),
-            ),
+            log,
             out: LineSplitter::new(Stream::Stdout),
             err: LineSplitter::new(Stream::Stderr),
             buf: vec![0u8; 32 * 1024],
@@ -437,7 +443,7 @@ impl Sink {
     fn close(mut self) {
         let _ = self.out.flush(&mut self.log);
         let _ = self.err.flush(&mut self.log);
-        let _ = self.log.flush();
+        let _ = self.log.close();
     }
 }
 
@@ -480,7 +486,7 @@ fn supervise(config: &MonitorConfig, mut s: Started) -> ExitRecord {
     let _ = mask.thread_block();
     let sigfd = SignalFd::new(&mask).expect("signalfd");
     let listener = s.listener.try_clone().expect("listener clone");
-    let mut sink = Sink::open(&config.log_path);
+    let mut sink = Sink::open(config);
     let mut clients: Vec<Client> = Vec::new();
     let mut code: Option<i32> = None;
     // A pty master is both the container's stdin and its (single) output stream.

@@ -227,12 +227,7 @@ impl Containers {
         }
         let _ = std::fs::remove_file(&paths.exit);
         let _ = std::fs::remove_file(&paths.health); // each run starts `starting`
-        // The log exists before the container runs, so followers can watch it from the start.
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&paths.log)
-            .map_err(|e| Error::internal("creating the log file", e))?;
+        let (log_path, log) = super::logging::prepare(paths, rec)?;
         let monitor = MonitorConfig {
             id: rec.id.clone(),
             bundle: paths.bundle.clone(),
@@ -241,7 +236,8 @@ impl Containers {
                 .snapshots()
                 .mounts(&rec.id, rec.chain_id.as_ref())
                 .map_err(|e| Error::internal("rootfs mounts", e))?,
-            log_path: paths.log.clone(),
+            log_path,
+            log,
             exit_path: paths.exit.clone(),
             socket: self.socket(&rec.id),
             runtime,

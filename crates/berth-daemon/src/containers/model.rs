@@ -91,6 +91,8 @@ pub struct Spec {
     pub healthcheck: Option<berth_image::config::HealthConfig>,
     /// The PID, IPC, UTS and cgroup namespaces it shares (`namespaces.rs`).
     pub namespaces: super::namespaces::Namespaces,
+    /// The log driver and its options.
+    pub log: super::logging::LogSpec,
 }
 
 /// Terminal and standard streams of a container or an exec.

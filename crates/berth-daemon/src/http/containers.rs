@@ -46,7 +46,8 @@ async fn create(
 ) -> Result<(StatusCode, Json<CreateResponse>), Error> {
     let req: CreateRequest = berth_api::fields::decode_create(&body)
         .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
-    let (mut spec, mut warnings) = crate::wire::create::spec(req, &d.config.runtimes)?;
+    let (mut spec, mut warnings) =
+        crate::wire::create::spec(req, &d.config.runtimes, &d.config.logging)?;
     crate::userns::check(&spec, &d.config.security)?;
     super::container_net::resolve(&d, &mut spec)?;
     crate::containers::namespaces::resolve_donors(&d.containers, &mut spec.namespaces);
@@ -589,6 +590,9 @@ fn log_bound(q: &Query, key: &str) -> Result<Option<String>, Error> {
     }))
 }
 
+/// The most bytes of log entries one write to a `logs` client carries.
+const LOG_CHUNK: usize = 64 * 1024;
+
 async fn logs(
     State(d): State<Arc<Daemon>>,
     Path(id): Path<String>,
@@ -617,46 +621,76 @@ async fn logs(
         ),
     };
     let follow = q.flag("follow");
-    let path = d.containers.paths(&r.id).log;
+    if !r.spec.log.readable() {
+        return Err(Error::new(
+            berth_core::ErrorKind::NotImplemented,
+            "configured logging driver does not support reading",
+        ));
+    }
+    let details = q.flag("details");
+    let file = r.spec.log.file(&d.containers.paths(&r.id));
     let (tx, body) = stream::channel();
     tokio::spawn(async move {
         let keep = |e: &berth_runtime::logfile::Entry| {
             since.as_ref().is_none_or(|s| e.time.as_str() >= s.as_str())
                 && until.as_ref().is_none_or(|u| e.time.as_str() <= u.as_str())
         };
-        // The backlog (for --tail), then the rest as it comes.
-        let mut backlog = Vec::new();
-        let end = follow_log(c.clone(), path.clone(), From::Start, Until::Now, |e| {
+        let send = |mut e: berth_runtime::logfile::Entry| {
+            if details {
+                e.log = berth_runtime::logread::details(e.attrs.as_ref()) + &e.log;
+            }
+            out.encode(&e)
+        };
+        // The backlog (the last `tail` entries of it), then the rest as it comes.
+        let mut backlog = std::collections::VecDeque::new();
+        let start = berth_runtime::logread::Cursor::start(&file.path, file.format);
+        let cursor = crate::containers::follow(c.clone(), &file, start, Until::Now, |e| {
             if keep(&e) {
-                backlog.push(e);
+                backlog.push_back(e);
+                if tail.is_some_and(|t| backlog.len() > t) {
+                    backlog.pop_front();
+                }
             }
             true
         })
         .await;
-        let skip = tail.map_or(0, |t| backlog.len().saturating_sub(t));
-        for e in &backlog[skip..] {
-            if let Some(b) = out.encode(e)
-                && tx.send(b).await.is_err()
+        // Entries go out in chunks of up to 64 KiB, not one write each.
+        let mut chunk = Vec::new();
+        for e in backlog {
+            if let Some(b) = send(e) {
+                chunk.extend_from_slice(&b);
+            }
+            if chunk.len() >= LOG_CHUNK && tx.send(std::mem::take(&mut chunk).into()).await.is_err()
             {
                 return;
             }
+        }
+        if !chunk.is_empty() && tx.send(chunk.into()).await.is_err() {
+            return;
         }
         if follow {
             let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
             let c2 = c.clone();
             let from_end = tokio::spawn(async move {
-                follow_log(c2, path, From::Offset(end), Until::Stopped, move |e| {
+                crate::containers::follow(c2, &file, cursor, Until::Stopped, move |e| {
                     etx.send(e).is_ok()
                 })
                 .await;
             });
-            while let Some(e) = erx.recv().await {
-                if !keep(&e) {
-                    continue;
+            while let Some(first) = erx.recv().await {
+                let mut chunk = Vec::new();
+                let mut next = Some(first);
+                while let Some(e) = next.take() {
+                    if keep(&e)
+                        && let Some(b) = send(e)
+                    {
+                        chunk.extend_from_slice(&b);
+                    }
+                    if chunk.len() < LOG_CHUNK {
+                        next = erx.try_recv().ok();
+                    }
                 }
-                if let Some(b) = out.encode(&e)
-                    && tx.send(b).await.is_err()
-                {
+                if !chunk.is_empty() && tx.send(chunk.into()).await.is_err() {
                     break;
                 }
             }

@@ -115,7 +115,7 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
             .map(|r| r.count() as u64)
             .unwrap_or(0),
         system_time: berth_runtime::logfile::now(),
-        logging_driver: "json-file".into(),
+        logging_driver: d.config.logging.driver.clone(),
         cgroup_driver: "cgroupfs".into(),
         cgroup_version: if unified { "2" } else { "1" }.into(),
         nevents_listener: d.events.listeners() as u64,
@@ -356,6 +356,8 @@ fn df_blocking(d: Arc<Daemon>) -> Result<Json<serde_json::Value>, Error> {
                 "Status": r.state.status.as_str(),
                 "SizeRw": size_rw,
                 "SizeRootFs": size_root_fs,
+                // berth's own: the bytes of its log files, rotated ones included.
+                "LogSize": crate::containers::logging::disk_usage(&d.containers.paths(&r.id)),
                 "Labels": r.spec.labels.clone(),
                 "Mounts": [],
             })

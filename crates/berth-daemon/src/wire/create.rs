@@ -5,14 +5,19 @@ use berth_api::container::{
     Config, CreateRequest, HostConfig, RestartPolicy as RestartPolicyConfig,
 };
 
-use crate::config::Runtimes;
+use crate::config::{LoggingConfig, Runtimes};
 use crate::containers::limits::{Limits, Ulimit};
+use crate::containers::logging::LogSpec;
 use crate::containers::{NetworkMode, Resources, RestartPolicy, Spec, Stdio};
 use crate::error::{Error, Result};
 
 /// The spec of a create request and Docker's warnings about it, or why it is refused;
-/// `runtimes` are the daemon's.
-pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<(Spec, Vec<String>)> {
+/// `runtimes` and `logging` (the default log driver and options) are the daemon's.
+pub fn spec(
+    req: CreateRequest,
+    runtimes: &Runtimes,
+    logging: &LoggingConfig,
+) -> Result<(Spec, Vec<String>)> {
     if req.config.image.is_empty() {
         return Err(Error::invalid(
             "Config cannot be empty in order to create a container",
@@ -24,6 +29,8 @@ pub fn spec(req: CreateRequest, runtimes: &Runtimes) -> Result<(Spec, Vec<String
     check_host_config(&req.host_config)?;
     let mut spec = from_docker(&req.config, &req.host_config);
     spec.namespaces = super::namespaces::spec(&req)?;
+    let log = &req.host_config.log_config;
+    spec.log = LogSpec::merged(&log.kind, log.config.as_ref(), logging)?;
     (spec.mounts, spec.volumes_from) = super::mounts::requested(&req.host_config)?;
     spec.network = network_mode(&req.host_config.network_mode)?;
     spec.net = super::net::spec(&req, &spec.network)?;
@@ -132,6 +139,10 @@ pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
         healthcheck: None,
         // Read, with their checks, by `spec`.
         namespaces: Default::default(),
+        log: LogSpec {
+            driver: h.log_config.kind.clone(),
+            opts: h.log_config.config.clone().unwrap_or_default(),
+        },
     }
 }
 
@@ -231,17 +242,5 @@ pub fn restart_policy(p: &RestartPolicyConfig) -> Result<RestartPolicy> {
 /// Refuses the host settings berth cannot honour; Docker's range checks first.
 fn check_host_config(h: &HostConfig) -> Result<()> {
     super::checks::resources(h)?;
-    if !matches!(h.log_config.kind.as_str(), "" | "json-file") {
-        return Err(Error::invalid(format!(
-            "logging driver \"{}\" is not supported by berth: only json-file",
-            h.log_config.kind
-        )));
-    }
-    if h.log_config.config.as_ref().is_some_and(|c| !c.is_empty()) {
-        return Err(Error::new(
-            berth_core::ErrorKind::NotImplemented,
-            "berth does not support log options yet",
-        ));
-    }
     super::resources::isolation(&h.isolation)
 }

@@ -96,8 +96,8 @@ fn typed_host_config(s: &Spec) -> HostConfig {
             maximum_retry_count: max,
         },
         log_config: LogConfig {
-            kind: "json-file".into(),
-            config: None,
+            kind: s.log.driver().into(),
+            config: Some(s.log.opts.clone()),
         },
         memory: r.memory,
         memory_swap: r.memory_swap,

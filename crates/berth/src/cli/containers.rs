@@ -329,6 +329,9 @@ pub struct LogsArgs {
     /// Show logs before a timestamp or relative (e.g. 42m).
     #[arg(long)]
     until: Option<String>,
+    /// Show extra details provided to logs.
+    #[arg(long)]
+    details: bool,
 }
 
 /// `42m`, `1h`, `10s` before now, or a timestamp, as unix seconds for the API.
@@ -361,9 +364,10 @@ pub async fn logs(client: &Client, a: LogsArgs) -> Result<u8> {
         .get(&format!("/containers/{}/json", a.container))
         .await?;
     let mut q = format!(
-        "stdout=1&stderr=1&follow={}&timestamps={}&tail={}",
+        "stdout=1&stderr=1&follow={}&timestamps={}&details={}&tail={}",
         a.follow,
         a.timestamps,
+        a.details,
         enc(&a.tail)
     );
     if let Some(s) = &a.since {

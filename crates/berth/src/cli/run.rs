@@ -20,6 +20,12 @@ pub struct ContainerOpts {
     /// Assign a name to the container.
     #[arg(long)]
     name: Option<String>,
+    /// Logging driver for the container.
+    #[arg(long)]
+    log_driver: Option<String>,
+    /// Log driver options (`KEY=VALUE`).
+    #[arg(long = "log-opt")]
+    log_opt: Vec<String>,
     /// Set environment variables.
     #[arg(short, long = "env")]
     env: Vec<String>,
@@ -208,6 +214,7 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
             links: net.links,
             auto_remove: o.rm,
             restart_policy: restart,
+            log_config: log_config(o)?,
             memory: o.memory.as_deref().map(bytes_arg).transpose()?.unwrap_or(0),
             memory_swap: match o.memory_swap.as_deref() {
                 Some("-1") => -1,
@@ -345,21 +352,39 @@ impl Demux {
             return Ok(self.out.flush().await?);
         }
         self.buf.extend_from_slice(data);
-        while self.buf.len() >= 8 {
-            let len =
-                u32::from_be_bytes([self.buf[4], self.buf[5], self.buf[6], self.buf[7]]) as usize;
-            if self.buf.len() < 8 + len {
+        // Every whole frame of what came, consecutive frames of one stream in one write: a
+        // chunk of log output holds hundreds of frames.
+        let mut at = 0;
+        let mut run: (u8, Vec<u8>) = (1, Vec::new());
+        while self.buf.len() - at >= 8 {
+            let h = &self.buf[at..at + 8];
+            let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
+            if self.buf.len() - at < 8 + len {
                 break;
             }
-            let payload = &self.buf[8..8 + len];
-            if self.buf[0] == 2 {
-                self.err.write_all(payload).await?;
-                self.err.flush().await?;
-            } else {
-                self.out.write_all(payload).await?;
-                self.out.flush().await?;
+            let kind = if h[0] == 2 { 2 } else { 1 };
+            if kind != run.0 {
+                self.write(run.0, &run.1).await?;
+                run = (kind, Vec::new());
             }
-            self.buf.drain(..8 + len);
+            run.1.extend_from_slice(&self.buf[at + 8..at + 8 + len]);
+            at += 8 + len;
+        }
+        self.write(run.0, &run.1).await?;
+        self.buf.drain(..at);
+        Ok(())
+    }
+
+    async fn write(&mut self, kind: u8, bytes: &[u8]) -> Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        if kind == 2 {
+            self.err.write_all(bytes).await?;
+            self.err.flush().await?;
+        } else {
+            self.out.write_all(bytes).await?;
+            self.out.flush().await?;
         }
         Ok(())
     }
@@ -583,4 +608,19 @@ fn exit_code_for(msg: &str) -> u8 {
     } else {
         125
     }
+}
+
+/// `--log-driver` and `--log-opt`, as the docker CLI sends them.
+fn log_config(o: &ContainerOpts) -> Result<berth_api::container::LogConfig> {
+    let mut config = std::collections::BTreeMap::new();
+    for opt in &o.log_opt {
+        let (k, v) = opt
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("invalid key/value pair format in {opt}"))?;
+        config.insert(k.to_string(), v.to_string());
+    }
+    Ok(berth_api::container::LogConfig {
+        kind: o.log_driver.clone().unwrap_or_default(),
+        config: (!config.is_empty()).then_some(config),
+    })
 }

@@ -198,6 +198,7 @@ pub async fn df(client: &Client, a: DfArgs) -> Result<u8> {
             "0B".into(),
             "0B".into(),
         ],
+        logs_row(&v),
         vec![
             "Local Volumes".into(),
             volumes.to_string(),
@@ -215,6 +216,31 @@ pub async fn df(client: &Client, a: DfArgs) -> Result<u8> {
     ];
     super::table_min(&rows, 10);
     Ok(0)
+}
+
+/// berth's `Logs` row of `system df`: the containers' log files (`LogSize`, rotated files included);
+/// those of stopped containers go when the containers are removed.
+fn logs_row(v: &serde_json::Value) -> Vec<String> {
+    let rows = v["Containers"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let size = |c: &serde_json::Value| c["LogSize"].as_i64().unwrap_or(0);
+    let with_logs: Vec<_> = rows.iter().filter(|c| size(c) > 0).collect();
+    let running = with_logs.iter().filter(|c| c["State"] == "running").count();
+    let total: i64 = with_logs.iter().map(|c| size(c)).sum();
+    let stopped: i64 = with_logs
+        .iter()
+        .filter(|c| c["State"] != "running")
+        .map(|c| size(c))
+        .sum();
+    vec![
+        "Logs".into(),
+        with_logs.len().to_string(),
+        running.to_string(),
+        super::human_size(total),
+        super::human_size(stopped),
+    ]
 }
 
 #[derive(Debug, clap::Args)]

@@ -27,6 +27,7 @@ pub const DEFAULT_FILE: &str = "/etc/berth/daemon.json";
 const FLAG_OF: &[(&str, &str)] = &[
     ("hosts", "host"),
     ("default-address-pools", "default_address_pool"),
+    ("log-opts", "log_opt"),
 ];
 
 /// Keys merged with their flag instead of conflicting with it (dockerd's `skipDuplicates`).

@@ -87,6 +87,16 @@ pub struct DaemonArgs {
     /// missing), `user[:group]` or `uid[:gid]`, mapped to its /etc/subuid and /etc/subgid ranges.
     #[arg(long, value_name = "user[:group]")]
     pub userns_remap: Option<String>,
+    /// Default driver for container logs: `json-file`, `local` or `none`.
+    #[arg(long, default_value = "json-file")]
+    pub log_driver: String,
+    /// Default log driver options: `KEY=VALUE` (repeatable).
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    #[serde(skip)]
+    pub log_opt: Vec<String>,
+    /// daemon.json's `log-opts`: `{"KEY": "VALUE"}`, as `--log-opt`.
+    #[arg(skip)]
+    pub log_opts: BTreeMap<String, String>,
     /// Log level (error, warn, info, debug, trace).
     #[arg(long, short = 'l', default_value = "info")]
     pub log_level: String,
@@ -129,6 +139,7 @@ impl DaemonArgs {
         self.api_read_timeout = flags.api_read_timeout;
         self.add_runtime = flags.add_runtime.clone();
         self.default_address_pool = flags.default_address_pool.clone();
+        self.log_opt = flags.log_opt.clone();
         self.config_file = flags.config_file.clone();
         self.validate = flags.validate;
     }
@@ -265,6 +276,12 @@ fn daemon_config(
         live: Reloadable {
             debug: args.debug,
             labels: args.labels.clone(),
+        },
+        logging: {
+            let file = args.log_opts.iter().map(|(k, v)| format!("{k}={v}"));
+            let opts: Vec<String> = args.log_opt.iter().cloned().chain(file).collect();
+            berth_daemon::config::LoggingConfig::new(&args.log_driver, &opts)
+                .map_err(|e| anyhow::anyhow!(e.message))?
         },
     };
     Ok((config, sealed))
