@@ -494,13 +494,19 @@ pub async fn stream_io(
     }
     let mut demux = Demux::new(tty);
     let mut buf = vec![0u8; 32 * 1024];
+    // A oneshot must not be polled again once it resolved: the stdin task dropping its sender
+    // (stdin at EOF) ends the watch, not the stream.
+    let mut watching = true;
     loop {
         tokio::select! {
             read = rd.read(&mut buf) => match read {
                 Ok(0) | Err(_) => break,
                 Ok(n) => demux.push(&buf[..n]).await?,
             },
-            Ok(()) = &mut on_detach => return Ok(true),
+            r = &mut on_detach, if watching => match r {
+                Ok(()) => return Ok(true),
+                Err(_) => watching = false,
+            },
         }
     }
     Ok(false)
