@@ -732,6 +732,10 @@ impl Containers {
                 .snapshots()
                 .remove(&id)
                 .map_err(|e| Error::internal("removing the container's filesystem", e))?;
+            // A monitor killed mid-way leaves its rootfs mounted: never a mount under a removed
+            // container (nothing else is mounted there by then).
+            let _ =
+                nix::mount::umount2(&dir.join("bundle/rootfs"), nix::mount::MntFlags::MNT_DETACH);
             let _ = std::fs::remove_dir_all(&dir);
             this.forget(&id)?;
             this.release_mounts(&id, &mounts, volumes);
