@@ -75,7 +75,7 @@ fn ps_filters_before_since_and_is_task() {
     d.docker(&["ps", "--filter", "before=nope"])
         .fails_with(1, "No such container: nope");
     d.docker(&["ps", "--filter", "is-task=maybe"])
-        .fails_with(1, "invalid filter 'is-task=maybe'");
+        .fails_with(1, "invalid filter 'is-task=[maybe]'");
     // `-n` shows the newest, stopped or not.
     assert_eq!(
         d.docker(&["ps", "-n", "1", "--format", "{{.Names}}"])

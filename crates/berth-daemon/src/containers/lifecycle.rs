@@ -577,8 +577,7 @@ impl Containers {
         let final_signal = signo == libc::SIGKILL || self.stop_signal(&rec)? == signo;
         self.stopped_by_user(c, final_signal).await?;
         if rec.state.status == Status::Restarting {
-            self.event("kill", &rec, &[("signal", signo.to_string())]);
-            return Ok(());
+            return Ok(()); // no process to signal, and Docker logs no `kill` then
         }
         self.signal(c, signo, final_signal).await
     }

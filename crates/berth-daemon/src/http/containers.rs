@@ -295,7 +295,8 @@ fn is_task(filters: &BTreeMap<String, Vec<String>>) -> Result<bool, Error> {
         .map(|v| match v.as_str() {
             "true" | "1" => Ok(true),
             "false" | "0" => Ok(false),
-            _ => Err(Error::invalid(format!("invalid filter 'is-task={v}'"))),
+            // Go prints the filter's values as a list.
+            _ => Err(Error::invalid(format!("invalid filter 'is-task=[{v}]'"))),
         })
         .collect::<Result<_, _>>()?;
     Ok(parsed.contains(&true))
