@@ -300,3 +300,25 @@ fn update_changes_the_policy_of_the_next_exit() {
             "Restart policy cannot be updated because AutoRemove is enabled for the container",
         );
 }
+
+#[test]
+fn rm_force_at_any_point_of_a_restart_cycle_leaves_no_monitor() {
+    let d = TestDaemon::with_busybox(&[]);
+    let ids: Vec<String> = (0..8)
+        .map(|_| run_d(&d, &["--restart", "always"], "exit 1"))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        // Somewhere in the cycle: running, waiting out a back-off, or starting again.
+        std::thread::sleep(Duration::from_millis(37 * i as u64));
+        d.docker(&["rm", "-f", id]).ok();
+    }
+    std::thread::sleep(Duration::from_millis(1000)); // longer than any pending back-off
+    for id in &ids {
+        let left = std::process::Command::new("pgrep")
+            .args(["-f", &format!("monitor.*{id}")])
+            .output()
+            .unwrap();
+        assert!(left.stdout.is_empty(), "a monitor outlived {id}");
+        d.docker(&["inspect", id]).fails_with(1, "No such object");
+    }
+}

@@ -575,9 +575,17 @@ impl Containers {
             )));
         }
         let final_signal = signo == libc::SIGKILL || self.stop_signal(&rec)? == signo;
-        self.stopped_by_user(c, final_signal).await?;
         if rec.state.status == Status::Restarting {
-            return Ok(()); // no process to signal, and Docker logs no `kill` then
+            // A policy restart may be under way (it holds the lock): once it is done or
+            // cancelled, signal whatever runs. No caller holds the lock here.
+            let op = c.op.lock().await;
+            self.stopped_by_user(c, final_signal).await?;
+            if c.status() != Status::Running {
+                return Ok(()); // no process to signal, and Docker logs no `kill` then
+            }
+            drop(op);
+        } else {
+            self.stopped_by_user(c, final_signal).await?;
         }
         self.signal(c, signo, final_signal).await
     }
@@ -722,6 +730,13 @@ impl Containers {
             .contains_key(&c.id)
         {
             return Ok(()); // removed meanwhile (auto-remove racing an explicit rm)
+        }
+        if c.record().state.docker_running() {
+            // Started again between the kill and the lock: never remove what runs.
+            return Err(Error::conflict(format!(
+                "container {} started again while being removed",
+                rec.id
+            )));
         }
         self.save(c, |r| r.state.status = Status::Removing).await?;
         let (this, id, dir) = (self.clone(), rec.id.clone(), self.paths(&rec.id).dir);
