@@ -163,7 +163,7 @@ fn invalid_detach_keys_get_docker_s_messages() {
         "/containers/sh1/exec",
         br#"{"Cmd":["true"],"DetachKeys":"ctrl-1"}"#,
     );
-    assert_eq!(status, 500, "{body}");
+    assert_eq!(status, 400, "{body}");
     assert!(
         body.contains("Invalid escape keys (ctrl-1) provided"),
         "{body}"

@@ -13,10 +13,11 @@ pub fn attach_keys(given: &str) -> Result<Vec<u8>, Error> {
         .ok_or_else(|| Error::invalid(format!("Invalid detach keys ({given}) provided")))
 }
 
-/// The keys of an exec's `DetachKeys`, or Docker's error (a plain 500, as dockerd answers).
+/// The keys of an exec's `DetachKeys`, or Docker's error. dockerd answers it with a plain
+/// 500; berth with 400: the request is wrong, not the daemon.
 pub fn exec_keys(given: &str) -> Result<Vec<u8>, Error> {
     berth_api::detach::parse(given)
-        .ok_or_else(|| Error::internal_msg(format!("Invalid escape keys ({given}) provided")))
+        .ok_or_else(|| Error::invalid(format!("Invalid escape keys ({given}) provided")))
 }
 
 /// Copies `rd` into `wr` until either ends or, with `escape`, the client detaches; `true`
