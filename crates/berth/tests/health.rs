@@ -358,3 +358,35 @@ fn probes_go_on_across_a_daemon_restart_and_the_new_daemon_acts() {
     let events = d.events(&format!("container={id}"), "{{.Action}}");
     assert!(events.contains("health_status: unhealthy"), "{events}");
 }
+
+#[test]
+fn rm_force_wins_over_a_health_action_restarting_the_container() {
+    let d = TestDaemon::with_busybox(&[]);
+    let id = run_d(
+        &d,
+        &[
+            "--health-cmd",
+            "exit 1",
+            "--health-interval",
+            "50ms",
+            "--health-retries",
+            "1",
+            "--stop-timeout",
+            "0",
+            "--label",
+            "berth.health-on-failure=restart",
+        ],
+    );
+    wait_for("a restart by the action", || {
+        d.events(&format!("container={id}"), "{{.Action}}")
+            .contains("restart")
+    });
+    d.docker(&["rm", "-f", &id]).ok();
+    std::thread::sleep(Duration::from_millis(500)); // a restart in flight would start by now
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", &format!("monitor.*{id}")])
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty(), "a monitor outlived the removal");
+    d.docker(&["inspect", &id]).fails_with(1, "No such object");
+}

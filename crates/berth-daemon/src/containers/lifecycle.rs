@@ -51,6 +51,12 @@ impl Containers {
         by_user: bool,
     ) -> Result<()> {
         let rec = c.record();
+        if c.restart.lock().expect("restart lock").removing {
+            return Err(Error::conflict(format!(
+                "container {} is marked for removal and cannot be started",
+                rec.id
+            )));
+        }
         match rec.state.status {
             Status::Running if rec.state.paused => {
                 return Err(Error::conflict(
@@ -719,6 +725,19 @@ impl Containers {
                     rec.id
                 )));
             }
+        }
+        c.restart.lock().expect("restart lock").removing = true;
+        let removed = self.remove_marked(c, volumes).await;
+        if removed.is_err() {
+            c.restart.lock().expect("restart lock").removing = false;
+        }
+        removed
+    }
+
+    /// The removal of `c` once nothing may start it again: killed if it runs, then gone.
+    async fn remove_marked(self: &Arc<Self>, c: &Arc<Container>, volumes: bool) -> Result<()> {
+        let rec = c.record();
+        if rec.state.docker_running() {
             let _ = self.kill(c, libc::SIGKILL).await;
             let _ = self.wait(c, WaitCondition::NotRunning).await;
         }

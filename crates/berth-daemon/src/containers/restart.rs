@@ -27,6 +27,9 @@ pub struct Manager {
     generation: u64,
     /// A `restart` request is stopping the container: its exit must not auto-remove it.
     pub manual_restart: bool,
+    /// A removal is under way: nothing may start the container (Docker's
+    /// `RemovalInProgress`), not a policy, a health action or a user.
+    pub removing: bool,
 }
 
 /// What an exit leads to.
@@ -84,6 +87,7 @@ impl Manager {
     pub fn reset(&mut self) {
         *self = Manager {
             generation: self.generation + 1,
+            removing: self.removing,
             ..Manager::default()
         };
     }
