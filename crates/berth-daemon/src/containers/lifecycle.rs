@@ -712,19 +712,17 @@ impl Containers {
         volumes: bool,
     ) -> Result<()> {
         let rec = c.record();
-        if rec.state.docker_running() {
-            if !force {
-                let procedure = if rec.state.paused {
-                    "Unpause and then stop the container before attempting removal or force remove"
-                } else {
-                    "Stop the container before attempting removal or force remove"
-                };
-                return Err(Error::conflict(format!(
-                    "You cannot remove a {} container {}. {procedure}",
-                    rec.state.docker_status(),
-                    rec.id
-                )));
-            }
+        if rec.state.docker_running() && !force {
+            let procedure = if rec.state.paused {
+                "Unpause and then stop the container before attempting removal or force remove"
+            } else {
+                "Stop the container before attempting removal or force remove"
+            };
+            return Err(Error::conflict(format!(
+                "You cannot remove a {} container {}. {procedure}",
+                rec.state.docker_status(),
+                rec.id
+            )));
         }
         c.restart.lock().expect("restart lock").removing = true;
         let removed = self.remove_marked(c, volumes).await;
