@@ -1,9 +1,8 @@
 //! `attach`: the local terminal to a running container's stdio.
 
 use anyhow::{Result, bail};
-use berth_api::container::{Inspect, WaitResponse};
-use berth_client::{Client, ClientError};
-use http_body_util::BodyExt;
+use berth_api::container::Inspect;
+use berth_client::Client;
 use hyper::Method;
 
 use super::{detach_opts, enc, run, term};
@@ -66,12 +65,5 @@ pub async fn attach(client: &Client, a: AttachArgs) -> Result<u8> {
         eprintln!("{}", detach_opts::DETACHED);
         return Ok(1);
     }
-    let body = waiter
-        .into_body()
-        .collect()
-        .await
-        .map_err(ClientError::from)?
-        .to_bytes();
-    let w: WaitResponse = serde_json::from_slice(&body).map_err(ClientError::from)?;
-    Ok(w.status_code.clamp(0, 255) as u8)
+    run::exit_status(waiter).await
 }

@@ -443,6 +443,11 @@ async fn attach_start_wait(
         // As the docker CLI's run and start: the container runs on, the command succeeds.
         return Ok(0);
     }
+    exit_status(waiter).await
+}
+
+/// The exit code a `POST /containers/{id}/wait` answered with, as a process exit code.
+pub async fn exit_status(waiter: hyper::Response<hyper::body::Incoming>) -> Result<u8> {
     let body = waiter
         .into_body()
         .collect()
