@@ -550,3 +550,21 @@ impl TestDaemon {
         self.child.as_ref().expect("daemon running").id()
     }
 }
+
+/// Polls `cond` every 20 ms for up to 30 s: for states that have no event of their own.
+pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether a monitor process of container `id` still runs.
+pub fn monitor_left(id: &str) -> bool {
+    let out = Command::new("pgrep")
+        .args(["-f", &format!("monitor.*{id}")])
+        .output()
+        .unwrap();
+    !out.stdout.is_empty()
+}

@@ -3,18 +3,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::TestDaemon;
-
-/// Polls `cond` every 20 ms for up to 30 s (health states have no event for every probe).
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use common::{TestDaemon, monitor_left, wait_for};
 
 fn run_d(d: &TestDaemon, opts: &[&str]) -> String {
     let mut args = vec!["run", "-d"];
@@ -383,10 +374,6 @@ fn rm_force_wins_over_a_health_action_restarting_the_container() {
     });
     d.docker(&["rm", "-f", &id]).ok();
     std::thread::sleep(Duration::from_millis(500)); // a restart in flight would start by now
-    let left = std::process::Command::new("pgrep")
-        .args(["-f", &format!("monitor.*{id}")])
-        .output()
-        .unwrap();
-    assert!(left.stdout.is_empty(), "a monitor outlived the removal");
+    assert!(!monitor_left(&id), "a monitor outlived the removal");
     d.docker(&["inspect", &id]).fails_with(1, "No such object");
 }

@@ -3,18 +3,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::TestDaemon;
-
-/// Polls `cond` (every 20 ms, up to 30 s): for states that have no event of their own.
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use common::{TestDaemon, monitor_left, wait_for};
 
 fn run_d(d: &TestDaemon, opts: &[&str], script: &str) -> String {
     let mut args = vec!["run", "-d"];
@@ -314,11 +305,7 @@ fn rm_force_at_any_point_of_a_restart_cycle_leaves_no_monitor() {
     }
     std::thread::sleep(Duration::from_millis(1000)); // longer than any pending back-off
     for id in &ids {
-        let left = std::process::Command::new("pgrep")
-            .args(["-f", &format!("monitor.*{id}")])
-            .output()
-            .unwrap();
-        assert!(left.stdout.is_empty(), "a monitor outlived {id}");
+        assert!(!monitor_left(id), "a monitor outlived {id}");
         d.docker(&["inspect", id]).fails_with(1, "No such object");
     }
 }
