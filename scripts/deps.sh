@@ -3,10 +3,12 @@
 # external OCI runtime the runtime tests add with --add-runtime; nftables (`nft`) loads berth's
 # firewall table; gcc and libc6-dev build the static syscall probe of the seccomp tests; openssl
 # makes the certificates of the TLS tests; systemd gives the service tests systemd-analyze and
-# systemd-socket-activate (systemd need not run).
+# systemd-socket-activate (systemd need not run); rsyslog is the syslog peer of the log-driver
+# tests; podman, skopeo and umoci are the image-archive peers; qemu-user-static runs foreign
+# architectures.
 set -euo pipefail
 need=()
-for p in libseccomp-dev pkg-config gcc libc6-dev busybox-static procps runc nftables iptables iproute2 openssl systemd; do
+for p in libseccomp-dev pkg-config gcc libc6-dev busybox-static procps runc nftables iptables iproute2 openssl systemd rsyslog podman skopeo umoci qemu-user-static; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -15,4 +17,6 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # docker-py, a real client the tests drive.
 python3 -c 'import docker' 2>/dev/null || pip install -q docker
+# msgpack: the fluentd receiver of the log-driver tests decodes with a real msgpack library.
+python3 -c 'import msgpack' 2>/dev/null || pip install -q msgpack
 command -v docker >/dev/null || echo "note: the stock docker CLI is not installed; the docker-CLI tests need it" >&2
