@@ -32,6 +32,8 @@ pub struct DaemonConfig {
     pub live: crate::reload::Reloadable,
     /// The log driver and options of containers that name none.
     pub logging: LoggingConfig,
+    /// The daemon's defaults for containers (`default-ulimits`, `default-shm-size`, ...).
+    pub defaults: crate::defaults::ContainerDefaults,
 }
 
 /// dockerd's `--log-driver` and `--log-opt` (daemon.json `log-driver`, `log-opts`).

@@ -16,6 +16,7 @@ pub mod changes;
 pub mod compress;
 pub mod config;
 pub mod containers;
+pub mod defaults;
 pub mod error;
 pub mod events;
 pub mod http;
@@ -153,5 +154,14 @@ impl Daemon {
     /// Reconnects to containers that kept running while no daemon was up. Needs a tokio runtime.
     pub fn restore(&self) {
         self.containers.restore();
+    }
+
+    /// At the daemon's stop: without live restore, stops the running containers; with it
+    /// (berth's default), they keep running under their monitors.
+    pub async fn shutdown(&self) {
+        let live = self.live();
+        if !live.live_restore {
+            self.containers.stop_all(live.shutdown_timeout).await;
+        }
     }
 }

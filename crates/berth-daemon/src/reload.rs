@@ -1,6 +1,6 @@
 //! What SIGHUP changes while the daemon runs: of dockerd's reloadable options
-//! (`daemon/reload.go`, `reload_unix.go`), those berth has: `debug`, `labels`, `runtimes` and
-//! `default-runtime`. The binary rereads the file; this module swaps the values and tells
+//! (`daemon/reload.go`, `reload_unix.go`), those berth has: `debug`, `labels`, `runtimes`,
+//! `default-runtime`, `live-restore` and `shutdown-timeout`. The binary rereads the file; this module swaps the values and tells
 //! `docker events` (type `daemon`, action `reload`, the effective values as attributes, as
 //! dockerd does).
 
@@ -17,6 +17,10 @@ pub struct Reloadable {
     pub debug: bool,
     /// `labels`: the daemon's `key=value` labels.
     pub labels: Vec<String>,
+    /// `live-restore`: containers keep running when the daemon stops.
+    pub live_restore: bool,
+    /// `shutdown-timeout`: seconds the daemon waits for the containers it stops.
+    pub shutdown_timeout: i64,
 }
 
 /// What a reload changes: the options its file sets (dockerd keeps the value of an option the
@@ -27,6 +31,10 @@ pub struct Reload {
     pub debug: Option<bool>,
     /// `labels`, when set.
     pub labels: Option<Vec<String>>,
+    /// `live-restore`, when set.
+    pub live_restore: Option<bool>,
+    /// `shutdown-timeout`, when set.
+    pub shutdown_timeout: Option<i64>,
     /// `runtimes` and `default-runtime` (with `--add-runtime`), when either is set.
     pub runtimes: Option<Runtimes>,
 }
@@ -72,6 +80,12 @@ impl Daemon {
             if let Some(labels) = change.labels {
                 live.labels = labels;
             }
+            if let Some(on) = change.live_restore {
+                live.live_restore = on;
+            }
+            if let Some(secs) = change.shutdown_timeout {
+                live.shutdown_timeout = secs;
+            }
             live.clone()
         };
         let runtimes = self.config.runtimes.list().into_keys().collect::<Vec<_>>();
@@ -79,6 +93,11 @@ impl Daemon {
         let mut attributes = BTreeMap::from([
             ("debug".to_string(), now.debug.to_string()),
             ("labels".to_string(), format!("[{}]", now.labels.join(" "))),
+            ("live-restore".to_string(), now.live_restore.to_string()),
+            (
+                "shutdown-timeout".to_string(),
+                now.shutdown_timeout.to_string(),
+            ),
             ("runtimes".to_string(), format!("[{}]", runtimes.join(" "))),
             (
                 "default-runtime".to_string(),

@@ -30,6 +30,7 @@ pub mod logfile;
 pub mod logproto;
 pub mod logread;
 pub mod logrotate;
+pub mod logtail;
 pub mod memory;
 pub mod monitor;
 pub mod mount;

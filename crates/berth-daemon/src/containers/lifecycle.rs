@@ -292,6 +292,7 @@ impl Containers {
             .map_or_else(|| paths.clone(), |o| self.paths(&o.id));
         let mut run = spec::run_spec(
             rec,
+            &self.cfg.defaults,
             &layers,
             &etc,
             &self.cfg.init_binary,
@@ -426,6 +427,11 @@ impl Containers {
                 s.manually_stopped,
             );
             (d, m.manual_restart)
+        };
+        let decision = if self.shutting_down() {
+            super::restart::Decision::Stay
+        } else {
+            decision
         };
         let restart = matches!(decision, super::restart::Decision::Restart { .. });
         let rec = match self
@@ -640,8 +646,29 @@ impl Containers {
             None => self.stop_signal(&rec)?,
         };
         let timeout = timeout.or(rec.spec.stop_timeout).unwrap_or(10);
+        self.end_run(c, signo, timeout, true).await;
+        Ok(())
+    }
+
+    /// Sends `signo`, waits up to `timeout` seconds (negative: forever) for the run to end,
+    /// then SIGKILL. A user's stop (`by_user`) ends the restart policy; the daemon's at its
+    /// shutdown does not.
+    pub(super) async fn end_run(
+        self: &Arc<Self>,
+        c: &Arc<Container>,
+        signo: i32,
+        timeout: i64,
+        by_user: bool,
+    ) {
+        let send = |signo| async move {
+            let _ = if by_user {
+                self.kill(c, signo).await
+            } else {
+                self.signal(c, signo, true).await
+            };
+        };
         let mut rx = c.watch();
-        let _ = self.kill(c, signo).await;
+        send(signo).await;
         let stopped = async {
             while c.status() == Status::Running {
                 if rx.changed().await.is_err() {
@@ -655,7 +682,7 @@ impl Containers {
             .await
             .is_err()
         {
-            let _ = self.kill(c, libc::SIGKILL).await;
+            send(libc::SIGKILL).await;
             while c.status() == Status::Running {
                 if rx.changed().await.is_err() {
                     break;
@@ -663,11 +690,10 @@ impl Containers {
             }
         }
         self.event("stop", &c.record(), &[]);
-        Ok(())
     }
 
     /// The signal that stops `rec`: its own or SIGTERM.
-    fn stop_signal(&self, rec: &Record) -> Result<i32> {
+    pub(super) fn stop_signal(&self, rec: &Record) -> Result<i32> {
         match &rec.spec.stop_signal {
             Some(s) => crate::signal::parse(s),
             None => Ok(libc::SIGTERM),

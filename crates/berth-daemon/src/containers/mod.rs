@@ -39,6 +39,7 @@ mod update;
 pub use update::Update;
 pub mod rootfs;
 mod security;
+mod shutdown;
 pub use security::{Seccomp, Security};
 pub(crate) mod spec;
 mod stats;
@@ -114,6 +115,8 @@ pub struct Containers {
     execs: Mutex<HashMap<String, Arc<Exec>>>,
     filters: Arc<security::Filters>,
     stats: stats::Collector,
+    /// The daemon is stopping its containers: no policy restarts them now.
+    shutting_down: std::sync::atomic::AtomicBool,
 }
 
 impl Containers {
@@ -164,6 +167,7 @@ impl Containers {
             execs: Mutex::default(),
             filters,
             stats: stats::Collector::default(),
+            shutting_down: Default::default(),
         });
         for c in migrated {
             this.persist(&c, |_| {})?;

@@ -251,7 +251,7 @@ impl Containers {
         let size = if rec.spec.shm_size > 0 {
             rec.spec.shm_size
         } else {
-            64 << 20
+            self.cfg.defaults.shm_size
         };
         use nix::mount::MsFlags;
         nix::mount::mount(

@@ -132,7 +132,7 @@ impl Containers {
             tokio::time::sleep(delay).await;
             let _op = c.op.lock().await;
             let wanted = c.restart.lock().expect("restart lock").current(generation);
-            if !wanted || c.status() != Status::Restarting {
+            if !wanted || c.status() != Status::Restarting || this.shutting_down() {
                 return;
             }
             if let Err(e) = this.start_locked(&c, false).await {

@@ -265,9 +265,10 @@ pub(crate) fn limits(
 }
 
 /// The runtime spec for a container record; `exe` is berth's own binary, the init of `--init`
-/// containers; `network` is what the network hook prepared.
+/// containers; `network` is what the network hook prepared; `defaults` the daemon's.
 pub fn run_spec(
     rec: &super::Record,
+    defaults: &crate::defaults::ContainerDefaults,
     layers: &dyn ReadRoot,
     files: &super::files::Paths,
     exe: &Path,
@@ -314,11 +315,14 @@ pub fn run_spec(
         shm_size: if spec.shm_size > 0 {
             spec.shm_size
         } else {
-            64 * 1024 * 1024
+            defaults.shm_size
         },
         cgroup_path: spec.cgroup.path(&rec.id),
         resources: limits(&spec.resources, &spec.cgroup)?,
-        init: (spec.init == Some(true)).then(|| exe.to_path_buf()),
+        init: spec
+            .init
+            .unwrap_or(defaults.init)
+            .then(|| exe.to_path_buf()),
         rootfs_propagation: None,
         capabilities: berth_runtime::spec::DEFAULT_CAPS.to_vec(),
         // The daemon's service resolves these.
@@ -336,7 +340,11 @@ pub fn run_spec(
         device_rules,
         sysctls: spec.limits.sysctls(&spec.network),
         // Checked at create; again here, against the daemon as it runs now.
-        rlimits: spec.limits.rlimits()?,
+        rlimits: super::limits::Limits {
+            ulimits: Some(defaults.ulimits(spec.limits.ulimits.as_deref())),
+            ..spec.limits.clone()
+        }
+        .rlimits()?,
         // Always written, as Docker does: the container does not inherit the daemon's score.
         oom_score_adj: i32::try_from(spec.limits.oom_score_adj).ok(),
         // The daemon's service sets it (`--userns-remap`).

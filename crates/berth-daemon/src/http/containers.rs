@@ -46,8 +46,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<CreateResponse>), Error> {
     let req: CreateRequest = berth_api::fields::decode_create(&body)
         .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
-    let (mut spec, mut warnings) =
-        crate::wire::create::spec(req, &d.config.runtimes, &d.config.logging)?;
+    let (mut spec, mut warnings) = crate::wire::create::spec(req, &d.config)?;
     crate::userns::check(&spec, &d.config.security)?;
     super::container_net::resolve(&d, &mut spec)?;
     crate::containers::namespaces::resolve_donors(&d.containers, &mut spec.namespaces);
@@ -644,7 +643,10 @@ async fn logs(
         };
         // The backlog (the last `tail` entries of it), then the rest as it comes.
         let mut backlog = std::collections::VecDeque::new();
-        let start = berth_runtime::logread::Cursor::start(&file.path, file.format);
+        let start = match tail {
+            Some(n) => berth_runtime::logtail::cursor(&file.path, file.format, n),
+            None => berth_runtime::logread::Cursor::start(&file.path, file.format),
+        };
         let cursor = crate::containers::follow(c.clone(), &file, start, Until::Now, |e| {
             if keep(&e) {
                 backlog.push_back(e);

@@ -144,7 +144,7 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
         default_runtime: d.config.runtimes.default_name(),
         security_options: security_options(&d.config.security),
         warnings: d.config.api_warnings.clone(),
-        live_restore_enabled: true,
+        live_restore_enabled: d.live().live_restore,
         init_binary: "docker-init".into(),
         http_proxy: proxy_env("HTTP_PROXY"),
         https_proxy: proxy_env("HTTPS_PROXY"),

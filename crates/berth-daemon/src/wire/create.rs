@@ -5,19 +5,16 @@ use berth_api::container::{
     Config, CreateRequest, HostConfig, RestartPolicy as RestartPolicyConfig,
 };
 
-use crate::config::{LoggingConfig, Runtimes};
+use crate::config::DaemonConfig;
 use crate::containers::limits::{Limits, Ulimit};
 use crate::containers::logging::LogSpec;
 use crate::containers::{NetworkMode, Resources, RestartPolicy, Spec, Stdio};
 use crate::error::{Error, Result};
 
-/// The spec of a create request and Docker's warnings about it, or why it is refused;
-/// `runtimes` and `logging` (the default log driver and options) are the daemon's.
-pub fn spec(
-    req: CreateRequest,
-    runtimes: &Runtimes,
-    logging: &LoggingConfig,
-) -> Result<(Spec, Vec<String>)> {
+/// The spec of a create request and Docker's warnings about it, or why it is refused, with
+/// the daemon's runtimes and defaults (log driver, shm size, namespace modes).
+pub fn spec(req: CreateRequest, cfg: &DaemonConfig) -> Result<(Spec, Vec<String>)> {
+    let (runtimes, logging) = (&cfg.runtimes, &cfg.logging);
     if req.config.image.is_empty() {
         return Err(Error::invalid(
             "Config cannot be empty in order to create a container",
@@ -28,7 +25,10 @@ pub fn spec(
     refuse_unsupported(&req)?;
     check_host_config(&req.host_config)?;
     let mut spec = from_docker(&req.config, &req.host_config);
-    spec.namespaces = super::namespaces::spec(&req)?;
+    spec.namespaces = super::namespaces::spec(&req, &cfg.defaults)?;
+    if spec.shm_size == 0 {
+        spec.shm_size = cfg.defaults.shm_size;
+    }
     let log = &req.host_config.log_config;
     spec.log = LogSpec::merged(&log.kind, log.config.as_ref(), logging)?;
     (spec.mounts, spec.volumes_from) = super::mounts::requested(&req.host_config)?;

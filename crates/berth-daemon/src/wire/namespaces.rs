@@ -4,14 +4,19 @@
 use berth_api::container::CreateRequest;
 
 use crate::containers::namespaces::{CgroupnsMode, IpcMode, Namespaces, PidMode};
+use crate::defaults::ContainerDefaults;
 use crate::error::{Error, Result};
 
-/// The namespaces a create request asks for; `container:` donors stay as named (the caller
-/// resolves them).
-pub fn spec(req: &CreateRequest) -> Result<Namespaces> {
+/// The namespaces a create request asks for, the daemon's modes where it names none;
+/// `container:` donors stay as named (the caller resolves them).
+pub fn spec(req: &CreateRequest, defaults: &ContainerDefaults) -> Result<Namespaces> {
     let h = &req.host_config;
-    let ipc = ipc_mode(&h.ipc_mode)
-        .ok_or_else(|| Error::invalid(format!("invalid IPC mode: {}", h.ipc_mode)))?;
+    let ipc = match h.ipc_mode.as_str() {
+        "" => defaults.ipc.clone(),
+        mode => {
+            ipc_mode(mode).ok_or_else(|| Error::invalid(format!("invalid IPC mode: {mode}")))?
+        }
+    };
     let pid = pid_mode(&h.pid_mode)
         .ok_or_else(|| Error::invalid(format!("invalid PID mode: {}", h.pid_mode)))?;
     let uts_host = match h.uts_mode.as_str() {
@@ -20,8 +25,8 @@ pub fn spec(req: &CreateRequest) -> Result<Namespaces> {
         other => return Err(Error::invalid(format!("invalid UTS mode: {other}"))),
     };
     let cgroupns = match h.cgroupns_mode.as_str() {
-        // Recorded as Docker's daemon default for this host, as dockerd records it.
-        "" => CgroupnsMode::Default.resolved(),
+        // Recorded as the daemon's default, as dockerd records it.
+        "" => defaults.cgroupns,
         "host" => CgroupnsMode::Host,
         "private" => CgroupnsMode::Private,
         other => {

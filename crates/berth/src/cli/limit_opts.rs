@@ -94,7 +94,7 @@ fn validate_sysctl(s: &str) -> Result<(&str, &str), String> {
 
 /// go-units' `ParseUlimit`: `name=soft[:hard]`, the hard limit the soft one when left out,
 /// -1 unlimited.
-fn parse_ulimit(s: &str) -> Result<Ulimit, String> {
+pub(crate) fn parse_ulimit(s: &str) -> Result<Ulimit, String> {
     let (name, values) = s
         .split_once('=')
         .ok_or_else(|| format!("invalid ulimit argument: {s}"))?;

@@ -12,6 +12,8 @@ mod exec;
 mod health_opts;
 mod images;
 mod limit_opts;
+pub(crate) use limit_opts::parse_ulimit;
+pub(crate) use run::bytes_arg;
 mod mounts;
 mod net_opts;
 mod networks;

@@ -113,7 +113,7 @@ pub struct ContainerOpts {
 }
 
 /// Docker's RAMInBytes: `64m`, `1g`, `512k`, plain bytes.
-pub(super) fn bytes_arg(s: &str) -> Result<i64> {
+pub(crate) fn bytes_arg(s: &str) -> Result<i64> {
     let lower = s.to_ascii_lowercase();
     let t = lower.trim_end_matches('b');
     let (num, mult) = match t.chars().last() {

@@ -28,6 +28,7 @@ const FLAG_OF: &[(&str, &str)] = &[
     ("hosts", "host"),
     ("default-address-pools", "default_address_pool"),
     ("log-opts", "log_opt"),
+    ("default-ulimits", "default_ulimit"),
 ];
 
 /// Keys merged with their flag instead of conflicting with it (dockerd's `skipDuplicates`).
@@ -80,6 +81,8 @@ impl Source {
         Ok(Reload {
             debug: set("debug").then_some(merged.debug),
             labels: set("labels").then_some(merged.labels),
+            live_restore: set("live-restore").then(|| merged.live_restore.unwrap_or(true)),
+            shutdown_timeout: set("shutdown-timeout").then_some(merged.shutdown_timeout),
             runtimes,
         })
     }

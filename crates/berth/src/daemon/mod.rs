@@ -97,6 +97,35 @@ pub struct DaemonArgs {
     /// daemon.json's `log-opts`: `{"KEY": "VALUE"}`, as `--log-opt`.
     #[arg(skip)]
     pub log_opts: BTreeMap<String, String>,
+    /// Default ulimits of containers: `NAME=SOFT[:HARD]` (repeatable).
+    #[arg(long = "default-ulimit", value_name = "NAME=SOFT[:HARD]")]
+    #[serde(skip)]
+    pub default_ulimit: Vec<String>,
+    /// daemon.json's `default-ulimits`: `{"NAME": {"Name": NAME, "Soft": N, "Hard": N}}`.
+    #[arg(skip)]
+    pub default_ulimits: BTreeMap<String, FileUlimit>,
+    /// Default size of containers' /dev/shm (`64m`, `1g`; Docker's 64 MiB when unset).
+    #[arg(long, value_name = "SIZE")]
+    pub default_shm_size: Option<String>,
+    /// Default IPC mode of containers: `private` or `shareable`.
+    #[arg(long, default_value = "private")]
+    pub default_ipc_mode: String,
+    /// Default cgroup namespace mode of containers: `host` or `private` (private on cgroup v2
+    /// hosts, host on v1, as Docker).
+    #[arg(long)]
+    pub default_cgroupns_mode: Option<String>,
+    /// Run berth's init in containers that do not say (`--init` of `run`).
+    #[arg(long)]
+    pub init: bool,
+    /// Keep containers running when the daemon stops (berth's default, as its monitors
+    /// outlive the daemon); `--live-restore=false` stops them at shutdown, as dockerd does
+    /// by default (reloaded by SIGHUP).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub live_restore: Option<bool>,
+    /// Seconds the daemon waits at shutdown for the containers it stops (with
+    /// `--live-restore=false`; a container's longer stop timeout wins; -1: forever).
+    #[arg(long, default_value_t = 15, allow_negative_numbers = true)]
+    pub shutdown_timeout: i64,
     /// Log level (error, warn, info, debug, trace).
     #[arg(long, short = 'l', default_value = "info")]
     pub log_level: String,
@@ -125,6 +154,15 @@ pub struct FileRuntime {
     runtime_args: Vec<String>,
 }
 
+/// One limit of daemon.json's `default-ulimits`, in Docker's JSON.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct FileUlimit {
+    name: String,
+    hard: i64,
+    soft: i64,
+}
+
 /// One pool of daemon.json's `default-address-pools`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,6 +178,7 @@ impl DaemonArgs {
         self.add_runtime = flags.add_runtime.clone();
         self.default_address_pool = flags.default_address_pool.clone();
         self.log_opt = flags.log_opt.clone();
+        self.default_ulimit = flags.default_ulimit.clone();
         self.config_file = flags.config_file.clone();
         self.validate = flags.validate;
     }
@@ -169,6 +208,41 @@ impl DaemonArgs {
             .cloned()
             .chain(file)
             .collect()
+    }
+
+    /// The daemon's defaults for containers, from the flags and the file's keys.
+    fn container_defaults(&self) -> Result<berth_daemon::defaults::ContainerDefaults> {
+        let mut ulimits = Vec::new();
+        for arg in &self.default_ulimit {
+            let u = crate::cli::parse_ulimit(arg).map_err(anyhow::Error::msg)?;
+            ulimits.push(berth_daemon::containers::limits::Ulimit {
+                name: u.name,
+                soft: u.soft,
+                hard: u.hard,
+            });
+        }
+        // The limit's own `Name` counts, as in dockerd (the key is only the map's).
+        for u in self.default_ulimits.values() {
+            ulimits.push(berth_daemon::containers::limits::Ulimit {
+                name: u.name.clone(),
+                soft: u.soft,
+                hard: u.hard,
+            });
+        }
+        let shm = match self.default_shm_size.as_deref() {
+            None | Some("") => 0,
+            Some(s) => {
+                crate::cli::bytes_arg(s).with_context(|| format!("invalid default-shm-size {s}"))?
+            }
+        };
+        berth_daemon::defaults::ContainerDefaults::new(
+            ulimits,
+            shm,
+            &self.default_ipc_mode,
+            self.default_cgroupns_mode.as_deref().unwrap_or_default(),
+            self.init,
+        )
+        .map_err(anyhow::Error::msg)
     }
 
     /// The tracing filter: `debug` wins over `--log-level`, as in dockerd.
@@ -213,7 +287,8 @@ pub fn run(flags: DaemonArgs) -> Result<()> {
         let read_timeout = std::time::Duration::from_secs(args.api_read_timeout.max(1));
         // The listeners are bound: a client connecting now is served once `serve` polls.
         notify::ready();
-        berth_daemon::http::serve(listeners, daemon, read_timeout, shutdown).await;
+        berth_daemon::http::serve(listeners, daemon.clone(), read_timeout, shutdown).await;
+        daemon.shutdown().await;
         // Like its other state, the daemon's parent cgroup goes once no container uses it.
         berth_runtime::cgroup::remove_empty("/berth");
         drop(sealed);
@@ -276,7 +351,10 @@ fn daemon_config(
         live: Reloadable {
             debug: args.debug,
             labels: args.labels.clone(),
+            live_restore: args.live_restore.unwrap_or(true),
+            shutdown_timeout: args.shutdown_timeout,
         },
+        defaults: args.container_defaults()?,
         logging: {
             let file = args.log_opts.iter().map(|(k, v)| format!("{k}={v}"));
             let opts: Vec<String> = args.log_opt.iter().cloned().chain(file).collect();
@@ -333,6 +411,7 @@ fn check(args: &DaemonArgs) -> Result<()> {
     berth_daemon::config::Runtimes::new(&args.runtime_args()?, &args.default_runtime)
         .map_err(anyhow::Error::msg)?;
     network(args)?;
+    args.container_defaults()?;
     berth_daemon::config::DaemonSeccomp::from_arg(&args.seccomp_profile)
         .map_err(anyhow::Error::msg)?;
     listen::Plan::new(&args.host, &args.tls)?;
