@@ -8,7 +8,7 @@ if [ -z "${BERTH:-}" ]; then
   bash scripts/deps.sh
   cargo build --release -q
 fi
-B=${BERTH:-$PWD/target/x86_64-unknown-linux-gnu/release/berth}
+B=${BERTH:-${CARGO_TARGET_DIR:-$PWD/target}/x86_64-unknown-linux-gnu/release/berth}
 # BENCH_TMP=/dev/shm puts the daemon's data and the scripts' files on tmpfs: the engines are
 # measured rather than the disk (give the reference Docker a data root there too).
 dir=$(mktemp -d "${BENCH_TMP:-/tmp}/berth-bench.XXXX")
