@@ -8,6 +8,10 @@
 #   1 container:    berth stats --no-stream 1010 ms, docker CLI -> berth 1542 ms
 #   100 containers: berth stats --no-stream 1054 ms, docker CLI -> berth 1571 ms
 #   daemon CPU while one stream of all 100 runs: 130 ms in 10 s (1.3 % of a CPU)
+# Side by side on 2026-12-02 (release build of that day, load ~19 after the health run below;
+# by hand, the stock docker CLI to each daemon, two runs each):
+#   1 container:    docker CLI -> berth 1525/1516 ms, -> Docker 20.10 1519/2007 ms
+#   100 containers: docker CLI -> berth 1549/1605 ms, -> Docker 20.10 2434/2410 ms
 # (`stream=false` is two samples a second apart; Docker waits for two rounds of its
 # collector, 1-2 s. The docker CLI 28 prints even --no-stream at its first 500 ms tick.)
 set -euo pipefail
