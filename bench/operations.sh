@@ -9,8 +9,9 @@
 #     then a simulated reboot (daemon, monitors and containers killed at once): time until the
 #     new daemon has all N running again.
 #   bench/operations.sh            (N=100 SECS=30)
-#   REF=unix:///path/docker.sock REFPID=<dockerd pid> bench/operations.sh  also runs part 1
-#       against a reference Docker and reads dockerd's CPU and RSS.
+#   REF=unix:///path/docker.sock REFPID=<dockerd pid> [REFEXEC=<its exec-root>] bench/operations.sh
+#       also runs part 1 against a reference Docker and reads dockerd's CPU (with REFEXEC, plus
+#       its containerd and shims) and RSS.
 #
 # Measured 2026-12-02, berth at this commit (release), 2 cores, another session's comparison
 # run beside it (so "machine busy" is an upper bound):
@@ -26,7 +27,7 @@
 #     saturated, load 62: the probes do not keep up)
 #   berth, right after: 100 started in 3 s; daemon 0.8 % of a core, RSS 22.3 MB; machine 58 %
 #     busy (load falling from Docker's run), every container `healthy` with 5 probes logged
-# This script's REF part reads only REFPID: it does not yet add containerd and the shims.
+# (REFEXEC=<its --exec-root> makes the REF part add containerd and the shims, as above.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100}
@@ -34,6 +35,13 @@ SECS=${SECS:-30}
 . bench/lib.sh
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# With REFEXEC=<dockerd's --exec-root>, Docker's side also counts its containerd and shims
+# (their command lines name that directory): that is where Docker's probes cost.
+ref_ticks() {
+  local t p; t=$(ticks "$REFPID")
+  for p in $(pgrep -f "$REFEXEC"); do [ "$p" = "$REFPID" ] && continue; t=$(( t + $(ticks "$p" 2>/dev/null || echo 0) )); done
+  echo "$t"
+}
 busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 hz=$(getconf CLK_TCK)
@@ -44,7 +52,9 @@ health_cpu() { # health_cpu TOOL PID
     ids+=("$(tool "$t" run -d --health-cmd true --health-interval 1s bench sleep 100000)")
   done
   sleep 3 # the first probes
-  before=$(ticks "$pid") b0=$(busy); sleep "$SECS"; after=$(ticks "$pid") b1=$(busy)
+  local count=ticks
+  if [ "$t" = docker ] && [ -n "${REFEXEC:-}" ]; then count=ref_ticks; fi
+  before=$($count "$pid") b0=$(busy); sleep "$SECS"; after=$($count "$pid") b1=$(busy)
   printf '%-6s %3d containers, 1 s probes: daemon CPU %5.2f %% of a core, RSS %s MB; machine busy %5.1f %% of a core\n' \
     "$t" "$N" "$(echo "($after - $before) * 100 / $hz / $SECS" | bc -l)" "$(rss_mb "$pid")" \
     "$(echo "($b1 - $b0) * 100 / $hz / $SECS" | bc -l)"
