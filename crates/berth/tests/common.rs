@@ -568,3 +568,14 @@ pub fn monitor_left(id: &str) -> bool {
         .unwrap();
     !out.stdout.is_empty()
 }
+
+/// `berth daemon ARGS --validate`: checks flags and daemon.json without starting.
+pub fn validate(args: &[&str]) -> Out {
+    Command::new(BERTH)
+        .arg("daemon")
+        .args(args)
+        .arg("--validate")
+        .output()
+        .unwrap()
+        .into()
+}

@@ -8,18 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BERTH, Out, TestDaemon};
-
-/// `berth daemon ARGS --validate`.
-fn validate(args: &[&str]) -> Out {
-    Command::new(BERTH)
-        .arg("daemon")
-        .args(args)
-        .arg("--validate")
-        .output()
-        .unwrap()
-        .into()
-}
+use common::{Out, TestDaemon, validate};
 
 fn write(dir: &Path, name: &str, json: &str) -> String {
     let path = dir.join(name);

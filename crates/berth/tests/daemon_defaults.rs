@@ -6,17 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{BERTH, TestDaemon, monitor_left, wait_for};
-
-fn validate(args: &[&str]) -> common::Out {
-    Command::new(BERTH)
-        .arg("daemon")
-        .args(args)
-        .arg("--validate")
-        .output()
-        .unwrap()
-        .into()
-}
+use common::{TestDaemon, monitor_left, validate, wait_for};
 
 #[test]
 fn container_defaults_apply_where_a_container_sets_none() {
