@@ -70,6 +70,12 @@ impl LineSplitter {
         let mut start = 0;
         while let Some(pos) = self.pending[start..].iter().position(|&b| b == b'\n') {
             let end = start + pos + 1;
+            // Docker's copier reads into a buffer of MAX_LINE: a longer line is cut even when
+            // its newline came in the same read.
+            while end - start > MAX_LINE {
+                out.entry(self.stream, &self.pending[start..start + MAX_LINE])?;
+                start += MAX_LINE;
+            }
             out.entry(self.stream, &self.pending[start..end])?;
             start = end;
         }
@@ -146,6 +152,35 @@ mod tests {
             entries
                 .iter()
                 .all(|e| e.stream == Stream::Stdout && e.time.ends_with('Z'))
+        );
+    }
+
+    #[test]
+    fn cuts_long_lines_that_came_whole_as_dockers_copier_does() {
+        struct Lens(Vec<(usize, bool)>);
+        impl EntryWriter for Lens {
+            fn entry(&mut self, _: Stream, line: &[u8]) -> io::Result<()> {
+                self.0.push((line.len(), line.ends_with(b"\n")));
+                Ok(())
+            }
+        }
+        let mut out = Lens(Vec::new());
+        let mut s = LineSplitter::new(Stream::Stdout);
+        let mut data = vec![b'x'; MAX_LINE * 2 + 10];
+        data.push(b'\n');
+        s.push(&data, &mut out).unwrap();
+        let mut exact = vec![b'y'; MAX_LINE];
+        exact.push(b'\n');
+        s.push(&exact, &mut out).unwrap();
+        assert_eq!(
+            out.0,
+            [
+                (MAX_LINE, false),
+                (MAX_LINE, false),
+                (11, true),
+                (MAX_LINE, false),
+                (1, true)
+            ]
         );
     }
 }

@@ -423,7 +423,7 @@ mod tests {
                 max_file: 6,
                 compress,
             },
-            attrs: Default::default(),
+            ..Default::default()
         };
         LogWriter::open(path, &settings).unwrap()
     }
@@ -491,7 +491,7 @@ mod tests {
                     max_file: 40,
                     compress: true,
                 },
-                attrs: Default::default(),
+                ..Default::default()
             };
             let mut w = LogWriter::open(&log, &settings).unwrap();
             let mut c = Cursor::start(&log, format);

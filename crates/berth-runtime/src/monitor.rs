@@ -250,6 +250,11 @@ fn start(
     rootfs: &Path,
     runtime: &dyn Runtime,
 ) -> Result<Started, ProcessError> {
+    if let Some(remote) = &config.log.remote {
+        remote.check().map_err(|e| {
+            ProcessError::runtime(format!("failed to initialize logging driver: {e}"))
+        })?;
+    }
     crate::mount::mount_all(&config.rootfs, rootfs).map_err(ProcessError::runtime)?;
     crate::mount::resolve_targets(&config.bundle, rootfs)?;
     if !config.workdir.is_empty() {
@@ -372,25 +377,34 @@ enum Watched {
     Pty,
     Listener,
     Client(usize),
+    /// The log driver's queue has room again.
+    LogRoom,
 }
 
-/// The fds the loop waits on now: SIGCHLD, the container's open outputs, the listener and
-/// every client.
+/// The fds the loop waits on now: SIGCHLD, the container's open outputs (while the log takes
+/// more), the log queue's wake-up, the listener and every client.
 fn watched<'a>(
     sigfd: &'a SignalFd,
     s: &'a Started,
     listener: &'a UnixListener,
     clients: &'a [Client],
+    log: &'a LogWriter,
 ) -> Vec<(BorrowedFd<'a>, Watched)> {
     let mut w = vec![(sigfd.as_fd(), Watched::Signal)];
-    for (f, kind) in [
-        (&s.stdout, Watched::Stdout),
-        (&s.stderr, Watched::Stderr),
-        (&s.pty, Watched::Pty),
-    ] {
-        if let Some(f) = f {
-            w.push((f.as_fd(), kind));
+    // A log driver that cannot keep up holds the container's output in its pipes.
+    if log.has_room() {
+        for (f, kind) in [
+            (&s.stdout, Watched::Stdout),
+            (&s.stderr, Watched::Stderr),
+            (&s.pty, Watched::Pty),
+        ] {
+            if let Some(f) = f {
+                w.push((f.as_fd(), kind));
+            }
         }
+    }
+    if let Some(fd) = log.wake_fd() {
+        w.push((fd, Watched::LogRoom));
     }
     w.push((listener.as_fd(), Watched::Listener));
     w.extend(
@@ -507,7 +521,7 @@ fn supervise(config: &MonitorConfig, mut s: Started) -> ExitRecord {
             None => PollTimeout::NONE,
         };
         let ready: Vec<Watched> = {
-            let w = watched(&sigfd, &s, &listener, &clients);
+            let w = watched(&sigfd, &s, &listener, &clients, &sink.log);
             let mut fds: Vec<PollFd> = w
                 .iter()
                 .map(|(fd, _)| PollFd::new(*fd, PollFlags::POLLIN))
@@ -534,6 +548,7 @@ fn supervise(config: &MonitorConfig, mut s: Started) -> ExitRecord {
                 Watched::Stdout => sink.pump(&mut s.stdout, false),
                 Watched::Stderr => sink.pump(&mut s.stderr, true),
                 Watched::Pty => sink.pump(&mut s.pty, false),
+                Watched::LogRoom => sink.log.woken(),
                 Watched::Listener => {
                     if let Ok((stream, _)) = listener.accept() {
                         clients.push(Client {

@@ -22,6 +22,9 @@ pub struct TestDaemon {
     /// Run the daemon in a mount namespace of its own whose /sys/fs/cgroup is a pure cgroup v2
     /// hierarchy, as on a v2-only host.
     cgroup2: bool,
+    /// Shell commands run in a mount namespace of the daemon's own before it starts there
+    /// (`$BERTH_TEST_DIR` is the test's directory).
+    prelude: Option<String>,
     /// Extra environment of the daemon process.
     env: Vec<(String, String)>,
     /// Extra arguments of `berth daemon`.
@@ -122,6 +125,17 @@ impl TestDaemon {
         Self::make_in(false, env, args, true)
     }
 
+    /// A daemon in a private mount namespace made by the shell commands `prelude` (which
+    /// must leave the host's mounts alone); `$BERTH_TEST_DIR` names the test's directory.
+    pub fn start_in_mount_ns(prelude: &str) -> TestDaemon {
+        Self::build(false, &[], &[], false, Some(prelude.to_string()))
+    }
+
+    /// The test's directory (the daemon's log, its data root and anything the test keeps).
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
+    }
+
     /// The arguments of the next [`TestDaemon::spawn`], after those the harness adds.
     pub fn set_args(&mut self, args: &[&str]) {
         let keep = if self.netns.is_some() { 0 } else { 2 };
@@ -178,6 +192,16 @@ impl TestDaemon {
     }
 
     fn make_in(cgroup2: bool, env: &[(&str, &str)], args: &[&str], netns: bool) -> TestDaemon {
+        Self::build(cgroup2, env, args, netns, None)
+    }
+
+    fn build(
+        cgroup2: bool,
+        env: &[(&str, &str)],
+        args: &[&str],
+        netns: bool,
+        prelude: Option<String>,
+    ) -> TestDaemon {
         let dir = tempfile::Builder::new()
             .prefix("berth-test")
             .tempdir_in("/tmp")
@@ -196,6 +220,7 @@ impl TestDaemon {
             exec_root,
             socket,
             cgroup2,
+            prelude,
             env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -236,6 +261,13 @@ impl TestDaemon {
         let mut cmd = if let Some(ns) = &self.netns {
             let mut c = Command::new("nsenter");
             c.arg(format!("--net={}", ns.display())).arg(BERTH);
+            c
+        } else if let Some(prelude) = &self.prelude {
+            let mut c = Command::new("unshare");
+            c.args(["-m", "--propagation", "private", "sh", "-ec"])
+                .arg(format!("{prelude}\nexec \"$@\""))
+                .args(["sh", BERTH])
+                .env("BERTH_TEST_DIR", self._dir.path());
             c
         } else if self.cgroup2 {
             let mut c = Command::new("unshare");

@@ -281,8 +281,14 @@ fn bad_drivers_and_options_get_dockers_messages() {
         .fails_with(1, "unknown log opt 'bogus' for json-file log driver");
     create(&["--log-driver", "local", "--log-opt", "bogus=1"])
         .fails_with(1, "unknown log opt 'bogus' for log driver local");
-    create(&["--log-driver", "syslog"])
-        .fails_with(1, "berth does not support the syslog logging driver yet");
+    create(&["--log-driver", "gelf"])
+        .fails_with(1, "berth does not support the gelf logging driver yet");
+    create(&["--log-opt", "max-buffer-size=1m"]).fails_with(
+        1,
+        "logger: max-buffer-size option is only supported with 'mode=non-blocking'",
+    );
+    create(&["--log-driver", "syslog", "--log-opt", "syslog-format=x"])
+        .fails_with(1, "Invalid syslog format");
     create(&["--log-opt", "mode=sometimes"])
         .fails_with(1, "logger: logging mode not supported: sometimes");
     create(&["--log-opt", "tag={{.Nope}}"]).fails_with(

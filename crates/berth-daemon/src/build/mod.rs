@@ -11,7 +11,7 @@
 mod cache;
 pub mod context;
 mod copy;
-mod gofmt;
+pub(crate) mod gofmt;
 pub(crate) mod metadata;
 mod mounts;
 mod remote;

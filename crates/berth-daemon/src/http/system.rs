@@ -156,7 +156,7 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
             "Expected": env!("CARGO_PKG_VERSION"),
         }),
         plugins: serde_json::json!({
-            "Volume": [], "Network": ["host", "null"], "Authorization": null, "Log": ["json-file"],
+            "Volume": [], "Network": ["host", "null"], "Authorization": null, "Log": crate::containers::logging::DRIVERS,
         }),
         registry_config: serde_json::json!({
             "InsecureRegistryCIDRs": ["127.0.0.0/8"],

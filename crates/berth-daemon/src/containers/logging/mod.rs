@@ -6,12 +6,19 @@
 //! that sets neither gets `max-size=20m` and `max-file=5` (the `local` driver's figures),
 //! written into its options so inspect shows what is in force. The `local` driver keeps
 //! Docker's own defaults (20 MiB, 5 files, compressed), not shown, as Docker does.
+//!
+//! The remote drivers ([`remote`]) keep a local copy for `logs` and `attach`: Docker's
+//! dual-logging cache (`local` format, `cache-*` options), or with `cache-disabled=true` only
+//! the small buffer attached clients read from.
+
+mod remote;
+mod units;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use berth_core::ErrorKind;
-use berth_runtime::logdriver::{Format, LogSettings};
+use berth_runtime::logdriver::{Format, LogSettings, Mode, journald};
 use berth_runtime::logrotate::Rotation;
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +26,7 @@ use super::Record;
 use super::files::Paths;
 use crate::config::LoggingConfig;
 use crate::error::{Error, Result};
+use units::{atoi, from_human_size, parse_bool, ram_in_bytes};
 
 /// berth's json-file defaults.
 pub const DEFAULT_MAX_SIZE: &str = "20m";
@@ -26,16 +34,30 @@ pub const DEFAULT_MAX_SIZE: &str = "20m";
 pub const DEFAULT_MAX_FILE: &str = "5";
 
 /// The drivers Docker registers on Linux that berth does not have.
-const OTHER_DOCKER_DRIVERS: &[&str] = &[
-    "syslog",
-    "journald",
-    "gelf",
-    "fluentd",
-    "awslogs",
-    "splunk",
-    "gcplogs",
-    "logentries",
+const OTHER_DOCKER_DRIVERS: &[&str] = &["gelf", "awslogs", "splunk", "gcplogs", "logentries"];
+
+/// The drivers berth has, as `info` lists them (Plugins.Log; Docker leaves `none` out).
+pub const DRIVERS: &[&str] = &["fluentd", "journald", "json-file", "local", "syslog"];
+
+/// Options of every driver, Docker's `builtInLogOpts`: not passed to the driver's own check.
+const BUILTIN_OPTS: &[&str] = &[
+    "mode",
+    "max-buffer-size",
+    "cache-disabled",
+    "cache-max-size",
+    "cache-max-file",
+    "cache-compress",
 ];
+
+/// Docker's ring buffer size when `max-buffer-size` is not set.
+const DEFAULT_MAX_BUFFER: u64 = 1_000_000;
+
+/// What a remote driver without its cache (and `none`) keeps for attached clients.
+const ATTACH_BUFFER: Rotation = Rotation {
+    max_size: Some(256 * 1024),
+    max_file: 2,
+    compress: false,
+};
 
 /// Options every file driver takes (besides its own).
 const ATTR_OPTS: &[&str] = &["labels", "labels-regex", "env", "env-regex", "tag"];
@@ -72,7 +94,19 @@ impl LogSpec {
 
     /// Whether `logs` can read what this driver keeps.
     pub fn readable(&self) -> bool {
-        self.driver() != "none"
+        self.driver() != "none" && !(self.is_remote() && self.cache_disabled())
+    }
+
+    /// A driver that sends the log away (and keeps a cache of it).
+    pub fn is_remote(&self) -> bool {
+        remote::DRIVERS.contains(&self.driver())
+    }
+
+    fn cache_disabled(&self) -> bool {
+        self.opts
+            .get("cache-disabled")
+            .filter(|v| !v.is_empty())
+            .is_some_and(|v| parse_bool(v).unwrap_or(true))
     }
 
     /// The spec of a create request's `LogConfig`, merged with the daemon's defaults as
@@ -114,6 +148,14 @@ impl LogSpec {
                 path: paths.dir.join("attach-json.log"),
                 format: Format::JsonFile,
             },
+            _ if self.is_remote() && self.cache_disabled() => LogFile {
+                path: paths.dir.join("attach-json.log"),
+                format: Format::JsonFile,
+            },
+            _ if self.is_remote() => LogFile {
+                path: paths.dir.join("container-cached.log"),
+                format: Format::Local,
+            },
             _ => LogFile {
                 path: paths.log.clone(),
                 format: Format::JsonFile,
@@ -139,20 +181,24 @@ pub fn check(driver: &str, opts: &BTreeMap<String, String>) -> Result<()> {
     if driver == "none" {
         return Ok(());
     }
-    match opts.get("mode").map(String::as_str) {
-        None | Some("" | "blocking") => {}
-        Some("non-blocking") => {
-            return Err(Error::new(
-                ErrorKind::NotImplemented,
-                "berth does not support log opt mode=non-blocking: its drivers write files as the container writes",
+    let mode = opts.get("mode").map_or("", String::as_str);
+    if !matches!(mode, "" | "blocking" | "non-blocking") {
+        return Err(invalid(format!(
+            "logger: logging mode not supported: {mode}"
+        )));
+    }
+    if let Some(v) = opts.get("max-buffer-size") {
+        if mode != "non-blocking" {
+            return Err(invalid(
+                "logger: max-buffer-size option is only supported with 'mode=non-blocking'",
             ));
         }
-        Some(m) => return Err(invalid(format!("logger: logging mode not supported: {m}"))),
+        ram_in_bytes(v)
+            .map_err(|e| invalid(format!("error parsing option max-buffer-size: {e}")))?;
     }
-    if opts.contains_key("max-buffer-size") {
-        return Err(invalid(
-            "logger: max-buffer-size option is only supported with 'mode=non-blocking'",
-        ));
+    if let Some(v) = opts.get("cache-disabled").filter(|v| !v.is_empty()) {
+        parse_bool(v)
+            .map_err(|_| invalid(format!("invalid value for option cache-disabled: {v}")))?;
     }
     if OTHER_DOCKER_DRIVERS.contains(&driver) {
         return Err(Error::new(
@@ -160,14 +206,22 @@ pub fn check(driver: &str, opts: &BTreeMap<String, String>) -> Result<()> {
             format!("berth does not support the {driver} logging driver yet"),
         ));
     }
-    if driver != "json-file" && driver != "local" {
+    let own: BTreeMap<String, String> = opts
+        .iter()
+        .filter(|(k, _)| !BUILTIN_OPTS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if remote::DRIVERS.contains(&driver) {
+        remote::check(driver, &own)?;
+        cache_rotation(opts)?;
+    } else if driver != "json-file" && driver != "local" {
         return Err(invalid(format!(
             "logger: no log driver named '{driver}' is registered"
         )));
     }
-    for key in opts.keys() {
-        let own = ["max-size", "max-file", "compress", "mode"].contains(&key.as_str());
-        if !own && !ATTR_OPTS.contains(&key.as_str()) {
+    for key in own.keys().filter(|_| !remote::DRIVERS.contains(&driver)) {
+        let known = ["max-size", "max-file", "compress"].contains(&key.as_str());
+        if !known && !ATTR_OPTS.contains(&key.as_str()) {
             return Err(invalid(if driver == "json-file" {
                 format!("unknown log opt '{key}' for json-file log driver")
             } else {
@@ -175,7 +229,9 @@ pub fn check(driver: &str, opts: &BTreeMap<String, String>) -> Result<()> {
             }));
         }
     }
-    rotation(driver, opts).map_err(invalid)?;
+    if !remote::DRIVERS.contains(&driver) {
+        rotation(driver, opts).map_err(invalid)?;
+    }
     for key in ["labels-regex", "env-regex"] {
         if let Some(re) = opts.get(key) {
             regex::Regex::new(re).map_err(|e| invalid(format!("error parsing regexp: {e}")))?;
@@ -187,20 +243,34 @@ pub fn check(driver: &str, opts: &BTreeMap<String, String>) -> Result<()> {
     Ok(())
 }
 
+/// The rotation of a remote driver's cache: the `local` driver's, from the `cache-` options.
+fn cache_rotation(opts: &BTreeMap<String, String>) -> Result<Rotation> {
+    let local: BTreeMap<String, String> = ["max-size", "max-file", "compress"]
+        .iter()
+        .filter_map(|k| Some((k.to_string(), opts.get(&format!("cache-{k}"))?.clone())))
+        .collect();
+    rotation("local", &local)
+        .map_err(|e| invalid(format!("error setting up local container log cache: {e}")))
+}
+
+/// `mode` and `max-buffer-size`.
+fn mode(opts: &BTreeMap<String, String>) -> Mode {
+    match opts.get("mode").map(String::as_str) {
+        Some("non-blocking") => Mode::NonBlocking {
+            max_buffer: opts
+                .get("max-buffer-size")
+                .and_then(|v| ram_in_bytes(v).ok())
+                .map_or(DEFAULT_MAX_BUFFER, |n| n.max(0) as u64),
+        },
+        _ => Mode::Blocking,
+    }
+}
+
 /// The rotation `opts` ask of `driver`, with the driver's messages.
 fn rotation(
     driver: &str,
     opts: &BTreeMap<String, String>,
 ) -> std::result::Result<Rotation, String> {
-    let atoi = |v: &str| {
-        v.parse::<i64>()
-            .map_err(|_| format!("strconv.Atoi: parsing {v:?}: invalid syntax"))
-    };
-    let parse_bool = |v: &str| match v {
-        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
-        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
-        _ => Err(format!("strconv.ParseBool: parsing {v:?}: invalid syntax")),
-    };
     if driver == "local" {
         let max_size = match opts.get("max-size") {
             Some(v) => {
@@ -269,47 +339,6 @@ fn rotation(
     })
 }
 
-/// go-units' `FromHumanSize`: decimal units (`k` = 1000), an optional `b`/`ib` after them.
-fn from_human_size(s: &str) -> std::result::Result<i64, String> {
-    let Some(sep) = s.rfind(|c: char| c.is_ascii_digit() || c == '.' || c == ' ') else {
-        return Err(format!("invalid size: '{s}'"));
-    };
-    let (num, sfx) = if s.as_bytes()[sep] == b' ' {
-        (&s[..sep], &s[sep + 1..])
-    } else {
-        (&s[..=sep], &s[sep + 1..])
-    };
-    let size: f64 = num
-        .parse()
-        .map_err(|_| format!("strconv.ParseFloat: parsing {num:?}: invalid syntax"))?;
-    if size < 0.0 {
-        return Err(format!("invalid size: '{s}'"));
-    }
-    if sfx.is_empty() {
-        return Ok(size as i64);
-    }
-    let bad = || format!("invalid suffix: '{sfx}'");
-    let lower = sfx.to_ascii_lowercase();
-    if lower.len() > 3 {
-        return Err(bad());
-    }
-    if lower == "b" {
-        return Ok(size as i64);
-    }
-    let mul: f64 = match lower.as_bytes()[0] {
-        b'k' => 1e3,
-        b'm' => 1e6,
-        b'g' => 1e9,
-        b't' => 1e12,
-        b'p' => 1e15,
-        _ => return Err(bad()),
-    };
-    match &lower[1..] {
-        "" | "b" | "ib" => Ok((size * mul) as i64),
-        _ => Err(bad()),
-    }
-}
-
 /// What a `tag` template can name.
 #[derive(Debug, Default)]
 struct TagInfo<'a> {
@@ -353,9 +382,30 @@ fn tag_template(tag: &str, info: &TagInfo<'_>) -> Result<String> {
     Ok(out)
 }
 
-/// The attributes written with each entry: the `labels`/`env` options' (and their regexes')
-/// labels and variables, and `tag`.
+/// The attributes written with each entry of a file: [`extra_attrs`] and `tag`.
 fn attrs(spec: &LogSpec, rec: &Record) -> Result<BTreeMap<String, String>> {
+    let mut out = extra_attrs(spec, rec)?;
+    if let Some(tag) = spec.opts.get("tag").filter(|t| !t.is_empty()) {
+        out.insert("tag".into(), render_tag(tag, rec)?);
+    }
+    Ok(out)
+}
+
+/// The `tag` template rendered for `rec`.
+fn render_tag(tag: &str, rec: &Record) -> Result<String> {
+    let image_id = rec.image_id.to_string();
+    let info = TagInfo {
+        id: &rec.id,
+        name: &rec.name,
+        image_id: image_id.strip_prefix("sha256:").unwrap_or(&image_id),
+        image_name: &rec.spec.image,
+    };
+    tag_template(tag, &info)
+}
+
+/// Docker's `ExtraAttributes`: the `labels`/`env` options' (and their regexes') labels and
+/// variables.
+fn extra_attrs(spec: &LogSpec, rec: &Record) -> Result<BTreeMap<String, String>> {
     let opts = &spec.opts;
     let mut out = BTreeMap::new();
     let labels = &rec.spec.labels;
@@ -399,16 +449,6 @@ fn attrs(spec: &LogSpec, rec: &Record) -> Result<BTreeMap<String, String>> {
             out.insert(k.to_string(), v.to_string());
         }
     }
-    if let Some(tag) = opts.get("tag").filter(|t| !t.is_empty()) {
-        let image_id = rec.image_id.to_string();
-        let info = TagInfo {
-            id: &rec.id,
-            name: &rec.name,
-            image_id: image_id.strip_prefix("sha256:").unwrap_or(&image_id),
-            image_name: &rec.spec.image,
-        };
-        out.insert("tag".into(), tag_template(tag, &info)?);
-    }
     Ok(out)
 }
 
@@ -417,25 +457,22 @@ fn attrs(spec: &LogSpec, rec: &Record) -> Result<BTreeMap<String, String>> {
 pub fn prepare(paths: &Paths, rec: &Record) -> Result<(PathBuf, LogSettings)> {
     let spec = &rec.spec.log;
     let file = spec.file(paths);
-    let (format, rotation) = match spec.driver() {
-        // Only for attached clients: two files of 256 KiB.
-        "none" => (
-            Some(Format::JsonFile),
-            Rotation {
-                max_size: Some(256 * 1024),
-                max_file: 2,
-                compress: false,
-            },
-        ),
+    let attach_only = spec.driver() == "none" || (spec.is_remote() && spec.cache_disabled());
+    let (rotation, attrs) = match spec.driver() {
+        _ if attach_only => (ATTACH_BUFFER, BTreeMap::new()),
+        _ if spec.is_remote() => (cache_rotation(&spec.opts)?, attrs(spec, rec)?),
         driver => (
-            Some(file.format),
             rotation(driver, &spec.opts).map_err(invalid)?,
+            attrs(spec, rec)?,
         ),
     };
-    let attrs = if spec.driver() == "none" {
-        BTreeMap::new()
-    } else {
-        attrs(spec, rec)?
+    let remote = match spec.is_remote() {
+        true => Some(remote::resolve(
+            spec.driver(),
+            &spec.opts,
+            remote_common(spec, rec)?,
+        )?),
+        false => None,
     };
     if let Some(dir) = file.path.parent() {
         std::fs::create_dir_all(dir)
@@ -446,14 +483,57 @@ pub fn prepare(paths: &Paths, rec: &Record) -> Result<(PathBuf, LogSettings)> {
         .append(true)
         .open(&file.path)
         .map_err(|e| Error::internal("creating the log file", e))?;
+    let mode = match spec.driver() {
+        "none" => Mode::Blocking,
+        _ => mode(&spec.opts),
+    };
     Ok((
         file.path,
         LogSettings {
-            format,
+            format: Some(file.format),
             rotation,
             attrs,
+            remote,
+            mode,
         },
     ))
+}
+
+/// The tag and the fields a remote driver sends with every line (Docker's per driver).
+fn remote_common(spec: &LogSpec, rec: &Record) -> Result<remote::Common> {
+    let tag = match spec.opts.get("tag").filter(|t| !t.is_empty()) {
+        Some(t) => render_tag(t, rec)?,
+        None => render_tag("{{.ID}}", rec)?,
+    };
+    let extra = extra_attrs(spec, rec)?;
+    let name = rec.name.trim_start_matches('/');
+    let record: BTreeMap<String, String> = match spec.driver() {
+        "fluentd" => [
+            ("container_id".to_string(), rec.id.clone()),
+            ("container_name".to_string(), format!("/{name}")),
+        ]
+        .into_iter()
+        .chain(extra)
+        .collect(),
+        "journald" => [
+            ("CONTAINER_ID", rec.id.chars().take(12).collect::<String>()),
+            ("CONTAINER_ID_FULL", rec.id.clone()),
+            ("CONTAINER_NAME", name.to_string()),
+            ("CONTAINER_TAG", tag.clone()),
+            ("IMAGE_NAME", rec.spec.image.clone()),
+            ("SYSLOG_IDENTIFIER", tag.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .chain(
+            extra
+                .into_iter()
+                .map(|(k, v)| (journald::field_name(&k), v)),
+        )
+        .collect(),
+        _ => BTreeMap::new(),
+    };
+    Ok(remote::Common { tag, record })
 }
 
 /// Bytes of every log file of a container (all drivers' files, rotated ones included).
@@ -462,6 +542,7 @@ pub fn disk_usage(paths: &Paths) -> u64 {
         paths.log.clone(),
         paths.dir.join("local-logs").join("container.log"),
         paths.dir.join("attach-json.log"),
+        paths.dir.join("container-cached.log"),
     ]
     .iter()
     .flat_map(|p| {
