@@ -2,7 +2,9 @@
 //! `default-ipc-mode`, `default-cgroupns-mode` and `init`, with its checks and messages.
 //!
 //! As in dockerd, the shm size and the IPC and cgroup namespace modes are settled at create
-//! (inspect shows them, and a later daemon default does not change a container), while the
+//! (and so is `cgroup-parent`, where dockerd reads it at each start: a running container's
+//! cgroup must not move with a later daemon option)
+//! (inspect shows them but the parent, and a later daemon default does not change a container), while the
 //! ulimits and `init` apply at each start to containers that set none of their own.
 
 use crate::containers::limits::Ulimit;
@@ -24,6 +26,9 @@ pub struct ContainerDefaults {
     pub cgroupns: CgroupnsMode,
     /// `init`: containers that do not say get berth's init.
     pub init: bool,
+    /// `cgroup-parent`: where containers without `--cgroup-parent` get their cgroup; empty:
+    /// berth's own.
+    pub cgroup_parent: String,
 }
 
 impl Default for ContainerDefaults {
@@ -34,6 +39,7 @@ impl Default for ContainerDefaults {
             ipc: IpcMode::Private,
             cgroupns: CgroupnsMode::Default.resolved(),
             init: false,
+            cgroup_parent: String::new(),
         }
     }
 }
@@ -47,6 +53,7 @@ impl ContainerDefaults {
         ipc: &str,
         cgroupns: &str,
         init: bool,
+        cgroup_parent: &str,
     ) -> Result<ContainerDefaults, String> {
         const HINT: &str = r#"use "shareable" or "private""#;
         let ipc = match ipc {
@@ -90,6 +97,7 @@ impl ContainerDefaults {
             ipc,
             cgroupns,
             init,
+            cgroup_parent: cgroup_parent.to_string(),
         })
     }
 
@@ -121,7 +129,7 @@ mod tests {
 
     #[test]
     fn modes_get_dockerds_checks() {
-        let new = |ipc: &str, cg: &str| ContainerDefaults::new(vec![], 0, ipc, cg, false);
+        let new = |ipc: &str, cg: &str| ContainerDefaults::new(vec![], 0, ipc, cg, false, "");
         assert_eq!(new("shareable", "").unwrap().ipc, IpcMode::Shareable);
         assert_eq!(new("", "host").unwrap().cgroupns, CgroupnsMode::Host);
         assert_eq!(
@@ -147,6 +155,7 @@ mod tests {
             "",
             "",
             false,
+            "",
         )
         .unwrap();
         let own = [ulimit("nofile", 7)];
@@ -156,7 +165,7 @@ mod tests {
         );
         assert_eq!(d.ulimits(None).len(), 2);
         assert!(
-            ContainerDefaults::new(vec![ulimit("bogus", 1)], 0, "", "", false)
+            ContainerDefaults::new(vec![ulimit("bogus", 1)], 0, "", "", false, "")
                 .unwrap_err()
                 .contains("invalid ulimit type: bogus")
         );

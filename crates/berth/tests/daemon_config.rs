@@ -23,7 +23,9 @@ fn validate_names_unknown_keys_and_conflicts_in_dockerds_words() {
         dir.path(),
         "good.json",
         r#"{"labels":["a=b"],"debug":true,"data-root":"/var/lib/x","hosts":["unix:///run/x.sock"],
-            "default-address-pools":[{"base":"10.123.0.0/16","size":24}],"no-new-privileges":true}"#,
+            "default-address-pools":[{"base":"10.123.0.0/16","size":24}],"no-new-privileges":true,
+            "cgroup-parent":"/batch","features":{"buildkit":false,"containerd-snapshotter":true},
+            "log-driver":"syslog","log-opts":{"mode":"non-blocking","max-buffer-size":"4m"}}"#,
     );
     let ok = validate(&["--config-file", &good]);
     assert_eq!(ok.code, 0, "{}", ok.stderr);
@@ -42,6 +44,12 @@ fn validate_names_unknown_keys_and_conflicts_in_dockerds_words() {
     validate(&["--config-file", &good, "--data-root", "/flag", "--label", "c=d"]).fails_with(
         1,
         "the following directives are specified both as a flag and in the configuration file: data-root: (from flag: /flag, from file: /var/lib/x), labels: (from flag: [c=d], from file: [a=b])",
+    );
+
+    let buildkit = write(dir.path(), "bk.json", r#"{"features":{"buildkit":true}}"#);
+    validate(&["--config-file", &buildkit]).fails_with(
+        1,
+        "berth does not support the feature buildkit=true: its builder is Docker's classic one",
     );
 
     let bad_label = write(dir.path(), "label.json", r#"{"labels":["nolabel"]}"#);

@@ -59,6 +59,13 @@ fn container_defaults_apply_where_a_container_sets_none() {
         ),
         "33554432 shareable private"
     );
+    // The default ulimits become the container's at start, as dockerd records them.
+    assert_eq!(d.inspect("c1", "{{json .HostConfig.Ulimits}}"), "[]");
+    d.docker(&["start", "-a", "c1"]).ok();
+    assert_eq!(
+        d.inspect("c1", "{{json .HostConfig.Ulimits}}"),
+        r#"[{"Name":"nofile","Hard":1024,"Soft":512}]"#
+    );
     d.docker(&[
         "create",
         "--name",

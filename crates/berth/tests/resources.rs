@@ -132,6 +132,46 @@ fn a_cgroup_parent_places_the_containers_cgroup() {
 }
 
 #[test]
+fn the_daemons_cgroup_parent_places_containers_that_set_none() {
+    let _clean = Parent("berth-test-daemon-parent");
+    let _own = Parent("berth-test-own-parent");
+    let d = TestDaemon::with_busybox(&["--cgroup-parent", "berth-test-daemon-parent"]);
+    let id = sleeper(&d, &["-m", "16m"]);
+    assert_eq!(
+        v1(
+            "memory",
+            "berth-test-daemon-parent",
+            &id,
+            "memory.limit_in_bytes"
+        ),
+        (16 << 20).to_string()
+    );
+    // Not shown as the container's own, as in Docker; its own still wins.
+    assert_eq!(d.inspect(&id, "{{.HostConfig.CgroupParent}}"), "");
+    let own = sleeper(
+        &d,
+        &["--cgroup-parent", "berth-test-own-parent", "-m", "8m"],
+    );
+    assert_eq!(
+        v1(
+            "memory",
+            "berth-test-own-parent",
+            &own,
+            "memory.limit_in_bytes"
+        ),
+        (8 << 20).to_string()
+    );
+    let stats = d
+        .docker(&["stats", "--no-stream", "--format", "{{.MemUsage}}", &id])
+        .ok();
+    assert!(
+        stats.contains("16MiB"),
+        "stats reads the cgroup there: {stats}"
+    );
+    d.docker(&["rm", "-f", &id, &own]).ok();
+}
+
+#[test]
 fn bad_resource_values_get_dockers_messages() {
     let d = TestDaemon::with_busybox(&[]);
     let ncpu = std::thread::available_parallelism().unwrap().get();

@@ -374,6 +374,11 @@ impl Containers {
                 r.state.started_at = berth_runtime::logfile::now();
                 r.state.finished_at = ZERO_TIME.into();
                 r.state.paused = false;
+                // As dockerd: the daemon's default ulimits become the container's at start.
+                if !self.cfg.defaults.ulimits.is_empty() {
+                    let own = r.spec.limits.ulimits.as_deref();
+                    r.spec.limits.ulimits = Some(self.cfg.defaults.ulimits(own));
+                }
                 if by_user {
                     r.state.restart_count = 0;
                     r.state.manually_stopped = false;

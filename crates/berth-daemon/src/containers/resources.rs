@@ -25,6 +25,9 @@ pub struct Cgroup {
     /// The cgroup the container's is made under, relative to the hierarchy root; empty:
     /// berth's (`/berth`).
     pub parent: String,
+    /// The daemon's `cgroup-parent` when the container was created without one of its own
+    /// (not shown by inspect, as in Docker).
+    pub daemon_parent: String,
     /// `--cpuset-cpus`.
     pub cpuset_cpus: String,
     /// `--cpuset-mems`.
@@ -214,7 +217,11 @@ impl Cgroup {
     /// The cgroup of container `id`, relative to each hierarchy's root: under its parent,
     /// or under berth's own.
     pub fn path(&self, id: &str) -> String {
-        match berth_core::path::clean(&self.parent).as_str() {
+        let parent = match self.parent.as_str() {
+            "" => &self.daemon_parent,
+            own => own,
+        };
+        match berth_core::path::clean(parent).as_str() {
             "" => super::spec::cgroup_path(id),
             parent => format!("/{parent}/{id}"),
         }

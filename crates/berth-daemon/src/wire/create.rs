@@ -29,6 +29,9 @@ pub fn spec(req: CreateRequest, cfg: &DaemonConfig) -> Result<(Spec, Vec<String>
     if spec.shm_size == 0 {
         spec.shm_size = cfg.defaults.shm_size;
     }
+    if spec.cgroup.parent.is_empty() {
+        spec.cgroup.daemon_parent = cfg.defaults.cgroup_parent.clone();
+    }
     let log = &req.host_config.log_config;
     spec.log = LogSpec::merged(&log.kind, log.config.as_ref(), logging)?;
     (spec.mounts, spec.volumes_from) = super::mounts::requested(&req.host_config)?;

@@ -67,8 +67,7 @@ fn pid_mode(mode: &str) -> Option<PidMode> {
 /// Docker's IPC modes; `container:` with no name is valid to Docker too (and fails at start).
 fn ipc_mode(mode: &str) -> Option<IpcMode> {
     match mode {
-        // The daemon's default IPC mode, Docker's: private.
-        "" | "private" => Some(IpcMode::Private),
+        "private" => Some(IpcMode::Private),
         "shareable" => Some(IpcMode::Shareable),
         "none" => Some(IpcMode::None),
         "host" => Some(IpcMode::Host),
@@ -91,7 +90,9 @@ mod tests {
         for bad in ["container:", "shareable", "private", "hostx"] {
             assert_eq!(pid_mode(bad), None, "{bad}");
         }
-        assert_eq!(ipc_mode(""), Some(IpcMode::Private));
+        assert_eq!(ipc_mode("private"), Some(IpcMode::Private));
+        // Empty is the daemon's default, resolved by `spec`, not a mode.
+        assert_eq!(ipc_mode(""), None);
         assert_eq!(
             ipc_mode("container:"),
             Some(IpcMode::Container(String::new()))

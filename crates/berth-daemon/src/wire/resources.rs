@@ -22,6 +22,7 @@ pub fn cgroup(h: &HostConfig) -> Cgroup {
     };
     Cgroup {
         parent: h.cgroup_parent.clone(),
+        daemon_parent: String::new(),
         cpuset_cpus: h.cpuset_cpus.clone(),
         cpuset_mems: h.cpuset_mems.clone(),
         memory_reservation: h.memory_reservation,

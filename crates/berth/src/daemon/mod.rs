@@ -57,6 +57,11 @@ pub struct DaemonArgs {
     /// daemon.json's `runtimes`: `{"NAME": {"path": PATH}}`, merged with `--add-runtime`.
     #[arg(skip)]
     pub runtimes: BTreeMap<String, FileRuntime>,
+    /// daemon.json's `features`: dockerd's switches. `buildkit: true` is refused (berth's
+    /// builder answers as the classic one); names dockerd does not know it ignores, and so
+    /// does berth.
+    #[arg(skip)]
+    pub features: BTreeMap<String, bool>,
     /// The runtime of containers that name none: `berth` (the embedded one) or an added one.
     #[arg(long, default_value = berth_daemon::config::Runtimes::EMBEDDED)]
     pub default_runtime: String,
@@ -114,6 +119,10 @@ pub struct DaemonArgs {
     /// hosts, host on v1, as Docker).
     #[arg(long)]
     pub default_cgroupns_mode: Option<String>,
+    /// Parent cgroup of containers that set none (`--cgroup-parent` of `run`); berth's
+    /// `/berth` when unset.
+    #[arg(long, value_name = "PATH")]
+    pub cgroup_parent: Option<String>,
     /// Run berth's init in containers that do not say (`--init` of `run`).
     #[arg(long)]
     pub init: bool,
@@ -241,6 +250,7 @@ impl DaemonArgs {
             &self.default_ipc_mode,
             self.default_cgroupns_mode.as_deref().unwrap_or_default(),
             self.init,
+            self.cgroup_parent.as_deref().unwrap_or_default(),
         )
         .map_err(anyhow::Error::msg)
     }
@@ -406,6 +416,11 @@ async fn reload_on_sighup(
 /// What `--validate` checks beyond the file: every value berth can check without acting.
 fn check(args: &DaemonArgs) -> Result<()> {
     config_file::check_labels(&args.labels).map_err(anyhow::Error::msg)?;
+    if args.features.get("buildkit") == Some(&true) {
+        anyhow::bail!(
+            "berth does not support the feature buildkit=true: its builder is Docker's classic one"
+        );
+    }
     tracing_subscriber::EnvFilter::try_new(args.log_filter())
         .with_context(|| format!("invalid log level {}", args.log_filter()))?;
     berth_daemon::config::Runtimes::new(&args.runtime_args()?, &args.default_runtime)
