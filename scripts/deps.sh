@@ -8,7 +8,7 @@
 # architectures.
 set -euo pipefail
 need=()
-for p in libseccomp-dev pkg-config gcc libc6-dev busybox-static procps runc nftables iptables iproute2 openssl systemd rsyslog podman skopeo umoci qemu-user-static; do
+for p in libseccomp-dev pkg-config gcc libc6-dev busybox-static procps runc nftables iptables iproute2 openssl systemd rsyslog rsyslog-gnutls podman skopeo umoci qemu-user-static; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

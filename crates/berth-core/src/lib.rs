@@ -10,6 +10,7 @@
 //! - [`rootfs`]: reading and writing inside a rootfs, a layer stack or a build context.
 //! - [`account`]: lookups in the text of a group file.
 //! - [`idmap`]: user-namespace ID maps from `/etc/subuid` and `/etc/subgid`.
+//! - `tls` (feature `tls`): what the API client's and the log drivers' TLS share.
 #![deny(missing_docs)]
 
 pub mod account;
@@ -18,6 +19,8 @@ pub mod id;
 pub mod idmap;
 pub mod path;
 pub mod rootfs;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use digest::Digest;
 

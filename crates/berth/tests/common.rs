@@ -611,3 +611,87 @@ pub fn validate(args: &[&str]) -> Out {
         .unwrap()
         .into()
 }
+
+/// A CA with a server certificate for 127.0.0.1 and a client certificate, and a client
+/// certificate of another CA, each in a directory laid out as `DOCKER_CERT_PATH` is
+/// (`ca.pem`, `cert.pem`, `key.pem`); and `none/`, empty.
+pub struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Pki {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Pki {
+    pub fn new() -> Pki {
+        let pki = Pki {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        pki.key_pair("ca", None, "basicConstraints=critical,CA:TRUE\n");
+        pki.key_pair("other-ca", None, "basicConstraints=critical,CA:TRUE\n");
+        let server = "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n";
+        pki.key_pair("server", Some("ca"), server);
+        pki.key_pair("client", Some("ca"), "extendedKeyUsage=clientAuth\n");
+        pki.key_pair("other", Some("other-ca"), "extendedKeyUsage=clientAuth\n");
+        std::fs::create_dir(pki.dir.path().join("none")).unwrap();
+        pki
+    }
+
+    /// The path of `rel`, for a command line.
+    pub fn p(&self, rel: &str) -> String {
+        self.dir.path().join(rel).display().to_string()
+    }
+
+    /// `name/{cert,key}.pem` with the extensions `ext`, signed by `ca` (whose certificate is
+    /// copied to `name/ca.pem`), or self-signed.
+    pub fn key_pair(&self, name: &str, ca: Option<&str>, ext: &str) {
+        std::fs::create_dir(self.dir.path().join(name)).unwrap();
+        let ext_file = format!("{name}.ext");
+        std::fs::write(self.dir.path().join(&ext_file), ext).unwrap();
+        let (key, csr, cert) = (
+            format!("{name}/key.pem"),
+            format!("{name}.csr"),
+            format!("{name}/cert.pem"),
+        );
+        let subject = format!("/CN={name}");
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        self.openssl(
+            &[
+                &["req"],
+                &ec[..],
+                &["-keyout", &key, "-out", &csr, "-subj", &subject],
+            ]
+            .concat(),
+        );
+        let x509 = [
+            "x509", "-req", "-in", &csr, "-days", "2", "-extfile", &ext_file, "-out", &cert,
+        ];
+        let Some(ca) = ca else {
+            return self.openssl(&[&x509[..], &["-signkey", &key]].concat());
+        };
+        let (ca_cert, ca_key) = (format!("{ca}/cert.pem"), format!("{ca}/key.pem"));
+        let by = ["-CA", &ca_cert, "-CAkey", &ca_key, "-set_serial", "0x1234"];
+        self.openssl(&[&x509[..], &by[..]].concat());
+        let own_ca = self.dir.path().join(format!("{name}/ca.pem"));
+        std::fs::copy(self.dir.path().join(&ca_cert), own_ca).unwrap();
+    }
+
+    pub fn openssl(&self, args: &[&str]) {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .expect("the openssl CLI (scripts/deps.sh installs it)");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "openssl {args:?}: {err}");
+    }
+}

@@ -10,7 +10,8 @@ use std::process::{Child, Command, Stdio};
 
 use common::*;
 
-/// rsyslogd with TCP and UDP inputs on 127.0.0.1:5514 and a unix datagram socket, writing
+/// rsyslogd with TCP and UDP inputs on 127.0.0.1:5514 and a unix datagram socket (and, given
+/// certificates, TLS on 6514 that asks for a client certificate of the CA), writing
 /// `PRI TAG MSG` lines.
 struct Rsyslog {
     dir: tempfile::TempDir,
@@ -19,8 +20,20 @@ struct Rsyslog {
 
 impl Rsyslog {
     fn start(d: &TestDaemon) -> Rsyslog {
+        Self::start_with(d, None)
+    }
+
+    fn start_with(d: &TestDaemon, pki: Option<&Pki>) -> Rsyslog {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().display();
+        let tls = pki.map_or(String::new(), |k| {
+            let (ca, cert, key) = (k.p("ca/cert.pem"), k.p("server/cert.pem"), k.p("server/key.pem"));
+            format!(
+                r#"global(DefaultNetstreamDriverCAFile="{ca}" DefaultNetstreamDriverCertFile="{cert}" DefaultNetstreamDriverKeyFile="{key}")
+input(type="imtcp" port="6514" address="127.0.0.1" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="x509/certvalid")
+"#
+            )
+        });
         let conf = format!(
             r#"global(workDirectory="{p}")
 module(load="imtcp")
@@ -31,7 +44,7 @@ input(type="imudp" port="5514" address="127.0.0.1")
 input(type="imuxsock" Socket="{p}/log.sock")
 template(name="raw" type="string" string="%pri% %syslogtag%%msg%\n")
 *.* action(type="omfile" file="{p}/out.log" template="raw")
-"#
+{tls}"#
         );
         std::fs::write(dir.path().join("rs.conf"), conf).unwrap();
         let child = Command::new("nsenter")
@@ -40,7 +53,9 @@ template(name="raw" type="string" string="%pri% %syslogtag%%msg%\n")
             .arg(dir.path().join("rs.conf"))
             .arg("-i")
             .arg(dir.path().join("pid"))
+            // Its complaints about the handshakes the tests fail on purpose.
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .expect("rsyslogd (scripts/deps.sh installs rsyslog)");
         let r = Rsyslog { dir, child };
@@ -89,11 +104,16 @@ const PROBE_5514: &str =
 
 /// A Fluentd forward-protocol receiver: decodes events with msgpack, writes each as a JSON
 /// line (or, `brief`, only its `log`), acks chunks; stops reading while the file `stall`
-/// exists.
+/// exists; with a certificate and key, over TLS.
 const FLUENT_RECEIVER: &str = r#"
 import json, os, socket, struct, sys, time
 import msgpack
 port, out, stall, brief = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4] == "brief"
+tls = None
+if len(sys.argv) > 6:
+    import ssl
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(sys.argv[5], sys.argv[6])
 
 srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -103,6 +123,12 @@ srv.listen(16)
 open(out + ".ready", "w").close()
 while True:
     conn, _ = srv.accept()
+    if tls:
+        try:
+            conn = tls.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            conn.close()
+            continue
     unpacker = msgpack.Unpacker(raw=False)
     with open(out, "a") as f:
         while True:
@@ -137,6 +163,10 @@ struct Fluent {
 
 impl Fluent {
     fn start(d: &TestDaemon, port: u16, brief: bool) -> Fluent {
+        Self::start_with(d, port, brief, &[])
+    }
+
+    fn start_with(d: &TestDaemon, port: u16, brief: bool, tls: &[String]) -> Fluent {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("events");
         let child = Command::new("nsenter")
@@ -145,6 +175,7 @@ impl Fluent {
             .arg(&out)
             .arg(dir.path().join("stall"))
             .arg(if brief { "brief" } else { "full" })
+            .args(tls)
             .spawn()
             .unwrap();
         let ready = dir.path().join("events.ready");
@@ -262,6 +293,114 @@ fn syslog_lines_reach_rsyslog_over_tcp_udp_and_a_unix_socket() {
         plugins.trim(),
         r#"["fluentd","journald","json-file","local","syslog"]"#
     );
+}
+
+#[test]
+fn syslog_over_tls_checks_the_server_and_presents_the_client_certificate() {
+    let d = daemon();
+    let pki = Pki::new();
+    let rs = Rsyslog::start_with(&d, Some(&pki));
+    wait_for("rsyslogd's TLS input", || {
+        let probe = PROBE_5514.replace("5514", "6514");
+        d.in_netns(&["python3", "-c", &probe]).code == 0
+    });
+    let tls = |extra: &[&str], text: &str| {
+        let mut args = vec![
+            "run",
+            "--rm",
+            "--log-driver",
+            "syslog",
+            "--log-opt",
+            "syslog-address=tcp+tls://127.0.0.1:6514",
+            "--log-opt",
+            "tag=tls",
+        ];
+        args.extend_from_slice(extra);
+        args.extend(["busybox", "echo", text]);
+        d.docker(&args)
+    };
+    let (ca, cert, key) = (
+        format!("syslog-tls-ca-cert={}", pki.p("ca/cert.pem")),
+        format!("syslog-tls-cert={}", pki.p("client/cert.pem")),
+        format!("syslog-tls-key={}", pki.p("client/key.pem")),
+    );
+    let opts = |list: &[&String]| -> Vec<String> {
+        list.iter()
+            .flat_map(|o| ["--log-opt".to_string(), o.to_string()])
+            .collect()
+    };
+    let with = opts(&[&ca, &cert, &key]);
+    let with: Vec<&str> = with.iter().map(String::as_str).collect();
+    assert_eq!(tls(&with, "verified").ok(), "verified\n");
+    let got = rs.wait_lines("verified", 1);
+    assert!(got[0].starts_with("30 tls"), "{got:?}");
+    // rfc5424 over TLS is framed by its length (RFC 5425); rsyslog reads it whole.
+    let mut framed = with.clone();
+    framed.extend(["--log-opt", "syslog-format=rfc5424"]);
+    tls(&framed, "framed").ok();
+    rs.wait_lines("framed", 1);
+    // Another CA's server: the start fails; skipping verification takes it.
+    let other = format!("syslog-tls-ca-cert={}", pki.p("other-ca/cert.pem"));
+    let wrong = opts(&[&other, &cert, &key]);
+    let wrong: Vec<&str> = wrong.iter().map(String::as_str).collect();
+    tls(&wrong, "refused").fails_with(125, "failed to initialize logging driver: tls:");
+    let mut skip = wrong.clone();
+    skip.extend(["--log-opt", "syslog-tls-skip-verify=true"]);
+    tls(&skip, "skipped").ok();
+    rs.wait_lines("skipped", 1);
+    // The server asks for a client certificate: without one, nothing is taken.
+    let anonymous = opts(&[&ca]);
+    let anonymous: Vec<&str> = anonymous.iter().map(String::as_str).collect();
+    let out = tls(&anonymous, "anonymous");
+    tls(&with, "after").ok();
+    rs.wait_lines("after", 1);
+    assert!(
+        rs.lines().iter().all(|l| !l.ends_with("anonymous")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn fluentd_over_tls_checks_the_server_against_the_hosts_roots() {
+    let pki = Pki::new();
+    let server = "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n";
+    pki.key_pair("other-server", Some("other-ca"), server);
+    // The host's roots are the test CA's, as Go reads SSL_CERT_FILE.
+    let d = TestDaemon::start_in_netns_with(&[("SSL_CERT_FILE", &pki.p("ca/cert.pem"))], &[]);
+    d.import_busybox("busybox");
+    let good = Fluent::start_with(
+        &d,
+        24284,
+        true,
+        &[pki.p("server/cert.pem"), pki.p("server/key.pem")],
+    );
+    let other = Fluent::start_with(
+        &d,
+        24285,
+        true,
+        &[
+            pki.p("other-server/cert.pem"),
+            pki.p("other-server/key.pem"),
+        ],
+    );
+    let run = |port: u16| {
+        d.docker(&[
+            "run",
+            "--rm",
+            "--log-driver",
+            "fluentd",
+            "--log-opt",
+            &format!("fluentd-address=tls://127.0.0.1:{port}"),
+            "busybox",
+            "echo",
+            "secure",
+        ])
+    };
+    assert_eq!(run(good.port).ok(), "secure\n");
+    wait_for("the event", || good.count() >= 1);
+    assert_eq!(good.text(), "secure\n");
+    run(other.port).fails_with(125, "failed to initialize logging driver: tls:");
 }
 
 #[test]

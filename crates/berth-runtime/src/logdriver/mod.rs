@@ -18,6 +18,7 @@ pub mod journald;
 mod net;
 mod queue;
 pub mod syslog;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -31,6 +32,7 @@ use crate::logrotate::Rotation;
 
 pub use file::FileDriver;
 pub use net::Address;
+pub use tls::TlsSettings;
 
 /// A log file's format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

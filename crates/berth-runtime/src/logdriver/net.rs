@@ -20,6 +20,8 @@ pub enum Address {
     Unix(PathBuf),
     /// A datagram socket.
     Unixgram(PathBuf),
+    /// `host:port`, TLS over TCP.
+    TcpTls(String, super::tls::TlsSettings),
 }
 
 impl Address {
@@ -36,6 +38,7 @@ impl std::fmt::Display for Address {
             Address::Udp(a) => write!(f, "udp {a}"),
             Address::Unix(p) => write!(f, "unix {}", p.display()),
             Address::Unixgram(p) => write!(f, "unixgram {}", p.display()),
+            Address::TcpTls(a, _) => write!(f, "tcp {a}"),
         }
     }
 }
@@ -46,32 +49,37 @@ pub enum Conn {
     Udp(UdpSocket),
     Unix(UnixStream),
     Unixgram(UnixDatagram),
+    TcpTls(Box<super::tls::TlsStream>),
 }
 
 /// How long connecting and each write may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A TCP connection to the first address of `a` that answers.
+fn tcp(a: &str) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
+    for sa in a.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&sa, TIMEOUT) {
+            Ok(s) => {
+                s.set_write_timeout(Some(TIMEOUT))?;
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
 
 impl Conn {
     /// Connects to `addr`; errors read like Go's `dial` errors, which Docker shows.
     pub fn connect(addr: &Address) -> io::Result<Conn> {
         let dial = |e: io::Error| io::Error::new(e.kind(), format!("dial {addr}: {e}"));
         let conn = match addr {
-            Address::Tcp(a) => {
-                let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
-                let mut found = None;
-                for sa in a.to_socket_addrs().map_err(dial)? {
-                    match TcpStream::connect_timeout(&sa, TIMEOUT) {
-                        Ok(s) => {
-                            found = Some(s);
-                            break;
-                        }
-                        Err(e) => last = e,
-                    }
-                }
-                let s = found.ok_or(last).map_err(dial)?;
-                s.set_write_timeout(Some(TIMEOUT))?;
-                let _ = s.set_nodelay(true);
-                Conn::Tcp(s)
+            Address::Tcp(a) => Conn::Tcp(tcp(a).map_err(dial)?),
+            Address::TcpTls(a, tls) => {
+                let s = tls.connect(a, tcp(a).map_err(dial)?)?;
+                Conn::TcpTls(Box::new(s))
             }
             Address::Udp(a) => {
                 let sa = a
@@ -102,6 +110,7 @@ impl Conn {
     pub fn send(&mut self, b: &[u8]) -> io::Result<()> {
         match self {
             Conn::Tcp(s) => s.write_all(b),
+            Conn::TcpTls(s) => s.write_all(b).and_then(|()| s.flush()),
             Conn::Unix(s) => s.write_all(b),
             Conn::Udp(s) => s.send(b).map(drop),
             Conn::Unixgram(s) => s.send(b).map(drop),
@@ -123,6 +132,10 @@ impl Conn {
                 s.set_write_timeout(write)?;
                 s.set_read_timeout(read)
             }
+            Conn::TcpTls(s) => {
+                s.sock.set_write_timeout(write)?;
+                s.sock.set_read_timeout(read)
+            }
             _ => Ok(()),
         }
     }
@@ -131,8 +144,19 @@ impl Conn {
     pub fn reader(&mut self) -> Option<&mut dyn io::Read> {
         match self {
             Conn::Tcp(s) => Some(s),
+            Conn::TcpTls(s) => Some(s.as_mut()),
             Conn::Unix(s) => Some(s),
             _ => None,
+        }
+    }
+}
+
+impl Drop for Conn {
+    /// Ends a TLS session with its close_notify, as a server expects it ended.
+    fn drop(&mut self) {
+        if let Conn::TcpTls(s) = self {
+            s.conn.send_close_notify();
+            let _ = s.conn.complete_io(&mut s.sock);
         }
     }
 }

@@ -89,6 +89,11 @@ impl Syslog {
         if !out.ends_with('\n') {
             out.push('\n');
         }
+        // srslog's RFC5425MessageLengthFramer, which Docker uses for these over TLS.
+        let tls = matches!(self.config.address, Some(Address::TcpTls(..)));
+        if tls && matches!(self.config.format, Format::Rfc5424 | Format::Rfc5424Micro) {
+            out = format!("{} {out}", out.len());
+        }
         out
     }
 }

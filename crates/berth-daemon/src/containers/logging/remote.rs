@@ -1,14 +1,11 @@
 //! The remote drivers (`syslog`, `fluentd`, `journald`): their options, checked with the
 //! messages of Docker's validators, and the driver configs the monitor gets.
 //!
-//! TLS to a log server (`tcp+tls://` for syslog, `tls://` for fluentd) is refused by name:
-//! berth does not speak it to log servers yet.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use berth_core::ErrorKind;
-use berth_runtime::logdriver::{Address, Remote, fluentd, journald, syslog};
+use berth_runtime::logdriver::{Address, Remote, TlsSettings, fluentd, journald, syslog};
 
 use super::units::{parse_bool, ram_in_bytes};
 use crate::error::{Error, Result};
@@ -42,13 +39,6 @@ const FLUENTD_OPTS: &[&str] = &[
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::invalid(msg.into())
-}
-
-fn no_tls(what: &str) -> Error {
-    Error::new(
-        ErrorKind::NotImplemented,
-        format!("berth does not support TLS to log servers yet ({what})"),
-    )
 }
 
 /// The driver's own validator (`opts` without the options every driver takes).
@@ -85,7 +75,7 @@ pub fn resolve(driver: &str, opts: &BTreeMap<String, String>, c: Common) -> Resu
     let get = |k: &str| opts.get(k).map(String::as_str).unwrap_or("");
     Ok(match driver {
         "syslog" => Remote::Syslog(syslog::Config {
-            address: syslog_address(get("syslog-address"))?,
+            address: syslog_address(get("syslog-address"), opts)?,
             facility: facility(get("syslog-facility"))?,
             format: match get("syslog-format") {
                 "" => syslog::Format::Unix,
@@ -102,8 +92,9 @@ pub fn resolve(driver: &str, opts: &BTreeMap<String, String>, c: Common) -> Resu
     })
 }
 
-/// Docker's `parseAddress` of `syslog-address`.
-fn syslog_address(v: &str) -> Result<Option<Address>> {
+/// Docker's `parseAddress` of `syslog-address`, with the `syslog-tls-*` options for
+/// `tcp+tls://`.
+fn syslog_address(v: &str, opts: &BTreeMap<String, String>) -> Result<Option<Address>> {
     if v.is_empty() {
         return Ok(None);
     }
@@ -119,7 +110,7 @@ fn syslog_address(v: &str) -> Result<Option<Address>> {
                 Address::Unixgram(path)
             }))
         }
-        "udp" | "tcp" => {
+        "udp" | "tcp" | "tcp+tls" => {
             let host = rest.trim_end_matches('/');
             let has_port = match host.strip_prefix('[') {
                 Some(h) => h.contains("]:"),
@@ -130,13 +121,22 @@ fn syslog_address(v: &str) -> Result<Option<Address>> {
             } else {
                 format!("{host}:514")
             };
-            Ok(Some(if scheme == "udp" {
-                Address::Udp(host)
-            } else {
-                Address::Tcp(host)
+            let file = |k: &str| opts.get(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+            Ok(Some(match scheme {
+                "udp" => Address::Udp(host),
+                "tcp" => Address::Tcp(host),
+                _ => Address::TcpTls(
+                    host,
+                    TlsSettings {
+                        ca: file("syslog-tls-ca-cert"),
+                        cert: file("syslog-tls-cert"),
+                        key: file("syslog-tls-key"),
+                        // Docker looks only at whether the option is there.
+                        skip_verify: opts.contains_key("syslog-tls-skip-verify"),
+                    },
+                ),
             }))
         }
-        "tcp+tls" => Err(no_tls("syslog-address tcp+tls://")),
         other => Err(invalid(format!("unsupported scheme: '{other}'"))),
     }
 }
@@ -181,8 +181,7 @@ fn fluentd_address(v: &str) -> std::result::Result<Address, String> {
             }
             return Ok(Address::Unix(PathBuf::from(rest)));
         }
-        "tcp" => {}
-        "tls" => return Err("tls".into()),
+        "tcp" | "tls" => {}
         other => return Err(format!("unsupported scheme: '{other}'")),
     }
     let (hostport, path) = rest.split_once('/').unwrap_or((rest, ""));
@@ -201,7 +200,13 @@ fn fluentd_address(v: &str) -> std::result::Result<Address, String> {
             format!("invalid port: strconv.ParseUint: parsing {p:?}: invalid syntax")
         })?,
     };
-    Ok(Address::Tcp(format!("{host}:{port}")))
+    let hostport = format!("{host}:{port}");
+    Ok(if scheme == "tls" {
+        // fluent-logger-golang's TLS: the well-known roots, no client certificate.
+        Address::TcpTls(hostport, TlsSettings::default())
+    } else {
+        Address::Tcp(hostport)
+    })
 }
 
 fn go_duration_ms(key: &str, v: &str) -> Result<u64> {
@@ -218,10 +223,8 @@ fn go_duration_ms(key: &str, v: &str) -> Result<u64> {
 fn fluentd_config(opts: &BTreeMap<String, String>, c: Common) -> Result<fluentd::Config> {
     let get = |k: &str| opts.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let raw = get("fluentd-address").unwrap_or("");
-    let address = fluentd_address(raw).map_err(|e| match e.as_str() {
-        "tls" => no_tls("fluentd-address tls://"),
-        _ => invalid(format!("invalid fluentd-address ({raw}): {e}")),
-    })?;
+    let address = fluentd_address(raw)
+        .map_err(|e| invalid(format!("invalid fluentd-address ({raw}): {e}")))?;
     let flag = |k: &str| get(k).map_or(Ok(false), |v| parse_bool(v).map_err(invalid));
     let max_retries = match get("fluentd-max-retries") {
         None => i32::MAX as u32,
@@ -327,18 +330,33 @@ mod tests {
             err("journald", &[("journald-x", "1")]),
             "unknown log opt 'journald-x' for journald log driver"
         );
-        assert!(err("syslog", &[("syslog-address", "tcp+tls://h:1")]).contains("TLS"));
     }
 
     #[test]
     fn addresses_get_dockers_defaults() {
+        let none = BTreeMap::new();
         assert_eq!(
-            syslog_address("udp://10.0.0.1").unwrap(),
+            syslog_address("udp://10.0.0.1", &none).unwrap(),
             Some(Address::Udp("10.0.0.1:514".into()))
         );
         assert_eq!(
-            syslog_address("tcp://[::1]:601").unwrap(),
+            syslog_address("tcp://[::1]:601", &none).unwrap(),
             Some(Address::Tcp("[::1]:601".into()))
+        );
+        let tls = [("syslog-tls-skip-verify".to_string(), "false".to_string())].into();
+        assert_eq!(
+            syslog_address("tcp+tls://logs", &tls).unwrap(),
+            Some(Address::TcpTls(
+                "logs:514".into(),
+                TlsSettings {
+                    skip_verify: true,
+                    ..Default::default()
+                }
+            ))
+        );
+        assert_eq!(
+            fluentd_address("tls://f:24284").unwrap(),
+            Address::TcpTls("f:24284".into(), TlsSettings::default())
         );
         assert_eq!(
             fluentd_address("").unwrap(),
