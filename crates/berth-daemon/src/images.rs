@@ -3,7 +3,9 @@
 //! answers to Docker's JSON; the rules live here.
 
 mod commit;
+mod prune;
 pub use commit::CommitOptions;
+pub use prune::Pruned;
 
 use std::sync::Arc;
 

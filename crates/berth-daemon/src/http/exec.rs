@@ -183,6 +183,8 @@ async fn run_attached(
     let exited = e.wait();
     tokio::pin!(exited);
     let mut done = false;
+    // A oneshot must not be polled once it has answered: its input may end without a detach.
+    let mut detach_open = true;
     loop {
         tokio::select! {
             chunk = rx.recv() => match chunk {
@@ -190,8 +192,12 @@ async fn run_attached(
                 _ => break,
             },
             _ = &mut exited, if !done => done = true,
-            // The client detached: its stream ends, the process runs on.
-            Ok(()) = &mut on_detach => {
+            r = &mut on_detach, if detach_open => {
+                detach_open = false;
+                if r.is_err() {
+                    continue;
+                }
+                // The client detached: its stream ends, the process runs on.
                 let attrs = [("execID", e.id.clone())];
                 d.containers.event("exec_detach", &e.container.record(), &attrs);
                 let _ = wr.shutdown().await;

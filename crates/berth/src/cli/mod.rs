@@ -20,6 +20,7 @@ mod networks;
 mod ns_opts;
 mod port;
 mod progress;
+mod prune;
 mod resource_opts;
 mod run;
 mod security_opts;
@@ -130,6 +131,12 @@ enum Command {
     /// Manage builds (`builder prune`).
     #[command(subcommand)]
     Builder(BuilderCommand),
+    /// Manage images (`image prune`).
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Manage containers (`container prune`).
+    #[command(subcommand)]
+    Container(ContainerCommand),
     /// Show the berth version information.
     Version,
 }
@@ -138,6 +145,20 @@ enum Command {
 enum SystemCommand {
     /// Show disk usage.
     Df(system::DfArgs),
+    /// Remove unused data.
+    Prune(prune::SystemPruneArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImageCommand {
+    /// Remove unused images.
+    Prune(prune::ImagePruneArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ContainerCommand {
+    /// Remove all stopped containers.
+    Prune(prune::ContainerPruneArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,6 +275,9 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Events(a) => system::events(&client, a).await,
         Command::Info => system::info(&client).await,
         Command::System(SystemCommand::Df(a)) => system::df(&client, a).await,
+        Command::System(SystemCommand::Prune(a)) => prune::system(&client, a).await,
+        Command::Image(ImageCommand::Prune(a)) => prune::image(&client, a).await,
+        Command::Container(ContainerCommand::Prune(a)) => prune::container(&client, a).await,
         Command::Builder(BuilderCommand::Prune(a)) => system::builder_prune(&client, a).await,
         Command::Version => version(&client).await,
     }
