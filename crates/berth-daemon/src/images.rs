@@ -2,7 +2,9 @@
 //! Docker's conflict rules, tags, history — with the events each publishes. Handlers convert its
 //! answers to Docker's JSON; the rules live here.
 
+mod archive;
 mod commit;
+pub use archive::LoadOutput;
 pub use commit::CommitOptions;
 
 use std::sync::Arc;

@@ -11,6 +11,7 @@
 //! This crate does not know about containers: whether an image is in use is the daemon's question.
 #![deny(missing_docs)]
 
+pub mod archive;
 pub mod config;
 mod error;
 mod gc;

@@ -353,6 +353,71 @@ impl ImageStore {
         self.get(&id)
     }
 
+    /// Records a loaded image whose layers are already unpacked (and pinned by the caller):
+    /// `config` is its config blob byte for byte and must have digest `id`, which stays its ID.
+    /// `manifest`, the OCI manifest it came with, is kept byte for byte when it names exactly
+    /// this config and the uncompressed layer blobs stored here; otherwise (compressed layers)
+    /// berth writes its own. An image already here is left as it is.
+    pub fn create_loaded(
+        &self,
+        id: &Digest,
+        config: &[u8],
+        manifest: Option<&[u8]>,
+        chain_id: Option<Digest>,
+        size: u64,
+    ) -> Result<Image, ImageError> {
+        if let Ok(existing) = self.get(id) {
+            return Ok(existing);
+        }
+        let parsed: ImageConfig =
+            serde_json::from_slice(config).map_err(|source| ImageError::Config {
+                id: id.to_string(),
+                source,
+            })?;
+        let lease = self.lease();
+        let writing = self.leases.lock.read().expect("gc lock");
+        let mut w = self.content.writer()?;
+        w.write_all(config)
+            .map_err(|source| berth_content::ContentError::Write {
+                path: w.ingest_path().to_path_buf(),
+                source,
+            })?;
+        w.commit(Some(id))?;
+        let kept = manifest.filter(|m| {
+            let names = crate::manifest::blobs(m);
+            let mut want = vec![id.clone()];
+            want.extend(parsed.rootfs.diff_ids.iter().cloned());
+            names == want
+        });
+        let (manifest, index, platform) = match kept {
+            Some(bytes) => {
+                let digest = self.content.put(bytes)?;
+                let platform = Platform {
+                    os: parsed.os.clone(),
+                    architecture: parsed.architecture.clone(),
+                    variant: parsed.variant.clone(),
+                };
+                let index = crate::manifest::index(&digest, bytes.len() as u64, &platform);
+                (digest, self.content.put(&index)?, platform)
+            }
+            None => self.write_manifests(id, config)?,
+        };
+        lease.pin([id.clone(), manifest.clone(), index.clone()]);
+        drop(writing);
+        let record = Record {
+            chain_id,
+            parent: None,
+            size,
+            stored: chrono::Utc::now().timestamp(),
+            manifest: Some(manifest),
+            index: Some(index),
+            platform: Some(platform),
+            repo_digests: Vec::new(),
+        };
+        self.put_record(id, &record)?;
+        self.get(id)
+    }
+
     /// Loads an image by ID.
     pub fn get(&self, id: &Digest) -> Result<Image, ImageError> {
         let tx = self.db.begin_read().map_err(db)?;

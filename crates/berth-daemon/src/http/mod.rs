@@ -13,6 +13,7 @@ mod containers;
 mod detach;
 mod error;
 mod exec;
+mod image_archive;
 mod images;
 mod listener;
 mod network_connect;
@@ -47,6 +48,7 @@ pub use listener::Listener;
 pub fn router(daemon: Arc<Daemon>) -> Router {
     Router::new()
         .merge(system::routes())
+        .merge(image_archive::routes())
         .merge(images::routes())
         .merge(build::routes())
         .merge(containers::routes())

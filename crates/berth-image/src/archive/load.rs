@@ -1,0 +1,436 @@
+//! `load`: an image archive (Docker's, Podman's, skopeo's, an OCI layout) into the store.
+//!
+//! The archive is read once, as it arrives. Every format puts its `manifest.json` or
+//! `index.json` after the blobs it names, so nothing can be unpacked before the end: each file
+//! is spooled, hashed as it is written, into an ingest of the content store (under the data
+//! root; the spool must be seekable because the manifest comes last). An ingest is removed when
+//! its writer drops — on every path out of `load`, success, refusal or panic — and the content
+//! store clears its ingests when it opens, after a crash.
+//!
+//! Rules, as Docker's loader has them and then some:
+//! - entry names are never used as host paths; a name that is absolute or climbs with `..`
+//!   refuses the archive;
+//! - `manifest.json`, `index.json`, `oci-layout` and `repositories` must be regular files (a
+//!   symlinked `manifest.json` refuses the archive); other symlinks and hard links are aliases
+//!   of files inside the archive (Docker 1.10–24 link shared `layer.tar`s), never outside it;
+//! - devices, fifos and other entry types refuse the archive;
+//! - a file under `blobs/sha256/` must have the digest its name says;
+//! - every file a manifest names must be in the archive, and a config must list as many
+//!   layers as its manifest;
+//! - a layer may be gzip, zstd or plain (by its first bytes); a compressed one (or a compressed
+//!   archive) may expand to at most 256 times its size plus 64 MiB, so a gzip bomb is refused;
+//! - layers are unpacked by berth-snapshot's `apply` (its own rules for hostile tars) and each
+//!   must have the diff ID its config lists;
+//! - nothing is recorded before every layer of every image is in: a refused archive leaves
+//!   no image, no name and (after a collection of what it unpacked) no blob behind.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Component, Path};
+
+use berth_content::Writer;
+use berth_core::Digest;
+
+use super::expand::{MAX_RATIO, Tripped, expand};
+use super::{ArchiveError, formats, invalid};
+use crate::store::NewLayer;
+use crate::{Image, ImageConfig, ImageStore, Reference};
+
+/// The largest JSON file (manifest, index, config) read into memory.
+const MAX_JSON: u64 = 64 << 20;
+const METADATA: [&str; 4] = ["manifest.json", "index.json", "oci-layout", "repositories"];
+
+/// An image `load` recorded, with the names the archive gives it (not yet tagged: the caller
+/// tags, and tells about names it moves).
+#[derive(Debug)]
+pub struct Loaded {
+    /// The image, its ID the digest of the config as it was in the archive.
+    pub image: Image,
+    /// Its names in the archive.
+    pub names: Vec<Reference>,
+}
+
+/// Progress of a load.
+#[derive(Debug, Clone)]
+pub enum LoadEvent {
+    /// A layer is being unpacked: short diff ID, and the bytes of its blob.
+    Layer {
+        /// The first 12 hex digits of its diff ID.
+        id: String,
+        /// Bytes of its blob in the archive.
+        size: u64,
+        /// Whether it is done.
+        done: bool,
+    },
+}
+
+enum Spooled {
+    File(Writer, Digest),
+    /// A symlink or hard link: the archive path it names.
+    Link(String),
+}
+
+/// The archive's files, spooled.
+struct Spool {
+    files: BTreeMap<String, Spooled>,
+}
+
+/// `./a/b` → `a/b`; `None` for the root itself; an error for names outside.
+fn clean(raw: &str) -> Result<Option<String>, ArchiveError> {
+    let path = Path::new(raw);
+    let mut parts = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            Component::RootDir | Component::ParentDir | Component::Prefix(_) => {
+                return Err(invalid(format!(
+                    "entry {raw:?} is outside the archive (absolute or with ..)"
+                )));
+            }
+        }
+    }
+    Ok((!parts.is_empty()).then(|| parts.join("/")))
+}
+
+/// A link target, relative to the directory of `entry` (symlinks) or to the root (hard links).
+fn link_target(entry: &str, target: &str, symlink: bool) -> Result<String, ArchiveError> {
+    let dir = match entry.rsplit_once('/') {
+        Some((d, _)) if symlink => d,
+        _ => "",
+    };
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    if target.starts_with('/') {
+        return Err(invalid(format!(
+            "link {entry:?} points outside the archive ({target:?})"
+        )));
+    }
+    for p in target.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop().ok_or_else(|| {
+                    invalid(format!(
+                        "link {entry:?} points outside the archive ({target:?})"
+                    ))
+                })?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+fn read_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ArchiveError {
+    let what = what.into();
+    move |source| ArchiveError::Read { what, source }
+}
+
+fn bomb(what: &str, (input, out): (u64, u64)) -> ArchiveError {
+    invalid(format!(
+        "{what}: {input} compressed bytes expand past {out} (more than {MAX_RATIO} times): refusing a decompression bomb"
+    ))
+}
+
+impl Spool {
+    /// Reads the whole archive into ingests of `store`.
+    fn read(store: &ImageStore, input: impl Read) -> Result<Spool, ArchiveError> {
+        let (stream, _, tripped) = expand(input).map_err(read_err("the archive"))?;
+        let spool = Self::entries(store, stream, &tripped);
+        match tripped.get() {
+            Some(t) => Err(bomb("the archive", t)),
+            None => spool,
+        }
+    }
+
+    fn entries(
+        store: &ImageStore,
+        stream: impl Read,
+        tripped: &Tripped,
+    ) -> Result<Spool, ArchiveError> {
+        let mut files = BTreeMap::new();
+        let mut archive = tar::Archive::new(stream);
+        let mut buf = vec![0u8; 1 << 20];
+        for entry in archive.entries().map_err(read_err("the archive"))? {
+            let mut entry = entry.map_err(read_err("the archive"))?;
+            let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let Some(name) = clean(&raw)? else { continue };
+            let kind = entry.header().entry_type();
+            let is_meta = METADATA.contains(&name.as_str());
+            match kind {
+                tar::EntryType::Directory => {}
+                tar::EntryType::Regular | tar::EntryType::Continuous => {
+                    let mut w = store.content().writer()?;
+                    let want = entry.size();
+                    loop {
+                        let n = entry.read(&mut buf).map_err(read_err(&name))?;
+                        if n == 0 {
+                            break;
+                        }
+                        w.write_all(&buf[..n])
+                            .map_err(|source| ArchiveError::Write {
+                                what: format!("spooling {name}"),
+                                source,
+                            })?;
+                    }
+                    if w.size() != want {
+                        return Err(ArchiveError::Read {
+                            what: name,
+                            source: std::io::Error::new(
+                                std::io::ErrorKind::UnexpectedEof,
+                                format!("the stream ended after {} of {want} bytes", w.size()),
+                            ),
+                        });
+                    }
+                    let digest = w.digest();
+                    if let Some(hex) = name.strip_prefix("blobs/sha256/")
+                        && hex != digest.hex()
+                    {
+                        return Err(invalid(format!(
+                            "blob {name} does not match its digest: its content has digest {digest}"
+                        )));
+                    }
+                    files.insert(name, Spooled::File(w, digest));
+                }
+                tar::EntryType::Symlink | tar::EntryType::Link if is_meta => {
+                    return Err(invalid(format!(
+                        "{name} is a link; it must be a regular file"
+                    )));
+                }
+                tar::EntryType::Symlink | tar::EntryType::Link => {
+                    let target = entry
+                        .link_name_bytes()
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_default();
+                    let target = link_target(&name, &target, kind == tar::EntryType::Symlink)?;
+                    files.insert(name, Spooled::Link(target));
+                }
+                other => {
+                    return Err(invalid(format!(
+                        "entry {name:?} has unsupported type {other:?}"
+                    )));
+                }
+            }
+            if tripped.get().is_some() {
+                break;
+            }
+        }
+        Ok(Spool { files })
+    }
+
+    /// The spooled file at `path`, links followed; `what` says who names it.
+    fn get(&self, what: &str, path: &str) -> Result<(&Writer, &Digest), ArchiveError> {
+        let missing = || {
+            invalid(format!(
+                "{what} names {path:?}, which is not in the archive"
+            ))
+        };
+        let mut cur = clean(path)?.ok_or_else(missing)?;
+        for _ in 0..16 {
+            match self.files.get(&cur).ok_or_else(missing)? {
+                Spooled::File(w, d) => return Ok((w, d)),
+                Spooled::Link(t) => cur = t.clone(),
+            }
+        }
+        Err(invalid(format!("{path:?}: too many levels of links")))
+    }
+
+    fn open(&self, what: &str, path: &str) -> Result<(File, u64, Digest), ArchiveError> {
+        let (w, d) = self.get(what, path)?;
+        let f = File::open(w.ingest_path()).map_err(read_err(format!("spooled {path}")))?;
+        Ok((f, w.size(), d.clone()))
+    }
+
+    /// A small file read whole.
+    fn bytes(&self, what: &str, path: &str) -> Result<Vec<u8>, ArchiveError> {
+        let (f, size, _) = self.open(what, path)?;
+        if size > MAX_JSON {
+            return Err(invalid(format!("{path} is too large ({size} bytes)")));
+        }
+        let mut out = Vec::with_capacity(size as usize);
+        f.take(MAX_JSON)
+            .read_to_end(&mut out)
+            .map_err(read_err(path))?;
+        Ok(out)
+    }
+
+    fn has(&self, path: &str) -> bool {
+        self.files.contains_key(path)
+    }
+}
+
+/// One image checked and ready to unpack.
+struct Checked {
+    id: Digest,
+    config: Vec<u8>,
+    diff_ids: Vec<Digest>,
+    layers: Vec<String>,
+    manifest: Option<Vec<u8>>,
+    names: Vec<Reference>,
+}
+
+fn check(spool: &Spool) -> Result<Vec<Checked>, ArchiveError> {
+    let wanted = if spool.has("manifest.json") {
+        let mut read = |p: &str| spool.bytes("index.json", p);
+        let manifests = match spool.has("index.json") {
+            true => spool
+                .bytes("index.json", "index.json")
+                .and_then(|b| formats::configs(&b, &mut read))
+                .unwrap_or_default(),
+            false => BTreeMap::new(),
+        };
+        formats::docker(&spool.bytes("manifest.json", "manifest.json")?, &manifests)?
+    } else if spool.has("index.json") {
+        let mut read = |p: &str| spool.bytes("index.json", p);
+        formats::oci(&spool.bytes("index.json", "index.json")?, &mut read)?
+    } else {
+        return Err(invalid("does not contain a manifest.json or an index.json"));
+    };
+    let mut out = Vec::new();
+    for w in wanted {
+        let config = spool.bytes("manifest.json", &w.config)?;
+        let id = spool.get("manifest.json", &w.config)?.1.clone();
+        let parsed: ImageConfig = serde_json::from_slice(&config)
+            .map_err(|e| invalid(format!("config {}: {e}", w.config)))?;
+        let diff_ids = parsed.rootfs.diff_ids;
+        if w.layers.len() != diff_ids.len() {
+            return Err(invalid(format!(
+                "invalid manifest, layers length mismatch: expected {}, got {}",
+                w.layers.len(),
+                diff_ids.len()
+            )));
+        }
+        for l in &w.layers {
+            spool.get("the manifest", l)?;
+        }
+        let manifest = match &w.manifest {
+            Some(p) => Some(spool.bytes("index.json", p)?),
+            None => None,
+        };
+        out.push(Checked {
+            id,
+            config,
+            diff_ids,
+            layers: w.layers,
+            manifest,
+            names: w.names,
+        });
+    }
+    Ok(out)
+}
+
+/// Each image's top chain and size, and the pins of the layers unpacked.
+type Unpacked = (Vec<(Option<Digest>, u64)>, Vec<NewLayer>);
+
+/// Unpacks every layer of `images`.
+fn unpack(
+    store: &ImageStore,
+    spool: &Spool,
+    images: &[Checked],
+    progress: &mut dyn FnMut(LoadEvent),
+) -> Result<Unpacked, ArchiveError> {
+    let mut pins = Vec::new();
+    let mut sizes: BTreeMap<Digest, u64> = BTreeMap::new();
+    let mut out = Vec::new();
+    for image in images {
+        let (mut chain, mut size) = (None::<Digest>, 0);
+        for (i, (path, diff)) in image.layers.iter().zip(&image.diff_ids).enumerate() {
+            let next = berth_snapshot::chain_id(chain.as_ref(), diff);
+            if let Some(s) = sizes.get(&next) {
+                size += s;
+                chain = Some(next);
+                continue;
+            }
+            let (file, blob_size, _) = spool.open("the manifest", path)?;
+            let id = diff.hex()[..12].to_string();
+            progress(LoadEvent::Layer {
+                id: id.clone(),
+                size: blob_size,
+                done: false,
+            });
+            let (tar, _, tripped) =
+                expand(std::io::BufReader::with_capacity(1 << 20, file)).map_err(read_err(path))?;
+            let layer = store.add_layer(chain.as_ref(), tar);
+            if let Some(t) = tripped.get() {
+                return Err(bomb(&format!("layer {path}"), t));
+            }
+            let layer = layer?;
+            if layer.stats.diff_id != *diff {
+                return Err(invalid(format!(
+                    "invalid diffID for layer {i}: expected {diff:?}, got {:?}",
+                    layer.stats.diff_id.as_str()
+                )));
+            }
+            sizes.insert(layer.chain.clone(), layer.stats.content_size);
+            size += layer.stats.content_size;
+            chain = Some(layer.chain.clone());
+            pins.push(layer);
+            progress(LoadEvent::Layer {
+                id,
+                size: blob_size,
+                done: true,
+            });
+        }
+        out.push((chain, size));
+    }
+    Ok((out, pins))
+}
+
+/// Loads the archive `input` into `store`: every image it holds, with its ID and the names the
+/// archive gives it, or nothing at all.
+pub fn load(
+    store: &ImageStore,
+    input: impl Read,
+    progress: &mut dyn FnMut(LoadEvent),
+) -> Result<Vec<Loaded>, ArchiveError> {
+    let spool = Spool::read(store, input)?;
+    let images = check(&spool)?;
+    let (tops, pins) = match unpack(store, &spool, &images, progress) {
+        Ok(done) => done,
+        Err(e) => {
+            // What was unpacked is referenced by nothing: collect it.
+            if let Err(gc) = store.gc() {
+                tracing::warn!(error = %gc, "collecting after a refused load");
+            }
+            return Err(e);
+        }
+    };
+    let mut out = Vec::new();
+    for (image, (chain, size)) in images.into_iter().zip(tops) {
+        let recorded = store.create_loaded(
+            &image.id,
+            &image.config,
+            image.manifest.as_deref(),
+            chain,
+            size,
+        )?;
+        out.push(Loaded {
+            image: recorded,
+            names: image.names,
+        });
+    }
+    drop(pins);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_stay_inside() {
+        assert_eq!(clean("./a/b").unwrap().as_deref(), Some("a/b"));
+        assert_eq!(clean("./").unwrap(), None);
+        clean("../x").unwrap_err();
+        clean("/etc/passwd").unwrap_err();
+        clean("a/../../x").unwrap_err();
+        assert_eq!(
+            link_target("a/layer.tar", "../b/layer.tar", true).unwrap(),
+            "b/layer.tar"
+        );
+        assert_eq!(link_target("a/l", "b/l", false).unwrap(), "b/l");
+        link_target("a/l", "../../x", true).unwrap_err();
+        link_target("a/l", "/x", true).unwrap_err();
+    }
+}
