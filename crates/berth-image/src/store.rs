@@ -295,6 +295,32 @@ impl ImageStore {
         })
     }
 
+    /// [`add_layer`](Self::add_layer) of an uncompressed layer tar already written to `blob`,
+    /// an ingest not yet committed (a spooled archive member): it is unpacked from there and
+    /// then committed as the layer's blob, so the layer is not written twice. The ingest's
+    /// digest must be the tar's diff ID.
+    pub fn add_layer_ingest(
+        &self,
+        parent: Option<&Digest>,
+        blob: berth_content::Writer,
+    ) -> Result<NewLayer, ImageError> {
+        let lease = self.lease();
+        let _writing = self.leases.lock.read().expect("gc lock");
+        let path = blob.ingest_path().to_path_buf();
+        let file = std::fs::File::open(&path)
+            .map_err(|source| berth_content::ContentError::Write { path, source })?;
+        let (stats, chain) = self
+            .snapshots
+            .unpack(parent, &mut io::BufReader::with_capacity(1 << 20, file))?;
+        blob.commit(Some(&stats.diff_id))?;
+        lease.pin([stats.diff_id.clone(), chain.clone()]);
+        Ok(NewLayer {
+            stats,
+            chain,
+            _lease: lease,
+        })
+    }
+
     /// Imports a single-layer image from an uncompressed rootfs tar, as `docker import` does.
     pub fn import(&self, tar: impl Read, opts: ImportOptions) -> Result<Image, ImageError> {
         let layer = self.add_layer(None, tar)?;

@@ -32,7 +32,7 @@ use std::path::{Component, Path};
 use berth_content::Writer;
 use berth_core::Digest;
 
-use super::expand::{MAX_RATIO, Tripped, expand};
+use super::expand::{Compression, MAX_RATIO, Tripped, expand};
 use super::{ArchiveError, formats, invalid};
 use crate::store::NewLayer;
 use crate::{Image, ImageConfig, ImageStore, Reference};
@@ -66,13 +66,17 @@ pub enum LoadEvent {
 }
 
 enum Spooled {
+    /// An ingest with its digest.
     File(Writer, Digest),
     /// A symlink or hard link: the archive path it names.
     Link(String),
+    /// An ingest committed as a blob (an uncompressed layer), with its size.
+    Stored(Digest, u64),
 }
 
 /// The archive's files, spooled.
 struct Spool {
+    content: berth_content::ContentStore,
     files: BTreeMap<String, Spooled>,
 }
 
@@ -216,11 +220,14 @@ impl Spool {
                 break;
             }
         }
-        Ok(Spool { files })
+        Ok(Spool {
+            content: store.content().clone(),
+            files,
+        })
     }
 
-    /// The spooled file at `path`, links followed; `what` says who names it.
-    fn get(&self, what: &str, path: &str) -> Result<(&Writer, &Digest), ArchiveError> {
+    /// The name of the file `path` stands for, links followed; `what` says who names it.
+    fn resolve(&self, what: &str, path: &str) -> Result<String, ArchiveError> {
         let missing = || {
             invalid(format!(
                 "{what} names {path:?}, which is not in the archive"
@@ -229,17 +236,42 @@ impl Spool {
         let mut cur = clean(path)?.ok_or_else(missing)?;
         for _ in 0..16 {
             match self.files.get(&cur).ok_or_else(missing)? {
-                Spooled::File(w, d) => return Ok((w, d)),
                 Spooled::Link(t) => cur = t.clone(),
+                _ => return Ok(cur),
             }
         }
         Err(invalid(format!("{path:?}: too many levels of links")))
     }
 
+    /// The digest of the file at `path`.
+    fn digest(&self, what: &str, path: &str) -> Result<Digest, ArchiveError> {
+        Ok(self.open(what, path)?.2)
+    }
+
     fn open(&self, what: &str, path: &str) -> Result<(File, u64, Digest), ArchiveError> {
-        let (w, d) = self.get(what, path)?;
-        let f = File::open(w.ingest_path()).map_err(read_err(format!("spooled {path}")))?;
-        Ok((f, w.size(), d.clone()))
+        let (file, size, digest) = match &self.files[&self.resolve(what, path)?] {
+            Spooled::File(w, d) => (w.ingest_path().to_path_buf(), w.size(), d.clone()),
+            Spooled::Stored(d, size) => (self.content.path(d), *size, d.clone()),
+            Spooled::Link(_) => unreachable!("resolved"),
+        };
+        let f = File::open(file).map_err(read_err(format!("spooled {path}")))?;
+        Ok((f, size, digest))
+    }
+
+    /// The ingest of the file at `path`, to commit: it is then read from the content store.
+    fn take(&mut self, what: &str, path: &str) -> Result<Option<Writer>, ArchiveError> {
+        let key = self.resolve(what, path)?;
+        match self.files.remove(&key) {
+            Some(Spooled::File(w, d)) => {
+                self.files.insert(key, Spooled::Stored(d, w.size()));
+                Ok(Some(w))
+            }
+            Some(other) => {
+                self.files.insert(key, other);
+                Ok(None)
+            }
+            None => unreachable!("resolved"),
+        }
     }
 
     /// A small file read whole.
@@ -290,7 +322,7 @@ fn check(spool: &Spool) -> Result<Vec<Checked>, ArchiveError> {
     let mut out = Vec::new();
     for w in wanted {
         let config = spool.bytes("manifest.json", &w.config)?;
-        let id = spool.get("manifest.json", &w.config)?.1.clone();
+        let id = spool.digest("manifest.json", &w.config)?;
         let parsed: ImageConfig = serde_json::from_slice(&config)
             .map_err(|e| invalid(format!("config {}: {e}", w.config)))?;
         let diff_ids = parsed.rootfs.diff_ids;
@@ -302,7 +334,7 @@ fn check(spool: &Spool) -> Result<Vec<Checked>, ArchiveError> {
             )));
         }
         for l in &w.layers {
-            spool.get("the manifest", l)?;
+            spool.resolve("the manifest", l)?;
         }
         let manifest = match &w.manifest {
             Some(p) => Some(spool.bytes("index.json", p)?),
@@ -326,7 +358,7 @@ type Unpacked = (Vec<(Option<Digest>, u64)>, Vec<NewLayer>);
 /// Unpacks every layer of `images`.
 fn unpack(
     store: &ImageStore,
-    spool: &Spool,
+    spool: &mut Spool,
     images: &[Checked],
     progress: &mut dyn FnMut(LoadEvent),
 ) -> Result<Unpacked, ArchiveError> {
@@ -342,16 +374,24 @@ fn unpack(
                 chain = Some(next);
                 continue;
             }
-            let (file, blob_size, _) = spool.open("the manifest", path)?;
+            let (file, blob_size, digest) = spool.open("the manifest", path)?;
             let id = diff.hex()[..12].to_string();
             progress(LoadEvent::Layer {
                 id: id.clone(),
                 size: blob_size,
                 done: false,
             });
-            let (tar, _, tripped) =
+            let (tar, compression, tripped) =
                 expand(std::io::BufReader::with_capacity(1 << 20, file)).map_err(read_err(path))?;
-            let layer = store.add_layer(chain.as_ref(), tar);
+            // An uncompressed layer with the right digest becomes its blob as it was spooled.
+            let ingest = match compression == Compression::None && digest == *diff {
+                true => spool.take("the manifest", path)?,
+                false => None,
+            };
+            let layer = match ingest {
+                Some(w) => store.add_layer_ingest(chain.as_ref(), w),
+                None => store.add_layer(chain.as_ref(), tar),
+            };
             if let Some(t) = tripped.get() {
                 return Err(bomb(&format!("layer {path}"), t));
             }
@@ -384,9 +424,9 @@ pub fn load(
     input: impl Read,
     progress: &mut dyn FnMut(LoadEvent),
 ) -> Result<Vec<Loaded>, ArchiveError> {
-    let spool = Spool::read(store, input)?;
+    let mut spool = Spool::read(store, input)?;
     let images = check(&spool)?;
-    let (tops, pins) = match unpack(store, &spool, &images, progress) {
+    let (tops, pins) = match unpack(store, &mut spool, &images, progress) {
         Ok(done) => done,
         Err(e) => {
             // What was unpacked is referenced by nothing: collect it.
