@@ -297,8 +297,8 @@ impl ImageStore {
 
     /// [`add_layer`](Self::add_layer) of an uncompressed layer tar already written to `blob`,
     /// an ingest not yet committed (a spooled archive member): it is unpacked from there and
-    /// then committed as the layer's blob, so the layer is not written twice. The ingest's
-    /// digest must be the tar's diff ID.
+    /// then committed as the layer's blob, so the layer is neither written nor hashed twice
+    /// (the ingest hashed it as it was written).
     pub fn add_layer_ingest(
         &self,
         parent: Option<&Digest>,
@@ -309,9 +309,12 @@ impl ImageStore {
         let path = blob.ingest_path().to_path_buf();
         let file = std::fs::File::open(&path)
             .map_err(|source| berth_content::ContentError::Write { path, source })?;
-        let (stats, chain) = self
-            .snapshots
-            .unpack(parent, &mut io::BufReader::with_capacity(1 << 20, file))?;
+        let digest = blob.digest();
+        let (stats, chain) = self.snapshots.unpack_known(
+            parent,
+            &mut io::BufReader::with_capacity(1 << 20, file),
+            &digest,
+        )?;
         blob.commit(Some(&stats.diff_id))?;
         lease.pin([stats.diff_id.clone(), chain.clone()]);
         Ok(NewLayer {

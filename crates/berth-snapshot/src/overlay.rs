@@ -73,6 +73,51 @@ pub struct Overlay {
 }
 
 impl Overlay {
+    /// `unpack`, hashing the tar unless its diff ID is `known`.
+    fn unpack_with(
+        &self,
+        parent: Option<&Digest>,
+        tar: &mut dyn Read,
+        known: Option<&Digest>,
+    ) -> Result<(ApplyStats, Digest), SnapshotError> {
+        if let Some(p) = parent
+            && !self.has_layer(p)
+        {
+            return Err(SnapshotError::MissingLayer(p.clone()));
+        }
+        let tmp = self.root.join("tmp").join(berth_core::id::generate());
+        let fs_dir = tmp.join("fs");
+        fs::create_dir_all(&fs_dir).map_err(io_err("create", &fs_dir))?;
+        self.own(&fs_dir)?;
+        let result = match known {
+            Some(d) => crate::apply_known(&fs_dir, tar, self.ids.as_ref(), d),
+            None => crate::apply_mapped(&fs_dir, tar, self.ids.as_ref()),
+        }
+        .map_err(SnapshotError::from)
+        .and_then(|stats| {
+            let chain = chain_id(parent, &stats.diff_id);
+            if !self.has_layer(&chain) {
+                let dest = self.layer_dir(&chain);
+                // A directory without a record here is another unpack of the same layer
+                // between its rename and its record (crash leftovers went at open): the
+                // content is the same, and recording it twice is harmless.
+                if let Err(e) = fs::rename(&tmp, &dest)
+                    && !dest.join("fs").is_dir()
+                {
+                    return Err(io_err("commit", &dest)(e));
+                }
+                let meta = LayerMeta {
+                    parent: parent.cloned(),
+                    size: stats.content_size,
+                };
+                self.layers.put(&chain, &meta)?;
+            }
+            Ok((stats, chain))
+        });
+        let _ = fs::remove_dir_all(&tmp);
+        result
+    }
+
     /// Opens (creating if needed) the snapshot store; unfinished unpacks are dropped.
     /// Layer records live in `db`, and are reconciled with the directories here.
     pub fn open(root: impl Into<PathBuf>, db: Arc<redb::Database>) -> Result<Self, SnapshotError> {
@@ -167,40 +212,18 @@ impl Snapshotter for Overlay {
         parent: Option<&Digest>,
         tar: &mut dyn Read,
     ) -> Result<(ApplyStats, Digest), SnapshotError> {
-        if let Some(p) = parent
-            && !self.has_layer(p)
-        {
-            return Err(SnapshotError::MissingLayer(p.clone()));
-        }
-        let tmp = self.root.join("tmp").join(berth_core::id::generate());
-        let fs_dir = tmp.join("fs");
-        fs::create_dir_all(&fs_dir).map_err(io_err("create", &fs_dir))?;
-        self.own(&fs_dir)?;
-        let result = crate::apply_mapped(&fs_dir, tar, self.ids.as_ref())
-            .map_err(SnapshotError::from)
-            .and_then(|stats| {
-                let chain = chain_id(parent, &stats.diff_id);
-                if !self.has_layer(&chain) {
-                    let dest = self.layer_dir(&chain);
-                    // A directory without a record here is another unpack of the same layer
-                    // between its rename and its record (crash leftovers went at open): the
-                    // content is the same, and recording it twice is harmless.
-                    if let Err(e) = fs::rename(&tmp, &dest)
-                        && !dest.join("fs").is_dir()
-                    {
-                        return Err(io_err("commit", &dest)(e));
-                    }
-                    let meta = LayerMeta {
-                        parent: parent.cloned(),
-                        size: stats.content_size,
-                    };
-                    self.layers.put(&chain, &meta)?;
-                }
-                Ok((stats, chain))
-            });
-        let _ = fs::remove_dir_all(&tmp);
-        result
+        self.unpack_with(parent, tar, None)
     }
+
+    fn unpack_known(
+        &self,
+        parent: Option<&Digest>,
+        tar: &mut dyn Read,
+        diff_id: &Digest,
+    ) -> Result<(ApplyStats, Digest), SnapshotError> {
+        self.unpack_with(parent, tar, Some(diff_id))
+    }
+
     /// The parent of a layer stack, if any.
     fn parent(&self, chain: &Digest) -> Result<Option<Digest>, SnapshotError> {
         Ok(self.meta(chain)?.parent)

@@ -36,6 +36,18 @@ pub trait Snapshotter: Send + Sync + std::fmt::Debug {
         tar: &mut dyn Read,
     ) -> Result<(ApplyStats, Digest), SnapshotError>;
 
+    /// [`unpack`](Self::unpack) of a tar whose sha256 (its diff ID) the caller already has,
+    /// having hashed the very bytes it passes (a spooled, verified blob): the stream is not
+    /// hashed again.
+    fn unpack_known(
+        &self,
+        parent: Option<&Digest>,
+        tar: &mut dyn Read,
+        _diff_id: &Digest,
+    ) -> Result<(ApplyStats, Digest), SnapshotError> {
+        self.unpack(parent, tar)
+    }
+
     /// Commits what writable snapshot `key` (made on `parent`) changed as a layer on `parent`.
     fn commit(
         &self,

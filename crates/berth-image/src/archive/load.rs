@@ -424,7 +424,9 @@ pub fn load(
     input: impl Read,
     progress: &mut dyn FnMut(LoadEvent),
 ) -> Result<Vec<Loaded>, ArchiveError> {
+    let started = std::time::Instant::now();
     let mut spool = Spool::read(store, input)?;
+    let spooled = started.elapsed();
     let images = check(&spool)?;
     let (tops, pins) = match unpack(store, &mut spool, &images, progress) {
         Ok(done) => done,
@@ -451,6 +453,12 @@ pub fn load(
         });
     }
     drop(pins);
+    tracing::debug!(
+        spool_ms = spooled.as_millis() as u64,
+        total_ms = started.elapsed().as_millis() as u64,
+        images = out.len(),
+        "archive loaded"
+    );
     Ok(out)
 }
 

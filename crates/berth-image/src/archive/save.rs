@@ -114,21 +114,30 @@ pub fn save(store: &ImageStore, items: &[SaveItem], out: impl Write) -> Result<(
         tar.append_data(&mut h, dir, io::empty())
             .map_err(werr(dir))?;
     }
+    // Each image's manifest and blobs, pinned against a collection (an `rmi` meanwhile)
+    // until the archive is written.
+    let lease = store.lease();
+    let mut manifests = Vec::new();
+    for item in items {
+        let image = &item.image;
+        let manifest = image
+            .manifest
+            .clone()
+            .ok_or_else(|| ArchiveError::Invalid(format!("image {} has no manifest", image.id)))?;
+        let bytes = content.read(&manifest)?;
+        let mut blobs = crate::manifest::blobs(&bytes);
+        blobs.push(manifest.clone());
+        lease.pin(blobs.iter().cloned());
+        manifests.push((manifest, bytes, blobs));
+    }
     let mut written: BTreeSet<Digest> = BTreeSet::new();
     let (mut manifest_json, mut index, mut repositories) = (
         Vec::new(),
         Vec::new(),
         BTreeMap::<String, BTreeMap<String, String>>::new(),
     );
-    for item in items {
+    for (item, (manifest, manifest_bytes, blobs)) in items.iter().zip(manifests) {
         let image = &item.image;
-        let manifest = image
-            .manifest
-            .as_ref()
-            .ok_or_else(|| ArchiveError::Invalid(format!("image {} has no manifest", image.id)))?;
-        let manifest_bytes = content.read(manifest)?;
-        let mut blobs = crate::manifest::blobs(&manifest_bytes);
-        blobs.push(manifest.clone());
         for blob in blobs {
             if !written.insert(blob.clone()) {
                 continue;
