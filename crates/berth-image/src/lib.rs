@@ -23,4 +23,4 @@ pub use config::{ImageConfig, RunConfig};
 pub use error::ImageError;
 pub use gc::{GcStats, Lease};
 pub use reference::{Reference, ReferenceError};
-pub use store::{Image, ImageStore, ImportOptions, NewLayer};
+pub use store::{Image, ImageStore, ImportOptions, LayerSource, NewLayer, StagedLayer};

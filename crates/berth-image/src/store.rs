@@ -81,6 +81,29 @@ pub struct NewLayer {
     _lease: Lease,
 }
 
+/// Where a layer of [`ImageStore::stage_layer`] comes from.
+pub enum LayerSource {
+    /// An uncompressed tar already written to an ingest (a spooled archive member) whose
+    /// digest is its diff ID: it becomes the layer's blob without a second copy.
+    Ingest(berth_content::Writer),
+    /// An uncompressed tar stream (a decompressor over a spooled blob, say).
+    Tar(Box<dyn Read + Send>),
+}
+
+/// A layer extracted and its blob stored, not yet on its parent; pinned until dropped.
+#[derive(Debug)]
+pub struct StagedLayer {
+    staged: berth_snapshot::Staged,
+    lease: Lease,
+}
+
+impl StagedLayer {
+    /// What was extracted (its diff ID, sizes).
+    pub fn stats(&self) -> &berth_snapshot::ApplyStats {
+        &self.staged.stats
+    }
+}
+
 /// What `import` records besides the layer.
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
@@ -295,32 +318,58 @@ impl ImageStore {
         })
     }
 
-    /// [`add_layer`](Self::add_layer) of an uncompressed layer tar already written to `blob`,
-    /// an ingest not yet committed (a spooled archive member): it is unpacked from there and
-    /// then committed as the layer's blob, so the layer is neither written nor hashed twice
-    /// (the ingest hashed it as it was written).
-    pub fn add_layer_ingest(
-        &self,
-        parent: Option<&Digest>,
-        blob: berth_content::Writer,
-    ) -> Result<NewLayer, ImageError> {
+    /// The first half of [`add_layer`](Self::add_layer), which needs no parent, so that the
+    /// layers of one stack can be extracted at once: the layer is extracted into the snapshot
+    /// store's staging area and its blob committed (and pinned); [`commit_layer`] puts it on
+    /// its parent. An [`LayerSource::Ingest`] becomes its blob as it is, hashed only once.
+    ///
+    /// [`commit_layer`]: Self::commit_layer
+    pub fn stage_layer(&self, source: LayerSource) -> Result<StagedLayer, ImageError> {
         let lease = self.lease();
         let _writing = self.leases.lock.read().expect("gc lock");
-        let path = blob.ingest_path().to_path_buf();
-        let file = std::fs::File::open(&path)
-            .map_err(|source| berth_content::ContentError::Write { path, source })?;
-        let digest = blob.digest();
-        let (stats, chain) = self.snapshots.unpack_known(
-            parent,
-            &mut io::BufReader::with_capacity(1 << 20, file),
-            &digest,
-        )?;
-        blob.commit(Some(&stats.diff_id))?;
-        lease.pin([stats.diff_id.clone(), chain.clone()]);
+        let staged = match source {
+            LayerSource::Ingest(blob) => {
+                let path = blob.ingest_path().to_path_buf();
+                let file = std::fs::File::open(&path)
+                    .map_err(|source| berth_content::ContentError::Write { path, source })?;
+                let digest = blob.digest();
+                let staged = self.snapshots.stage(
+                    &mut io::BufReader::with_capacity(1 << 20, file),
+                    Some(&digest),
+                )?;
+                blob.commit(Some(&digest))?;
+                staged
+            }
+            LayerSource::Tar(tar) => {
+                let mut blob = self.content.writer()?;
+                let staged = self.snapshots.stage(
+                    &mut Tee {
+                        reader: tar,
+                        writer: &mut blob,
+                    },
+                    None,
+                )?;
+                blob.commit(Some(&staged.stats.diff_id))?;
+                staged
+            }
+        };
+        lease.pin([staged.stats.diff_id.clone()]);
+        Ok(StagedLayer { staged, lease })
+    }
+
+    /// Commits a staged layer on top of the stack `parent` (which must be there by now).
+    pub fn commit_layer(
+        &self,
+        layer: StagedLayer,
+        parent: Option<&Digest>,
+    ) -> Result<NewLayer, ImageError> {
+        let _writing = self.leases.lock.read().expect("gc lock");
+        let (stats, chain) = self.snapshots.commit_staged(layer.staged, parent)?;
+        layer.lease.pin([chain.clone()]);
         Ok(NewLayer {
             stats,
             chain,
-            _lease: lease,
+            _lease: layer.lease,
         })
     }
 

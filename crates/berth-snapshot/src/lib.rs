@@ -30,6 +30,6 @@ pub use diff::{diff, diff_excluding, diff_mapped, export, export_mapped};
 pub use meta::LayerMeta;
 pub use overlay::{Overlay, SnapshotError, chain_id};
 pub use size::tree_size;
-pub use snapshotter::{LayerInfo, Snapshotter};
+pub use snapshotter::{LayerInfo, Snapshotter, Staged};
 
 pub use berth_core::Mount;

@@ -283,6 +283,8 @@ fn docker_20_10_archives_with_gzip_and_zstd_layers_load_and_run() {
     let cfg = config(&[base, &top], "cat /hello.txt");
     let cfg_hex = sha(&cfg);
     let only_base = config(&[base], "echo base");
+    // The same blob twice in one stack (as empty layers are), on two different parents.
+    let twice = config(&[base, &top, base], "cat /hello.txt");
     let mut t = tar::Builder::new(Vec::new());
     // Docker 20.10: <v1 id>/layer.tar, <config hex>.json, manifest.json, repositories; a layer
     // shared by two images is a symlink to the first copy.
@@ -296,9 +298,11 @@ fn docker_20_10_archives_with_gzip_and_zstd_layers_load_and_run() {
     symlink(&mut t, "cccc/layer.tar", "../aaaa/layer.tar");
     file(&mut t, &format!("{cfg_hex}.json"), &cfg);
     file(&mut t, &format!("{}.json", sha(&only_base)), &only_base);
+    file(&mut t, &format!("{}.json", sha(&twice)), &twice);
     let manifest = serde_json::json!([
         {"Config": format!("{cfg_hex}.json"), "RepoTags": ["hello:zstd"], "Layers": ["aaaa/layer.tar", "bbbb/layer.tar"]},
         {"Config": format!("{}.json", sha(&only_base)), "RepoTags": ["base:1"], "Layers": ["cccc/layer.tar"]},
+        {"Config": format!("{}.json", sha(&twice)), "RepoTags": ["twice:1"], "Layers": ["aaaa/layer.tar", "bbbb/layer.tar", "cccc/layer.tar"]},
     ]);
     file(&mut t, "manifest.json", manifest.to_string().as_bytes());
     file(
@@ -309,7 +313,10 @@ fn docker_20_10_archives_with_gzip_and_zstd_layers_load_and_run() {
     let archive = gzip(&t.into_inner().unwrap());
     // The archive itself gzipped, as `docker save | gzip` makes it.
     let out = load(&d, &archive).ok();
-    assert_eq!(out, "Loaded image: hello:zstd\nLoaded image: base:1\n");
+    assert_eq!(
+        out,
+        "Loaded image: hello:zstd\nLoaded image: base:1\nLoaded image: twice:1\n"
+    );
     assert_eq!(
         d.inspect("hello:zstd", "{{.Id}}"),
         format!("sha256:{cfg_hex}")
@@ -323,11 +330,15 @@ fn docker_20_10_archives_with_gzip_and_zstd_layers_load_and_run() {
         "hello from zstd\n"
     );
     assert_eq!(d.docker(&["run", "--rm", "base:1"]).ok(), "base\n");
-    // The layer shared by both was unpacked once.
+    assert_eq!(
+        d.docker(&["run", "--rm", "twice:1"]).ok(),
+        "hello from zstd\n"
+    );
+    // The layer shared by all three was unpacked once as the bottom of their stacks.
     let layers = std::fs::read_dir(d.root.join("snapshots/layers"))
         .unwrap()
         .count();
-    assert_eq!(layers, 2, "two distinct layers");
+    assert_eq!(layers, 3, "three distinct stacks");
 }
 
 #[test]

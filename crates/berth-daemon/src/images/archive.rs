@@ -43,7 +43,7 @@ impl Images {
 
     /// Loads the archive `input`: its images, then their names; `out` hears progress and the
     /// lines Docker prints. Blocks: call it off the async workers.
-    pub fn load(&self, input: impl Read, out: &mut dyn FnMut(LoadOutput)) -> Result<()> {
+    pub fn load(&self, input: impl Read + Send, out: &mut dyn FnMut(LoadOutput)) -> Result<()> {
         let loaded = archive::load(&self.store, input, &mut |e| match e {
             LoadEvent::Layer { id, size, done } => out(LoadOutput::Layer { id, size, done }),
         })?;

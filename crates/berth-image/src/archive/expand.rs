@@ -1,9 +1,9 @@
 //! Compressed streams recognized by their first bytes (gzip, zstd, or none), with a cap on how
 //! far they may expand: a small gzip of zeros must not fill the disk.
 
-use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Read};
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// A compressed stream may expand to this many times its size...
 pub(super) const MAX_RATIO: u64 = 256;
@@ -21,31 +21,31 @@ pub(super) enum Compression {
 /// Set when a stream went past its cap; the error it returned says so too, but through the tar
 /// reader and the layer applier only this flag survives intact.
 #[derive(Debug, Default, Clone)]
-pub(super) struct Tripped(Rc<Cell<Option<(u64, u64)>>>);
+pub(super) struct Tripped(Arc<Mutex<Option<(u64, u64)>>>);
 
 impl Tripped {
     /// `(compressed, expanded)` bytes when the cap was hit.
     pub(super) fn get(&self) -> Option<(u64, u64)> {
-        self.0.get()
+        *self.0.lock().expect("tripped lock")
     }
 }
 
 struct Counted<R> {
     inner: R,
-    count: Rc<Cell<u64>>,
+    count: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.set(self.count.get() + n as u64);
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
 
 struct Capped<R> {
     inner: R,
-    read: Rc<Cell<u64>>,
+    read: Arc<AtomicU64>,
     out: u64,
     tripped: Tripped,
 }
@@ -54,9 +54,9 @@ impl<R: Read> Read for Capped<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.out += n as u64;
-        let input = self.read.get();
+        let input = self.read.load(Ordering::Relaxed);
         if self.out > input.saturating_mul(MAX_RATIO).saturating_add(SLACK) {
-            self.tripped.0.set(Some((input, self.out)));
+            *self.tripped.0.lock().expect("tripped lock") = Some((input, self.out));
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
@@ -72,9 +72,9 @@ impl<R: Read> Read for Capped<R> {
 /// `input`, decompressed when it starts like gzip or zstd, with what it was and the flag that
 /// tells whether it hit the cap.
 pub(super) fn expand<'a>(
-    input: impl Read + 'a,
-) -> io::Result<(Box<dyn Read + 'a>, Compression, Tripped)> {
-    let count = Rc::new(Cell::new(0));
+    input: impl Read + Send + 'a,
+) -> io::Result<(Box<dyn Read + Send + 'a>, Compression, Tripped)> {
+    let count = Arc::new(AtomicU64::new(0));
     let mut input = BufReader::with_capacity(
         256 << 10,
         Counted {
@@ -84,7 +84,7 @@ pub(super) fn expand<'a>(
     );
     let magic = input.fill_buf()?;
     let tripped = Tripped::default();
-    let capped = |inner: Box<dyn Read + 'a>| -> Box<dyn Read + 'a> {
+    let capped = |inner: Box<dyn Read + Send + 'a>| -> Box<dyn Read + Send + 'a> {
         Box::new(Capped {
             inner,
             read: count.clone(),

@@ -21,20 +21,24 @@
 //!   archive) may expand to at most 256 times its size plus 64 MiB, so a gzip bomb is refused;
 //! - layers are unpacked by berth-snapshot's `apply` (its own rules for hostile tars) and each
 //!   must have the diff ID its config lists;
+//! - layers are extracted two at a time into the snapshot store's staging area (extraction
+//!   needs no parent), then committed bottom first, each on the parent its config implies;
 //! - nothing is recorded before every layer of every image is in: a refused archive leaves
 //!   no image, no name and (after a collection of what it unpacked) no blob behind.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Component, Path};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use berth_content::Writer;
 use berth_core::Digest;
 
 use super::expand::{Compression, MAX_RATIO, Tripped, expand};
 use super::{ArchiveError, formats, invalid};
-use crate::store::NewLayer;
+use crate::store::{LayerSource, NewLayer, StagedLayer};
 use crate::{Image, ImageConfig, ImageStore, Reference};
 
 /// The largest JSON file (manifest, index, config) read into memory.
@@ -139,7 +143,7 @@ fn bomb(what: &str, (input, out): (u64, u64)) -> ArchiveError {
 
 impl Spool {
     /// Reads the whole archive into ingests of `store`.
-    fn read(store: &ImageStore, input: impl Read) -> Result<Spool, ArchiveError> {
+    fn read(store: &ImageStore, input: impl Read + Send) -> Result<Spool, ArchiveError> {
         let (stream, _, tripped) = expand(input).map_err(read_err("the archive"))?;
         let spool = Self::entries(store, stream, &tripped);
         match tripped.get() {
@@ -355,62 +359,157 @@ fn check(spool: &Spool) -> Result<Vec<Checked>, ArchiveError> {
 /// Each image's top chain and size, and the pins of the layers unpacked.
 type Unpacked = (Vec<(Option<Digest>, u64)>, Vec<NewLayer>);
 
-/// Unpacks every layer of `images`.
+/// Layers extracted at once (the machines berth runs on have a few cores; more would only
+/// compete for the disk).
+const THREADS: usize = 2;
+
+/// One layer to unpack: where it sits in the stack, and where it comes from.
+struct Job {
+    path: String,
+    diff: Digest,
+    parent: Option<Digest>,
+    blob_size: u64,
+    source: Option<(LayerSource, Tripped)>,
+}
+
+/// The layers of `images` not unpacked yet, each once (images share layers), bottom first.
+fn plan(spool: &mut Spool, images: &[Checked]) -> Result<Vec<Job>, ArchiveError> {
+    let mut todo = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut uses: BTreeMap<String, usize> = BTreeMap::new();
+    for image in images {
+        let mut chain: Option<Digest> = None;
+        for (path, diff) in image.layers.iter().zip(&image.diff_ids) {
+            let next = berth_snapshot::chain_id(chain.as_ref(), diff);
+            if seen.insert(next.clone()) {
+                *uses
+                    .entry(spool.resolve("the manifest", path)?)
+                    .or_default() += 1;
+                todo.push((path.clone(), diff.clone(), chain.clone()));
+            }
+            chain = Some(next);
+        }
+    }
+    let mut jobs = Vec::new();
+    for (path, diff, parent) in todo {
+        let (file, blob_size, digest) = spool.open("the manifest", &path)?;
+        let (tar, compression, tripped) =
+            expand(std::io::BufReader::with_capacity(1 << 20, file)).map_err(read_err(&path))?;
+        // An uncompressed layer with the right digest, used once (the same blob may sit on
+        // several parents), becomes its blob as spooled.
+        let once = uses[&spool.resolve("the manifest", &path)?] == 1;
+        let ingest = match compression == Compression::None && digest == diff && once {
+            true => spool.take("the manifest", &path)?,
+            false => None,
+        };
+        let source = match ingest {
+            Some(w) => LayerSource::Ingest(w),
+            None => LayerSource::Tar(tar),
+        };
+        jobs.push(Job {
+            path,
+            diff,
+            parent,
+            blob_size,
+            source: Some((source, tripped)),
+        });
+    }
+    Ok(jobs)
+}
+
+/// Extracts every job's layer, [`THREADS`] at a time; a failure stops the others.
+fn stage_all(
+    store: &ImageStore,
+    jobs: &mut [Job],
+) -> Vec<Option<Result<StagedLayer, ArchiveError>>> {
+    let queue: Mutex<Vec<(usize, LayerSource, Tripped, String)>> = Mutex::new(
+        jobs.iter_mut()
+            .enumerate()
+            .rev()
+            .filter_map(|(i, j)| j.source.take().map(|(s, t)| (i, s, t, j.path.clone())))
+            .collect(),
+    );
+    let results = Mutex::new((0..jobs.len()).map(|_| None).collect::<Vec<_>>());
+    let failed = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS.min(jobs.len()) {
+            scope.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let Some((i, source, tripped, path)) = queue.lock().expect("queue").pop()
+                    else {
+                        break;
+                    };
+                    let staged = store.stage_layer(source);
+                    let staged = match tripped.get() {
+                        Some(t) => Err(bomb(&format!("layer {path}"), t)),
+                        None => staged.map_err(ArchiveError::from),
+                    };
+                    if staged.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    results.lock().expect("results")[i] = Some(staged);
+                }
+            });
+        }
+    });
+    results.into_inner().expect("results")
+}
+
+/// Unpacks every layer of `images`: extracted in parallel, then committed bottom first.
 fn unpack(
     store: &ImageStore,
     spool: &mut Spool,
     images: &[Checked],
     progress: &mut dyn FnMut(LoadEvent),
 ) -> Result<Unpacked, ArchiveError> {
+    let mut jobs = plan(spool, images)?;
+    for j in &jobs {
+        progress(LoadEvent::Layer {
+            id: j.diff.hex()[..12].to_string(),
+            size: j.blob_size,
+            done: false,
+        });
+    }
+    let staged = stage_all(store, &mut jobs);
     let mut pins = Vec::new();
     let mut sizes: BTreeMap<Digest, u64> = BTreeMap::new();
+    for (job, staged) in jobs.iter().zip(staged) {
+        // A job left unstarted follows a failure, which comes first in this order or later.
+        let Some(staged) = staged else { continue };
+        let staged = staged?;
+        let i = images
+            .iter()
+            .find_map(|im| im.layers.iter().position(|l| *l == job.path))
+            .unwrap_or_default();
+        if staged.stats().diff_id != job.diff {
+            return Err(invalid(format!(
+                "invalid diffID for layer {i}: expected {:?}, got {:?}",
+                job.diff.as_str(),
+                staged.stats().diff_id.as_str()
+            )));
+        }
+        let layer = store.commit_layer(staged, job.parent.as_ref())?;
+        sizes.insert(layer.chain.clone(), layer.stats.content_size);
+        pins.push(layer);
+        progress(LoadEvent::Layer {
+            id: job.diff.hex()[..12].to_string(),
+            size: job.blob_size,
+            done: true,
+        });
+    }
+    if pins.len() < jobs.len() {
+        return Err(invalid("a layer was not unpacked"));
+    }
     let mut out = Vec::new();
     for image in images {
         let (mut chain, mut size) = (None::<Digest>, 0);
-        for (i, (path, diff)) in image.layers.iter().zip(&image.diff_ids).enumerate() {
+        for diff in &image.diff_ids {
             let next = berth_snapshot::chain_id(chain.as_ref(), diff);
-            if let Some(s) = sizes.get(&next) {
-                size += s;
-                chain = Some(next);
-                continue;
-            }
-            let (file, blob_size, digest) = spool.open("the manifest", path)?;
-            let id = diff.hex()[..12].to_string();
-            progress(LoadEvent::Layer {
-                id: id.clone(),
-                size: blob_size,
-                done: false,
-            });
-            let (tar, compression, tripped) =
-                expand(std::io::BufReader::with_capacity(1 << 20, file)).map_err(read_err(path))?;
-            // An uncompressed layer with the right digest becomes its blob as it was spooled.
-            let ingest = match compression == Compression::None && digest == *diff {
-                true => spool.take("the manifest", path)?,
-                false => None,
-            };
-            let layer = match ingest {
-                Some(w) => store.add_layer_ingest(chain.as_ref(), w),
-                None => store.add_layer(chain.as_ref(), tar),
-            };
-            if let Some(t) = tripped.get() {
-                return Err(bomb(&format!("layer {path}"), t));
-            }
-            let layer = layer?;
-            if layer.stats.diff_id != *diff {
-                return Err(invalid(format!(
-                    "invalid diffID for layer {i}: expected {diff:?}, got {:?}",
-                    layer.stats.diff_id.as_str()
-                )));
-            }
-            sizes.insert(layer.chain.clone(), layer.stats.content_size);
-            size += layer.stats.content_size;
-            chain = Some(layer.chain.clone());
-            pins.push(layer);
-            progress(LoadEvent::Layer {
-                id,
-                size: blob_size,
-                done: true,
-            });
+            size += sizes
+                .get(&next)
+                .copied()
+                .unwrap_or_else(|| store.snapshots().usage(&next));
+            chain = Some(next);
         }
         out.push((chain, size));
     }
@@ -421,7 +520,7 @@ fn unpack(
 /// archive gives it, or nothing at all.
 pub fn load(
     store: &ImageStore,
-    input: impl Read,
+    input: impl Read + Send,
     progress: &mut dyn FnMut(LoadEvent),
 ) -> Result<Vec<Loaded>, ArchiveError> {
     let started = std::time::Instant::now();
