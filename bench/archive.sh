@@ -12,11 +12,13 @@
 #   REF=unix:///tmp/dref.sock bash bench/archive.sh
 #
 # Figures (2026-12-03, the 2-core development VM shared with another engineer's builds, load
-# average ~3; /tmp on virtio disk; release build; N=5, medians):
-#   berth load  744 ms   docker 20.10.24 load 2208 ms   (0.34 of Docker's time; goal <= 1/3)
-#   berth save  185 ms   docker 20.10.24 save 2023 ms   (0.09)
-#   berth's load: ~500 ms spooling the 301 MB stream into ingests (hashed as written), ~250 ms
-#   unpacking (each layer hashed once: its ingest becomes its blob without a second copy).
+# average ~2; /tmp on virtio disk; release build of acdbc76; N=5, medians):
+#   berth load  690 ms   docker 20.10.24 load 2306 ms   (0.30 of Docker's time; goal <= 1/3)
+#   berth save  184 ms   docker 20.10.24 save 2050 ms   (0.09)
+# Before layers were extracted two at a time (352bcbd): load 744 ms against 2208 ms; with an
+# early build (9e5a241/efe7ec1, every layer hashed twice): 1141 ms against 2596 ms.
+# In single runs with `berth daemon -D` ("archive loaded" lines), spooling the 301 MB stream
+# (hashed as written) took 450-700 ms of a load, so that is what is left to win.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh

@@ -10,6 +10,7 @@ mod expand;
 mod formats;
 mod load;
 mod save;
+mod spool;
 
 use std::io;
 
