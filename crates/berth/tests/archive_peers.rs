@@ -1,6 +1,7 @@
 //! Image archives between berth and its peers: what `berth save` writes loads into Podman,
 //! converts with skopeo and unpacks with umoci; what Podman, skopeo and umoci write loads into
-//! berth and runs. The peers come from scripts/deps.sh: a missing one fails the test.
+//! berth and runs; skopeo's `docker-daemon:` transport reads and writes berth's images through
+//! the API. The peers come from scripts/deps.sh: a missing one fails the test.
 
 mod common;
 
@@ -228,4 +229,58 @@ fn busybox_fixture(dir: &Path) -> PathBuf {
     let path = dir.join("busybox.tar");
     std::fs::write(&path, common::busybox_tar()).unwrap();
     path
+}
+
+#[test]
+fn skopeos_docker_daemon_transport_reads_and_writes_berths_images() {
+    need("skopeo");
+    let (src, id) = source();
+    let dir = tempfile::tempdir().unwrap();
+    // From berth (GET /images/get) to an OCI layout...
+    let layout = dir.path().join("layout");
+    run(Command::new("timeout").args([
+        "120",
+        "skopeo",
+        "copy",
+        "-q",
+        "--src-daemon-host",
+        &src.host(),
+        "docker-daemon:app:1",
+        &format!("oci:{}:app", layout.display()),
+    ]));
+    assert!(layout.join("index.json").is_file());
+    // ...and from that layout into another berth (POST /images/load), which runs it.
+    let dst = TestDaemon::start();
+    run(Command::new("timeout").args([
+        "120",
+        "skopeo",
+        "copy",
+        "-q",
+        "--dest-daemon-host",
+        &dst.host(),
+        &format!("oci:{}:app", layout.display()),
+        "docker-daemon:copied/app:2",
+    ]));
+    assert_eq!(
+        dst.docker(&["run", "--rm", "copied/app:2", "cat", "/app.txt"])
+            .ok(),
+        "app\n"
+    );
+    // The docker-archive it sends keeps the config: the ID too.
+    run(Command::new("timeout").args([
+        "120",
+        "skopeo",
+        "copy",
+        "-q",
+        "--src-daemon-host",
+        &src.host(),
+        "--dest-daemon-host",
+        &dst.host(),
+        "docker-daemon:app:1",
+        "docker-daemon:copied/app:3",
+    ]));
+    assert_eq!(dst.inspect("copied/app:3", "{{.Id}}"), id);
+    // Other endpoints still refuse API 1.22, as dockerd does.
+    let (status, _, body) = dst.http("GET", "/v1.22/images/json", b"");
+    assert_eq!(status, 400, "{body}");
 }

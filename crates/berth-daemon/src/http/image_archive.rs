@@ -79,21 +79,32 @@ fn message(o: LoadOutput) -> ProgressMessage {
     }
 }
 
-/// Answers at once with a JSON stream, as Docker does; a refused archive is an error message
-/// in that stream (status 200), after the rest of the body was read so the client sees it.
+/// Answers with a JSON stream once the archive has been read, and with `quiet` once it is
+/// loaded, as Docker does (it answers with its first output): skopeo's `docker-daemon:` stops
+/// sending when the answer starts, and returns when it has it;
+/// a refused archive is an error message in that stream (status 200), after the rest of the
+/// body was read so the client sees it.
 async fn load(State(d): State<Arc<Daemon>>, q: Query, body: Body) -> Response<Body> {
     let quiet = q.flag("quiet");
     let stream_in = body.into_data_stream().map_err(io::Error::other);
     let mut reader = SyncIoBridge::new(StreamReader::new(stream_in));
     let (tx, out) = stream::channel();
+    let (ready_tx, ready) = tokio::sync::oneshot::channel::<()>();
     tokio::task::spawn_blocking(move || {
+        // Fired by the first output (the archive is spooled by then; with `quiet`, the first
+        // line comes when the images are in, as with Docker) or the end.
+        let mut ready_tx = Some(ready_tx);
         let mut say = |o: LoadOutput| {
             if quiet && matches!(o, LoadOutput::Layer { .. }) {
                 return;
             }
+            if let Some(r) = ready_tx.take() {
+                let _ = r.send(());
+            }
             let _ = tx.blocking_send(line(&message(o)));
         };
-        if let Err(e) = d.images.load(&mut reader, &mut say) {
+        let result = d.images.load(&mut reader, &mut say);
+        if let Err(e) = result {
             let _ = io::copy(&mut reader, &mut io::sink());
             let _ = tx.blocking_send(line(&ProgressMessage {
                 error: Some(e.message.clone()),
@@ -101,6 +112,10 @@ async fn load(State(d): State<Arc<Daemon>>, q: Query, body: Body) -> Response<Bo
                 ..ProgressMessage::default()
             }));
         }
+        if let Some(r) = ready_tx.take() {
+            let _ = r.send(());
+        }
     });
+    let _ = ready.await;
     stream::response("application/json", out)
 }
