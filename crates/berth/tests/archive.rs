@@ -273,6 +273,8 @@ fn save_and_load_keep_ids_tags_and_shared_layers_once() {
     );
     src.berth(&["save", "-o", "/nonexistent/x.tar", "busybox"])
         .fails_with(1, "/nonexistent/x.tar");
+    src.berth(&["save", "--platform", "linux/s390x", "busybox"])
+        .fails_with(1, "berth keeps one platform per image");
 }
 
 #[test]

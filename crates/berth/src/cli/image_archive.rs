@@ -42,7 +42,7 @@ pub async fn save(client: &Client, a: SaveArgs) -> Result<u8> {
     if a.output.is_none() && std::io::stdout().is_terminal() {
         bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
     }
-    let _ = a.platform;
+    check_platform(a.platform.as_deref())?;
     let names: Vec<String> = a
         .images
         .iter()
@@ -71,6 +71,21 @@ pub async fn save(client: &Client, a: SaveArgs) -> Result<u8> {
         let _ = std::fs::remove_file(&tmp);
     }
     done
+}
+
+/// berth keeps one platform per image, the host's: `--platform` may only name it.
+fn check_platform(p: Option<&str>) -> Result<()> {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    match p {
+        Some(p) if p != format!("linux/{arch}") && p != arch => {
+            bail!("--platform {p}: berth keeps one platform per image (linux/{arch})")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Sends `input` in chunks from a thread of its own (files and pipes block).
@@ -123,7 +138,7 @@ fn show(line: &[u8], tty: bool) -> Result<()> {
 }
 
 pub async fn load(client: &Client, a: LoadArgs) -> Result<u8> {
-    let _ = a.platform;
+    check_platform(a.platform.as_deref())?;
     let input: Box<dyn Read + Send> = match &a.input {
         Some(path) => {
             Box::new(std::fs::File::open(path).with_context(|| format!("opening {path}"))?)
