@@ -95,4 +95,12 @@ pub struct ProgressMessage {
     pub error_detail: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aux: Option<serde_json::Value>,
+    #[serde(
+        rename = "progressDetail",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub progress_detail: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<String>,
 }

@@ -202,6 +202,11 @@ impl Writer {
         self.size
     }
 
+    /// The digest of what was written so far (the writer goes on hashing).
+    pub fn digest(&self) -> Digest {
+        Digest::from_sha256(&self.hasher.clone().finalize())
+    }
+
     /// Verifies the content against `expected` (if any), makes it durable and visible, and returns
     /// its digest and size. Committing content that is already stored is not an error.
     pub fn commit(mut self, expected: Option<&Digest>) -> Result<(Digest, u64), ContentError> {

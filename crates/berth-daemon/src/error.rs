@@ -113,6 +113,12 @@ impl From<berth_image::ImageError> for Error {
     }
 }
 
+impl From<berth_image::archive::ArchiveError> for Error {
+    fn from(e: berth_image::archive::ArchiveError) -> Self {
+        Self::from_kinded(e)
+    }
+}
+
 impl From<berth_image::ReferenceError> for Error {
     fn from(e: berth_image::ReferenceError) -> Self {
         Self::invalid(e.to_string())

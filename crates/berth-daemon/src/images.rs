@@ -2,8 +2,10 @@
 //! Docker's conflict rules, tags, history — with the events each publishes. Handlers convert its
 //! answers to Docker's JSON; the rules live here.
 
+mod archive;
 mod commit;
 mod prune;
+pub use archive::LoadOutput;
 pub use commit::CommitOptions;
 pub use prune::Pruned;
 

@@ -11,6 +11,7 @@
 //! This crate does not know about containers: whether an image is in use is the daemon's question.
 #![deny(missing_docs)]
 
+pub mod archive;
 pub mod config;
 mod error;
 mod gc;
@@ -22,4 +23,4 @@ pub use config::{ImageConfig, RunConfig};
 pub use error::ImageError;
 pub use gc::{GcStats, Lease};
 pub use reference::{Reference, ReferenceError};
-pub use store::{Image, ImageStore, ImportOptions, NewLayer};
+pub use store::{Image, ImageStore, ImportOptions, LayerSource, NewLayer, StagedLayer};

@@ -81,6 +81,29 @@ pub struct NewLayer {
     _lease: Lease,
 }
 
+/// Where a layer of [`ImageStore::stage_layer`] comes from.
+pub enum LayerSource {
+    /// An uncompressed tar already written to an ingest (a spooled archive member) whose
+    /// digest is its diff ID: it becomes the layer's blob without a second copy.
+    Ingest(berth_content::Writer),
+    /// An uncompressed tar stream (a decompressor over a spooled blob, say).
+    Tar(Box<dyn Read + Send>),
+}
+
+/// A layer extracted and its blob stored, not yet on its parent; pinned until dropped.
+#[derive(Debug)]
+pub struct StagedLayer {
+    staged: berth_snapshot::Staged,
+    lease: Lease,
+}
+
+impl StagedLayer {
+    /// What was extracted (its diff ID, sizes).
+    pub fn stats(&self) -> &berth_snapshot::ApplyStats {
+        &self.staged.stats
+    }
+}
+
 /// What `import` records besides the layer.
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
@@ -295,6 +318,61 @@ impl ImageStore {
         })
     }
 
+    /// The first half of [`add_layer`](Self::add_layer), which needs no parent, so that the
+    /// layers of one stack can be extracted at once: the layer is extracted into the snapshot
+    /// store's staging area and its blob committed (and pinned); [`commit_layer`] puts it on
+    /// its parent. An [`LayerSource::Ingest`] becomes its blob as it is, hashed only once.
+    ///
+    /// [`commit_layer`]: Self::commit_layer
+    pub fn stage_layer(&self, source: LayerSource) -> Result<StagedLayer, ImageError> {
+        let lease = self.lease();
+        let _writing = self.leases.lock.read().expect("gc lock");
+        let staged = match source {
+            LayerSource::Ingest(blob) => {
+                let path = blob.ingest_path().to_path_buf();
+                let file = std::fs::File::open(&path)
+                    .map_err(|source| berth_content::ContentError::Write { path, source })?;
+                let digest = blob.digest();
+                let staged = self.snapshots.stage(
+                    &mut io::BufReader::with_capacity(1 << 20, file),
+                    Some(&digest),
+                )?;
+                blob.commit(Some(&digest))?;
+                staged
+            }
+            LayerSource::Tar(tar) => {
+                let mut blob = self.content.writer()?;
+                let staged = self.snapshots.stage(
+                    &mut Tee {
+                        reader: tar,
+                        writer: &mut blob,
+                    },
+                    None,
+                )?;
+                blob.commit(Some(&staged.stats.diff_id))?;
+                staged
+            }
+        };
+        lease.pin([staged.stats.diff_id.clone()]);
+        Ok(StagedLayer { staged, lease })
+    }
+
+    /// Commits a staged layer on top of the stack `parent` (which must be there by now).
+    pub fn commit_layer(
+        &self,
+        layer: StagedLayer,
+        parent: Option<&Digest>,
+    ) -> Result<NewLayer, ImageError> {
+        let _writing = self.leases.lock.read().expect("gc lock");
+        let (stats, chain) = self.snapshots.commit_staged(layer.staged, parent)?;
+        layer.lease.pin([chain.clone()]);
+        Ok(NewLayer {
+            stats,
+            chain,
+            _lease: layer.lease,
+        })
+    }
+
     /// Imports a single-layer image from an uncompressed rootfs tar, as `docker import` does.
     pub fn import(&self, tar: impl Read, opts: ImportOptions) -> Result<Image, ImageError> {
         let layer = self.add_layer(None, tar)?;
@@ -351,6 +429,71 @@ impl ImageStore {
         };
         self.put_record(&id, &record)?;
         self.get(&id)
+    }
+
+    /// Records a loaded image whose layers are already unpacked (and pinned by the caller):
+    /// `config` is its config blob byte for byte and must have digest `id`, which stays its ID.
+    /// `manifest`, the OCI manifest it came with, is kept byte for byte when it names exactly
+    /// this config and the uncompressed layer blobs stored here; otherwise (compressed layers)
+    /// berth writes its own. An image already here is left as it is.
+    pub fn create_loaded(
+        &self,
+        id: &Digest,
+        config: &[u8],
+        manifest: Option<&[u8]>,
+        chain_id: Option<Digest>,
+        size: u64,
+    ) -> Result<Image, ImageError> {
+        if let Ok(existing) = self.get(id) {
+            return Ok(existing);
+        }
+        let parsed: ImageConfig =
+            serde_json::from_slice(config).map_err(|source| ImageError::Config {
+                id: id.to_string(),
+                source,
+            })?;
+        let lease = self.lease();
+        let writing = self.leases.lock.read().expect("gc lock");
+        let mut w = self.content.writer()?;
+        w.write_all(config)
+            .map_err(|source| berth_content::ContentError::Write {
+                path: w.ingest_path().to_path_buf(),
+                source,
+            })?;
+        w.commit(Some(id))?;
+        let kept = manifest.filter(|m| {
+            let names = crate::manifest::blobs(m);
+            let mut want = vec![id.clone()];
+            want.extend(parsed.rootfs.diff_ids.iter().cloned());
+            names == want
+        });
+        let (manifest, index, platform) = match kept {
+            Some(bytes) => {
+                let digest = self.content.put(bytes)?;
+                let platform = Platform {
+                    os: parsed.os.clone(),
+                    architecture: parsed.architecture.clone(),
+                    variant: parsed.variant.clone(),
+                };
+                let index = crate::manifest::index(&digest, bytes.len() as u64, &platform);
+                (digest, self.content.put(&index)?, platform)
+            }
+            None => self.write_manifests(id, config)?,
+        };
+        lease.pin([id.clone(), manifest.clone(), index.clone()]);
+        drop(writing);
+        let record = Record {
+            chain_id,
+            parent: None,
+            size,
+            stored: chrono::Utc::now().timestamp(),
+            manifest: Some(manifest),
+            index: Some(index),
+            platform: Some(platform),
+            repo_digests: Vec::new(),
+        };
+        self.put_record(id, &record)?;
+        self.get(id)
     }
 
     /// Loads an image by ID.

@@ -88,14 +88,17 @@ pub struct ApplyStats {
 
 struct Hashing<R> {
     inner: R,
-    hasher: Sha256,
+    /// `None` when the caller knows the stream's digest already.
+    hasher: Option<Sha256>,
     size: u64,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
         self.size += n as u64;
         Ok(n)
     }
@@ -103,7 +106,7 @@ impl<R: Read> Read for Hashing<R> {
 
 /// Unpacks the (uncompressed) layer tar `reader` into `root`, which must exist.
 pub fn apply(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
-    extract(root, reader, true, None)
+    extract(root, reader, true, None, None)
 }
 
 /// [`apply`] for a user namespace `ids`: owners are shifted to the host IDs they are (Docker's
@@ -113,13 +116,24 @@ pub fn apply_mapped(
     reader: impl Read,
     ids: Option<&IdMap>,
 ) -> Result<ApplyStats, ApplyError> {
-    extract(root, reader, true, ids)
+    extract(root, reader, true, ids, None)
+}
+
+/// [`apply_mapped`] of a stream whose sha256 the caller already has (it hashed the bytes as it
+/// stored them): `diff_id` is taken as the diff ID instead of hashing the stream again.
+pub fn apply_known(
+    root: &Path,
+    reader: impl Read,
+    ids: Option<&IdMap>,
+    diff_id: &Digest,
+) -> Result<ApplyStats, ApplyError> {
+    extract(root, reader, true, ids, Some(diff_id))
 }
 
 /// Unpacks an ordinary (uncompressed) tar archive into `root` (`ADD` of a local archive), with
 /// the same rules except that whiteout names are ordinary names: only layers have whiteouts.
 pub fn unpack_archive(root: &Path, reader: impl Read) -> Result<ApplyStats, ApplyError> {
-    extract(root, reader, false, None)
+    extract(root, reader, false, None, None)
 }
 
 /// The one tar extractor: a layer's (`whiteouts`) or an archive's.
@@ -128,10 +142,11 @@ fn extract(
     reader: impl Read,
     whiteouts: bool,
     ids: Option<&IdMap>,
+    known: Option<&Digest>,
 ) -> Result<ApplyStats, ApplyError> {
     let mut archive = tar::Archive::new(Hashing {
         inner: reader,
-        hasher: Sha256::new(),
+        hasher: known.is_none().then(Sha256::new),
         size: 0,
     });
     let mut skipped_devices = 0;
@@ -260,7 +275,11 @@ fn extract(
     let mut rest = archive.into_inner();
     io::copy(&mut rest, &mut io::sink()).map_err(ApplyError::Read)?;
     Ok(ApplyStats {
-        diff_id: Digest::from_sha256(&rest.hasher.finalize()),
+        diff_id: match (known, rest.hasher) {
+            (Some(d), _) => d.clone(),
+            (None, Some(h)) => Digest::from_sha256(&h.finalize()),
+            (None, None) => unreachable!("hashing without a known digest"),
+        },
         tar_size: rest.size,
         content_size,
         skipped_devices,

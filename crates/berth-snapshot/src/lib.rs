@@ -25,11 +25,11 @@ mod snapshotter;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 
-pub use apply::{ApplyError, ApplyStats, apply, apply_mapped, unpack_archive};
+pub use apply::{ApplyError, ApplyStats, apply, apply_known, apply_mapped, unpack_archive};
 pub use diff::{diff, diff_excluding, diff_mapped, export, export_mapped};
 pub use meta::LayerMeta;
 pub use overlay::{Overlay, SnapshotError, chain_id};
 pub use size::tree_size;
-pub use snapshotter::{LayerInfo, Snapshotter};
+pub use snapshotter::{LayerInfo, Snapshotter, Staged};
 
 pub use berth_core::Mount;

@@ -11,7 +11,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::apply::{ApplyError, ApplyStats};
 use crate::meta::{LayerMeta, Layers};
-use crate::snapshotter::{LayerInfo, Snapshotter};
+use crate::snapshotter::{LayerInfo, Snapshotter, Staged};
 
 /// Errors of the snapshotter.
 #[derive(Debug, thiserror::Error)]
@@ -172,35 +172,65 @@ impl Snapshotter for Overlay {
         {
             return Err(SnapshotError::MissingLayer(p.clone()));
         }
+        let staged = self.stage(tar, None)?;
+        self.commit_staged(staged, parent)
+    }
+
+    fn stage(&self, tar: &mut dyn Read, known: Option<&Digest>) -> Result<Staged, SnapshotError> {
         let tmp = self.root.join("tmp").join(berth_core::id::generate());
         let fs_dir = tmp.join("fs");
+        let staged = |stats| Staged {
+            dir: tmp.clone(),
+            stats,
+        };
         fs::create_dir_all(&fs_dir).map_err(io_err("create", &fs_dir))?;
-        self.own(&fs_dir)?;
-        let result = crate::apply_mapped(&fs_dir, tar, self.ids.as_ref())
+        let result = self.own(&fs_dir).and_then(|()| {
+            match known {
+                Some(d) => crate::apply_known(&fs_dir, tar, self.ids.as_ref(), d),
+                None => crate::apply_mapped(&fs_dir, tar, self.ids.as_ref()),
+            }
             .map_err(SnapshotError::from)
-            .and_then(|stats| {
-                let chain = chain_id(parent, &stats.diff_id);
-                if !self.has_layer(&chain) {
-                    let dest = self.layer_dir(&chain);
-                    // A directory without a record here is another unpack of the same layer
-                    // between its rename and its record (crash leftovers went at open): the
-                    // content is the same, and recording it twice is harmless.
-                    if let Err(e) = fs::rename(&tmp, &dest)
-                        && !dest.join("fs").is_dir()
-                    {
-                        return Err(io_err("commit", &dest)(e));
-                    }
-                    let meta = LayerMeta {
-                        parent: parent.cloned(),
-                        size: stats.content_size,
-                    };
-                    self.layers.put(&chain, &meta)?;
-                }
-                Ok((stats, chain))
-            });
-        let _ = fs::remove_dir_all(&tmp);
-        result
+        });
+        match result {
+            Ok(stats) => Ok(staged(stats)),
+            Err(e) => {
+                let _ = fs::remove_dir_all(&tmp);
+                Err(e)
+            }
+        }
     }
+
+    fn commit_staged(
+        &self,
+        staged: Staged,
+        parent: Option<&Digest>,
+    ) -> Result<(ApplyStats, Digest), SnapshotError> {
+        if let Some(p) = parent
+            && !self.has_layer(p)
+        {
+            return Err(SnapshotError::MissingLayer(p.clone()));
+        }
+        let stats = staged.stats.clone();
+        let chain = chain_id(parent, &stats.diff_id);
+        if !self.has_layer(&chain) {
+            let dest = self.layer_dir(&chain);
+            // A directory without a record here is another unpack of the same layer between
+            // its rename and its record (crash leftovers went at open): the content is the
+            // same, and recording it twice is harmless.
+            if let Err(e) = fs::rename(&staged.dir, &dest)
+                && !dest.join("fs").is_dir()
+            {
+                return Err(io_err("commit", &dest)(e));
+            }
+            let meta = LayerMeta {
+                parent: parent.cloned(),
+                size: stats.content_size,
+            };
+            self.layers.put(&chain, &meta)?;
+        }
+        Ok((stats, chain))
+    }
+
     /// The parent of a layer stack, if any.
     fn parent(&self, chain: &Digest) -> Result<Option<Digest>, SnapshotError> {
         Ok(self.meta(chain)?.parent)

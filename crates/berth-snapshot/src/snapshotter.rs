@@ -26,6 +26,22 @@ pub struct LayerInfo {
     pub size: u64,
 }
 
+/// A layer extracted by [`Snapshotter::stage`] and not committed yet; dropped, it is removed.
+#[derive(Debug)]
+pub struct Staged {
+    /// The staging directory (the snapshotter's own layout).
+    pub(crate) dir: PathBuf,
+    /// What was extracted.
+    pub stats: ApplyStats,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // After a commit the directory was renamed away and this finds nothing.
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Where container and image filesystems come from.
 pub trait Snapshotter: Send + Sync + std::fmt::Debug {
     /// Applies the layer tar `tar` on top of `parent` and commits it under its chain ID, which
@@ -34,6 +50,19 @@ pub trait Snapshotter: Send + Sync + std::fmt::Debug {
         &self,
         parent: Option<&Digest>,
         tar: &mut dyn Read,
+    ) -> Result<(ApplyStats, Digest), SnapshotError>;
+
+    /// Extracts a layer tar into a staging area of this store without committing it (hashing
+    /// it unless its diff ID is `known`): the first half of `unpack`, which needs no parent, so
+    /// several layers of one stack can be extracted at once. Dropping the [`Staged`] discards it.
+    fn stage(&self, tar: &mut dyn Read, known: Option<&Digest>) -> Result<Staged, SnapshotError>;
+
+    /// The second half of `unpack`: commits `staged` as a layer on `parent`, which must be
+    /// there by now.
+    fn commit_staged(
+        &self,
+        staged: Staged,
+        parent: Option<&Digest>,
     ) -> Result<(ApplyStats, Digest), SnapshotError>;
 
     /// Commits what writable snapshot `key` (made on `parent`) changed as a layer on `parent`.

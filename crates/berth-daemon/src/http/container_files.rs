@@ -46,10 +46,7 @@ async fn export(
 ) -> Result<Response<Body>, Error> {
     let c = d.containers.get(&id)?;
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(16);
-    let out = ChannelWriter {
-        tx: tx.clone(),
-        buf: Vec::with_capacity(CHUNK),
-    };
+    let out = ChannelWriter::new(tx.clone());
     tokio::spawn(async move {
         if let Err(e) = d.containers.export(&c, out).await {
             tracing::warn!(container.id = %c.id, error = %e.message, "export failed");
@@ -67,12 +64,20 @@ async fn export(
 const CHUNK: usize = 64 * 1024;
 
 /// A blocking writer feeding a response body in chunks.
-struct ChannelWriter {
+pub(super) struct ChannelWriter {
     tx: mpsc::Sender<io::Result<Bytes>>,
     buf: Vec<u8>,
 }
 
 impl ChannelWriter {
+    /// A writer sending 64 KiB chunks on `tx`.
+    pub(super) fn new(tx: mpsc::Sender<io::Result<Bytes>>) -> Self {
+        ChannelWriter {
+            tx,
+            buf: Vec::with_capacity(CHUNK),
+        }
+    }
+
     fn send(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());

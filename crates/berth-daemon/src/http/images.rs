@@ -1,4 +1,4 @@
-//! `/images/...`: import, list, inspect, tag, remove.
+//! `/images/...`: import, list, inspect, tag, remove (save and load: `image_archive`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -205,6 +205,9 @@ async fn get_image(
         let (d, name) = (d.clone(), name.to_string());
         let steps = crate::blocking::run("reading image history", move || history(&d, &name));
         return Ok(Json(steps.await?).into_response());
+    }
+    if let Some(name) = rest.strip_suffix("/get") {
+        return super::image_archive::save(d, vec![name.to_string()]).await;
     }
     let Some(name) = rest.strip_suffix("/json") else {
         return Err(Error::not_found(format!("page not found: /images/{rest}")));

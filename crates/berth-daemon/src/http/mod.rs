@@ -13,6 +13,7 @@ mod containers;
 mod detach;
 mod error;
 mod exec;
+mod image_archive;
 mod image_prune;
 mod images;
 mod listener;
@@ -48,6 +49,7 @@ pub use listener::Listener;
 pub fn router(daemon: Arc<Daemon>) -> Router {
     Router::new()
         .merge(system::routes())
+        .merge(image_archive::routes())
         .merge(image_prune::routes())
         .merge(images::routes())
         .merge(build::routes())
@@ -73,6 +75,15 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .with_state(daemon)
 }
 
+/// skopeo's `docker-daemon:` transport (containers/image) asks for API 1.22 whatever the
+/// daemon offers; the image archive endpoints it uses are the same in 1.22, so they answer it.
+fn archive_for_skopeo(v: ApiVersion, tail: &str) -> bool {
+    let archive = tail == "/images/load"
+        || tail == "/images/get"
+        || (tail.starts_with("/images/") && tail.ends_with("/get"));
+    archive && v.at_least(1, 22) && v < berth_api::MIN_VERSION
+}
+
 /// Strips and checks the `/vX.Y` prefix, then routes.
 pub async fn handle(router: Router, mut req: Request<Body>) -> Result<Response<Body>, Infallible> {
     let has_body = req
@@ -87,7 +98,9 @@ pub async fn handle(router: Router, mut req: Request<Body>) -> Result<Response<B
     if let Some(rest) = path.strip_prefix("/v") {
         let (v, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         if let Ok(parsed) = v.parse::<ApiVersion>() {
-            if let Some(msg) = parsed.check() {
+            if let Some(msg) = parsed.check()
+                && !archive_for_skopeo(parsed, tail)
+            {
                 return Ok(error_response(&crate::Error::invalid(msg)));
             }
             version = parsed;

@@ -88,7 +88,7 @@ pub async fn export(client: &Client, a: ExportArgs) -> Result<u8> {
     done
 }
 
-async fn copy_body(mut body: hyper::body::Incoming, out: &mut impl Write) -> Result<u8> {
+pub(super) async fn copy_body(mut body: hyper::body::Incoming, out: &mut impl Write) -> Result<u8> {
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame.map_err(ClientError::from)?.into_data() {
             out.write_all(&data)?;

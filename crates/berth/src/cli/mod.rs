@@ -10,6 +10,7 @@ mod detach_opts;
 mod device_opts;
 mod exec;
 mod health_opts;
+mod image_archive;
 mod images;
 mod limit_opts;
 pub(crate) use limit_opts::parse_ulimit;
@@ -67,6 +68,10 @@ enum Command {
     Tag(images::TagArgs),
     /// Remove one or more images.
     Rmi(images::RmiArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default).
+    Save(image_archive::SaveArgs),
+    /// Load an image from a tar archive or STDIN.
+    Load(image_archive::LoadArgs),
     /// Create and run a new container from an image.
     Run(run::RunArgs),
     /// Create a new container.
@@ -246,6 +251,8 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Images(a) => images::images(&client, a).await,
         Command::Tag(a) => images::tag(&client, a).await,
         Command::Rmi(a) => images::rmi(&client, a).await,
+        Command::Save(a) => image_archive::save(&client, a).await,
+        Command::Load(a) => image_archive::load(&client, a).await,
         Command::Run(a) => run::run(&client, a).await,
         Command::Create(a) => run::create(&client, a).await,
         Command::Start(a) => containers::start(&client, a).await,

@@ -1,0 +1,181 @@
+//! `save` and `load`: image archives out of and into the daemon, streamed both ways.
+
+use std::io::{IsTerminal, Read, Write};
+
+use anyhow::{Context, Result, bail};
+use berth_api::image::ProgressMessage;
+use berth_client::{Client, ClientError};
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::Method;
+use tokio::sync::mpsc;
+
+use super::container_files::copy_body;
+use super::{enc, human_size};
+
+#[derive(Debug, clap::Args)]
+pub struct SaveArgs {
+    #[arg(required = true)]
+    images: Vec<String>,
+    /// Write to a file, instead of STDOUT.
+    #[arg(short, long)]
+    output: Option<String>,
+    /// Save only the given platform (berth keeps one platform per image).
+    #[arg(long)]
+    platform: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// Read from tar archive file, instead of STDIN.
+    #[arg(short, long)]
+    input: Option<String>,
+    /// Suppress the load output.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Load only the given platform (berth keeps one platform per image).
+    #[arg(long)]
+    platform: Option<String>,
+}
+
+pub async fn save(client: &Client, a: SaveArgs) -> Result<u8> {
+    if a.output.is_none() && std::io::stdout().is_terminal() {
+        bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+    }
+    check_platform(a.platform.as_deref())?;
+    let names: Vec<String> = a
+        .images
+        .iter()
+        .map(|n| format!("names={}", enc(n)))
+        .collect();
+    let resp = client
+        .request(
+            Method::GET,
+            &format!("/images/get?{}", names.join("&")),
+            None,
+        )
+        .await?;
+    let Some(path) = &a.output else {
+        return copy_body(resp.into_body(), &mut std::io::stdout().lock()).await;
+    };
+    // Written aside and renamed into place once the whole archive arrived.
+    let tmp = format!("{path}.berth-{}", std::process::id());
+    let mut f = std::fs::File::create(&tmp)
+        .with_context(|| format!("failed to save image: creating {path}"))?;
+    let done = copy_body(resp.into_body(), &mut f).await.and_then(|code| {
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("failed to save image: writing {path}"))
+            .map(|()| code)
+    });
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    done
+}
+
+/// berth keeps one platform per image, the host's: `--platform` may only name it.
+fn check_platform(p: Option<&str>) -> Result<()> {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    match p {
+        Some(p) if p != format!("linux/{arch}") && p != arch => {
+            bail!("--platform {p}: berth keeps one platform per image (linux/{arch})")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Sends `input` in chunks from a thread of its own (files and pipes block).
+fn send_input(mut input: Box<dyn Read + Send>) -> mpsc::Receiver<std::io::Result<Bytes>> {
+    let (tx, rx) = mpsc::channel(8);
+    std::thread::spawn(move || {
+        loop {
+            let mut buf = vec![0u8; 256 << 10];
+            match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    break;
+                }
+            }
+        }
+    });
+    rx
+}
+
+fn show(line: &[u8], tty: bool) -> Result<()> {
+    let m: ProgressMessage = serde_json::from_slice(line).context("reading the daemon's answer")?;
+    if let Some(e) = m.error {
+        bail!(e);
+    }
+    if let Some(s) = m.stream {
+        print!("{s}");
+    } else if let (true, Some(status), Some(id)) = (tty, &m.status, &m.id) {
+        let detail = m.progress_detail.unwrap_or_default();
+        let (cur, total) = (detail["current"].as_i64(), detail["total"].as_i64());
+        if let (Some(c), Some(t)) = (cur, total)
+            && c == t
+        {
+            println!(
+                "{id}: {status} [{}>]  {}/{}",
+                "=".repeat(49),
+                human_size(c),
+                human_size(t)
+            );
+        }
+    }
+    std::io::stdout().flush()?;
+    Ok(())
+}
+
+pub async fn load(client: &Client, a: LoadArgs) -> Result<u8> {
+    check_platform(a.platform.as_deref())?;
+    let input: Box<dyn Read + Send> = match &a.input {
+        Some(path) => {
+            Box::new(std::fs::File::open(path).with_context(|| format!("opening {path}"))?)
+        }
+        None => {
+            if std::io::stdin().is_terminal() {
+                bail!("requested load from stdin, but stdin is empty");
+            }
+            Box::new(std::io::stdin())
+        }
+    };
+    // The docker CLI shows progress only on a terminal.
+    let tty = std::io::stdout().is_terminal();
+    let quiet = a.quiet || !tty;
+    let resp = client
+        .request_stream(
+            Method::POST,
+            &format!("/images/load?quiet={}", if quiet { "1" } else { "0" }),
+            "application/x-tar",
+            send_input(input),
+        )
+        .await?;
+    let mut body = resp.into_body();
+    let mut pending = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.map_err(ClientError::from)?.into_data() {
+            pending.extend_from_slice(&data);
+            while let Some(i) = pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=i).collect();
+                if !line.iter().all(u8::is_ascii_whitespace) {
+                    show(&line, tty)?;
+                }
+            }
+        }
+    }
+    if !pending.iter().all(u8::is_ascii_whitespace) {
+        show(&pending, tty)?;
+    }
+    Ok(0)
+}
