@@ -131,23 +131,12 @@ pub async fn image(client: &Client, a: ImagePruneArgs) -> Result<u8> {
 }
 
 pub async fn system(client: &Client, a: SystemPruneArgs) -> Result<u8> {
-    let mut warning = String::from(
-        "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n",
-    );
-    if a.volumes {
-        warning.push_str("  - all volumes not used by at least one container\n");
+    if a.volumes && a.filters.iter().any(|f| f.starts_with("until=")) {
+        bail!(r#"ERROR: The "until" filter is not supported with "--volumes""#);
     }
-    warning.push_str(if a.all {
-        "  - all images without at least one container associated to them\n"
-    } else {
-        "  - all dangling images\n"
-    });
-    // berth's build cache is its cache mounts, which a prune always empties.
-    warning.push_str("  - all build cache\n");
-    warning.push_str("\nAre you sure you want to continue?");
     let images = image_filters(a.all, &a.filters)?;
-    if !a.force && !super::confirm(&warning)? {
-        return Ok(0);
+    if !a.force && !super::confirm(&system_warning(&a))? {
+        bail!("system prune has been cancelled");
     }
     let mut space = 0;
     let v = post(client, "containers", &a.filters).await?;
@@ -156,14 +145,8 @@ pub async fn system(client: &Client, a: SystemPruneArgs) -> Result<u8> {
     let v = post(client, "networks", &a.filters).await?;
     list(&v, "NetworksDeleted", "Deleted Networks:", plain);
     if a.volumes {
-        // Volumes take labels only, as with Docker.
-        let labels: Vec<String> = a
-            .filters
-            .iter()
-            .filter(|f| f.starts_with("label"))
-            .cloned()
-            .collect();
-        let v = post(client, "volumes", &labels).await?;
+        // Anonymous volumes only, as the docker CLI asks.
+        let v = post(client, "volumes", &a.filters).await?;
         list(&v, "VolumesDeleted", "Deleted Volumes:", plain);
         space += reclaimed(&v);
     }
@@ -175,4 +158,39 @@ pub async fn system(client: &Client, a: SystemPruneArgs) -> Result<u8> {
     space += reclaimed(&v);
     total(space);
     Ok(0)
+}
+
+/// The docker CLI's confirmation of `system prune`: what goes, then the filters.
+fn system_warning(a: &SystemPruneArgs) -> String {
+    let mut w = String::from(
+        "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n",
+    );
+    if a.volumes {
+        w.push_str("  - all anonymous volumes not used by at least one container\n");
+    }
+    w.push_str(if a.all {
+        "  - all images without at least one container associated to them\n"
+    } else {
+        "  - all dangling images\n"
+    });
+    // berth's build cache is its cache mounts, which a prune always empties.
+    w.push_str("  - all build cache\n");
+    let mut shown: Vec<&String> = a
+        .filters
+        .iter()
+        .filter(|f| {
+            ["label=", "label!=", "until="]
+                .iter()
+                .any(|p| f.starts_with(p))
+        })
+        .collect();
+    shown.sort();
+    if !shown.is_empty() {
+        w.push_str("\n  Items to be pruned will be filtered with:\n");
+        for f in shown {
+            w.push_str(&format!("  - {f}\n"));
+        }
+    }
+    w.push_str("\nAre you sure you want to continue?");
+    w
 }
