@@ -367,6 +367,18 @@ impl Snapshotter for Overlay {
     fn ids(&self) -> Option<&IdMap> {
         self.ids.as_ref()
     }
+    fn active(&self) -> Result<Vec<String>, SnapshotError> {
+        let dir = self.root.join("active");
+        let entries = fs::read_dir(&dir).map_err(|e| SnapshotError::Io {
+            op: "list",
+            path: dir.clone(),
+            source: e,
+        })?;
+        Ok(entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect())
+    }
     /// Removes a writable layer; removing a missing one is not an error.
     fn remove(&self, key: &str) -> Result<(), SnapshotError> {
         let dir = self.root.join("active").join(key);

@@ -65,6 +65,9 @@ pub trait Snapshotter: Send + Sync + std::fmt::Debug {
         parent: Option<&Digest>,
     ) -> Result<(ApplyStats, Digest), SnapshotError>;
 
+    /// The keys of the writable snapshots there are.
+    fn active(&self) -> Result<Vec<String>, SnapshotError>;
+
     /// Commits what writable snapshot `key` (made on `parent`) changed as a layer on `parent`.
     fn commit(
         &self,

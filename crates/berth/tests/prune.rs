@@ -184,3 +184,28 @@ fn the_data_root_returns_to_its_size_after_build_run_load_and_prune() {
         );
     }
 }
+
+#[test]
+fn what_a_crash_left_of_containers_is_collected_at_start() {
+    let mut d = TestDaemon::with_busybox(&[]);
+    let kept = d
+        .docker(&["create", "--name", "kept", "busybox", "true"])
+        .ok()
+        .trim()
+        .to_string();
+    d.kill9();
+    // A container directory and a writable layer whose record never was (or is gone).
+    let ghost = "ab".repeat(32);
+    let dir = d.root.join("containers").join(&ghost);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.v2.json"), "{}").unwrap();
+    let layer = d.root.join("snapshots/active").join(&ghost).join("upper");
+    std::fs::create_dir_all(&layer).unwrap();
+    std::fs::write(layer.join("f"), vec![0u8; 100_000]).unwrap();
+    d.spawn();
+    assert!(!dir.exists(), "the orphaned directory goes");
+    assert!(!layer.parent().unwrap().exists(), "the orphaned layer goes");
+    assert!(d.root.join("containers").join(&kept).exists());
+    assert!(d.root.join("snapshots/active").join(&kept).exists());
+    d.docker(&["start", "-a", "kept"]).ok();
+}

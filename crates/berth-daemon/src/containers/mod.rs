@@ -19,6 +19,7 @@ pub mod logging;
 mod logs;
 pub use logs::{From, Until, follow, follow_log, log_end};
 mod lifecycle;
+mod orphans;
 pub use lifecycle::WaitCondition;
 pub(crate) mod model;
 pub use model::{
@@ -174,6 +175,7 @@ impl Containers {
             tracing::info!(id = %c.id, "container record migrated to schema {}", record::SCHEMA);
         }
         this.unmount_stale_views();
+        this.collect_orphans();
         this.register_volumes(this.list().iter().map(|c| c.record()));
         Ok(this)
     }
