@@ -10,6 +10,7 @@ mod detach_opts;
 mod device_opts;
 mod exec;
 mod health_opts;
+mod history;
 mod image_archive;
 mod images;
 mod limit_opts;
@@ -45,8 +46,8 @@ use clap::{Parser, Subcommand};
 #[command(name = "berth", version, about)]
 pub struct Cli {
     /// Daemon socket to connect to: `unix://PATH`, `tcp://HOST:PORT` (also BERTH_HOST, then
-    /// DOCKER_HOST).
-    #[arg(short = 'H', long, global = true)]
+    /// DOCKER_HOST). Before the command, as with docker (`history -H` is `--human`).
+    #[arg(short = 'H', long)]
     host: Option<String>,
     #[command(flatten)]
     tls: crate::tls_flags::TlsFlags,
@@ -68,6 +69,8 @@ enum Command {
     Tag(images::TagArgs),
     /// Remove one or more images.
     Rmi(images::RmiArgs),
+    /// Show the history of an image.
+    History(history::HistoryArgs),
     /// Save one or more images to a tar archive (streamed to STDOUT by default).
     Save(image_archive::SaveArgs),
     /// Load an image from a tar archive or STDIN.
@@ -251,6 +254,7 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Images(a) => images::images(&client, a).await,
         Command::Tag(a) => images::tag(&client, a).await,
         Command::Rmi(a) => images::rmi(&client, a).await,
+        Command::History(a) => history::history(&client, a).await,
         Command::Save(a) => image_archive::save(&client, a).await,
         Command::Load(a) => image_archive::load(&client, a).await,
         Command::Run(a) => run::run(&client, a).await,
@@ -418,7 +422,8 @@ fn table_min(rows: &[Vec<String>], min: usize) {
                 line.push_str(&" ".repeat(widths[c].saturating_sub(cell.chars().count())));
             }
         }
-        println!("{}", line.trim_end());
+        // As Go's tabwriter: a cell before an empty last one keeps its padding.
+        println!("{line}");
     }
 }
 
