@@ -209,3 +209,43 @@ fn what_a_crash_left_of_containers_is_collected_at_start() {
     assert!(d.root.join("snapshots/active").join(&kept).exists());
     d.docker(&["start", "-a", "kept"]).ok();
 }
+
+#[test]
+fn system_df_verbose_counts_shared_layers_and_volumes_as_the_docker_cli_shows_them() {
+    let d = TestDaemon::with_busybox(&[]);
+    commit(&d, "app:1", &[]);
+    d.docker(&[
+        "create",
+        "--name",
+        "vols",
+        "-v",
+        "data:/data",
+        "busybox",
+        "true",
+    ])
+    .ok();
+    for out in [
+        d.docker(&["system", "df", "-v"]).ok(),
+        d.berth(&["system", "df", "-v"]).ok(),
+    ] {
+        let line = |start: &str| -> Vec<String> {
+            out.lines()
+                .find(|l| l.starts_with(start))
+                .unwrap_or_else(|| panic!("{start} in {out}"))
+                .split("   ")
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect()
+        };
+        // busybox's layer is app's too: all shared; app's own layer is its unique size.
+        let bb = line("busybox ");
+        let bb = &bb[4..];
+        assert_eq!(bb[2], "0B", "busybox unique: {out}");
+        assert_ne!(bb[1], "0B", "busybox shared: {out}");
+        let app = line("app ");
+        assert_eq!(app[5], bb[1], "{out}");
+        assert!(app[6].ends_with("kB"), "app's own 100 kB: {out}");
+        let c = line(&d.inspect("vols", "{{.Id}}")[..12]);
+        assert_eq!(c[3], "1", "a container's local volumes: {out}");
+    }
+}

@@ -825,7 +825,7 @@ async fn forward_output(
     let _ = wr.shutdown().await;
 }
 
-fn mount_points(d: &Daemon, r: &Record) -> Vec<berth_api::container::MountPoint> {
+pub(super) fn mount_points(d: &Daemon, r: &Record) -> Vec<berth_api::container::MountPoint> {
     crate::wire::inspect::mount_points(&r.spec, &|name| d.volumes.path(name).display().to_string())
 }
 

@@ -318,11 +318,26 @@ fn df_blocking(d: Arc<Daemon>) -> Result<Json<serde_json::Value>, Error> {
     let images = d.images.store.list()?;
     let containers = d.containers.list();
     let mut layers: BTreeMap<String, u64> = BTreeMap::new();
-    let mut image_rows = Vec::new();
+    // How many images use each layer: a layer of several is their shared size.
+    let mut stacks = Vec::new();
+    let mut users: BTreeMap<String, usize> = BTreeMap::new();
     for i in &images {
-        for l in d.images.store.layers_of(i)? {
-            layers.insert(l.to_string(), d.snapshots.usage(&l));
+        let stack = d.images.store.layers_of(i)?;
+        for l in &stack {
+            layers
+                .entry(l.to_string())
+                .or_insert_with(|| d.snapshots.usage(l));
+            *users.entry(l.to_string()).or_default() += 1;
         }
+        stacks.push(stack.iter().map(|l| l.to_string()).collect::<Vec<_>>());
+    }
+    let mut image_rows = Vec::new();
+    for (i, stack) in images.iter().zip(&stacks) {
+        let shared: u64 = stack
+            .iter()
+            .filter(|l| users.get(*l).is_some_and(|n| *n > 1))
+            .map(|l| layers[l])
+            .sum();
         let used = containers
             .iter()
             .filter(|c| c.record().image_id == i.id)
@@ -334,7 +349,7 @@ fn df_blocking(d: Arc<Daemon>) -> Result<Json<serde_json::Value>, Error> {
             "RepoDigests": [],
             "Created": i.config.created.as_deref().and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok()).map_or(0, |t| t.timestamp()),
             "Size": i.size,
-            "SharedSize": -1,
+            "SharedSize": shared,
             "VirtualSize": i.size,
             "Labels": i.config.config.labels.clone().unwrap_or_default(),
             "Containers": used,
@@ -359,7 +374,7 @@ fn df_blocking(d: Arc<Daemon>) -> Result<Json<serde_json::Value>, Error> {
                 // berth's own: the bytes of its log files, rotated ones included.
                 "LogSize": crate::containers::logging::disk_usage(&d.containers.paths(&r.id)),
                 "Labels": r.spec.labels.clone(),
-                "Mounts": [],
+                "Mounts": super::containers::mount_points(&d, &r),
             })
         })
         .collect();

@@ -59,6 +59,14 @@ pub fn verbose(v: &Value) {
         let id = s(&i["Id"]);
         let short = id.strip_prefix("sha256:").unwrap_or(&id)[..12].to_string();
         let size = i["Size"].as_i64().unwrap_or(0);
+        // The docker CLI's: N/A when the daemon did not count, four digits.
+        let (shared, unique) = match i["SharedSize"].as_i64().unwrap_or(-1) {
+            -1 => ("N/A".to_string(), "N/A".to_string()),
+            n => (
+                super::human_size_precision(n, 4),
+                super::human_size_precision(size - n, 4),
+            ),
+        };
         let tags: Vec<String> = rows(i, "RepoTags").map(s).collect();
         let names = if tags.is_empty() {
             vec!["<none>:<none>".to_string()]
@@ -73,8 +81,8 @@ pub fn verbose(v: &Value) {
                 short.clone(),
                 ago(i["Created"].as_i64().unwrap_or(0)),
                 human_size(size),
-                "0B".into(),
-                human_size(size),
+                shared.clone(),
+                unique.clone(),
                 i["Containers"].to_string(),
             ]);
         }
