@@ -557,6 +557,24 @@ fn cached_log(d: &TestDaemon, id: &str) -> PathBuf {
         .join("container-cached.log")
 }
 
+/// A detached flooding container logging to `f` with `opts` added; its full ID.
+fn flood(d: &TestDaemon, f: &Fluent, opts: &[&str]) -> String {
+    let address = f.address();
+    let mut args = vec![
+        "run",
+        "-d",
+        "--log-driver",
+        "fluentd",
+        "--log-opt",
+        &address,
+    ];
+    for o in opts {
+        args.extend(["--log-opt", o]);
+    }
+    args.extend(["busybox", "sh", "-c", FLOOD]);
+    d.docker(&args).ok().trim().to_string()
+}
+
 fn size(p: &Path) -> u64 {
     std::fs::metadata(p).map_or(0, |m| m.len())
 }
@@ -566,21 +584,7 @@ fn blocking_mode_holds_the_container_until_the_server_reads_again() {
     let d = daemon();
     let f = Fluent::start(&d, 24224, true);
     f.stall(true);
-    let id = d
-        .docker(&[
-            "run",
-            "-d",
-            "--log-driver",
-            "fluentd",
-            "--log-opt",
-            &f.address(),
-            "busybox",
-            "sh",
-            "-c",
-            FLOOD,
-        ])
-        .ok();
-    let id = id.trim().to_string();
+    let id = flood(&d, &f, &[]);
     // The output stops where the queue and the socket buffers are full: the cache stays put
     // and the container, held on its pipe, runs on.
     let cache = cached_log(&d, &id);
@@ -609,25 +613,7 @@ fn non_blocking_mode_drops_lines_instead_of_holding_the_container() {
     let d = daemon();
     let f = Fluent::start(&d, 24224, true);
     f.stall(true);
-    let id = d
-        .docker(&[
-            "run",
-            "-d",
-            "--log-driver",
-            "fluentd",
-            "--log-opt",
-            &f.address(),
-            "--log-opt",
-            "mode=non-blocking",
-            "--log-opt",
-            "max-buffer-size=64k",
-            "busybox",
-            "sh",
-            "-c",
-            FLOOD,
-        ])
-        .ok();
-    let id = id.trim().to_string();
+    let id = flood(&d, &f, &["mode=non-blocking", "max-buffer-size=64k"]);
     // It ends while nothing is read: its exit waits at most the driver's grace at close.
     assert_eq!(d.docker(&["wait", &id]).ok().trim(), "0");
     // The cache has every line; the server gets what fit.

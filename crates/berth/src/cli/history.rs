@@ -5,7 +5,7 @@ use berth_client::Client;
 use serde_json::{Value, json};
 
 use super::template::Template;
-use super::{enc, human_size, table_min};
+use super::{enc, human_size};
 
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
@@ -91,14 +91,6 @@ pub async fn history(client: &Client, a: HistoryArgs) -> Result<u8> {
     for h in &steps {
         rows.push(t.render(&row(h, &a))?);
     }
-    if t.table {
-        let cells: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| r.split('\t').map(str::to_string).collect())
-            .collect();
-        table_min(&cells, 10);
-    } else {
-        rows.iter().for_each(|r| println!("{r}"));
-    }
+    super::template::print_rows(&t, &rows);
     Ok(0)
 }

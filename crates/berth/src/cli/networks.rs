@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::template::Template;
 use super::volumes::indented;
-use super::{each, enc, filters_json, table_min};
+use super::{each, enc, filters_json};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum NetworkCommand {
@@ -298,15 +298,7 @@ async fn ls(client: &Client, a: LsArgs) -> Result<u8> {
         });
         rows.push(t.render(&row)?);
     }
-    if t.table {
-        let cells: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| r.split('\t').map(str::to_string).collect())
-            .collect();
-        table_min(&cells, 10);
-    } else {
-        rows.iter().for_each(|r| println!("{r}"));
-    }
+    super::template::print_rows(&t, &rows);
     Ok(0)
 }
 

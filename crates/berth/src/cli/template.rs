@@ -159,6 +159,20 @@ fn go_string(v: &Value) -> String {
     }
 }
 
+/// Prints what `t` rendered: aligned as Docker's tabwriter does for a `table` format (cells at
+/// least 10 wide), one line each otherwise.
+pub fn print_rows(t: &Template, rows: &[String]) {
+    if t.table {
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| r.split('\t').map(str::to_string).collect())
+            .collect();
+        super::table_min(&cells, 10);
+    } else {
+        rows.iter().for_each(|r| println!("{r}"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

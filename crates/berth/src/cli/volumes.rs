@@ -9,7 +9,7 @@ use hyper::Method;
 use serde_json::{Value, json};
 
 use super::template::Template;
-use super::{each, enc, filters_json, table_min};
+use super::{each, enc, filters_json};
 use serde::Serialize;
 
 #[derive(Debug, clap::Subcommand)]
@@ -184,15 +184,7 @@ async fn ls(client: &Client, a: LsArgs) -> Result<u8> {
     for v in &vols {
         rows.push(t.render(&row(v))?);
     }
-    if t.table {
-        let cells: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| r.split('\t').map(str::to_string).collect())
-            .collect();
-        table_min(&cells, 10);
-    } else {
-        rows.iter().for_each(|r| println!("{r}"));
-    }
+    super::template::print_rows(&t, &rows);
     Ok(0)
 }
 
