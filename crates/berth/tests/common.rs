@@ -398,9 +398,10 @@ impl TestDaemon {
     pub fn http(&self, method: &str, path: &str, body: &[u8]) -> (u16, String, String) {
         let mut s = UnixStream::connect(&self.socket).unwrap();
         write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
-        s.write_all(body).unwrap();
+        // A server may answer (and close) before it reads a body it does not need.
+        let _ = s.write_all(body);
         let mut resp = Vec::new();
-        s.read_to_end(&mut resp).unwrap();
+        let _ = s.read_to_end(&mut resp);
         let text = String::from_utf8_lossy(&resp).into_owned();
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
         let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
