@@ -160,14 +160,16 @@ fn logs_follow_started_before_rotations_sees_every_line() {
     let d = TestDaemon::with_busybox(&[]);
     let script = "echo start; while [ ! -e /tmp/go ]; do busybox sleep 0.05; done; \
                   i=1; while [ $i -le 40000 ]; do echo \"$i\"; i=$((i+1)); done";
-    let json = ["--log-opt", "max-size=500k", "--log-opt", "max-file=4"];
+    // Enough files that a follower slowed by a loaded machine is not outrun by the deletion
+    // of the oldest (what it has open it reads on; a file gone before it got there is lost).
+    let json = ["--log-opt", "max-size=500k", "--log-opt", "max-file=8"];
     let local = [
         "--log-driver",
         "local",
         "--log-opt",
         "max-size=200k",
         "--log-opt",
-        "max-file=4",
+        "max-file=14",
     ];
     for opts in [&json[..], &local[..]] {
         let mut args = vec!["run", "-d"];

@@ -42,9 +42,20 @@ fn next_state(notify: &UnixDatagram) -> String {
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
-/// `GET /_ping` on a unix socket, one attempt.
+/// `GET /_ping` on a unix socket, one request (its connection retried while the socket file
+/// exists but is not listening yet: bind comes before listen).
 fn ping(socket: &Path) -> String {
-    let mut s = UnixStream::connect(socket).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut s = loop {
+        match UnixStream::connect(socket) {
+            Ok(s) => break s,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                assert!(std::time::Instant::now() < deadline, "{e}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     s.write_all(b"GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();
