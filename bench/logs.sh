@@ -8,7 +8,8 @@
 # REF = Debian's dockerd 20.10.24 in a netns of its own), two runs each:
 #   berth   logs -f: 300 of 300 MB in 3.9 s / 5.7 s = 76 / 52 MB/s; monitor CPU 1.79 / 1.76 s
 #   docker  logs -f: 165 / 171 of 300 MB in 18.9 / 18.5 s = 8 / 9 MB/s: its follow loses
-#           what rotates away under it; berth's reader misses nothing.
+#           what rotates away under it; berth's follower got every byte (it reads on in the files
+#           it has open; only one outrun by more than max-file rotations would lose lines).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
