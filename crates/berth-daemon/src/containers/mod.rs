@@ -3,6 +3,7 @@
 mod archive;
 mod connect;
 pub mod devices;
+pub mod emulation;
 mod links;
 pub use archive::{ExtractOptions, PathInfo, TarStream};
 mod exec;
@@ -306,7 +307,8 @@ impl Containers {
         spec: Spec,
         build_step: bool,
     ) -> Result<(String, Vec<String>)> {
-        let image = self.images.resolve(&spec.image)?;
+        let (image, warnings) = self.image_for(&spec)?;
+        emulation::check(&image.platform)?;
         let id = berth_core::id::generate();
         let (mut spec, path, args) = spec.with_image_defaults(&id, &image.config.config)?;
         self.resolve_mounts(&id, &mut spec)?;
@@ -346,7 +348,7 @@ impl Containers {
         match made {
             Ok(rec) => {
                 self.event("create", &rec, &[]);
-                Ok((id, Vec::new()))
+                Ok((id, warnings))
             }
             Err(e) => {
                 // Nothing of a failed create stays behind.

@@ -200,6 +200,7 @@ fn inspect(i: &Image) -> ImageInspect {
 async fn get_image(
     State(d): State<Arc<Daemon>>,
     Path(rest): Path<String>,
+    q: Query,
 ) -> Result<Response<Body>, Error> {
     if let Some(name) = rest.strip_suffix("/history") {
         let (d, name) = (d.clone(), name.to_string());
@@ -212,7 +213,10 @@ async fn get_image(
     let Some(name) = rest.strip_suffix("/json") else {
         return Err(Error::not_found(format!("page not found: /images/{rest}")));
     };
-    let i = d.images.store.resolve(name)?;
+    let named = d.images.store.resolve(name)?;
+    // The platform asked for (API 1.49), else the one a container would run.
+    let wanted = super::containers::platform(&q)?;
+    let (i, _) = crate::containers::emulation::pick(&d.images.store, name, named, wanted.as_ref())?;
     Ok(Json(inspect(&i)).into_response())
 }
 
