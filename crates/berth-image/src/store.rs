@@ -117,6 +117,8 @@ pub struct ImportOptions {
     pub config: RunConfig,
     /// The history comment; Docker writes `Imported from <source>`.
     pub comment: String,
+    /// `--platform`: the config's os, architecture and variant (`None`: the host's).
+    pub platform: Option<Platform>,
 }
 
 /// The image store. Cheap to clone.
@@ -385,10 +387,15 @@ impl ImageStore {
         let layer = self.add_layer(None, tar)?;
         let (stats, chain) = (&layer.stats, layer.chain.clone());
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-        let config = ImageConfig {
-            architecture: host_architecture().into(),
+        let platform = opts.platform.unwrap_or_else(|| Platform {
             os: "linux".into(),
+            architecture: host_architecture().into(),
             variant: None,
+        });
+        let config = ImageConfig {
+            architecture: platform.architecture,
+            os: platform.os,
+            variant: platform.variant,
             created: Some(now.clone()),
             author: None,
             comment: Some(opts.comment.clone()),

@@ -454,3 +454,142 @@ fn foreign_architectures_run_under_emulation() {
     let out = d.docker(&["run", "--rm", "built"]).ok();
     assert_eq!(out, "aarch64\nlinux/arm64\n");
 }
+
+/// A python http.server serving `dir` on 127.0.0.1 of the daemon's network namespace; the
+/// port it took is read from its first line. Killed when dropped.
+struct Server {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(d: &TestDaemon, dir: &Path) -> Server {
+        use std::io::BufRead;
+        let ns = d.netns.as_ref().unwrap();
+        let mut child = Command::new("nsenter")
+            .arg(format!("--net={}", ns.display()))
+            .args([
+                "python3",
+                "-u",
+                "-m",
+                "http.server",
+                "0",
+                "--bind",
+                "127.0.0.1",
+            ])
+            .arg("--directory")
+            .arg(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // "Serving HTTP on 127.0.0.1 port 43121 (http://127.0.0.1:43121/) ..." once it listens.
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .split(" port ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("http.server said {line:?}"));
+        Server { child, port }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn import_from_a_url_and_with_a_platform() {
+    let d = TestDaemon::start_in_netns();
+    let files = tempfile::tempdir().unwrap();
+    let tar = common::busybox_tar();
+    std::fs::write(files.path().join("x.tar"), tar).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, tar).unwrap();
+    std::fs::write(files.path().join("x.tar.gz"), gz.finish().unwrap()).unwrap();
+    let server = Server::start(&d, files.path());
+    let url = format!("http://127.0.0.1:{}/x.tar", server.port);
+
+    // As Docker's: the download announced, then the ID.
+    let out = d.docker(&["import", &url, "fromurl"]).ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], format!("Downloading from {url}"), "{out}");
+    assert!(lines[lines.len() - 1].starts_with("sha256:"), "{out}");
+    assert_eq!(
+        d.docker(&["run", "--rm", "fromurl", "echo", "hi"]).ok(),
+        "hi\n"
+    );
+    let comment = d
+        .docker(&[
+            "history",
+            "--no-trunc",
+            "--format",
+            "{{.Comment}}",
+            "fromurl",
+        ])
+        .ok();
+    assert_eq!(comment.trim(), format!("Imported from {url}"));
+    let (code, _, body) = d.http(
+        "POST",
+        &format!("/images/create?fromSrc={url}&repo=streamed"),
+        b"",
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains(&format!("\"status\":\"Downloading from {url}\"")),
+        "{body}"
+    );
+    // Compressed, through berth, and without a scheme (Docker adds http://).
+    let bare = format!("127.0.0.1:{}/x.tar.gz", server.port);
+    let (code, _, body) = d.http(
+        "POST",
+        &format!("/images/create?fromSrc={bare}&repo=bare"),
+        b"",
+    );
+    assert_eq!(code, 200, "{body}");
+    d.berth(&["import", &format!("http://{bare}"), "gz"]).ok();
+    assert_eq!(d.docker(&["run", "--rm", "gz", "echo", "gz"]).ok(), "gz\n");
+    // A URL that answers 404: an error, nothing imported.
+    let before = d.docker(&["images", "-q"]).ok();
+    let missing = format!("http://127.0.0.1:{}/missing.tar", server.port);
+    let out = d.docker(&["import", &missing, "nothing"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("404"), "{}", out.stderr);
+    assert_eq!(d.docker(&["images", "-q"]).ok(), before);
+
+    // --platform sets the config's os, architecture and variant.
+    d.docker_stdin(&["import", "--platform", "linux/arm64", "-", "armimg"], tar)
+        .ok();
+    let p = d
+        .docker(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{.Os}}/{{.Architecture}}",
+            "armimg",
+        ])
+        .ok();
+    assert_eq!(p.trim(), "linux/arm64");
+    let file = files.path().join("x.tar");
+    d.berth(&[
+        "import",
+        "--platform",
+        "linux/arm/v7",
+        file.to_str().unwrap(),
+        "v7img",
+    ])
+    .ok();
+    let (_, _, body) = d.http("GET", "/images/v7img/json", b"");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (&v["Architecture"], &v["Variant"]),
+        (&"arm".into(), &"v7".into())
+    );
+}

@@ -14,7 +14,7 @@ mod copy;
 pub(crate) mod gofmt;
 pub(crate) mod metadata;
 mod mounts;
-mod remote;
+pub(crate) mod remote;
 mod run;
 mod stage;
 
