@@ -96,7 +96,11 @@ impl Images {
             self.untag(&image, r, &mut out)?;
             return Ok(out);
         }
-        let users = self.containers.image_users(&image.id);
+        // Containers of any of its platforms use it.
+        let mut users = Vec::new();
+        for i in self.store.platforms(&image)? {
+            users.extend(self.containers.image_users(&i.id));
+        }
         if let Some(running) = users.iter().find(|u| u.state.status == Status::Running) {
             return Err(Error::conflict(format!(
                 "conflict: unable to delete {short} (cannot be forced) - image is being used by running container {}",

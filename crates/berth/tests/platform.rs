@@ -432,6 +432,13 @@ fn foreign_architectures_run_under_emulation() {
     assert_eq!(m.trim(), "aarch64");
     let m = d.docker(&["run", "--rm", "multi", "uname", "-m"]).ok();
     assert_eq!(m.trim(), "x86_64");
+    // A container of the arm64 platform uses the image as much as one of the host's.
+    let c = d
+        .docker(&["create", "--platform", "linux/arm64", "multi"])
+        .ok();
+    d.docker(&["rmi", "multi"])
+        .fails_with(1, "(must force) - container");
+    d.docker(&["rm", c.trim()]).ok();
 
     // A build for arm64: FROM takes the arm64 platform, RUN runs emulated.
     let ctx = common::context(&[(
