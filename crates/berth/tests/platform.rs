@@ -124,6 +124,12 @@ fn file(t: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8]) {
 /// `missing` are left out (but their manifests are there), as in a partial multi-platform
 /// image. Returns the tar and the index bytes.
 fn layout(name: &str, plats: &[&Plat], missing: &[&Plat]) -> (Vec<u8>, Vec<u8>) {
+    layout_with(name, plats, missing, false)
+}
+
+/// [`layout`], with Docker 25's `manifest.json` beside it (naming the first platform only,
+/// as Docker's does for the platform it has) when `docker` is set.
+fn layout_with(name: &str, plats: &[&Plat], missing: &[&Plat], docker: bool) -> (Vec<u8>, Vec<u8>) {
     let descriptor = |p: &Plat| {
         let mut platform = serde_json::json!({ "architecture": p.arch, "os": "linux" });
         if let Some(v) = p.variant {
@@ -160,6 +166,15 @@ fn layout(name: &str, plats: &[&Plat], missing: &[&Plat]) -> (Vec<u8>, Vec<u8>) 
         blob(&mut t, &p.manifest);
     }
     blob(&mut t, &index);
+    if docker {
+        let first = plats[0];
+        let m = serde_json::json!([{
+            "Config": format!("blobs/sha256/{}", sha(&first.config)),
+            "RepoTags": [name.trim_start_matches("docker.io/library/")],
+            "Layers": [format!("blobs/sha256/{}", sha(&first.layer))],
+        }]);
+        file(&mut t, "manifest.json", &serde_json::to_vec(&m).unwrap());
+    }
     file(&mut t, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#);
     file(&mut t, "index.json", &top);
     (t.into_inner().unwrap(), index)
@@ -254,6 +269,24 @@ fn an_index_with_several_platforms_is_stored_whole() {
     d.docker(&["rmi", "multi"]).ok();
     assert_eq!(blobs(&d), Vec::<String>::new());
     assert_eq!(d.docker(&["images", "-aq"]).ok().trim(), "");
+}
+
+/// Docker 25's archive of a multi-platform image: its `manifest.json` names one platform, its
+/// `index.json` all of them; every platform is loaded.
+#[test]
+fn a_docker_archive_with_a_multi_platform_index_loads_every_platform() {
+    let d = TestDaemon::start();
+    let (a, b) = (amd64(), arm64());
+    let (archive, _) = layout_with("docker.io/library/both:1", &[&a, &b], &[], true);
+    let out = load(&d, &archive);
+    assert!(out.contains("Loaded image: both:1"), "{out}");
+    let (code, _, body) = d.http("GET", "/images/both:1/json?platform=linux/arm64", b"");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains(&sha(&b.config)), "{body}");
+    let images = d
+        .docker(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"])
+        .ok();
+    assert_eq!(images.trim(), format!("both:1 {}", &sha(&a.config)[..12]));
 }
 
 #[test]
