@@ -601,7 +601,8 @@ fn import_from_a_url_and_with_a_platform() {
     let missing = format!("http://127.0.0.1:{}/missing.tar", server.port);
     let out = d.docker(&["import", &missing, "nothing"]);
     assert_ne!(out.code, 0);
-    assert!(out.stderr.contains("404"), "{}", out.stderr);
+    let said = format!("failed to GET {missing} with status 404 Not Found: ");
+    assert!(out.stderr.contains(&said), "{}", out.stderr);
     assert_eq!(d.docker(&["images", "-q"]).ok(), before);
 
     // --platform sets the config's os, architecture and variant.
