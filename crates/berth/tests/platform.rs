@@ -138,10 +138,21 @@ fn layout_with(name: &str, plats: &[&Plat], missing: &[&Plat], docker: bool) -> 
         serde_json::json!({ "mediaType": MANIFEST, "digest": format!("sha256:{}", sha(&p.manifest)),
                             "size": p.manifest.len(), "platform": platform })
     };
+    // BuildKit's attestation for the first platform: a manifest whose layer is no tar.
+    let statement = br#"{"_type":"https://in-toto.io/Statement/v0.1"}"#.to_vec();
+    let att = plat("unknown", None, statement);
+    let mut descriptors: Vec<_> = plats.iter().chain(missing).map(|p| descriptor(p)).collect();
+    descriptors.push(serde_json::json!({
+        "mediaType": MANIFEST, "digest": format!("sha256:{}", sha(&att.manifest)),
+        "size": att.manifest.len(),
+        "platform": { "architecture": "unknown", "os": "unknown" },
+        "annotations": { "vnd.docker.reference.type": "attestation-manifest",
+                         "vnd.docker.reference.digest": format!("sha256:{}", sha(&plats[0].manifest)) },
+    }));
     let index = serde_json::to_vec(&serde_json::json!({
         "schemaVersion": 2,
         "mediaType": INDEX,
-        "manifests": plats.iter().chain(missing).map(|p| descriptor(p)).collect::<Vec<_>>(),
+        "manifests": descriptors,
     }))
     .unwrap();
     let top = serde_json::to_vec(&serde_json::json!({
@@ -164,6 +175,9 @@ fn layout_with(name: &str, plats: &[&Plat], missing: &[&Plat], docker: bool) -> 
     }
     for p in missing {
         blob(&mut t, &p.manifest);
+    }
+    for b in [&att.layer, &att.config, &att.manifest] {
+        blob(&mut t, b);
     }
     blob(&mut t, &index);
     if docker {

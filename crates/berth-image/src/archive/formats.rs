@@ -16,6 +16,8 @@ pub(super) const IMAGE_NAME: &str = "io.containerd.image.name";
 /// OCI's annotation with a reference name (a tag, for Docker; a whole name for skopeo).
 pub(super) const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// BuildKit's annotation on the manifests of attestations in an index.
+const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
 const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
 /// One image to load.
@@ -179,6 +181,12 @@ fn manifests_of(
             let nested: Index = parse(&path, &read(&path)?)?;
             let mut here = Vec::new();
             for m in &nested.manifests {
+                // BuildKit's attestations (`unknown/unknown`) are no platform to run.
+                let attestation = m.annotations.contains_key(REFERENCE_TYPE)
+                    || m.platform.as_ref().is_some_and(|p| p.os == "unknown");
+                if attestation {
+                    continue;
+                }
                 let p = blob_path(&m.digest)?;
                 let is_index = m.media_type == INDEX || m.media_type == DOCKER_LIST;
                 if is_index || complete(&p, read, has) {
@@ -201,7 +209,8 @@ fn manifests_of(
             index_path = std::mem::replace(&mut path, picked.clone());
             media = pick.media_type.clone();
         }
-        if platforms.len() > 1 {
+        // An index is kept as it came, also when only one of its platforms is here.
+        if !index_path.is_empty() && !platforms.is_empty() {
             for (p, primary) in platforms {
                 let n = if primary { names.clone() } else { Vec::new() };
                 out.push((p, n, Some((index_path.clone(), primary))));
