@@ -255,6 +255,17 @@ fn an_index_with_several_platforms_is_stored_whole() {
     assert_eq!(v.get("Variant"), None);
     assert_eq!(v["Id"], format!("sha256:{}", sha(&b.config)));
     assert_eq!(v["RepoTags"][0], "multi:latest");
+    let arch = d
+        .berth(&[
+            "inspect",
+            "--platform",
+            "linux/arm64",
+            "-f",
+            "{{.Architecture}}",
+            "multi",
+        ])
+        .ok();
+    assert_eq!(arch.trim(), "arm64");
     let v = inspect("linux/arm/v7");
     assert_eq!(
         (&v["Architecture"], &v["Variant"]),
