@@ -97,10 +97,7 @@ impl Images {
             return Ok(out);
         }
         // Containers of any of its platforms use it.
-        let mut users = Vec::new();
-        for i in self.store.platforms(&image)? {
-            users.extend(self.containers.image_users(&i.id));
-        }
+        let users = self.containers.image_users(&image.id);
         if let Some(running) = users.iter().find(|u| u.state.status == Status::Running) {
             return Err(Error::conflict(format!(
                 "conflict: unable to delete {short} (cannot be forced) - image is being used by running container {}",

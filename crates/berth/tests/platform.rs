@@ -496,6 +496,9 @@ fn foreign_architectures_run_under_emulation() {
         .ok();
     d.docker(&["rmi", "multi"])
         .fails_with(1, "(must force) - container");
+    // ... and an `image prune -a` leaves it, as it leaves any image in use.
+    d.docker(&["image", "prune", "-af"]).ok();
+    d.docker(&["image", "inspect", "multi"]).ok();
     d.docker(&["rm", c.trim()]).ok();
 
     // A build for arm64: FROM takes the arm64 platform, RUN runs emulated.

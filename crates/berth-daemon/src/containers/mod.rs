@@ -274,12 +274,20 @@ impl Containers {
             .collect()
     }
 
-    /// Whether any container uses image `id`.
+    /// The containers that use image `id`, or any other platform of it.
     pub fn image_users(&self, id: &berth_core::Digest) -> Vec<Record> {
+        let ids: Vec<berth_core::Digest> = self
+            .images
+            .get(id)
+            .and_then(|i| self.images.platforms(&i))
+            .map_or_else(
+                |_| vec![id.clone()],
+                |all| all.into_iter().map(|i| i.id).collect(),
+            );
         self.list()
             .iter()
             .map(|c| c.record())
-            .filter(|r| r.image_id == *id)
+            .filter(|r| ids.contains(&r.image_id))
             .collect()
     }
 
