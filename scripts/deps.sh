@@ -20,3 +20,20 @@ python3 -c 'import docker' 2>/dev/null || pip install -q docker
 # msgpack: the fluentd receiver of the log-driver tests decodes with a real msgpack library.
 python3 -c 'import msgpack' 2>/dev/null || pip install -q msgpack
 command -v docker >/dev/null || echo "note: the stock docker CLI is not installed; the docker-CLI tests need it" >&2
+# The arm64 fixture of the multi-platform tests (crates/berth/tests/platform.rs): Debian's
+# busybox-static for arm64, downloaded (not installed) into /var/cache/berth-fixtures; the
+# foreign architecture is added only for the download.
+if ! ls /var/cache/berth-fixtures/busybox-static_*_arm64.deb >/dev/null 2>&1; then
+  mkdir -p /var/cache/berth-fixtures
+  added=0
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    dpkg --add-architecture arm64
+    added=1
+  fi
+  apt-get update -qq
+  (cd /var/cache/berth-fixtures && apt-get download -qq busybox-static:arm64 2>/dev/null) || true
+  if [ "$added" = 1 ]; then
+    dpkg --remove-architecture arm64
+    apt-get update -qq
+  fi
+fi

@@ -96,6 +96,7 @@ impl Images {
             self.untag(&image, r, &mut out)?;
             return Ok(out);
         }
+        // Containers of any of its platforms use it.
         let users = self.containers.image_users(&image.id);
         if let Some(running) = users.iter().find(|u| u.state.status == Status::Running) {
             return Err(Error::conflict(format!(

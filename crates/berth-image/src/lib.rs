@@ -16,11 +16,13 @@ pub mod config;
 mod error;
 mod gc;
 pub mod manifest;
+pub mod platform;
 pub mod reference;
 mod store;
 
 pub use config::{ImageConfig, RunConfig};
 pub use error::ImageError;
 pub use gc::{GcStats, Lease};
+pub use platform::{Platform, PlatformError};
 pub use reference::{Reference, ReferenceError};
 pub use store::{Image, ImageStore, ImportOptions, LayerSource, NewLayer, StagedLayer};

@@ -43,6 +43,10 @@ struct Record {
     /// `name@digest` of the manifests registries know it by (none for local images).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     repo_digests: Vec<String>,
+    /// For another platform of a multi-platform image: the image its names point at (this
+    /// record is not listed, and goes with that one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    primary: Option<Digest>,
 }
 
 /// An image: its ID, config, layers and names.
@@ -68,6 +72,8 @@ pub struct Image {
     pub platform: Platform,
     /// `name@digest` of the manifests registries know it by.
     pub repo_digests: Vec<String>,
+    /// For another platform of a multi-platform image, the image its names point at.
+    pub primary: Option<Digest>,
 }
 
 /// A layer just stored, pinned against garbage collection until an image references it (pass
@@ -111,6 +117,8 @@ pub struct ImportOptions {
     pub config: RunConfig,
     /// The history comment; Docker writes `Imported from <source>`.
     pub comment: String,
+    /// `--platform`: the config's os, architecture and variant (`None`: the host's).
+    pub platform: Option<Platform>,
 }
 
 /// The image store. Cheap to clone.
@@ -242,7 +250,8 @@ impl ImageStore {
     pub fn gc(&self) -> Result<GcStats, ImageError> {
         let _exclusive = self.leases.lock.write().expect("gc lock");
         let (mut blobs, mut chains) = (BTreeSet::new(), BTreeSet::new());
-        for image in self.list()? {
+        for (id, record) in self.records()? {
+            let image = self.load(id, record, Vec::new())?;
             // Indexes and manifests, read in turn; what they name is kept.
             let mut todo: Vec<Digest> =
                 image.index.iter().chain(&image.manifest).cloned().collect();
@@ -378,10 +387,15 @@ impl ImageStore {
         let layer = self.add_layer(None, tar)?;
         let (stats, chain) = (&layer.stats, layer.chain.clone());
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-        let config = ImageConfig {
-            architecture: host_architecture().into(),
+        let platform = opts.platform.unwrap_or_else(|| Platform {
             os: "linux".into(),
+            architecture: host_architecture().into(),
             variant: None,
+        });
+        let config = ImageConfig {
+            architecture: platform.architecture,
+            os: platform.os,
+            variant: platform.variant,
             created: Some(now.clone()),
             author: None,
             comment: Some(opts.comment.clone()),
@@ -426,6 +440,7 @@ impl ImageStore {
             index: Some(index),
             platform: Some(platform),
             repo_digests: Vec::new(),
+            primary: None,
         };
         self.put_record(&id, &record)?;
         self.get(&id)
@@ -435,7 +450,9 @@ impl ImageStore {
     /// `config` is its config blob byte for byte and must have digest `id`, which stays its ID.
     /// `manifest`, the OCI manifest it came with, is kept byte for byte when it names exactly
     /// this config and the uncompressed layer blobs stored here; otherwise (compressed layers)
-    /// berth writes its own. An image already here is left as it is.
+    /// berth writes its own. `group`, for a platform of a multi-platform image, is the index
+    /// naming it (kept byte for byte) and, for all platforms but the one its names point at,
+    /// that one's ID. An image already here is left as it is.
     pub fn create_loaded(
         &self,
         id: &Digest,
@@ -443,6 +460,7 @@ impl ImageStore {
         manifest: Option<&[u8]>,
         chain_id: Option<Digest>,
         size: u64,
+        group: Option<(&[u8], Option<&Digest>)>,
     ) -> Result<Image, ImageError> {
         if let Ok(existing) = self.get(id) {
             return Ok(existing);
@@ -480,6 +498,10 @@ impl ImageStore {
             }
             None => self.write_manifests(id, config)?,
         };
+        let index = match group {
+            Some((bytes, _)) => self.content.put(bytes)?,
+            None => index,
+        };
         lease.pin([id.clone(), manifest.clone(), index.clone()]);
         drop(writing);
         let record = Record {
@@ -491,6 +513,7 @@ impl ImageStore {
             index: Some(index),
             platform: Some(platform),
             repo_digests: Vec::new(),
+            primary: group.and_then(|(_, p)| p.cloned()),
         };
         self.put_record(id, &record)?;
         self.get(id)
@@ -546,6 +569,7 @@ impl ImageStore {
             index: record.index,
             platform,
             repo_digests: record.repo_digests,
+            primary: record.primary,
         })
     }
 
@@ -612,6 +636,9 @@ impl ImageStore {
         drop(tx);
         let mut out = Vec::new();
         for (id, record) in self.records()? {
+            if record.primary.is_some() {
+                continue;
+            }
             let refs = names.remove(id.hex()).unwrap_or_default();
             out.push(self.load(id, record, refs)?);
         }
@@ -657,9 +684,14 @@ impl ImageStore {
         {
             let mut refs = tx.open_table(REFS).map_err(db)?;
             refs.retain(|_, v| v != id.hex()).map_err(db)?;
-            tx.open_table(IMAGES)
-                .map_err(db)?
-                .remove(id.hex())
+            let mut images = tx.open_table(IMAGES).map_err(db)?;
+            images.remove(id.hex()).map_err(db)?;
+            // Its other platforms go with it.
+            images
+                .retain(|_, v| {
+                    serde_json::from_slice::<Record>(v)
+                        .map_or(true, |r| r.primary.as_ref() != Some(id))
+                })
                 .map_err(db)?;
         }
         tx.commit().map_err(db)?;
@@ -681,5 +713,6 @@ impl ImageStore {
     }
 }
 
+mod platforms;
 #[cfg(test)]
 mod tests;

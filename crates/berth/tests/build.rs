@@ -337,7 +337,7 @@ fn context_rules_and_bad_input() {
         .to_str()
         .unwrap()]);
     assert!(
-        out.stderr.contains("berth builds for this host's platform"),
+        out.stderr.contains("image with reference busybox was found but does not match the specified platform: wanted linux/s390x, actual: linux/amd64"),
         "{}",
         out.stderr
     );

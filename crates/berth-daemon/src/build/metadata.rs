@@ -53,7 +53,7 @@ impl State<'_> {
                         .iter()
                         .find(|(g, _)| g == name)
                         .and_then(|(_, d)| d.clone());
-                    let auto = platform_args()
+                    let auto = platform_args(self.shared.opts.platform.as_ref())
                         .into_iter()
                         .find(|(k, _)| k == name)
                         .map(|(_, v)| v);

@@ -14,7 +14,7 @@ mod copy;
 pub(crate) mod gofmt;
 pub(crate) mod metadata;
 mod mounts;
-mod remote;
+pub(crate) mod remote;
 mod run;
 mod stage;
 
@@ -82,6 +82,9 @@ pub struct BuildOptions {
     pub extra_hosts: Vec<String>,
     /// `--shm-size` of RUN steps, bytes; 0 is Docker's 64 MiB.
     pub shm_size: i64,
+    /// `--platform`: what to build for (`None`: the host's); base images are taken for it and
+    /// RUN steps of another architecture run under emulation.
+    pub platform: Option<berth_image::Platform>,
 }
 
 /// The build service.

@@ -21,6 +21,33 @@ pub struct Fetched {
     pub name: String,
 }
 
+/// Docker's error for an answer of 400 or more: `failed to GET URL with status 404 Not
+/// Found: BODY` (the body's first 4 KiB), a 404 for a 404, a 400 for a 400, else a 500.
+async fn status_error(
+    url: &str,
+    status: hyper::StatusCode,
+    mut body: hyper::body::Incoming,
+) -> Error {
+    let mut text = Vec::new();
+    while text.len() < 4096
+        && let Some(Ok(frame)) = body.frame().await
+    {
+        if let Some(data) = frame.data_ref() {
+            text.extend_from_slice(data);
+        }
+    }
+    text.truncate(4096);
+    let msg = format!(
+        "failed to GET {url} with status {status}: {}",
+        String::from_utf8_lossy(&text).trim()
+    );
+    match status.as_u16() {
+        404 => Error::not_found(msg),
+        400 => Error::invalid(msg),
+        _ => Error::new(berth_core::ErrorKind::Internal, msg),
+    }
+}
+
 /// Downloads `url` into `dest`.
 pub async fn fetch(url: &str, dest: &Path) -> Result<Fetched> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
@@ -57,6 +84,9 @@ pub async fn fetch(url: &str, dest: &Path) -> Result<Fetched> {
                 )
             };
             continue;
+        }
+        if status.as_u16() >= 400 {
+            return Err(status_error(&url, status, resp.into_body()).await);
         }
         if !status.is_success() {
             return Err(Error::invalid(format!("failed to fetch {url}: {status}")));

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use berth_build::{Dockerfile, Instruction, Located, shell};
 use berth_core::Digest;
-use berth_image::Image;
 use berth_image::config::{History, ImageConfig, RootFs};
+use berth_image::{Image, Platform};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::context::Context;
@@ -45,16 +45,23 @@ pub fn is_predefined_arg(name: &str) -> bool {
     PREDEFINED_ARGS.contains(&name)
 }
 
-/// `TARGETPLATFORM` and friends, for this host.
-pub(super) fn platform_args() -> Vec<(String, String)> {
+/// `BUILDPLATFORM` (this host) and `TARGETPLATFORM` (`target`, else the host) and friends.
+pub(super) fn platform_args(target: Option<&Platform>) -> Vec<(String, String)> {
     let arch = berth_image::config::host_architecture();
-    let platform = format!("linux/{arch}");
+    let build = Platform {
+        os: "linux".into(),
+        architecture: arch.into(),
+        variant: None,
+    };
     let mut v = Vec::new();
-    for p in ["BUILD", "TARGET"] {
-        v.push((format!("{p}PLATFORM"), platform.clone()));
-        v.push((format!("{p}OS"), "linux".into()));
-        v.push((format!("{p}ARCH"), arch.into()));
-        v.push((format!("{p}VARIANT"), String::new()));
+    for (p, plat) in [("BUILD", &build), ("TARGET", target.unwrap_or(&build))] {
+        v.push((format!("{p}PLATFORM"), plat.to_string()));
+        v.push((format!("{p}OS"), plat.os.clone()));
+        v.push((format!("{p}ARCH"), plat.architecture.clone()));
+        v.push((
+            format!("{p}VARIANT"),
+            plat.variant.clone().unwrap_or_default(),
+        ));
     }
     v
 }
@@ -92,7 +99,7 @@ pub async fn run(
         shared,
         out,
         image: None,
-        config: empty_config(),
+        config: empty_config(shared.opts.platform.as_ref()),
         args: Vec::new(),
         step: first_step,
         escape: shared.file.directives.escape,
@@ -108,11 +115,12 @@ pub async fn run(
     Ok(st.image)
 }
 
-fn empty_config() -> ImageConfig {
+fn empty_config(platform: Option<&Platform>) -> ImageConfig {
+    let host = berth_image::config::host_architecture();
     ImageConfig {
-        architecture: berth_image::config::host_architecture().into(),
-        os: "linux".into(),
-        variant: None,
+        architecture: platform.map_or(host.into(), |p| p.architecture.clone()),
+        os: platform.map_or("linux".into(), |p| p.os.clone()),
+        variant: platform.and_then(|p| p.variant.clone()),
         created: None,
         author: None,
         comment: None,
@@ -371,25 +379,19 @@ impl State<'_> {
                     .or_else(|| default.clone())
                     .map(|v| (k.clone(), v))
             })
-            .chain(platform_args())
+            .chain(platform_args(self.shared.opts.platform.as_ref()))
             .collect();
         let name = shell::word(base, self.escape, &|n: &str| global.get(n).cloned())
             .map_err(Error::invalid)?;
+        // `FROM --platform=`, else the build's `--platform`, else the host's.
+        let mut wanted = self.shared.opts.platform.clone();
         if let Instruction::From {
             platform: Some(p), ..
         } = &l.instruction
         {
             let p = shell::word(p, self.escape, &|n: &str| global.get(n).cloned())
                 .map_err(Error::invalid)?;
-            let host = format!("linux/{}", berth_image::config::host_architecture());
-            if p != host && p != "linux" {
-                return Err(Error::new(
-                    berth_core::ErrorKind::NotImplemented,
-                    format!(
-                        "FROM --platform={p}: berth builds for this host's platform ({host}) only"
-                    ),
-                ));
-            }
+            wanted = Some(Platform::parse(&p).map_err(|e| Error::invalid(e.to_string()))?);
         }
         if let Some(dep) = self.shared.file.stage(&name)
             && dep.index < self.shared.file.stages.len()
@@ -399,11 +401,17 @@ impl State<'_> {
         } else if name == "scratch" {
             self.image = None;
         } else {
-            let image = self.shared.builder.images.resolve(&name).map_err(|_| {
+            let images = &self.shared.builder.images;
+            let image = images.resolve(&name).map_err(|_| {
                 Error::not_found(format!(
                     "pull access denied for {name}: the image is not here and berth cannot pull images yet (load or build it first)"
                 ))
             })?;
+            let (image, warnings) =
+                crate::containers::emulation::pick(images, &name, image, wanted.as_ref())?;
+            for w in warnings {
+                self.say(format!("WARNING: {w}\n"))?;
+            }
             self.image = Some(image);
         }
         // Global ARGs are declared again in the stage to be used there.
@@ -422,7 +430,7 @@ impl State<'_> {
                     self.step_end(format!(" ---> {}\n", &i.id.hex()[..12]), false)?;
                 }
             }
-            None => self.config = empty_config(),
+            None => self.config = empty_config(wanted.as_ref()),
         }
         // What the stage makes is its own: not the base's author or import comment; and, as
         // Docker does, it gets the default PATH when the base sets none.

@@ -3,6 +3,7 @@
 mod archive;
 mod connect;
 pub mod devices;
+pub mod emulation;
 mod links;
 pub use archive::{ExtractOptions, PathInfo, TarStream};
 mod exec;
@@ -275,12 +276,20 @@ impl Containers {
             .collect()
     }
 
-    /// Whether any container uses image `id`.
+    /// The containers that use image `id`, or any other platform of it.
     pub fn image_users(&self, id: &berth_core::Digest) -> Vec<Record> {
+        let ids: Vec<berth_core::Digest> = self
+            .images
+            .get(id)
+            .and_then(|i| self.images.platforms(&i))
+            .map_or_else(
+                |_| vec![id.clone()],
+                |all| all.into_iter().map(|i| i.id).collect(),
+            );
         self.list()
             .iter()
             .map(|c| c.record())
-            .filter(|r| r.image_id == *id)
+            .filter(|r| ids.contains(&r.image_id))
             .collect()
     }
 
@@ -308,7 +317,8 @@ impl Containers {
         spec: Spec,
         build_step: bool,
     ) -> Result<(String, Vec<String>)> {
-        let image = self.images.resolve(&spec.image)?;
+        let (image, warnings) = self.image_for(&spec)?;
+        emulation::check(&image.platform)?;
         let id = berth_core::id::generate();
         let (mut spec, path, args) = spec.with_image_defaults(&id, &image.config.config)?;
         self.resolve_mounts(&id, &mut spec)?;
@@ -348,7 +358,7 @@ impl Containers {
         match made {
             Ok(rec) => {
                 self.event("create", &rec, &[]);
-                Ok((id, Vec::new()))
+                Ok((id, warnings))
             }
             Err(e) => {
                 // Nothing of a failed create stays behind.

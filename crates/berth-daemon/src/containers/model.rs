@@ -18,6 +18,9 @@ use crate::error::{Error, Result};
 pub struct Spec {
     /// The image as the client named it.
     pub image: String,
+    /// The platform asked for (`?platform=`); `None`: the host's, or the image's only one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<berth_image::Platform>,
     /// `None`: the image's. `Some([])`: none (`--entrypoint ""`).
     pub entrypoint: Option<Vec<String>>,
     /// `None` or empty: the image's (unless an entrypoint was given).

@@ -64,15 +64,6 @@ fn options(q: &Query) -> Result<BuildOptions, Error> {
             "berth serves the classic build API only: set DOCKER_BUILDKIT=0 or use `berth build`",
         ));
     }
-    if let Some(p) = q.get("platform").filter(|p| !p.is_empty()) {
-        let host = format!("linux/{}", berth_image::config::host_architecture());
-        if p != host && p != "linux" {
-            return Err(Error::new(
-                berth_core::ErrorKind::NotImplemented,
-                format!("berth builds for this host's platform ({host}) only, not {p}"),
-            ));
-        }
-    }
     let network = match q.get("networkmode").unwrap_or("") {
         "" | "default" | "bridge" => "default",
         other if other.starts_with("container:") => {
@@ -89,6 +80,7 @@ fn options(q: &Query) -> Result<BuildOptions, Error> {
         tags: q.all("t").to_vec(),
         build_args,
         target: q.get("target").filter(|t| !t.is_empty()).map(String::from),
+        platform: super::containers::platform(q)?,
         no_cache: q.flag("nocache"),
         labels: json_param(q, "labels")?,
         quiet: q.flag("q"),

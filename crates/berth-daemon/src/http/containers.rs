@@ -47,6 +47,7 @@ async fn create(
     let req: CreateRequest = berth_api::fields::decode_create(&body)
         .map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
     let (mut spec, mut warnings) = crate::wire::create::spec(req, &d.config)?;
+    spec.platform = platform(&q)?;
     crate::userns::check(&spec, &d.config.security)?;
     super::container_net::resolve(&d, &mut spec)?;
     crate::containers::namespaces::resolve_donors(&d.containers, &mut spec.namespaces);
@@ -59,6 +60,14 @@ async fn create(
     .await?;
     warnings.extend(more);
     Ok((StatusCode::CREATED, Json(CreateResponse { id, warnings })))
+}
+
+/// The `platform` query parameter (`os[/arch[/variant]]`; empty: none).
+pub fn platform(q: &Query) -> Result<Option<berth_image::Platform>, Error> {
+    q.get("platform")
+        .filter(|p| !p.is_empty())
+        .map(|p| berth_image::Platform::parse(p).map_err(|e| Error::invalid(e.to_string())))
+        .transpose()
 }
 
 /// The `Command` of `ps`: the path and arguments, those with a space in single quotes, as

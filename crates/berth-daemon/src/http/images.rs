@@ -200,6 +200,7 @@ fn inspect(i: &Image) -> ImageInspect {
 async fn get_image(
     State(d): State<Arc<Daemon>>,
     Path(rest): Path<String>,
+    q: Query,
 ) -> Result<Response<Body>, Error> {
     if let Some(name) = rest.strip_suffix("/history") {
         let (d, name) = (d.clone(), name.to_string());
@@ -212,7 +213,10 @@ async fn get_image(
     let Some(name) = rest.strip_suffix("/json") else {
         return Err(Error::not_found(format!("page not found: /images/{rest}")));
     };
-    let i = d.images.store.resolve(name)?;
+    let named = d.images.store.resolve(name)?;
+    // The platform asked for (API 1.49), else the one a container would run.
+    let wanted = super::containers::platform(&q)?;
+    let (i, _) = crate::containers::emulation::pick(&d.images.store, name, named, wanted.as_ref())?;
     Ok(Json(inspect(&i)).into_response())
 }
 
@@ -269,15 +273,20 @@ fn delete_blocking(d: Arc<Daemon>, name: String, q: Query) -> Result<Json<Vec<De
     ))
 }
 
-/// `POST /images/create`: `fromSrc=-` imports the request body; pulling needs a registry
-/// client, which berth does not have yet.
+/// `POST /images/create`: `fromSrc=-` imports the request body, `fromSrc=URL` what a GET of
+/// the URL answers; pulling needs a registry client, which berth does not have yet.
 async fn create(
     State(d): State<Arc<Daemon>>,
     q: Query,
     body: Body,
 ) -> Result<Response<Body>, Error> {
+    let src = q.get("fromSrc").unwrap_or("").to_string();
     match import_options(&q) {
-        Ok((target, opts)) => import(d, body, target, opts).await,
+        Ok((target, opts)) if src != "-" => {
+            stream::drain(body).await;
+            super::image_import::from_url(d, &src, target, opts).await
+        }
+        Ok((target, opts)) => import(d, body, target, opts, Vec::new()).await,
         Err(e) => {
             stream::drain(body).await;
             Err(e)
@@ -299,12 +308,7 @@ fn import_options(q: &Query) -> Result<(Option<Reference>, ImportOptions), Error
     if src.is_empty() {
         return Err(Error::invalid("fromImage or fromSrc is required"));
     }
-    if src != "-" {
-        return Err(Error::new(
-            ErrorKind::NotImplemented,
-            format!("berth can only import from the request body (fromSrc=-), not {src}"),
-        ));
-    }
+    let src = super::image_import::source(src);
     let target = match q.get("repo").filter(|r| !r.is_empty()) {
         Some(repo) => {
             let mut r = Reference::parse(repo)?;
@@ -324,16 +328,19 @@ fn import_options(q: &Query) -> Result<(Option<Reference>, ImportOptions), Error
         comment: q
             .get("message")
             .filter(|m| !m.is_empty())
-            .map_or_else(|| "Imported from -".to_string(), str::to_string),
+            .map_or_else(|| format!("Imported from {src}"), str::to_string),
+        platform: super::containers::platform(q)?,
     };
     Ok((target, opts))
 }
 
-async fn import(
+/// Imports the tar `body`; `before` are the progress lines to send first.
+pub(super) async fn import(
     d: Arc<Daemon>,
     body: Body,
     target: Option<Reference>,
     opts: ImportOptions,
+    before: Vec<ProgressMessage>,
 ) -> Result<Response<Body>, Error> {
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let reader = SyncIoBridge::new(StreamReader::new(stream));
@@ -357,7 +364,10 @@ async fn import(
         status: Some(image.id.to_string()),
         ..ProgressMessage::default()
     };
-    let mut line = serde_json::to_vec(&msg).expect("message serializes");
-    line.extend_from_slice(b"\r\n");
-    Ok(stream::response("application/json", Body::from(line)))
+    let mut out = Vec::new();
+    for m in before.iter().chain([&msg]) {
+        out.extend(serde_json::to_vec(m).expect("message serializes"));
+        out.extend_from_slice(b"\r\n");
+    }
+    Ok(stream::response("application/json", Body::from(out)))
 }

@@ -14,6 +14,7 @@ mod detach;
 mod error;
 mod exec;
 mod image_archive;
+mod image_import;
 mod image_prune;
 mod images;
 mod listener;

@@ -67,6 +67,7 @@ pub fn from_docker(c: &Config, h: &HostConfig) -> Spec {
         |m: &Option<berth_api::container::Set>| m.as_ref().map(|m| m.keys().cloned().collect());
     Spec {
         image: c.image.clone(),
+        platform: None,
         entrypoint: c.entrypoint.as_ref().map(|ep| match ep.as_slice() {
             // `--entrypoint ""`: no entrypoint at all.
             [only] if only.is_empty() => Vec::new(),

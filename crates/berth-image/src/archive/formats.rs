@@ -16,6 +16,8 @@ pub(super) const IMAGE_NAME: &str = "io.containerd.image.name";
 /// OCI's annotation with a reference name (a tag, for Docker; a whole name for skopeo).
 pub(super) const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// BuildKit's annotation on the manifests of attestations in an index.
+const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
 const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
 /// One image to load.
@@ -29,6 +31,9 @@ pub(super) struct Wanted {
     pub names: Vec<Reference>,
     /// Archive path of the OCI manifest it came with, if any.
     pub manifest: Option<String>,
+    /// For a platform of a multi-platform image: the archive path of the index naming it, and
+    /// whether it is the platform its names point at.
+    pub group: Option<(String, bool)>,
 }
 
 /// An entry of Docker's `manifest.json`.
@@ -119,20 +124,43 @@ pub(super) fn docker(
                 layers: i.layers,
                 names,
                 manifest,
+                group: None,
             })
         })
         .collect()
 }
 
-/// The OCI manifests an `index.json` names, as `(manifest path, names)`: indexes inside are
-/// followed to the manifest for this host's platform (else their first); descriptors naming the
-/// same manifest are merged.
+/// A manifest an `index.json` names: its path, its names, and for a platform of a
+/// multi-platform image the index's path and whether its names point at it.
+type Named = (String, Vec<Reference>, Option<(String, bool)>);
+
+/// Whether every blob manifest `path` names is in the archive.
+fn complete(
+    path: &str,
+    read: &mut dyn FnMut(&str) -> Result<Vec<u8>, ArchiveError>,
+    has: &dyn Fn(&str) -> bool,
+) -> bool {
+    if !has(path) {
+        return false;
+    }
+    let Ok(m) = read(path).and_then(|b| parse::<Manifest>(path, &b)) else {
+        return false;
+    };
+    std::iter::once(&m.config)
+        .chain(&m.layers)
+        .all(|d| blob_path(&d.digest).is_ok_and(|p| has(&p)))
+}
+
+/// The OCI manifests an `index.json` names: an index inside stands for a multi-platform
+/// image, each platform whose blobs are all here one manifest (the names go to this host's
+/// platform, else the first); descriptors naming the same manifest are merged.
 fn manifests_of(
     bytes: &[u8],
     read: &mut dyn FnMut(&str) -> Result<Vec<u8>, ArchiveError>,
-) -> Result<Vec<(String, Vec<Reference>)>, ArchiveError> {
+    has: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Named>, ArchiveError> {
     let index: Index = parse("index.json", bytes)?;
-    let mut out: Vec<(String, Vec<Reference>)> = Vec::new();
+    let mut out: Vec<Named> = Vec::new();
     for d in index.manifests {
         let names = match (d.annotations.get(IMAGE_NAME), d.annotations.get(REF_NAME)) {
             (Some(full), _) => vec![name(full)?],
@@ -143,25 +171,55 @@ fn manifests_of(
         };
         let mut path = blob_path(&d.digest)?;
         let mut media = d.media_type.clone();
+        // The platforms of the innermost index, and that index's path.
+        let mut platforms: Vec<(String, bool)> = Vec::new();
+        let mut index_path = String::new();
         for _ in 0..4 {
             if media != INDEX && media != DOCKER_LIST {
                 break;
             }
             let nested: Index = parse(&path, &read(&path)?)?;
-            let host = nested.manifests.iter().find(|m| {
+            let mut here = Vec::new();
+            for m in &nested.manifests {
+                // BuildKit's attestations (`unknown/unknown`) are no platform to run.
+                let attestation = m.annotations.contains_key(REFERENCE_TYPE)
+                    || m.platform.as_ref().is_some_and(|p| p.os == "unknown");
+                if attestation {
+                    continue;
+                }
+                let p = blob_path(&m.digest)?;
+                let is_index = m.media_type == INDEX || m.media_type == DOCKER_LIST;
+                if is_index || complete(&p, read, has) {
+                    here.push((m, p, is_index));
+                }
+            }
+            let host = here.iter().position(|(m, ..)| {
                 m.platform
                     .as_ref()
                     .is_some_and(|p| p.os == "linux" && p.architecture == host_architecture())
             });
-            let pick = host
-                .or(nested.manifests.first())
-                .ok_or_else(|| invalid(format!("{path}: an index without manifests")))?;
-            path = blob_path(&pick.digest)?;
+            let Some((pick, picked, _)) = here.get(host.unwrap_or(0)) else {
+                return Err(invalid(format!("{path}: no manifest with all its blobs")));
+            };
+            platforms = here
+                .iter()
+                .filter(|(.., is_index)| !is_index)
+                .map(|(m, p, _)| (p.clone(), m.digest == pick.digest))
+                .collect();
+            index_path = std::mem::replace(&mut path, picked.clone());
             media = pick.media_type.clone();
         }
-        match out.iter_mut().find(|(p, _)| *p == path) {
-            Some((_, n)) => n.extend(names),
-            None => out.push((path, names)),
+        // An index is kept as it came, also when only one of its platforms is here.
+        if !index_path.is_empty() && !platforms.is_empty() {
+            for (p, primary) in platforms {
+                let n = if primary { names.clone() } else { Vec::new() };
+                out.push((p, n, Some((index_path.clone(), primary))));
+            }
+            continue;
+        }
+        match out.iter_mut().find(|(p, ..)| *p == path) {
+            Some((_, n, _)) => n.extend(names),
+            None => out.push((path, names, None)),
         }
     }
     Ok(out)
@@ -171,9 +229,10 @@ fn manifests_of(
 pub(super) fn oci(
     bytes: &[u8],
     read: &mut dyn FnMut(&str) -> Result<Vec<u8>, ArchiveError>,
+    has: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<Wanted>, ArchiveError> {
     let mut out = Vec::new();
-    for (path, names) in manifests_of(bytes, read)? {
+    for (path, names, group) in manifests_of(bytes, read, has)? {
         let m: Manifest = parse(&path, &read(&path)?)?;
         out.push(Wanted {
             config: blob_path(&m.config.digest)?,
@@ -184,6 +243,7 @@ pub(super) fn oci(
                 .collect::<Result<_, _>>()?,
             names,
             manifest: Some(path),
+            group,
         });
     }
     Ok(out)
@@ -193,9 +253,10 @@ pub(super) fn oci(
 pub(super) fn configs(
     bytes: &[u8],
     read: &mut dyn FnMut(&str) -> Result<Vec<u8>, ArchiveError>,
+    has: &dyn Fn(&str) -> bool,
 ) -> Result<BTreeMap<String, String>, ArchiveError> {
     let mut out = BTreeMap::new();
-    for (path, _) in manifests_of(bytes, read)? {
+    for (path, ..) in manifests_of(bytes, read, has)? {
         let m: Manifest = parse(&path, &read(&path)?)?;
         out.insert(m.config.digest, path);
     }
@@ -228,10 +289,14 @@ mod tests {
         let manifest = format!(
             r#"{{"config":{{"digest":"sha256:{hex}"}},"layers":[{{"digest":"sha256:{hex}"}}]}}"#
         );
-        let w = oci(index.as_bytes(), &mut |p| {
-            assert_eq!(p, format!("blobs/sha256/{mhex}"));
-            Ok(manifest.clone().into_bytes())
-        })
+        let w = oci(
+            index.as_bytes(),
+            &mut |p| {
+                assert_eq!(p, format!("blobs/sha256/{mhex}"));
+                Ok(manifest.clone().into_bytes())
+            },
+            &|_| true,
+        )
         .unwrap();
         assert_eq!(w.len(), 1, "{w:?}");
         assert_eq!(w[0].names.len(), 1, "a bare tag names nothing");

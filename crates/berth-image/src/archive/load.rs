@@ -71,22 +71,36 @@ struct Checked {
     layers: Vec<String>,
     manifest: Option<Vec<u8>>,
     names: Vec<Reference>,
+    /// For a platform of a multi-platform image: the index, and whether its names point here.
+    group: Option<(Vec<u8>, bool)>,
 }
 
 fn check(spool: &Spool) -> Result<Vec<Checked>, ArchiveError> {
-    let wanted = if spool.has("manifest.json") {
+    let has = |p: &str| spool.has(p);
+    // An index with a multi-platform image in it says more than a `manifest.json` beside it.
+    let multi = match spool.has("index.json") && spool.has("manifest.json") {
+        true => spool
+            .bytes("index.json", "index.json")
+            .and_then(|b| formats::oci(&b, &mut |p| spool.bytes("index.json", p), &has))
+            .ok()
+            .filter(|w| w.iter().any(|w| w.group.is_some())),
+        false => None,
+    };
+    let wanted = if let Some(w) = multi {
+        w
+    } else if spool.has("manifest.json") {
         let mut read = |p: &str| spool.bytes("index.json", p);
         let manifests = match spool.has("index.json") {
             true => spool
                 .bytes("index.json", "index.json")
-                .and_then(|b| formats::configs(&b, &mut read))
+                .and_then(|b| formats::configs(&b, &mut read, &has))
                 .unwrap_or_default(),
             false => BTreeMap::new(),
         };
         formats::docker(&spool.bytes("manifest.json", "manifest.json")?, &manifests)?
     } else if spool.has("index.json") {
         let mut read = |p: &str| spool.bytes("index.json", p);
-        formats::oci(&spool.bytes("index.json", "index.json")?, &mut read)?
+        formats::oci(&spool.bytes("index.json", "index.json")?, &mut read, &has)?
     } else {
         return Err(invalid("does not contain a manifest.json or an index.json"));
     };
@@ -111,6 +125,10 @@ fn check(spool: &Spool) -> Result<Vec<Checked>, ArchiveError> {
             Some(p) => Some(spool.bytes("index.json", p)?),
             None => None,
         };
+        let group = match &w.group {
+            Some((index, primary)) => Some((spool.bytes("index.json", index)?, *primary)),
+            None => None,
+        };
         out.push(Checked {
             id,
             config,
@@ -118,6 +136,7 @@ fn check(spool: &Spool) -> Result<Vec<Checked>, ArchiveError> {
             layers: w.layers,
             manifest,
             names: w.names,
+            group,
         });
     }
     Ok(out)
@@ -305,14 +324,30 @@ pub fn load(
         }
     };
     let mut out = Vec::new();
-    for (image, (chain, size)) in images.into_iter().zip(tops) {
+    // Platforms whose names point elsewhere are recorded after the one they point at.
+    let mut order: Vec<_> = images.into_iter().zip(tops).collect();
+    order.sort_by_key(|(i, _)| i.group.as_ref().is_some_and(|(_, primary)| !primary));
+    let mut primaries: BTreeMap<Vec<u8>, Digest> = BTreeMap::new();
+    for (image, (chain, size)) in order {
+        let group = image.group.as_ref().map(|(index, primary)| {
+            let points_at = (!primary).then(|| primaries.get(index)).flatten();
+            (index.as_slice(), points_at)
+        });
         let recorded = store.create_loaded(
             &image.id,
             &image.config,
             image.manifest.as_deref(),
             chain,
             size,
+            group,
         )?;
+        match &image.group {
+            Some((index, true)) => {
+                primaries.insert(index.clone(), recorded.id.clone());
+            }
+            Some((_, false)) => continue,
+            None => {}
+        }
         out.push(Loaded {
             image: recorded,
             names: image.names,

@@ -449,6 +449,9 @@ pub struct InspectArgs {
     /// Format the output using the given Go template.
     #[arg(short, long)]
     format: Option<String>,
+    /// Inspect a specific platform of a multi-platform image.
+    #[arg(long)]
+    platform: Option<String>,
 }
 
 pub async fn inspect(client: &Client, a: InspectArgs) -> Result<u8> {
@@ -469,10 +472,14 @@ pub async fn inspect(client: &Client, a: InspectArgs) -> Result<u8> {
         };
         let found = match container {
             Some(v) => Some(v),
-            None if a.kind.as_deref() != Some("container") => client
-                .get::<serde_json::Value>(&format!("/images/{n}/json"))
-                .await
-                .ok(),
+            None if a.kind.as_deref() != Some("container") => {
+                let platform = a.platform.as_ref().filter(|p| !p.is_empty());
+                let q = platform.map_or(String::new(), |p| format!("?platform={}", enc(p)));
+                client
+                    .get::<serde_json::Value>(&format!("/images/{n}/json{q}"))
+                    .await
+                    .ok()
+            }
             None => None,
         };
         match found {

@@ -20,7 +20,7 @@ pub struct SaveArgs {
     /// Write to a file, instead of STDOUT.
     #[arg(short, long)]
     output: Option<String>,
-    /// Save only the given platform (berth keeps one platform per image).
+    /// Save only the given platform (berth saves the host's platform of an image).
     #[arg(long)]
     platform: Option<String>,
 }
@@ -33,7 +33,7 @@ pub struct LoadArgs {
     /// Suppress the load output.
     #[arg(short, long)]
     quiet: bool,
-    /// Load only the given platform (berth keeps one platform per image).
+    /// Load only the given platform (berth loads every platform an archive has).
     #[arg(long)]
     platform: Option<String>,
 }
@@ -73,7 +73,8 @@ pub async fn save(client: &Client, a: SaveArgs) -> Result<u8> {
     done
 }
 
-/// berth keeps one platform per image, the host's: `--platform` may only name it.
+/// `save` and `load` move every platform they have (`load`) or the host's (`save`):
+/// `--platform` may only name the host's.
 fn check_platform(p: Option<&str>) -> Result<()> {
     let arch = match std::env::consts::ARCH {
         "x86_64" => "amd64",
@@ -82,7 +83,9 @@ fn check_platform(p: Option<&str>) -> Result<()> {
     };
     match p {
         Some(p) if p != format!("linux/{arch}") && p != arch => {
-            bail!("--platform {p}: berth keeps one platform per image (linux/{arch})")
+            bail!(
+                "--platform {p}: berth saves the host's platform (linux/{arch}) and loads every platform of an archive; pick one with run, create or build --platform"
+            )
         }
         _ => Ok(()),
     }

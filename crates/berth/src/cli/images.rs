@@ -26,10 +26,11 @@ pub struct ImportArgs {
 }
 
 pub async fn import(client: &Client, a: ImportArgs) -> Result<u8> {
-    if let Some(p) = a.platform {
-        anyhow::bail!("--platform {p}: berth imports for the host platform only");
-    }
-    let data = if a.file == "-" {
+    // A URL is for the daemon to download, as in Docker; a path or `-` is sent.
+    let url = a.file.starts_with("http://") || a.file.starts_with("https://");
+    let data = if url {
+        Vec::new()
+    } else if a.file == "-" {
         let mut v = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut v)
             .context("reading standard input")?;
@@ -37,7 +38,11 @@ pub async fn import(client: &Client, a: ImportArgs) -> Result<u8> {
     } else {
         std::fs::read(&a.file).with_context(|| format!("reading {}", a.file))?
     };
-    let mut path = "/images/create?fromSrc=-".to_string();
+    let src = if url { enc(&a.file) } else { "-".to_string() };
+    let mut path = format!("/images/create?fromSrc={src}");
+    if let Some(p) = a.platform.as_ref().filter(|p| !p.is_empty()) {
+        path.push_str(&format!("&platform={}", enc(p)));
+    }
     if let Some(r) = &a.reference {
         path.push_str(&format!("&repo={}", enc(r)));
     }

@@ -20,6 +20,9 @@ pub struct ContainerOpts {
     /// Assign a name to the container.
     #[arg(long)]
     name: Option<String>,
+    /// Set platform if server is multi-platform capable.
+    #[arg(long)]
+    platform: Option<String>,
     /// Logging driver for the container.
     #[arg(long)]
     log_driver: Option<String>,
@@ -265,9 +268,16 @@ fn request(o: &ContainerOpts, attach: bool) -> Result<(CreateRequest, Option<Str
 
 async fn create_container(client: &Client, o: &ContainerOpts, attach: bool) -> Result<String> {
     let (req, warning) = request(o, attach)?;
-    let path = match &o.name {
-        Some(n) => format!("/containers/create?name={}", enc(n)),
-        None => "/containers/create".into(),
+    let mut q = Vec::new();
+    if let Some(n) = &o.name {
+        q.push(format!("name={}", enc(n)));
+    }
+    if let Some(p) = o.platform.as_ref().filter(|p| !p.is_empty()) {
+        q.push(format!("platform={}", enc(p)));
+    }
+    let path = match q.is_empty() {
+        true => "/containers/create".to_string(),
+        false => format!("/containers/create?{}", q.join("&")),
     };
     let resp: CreateResponse = client.post_json(&path, &req).await?;
     for w in resp.warnings.iter().chain(&warning) {
