@@ -187,3 +187,28 @@ fn exec_with_a_terminal() {
         assert_eq!(out.code, 4, "{cli}: exit code passes through");
     }
 }
+
+#[test]
+fn exec_output_after_its_stdin_ended_reaches_the_client() {
+    let d = TestDaemon::with_busybox(&[]);
+    d.docker(&["run", "-d", "--name", "c1", "busybox", "sleep", "100"])
+        .ok();
+    // Stdin ends at once; the output comes afterwards, in several writes.
+    let out = d.docker_stdin(
+        &[
+            "exec",
+            "-i",
+            "c1",
+            "sh",
+            "-c",
+            "sleep 0.3; for i in 1 2 3; do echo $i; sleep 0.05; done",
+        ],
+        b"",
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "1\n2\n3\n"),
+        "{}",
+        out.stderr
+    );
+}
