@@ -280,6 +280,13 @@ fn an_index_with_several_platforms_is_stored_whole() {
         }
     }
     assert!(kept.contains(&sha(&index)), "the index is kept as it came");
+    // `system df` counts the layers of every platform (the arm64 busybox is larger than the
+    // two small ones together).
+    let (_, _, df) = d.http("GET", "/system/df", b"");
+    let df: serde_json::Value = serde_json::from_str(&df).unwrap();
+    let layers = df["LayersSize"].as_u64().unwrap();
+    let host_only = df["Images"][0]["Size"].as_u64().unwrap();
+    assert!(layers > host_only, "{layers} > {host_only}: {df}");
     // A platform whose blobs did not come is not there to pick.
     let (code, _, body) = d.http("GET", "/images/multi/json?platform=linux/ppc64le", b"");
     assert_eq!(code, 404, "{body}");

@@ -400,7 +400,14 @@ fn df_blocking(d: Arc<Daemon>) -> Result<Json<serde_json::Value>, Error> {
         })
         .collect();
     Ok(Json(serde_json::json!({
-        "LayersSize": layers.values().sum::<u64>(),
+        // Every layer on disk, those of an image's other platforms too.
+        "LayersSize": d
+            .snapshots
+            .walk()
+            .map_err(|e| Error::internal("listing layers", e))?
+            .iter()
+            .map(|l| l.size)
+            .sum::<u64>(),
         "Images": image_rows,
         "Containers": container_rows,
         "Volumes": volume_usage(&d, &containers)?,
