@@ -477,6 +477,18 @@ impl Drop for TestDaemon {
     }
 }
 
+/// A tar header of `kind`, owned by root, dated 0.
+pub fn tar_header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(mode);
+    h.set_size(size);
+    h.set_mtime(0);
+    h.set_uid(0);
+    h.set_gid(0);
+    h
+}
+
 /// A tarball of a minimal busybox rootfs, built once per test binary, in memory (nothing is
 /// left on disk).
 pub fn busybox_tar() -> &'static [u8] {
@@ -488,16 +500,7 @@ pub fn busybox_tar() -> &'static [u8] {
             .find(|p| p.exists())
             .expect("busybox-static installed");
         let mut t = tar::Builder::new(Vec::new());
-        let header = |kind: tar::EntryType, mode: u32, size: u64| {
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(kind);
-            h.set_mode(mode);
-            h.set_size(size);
-            h.set_mtime(0);
-            h.set_uid(0);
-            h.set_gid(0);
-            h
-        };
+        let header = tar_header;
         for d in ["bin", "etc", "tmp", "root"] {
             let mut h = header(tar::EntryType::Directory, 0o755, 0);
             t.append_data(&mut h, d, std::io::empty()).unwrap();

@@ -49,16 +49,7 @@ fn arm64_busybox() -> Vec<u8> {
 /// A rootfs layer tar: `busybox` and the applets the tests call.
 fn rootfs(busybox: &[u8]) -> Vec<u8> {
     let mut t = tar::Builder::new(Vec::new());
-    let header = |kind: tar::EntryType, mode: u32, size: u64| {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(kind);
-        h.set_mode(mode);
-        h.set_size(size);
-        h.set_mtime(0);
-        h.set_uid(0);
-        h.set_gid(0);
-        h
-    };
+    let header = common::tar_header;
     for d in ["bin", "etc", "tmp"] {
         let mut h = header(tar::EntryType::Directory, 0o755, 0);
         t.append_data(&mut h, d, std::io::empty()).unwrap();

@@ -69,17 +69,30 @@ pub async fn export(client: &Client, a: ExportArgs) -> Result<u8> {
             None,
         )
         .await?;
-    let Some(path) = &a.output else {
-        return copy_body(resp.into_body(), &mut std::io::stdout().lock()).await;
+    write_out(
+        resp.into_body(),
+        a.output.as_deref(),
+        "failed to export container",
+    )
+    .await
+}
+
+/// A body to standard output, or to `path`: written aside and renamed into place once the
+/// whole of it arrived; `failed` starts the messages of what went wrong.
+pub(super) async fn write_out(
+    body: hyper::body::Incoming,
+    path: Option<&str>,
+    failed: &str,
+) -> Result<u8> {
+    let Some(path) = path else {
+        return copy_body(body, &mut std::io::stdout().lock()).await;
     };
-    // Written aside and renamed into place once the whole tar arrived.
     let tmp = format!("{path}.berth-{}", std::process::id());
-    let mut f = std::fs::File::create(&tmp)
-        .with_context(|| format!("failed to export container: creating {path}"))?;
-    let copied = copy_body(resp.into_body(), &mut f).await;
-    let done = copied.and_then(|code| {
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("{failed}: creating {path}"))?;
+    let done = copy_body(body, &mut f).await.and_then(|code| {
         std::fs::rename(&tmp, path)
-            .with_context(|| format!("failed to export container: writing {path}"))
+            .with_context(|| format!("{failed}: writing {path}"))
             .map(|()| code)
     });
     if done.is_err() {

@@ -10,7 +10,6 @@ use http_body_util::BodyExt;
 use hyper::Method;
 use tokio::sync::mpsc;
 
-use super::container_files::copy_body;
 use super::{enc, human_size};
 
 #[derive(Debug, clap::Args)]
@@ -55,22 +54,12 @@ pub async fn save(client: &Client, a: SaveArgs) -> Result<u8> {
             None,
         )
         .await?;
-    let Some(path) = &a.output else {
-        return copy_body(resp.into_body(), &mut std::io::stdout().lock()).await;
-    };
-    // Written aside and renamed into place once the whole archive arrived.
-    let tmp = format!("{path}.berth-{}", std::process::id());
-    let mut f = std::fs::File::create(&tmp)
-        .with_context(|| format!("failed to save image: creating {path}"))?;
-    let done = copy_body(resp.into_body(), &mut f).await.and_then(|code| {
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("failed to save image: writing {path}"))
-            .map(|()| code)
-    });
-    if done.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    done
+    super::container_files::write_out(
+        resp.into_body(),
+        a.output.as_deref(),
+        "failed to save image",
+    )
+    .await
 }
 
 /// `save` and `load` move every platform they have (`load`) or the host's (`save`):
