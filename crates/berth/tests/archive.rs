@@ -41,19 +41,6 @@ fn symlink(t: &mut tar::Builder<Vec<u8>>, name: &str, target: &str) {
     t.append_link(&mut h, name, target).unwrap();
 }
 
-/// A one-file layer tar.
-fn layer_with(name: &str, content: &[u8]) -> Vec<u8> {
-    let mut t = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_size(content.len() as u64);
-    h.set_mode(0o644);
-    h.set_mtime(0);
-    h.set_uid(0);
-    h.set_gid(0);
-    t.append_data(&mut h, name, content).unwrap();
-    t.into_inner().unwrap()
-}
-
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(data).unwrap();
@@ -281,7 +268,7 @@ fn save_and_load_keep_ids_tags_and_shared_layers_once() {
 fn docker_20_10_archives_with_gzip_and_zstd_layers_load_and_run() {
     let d = TestDaemon::start();
     let base = busybox_tar();
-    let top = layer_with("hello.txt", b"hello from zstd\n");
+    let top = common::tar_of("hello.txt", b"hello from zstd\n");
     let cfg = config(&[base, &top], "cat /hello.txt");
     let cfg_hex = sha(&cfg);
     let only_base = config(&[base], "echo base");
@@ -422,7 +409,7 @@ fn one_image(layer: &[u8], tar: &[u8]) -> tar::Builder<Vec<u8>> {
 fn hostile_archives_are_refused_and_leave_the_store_as_it_was() {
     let d = TestDaemon::start();
     d.import_busybox("busybox");
-    let layer = layer_with("f", b"data");
+    let layer = common::tar_of("f", b"data");
 
     // Entry names outside the archive.
     for name in ["../x", "/etc/x", "a/../../x"] {
@@ -468,7 +455,7 @@ fn hostile_archives_are_refused_and_leave_the_store_as_it_was() {
     );
 
     // A layer whose diff ID is not the config's.
-    let other = layer_with("g", b"other");
+    let other = common::tar_of("g", b"other");
     refused(
         &d,
         &one_image(&layer, &other).into_inner().unwrap(),

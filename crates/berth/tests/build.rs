@@ -2,27 +2,13 @@
 
 mod common;
 
-use common::{TestDaemon, context};
+use common::{TestDaemon, context, tar_of};
 
 fn inspect(d: &TestDaemon, image: &str, format: &str) -> String {
     d.docker(&["image", "inspect", "-f", format, image])
         .ok()
         .trim()
         .to_string()
-}
-
-/// A tar holding one file, `name`, with `content` (mode 0644, owned by root).
-fn tar_of(name: &str, content: &[u8]) -> Vec<u8> {
-    let mut t = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_size(content.len() as u64);
-    h.set_mode(0o644);
-    h.set_mtime(0);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_cksum();
-    t.append_data(&mut h, name, content).unwrap();
-    t.into_inner().unwrap()
 }
 
 fn built(out: common::Out) -> String {

@@ -489,6 +489,14 @@ pub fn tar_header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
     h
 }
 
+/// A tar holding one file, `name`, with `content` (mode 0644, owned by root, dated 0).
+pub fn tar_of(name: &str, content: &[u8]) -> Vec<u8> {
+    let mut t = tar::Builder::new(Vec::new());
+    let mut h = tar_header(tar::EntryType::Regular, 0o644, content.len() as u64);
+    t.append_data(&mut h, name, content).unwrap();
+    t.into_inner().unwrap()
+}
+
 /// A tarball of a minimal busybox rootfs, built once per test binary, in memory (nothing is
 /// left on disk).
 pub fn busybox_tar() -> &'static [u8] {
