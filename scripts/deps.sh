@@ -5,10 +5,11 @@
 # makes the certificates of the TLS tests; systemd gives the service tests systemd-analyze and
 # systemd-socket-activate (systemd need not run); rsyslog is the syslog peer of the log-driver
 # tests; podman, skopeo and umoci are the image-archive peers; qemu-user-static runs foreign
-# architectures.
+# architectures; docker-registry (CNCF distribution 2.8) is the registry peer of the pull and
+# push tests, apache2-utils gives them htpasswd.
 set -euo pipefail
 need=()
-for p in libseccomp-dev pkg-config gcc libc6-dev busybox-static procps runc nftables iptables iproute2 openssl systemd rsyslog rsyslog-gnutls podman skopeo umoci qemu-user-static; do
+for p in libseccomp-dev pkg-config gcc libc6-dev busybox-static procps runc nftables iptables iproute2 openssl systemd rsyslog rsyslog-gnutls podman skopeo umoci qemu-user-static docker-registry apache2-utils; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -19,6 +20,8 @@ fi
 python3 -c 'import docker' 2>/dev/null || pip install -q docker
 # msgpack: the fluentd receiver of the log-driver tests decodes with a real msgpack library.
 python3 -c 'import msgpack' 2>/dev/null || pip install -q msgpack
+# oras: a real OCI artifact client (artifacts with a subject) for the registry server's tests.
+python3 -c 'import oras' 2>/dev/null || pip install -q oras
 command -v docker >/dev/null || echo "note: the stock docker CLI is not installed; the docker-CLI tests need it" >&2
 # The arm64 fixture of the multi-platform tests (crates/berth/tests/platform.rs): Debian's
 # busybox-static for arm64, downloaded (not installed) into /var/cache/berth-fixtures; the

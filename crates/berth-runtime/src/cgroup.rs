@@ -74,7 +74,7 @@ pub fn controllers() -> Controllers {
     }
 }
 
-/// Removes cgroup `name` (the parent `/berth`, or a container's left by a killed monitor)
+/// Removes cgroup `name` (a container's, also one left by a killed monitor)
 /// from every hierarchy where it is empty; one that still holds processes or children stays.
 pub fn remove_empty(name: &str) {
     let rel = name.trim_start_matches('/');

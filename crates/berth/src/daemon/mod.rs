@@ -299,8 +299,8 @@ pub fn run(flags: DaemonArgs) -> Result<()> {
         notify::ready();
         berth_daemon::http::serve(listeners, daemon.clone(), read_timeout, shutdown).await;
         daemon.shutdown().await;
-        // Like its other state, the daemon's parent cgroup goes once no container uses it.
-        berth_runtime::cgroup::remove_empty("/berth");
+        // The parent cgroup `/berth` stays, as dockerd's `/docker` does: every daemon on the host
+        // shares it, and removing it raced another daemon creating a container beneath it.
         drop(sealed);
         for socket in plan.sockets() {
             let _ = std::fs::remove_file(socket);
