@@ -225,10 +225,13 @@ pub async fn fetch_token(
         reply.token
     };
     if token.is_empty() {
-        return Err(ClientError::Auth(format!("no token in the reply of {realm}")));
+        return Err(ClientError::Auth(format!(
+            "no token in the reply of {realm}"
+        )));
     }
     // 60 s is the spec's default lifetime; keep a margin.
-    let life = Duration::from_secs(reply.expires_in.max(60)).saturating_sub(Duration::from_secs(10));
+    let life =
+        Duration::from_secs(reply.expires_in.max(60)).saturating_sub(Duration::from_secs(10));
     Ok(Token {
         token,
         expires: Instant::now() + life,
@@ -277,7 +280,10 @@ mod tests {
         let c = Credentials::from_header(
             &base64::engine::general_purpose::URL_SAFE.encode(format!(r#"{{"auth":"{auth}"}}"#)),
         );
-        assert_eq!((c.username.as_str(), c.password.as_str()), ("me", "se:cret"));
+        assert_eq!(
+            (c.username.as_str(), c.password.as_str()),
+            ("me", "se:cret")
+        );
         assert!(Credentials::from_header("not base64 !").is_anonymous());
         assert!(Credentials::from_header("").is_anonymous());
     }

@@ -62,7 +62,11 @@ impl Settings {
         if self.insecure.iter().any(|i| i == host) {
             return true;
         }
-        let nets: Vec<IpNet> = self.insecure.iter().filter_map(|i| i.parse().ok()).collect();
+        let nets: Vec<IpNet> = self
+            .insecure
+            .iter()
+            .filter_map(|i| i.parse().ok())
+            .collect();
         let insecure = |ip: IpAddr| ip.is_loopback() || nets.iter().any(|n| n.contains(&ip));
         let name = strip_port(host);
         if let Ok(ip) = name.trim_matches(['[', ']']).parse::<IpAddr>() {
@@ -130,7 +134,8 @@ impl Settings {
                 let certs = CertificateDer::pem_slice_iter(&read(&cert)?)
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| bad_file(&cert, e))?;
-                let key = PrivateKeyDer::from_pem_slice(&read(&key)?).map_err(|e| bad_file(&key, e))?;
+                let key =
+                    PrivateKeyDer::from_pem_slice(&read(&key)?).map_err(|e| bad_file(&key, e))?;
                 builder
                     .with_client_auth_cert(certs, key)
                     .map_err(|e| ClientError::Config(e.to_string()))?
@@ -239,7 +244,10 @@ mod tests {
         };
         let pull = s.endpoints(DOCKER_HUB, false).await.unwrap();
         let urls: Vec<_> = pull.iter().map(|e| e.base.as_str()).collect();
-        assert_eq!(urls, ["https://mirror.example/", "https://registry-1.docker.io/"]);
+        assert_eq!(
+            urls,
+            ["https://mirror.example/", "https://registry-1.docker.io/"]
+        );
         assert_eq!(s.endpoints(DOCKER_HUB, true).await.unwrap().len(), 1);
     }
 
@@ -266,7 +274,10 @@ mod tests {
         };
         let files = s.cert_files("reg.example:5000");
         assert_eq!(files.cas, [host.join("ca.crt")]);
-        assert_eq!(files.client, Some((host.join("client.cert"), host.join("client.key"))));
+        assert_eq!(
+            files.client,
+            Some((host.join("client.cert"), host.join("client.key")))
+        );
         assert!(s.cert_files("reg.example").cas.is_empty());
     }
 }

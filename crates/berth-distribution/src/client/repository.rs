@@ -101,7 +101,13 @@ impl Repository {
         if !self.name.is_empty() && !self.actions.is_empty() {
             scopes.push(format!("repository:{}:{}", self.name, self.actions));
         }
-        scopes.extend(self.extra_scopes.lock().expect("scopes lock").iter().cloned());
+        scopes.extend(
+            self.extra_scopes
+                .lock()
+                .expect("scopes lock")
+                .iter()
+                .cloned(),
+        );
         scopes
     }
 
@@ -170,7 +176,11 @@ impl Repository {
     }
 
     /// Sends a request that cannot be rebuilt (a streamed body), with the auth known so far.
-    pub(super) async fn send_once(&self, what: &str, req: RequestBuilder) -> Result<Response, ClientError> {
+    pub(super) async fn send_once(
+        &self,
+        what: &str,
+        req: RequestBuilder,
+    ) -> Result<Response, ClientError> {
         let req = match self.authorization(false).await? {
             Some(h) => req.header(AUTHORIZATION, h),
             None => req,
@@ -188,9 +198,9 @@ impl Repository {
             .collect::<Vec<_>>()
             .join(", ");
         let challenges = auth::parse_challenges(&header);
-        let usable = challenges
-            .into_iter()
-            .find(|c| c.scheme == "bearer" || (c.scheme == "basic" && !self.creds.username.is_empty()));
+        let usable = challenges.into_iter().find(|c| {
+            c.scheme == "bearer" || (c.scheme == "basic" && !self.creds.username.is_empty())
+        });
         let Some(c) = usable else {
             return false;
         };
@@ -204,7 +214,12 @@ impl Repository {
     /// Checks the credentials as `/v2/` asks; the identity token the token server gave.
     pub(super) async fn login(&self) -> Result<String, ClientError> {
         let url = self.url("")?;
-        let response = self.http.get(url.clone()).send().await.map_err(ClientError::http(format!("Get {url:?}")))?;
+        let response = self
+            .http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(ClientError::http(format!("Get {url:?}")))?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(String::new());
         }
@@ -216,7 +231,9 @@ impl Repository {
             let token = auth::fetch_token(&self.http, &challenge, &[], &self.creds, true).await?;
             return Ok(token.refresh_token.unwrap_or_default());
         }
-        let response = self.send(&format!("Get {url:?}"), |h| h.get(url.clone())).await?;
+        let response = self
+            .send(&format!("Get {url:?}"), |h| h.get(url.clone()))
+            .await?;
         match response.status() {
             s if s.is_success() => Ok(String::new()),
             s => Err(login_failed(&url, s)),
@@ -424,7 +441,9 @@ impl Hasher {
         match digest.split_once(':') {
             Some(("sha256", _)) => Ok(Hasher::Sha256(Sha256::new())),
             Some(("sha512", _)) => Ok(Hasher::Sha512(Sha512::new())),
-            _ => Err(ClientError::Protocol(format!("unsupported digest {digest:?}"))),
+            _ => Err(ClientError::Protocol(format!(
+                "unsupported digest {digest:?}"
+            ))),
         }
     }
 

@@ -20,7 +20,9 @@ impl Repository {
     /// The size of blob `digest` if the repository has it.
     pub async fn blob_size(&self, digest: &str) -> Result<Option<u64>, ClientError> {
         let url = self.url(&format!("blobs/{digest}"))?;
-        let response = self.send("checking a blob", |h| h.head(url.clone())).await?;
+        let response = self
+            .send("checking a blob", |h| h.head(url.clone()))
+            .await?;
         match response.status() {
             StatusCode::NOT_FOUND => Ok(None),
             s if s.is_success() => Ok(Some(
@@ -68,7 +70,12 @@ impl Repository {
     }
 
     /// Closes the upload at `at` as blob `digest`, with `body` as its last bytes (or none).
-    pub async fn finish_upload(&self, at: Url, digest: &str, body: Vec<u8>) -> Result<(), ClientError> {
+    pub async fn finish_upload(
+        &self,
+        at: Url,
+        digest: &str,
+        body: Vec<u8>,
+    ) -> Result<(), ClientError> {
         let mut url = at;
         url.query_pairs_mut().append_pair("digest", digest);
         let response = self
@@ -117,7 +124,9 @@ fn location(response: &Response) -> Result<Url, ClientError> {
         .headers()
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ClientError::Protocol("the registry's upload reply has no Location".into()))?;
+        .ok_or_else(|| {
+            ClientError::Protocol("the registry's upload reply has no Location".into())
+        })?;
     response
         .url()
         .join(value)
