@@ -238,7 +238,7 @@ impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.done += n as u64;
-        if !self.last.is_some_and(|t| t.elapsed() < PROGRESS_EVERY) {
+        if self.last.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) {
             self.last = Some(Instant::now());
             let _ = self.say.send(Progress {
                 detail: Some((self.done, self.total, self.started)),
