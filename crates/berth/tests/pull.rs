@@ -152,3 +152,42 @@ fn sha256_hex(b: &[u8]) -> String {
     use sha2::Digest;
     format!("{:x}", sha2::Sha256::digest(b))
 }
+
+/// Files under the daemon's content store and snapshot store.
+fn stored(d: &TestDaemon) -> usize {
+    let count = |p: std::path::PathBuf| std::fs::read_dir(p).map_or(0, |r| r.count());
+    count(d.root.join("content/blobs/sha256")) + count(d.root.join("snapshots/layers"))
+}
+
+#[test]
+fn a_dropped_blob_download_resumes_with_a_range_request() {
+    let (d, r) = setup(5004, &[]);
+    d.docker(&["rmi", "busybox"]).ok();
+    let proxy = distribution::FaultyProxy::start(&d, 5104, &r, "drop-once");
+    let name = format!("{}/lib/busybox:1", proxy.addr);
+    d.docker(&["pull", &name]).ok();
+    assert_eq!(
+        d.docker(&["run", "--rm", &name, "echo", "whole"]).ok(),
+        "whole\n"
+    );
+    let seen = proxy.requests();
+    assert!(
+        seen.lines()
+            .any(|l| l.contains("/blobs/sha256:") && l.contains("range=bytes=")),
+        "{seen}"
+    );
+}
+
+#[test]
+fn a_blob_with_the_wrong_digest_fails_the_pull_and_leaves_nothing_behind() {
+    let (d, r) = setup(5005, &[]);
+    d.docker(&["rmi", "busybox"]).ok();
+    let before = stored(&d);
+    let proxy = distribution::FaultyProxy::start(&d, 5105, &r, "corrupt");
+    let name = format!("{}/lib/busybox:1", proxy.addr);
+    let out = d.docker(&["pull", &name]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("verification failed"), "{out:?}");
+    assert_eq!(d.docker(&["images", "-aq"]).ok(), "");
+    assert_eq!(stored(&d), before);
+}

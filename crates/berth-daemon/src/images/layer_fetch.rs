@@ -210,10 +210,14 @@ async fn fetch_layer(
         .await
         .map_err(|e| Error::internal("extracting a layer", e))?;
     if let Err(e) = downloaded {
-        // A layer the extractor refused stops the download: its error says why.
-        return match staged {
-            Err(extract) => Err(extract),
-            Ok(_) => Err(transfer_error(e)),
+        // A wrong digest says more than what the extractor made of the bytes.
+        return match (staged, e) {
+            (_, ClientError::DigestMismatch { expected, .. }) => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("filesystem layer verification failed for digest {expected}"),
+            )),
+            (Err(extract), _) => Err(extract),
+            (Ok(_), e) => Err(transfer_error(e)),
         };
     }
     let staged = staged?;

@@ -118,3 +118,52 @@ pub fn docker_with(d: &TestDaemon, config: &Path, args: &[&str]) -> crate::commo
     all.extend_from_slice(args);
     d.docker(&all)
 }
+
+/// A proxy in front of `upstream` that breaks blob downloads (`drop-once` or `corrupt`), in
+/// `d`'s network namespace; it logs every request line.
+pub struct FaultyProxy {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    log: PathBuf,
+}
+
+impl FaultyProxy {
+    pub fn start(d: &TestDaemon, port: u16, upstream: &Registry, mode: &str) -> FaultyProxy {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/distribution/faulty_proxy.py");
+        let log = d.dir().join(format!("proxy-{port}.log"));
+        let up_port = upstream.addr.rsplit(':').next().unwrap();
+        let ns = d.netns.as_ref().expect("a daemon in a network namespace");
+        let child = Command::new("nsenter")
+            .arg(format!("--net={}", ns.display()))
+            .arg("python3")
+            .arg(&script)
+            .args([&port.to_string(), up_port, mode])
+            .arg(&log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("python3");
+        let probe = format!("exec 3<>/dev/tcp/127.0.0.1/{port}");
+        wait_for("the proxy to listen", || {
+            d.in_netns(&["bash", "-c", &probe]).code == 0
+        });
+        FaultyProxy {
+            child,
+            addr: format!("127.0.0.1:{port}"),
+            log,
+        }
+    }
+
+    /// The requests it saw.
+    pub fn requests(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for FaultyProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
