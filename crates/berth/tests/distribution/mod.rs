@@ -2,6 +2,9 @@
 //! distribution 2.8) on loopback inside the test daemon's network namespace, its storage in a
 //! directory of its own; with htpasswd auth when asked. It goes when the value drops.
 
+// Each test binary uses a part of it.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
