@@ -31,7 +31,7 @@ async fn auth(
     let creds: Credentials = serde_json::from_slice(&body)
         .map_err(|e| Error::invalid(format!("invalid login request: {e}")))?;
     let creds = creds.normalized();
-    let host = registry_host(&creds.server_address);
+    let host = berth_distribution::client::endpoint::registry_host(&creds.server_address);
     let token = d
         .images
         .registry
@@ -42,17 +42,6 @@ async fn auth(
         "Status": "Login Succeeded",
         "IdentityToken": token,
     })))
-}
-
-/// The registry a login's server address names: `https://index.docker.io/v1/` and other
-/// spellings of Docker Hub are `docker.io`; others are their `host[:port]`.
-fn registry_host(address: &str) -> String {
-    let rest = address.split_once("://").map_or(address, |(_, r)| r);
-    let host = rest.split('/').next().unwrap_or(rest);
-    match host {
-        "" | "index.docker.io" | "registry-1.docker.io" | "docker.io" => "docker.io".into(),
-        h => h.to_string(),
-    }
 }
 
 /// The credentials of `X-Registry-Auth` (anonymous without one).

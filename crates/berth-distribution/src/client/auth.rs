@@ -38,16 +38,7 @@ impl Credentials {
     /// standard base64) of the JSON. An empty or undecodable header is anonymous, as dockerd
     /// takes it.
     pub fn from_header(value: &str) -> Credentials {
-        let value = value.trim();
-        let engines = [
-            base64::engine::general_purpose::URL_SAFE,
-            base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            base64::engine::general_purpose::STANDARD,
-        ];
-        engines
-            .iter()
-            .filter_map(|e| e.decode(value).ok())
-            .find_map(|json| serde_json::from_slice::<Credentials>(&json).ok())
+        decode_header::<Credentials>(value)
             .unwrap_or_default()
             .normalized()
     }
@@ -71,6 +62,20 @@ impl Credentials {
     pub fn is_anonymous(&self) -> bool {
         self.username.is_empty() && self.identity_token.is_empty() && self.registry_token.is_empty()
     }
+}
+
+/// The JSON of a base64 header (`X-Registry-Auth`, `X-Registry-Config`): base64url, padded or
+/// not, or the standard alphabet some clients send.
+pub fn decode_header<T: serde::de::DeserializeOwned>(value: &str) -> Option<T> {
+    let engines = [
+        base64::engine::general_purpose::URL_SAFE,
+        base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        base64::engine::general_purpose::STANDARD,
+    ];
+    engines
+        .iter()
+        .filter_map(|e| e.decode(value.trim()).ok())
+        .find_map(|json| serde_json::from_slice(&json).ok())
 }
 
 /// One challenge of a `WWW-Authenticate` header.

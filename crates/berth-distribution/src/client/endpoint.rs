@@ -24,6 +24,17 @@ use super::ClientError;
 pub const DOCKER_HUB: &str = "docker.io";
 const DOCKER_HUB_API: &str = "registry-1.docker.io";
 
+/// The registry a login's server address or a config's key names: `https://index.docker.io/v1/`
+/// and the other spellings of Docker Hub are `docker.io`; others are their `host[:port]`.
+pub fn registry_host(address: &str) -> String {
+    let rest = address.split_once("://").map_or(address, |(_, r)| r);
+    let host = rest.split('/').next().unwrap_or(rest);
+    match host {
+        "" | "index.docker.io" | "registry-1.docker.io" | DOCKER_HUB => DOCKER_HUB.into(),
+        h => h.to_string(),
+    }
+}
+
 /// The daemon's registry settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -222,6 +233,14 @@ mod tests {
             insecure: insecure.iter().map(|s| s.to_string()).collect(),
             ..Settings::default()
         }
+    }
+
+    #[test]
+    fn server_addresses_name_their_registry() {
+        assert_eq!(registry_host("https://index.docker.io/v1/"), "docker.io");
+        assert_eq!(registry_host(""), "docker.io");
+        assert_eq!(registry_host("http://127.0.0.1:5000/v2/"), "127.0.0.1:5000");
+        assert_eq!(registry_host("reg.example:5000"), "reg.example:5000");
     }
 
     #[tokio::test]
