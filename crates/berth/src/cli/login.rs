@@ -2,6 +2,7 @@
 //! (`POST /auth`) and the client keeps them (a credential helper or `config.json`), with
 //! docker's prompts, warnings and messages.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::os::fd::AsFd;
 
@@ -333,9 +334,11 @@ pub async fn logout(a: LogoutArgs) -> Result<u8> {
     }
     let mut cfg = ConfigFile::load_default();
     println!("Removing login credentials for {host}");
-    let errs: Vec<(String, anyhow::Error)> = regs
+    // Keyed by registry as docker's map: a name given twice (`host` is its own hostname)
+    // counts once, so docker warns only when four different names all failed.
+    let errs: BTreeMap<&String, anyhow::Error> = regs
         .iter()
-        .filter_map(|r| cfg.erase(r).err().map(|e| (r.clone(), e)))
+        .filter_map(|r| cfg.erase(r).err().map(|e| (r, e)))
         .collect();
     if errs.len() == regs.len() {
         eprintln!("WARNING: could not erase credentials:");

@@ -68,6 +68,27 @@ impl ContentTrust {
     }
 }
 
+/// Parses and normalizes `s` as docker does, with docker's words for an upper-case name (the
+/// repository as docker completes it: `library/UPPER`).
+pub(super) fn parse_reference(s: &str) -> Result<Reference> {
+    match Reference::parse(s) {
+        Err(berth_image::ReferenceError::Uppercase(_)) => {
+            let (first, rest) = s.split_once('/').unwrap_or(("", s));
+            let docker_io = first.is_empty()
+                || (!first.contains(['.', ':'])
+                    && first != "localhost"
+                    && first.to_lowercase() == first);
+            let mut remainder = if docker_io { s } else { rest }.to_string();
+            if docker_io && first.is_empty() {
+                remainder = format!("library/{remainder}");
+            }
+            let remote = remainder.split(':').next().unwrap_or("");
+            bail!("invalid reference format: repository name ({remote}) must be lowercase")
+        }
+        r => Ok(r?),
+    }
+}
+
 /// The registry of a normalized reference (`docker.io`, `localhost:5000`).
 pub(super) fn domain(r: &Reference) -> String {
     let repo = r.repository();
@@ -91,21 +112,22 @@ pub(super) fn with_default_tag(r: Reference, all: bool, quiet: bool) -> Result<R
 }
 
 pub async fn pull(client: &Client, a: PullArgs) -> Result<u8> {
-    let r = Reference::parse(&a.name)?;
+    let r = parse_reference(&a.name)?;
     if r.digest().is_none() {
         a.trust.check()?;
     }
     let r = with_default_tag(r, a.all_tags, a.quiet)?;
+    // In the order of Go's url.Values, sorted by key.
     let mut path = format!("/images/create?fromImage={}", enc(&r.repository()));
+    if let Some(p) = a.platform.as_deref().filter(|p| !p.is_empty()) {
+        path.push_str(&format!("&platform={}", enc(&p.to_lowercase())));
+    }
     if !a.all_tags {
         let tag = r.digest().map_or_else(
             || r.tag().unwrap_or("latest").to_string(),
             |d| d.to_string(),
         );
         path.push_str(&format!("&tag={}", enc(&tag)));
-    }
-    if let Some(p) = a.platform.as_deref().filter(|p| !p.is_empty()) {
-        path.push_str(&format!("&platform={}", enc(&p.to_lowercase())));
     }
     let cfg = ConfigFile::load_default();
     let body = post_with_auth(client, &path, &cfg, &domain(&r), "pull").await?;
@@ -176,6 +198,23 @@ mod tests {
         assert_eq!(t.to_string(), "docker.io/library/x:latest");
         let all = with_default_tag(r("x"), true, true).unwrap();
         assert_eq!(all.to_string(), "docker.io/library/x");
+    }
+
+    #[test]
+    fn upper_case_names_in_dockers_words() {
+        let e = |s| parse_reference(s).unwrap_err().to_string();
+        assert_eq!(
+            e("UPPER:v1"),
+            "invalid reference format: repository name (library/UPPER) must be lowercase"
+        );
+        assert_eq!(
+            e("user/Repo"),
+            "invalid reference format: repository name (user/Repo) must be lowercase"
+        );
+        assert_eq!(
+            e("localhost:5000/Repo:1"),
+            "invalid reference format: repository name (Repo) must be lowercase"
+        );
     }
 
     #[test]

@@ -3,11 +3,10 @@
 
 use anyhow::{Result, bail};
 use berth_client::Client;
-use berth_image::Reference;
 
 use super::enc;
 use super::jsonmessage::{self, Renderer};
-use super::pull::{ContentTrust, domain, post_with_auth, with_default_tag};
+use super::pull::{ContentTrust, domain, parse_reference, post_with_auth, with_default_tag};
 use super::registry_auth::ConfigFile;
 
 #[derive(Debug, clap::Args)]
@@ -36,7 +35,7 @@ pub async fn push(client: &Client, a: PushArgs) -> Result<u8> {
             berth_api::MAX_VERSION
         );
     }
-    let r = with_default_tag(Reference::parse(&a.name)?, a.all_tags, a.quiet)?;
+    let r = with_default_tag(parse_reference(&a.name)?, a.all_tags, a.quiet)?;
     if r.digest().is_some() {
         bail!("cannot push a digest reference");
     }
