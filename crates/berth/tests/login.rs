@@ -335,6 +335,12 @@ fn serve(
             .unwrap_or(0);
         let mut body = vec![0; len];
         reader.read_exact(&mut body).unwrap();
+        if headers
+            .get("transfer-encoding")
+            .is_some_and(|t| t == "chunked")
+        {
+            skip_chunks(&mut reader);
+        }
         log.lock().unwrap().push(Seen {
             method: method.clone(),
             path: path.clone(),
@@ -358,6 +364,20 @@ fn serve(
         if w.write_all(head.as_bytes()).is_err()
             || (method != "HEAD" && w.write_all(body.as_bytes()).is_err())
         {
+            return;
+        }
+    }
+}
+
+/// Reads a chunked body to its end.
+fn skip_chunks(reader: &mut impl BufRead) {
+    loop {
+        let mut size = String::new();
+        reader.read_line(&mut size).unwrap();
+        let n = usize::from_str_radix(size.trim(), 16).unwrap();
+        let mut chunk = vec![0; n + 2];
+        reader.read_exact(&mut chunk).unwrap();
+        if n == 0 {
             return;
         }
     }
@@ -609,4 +629,25 @@ fn login_stores_what_docker_reads() {
     let out = s.run("docker", &["logout", "localhost:5000"], b"");
     assert_eq!(out.code, 0);
     assert!(!s.config().contains("localhost:5000"));
+}
+
+/// `load` renders its stream with the same renderer: bars on a terminal, as docker.
+#[test]
+fn load_on_a_terminal_renders_as_docker() {
+    let stream = [
+        r#"{"status":"Loading layer","progressDetail":{"current":32768,"total":4403200},"progress":"[\u003e ]  32.77kB/4.403MB","id":"8e2ab394fabf"}"#,
+        r#"{"status":"Loading layer","progressDetail":{"current":4403200,"total":4403200},"progress":"[==\u003e]  4.403MB/4.403MB","id":"8e2ab394fabf"}"#,
+        r#"{"stream":"Loaded image: busybox:latest\n"}"#,
+    ]
+    .join("\r\n");
+    let replay = Replay::start(vec![("/images/load", 200, stream)]);
+    let s = Setup::new("");
+    let archive = s.dir.path().join("a.tar");
+    std::fs::write(&archive, b"not read by the replay server").unwrap();
+    let out = s.both_on_terminal(&replay, &format!("load -i {}", archive.display()), 120);
+    assert!(
+        out.contains("8e2ab394fabf: Loading layer [==================================================>]  4.403MB/4.403MB\r"),
+        "{out:?}"
+    );
+    assert!(out.ends_with("Loaded image: busybox:latest\r\n"), "{out:?}");
 }
