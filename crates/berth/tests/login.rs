@@ -818,3 +818,103 @@ fn push_and_pull_with_stored_credentials() {
         "{out}"
     );
 }
+
+impl Setup {
+    /// docker and berth on a terminal, typing `lines` one a second (so that the password
+    /// arrives after echo is off): the bytes each terminal showed.
+    fn typed_on_terminal(&self, replay: &Replay, args: &str, lines: &[&str]) -> (String, String) {
+        let run = |program: &str| {
+            let s = self.copy();
+            let line = format!(
+                "stty rows 40 cols 120; {program} -H {} {args}",
+                replay.host()
+            );
+            let mut typing = String::new();
+            for l in lines {
+                typing.push_str(&format!("sleep 1; printf '%s\\n' '{l}'; "));
+            }
+            typing.push_str("sleep 2");
+            let feed = Command::new("sh")
+                .args(["-c", &typing])
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let out: Out = s
+                .command("timeout")
+                .args(["30", "script", "-qec", &line, "/dev/null"])
+                .env("DOCKER_CLI_DISABLE_OAUTH_LOGIN", "1")
+                .stdin(feed.stdout.unwrap())
+                .output()
+                .unwrap()
+                .into();
+            out.stdout
+        };
+        (run("docker"), run(BERTH))
+    }
+}
+
+/// The prompts, on a terminal: the username echoed, the password not; Docker Hub's hints.
+/// The replay server refuses the login as dockerd refuses a wrong password.
+#[test]
+fn login_prompts_on_a_terminal_as_docker() {
+    let refused = r#"{"message":"login attempt to http://127.0.0.1:1/v2/ failed with status: 401 Unauthorized"}"#;
+    let replay = Replay::start(vec![("/auth", 401, refused.into())]);
+    let s = Setup::new("");
+    let (docker, berth) = s.typed_on_terminal(&replay, "login 127.0.0.1:1", &["user", "pass"]);
+    assert_eq!(docker, berth);
+    assert!(
+        berth.starts_with("Username: user\r\nPassword: \r\n"),
+        "{berth:?}"
+    );
+    assert!(
+        berth.contains("Error response from daemon: login attempt to"),
+        "{berth:?}"
+    );
+    assert!(
+        !berth.contains("pass\r"),
+        "the password is not echoed: {berth:?}"
+    );
+    // Docker Hub, with a username given: the PAT note before the password.
+    let (docker, berth) = s.typed_on_terminal(&replay, "login -u user", &["pass"]);
+    assert_eq!(docker, berth);
+    assert!(
+        berth.contains("A Personal Access Token (PAT) can be used instead."),
+        "{berth:?}"
+    );
+    // Stored credentials are offered as the default username.
+    let stored = Setup::new(r#"{"auths":{"127.0.0.1:1":{"identitytoken":"t","auth":"b2xkOg=="}}}"#);
+    let (docker, berth) = stored.typed_on_terminal(&replay, "login 127.0.0.1:1", &["", "pass"]);
+    assert_eq!(docker, berth);
+    assert!(berth.starts_with("Username (old): "), "{berth:?}");
+}
+
+/// A 401 before the stream: docker asks for credentials ("Login prior to pull:", in Docker
+/// Hub's words whatever the registry) and tries once more with what was typed.
+#[test]
+fn a_refused_pull_asks_for_credentials_and_tries_again_as_docker() {
+    let refused = r#"{"message":"unauthorized: authentication required"}"#;
+    let replay = Replay::start(vec![("/images/create", 401, refused.into())]);
+    let s = Setup::new(r#"{"auths":{"127.0.0.1:1":{"auth":"b2xkOnNlY3JldA=="}}}"#);
+    let (docker, berth) = s.typed_on_terminal(&replay, "pull 127.0.0.1:1/x:1", &["typed", "word"]);
+    assert_eq!(docker, berth);
+    assert!(
+        berth.starts_with("\r\nLogin prior to pull:\r\n"),
+        "{berth:?}"
+    );
+    assert!(berth.contains("Username (old): typed\r\n"), "{berth:?}");
+    assert!(
+        berth.ends_with("Error response from daemon: unauthorized: authentication required\r\n"),
+        "{berth:?}"
+    );
+    let seen = replay.take();
+    let auths: Vec<serde_json::Value> = seen
+        .iter()
+        .filter_map(|s| s.auth.as_deref().map(decode_auth))
+        .collect();
+    // Stored, then typed: twice for docker, twice for berth.
+    assert_eq!(auths.len(), 4, "{seen:?}");
+    assert_eq!(auths[0], auths[2]);
+    assert_eq!(auths[1], auths[3]);
+    assert_eq!(auths[1]["username"], "typed");
+    assert_eq!(auths[1]["serveraddress"], "https://index.docker.io/v1/");
+}

@@ -174,6 +174,10 @@ enum SystemCommand {
 enum ImageCommand {
     /// Remove unused images.
     Prune(prune::ImagePruneArgs),
+    /// Download an image from a registry.
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry.
+    Push(push::PushArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -305,6 +309,8 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::System(SystemCommand::Df(a)) => system::df(&client, a).await,
         Command::System(SystemCommand::Prune(a)) => prune::system(&client, a).await,
         Command::Image(ImageCommand::Prune(a)) => prune::image(&client, a).await,
+        Command::Image(ImageCommand::Pull(a)) => pull::pull(&client, a).await,
+        Command::Image(ImageCommand::Push(a)) => push::push(&client, a).await,
         Command::Container(ContainerCommand::Prune(a)) => prune::container(&client, a).await,
         Command::Builder(BuilderCommand::Prune(a)) => system::builder_prune(&client, a).await,
         Command::Version => version(&client).await,
