@@ -834,7 +834,7 @@ impl Setup {
                 typing.push_str(&format!("sleep 1; printf '%s\\n' '{l}'; "));
             }
             typing.push_str("sleep 2");
-            let feed = Command::new("sh")
+            let mut feed = Command::new("sh")
                 .args(["-c", &typing])
                 .stdout(Stdio::piped())
                 .spawn()
@@ -843,10 +843,11 @@ impl Setup {
                 .command("timeout")
                 .args(["30", "script", "-qec", &line, "/dev/null"])
                 .env("DOCKER_CLI_DISABLE_OAUTH_LOGIN", "1")
-                .stdin(feed.stdout.unwrap())
+                .stdin(feed.stdout.take().unwrap())
                 .output()
                 .unwrap()
                 .into();
+            feed.wait().unwrap();
             out.stdout
         };
         (run("docker"), run(BERTH))
