@@ -154,6 +154,8 @@ impl ImageStore {
         let tx = database.begin_write().map_err(db)?;
         tx.open_table(IMAGES).map_err(db)?;
         tx.open_table(REFS).map_err(db)?;
+        tx.open_table(distribution::BLOB_SOURCES).map_err(db)?;
+        tx.open_table(distribution::PULLED).map_err(db)?;
         tx.commit().map_err(db)?;
         let store = ImageStore {
             db: database,
@@ -695,6 +697,7 @@ impl ImageStore {
                 .map_err(db)?;
         }
         tx.commit().map_err(db)?;
+        self.forget_pulled(id)?;
         // Content goes after the record: a crash in between leaves garbage that the next
         // collection removes, never an image without its content.
         self.gc()?;
@@ -713,6 +716,9 @@ impl ImageStore {
     }
 }
 
+mod distribution;
 mod platforms;
+
+pub use distribution::{BlobSource, PulledManifest};
 #[cfg(test)]
 mod tests;

@@ -378,28 +378,7 @@ fn human_size(n: i64) -> String {
 
 /// Go's `units.HumanSizeWithPrecision`: `digits` significant digits (`%.*g`), decimal units.
 fn human_size_precision(n: i64, digits: usize) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i < units.len() - 1 {
-        v /= 1000.0;
-        i += 1;
-    }
-    let whole = if v >= 100.0 {
-        3
-    } else if v >= 10.0 {
-        2
-    } else {
-        1
-    };
-    let decimals = digits.saturating_sub(whole);
-    let s = format!("{v:.decimals$}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    format!("{s}{}", units[i])
+    berth_api::units::human_size(n as f64, digits)
 }
 
 /// Docker's confirmation prompt (`message [y/N] ` on stdout); only `y` or `Y` confirms.
