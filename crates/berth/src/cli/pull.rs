@@ -89,13 +89,6 @@ pub(super) fn parse_reference(s: &str) -> Result<Reference> {
     }
 }
 
-/// The registry of a normalized reference (`docker.io`, `localhost:5000`).
-pub(super) fn domain(r: &Reference) -> String {
-    let repo = r.repository();
-    repo.split_once('/')
-        .map_or(repo.clone(), |(d, _)| d.to_string())
-}
-
 /// `r` with `latest` where it names neither a tag nor a digest, saying so as docker does.
 pub(super) fn with_default_tag(r: Reference, all: bool, quiet: bool) -> Result<Reference> {
     let name_only = r.tag().is_none() && r.digest().is_none();
@@ -130,7 +123,7 @@ pub async fn pull(client: &Client, a: PullArgs) -> Result<u8> {
         path.push_str(&format!("&tag={}", enc(&tag)));
     }
     let cfg = ConfigFile::load_default();
-    let body = post_with_auth(client, &path, &cfg, &domain(&r), "pull").await?;
+    let body = post_with_auth(client, &path, &cfg, r.domain(), "pull").await?;
     if a.quiet {
         let mut out = Renderer::new(std::io::sink(), false);
         jsonmessage::display(body, &mut out, &mut |_| {}).await?;
@@ -190,8 +183,6 @@ mod tests {
     #[test]
     fn domains_and_default_tags() {
         let r = |s| Reference::parse(s).unwrap();
-        assert_eq!(domain(&r("busybox")), "docker.io");
-        assert_eq!(domain(&r("localhost:5000/a/b:1")), "localhost:5000");
         let e = with_default_tag(r("x:1"), true, false).unwrap_err();
         assert_eq!(e.to_string(), "tag can't be used with --all-tags/-a");
         let t = with_default_tag(r("x"), false, true).unwrap();

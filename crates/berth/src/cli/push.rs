@@ -6,7 +6,7 @@ use berth_client::Client;
 
 use super::enc;
 use super::jsonmessage::{self, Renderer};
-use super::pull::{ContentTrust, domain, parse_reference, post_with_auth, with_default_tag};
+use super::pull::{ContentTrust, parse_reference, post_with_auth, with_default_tag};
 use super::registry_auth::ConfigFile;
 
 #[derive(Debug, clap::Args)]
@@ -44,7 +44,7 @@ pub async fn push(client: &Client, a: PushArgs) -> Result<u8> {
         path.push_str(&format!("?tag={}", enc(tag)));
     }
     let cfg = ConfigFile::load_default();
-    let body = post_with_auth(client, &path, &cfg, &domain(&r), "push").await?;
+    let body = post_with_auth(client, &path, &cfg, r.domain(), "push").await?;
     let mut notes = Vec::new();
     let mut aux = |v: &serde_json::Value| notes.extend(aux_note(v));
     let shown = if a.quiet {
