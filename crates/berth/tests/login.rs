@@ -919,3 +919,29 @@ fn a_refused_pull_asks_for_credentials_and_tries_again_as_docker() {
     assert_eq!(auths[1]["username"], "typed");
     assert_eq!(auths[1]["serveraddress"], "https://index.docker.io/v1/");
 }
+
+/// Credentials from a credential helper (a password, and an identity token kept under
+/// `<token>`) reach the daemon as docker sends them; a helper that fails sends none.
+#[test]
+fn pull_sends_what_the_credential_helper_has_as_docker() {
+    let replay = Replay::start(vec![("/images/create", 200, pull_stream())]);
+    let s = Setup::new(
+        r#"{"auths":{"localhost:5000":{"email":"e@x"}},"credsStore":"test","credHelpers":{"tok.example":"test","broken.example":"missing"}}"#,
+    );
+    s.helper_has("localhost:5000", "user", "pass");
+    s.helper_has("tok.example", "<token>", "refresh-me");
+    let (_, seen) = s.both_against(&replay, &["pull", "-q", "localhost:5000/x"]);
+    let auth = decode_auth(seen[0].auth.as_deref().unwrap());
+    assert_eq!(auth["username"], "user");
+    assert_eq!(auth["password"], "pass");
+    assert_eq!(auth["email"], "e@x");
+    let (_, seen) = s.both_against(&replay, &["pull", "-q", "tok.example/x"]);
+    let auth = decode_auth(seen[0].auth.as_deref().unwrap());
+    assert_eq!(auth["identitytoken"], "refresh-me");
+    assert!(auth.get("username").is_none(), "{auth}");
+    let (_, seen) = s.both_against(&replay, &["pull", "-q", "broken.example/x"]);
+    assert_eq!(seen[0].auth.as_deref(), Some("e30="));
+    // Not in the helper: nothing.
+    let (_, seen) = s.both_against(&replay, &["pull", "-q", "elsewhere.example/x"]);
+    assert_eq!(seen[0].auth.as_deref(), Some("e30="));
+}

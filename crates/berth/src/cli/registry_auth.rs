@@ -414,10 +414,12 @@ pub fn auth_key(domain: &str) -> &str {
     }
 }
 
-/// What the daemon gets for pulling or pushing `reference`'s repository: the stored
-/// credentials of its registry (none when the store fails, as docker goes on without them).
+/// What the daemon gets for pulling from or pushing to the registry `domain`: its stored
+/// credentials; when the helper fails, what the file has (as docker, which goes on without
+/// a word).
 pub fn for_domain(cfg: &ConfigFile, domain: &str) -> AuthConfig {
-    cfg.get(auth_key(domain)).unwrap_or_default()
+    let key = auth_key(domain);
+    cfg.get(key).unwrap_or_else(|_| cfg.file_get(key))
 }
 
 fn encode_auth(a: &AuthConfig) -> String {
