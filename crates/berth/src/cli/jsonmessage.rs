@@ -559,6 +559,27 @@ mod tests {
         );
     }
 
+    /// `pull -a`: a line without progress (the next tag's `Pulling from`) ends the block, and
+    /// a layer seen before gets a new line below it instead of redrawing one above.
+    #[test]
+    fn a_line_without_progress_starts_a_new_block() {
+        let stream = concat!(
+            r#"{"status":"Pulling fs layer","progressDetail":{},"id":"aaa"}"#,
+            r#"{"status":"Pulling from library/x","id":"2"}"#,
+            r#"{"status":"Already exists","progressDetail":{},"id":"aaa"}"#,
+        );
+        let (out, res) = render(stream, true, 80);
+        res.unwrap();
+        assert_eq!(
+            out,
+            concat!(
+                "\n\x1b[1A\x1b[2K\raaa: Pulling fs layer \r\x1b[1B",
+                "2: Pulling from library/x\n",
+                "\n\x1b[1A\x1b[2K\raaa: Already exists \r\x1b[1B",
+            )
+        );
+    }
+
     #[test]
     fn chunks_cut_anywhere() {
         let stream = br#"{"status":"a"}{"status":"b"}"#;
