@@ -945,3 +945,30 @@ fn pull_sends_what_the_credential_helper_has_as_docker() {
     let (_, seen) = s.both_against(&replay, &["pull", "-q", "elsewhere.example/x"]);
     assert_eq!(seen[0].auth.as_deref(), Some("e30="));
 }
+
+/// Ctrl-C at the password prompt leaves the terminal echoing.
+#[test]
+fn ctrl_c_at_the_password_prompt_gives_the_echo_back() {
+    let s = Setup::new("");
+    // The shell catches SIGINT (its children get the default action) to run stty after.
+    let line = format!(
+        "trap : INT; stty rows 40 cols 120; {BERTH} -H unix:///nonexistent/x.sock login -u u 127.0.0.1:1; stty -a"
+    );
+    let mut feed = Command::new("sh")
+        .args(["-c", "sleep 1; printf '\\003'; sleep 2"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out: Out = s
+        .command("timeout")
+        .args(["30", "script", "-qec", &line, "/dev/null"])
+        .stdin(feed.stdout.take().unwrap())
+        .output()
+        .unwrap()
+        .into();
+    feed.wait().unwrap();
+    assert!(out.stdout.starts_with("Password: "), "{:?}", out.stdout);
+    let words: Vec<&str> = out.stdout.split_whitespace().collect();
+    assert!(words.contains(&"echo"), "{:?}", out.stdout);
+    assert!(!words.contains(&"-echo"), "{:?}", out.stdout);
+}

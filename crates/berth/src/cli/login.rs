@@ -268,11 +268,36 @@ fn read_input(message: &str) -> Result<String> {
 /// The terminal on stdin without echo, until dropped.
 struct NoEcho(nix::sys::termios::Termios);
 
+/// The terminal's mode before echo went off, for the SIGINT handler to put back.
+static ECHOING: std::sync::OnceLock<libc::termios> = std::sync::OnceLock::new();
+
+/// Ctrl-C at the password prompt: the terminal echoes again before the process dies of the
+/// signal (else the user's shell is left without echo).
+extern "C" fn restore_and_die(sig: libc::c_int) {
+    // SAFETY: tcsetattr, signal and raise are async-signal-safe; the termios lives in a
+    // static set before this handler was installed.
+    unsafe {
+        if let Some(t) = ECHOING.get() {
+            libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, t);
+        }
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+    }
+}
+
 impl NoEcho {
     fn new() -> Result<NoEcho> {
         use nix::sys::termios::{self, LocalFlags, SetArg};
         let stdin = std::io::stdin();
         let saved = termios::tcgetattr(stdin.as_fd())?;
+        let _ = ECHOING.set(saved.clone().into());
+        // SAFETY: the handler only makes async-signal-safe calls.
+        unsafe {
+            libc::signal(
+                libc::SIGINT,
+                restore_and_die as *const () as libc::sighandler_t,
+            );
+        }
         let mut quiet = saved.clone();
         quiet.local_flags.remove(LocalFlags::ECHO);
         termios::tcsetattr(stdin.as_fd(), SetArg::TCSADRAIN, &quiet)?;
@@ -285,6 +310,10 @@ impl Drop for NoEcho {
         use nix::sys::termios::{self, SetArg};
         if let Err(e) = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSADRAIN, &self.0) {
             eprintln!("Error: failed to restore terminal state to echo input: {e}");
+        }
+        // SAFETY: back to the default action, as before the prompt.
+        unsafe {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
         }
     }
 }
