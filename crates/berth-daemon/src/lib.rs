@@ -135,6 +135,7 @@ impl Daemon {
             images,
             containers.clone(),
             events.clone(),
+            config.registry.clone(),
         ));
         let live = reload::Live::new(config.live.clone());
         Ok(Arc::new(Daemon {

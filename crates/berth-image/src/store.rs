@@ -588,7 +588,7 @@ impl ImageStore {
         if let Ok(r) = Reference::parse(name) {
             let refs = tx.open_table(REFS).map_err(db)?;
             if let Some(id) = refs
-                .get(r.with_default_tag().to_string().as_str())
+                .get(r.clone().with_default_tag().to_string().as_str())
                 .map_err(db)?
             {
                 let id: Digest = format!("sha256:{}", id.value())
@@ -596,6 +596,19 @@ impl ImageStore {
                     .map_err(|_| not_found())?;
                 drop(tx);
                 return self.get(&id);
+            }
+            // `name@digest`: the manifest digest a registry knows the image by.
+            if let Some(digest) = r.digest() {
+                let wanted = format!("{}@{digest}", r.repository());
+                drop(tx);
+                let found = self
+                    .records()?
+                    .into_iter()
+                    .find(|(_, rec)| rec.repo_digests.contains(&wanted));
+                return match found {
+                    Some((id, _)) => self.get(&id),
+                    None => Err(not_found()),
+                };
             }
         }
         let hex = name.strip_prefix("sha256:").unwrap_or(name);

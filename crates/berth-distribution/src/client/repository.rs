@@ -240,6 +240,42 @@ impl Repository {
         }
     }
 
+    /// Every tag of the repository, following the registry's `Link` pages.
+    pub async fn tags(&self) -> Result<Vec<String>, ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+        }
+        let mut url = self.url("tags/list")?;
+        let mut tags = Vec::new();
+        loop {
+            let page_url = url.clone();
+            let response = ok(self
+                .send("listing tags", |h| h.get(page_url.clone()))
+                .await?)
+            .await?;
+            let next = response
+                .headers()
+                .get(reqwest::header::LINK)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| l.split(';').next())
+                .map(|l| l.trim().trim_matches(['<', '>']).to_string());
+            let body = limited_body(response, MANIFEST_LIMIT).await?;
+            let page: Page = serde_json::from_slice(&body)
+                .map_err(|e| ClientError::Protocol(format!("invalid tags list: {e}")))?;
+            tags.extend(page.tags.unwrap_or_default());
+            match next {
+                Some(n) => {
+                    url = url
+                        .join(&n)
+                        .map_err(|e| ClientError::Protocol(format!("invalid Link {n:?}: {e}")))?
+                }
+                None => return Ok(tags),
+            }
+        }
+    }
+
     /// Fetches the manifest or index `reference` (a tag or a digest).
     pub async fn manifest(&self, reference: &str) -> Result<Manifest, ClientError> {
         let url = self.url(&format!("manifests/{reference}"))?;

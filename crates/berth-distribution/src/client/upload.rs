@@ -32,7 +32,11 @@ impl Repository {
                     .and_then(|v| v.to_str().ok()?.parse().ok())
                     .unwrap_or(0),
             )),
-            _ => Err(ok(response).await.err().expect("an error status")),
+            _ => {
+                let status = response.status().as_u16();
+                let body = response.text().await.unwrap_or_default();
+                Err(ClientError::from_reply(status, &body))
+            }
         }
     }
 
