@@ -1028,3 +1028,28 @@ fn ctrl_c_at_the_password_prompt_gives_the_echo_back() {
     assert!(words.contains(&"echo"), "{:?}", out.stdout);
     assert!(!words.contains(&"-echo"), "{:?}", out.stdout);
 }
+
+/// A stream berth's daemon really sent for a pull, replayed to docker and berth on
+/// terminals wide and narrow: the same bytes.
+#[test]
+fn a_real_pull_stream_renders_as_docker_on_a_terminal() {
+    let d = common::TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    let r = distribution::Registry::start(&d, 5011, &[]);
+    r.seed(&d, "busybox", "lib/busybox:1", None);
+    d.docker(&["rmi", "busybox"]).ok();
+    let path = format!(
+        "/images/create?fromImage={}%2Flib%2Fbusybox&tag=1",
+        r.addr.replace(':', "%3A")
+    );
+    let (status, _, body) = d.http("POST", &path, b"");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Pull complete"), "{body}");
+    let replay = Replay::start(vec![("/images/create", 200, body)]);
+    let s = Setup::new("");
+    let name = format!("{}/lib/busybox:1", r.addr);
+    for cols in [120, 80] {
+        let out = s.both_on_terminal(&replay, &format!("pull {name}"), cols);
+        assert!(out.contains("Pull complete"), "{out:?}");
+    }
+}
