@@ -1053,3 +1053,34 @@ fn a_real_pull_stream_renders_as_docker_on_a_terminal() {
         assert!(out.contains("Pull complete"), "{out:?}");
     }
 }
+
+/// No daemon to ask: `login` asks the registry itself and stores the credentials, as docker
+/// does; a wrong password is refused.
+#[test]
+fn login_without_a_daemon_asks_the_registry_itself() {
+    let reg = Registry::start();
+    let s = Setup::new("");
+    let args = ["login", "-u", "user", "--password-stdin", reg.addr.as_str()];
+    let (docker, berth) = (s.copy(), s.copy());
+    let d = docker.run("docker", &args, b"pass\n");
+    let b = berth.run(BERTH, &args, b"pass\n");
+    assert_eq!((d.code, &d.stdout), (b.code, &b.stdout), "{}", b.stderr);
+    assert_eq!(b.stdout, "Login Succeeded\n");
+    assert_eq!(docker.config(), berth.config());
+    // Refused in the registry's words, as docker's last line (docker logs its attempts
+    // at each endpoint before it).
+    let d = s.copy().run("docker", &args, b"wrong\n");
+    let b = s.copy().run(BERTH, &args, b"wrong\n");
+    assert_eq!((d.code, &d.stdout), (b.code, &b.stdout));
+    assert_eq!(
+        d.stderr.lines().last(),
+        b.stderr.lines().last(),
+        "{}",
+        d.stderr
+    );
+    assert!(
+        b.stderr.ends_with("failed with status: 401 Unauthorized\n"),
+        "{}",
+        b.stderr
+    );
+}

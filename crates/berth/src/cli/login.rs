@@ -171,7 +171,11 @@ async fn with_prompt(
     // Docker Hub's web-based (device code) login is docker's alone: berth asks for a
     // username and password there too, as docker does with DOCKER_CLI_DISABLE_OAUTH_LOGIN.
     let mut auth = prompt_credentials(&t.user, &t.password, &t.default_user, server)?;
-    let resp = post_auth(client, &auth).await?;
+    let resp = match post_auth(client, &auth).await {
+        // As docker: with no daemon to ask, the client asks the registry itself.
+        Err(ClientError::Connect { .. }) => client_side(&auth).await?,
+        r => r?,
+    };
     if !resp.identity_token.is_empty() {
         auth.password.clear();
         auth.identitytoken = resp.identity_token;
@@ -190,6 +194,30 @@ async fn post_auth(client: &Client, auth: &AuthConfig) -> Result<AuthResponse, C
         ..Default::default()
     };
     client.post_json("/auth", &body).await
+}
+
+/// docker's `loginClientSide`: the registry's `/v2/` challenge answered from here.
+async fn client_side(auth: &AuthConfig) -> Result<AuthResponse> {
+    use berth_distribution::client::{Client as Registry, Credentials, Settings};
+    let creds = Credentials {
+        username: auth.username.clone(),
+        password: auth.password.clone(),
+        identity_token: auth.identitytoken.clone(),
+        registry_token: auth.registrytoken.clone(),
+        server_address: auth.serveraddress.clone(),
+        ..Default::default()
+    };
+    let host = match convert_to_hostname(&auth.serveraddress).as_str() {
+        "index.docker.io" | "registry-1.docker.io" | "docker.io" => "docker.io".to_string(),
+        h => h.to_string(),
+    };
+    let token = Registry::new(Settings::default())
+        .login(&host, &creds)
+        .await?;
+    Ok(AuthResponse {
+        status: "Login Succeeded".into(),
+        identity_token: token,
+    })
 }
 
 fn save(cfg: &mut ConfigFile, auth: AuthConfig) -> Result<()> {
