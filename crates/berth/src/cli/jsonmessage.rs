@@ -358,7 +358,17 @@ pub async fn display<W: Write>(
     r: &mut Renderer<W>,
     aux: &mut dyn FnMut(&serde_json::Value),
 ) -> Result<()> {
-    let mut body = body;
+    let shown = render_body(body, r, aux).await;
+    // What was drawn reaches the terminal before an error is printed under it.
+    let _ = r.out.flush();
+    shown
+}
+
+async fn render_body<W: Write>(
+    mut body: Incoming,
+    r: &mut Renderer<W>,
+    aux: &mut dyn FnMut(&serde_json::Value),
+) -> Result<()> {
     let mut d = Decoder::default();
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame.map_err(ClientError::from)?.into_data() {
