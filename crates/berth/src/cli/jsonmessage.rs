@@ -393,7 +393,7 @@ fn show<W: Write>(
     match r.message(&m, aux) {
         Ok(None) => Ok(()),
         Ok(Some(e)) => Err(e.into()),
-        // A closed stdout (`| head`) ends the command as Go's failed writes don't: quietly.
+        // A closed stdout (`| head`) ends the command, as SIGPIPE ends docker.
         Err(e) => Err(anyhow::Error::new(e).context("writing the progress")),
     }
 }
