@@ -5,8 +5,10 @@
 mod archive;
 mod commit;
 mod layer_fetch;
+mod layer_push;
 mod prune;
 mod pull;
+mod push;
 pub mod registry;
 pub use archive::LoadOutput;
 pub use commit::CommitOptions;

@@ -240,8 +240,12 @@ fn history(d: &Daemon, name: &str) -> Result<Vec<serde_json::Value>, Error> {
 async fn post_image(
     State(d): State<Arc<Daemon>>,
     Path(rest): Path<String>,
+    headers: axum::http::HeaderMap,
     q: Query,
 ) -> Result<Response<Body>, Error> {
+    if let Some(name) = rest.strip_suffix("/push") {
+        return super::transfer::push(d, name, &q, &headers).await;
+    }
     let Some(name) = rest.strip_suffix("/tag") else {
         return Err(Error::not_found(format!("page not found: /images/{rest}")));
     };

@@ -37,7 +37,7 @@ async fn auth(
         .registry
         .login(&host, &creds)
         .await
-        .map_err(crate::images::registry::transfer_error)?;
+        .map_err(crate::images::registry::login_error)?;
     Ok(Json(serde_json::json!({
         "Status": "Login Succeeded",
         "IdentityToken": token,
@@ -187,6 +187,24 @@ pub async fn pull(
     };
     respond(d, move |d, say| async move {
         d.images.pull(opts, all_tags, &say).await
+    })
+    .await
+}
+
+/// `POST /images/{name}/push[?tag=T]`: without a tag, every tag of the repository.
+pub async fn push(
+    d: Arc<Daemon>,
+    name: &str,
+    q: &super::query::Query,
+    headers: &HeaderMap,
+) -> Result<Response<Body>, Error> {
+    let mut reference = berth_image::Reference::parse(name)?;
+    if let Some(tag) = q.get("tag").filter(|t| !t.is_empty()) {
+        reference = reference.with_tag(tag)?;
+    }
+    let creds = credentials(headers);
+    respond(d, move |d, say| async move {
+        d.images.push(reference, creds, &say).await
     })
     .await
 }

@@ -92,16 +92,25 @@ pub fn pull_error(e: ClientError, reference: &Reference) -> Error {
     }
 }
 
-/// Any other registry error.
+/// Any other registry error of a pull or push. Refused credentials are not a 401 here, as
+/// with dockerd: the docker CLI answers a 401 by prompting for a login.
 pub fn transfer_error(e: ClientError) -> Error {
     let kind = match &e {
         ClientError::Config(_) | ClientError::Protocol(_) => ErrorKind::InvalidArgument,
-        ClientError::Auth(_) => ErrorKind::Unauthorized,
-        ClientError::Registry { status: 401, .. } => ErrorKind::Unauthorized,
         ClientError::Registry { status: 404, .. } => ErrorKind::NotFound,
         _ => ErrorKind::Internal,
     };
     Error::new(kind, chain(&e))
+}
+
+/// A registry error of a login: refused credentials are a 401.
+pub fn login_error(e: ClientError) -> Error {
+    match &e {
+        ClientError::Auth(_) | ClientError::Registry { status: 401, .. } => {
+            Error::new(ErrorKind::Unauthorized, chain(&e))
+        }
+        _ => transfer_error(e),
+    }
 }
 
 /// The error and its causes in one line, each once (reqwest repeats its cause's text).

@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 pub use auth::Credentials;
 pub use endpoint::{Endpoint, Settings};
 pub use repository::{Manifest, Repository};
+pub use reqwest::Url;
+pub use upload::Started;
 
 use crate::spec::{ErrorBody, ErrorCode, ErrorInfo};
 

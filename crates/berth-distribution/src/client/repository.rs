@@ -163,12 +163,16 @@ impl Repository {
                 req = req.header(AUTHORIZATION, h);
             }
             let response = req.send().await.map_err(ClientError::http(what))?;
-            if response.status() == StatusCode::UNAUTHORIZED
-                && attempt == 0
-                && self.learn(&response).await
-            {
+            if response.status() != StatusCode::UNAUTHORIZED {
+                return Ok(response);
+            }
+            if attempt == 0 && self.learn(&response).await {
                 refresh = true;
                 continue;
+            }
+            if self.creds.is_anonymous() && wants_basic(&response) {
+                // dockerd's words for a registry that wants a login nobody gave.
+                return Err(ClientError::Auth("no basic auth credentials".into()));
             }
             return Ok(response);
         }
@@ -409,6 +413,19 @@ impl Repository {
         }
         Ok(())
     }
+}
+
+fn wants_basic(response: &Response) -> bool {
+    response
+        .headers()
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            auth::parse_challenges(v)
+                .iter()
+                .any(|c| c.scheme == "basic")
+        })
 }
 
 fn retryable(e: &ClientError) -> bool {

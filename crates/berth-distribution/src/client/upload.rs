@@ -63,12 +63,15 @@ impl Repository {
     }
 
     /// Streams `body` to an upload at `at`; the location to close it at.
-    pub async fn send_chunk(&self, at: Url, body: reqwest::Body) -> Result<Url, ClientError> {
+    pub async fn send_chunk<S>(&self, at: Url, body: S) -> Result<Url, ClientError>
+    where
+        S: futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static,
+    {
         let req = self
             .http_client()
             .patch(at)
             .header(CONTENT_TYPE, "application/octet-stream")
-            .body(body);
+            .body(reqwest::Body::wrap_stream(body));
         let response = ok(self.send_once("uploading a blob", req).await?).await?;
         location(&response)
     }

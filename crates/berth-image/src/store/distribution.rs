@@ -101,6 +101,27 @@ impl ImageStore {
         Ok(found.and_then(|v| serde_json::from_slice(v.value()).ok()))
     }
 
+    /// Every manifest image `id` was pulled with, by repository.
+    pub fn pulled_manifests(
+        &self,
+        id: &Digest,
+    ) -> Result<Vec<(String, PulledManifest)>, ImageError> {
+        let prefix = format!("{} ", id.hex());
+        let tx = self.db.begin_read().map_err(db)?;
+        let table = tx.open_table(PULLED).map_err(db)?;
+        let mut out = Vec::new();
+        for row in table.range(prefix.as_str()..).map_err(db)? {
+            let (k, v) = row.map_err(db)?;
+            let Some(repo) = k.value().strip_prefix(&prefix) else {
+                break;
+            };
+            if let Ok(m) = serde_json::from_slice(v.value()) {
+                out.push((repo.to_string(), m));
+            }
+        }
+        Ok(out)
+    }
+
     /// Adds `repo_digest` (`name@sha256:...`) to the names registries know image `id` by; one
     /// of the same repository is replaced, as dockerd keeps one digest per repository.
     pub fn add_repo_digest(&self, id: &Digest, repo_digest: &str) -> Result<(), ImageError> {
