@@ -834,7 +834,6 @@ fn pull_with_stored_credentials_as_docker() {
 /// Push and pull through the registry with the credentials `login` stored: the daemon gets
 /// them in `X-Registry-Auth`.
 #[test]
-#[ignore = "waits for the daemon's push (issue 14, the lead's side)"]
 fn push_and_pull_with_stored_credentials() {
     let reg = Registry::start();
     let d = common::TestDaemon::with_busybox(&[]);
@@ -864,6 +863,13 @@ fn push_and_pull_with_stored_credentials() {
     );
     assert!(out.contains(": Pushed\n"), "{out}");
     assert!(out.contains("1: digest: sha256:"), "{out}");
+    // Pushed again, by docker and by berth: the same lines (every layer there already).
+    let docker = s
+        .run("docker", &["-H", &d.host(), "push", &image], b"")
+        .ok();
+    let again = berth(&["push", &image], b"").ok();
+    assert_eq!(docker, again, "docker (left) and berth (right) pushing");
+    assert!(again.contains(": Layer already exists\n"), "{again}");
     berth(&["rmi", &image], b"").ok();
     let out = berth(&["pull", &image], b"").ok();
     assert!(out.starts_with("1: Pulling from test/busybox\n"), "{out}");
@@ -1029,10 +1035,10 @@ fn ctrl_c_at_the_password_prompt_gives_the_echo_back() {
     assert!(!words.contains(&"-echo"), "{:?}", out.stdout);
 }
 
-/// A stream berth's daemon really sent for a pull, replayed to docker and berth on
+/// Streams berth's daemon really sent for a pull and a push, replayed to docker and berth on
 /// terminals wide and narrow: the same bytes.
 #[test]
-fn a_real_pull_stream_renders_as_docker_on_a_terminal() {
+fn real_pull_and_push_streams_render_as_docker_on_a_terminal() {
     let d = common::TestDaemon::start_in_netns();
     d.import_busybox("busybox");
     let r = distribution::Registry::start(&d, 5011, &[]);
@@ -1052,6 +1058,16 @@ fn a_real_pull_stream_renders_as_docker_on_a_terminal() {
         let out = s.both_on_terminal(&replay, &format!("pull {name}"), cols);
         assert!(out.contains("Pull complete"), "{out:?}");
     }
+    // And a push's, with its aux message.
+    let other = format!("{}/lib/other:2", r.addr);
+    d.docker(&["tag", &name, &other]).ok();
+    let path = format!("/images/{}/lib/other/push?tag=2", r.addr);
+    let (status, _, body) = d.http("POST", &path, b"");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"aux\""), "{body}");
+    let replay = Replay::start(vec![("/push", 200, body)]);
+    let out = s.both_on_terminal(&replay, &format!("push {other}"), 120);
+    assert!(out.contains("2: digest: sha256:"), "{out:?}");
 }
 
 /// No daemon to ask: `login` asks the registry itself and stores the credentials, as docker
