@@ -882,8 +882,8 @@ fn push_and_pull_with_stored_credentials() {
 }
 
 impl Setup {
-    /// docker and berth on a terminal, typing `lines` one a second (so that the password
-    /// arrives after echo is off): the bytes each terminal showed.
+    /// docker and berth on a terminal, typing `lines` one a second after two (so that the
+    /// password arrives after echo is off): the bytes each terminal showed.
     fn typed_on_terminal(&self, replay: &Replay, args: &str, lines: &[&str]) -> (String, String) {
         let run = |program: &str| {
             let s = self.copy();
@@ -891,7 +891,8 @@ impl Setup {
                 "stty rows 40 cols 120; {program} -H {} {args}",
                 replay.host()
             );
-            let mut typing = String::new();
+            // The first line waits for the program to start (docker's CLI is slow to).
+            let mut typing = String::from("sleep 1; ");
             for l in lines {
                 typing.push_str(&format!("sleep 1; printf '%s\\n' '{l}'; "));
             }
