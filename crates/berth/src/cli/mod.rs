@@ -13,7 +13,9 @@ mod health_opts;
 mod history;
 mod image_archive;
 mod images;
+mod jsonmessage;
 mod limit_opts;
+mod login;
 pub(crate) use limit_opts::parse_ulimit;
 pub(crate) use run::bytes_arg;
 mod mounts;
@@ -23,6 +25,9 @@ mod ns_opts;
 mod port;
 mod progress;
 mod prune;
+mod pull;
+mod push;
+mod registry_auth;
 mod resource_opts;
 mod run;
 mod security_opts;
@@ -75,6 +80,14 @@ enum Command {
     Save(image_archive::SaveArgs),
     /// Load an image from a tar archive or STDIN.
     Load(image_archive::LoadArgs),
+    /// Download an image from a registry.
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry.
+    Push(push::PushArgs),
+    /// Authenticate to a registry (Docker Hub if no server is given).
+    Login(login::LoginArgs),
+    /// Log out from a registry (Docker Hub if no server is given).
+    Logout(login::LogoutArgs),
     /// Create and run a new container from an image.
     Run(run::RunArgs),
     /// Create a new container.
@@ -161,6 +174,10 @@ enum SystemCommand {
 enum ImageCommand {
     /// Remove unused images.
     Prune(prune::ImagePruneArgs),
+    /// Download an image from a registry.
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry.
+    Push(push::PushArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -257,6 +274,10 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::History(a) => history::history(&client, a).await,
         Command::Save(a) => image_archive::save(&client, a).await,
         Command::Load(a) => image_archive::load(&client, a).await,
+        Command::Pull(a) => pull::pull(&client, a).await,
+        Command::Push(a) => push::push(&client, a).await,
+        Command::Login(a) => login::login(&client, a).await,
+        Command::Logout(a) => login::logout(a).await,
         Command::Run(a) => run::run(&client, a).await,
         Command::Create(a) => run::create(&client, a).await,
         Command::Start(a) => containers::start(&client, a).await,
@@ -288,6 +309,8 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::System(SystemCommand::Df(a)) => system::df(&client, a).await,
         Command::System(SystemCommand::Prune(a)) => prune::system(&client, a).await,
         Command::Image(ImageCommand::Prune(a)) => prune::image(&client, a).await,
+        Command::Image(ImageCommand::Pull(a)) => pull::pull(&client, a).await,
+        Command::Image(ImageCommand::Push(a)) => push::push(&client, a).await,
         Command::Container(ContainerCommand::Prune(a)) => prune::container(&client, a).await,
         Command::Builder(BuilderCommand::Prune(a)) => system::builder_prune(&client, a).await,
         Command::Version => version(&client).await,
