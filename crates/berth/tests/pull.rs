@@ -191,3 +191,36 @@ fn a_blob_with_the_wrong_digest_fails_the_pull_and_leaves_nothing_behind() {
     assert_eq!(d.docker(&["images", "-aq"]).ok(), "");
     assert_eq!(stored(&d), before);
 }
+
+#[test]
+fn a_build_pulls_a_missing_base_image_and_with_pull_refreshes_one_that_is_here() {
+    let (d, r) = setup(5006, &[]);
+    d.docker(&["rmi", "busybox"]).ok();
+    let base = format!("{}/lib/busybox:1", r.addr);
+    let dockerfile = format!("FROM {base}\nRUN echo built > /f\n");
+    let ctx = common::context(&[("Dockerfile", &dockerfile)]);
+    let out = d.docker_build(&["-t", "built", ctx.path().to_str().unwrap()]).ok();
+    assert!(out.contains("1: Pulling from lib/busybox"), "{out}");
+    assert!(out.contains(&format!("Status: Downloaded newer image for {base}")), "{out}");
+    assert_eq!(d.docker(&["run", "--rm", "built", "cat", "/f"]).ok(), "built\n");
+    // Here now: a build without --pull does not ask the registry, one with it does.
+    let cached = d.docker_build(&["-t", "built", ctx.path().to_str().unwrap()]).ok();
+    assert!(!cached.contains("Pulling from"), "{cached}");
+    let pulled = d.docker_build(&["--pull", "-t", "built", ctx.path().to_str().unwrap()]).ok();
+    assert!(pulled.contains(&format!("Status: Image is up to date for {base}")), "{pulled}");
+}
+
+#[test]
+fn docker_hub_names_come_from_the_configured_mirror() {
+    let d = TestDaemon::start_in_netns_with_args(&["--registry-mirror", "http://127.0.0.1:5007"]);
+    d.import_busybox("busybox");
+    let r = Registry::start(&d, 5007, &[]);
+    r.seed(&d, "busybox", "library/busybox:mirrored", None);
+    d.docker(&["rmi", "busybox"]).ok();
+    let out = d.docker(&["pull", "busybox:mirrored"]).ok();
+    assert!(out.starts_with("mirrored: Pulling from library/busybox\n"), "{out}");
+    assert!(out.ends_with("docker.io/library/busybox:mirrored\n"), "{out}");
+    assert_eq!(d.docker(&["run", "--rm", "busybox:mirrored", "echo", "hub"]).ok(), "hub\n");
+    let info = d.docker(&["info", "--format", "{{json .RegistryConfig.Mirrors}}"]).ok();
+    assert_eq!(info.trim(), "[\"http://127.0.0.1:5007/\"]");
+}
