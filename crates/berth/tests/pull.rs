@@ -199,15 +199,30 @@ fn a_build_pulls_a_missing_base_image_and_with_pull_refreshes_one_that_is_here()
     let base = format!("{}/lib/busybox:1", r.addr);
     let dockerfile = format!("FROM {base}\nRUN echo built > /f\n");
     let ctx = common::context(&[("Dockerfile", &dockerfile)]);
-    let out = d.docker_build(&["-t", "built", ctx.path().to_str().unwrap()]).ok();
+    let out = d
+        .docker_build(&["-t", "built", ctx.path().to_str().unwrap()])
+        .ok();
     assert!(out.contains("1: Pulling from lib/busybox"), "{out}");
-    assert!(out.contains(&format!("Status: Downloaded newer image for {base}")), "{out}");
-    assert_eq!(d.docker(&["run", "--rm", "built", "cat", "/f"]).ok(), "built\n");
+    assert!(
+        out.contains(&format!("Status: Downloaded newer image for {base}")),
+        "{out}"
+    );
+    assert_eq!(
+        d.docker(&["run", "--rm", "built", "cat", "/f"]).ok(),
+        "built\n"
+    );
     // Here now: a build without --pull does not ask the registry, one with it does.
-    let cached = d.docker_build(&["-t", "built", ctx.path().to_str().unwrap()]).ok();
+    let cached = d
+        .docker_build(&["-t", "built", ctx.path().to_str().unwrap()])
+        .ok();
     assert!(!cached.contains("Pulling from"), "{cached}");
-    let pulled = d.docker_build(&["--pull", "-t", "built", ctx.path().to_str().unwrap()]).ok();
-    assert!(pulled.contains(&format!("Status: Image is up to date for {base}")), "{pulled}");
+    let pulled = d
+        .docker_build(&["--pull", "-t", "built", ctx.path().to_str().unwrap()])
+        .ok();
+    assert!(
+        pulled.contains(&format!("Status: Image is up to date for {base}")),
+        "{pulled}"
+    );
 }
 
 #[test]
@@ -218,9 +233,48 @@ fn docker_hub_names_come_from_the_configured_mirror() {
     r.seed(&d, "busybox", "library/busybox:mirrored", None);
     d.docker(&["rmi", "busybox"]).ok();
     let out = d.docker(&["pull", "busybox:mirrored"]).ok();
-    assert!(out.starts_with("mirrored: Pulling from library/busybox\n"), "{out}");
-    assert!(out.ends_with("docker.io/library/busybox:mirrored\n"), "{out}");
-    assert_eq!(d.docker(&["run", "--rm", "busybox:mirrored", "echo", "hub"]).ok(), "hub\n");
-    let info = d.docker(&["info", "--format", "{{json .RegistryConfig.Mirrors}}"]).ok();
+    assert!(
+        out.starts_with("mirrored: Pulling from library/busybox\n"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("docker.io/library/busybox:mirrored\n"),
+        "{out}"
+    );
+    assert_eq!(
+        d.docker(&["run", "--rm", "busybox:mirrored", "echo", "hub"])
+            .ok(),
+        "hub\n"
+    );
+    let info = d
+        .docker(&["info", "--format", "{{json .RegistryConfig.Mirrors}}"])
+        .ok();
     assert_eq!(info.trim(), "[\"http://127.0.0.1:5007/\"]");
+}
+
+#[test]
+fn docker_py_reads_the_registrys_descriptor_and_platforms() {
+    let (d, r) = setup(5008, &[]);
+    let raw = r.raw_manifest(&d, "lib/busybox:1", None);
+    let digest = format!("sha256:{}", sha256_hex(raw.as_bytes()));
+    let script = format!(
+        "import docker\nc = docker.DockerClient(base_url='{}')\nr = c.images.get_registry_data('{}/lib/busybox:1')\nprint(r.id)\nprint(r.has_platform('linux/amd64'), r.has_platform('linux/s390x'))\n",
+        d.host(),
+        r.addr
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{digest}\nTrue False\n")
+    );
+    let (status, _, body) = d.http(
+        "GET",
+        &format!("/distribution/{}/lib/busybox:nope/json", r.addr),
+        b"",
+    );
+    assert_eq!(status, 404, "{body}");
 }

@@ -432,8 +432,10 @@ fn registry_config(s: &berth_distribution::client::Settings) -> serde_json::Valu
             false => format!("{m}/"),
         })
         .collect();
-    let (cidrs, hosts): (Vec<&String>, Vec<&String>) =
-        s.insecure.iter().partition(|i| i.parse::<ipnet::IpNet>().is_ok());
+    let (cidrs, hosts): (Vec<&String>, Vec<&String>) = s
+        .insecure
+        .iter()
+        .partition(|i| i.parse::<ipnet::IpNet>().is_ok());
     let mut all_cidrs = vec!["127.0.0.0/8".to_string()];
     all_cidrs.extend(cidrs.into_iter().cloned());
     let mut index = serde_json::Map::new();

@@ -20,7 +20,9 @@ use crate::images::Progress;
 use crate::{Daemon, Error};
 
 pub fn routes() -> Router<Arc<Daemon>> {
-    Router::new().route("/auth", post(auth))
+    Router::new()
+        .route("/auth", post(auth))
+        .route("/distribution/{*rest}", axum::routing::get(distribution))
 }
 
 /// `POST /auth`: checks the credentials with the registry, as `docker login` asks.
@@ -41,6 +43,32 @@ async fn auth(
     Ok(Json(serde_json::json!({
         "Status": "Login Succeeded",
         "IdentityToken": token,
+    })))
+}
+
+/// `GET /distribution/{name}/json`: the registry's descriptor of an image and its platforms.
+async fn distribution(
+    State(d): State<Arc<Daemon>>,
+    axum::extract::Path(rest): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, Error> {
+    let Some(name) = rest.strip_suffix("/json") else {
+        return Err(Error::not_found(format!(
+            "page not found: /distribution/{rest}"
+        )));
+    };
+    let reference = berth_image::Reference::parse(name)?;
+    let (descriptor, platforms) = d
+        .images
+        .distribution_info(reference, credentials(&headers))
+        .await?;
+    Ok(Json(serde_json::json!({
+        "Descriptor": {
+            "mediaType": descriptor.media_type,
+            "digest": descriptor.digest,
+            "size": descriptor.size,
+        },
+        "Platforms": platforms,
     })))
 }
 

@@ -120,6 +120,66 @@ impl Images {
         Ok(())
     }
 
+    /// What `GET /distribution/{name}/json` tells of `reference`: the descriptor of its manifest
+    /// or index at the registry, and the platforms it holds.
+    pub async fn distribution_info(
+        &self,
+        reference: Reference,
+        creds: Credentials,
+    ) -> Result<(Descriptor, Vec<berth_distribution::spec::Platform>)> {
+        let reference = match reference.digest() {
+            Some(_) => reference,
+            None => reference.with_default_tag(),
+        };
+        let tag = match reference.digest() {
+            Some(d) => d.to_string(),
+            None => reference.tag().unwrap_or("latest").to_string(),
+        };
+        let opts = PullOptions {
+            reference: reference.clone(),
+            platform: None,
+            creds,
+        };
+        let (repo, top) = self.open_repository(&opts, Some(&tag)).await?;
+        let top = top.expect("asked for a manifest");
+        let doc = parse(&top)?;
+        let platforms = match doc.is_index() {
+            true => doc
+                .manifests
+                .iter()
+                .filter_map(|m| m.platform.clone())
+                .collect(),
+            false => {
+                let config = doc
+                    .config
+                    .clone()
+                    .ok_or_else(|| invalid("the manifest has no config"))?;
+                let bytes =
+                    layer_fetch::small_blob(&repo, &config, self.registry_config.max_attempts)
+                        .await
+                        .map_err(|e| pull_error(e, &reference))?;
+                let c: ImageConfig = serde_json::from_slice(&bytes)
+                    .map_err(|e| invalid(format!("invalid image config: {e}")))?;
+                vec![berth_distribution::spec::Platform {
+                    architecture: c.architecture,
+                    os: c.os,
+                    variant: c.variant,
+                    os_version: None,
+                }]
+            }
+        };
+        let descriptor = Descriptor {
+            media_type: top.media_type.clone(),
+            digest: top.digest.clone(),
+            size: top.bytes.len() as u64,
+            platform: None,
+            artifact_type: None,
+            annotations: Default::default(),
+            urls: Vec::new(),
+        };
+        Ok((descriptor, platforms))
+    }
+
     /// The repository at the first endpoint that answers, with the manifest `reference` there.
     async fn open_repository(
         &self,
