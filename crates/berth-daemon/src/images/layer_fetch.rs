@@ -167,16 +167,7 @@ async fn fetch_layer(
     say: Say,
 ) -> Result<StagedLayer> {
     let id = short(&desc.digest);
-    let permit = match slots.clone().try_acquire_owned() {
-        Ok(p) => p,
-        Err(_) => {
-            let _ = say.send(Progress::status(Some(&id), "Waiting"));
-            slots
-                .acquire_owned()
-                .await
-                .expect("the semaphore stays open")
-        }
-    };
+    let permit = super::registry::slot(&slots, &say, &id).await;
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let stage = tokio::task::spawn_blocking(move || -> Result<StagedLayer> {
         let (reader, _, _) = berth_image::archive::expand(ChannelReader {

@@ -40,16 +40,7 @@ pub async fn push_layer(
     say: Say,
 ) -> Result<Descriptor> {
     let id = short(diff_id.as_str());
-    let permit = match slots.clone().try_acquire_owned() {
-        Ok(p) => p,
-        Err(_) => {
-            let _ = say.send(Progress::status(Some(&id), "Waiting"));
-            slots
-                .acquire_owned()
-                .await
-                .expect("the semaphore stays open")
-        }
-    };
+    let permit = super::registry::slot(&slots, &say, &id).await;
     let sources = store.blob_sources(&diff_id)?;
     let repo = &target.repo;
     for s in &sources {

@@ -23,7 +23,7 @@ use berth_image::{BlobSource, ImageConfig, Platform, PulledManifest, Reference};
 
 use super::Images;
 use super::layer_fetch::{self, Fetched};
-use super::registry::{Progress, Say, pull_error, transfer_error};
+use super::registry::{Progress, Say, pull_error};
 use crate::error::{Error, Result};
 
 /// What to pull.
@@ -187,31 +187,19 @@ impl Images {
         reference: Option<&str>,
     ) -> Result<(Repository, Option<Manifest>)> {
         let r = &opts.reference;
-        let endpoints = self
-            .registry
-            .settings()
-            .endpoints(r.domain(), false)
+        let tag = reference.map(str::to_string);
+        self.registry
+            .open(r.domain(), r.path(), &opts.creds, ("pull", false), |repo| {
+                let tag = tag.clone();
+                Box::pin(async move {
+                    match tag {
+                        Some(tag) => repo.manifest(&tag).await.map(Some),
+                        None => Ok(None),
+                    }
+                })
+            })
             .await
-            .map_err(transfer_error)?;
-        let mut last = None;
-        for endpoint in &endpoints {
-            let repo = self
-                .registry
-                .repository(endpoint, r.path(), &opts.creds, "pull")
-                .map_err(transfer_error)?;
-            let Some(tag) = reference else {
-                return Ok((repo, None));
-            };
-            match repo.manifest(tag).await {
-                Ok(m) => return Ok((repo, Some(m))),
-                Err(e) if e.falls_back() || endpoint.mirror => {
-                    tracing::debug!(endpoint = %endpoint.base, error = %e, "trying the next endpoint");
-                    last = Some(e);
-                }
-                Err(e) => return Err(pull_error(e, r)),
-            }
-        }
-        Err(pull_error(last.expect("at least one endpoint"), r))
+            .map_err(|e| pull_error(e, r))
     }
 
     /// The image manifest for the platform wanted: `top` itself, or its index's entry.

@@ -73,32 +73,27 @@ impl Images {
     }
 
     async fn open_target(&self, reference: &Reference, creds: &Credentials) -> Result<Target> {
-        let endpoints = self
+        // Any answer of the registry (even "no such blob") says the endpoint works.
+        let none = format!("sha256:{}", "0".repeat(64));
+        let (repo, _) = self
             .registry
-            .settings()
-            .endpoints(reference.domain(), true)
+            .open(
+                reference.domain(),
+                reference.path(),
+                creds,
+                ("pull,push", true),
+                |repo| {
+                    let none = none.clone();
+                    Box::pin(async move { repo.blob_size(&none).await })
+                },
+            )
             .await
             .map_err(transfer_error)?;
-        let mut last = None;
-        for endpoint in &endpoints {
-            let repo = self
-                .registry
-                .repository(endpoint, reference.path(), creds, "pull,push")
-                .map_err(transfer_error)?;
-            // Any answer of the registry (even "no such blob") says the endpoint works.
-            match repo.blob_size(&format!("sha256:{}", "0".repeat(64))).await {
-                Err(e) if e.falls_back() => last = Some(e),
-                Err(e) => return Err(transfer_error(e)),
-                Ok(_) => {
-                    return Ok(Target {
-                        repo: Arc::new(repo),
-                        name: reference.repository(),
-                        domain: reference.domain().to_string(),
-                    });
-                }
-            }
-        }
-        Err(transfer_error(last.expect("at least one endpoint")))
+        Ok(Target {
+            repo: Arc::new(repo),
+            name: reference.repository(),
+            domain: reference.domain().to_string(),
+        })
     }
 
     async fn push_one(

@@ -63,6 +63,25 @@ impl Progress {
 /// Where the service reports progress; a closed receiver (a client gone) is not an error.
 pub type Say = tokio::sync::mpsc::UnboundedSender<Progress>;
 
+/// A transfer slot of `slots`; a layer that has to wait for one says `Waiting`, as dockerd's.
+pub async fn slot(
+    slots: &std::sync::Arc<tokio::sync::Semaphore>,
+    say: &Say,
+    id: &str,
+) -> tokio::sync::OwnedSemaphorePermit {
+    match slots.clone().try_acquire_owned() {
+        Ok(p) => p,
+        Err(_) => {
+            let _ = say.send(Progress::status(Some(id), "Waiting"));
+            slots
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the semaphore stays open")
+        }
+    }
+}
+
 /// The 12 hex digits a layer is shown by.
 pub fn short(digest: &str) -> String {
     let hex = digest.split_once(':').map_or(digest, |(_, h)| h);

@@ -116,6 +116,10 @@ impl ClientError {
     }
 }
 
+/// What [`Client::open`] tries at an endpoint.
+pub type Probe<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, ClientError>> + Send + 'a>>;
+
 /// The client of every registry, shared by the daemon: its settings, one HTTP client per
 /// endpoint (their TLS differs), and the bearer tokens it holds.
 #[derive(Clone)]
@@ -179,20 +183,39 @@ impl Client {
         ))
     }
 
-    /// Logs in to the registry at `host`: checks the credentials as the registry's `/v2/`
-    /// challenge asks (Basic, or a token from its realm), trying its endpoints in turn. Returns
-    /// the identity token the token server gave, if any.
-    pub async fn login(&self, host: &str, creds: &Credentials) -> Result<String, ClientError> {
+    /// `path` at the first of `host`'s endpoints where `probe` gets an answer: an endpoint the
+    /// registry could not be reached at, or a mirror that fails, gives way to the next.
+    pub async fn open<T>(
+        &self,
+        host: &str,
+        path: &str,
+        creds: &Credentials,
+        (actions, push): (&'static str, bool),
+        probe: impl for<'a> Fn(&'a Repository) -> Probe<'a, T>,
+    ) -> Result<(Repository, T), ClientError> {
         let mut last = None;
-        for endpoint in self.settings.endpoints(host, true).await? {
-            let repo = self.repository(&endpoint, "", creds, "")?;
-            match repo.login().await {
-                Ok(token) => return Ok(token),
-                Err(e) if e.falls_back() => last = Some(e),
+        for endpoint in self.settings.endpoints(host, push).await? {
+            let repo = self.repository(&endpoint, path, creds, actions)?;
+            match probe(&repo).await {
+                Ok(t) => return Ok((repo, t)),
+                Err(e) if e.falls_back() || endpoint.mirror => {
+                    tracing::debug!(endpoint = %endpoint.base, error = %e, "trying the next endpoint");
+                    last = Some(e);
+                }
                 Err(e) => return Err(e),
             }
         }
         Err(last.unwrap_or_else(|| ClientError::Config(format!("no endpoint for {host}"))))
+    }
+
+    /// Logs in to the registry at `host`: checks the credentials as the registry's `/v2/`
+    /// challenge asks (Basic, or a token from its realm), trying its endpoints in turn. Returns
+    /// the identity token the token server gave, if any.
+    pub async fn login(&self, host: &str, creds: &Credentials) -> Result<String, ClientError> {
+        let (_, token) = self
+            .open(host, "", creds, ("", true), |r| Box::pin(r.login()))
+            .await?;
+        Ok(token)
     }
 
     fn cached_token(&self, key: &str) -> Option<String> {
