@@ -132,6 +132,13 @@ impl TestDaemon {
         Self::build(false, &[], &[], false, Some(prelude.to_string()))
     }
 
+    /// A daemon in a network namespace of its own and a private mount namespace made by
+    /// `prelude` (see [`start_in_mount_ns`](Self::start_in_mount_ns)), which runs in the
+    /// network namespace too.
+    pub fn start_in_netns_and_mount_ns(prelude: &str) -> TestDaemon {
+        Self::build(false, &[], &[], true, Some(prelude.to_string()))
+    }
+
     /// The test's directory (the daemon's log, its data root and anything the test keeps).
     pub fn dir(&self) -> &Path {
         self._dir.path()
@@ -259,7 +266,15 @@ impl TestDaemon {
             .append(true)
             .open(self._dir.path().join("daemon.log"))
             .unwrap();
-        let mut cmd = if let Some(ns) = &self.netns {
+        let mut cmd = if let (Some(ns), Some(prelude)) = (&self.netns, &self.prelude) {
+            let mut c = Command::new("nsenter");
+            c.arg(format!("--net={}", ns.display()))
+                .args(["unshare", "-m", "--propagation", "private", "sh", "-ec"])
+                .arg(format!("{prelude}\nexec \"$@\""))
+                .args(["sh", BERTH])
+                .env("BERTH_TEST_DIR", self._dir.path());
+            c
+        } else if let Some(ns) = &self.netns {
             let mut c = Command::new("nsenter");
             c.arg(format!("--net={}", ns.display())).arg(BERTH);
             c

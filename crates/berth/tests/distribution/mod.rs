@@ -21,6 +21,22 @@ impl Registry {
     /// A registry on `127.0.0.1:port` in `d`'s network namespace; with `users`
     /// (`(name, password)`), behind htpasswd basic auth.
     pub fn start(d: &TestDaemon, port: u16, users: &[(&str, &str)]) -> Registry {
+        Self::start_on(d, "127.0.0.1", port, users, None)
+    }
+
+    /// A registry on `ip:port` serving TLS with `tls` (`certificate`, `key`, and the CA
+    /// client certificates must be signed by).
+    pub fn start_tls(d: &TestDaemon, ip: &str, port: u16, tls: (&str, &str, &str)) -> Registry {
+        Self::start_on(d, ip, port, &[], Some(tls))
+    }
+
+    fn start_on(
+        d: &TestDaemon,
+        ip: &str,
+        port: u16,
+        users: &[(&str, &str)],
+        tls: Option<(&str, &str, &str)>,
+    ) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let mut auth = String::new();
         if !users.is_empty() {
@@ -38,8 +54,14 @@ impl Registry {
                 file.display()
             );
         }
+        let tls = match tls {
+            Some((cert, key, ca)) => format!(
+                "  tls:\n    certificate: {cert}\n    key: {key}\n    clientcas:\n      - {ca}\n"
+            ),
+            None => String::new(),
+        };
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {ip}:{port}\n{tls}{auth}",
             dir.path().join("data").display()
         );
         std::fs::write(dir.path().join("config.yml"), config).unwrap();
@@ -54,8 +76,8 @@ impl Registry {
             .stdin(Stdio::null())
             .spawn()
             .expect("docker-registry");
-        let addr = format!("127.0.0.1:{port}");
-        let probe = format!("exec 3<>/dev/tcp/127.0.0.1/{port}");
+        let addr = format!("{ip}:{port}");
+        let probe = format!("exec 3<>/dev/tcp/{ip}/{port}");
         wait_for("the registry to listen", || {
             d.in_netns(&["bash", "-c", &probe]).code == 0
         });
@@ -70,6 +92,18 @@ impl Registry {
     /// Copies an image the daemon has into the registry as `name` (`repo:tag`), with skopeo
     /// (which compresses the layers, as a registry's images are).
     pub fn seed(&self, d: &TestDaemon, image: &str, name: &str, creds: Option<&str>) {
+        self.seed_with(d, image, name, &["--dest-tls-verify=false"], creds)
+    }
+
+    /// [`seed`](Self::seed) with skopeo's destination options `opts`.
+    pub fn seed_with(
+        &self,
+        d: &TestDaemon,
+        image: &str,
+        name: &str,
+        opts: &[&str],
+        creds: Option<&str>,
+    ) {
         let archive = d
             .dir()
             .join(format!("seed-{}.tar", name.replace(['/', ':'], "_")));
@@ -77,7 +111,8 @@ impl Registry {
             .ok();
         let src = format!("docker-archive:{}", archive.display());
         let dst = format!("docker://{}/{name}", self.addr);
-        let mut args = vec!["skopeo", "copy", "--quiet", "--dest-tls-verify=false"];
+        let mut args = vec!["skopeo", "copy", "--quiet"];
+        args.extend_from_slice(opts);
         if let Some(c) = creds {
             args.extend(["--dest-creds", c]);
         }
