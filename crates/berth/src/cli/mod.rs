@@ -23,6 +23,7 @@ mod ns_opts;
 mod port;
 mod progress;
 mod prune;
+mod registry;
 mod resource_opts;
 mod run;
 mod security_opts;
@@ -147,6 +148,9 @@ enum Command {
     Container(ContainerCommand),
     /// Show the berth version information.
     Version,
+    /// An OCI distribution registry (`registry serve`, `registry gc`).
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,6 +222,9 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         };
     }
+    if let Command::Registry(c) = cli.command {
+        return registry::run(c);
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -248,7 +255,7 @@ fn message(e: &anyhow::Error) -> String {
 
 async fn dispatch(client: Client, command: Command) -> Result<u8> {
     match command {
-        Command::Daemon(_) => unreachable!("handled before"),
+        Command::Daemon(_) | Command::Registry(_) => unreachable!("handled before"),
         Command::Build(a) => build::build(&client, a).await,
         Command::Import(a) => images::import(&client, a).await,
         Command::Images(a) => images::images(&client, a).await,
