@@ -181,7 +181,7 @@ impl Config {
     }
 }
 
-/// Parses `90s`, `30m`, `100h`, `7d`, or a sum of them (`1h30m`).
+/// Parses `500ms`, `90s`, `30m`, `100h`, `7d`, or a sum of them (`1h30m`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("invalid duration {s:?} (e.g. 90s, 30m, 100h, 7d)");
     let mut total = 0u64;
@@ -262,6 +262,7 @@ mod tests {
         );
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("0s").unwrap(), Duration::ZERO);
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         parse_duration("5 parsecs").unwrap_err();
         parse_duration("h").unwrap_err();
     }
