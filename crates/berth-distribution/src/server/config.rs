@@ -194,20 +194,21 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
         let unit = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let secs = match &rest[..unit] {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86400,
+        let millis = match &rest[..unit] {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
             _ => return Err(bad()),
         };
         rest = &rest[unit..];
         total = n
-            .checked_mul(secs)
+            .checked_mul(millis)
             .and_then(|v| total.checked_add(v))
             .ok_or_else(bad)?;
     }
-    Ok(Duration::from_secs(total))
+    Ok(Duration::from_millis(total))
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -262,6 +263,7 @@ mod tests {
         );
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("0s").unwrap(), Duration::ZERO);
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         parse_duration("5 parsecs").unwrap_err();
         parse_duration("h").unwrap_err();
