@@ -284,6 +284,18 @@ fn pull_workflow_serves_what_was_pushed() {
     }))
     .unwrap();
     let list_type = "application/vnd.docker.distribution.manifest.list.v2+json";
+    // A PUT by digest may tag it too (`?tag=`), answered with OCI-Tag.
+    let by_digest = put_manifest(
+        &r,
+        "lib/img",
+        &format!("{}?tag=t1&tag=t2", sha256(&list)),
+        &list,
+        list_type,
+    )
+    .expect(201);
+    assert_eq!(by_digest.header("oci-tag"), Some("t1, t2"));
+    r.req("GET", "/v2/lib/img/manifests/t2", &[], None)
+        .expect(200);
     put_manifest(&r, "lib/img", "multi", &list, list_type).expect(201);
     let got = r
         .req("GET", "/v2/lib/img/manifests/multi", &[], None)

@@ -134,7 +134,7 @@ async fn route(reg: Arc<Registry>, req: Request) -> Result<Response, RegistryErr
         Route::Manifest(name, r) => match *m {
             Method::GET => manifests::get(reg, name, r, false).await,
             Method::HEAD => manifests::get(reg, name, r, true).await,
-            Method::PUT => manifests::put(reg, name, r, h, body).await,
+            Method::PUT => manifests::put(reg, name, r, q, h, body).await,
             Method::DELETE => manifests::delete(reg, name, r).await,
             _ => Err(RegistryError::Unsupported),
         },

@@ -28,6 +28,7 @@ use crate::spec::{Descriptor, Document, media};
 pub const MAX_MANIFEST: usize = 4 * 1024 * 1024;
 
 const SUBJECT_HEADER: HeaderName = HeaderName::from_static("oci-subject");
+const TAG_HEADER: HeaderName = HeaderName::from_static("oci-tag");
 
 /// A reference: a tag or a digest.
 enum Reference {
@@ -104,10 +105,20 @@ pub async fn put(
     reg: Arc<Registry>,
     repo: String,
     r: String,
+    q: Option<&str>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, RegistryError> {
     let reference = reference(&r)?;
+    // `?tag=` (repeatable) on a PUT by digest tags it too, answered with `OCI-Tag`.
+    let extra: Vec<String> = super::query::pairs(q)
+        .into_iter()
+        .filter(|(k, _)| k == "tag")
+        .map(|(_, v)| v)
+        .collect();
+    if let Some(bad) = extra.iter().find(|t| !valid_tag(t)) {
+        return Err(RegistryError::TagInvalid(bad.clone()));
+    }
     let bytes = axum::body::to_bytes(body, MAX_MANIFEST)
         .await
         .map_err(|_| RegistryError::ManifestTooLarge(MAX_MANIFEST as u64 + 1))?;
@@ -128,20 +139,23 @@ pub async fn put(
         Reference::Tag(_) => Algorithm::Sha256.digest(&bytes),
     };
     let record = record(&doc, media_type, bytes.len() as u64)?;
-    let tag = match reference {
-        Reference::Tag(t) => Some(t),
-        Reference::Digest(_) => None,
+    let tags = match reference {
+        Reference::Tag(t) => vec![t],
+        Reference::Digest(_) => extra.clone(),
     };
     let subject = record.subject.clone();
     let d = digest.clone();
     let repo2 = repo.clone();
-    blocking(move || store(&reg, &repo2, &d, &bytes, &record, tag.as_deref())).await?;
+    blocking(move || store(&reg, &repo2, &d, &bytes, &record, &tags)).await?;
     let mut h = vec![
         (header::LOCATION, format!("/v2/{repo}/manifests/{digest}")),
         (DIGEST_HEADER, digest.to_string()),
     ];
     if let Some(s) = subject {
         h.push((SUBJECT_HEADER, s));
+    }
+    if !extra.is_empty() && r.contains(':') {
+        h.push((TAG_HEADER, extra.join(", ")));
     }
     Ok(empty(StatusCode::CREATED, &h))
 }
@@ -214,7 +228,7 @@ fn store(
     digest: &Digest,
     bytes: &[u8],
     record: &ManifestRecord,
-    tag: Option<&str>,
+    tags: &[String],
 ) -> Result<(), RegistryError> {
     let mut ingest = reg.blobs.ingest()?;
     ingest.append(bytes)?;
@@ -238,7 +252,7 @@ fn store(
         sealed.publish(&reg.blobs)?;
         reg.touch(&key);
     }
-    match reg.meta.put_manifest(repo, &key, record, tag)? {
+    match reg.meta.put_manifest(repo, &key, record, tags)? {
         PutManifest::Stored => Ok(()),
         PutManifest::MissingChild(c) => Err(RegistryError::ManifestBlobUnknown(c)),
     }

@@ -194,7 +194,7 @@ impl Meta {
         })
     }
 
-    /// Stores a manifest (and points `tag` at it), unless one of `children` (an index's
+    /// Stores a manifest (and points `tags` at it), unless one of `children` (an index's
     /// manifests) is not in the repository: the check and the write are one transaction,
     /// so retention cannot delete a child in between.
     pub fn put_manifest(
@@ -202,7 +202,7 @@ impl Meta {
         repo: &str,
         digest: &str,
         record: &ManifestRecord,
-        tag: Option<&str>,
+        tags: &[String],
     ) -> Result<PutManifest, MetaError> {
         let now = record.pushed;
         self.write(|tx| {
@@ -232,9 +232,10 @@ impl Meta {
                     .insert(rk.as_str(), ())
                     .map_err(db)?;
             }
-            if let Some(tag) = tag {
+            let mut table = tx.open_table(TAGS).map_err(db)?;
+            for tag in tags {
                 let tk = key(repo, tag);
-                let mut tags = tx.open_table(TAGS).map_err(db)?;
+                let tags = &mut table;
                 let pulled = match tags.get(tk.as_str()).map_err(db)? {
                     Some(old) => decode::<TagRecord>(&tk, old.value())?.pulled,
                     None => 0,
@@ -571,21 +572,21 @@ mod tests {
             blobs: vec!["sha256:b".into()],
             ..Default::default()
         };
-        meta.put_manifest("a", "sha256:m", &rec, Some("v1"))
+        meta.put_manifest("a", "sha256:m", &rec, &["v1".into()])
             .unwrap();
-        meta.put_manifest("a/b", "sha256:n", &rec, Some("v1"))
+        meta.put_manifest("a/b", "sha256:n", &rec, &["v1".into()])
             .unwrap();
         let index = ManifestRecord {
             children: vec!["sha256:nope".into()],
             ..rec.clone()
         };
-        let missing = meta.put_manifest("a", "sha256:i", &index, None).unwrap();
+        let missing = meta.put_manifest("a", "sha256:i", &index, &[]).unwrap();
         assert_eq!(missing, PutManifest::MissingChild("sha256:nope".into()));
         let referrer = ManifestRecord {
             subject: Some("sha256:m".into()),
             ..rec.clone()
         };
-        meta.put_manifest("a", "sha256:r", &referrer, None).unwrap();
+        meta.put_manifest("a", "sha256:r", &referrer, &[]).unwrap();
         assert_eq!(meta.tags("a").unwrap().len(), 1, "a/b's tags are not a's");
         assert_eq!(meta.referrers("a", "sha256:m").unwrap()[0].0, "sha256:r");
         let pulls = BTreeMap::from([(Pulled::Tag("a".into(), "v1".into()), 9)]);
