@@ -62,10 +62,15 @@ pub struct GcReport {
 }
 
 impl Registry {
-    /// Runs one collection (blocking; call it off the async workers).
+    /// Runs one collection with the configured grace window (blocking; call it off the
+    /// async workers).
     pub fn collect_garbage(&self) -> Result<GcReport, RegistryError> {
+        self.collect_garbage_with(self.config.gc.grace)
+    }
+
+    /// Runs one collection with the grace window `grace`.
+    pub fn collect_garbage_with(&self, grace: Duration) -> Result<GcReport, RegistryError> {
         let _one = self.collecting.lock().unwrap_or_else(|e| e.into_inner());
-        let grace = self.config.gc.grace;
         let mut report = GcReport {
             uploads_expired: self.expire_uploads(self.config.gc.upload_timeout)?,
             ..Default::default()
@@ -126,6 +131,24 @@ impl Registry {
         );
         Ok(report)
     }
+}
+
+/// The report `berth registry gc` prints: every decision, then what was deleted and swept.
+pub fn report_text(retention: &super::retention::RetentionReport, gc: Option<&GcReport>) -> String {
+    let mut out = String::new();
+    for plan in &retention.plans {
+        for d in &plan.decisions {
+            out.push_str(&format!("{d}\n"));
+        }
+    }
+    match gc {
+        None => out.push_str("dry run: nothing deleted\n"),
+        Some(gc) => out.push_str(&format!(
+            "deleted {} tags and {} manifests; swept {} blobs ({} bytes), kept {} referenced and {} fresh\n",
+            retention.tags_deleted, retention.manifests_deleted, gc.swept, gc.swept_bytes, gc.referenced, gc.kept_fresh
+        )),
+    }
+    out
 }
 
 /// Retention and collection on a schedule, every `every`, until the process ends.

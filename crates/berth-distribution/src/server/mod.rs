@@ -9,9 +9,11 @@
 //!   [`manifests`], [`tags`] (and the catalog), [`referrers`].
 //! - [`gc`]: the online mark and sweep; [`retention`]: the policies.
 //! - [`auth`]: htpasswd and token auth; [`config`]: the configuration file;
-//!   [`metrics`]: Prometheus counters; [`serve`]: listening, TLS and the schedule.
+//!   [`metrics`]: Prometheus counters; [`serve`]: listening, TLS and the schedule;
+//!   [`admin`]: the root's socket for on-demand collection while serving.
 //! - [`error`]: the one map of errors to the spec's codes and statuses.
 
+pub mod admin;
 pub mod auth;
 pub mod blobs;
 pub mod config;

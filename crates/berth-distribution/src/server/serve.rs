@@ -41,6 +41,7 @@ pub enum ServeError {
 /// A bound listener, ready to serve.
 pub struct Server {
     listener: TcpListener,
+    admin: tokio::net::UnixListener,
     tls: Option<TlsAcceptor>,
     registry: Arc<Registry>,
 }
@@ -53,8 +54,15 @@ impl Server {
             .await
             .map_err(|source| ServeError::Listen { addr, source })?;
         let tls = registry.config.tls.as_ref().map(acceptor).transpose()?;
+        let socket = super::admin::socket_path(&registry.config.root);
+        let admin =
+            super::admin::bind(&registry.config.root).map_err(|source| ServeError::Listen {
+                addr: socket.display().to_string(),
+                source,
+            })?;
         Ok(Server {
             listener,
+            admin,
             tls,
             registry,
         })
@@ -69,7 +77,10 @@ impl Server {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         let reg = self.registry.clone();
         let router = super::http::router(reg.clone());
-        let mut background = vec![tokio::spawn(flush_pulls(reg.clone()))];
+        let mut background = vec![
+            tokio::spawn(flush_pulls(reg.clone())),
+            tokio::spawn(admin(self.admin, super::admin::router(reg.clone()))),
+        ];
         if let Some(every) = reg.config.gc.interval {
             background.push(tokio::spawn(super::gc::schedule(reg.clone(), every)));
         }
@@ -105,6 +116,7 @@ impl Server {
         for task in background {
             task.abort();
         }
+        let _ = std::fs::remove_file(super::admin::socket_path(&reg.config.root));
         if let Err(e) = blocking(move || reg.flush_pulls()).await {
             tracing::warn!(error = %e, "writing pull times at shutdown");
         }
@@ -125,6 +137,17 @@ where
         .serve_connection(TokioIo::new(io), service);
     if let Err(e) = conn.await {
         tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+async fn admin(listener: tokio::net::UnixListener, router: Router) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(connection(stream, router.clone()));
+            }
+            Err(e) => tracing::warn!(error = %e, "admin accept failed"),
+        }
     }
 }
 

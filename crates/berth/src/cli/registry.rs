@@ -16,8 +16,9 @@ use clap::{Args, Subcommand};
 pub enum RegistryCommand {
     /// Serve an OCI distribution registry.
     Serve(ServeArgs),
-    /// Apply retention policies and collect unreferenced blobs (the registry must not be
-    /// served meanwhile: a served registry does this on its `gc.interval` schedule).
+    /// Apply retention policies and collect unreferenced blobs; a served root is asked to
+    /// do it itself (through `<root>/admin.sock`, with its configured policies unless
+    /// `--keep-tags` is given).
     Gc(GcArgs),
 }
 
@@ -161,42 +162,60 @@ async fn shutdown() {
 
 fn gc(a: GcArgs) -> Result<()> {
     let mut config = load(a.config.as_ref())?;
-    if let Some(root) = a.root {
+    if let Some(root) = a.root.clone() {
         config.root = root;
     }
     if let Some(g) = a.grace {
         config.gc.grace = g;
+    }
+    let socket = berth_distribution::server::admin::socket_path(&config.root);
+    if let Ok(stream) = std::os::unix::net::UnixStream::connect(&socket) {
+        print!("{}", ask_server(stream, &a)?);
+        return Ok(());
     }
     let policies = match (a.keep_tags, &a.repository) {
         (Some(n), Some(p)) => vec![Policy::keep_latest(p, n)],
         _ => config.retention.clone(),
     };
     let root = config.root.clone();
-    let registry = Registry::open(config).with_context(|| {
-        format!(
-            "opening {} (is it being served? a served registry collects on its schedule)",
-            root.display()
-        )
-    })?;
+    let registry = Registry::open(config).with_context(|| format!("opening {}", root.display()))?;
     let report = registry.apply_policies(&policies, a.dry_run)?;
-    for plan in &report.plans {
-        for d in &plan.decisions {
-            println!("{d}");
-        }
-    }
-    if a.dry_run {
-        println!("dry run: nothing deleted");
-        return Ok(());
-    }
-    let gc = registry.collect_garbage()?;
-    println!(
-        "deleted {} tags and {} manifests; swept {} blobs ({} bytes), kept {} referenced and {} fresh",
-        report.tags_deleted,
-        report.manifests_deleted,
-        gc.swept,
-        gc.swept_bytes,
-        gc.referenced,
-        gc.kept_fresh
+    let gc = if a.dry_run {
+        None
+    } else {
+        Some(registry.collect_garbage()?)
+    };
+    print!(
+        "{}",
+        berth_distribution::server::gc::report_text(&report, gc.as_ref())
     );
     Ok(())
+}
+
+/// A served root: the server runs the collection (its own policies unless `--keep-tags`),
+/// asked over its admin socket; its report.
+fn ask_server(mut stream: std::os::unix::net::UnixStream, a: &GcArgs) -> Result<String> {
+    use std::io::{Read, Write};
+    let mut query = vec![format!("dry_run={}", a.dry_run)];
+    if let (Some(n), Some(p)) = (a.keep_tags, &a.repository) {
+        let p: String = p.bytes().map(|b| format!("%{b:02X}")).collect();
+        query.push(format!("keep_tags={n}&repository={p}"));
+    }
+    if let Some(g) = a.grace {
+        query.push(format!("grace={}ms", g.as_millis()));
+    }
+    let request = format!(
+        "POST /gc?{} HTTP/1.0\r\nHost: registry\r\nContent-Length: 0\r\n\r\n",
+        query.join("&")
+    );
+    stream.write_all(request.as_bytes())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    anyhow::ensure!(
+        head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
+        "the served registry: {}",
+        body.trim()
+    );
+    Ok(body.to_string())
 }
