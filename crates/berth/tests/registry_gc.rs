@@ -303,3 +303,50 @@ fn retention_reports_reasons_then_applies() {
     // the referrers.
     assert_eq!(r.blob_files(), 6, "{applied}");
 }
+
+/// Retention configured in the file of `serve` runs on its schedule: the registry keeps
+/// the newest tags of the matching repositories while it serves, and frees the rest.
+#[test]
+fn scheduled_retention_keeps_the_newest_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("registry.toml");
+    std::fs::write(
+        &config,
+        "[gc]\ninterval = \"200ms\"\ngrace = \"2s\"\n\n[[retention]]\nrepositories = [\"keep/*\"]\nkeep = [{ latest = 2 }]\n",
+    )
+    .unwrap();
+    let r = Registry::start_in(dir, &["--config", config.to_str().unwrap()]);
+    for i in 0..4 {
+        push_image(
+            &r,
+            "keep/app",
+            &format!("v{i}"),
+            &Image::random(300 + i, 1, 500),
+        )
+        .expect(201);
+        push_image(
+            &r,
+            "free/app",
+            &format!("v{i}"),
+            &Image::random(400 + i, 1, 500),
+        )
+        .expect(201);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let start = Instant::now();
+    while tags(&r, "keep/app") != serde_json::json!(["v2", "v3"]) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "retention did not run: {}",
+            r.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(tags(&r, "free/app").as_array().unwrap().len(), 4);
+    // The blobs go once the grace window (2 s) has passed.
+    std::thread::sleep(Duration::from_millis(2100));
+    wait_for_runs(&r, 2);
+    // keep/app: 2 images, free/app: 4, three blobs each.
+    assert_eq!(r.blob_files(), 6 * 3);
+    assert_eq!(metric(&r, "berth_registry_retention_tags_deleted_total"), 2);
+}

@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::{opt_duration_field, parse_duration};
+use super::config::opt_duration_field;
 use super::error::RegistryError;
 use super::meta::{ManifestRecord, TagRecord};
 use super::names::glob_match;
@@ -422,11 +422,6 @@ impl Registry {
             .retained(report.tags_deleted as u64, report.manifests_deleted as u64);
         Ok(report)
     }
-}
-
-/// Parses a duration flag (for the CLI's `--keep-*` options).
-pub fn duration_arg(s: &str) -> Result<Duration, String> {
-    parse_duration(s)
 }
 
 #[cfg(test)]
