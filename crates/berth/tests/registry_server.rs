@@ -90,6 +90,15 @@ fn push_workflows_follow_the_spec() {
         Some(&blob3[4000..9000]),
     )
     .expect(202);
+    // A last chunk out of order is refused too; the upload goes on from where it was.
+    let final_url = format!("{loc}?digest={}", sha256(&blob3));
+    let early = r.req(
+        "PUT",
+        &final_url,
+        &[("Content-Range", "9500-9999")],
+        Some(&blob3[9500..]),
+    );
+    assert_eq!(early.expect(416).header("range"), Some("0-8999"));
     let done = r
         .req(
             "PUT",
