@@ -29,7 +29,8 @@
 //!    manifest `PUT`, a `HEAD`) takes the same guard, so it either finds the file gone and
 //!    says so (a 202 upload, MANIFEST_BLOB_UNKNOWN, 404: the client uploads again), or
 //!    touches it first and the sweep keeps it.
-//! 6. Drop the links of swept blobs, old touches, and repositories left empty.
+//! 6. Drop the links of swept blobs (and old links to files already gone), old touches,
+//!    and repositories left empty.
 //!
 //! A blob a client uploaded but whose manifest it has not pushed yet is kept for the
 //! grace window (rules 2 and 3): the window is how long a push may take between its
@@ -88,7 +89,9 @@ impl Registry {
             .map(|(_, d, _)| d.as_str())
             .collect();
         let mut swept = HashSet::new();
-        for d in self.blobs.list()? {
+        let listed = self.blobs.list()?;
+        let on_disk: HashSet<String> = listed.iter().map(|d| d.to_string()).collect();
+        for d in listed {
             let key = d.to_string();
             if referenced.contains(&key) {
                 report.referenced += 1;
@@ -111,9 +114,13 @@ impl Registry {
                 swept.insert(key);
             }
         }
+        // Links of swept blobs, and old links to files that are gone (a mount that linked
+        // a blob just as this or an earlier sweep removed it).
         let dead: Vec<(String, String)> = links
             .into_iter()
-            .filter(|(_, d, _)| swept.contains(d))
+            .filter(|(_, d, when)| {
+                swept.contains(d) || (!on_disk.contains(d) && *when < fresh_after)
+            })
             .map(|(r, d, _)| (r, d))
             .collect();
         self.meta.unlink_all(&dead)?;
