@@ -350,3 +350,75 @@ fn scheduled_retention_keeps_the_newest_tags() {
     assert_eq!(r.blob_files(), 6 * 3);
     assert_eq!(metric(&r, "berth_registry_retention_tags_deleted_total"), 2);
 }
+
+/// One image pushed over raw HTTP to `base` without panicking: Ok(true) when its manifest
+/// was accepted, Err when the registry went away.
+fn try_push(base: &str, repo: &str, tag: &str, image: &Image) -> Result<bool, String> {
+    for b in image.blobs() {
+        let start = try_http(
+            "POST",
+            &format!("{base}/v2/{repo}/blobs/uploads/"),
+            &[],
+            None,
+        )?;
+        let loc = start.header("location").ok_or("no location")?.to_string();
+        try_http(
+            "PUT",
+            &format!("{base}{loc}?digest={}", sha256(b)),
+            &[],
+            Some(b),
+        )?;
+    }
+    let url = format!("{base}/v2/{repo}/manifests/{tag}");
+    let put = try_http(
+        "PUT",
+        &url,
+        &[("Content-Type", OCI_MANIFEST)],
+        Some(&image.manifest),
+    )?;
+    Ok(put.status == 201)
+}
+
+/// A registry killed with SIGKILL in the middle of pushes comes back consistent: every
+/// image it had accepted pulls back whole, and a collection leaves exactly their blobs.
+#[test]
+fn kill9_during_pushes_leaves_a_consistent_root() {
+    let mut r = Registry::start(&[]);
+    let base = r.url("");
+    let pusher = std::thread::spawn(move || {
+        let mut accepted = Vec::new();
+        for i in 0..200u64 {
+            let image = Image::random(500 + i, 1, 50_000);
+            match try_push(&base, "crash/app", &format!("t{i}"), &image) {
+                Ok(true) => accepted.push((format!("t{i}"), image)),
+                Ok(false) => panic!("a push was refused"),
+                Err(_) => break,
+            }
+        }
+        accepted
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    r.kill9_and_restart();
+    let accepted = pusher.join().unwrap();
+    assert!(
+        !accepted.is_empty() && accepted.len() < 200,
+        "the kill came mid-way ({})",
+        accepted.len()
+    );
+    for (tag, image) in &accepted {
+        assert!(pull_problems(&r, "crash/app", tag).is_empty(), "{tag}");
+        let head = r
+            .req("HEAD", &format!("/v2/crash/app/manifests/{tag}"), &[], None)
+            .expect(200);
+        assert_eq!(
+            head.header("docker-content-digest"),
+            Some(image.digest().as_str())
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(r.root().join("ingest")).unwrap().count(),
+        0
+    );
+    let report = r.gc(&["--grace", "0s"]);
+    assert_eq!(r.blob_files(), accepted.len() * 3, "{report}");
+}

@@ -125,6 +125,15 @@ impl Registry {
         self.spawn();
     }
 
+    /// Kills it (SIGKILL, no chance to tidy up) and starts it again on the same root.
+    pub fn kill9_and_restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.spawn();
+    }
+
     /// `berth registry gc --root ROOT ARGS` (stopped registry only); its stdout.
     pub fn gc(&self, args: &[&str]) -> String {
         let out = Command::new(BERTH)
@@ -220,6 +229,16 @@ impl Resp {
 
 /// One HTTP request through curl (`--insecure` for TLS, no `Expect: 100-continue`).
 pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Resp {
+    try_http(method, url, headers, body).unwrap_or_else(|e| panic!("curl {method} {url}: {e}"))
+}
+
+/// [`http`], or curl's error when no answer came.
+pub fn try_http(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Result<Resp, String> {
     let dir = tempfile::tempdir().unwrap();
     let (h, b) = (dir.path().join("h"), dir.path().join("b"));
     let mut cmd = Command::new("curl");
@@ -247,11 +266,9 @@ pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8
         cmd.arg("--data-binary").arg(format!("@{}", f.display()));
     }
     let out = cmd.arg(url).output().unwrap();
-    assert!(
-        out.status.success(),
-        "curl {method} {url}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
     let head = std::fs::read_to_string(&h).unwrap();
     let mut lines = head.lines();
     let status = lines
@@ -266,11 +283,11 @@ pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
         .collect();
-    Resp {
+    Ok(Resp {
         status,
         headers,
         body: std::fs::read(&b).unwrap_or_default(),
-    }
+    })
 }
 
 /// `sha256:<hex>` of `data`.
