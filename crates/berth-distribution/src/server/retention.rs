@@ -409,11 +409,16 @@ impl Registry {
             );
             if !dry_run {
                 for (tag, rec) in &p.tags {
-                    report.tags_deleted += usize::from(self.meta.delete_tag_if(&repo, tag, rec)?);
+                    if self.meta.delete_tag_if(&repo, tag, rec)? {
+                        tracing::info!(repository = %repo, tag, "retention deleted a tag");
+                        report.tags_deleted += 1;
+                    }
                 }
                 for (d, pushed) in &p.manifests {
-                    report.manifests_deleted +=
-                        usize::from(self.meta.delete_manifest_if_unused(&repo, d, *pushed)?);
+                    if self.meta.delete_manifest_if_unused(&repo, d, *pushed)? {
+                        tracing::info!(repository = %repo, digest = %d, "retention deleted a manifest");
+                        report.manifests_deleted += 1;
+                    }
                 }
             }
             report.plans.push(p);

@@ -30,6 +30,9 @@ use super::query;
 use super::registry::{Registry, Upload, blocking, now_ms};
 use super::storage::Ingest;
 
+/// How long an upload body may pause before the request fails.
+const BODY_IDLE: std::time::Duration = std::time::Duration::from_secs(120);
+
 const UUID_HEADER: HeaderName = HeaderName::from_static("docker-upload-uuid");
 const CHUNK_MIN_HEADER: HeaderName = HeaderName::from_static("oci-chunk-min-length");
 
@@ -287,7 +290,17 @@ async fn append(
     let mut stream = body.into_data_stream();
     let mut read = Ok(());
     let mut received = 0u64;
-    while let Some(chunk) = stream.next().await {
+    loop {
+        // A client that stops sending gives its upload back (with what arrived) rather
+        // than holding the session forever.
+        let Ok(next) = tokio::time::timeout(BODY_IDLE, stream.next()).await else {
+            read = Err(RegistryError::Body(format!(
+                "no data for {} s",
+                BODY_IDLE.as_secs()
+            )));
+            break;
+        };
+        let Some(chunk) = next else { break };
         match chunk {
             Ok(c) => {
                 received += c.len() as u64;
