@@ -22,6 +22,7 @@ use super::http::{DIGEST_HEADER, empty};
 use super::meta::{ManifestRecord, Pulled, PutManifest};
 use super::names::valid_tag;
 use super::registry::{Registry, blocking, now_ms};
+use super::storage::StorageError;
 use crate::spec::{Descriptor, Document, media};
 
 /// The largest manifest accepted (the spec's suggestion).
@@ -73,7 +74,15 @@ pub async fn get(
         let bytes = if head {
             Vec::new()
         } else {
-            reg.blobs.read(&digest)?
+            // Deleted (and collected) since the record was read: it is gone, not broken.
+            reg.blobs.read(&digest).map_err(|e| match e {
+                StorageError::Access { source, .. }
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    RegistryError::ManifestUnknown(key.clone())
+                }
+                e => e.into(),
+            })?
         };
         if !head {
             if let Reference::Tag(t) = &reference {
