@@ -770,6 +770,30 @@ fn token_auth_issues_and_verifies_bearer_tokens() {
         .expect(200)
         .json();
     let token = issued["token"].as_str().unwrap();
+    // containerd's OAuth2 password grant gets one too.
+    let form = b"grant_type=password&username=bob&password=pw&service=berth-registry&scope=repository%3Atok%2Fapp%3Apull&client_id=x";
+    let oauth = r
+        .req(
+            "POST",
+            "/token",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            Some(form),
+        )
+        .expect(200)
+        .json();
+    assert!(
+        oauth["access_token"]
+            .as_str()
+            .is_some_and(|t| t.split('.').count() == 3)
+    );
+    let wrong = b"grant_type=password&username=bob&password=nope&service=berth-registry";
+    r.req(
+        "POST",
+        "/token",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some(wrong),
+    )
+    .expect(401);
     let bearer = format!("Bearer {token}");
     let image = Image::random(80, 1, 100);
     push_blob(&r, "tok/app", &image.config, &[("Authorization", &bearer)]).expect(201);

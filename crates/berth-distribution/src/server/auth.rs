@@ -201,10 +201,11 @@ impl Auth {
         }
     }
 
-    /// The token endpoint: a token for `scopes` for the user of the basic credentials.
+    /// The token endpoint: a token for `scopes` for the user of `credentials` (the basic
+    /// credentials of a `GET`, or the `username`/`password` of an OAuth2 password grant).
     pub fn issue(
         &self,
-        headers: &HeaderMap,
+        credentials: Option<(String, String)>,
         service: Option<&str>,
         scopes: &[String],
     ) -> Result<TokenResponse, RegistryError> {
@@ -214,12 +215,7 @@ impl Auth {
         let unauthorized = || RegistryError::Unauthorized {
             challenge: format!("Basic realm=\"{BASIC_REALM}\""),
         };
-        let authorization = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let (user, password) = authorization
-            .and_then(basic_credentials)
-            .ok_or_else(unauthorized)?;
+        let (user, password) = credentials.ok_or_else(unauthorized)?;
         if !users.verify(&user, &password) {
             return Err(unauthorized());
         }
@@ -228,6 +224,12 @@ impl Auth {
         }
         Ok(signer.sign(&user, scopes.iter().filter_map(|s| grant(s)).collect()))
     }
+}
+
+/// The basic credentials of a request.
+pub fn credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let authorization = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    basic_credentials(authorization)
 }
 
 /// `user`, `password` of a `Basic` authorization.

@@ -25,7 +25,7 @@ struct User(String);
 /// The registry's router.
 pub fn router(registry: Arc<Registry>) -> Router {
     Router::new()
-        .route("/token", axum::routing::get(token))
+        .route("/token", axum::routing::get(token).post(token))
         .route("/metrics", axum::routing::get(metrics))
         .fallback(dispatch)
         .layer(middleware::from_fn_with_state(registry.clone(), access_log))
@@ -164,21 +164,32 @@ async fn route(reg: Arc<Registry>, req: Request) -> Result<Response, RegistryErr
     Ok(resp)
 }
 
+/// `GET /token?service=&scope=` with basic credentials (Docker's token flow), or `POST
+/// /token` with an OAuth2 password grant in the form body (containerd's, when it has
+/// credentials); scopes are repeated or space-separated.
 async fn token(State(reg): State<Arc<Registry>>, req: Request) -> Response {
-    let q = req.uri().query().map(String::from);
-    let headers = req.headers().clone();
+    let post = req.method() == Method::POST;
+    let mut params = query::pairs(req.uri().query());
+    let mut credentials = super::auth::credentials(req.headers());
+    if post {
+        let Ok(body) = axum::body::to_bytes(req.into_body(), 64 * 1024).await else {
+            return RegistryError::Body("token request too large".into()).into_response();
+        };
+        params = query::pairs(Some(&String::from_utf8_lossy(&body)));
+        let field = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        credentials = field("username").zip(field("password"));
+    }
     let issued = super::registry::blocking(move || {
-        let pairs = query::pairs(q.as_deref());
-        let scopes: Vec<String> = pairs
+        let scopes: Vec<String> = params
             .iter()
             .filter(|(k, _)| k == "scope")
             .flat_map(|(_, v)| v.split(' ').map(String::from))
             .collect();
-        let service = pairs
+        let service = params
             .iter()
             .find(|(k, _)| k == "service")
             .map(|(_, v)| v.as_str());
-        reg.auth.issue(&headers, service, &scopes)
+        reg.auth.issue(credentials, service, &scopes)
     })
     .await;
     match issued {
