@@ -15,6 +15,7 @@ pub mod fields;
 pub mod image;
 pub mod stats;
 pub mod system;
+pub mod units;
 mod version;
 
 pub use version::{ApiVersion, MAX_VERSION, MIN_VERSION};

@@ -145,6 +145,26 @@ impl Client {
         checked(self.send(self.build(method, path, body)).await?).await
     }
 
+    /// [`Client::request`] with extra headers (`X-Registry-Auth`).
+    ///
+    /// # Panics
+    /// When a name or value is not valid header text (callers pass constants and base64).
+    pub async fn request_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(Bytes, &str)>,
+        headers: &[(&str, &str)],
+    ) -> Result<Response<Incoming>, ClientError> {
+        let mut req = self.build(method, path, body);
+        for (name, value) in headers {
+            let name = hyper::header::HeaderName::from_bytes(name.as_bytes()).expect("header");
+            let value = hyper::header::HeaderValue::from_str(value).expect("header value");
+            req.headers_mut().insert(name, value);
+        }
+        checked(self.send(req).await?).await
+    }
+
     /// A request whose whole body is returned.
     pub async fn bytes(
         &self,

@@ -41,6 +41,8 @@ pub enum ErrorKind {
     NotImplemented,
     /// The operation is not allowed.
     Forbidden,
+    /// Credentials are missing or wrong (a registry refused a login).
+    Unauthorized,
     /// The operation needs a state the engine is not in (Docker's 503: a node that is not in a
     /// swarm).
     Unavailable,

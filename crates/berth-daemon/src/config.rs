@@ -34,6 +34,8 @@ pub struct DaemonConfig {
     pub logging: LoggingConfig,
     /// The daemon's defaults for containers (`default-ulimits`, `default-shm-size`, ...).
     pub defaults: crate::defaults::ContainerDefaults,
+    /// Registry mirrors, insecure registries, transfer concurrency.
+    pub registry: crate::images::RegistryConfig,
 }
 
 /// dockerd's `--log-driver` and `--log-opt` (daemon.json `log-driver`, `log-opts`).

@@ -4,10 +4,17 @@
 
 mod archive;
 mod commit;
+mod layer_fetch;
+mod layer_push;
 mod prune;
+mod pull;
+mod push;
+pub mod registry;
 pub use archive::LoadOutput;
 pub use commit::CommitOptions;
 pub use prune::Pruned;
+pub use pull::PullOptions;
+pub use registry::{Progress, RegistryConfig};
 
 use std::sync::Arc;
 
@@ -48,12 +55,22 @@ pub struct Images {
     pub store: ImageStore,
     containers: Arc<Containers>,
     events: Arc<Events>,
+    /// The client of every registry.
+    pub registry: berth_distribution::client::Client,
+    registry_config: RegistryConfig,
 }
 
 impl Images {
     /// The service over `store`; `containers` say which images are in use.
-    pub fn new(store: ImageStore, containers: Arc<Containers>, events: Arc<Events>) -> Self {
+    pub fn new(
+        store: ImageStore,
+        containers: Arc<Containers>,
+        events: Arc<Events>,
+        registry_config: RegistryConfig,
+    ) -> Self {
         Images {
+            registry: berth_distribution::client::Client::new(registry_config.settings.clone()),
+            registry_config,
             store,
             containers,
             events,

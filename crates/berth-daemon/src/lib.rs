@@ -120,22 +120,26 @@ impl Daemon {
             ),
             volumes.clone(),
         )?;
-        let builder = Arc::new(build::Builder::new(
-            db,
-            images.clone(),
-            containers.clone(),
-            &config.root.join("build"),
-        )?);
+
         let id = std::fs::read_to_string(config.root.join("engine-id")).unwrap_or_else(|_| {
             let id = berth_core::id::generate();
             let _ = std::fs::write(config.root.join("engine-id"), &id);
             id
         });
+        let images_store = images;
         let images = Arc::new(images::Images::new(
-            images,
+            images_store.clone(),
             containers.clone(),
             events.clone(),
+            config.registry.clone(),
         ));
+        let builder = Arc::new(build::Builder::new(
+            db,
+            images_store.clone(),
+            images.clone(),
+            containers.clone(),
+            &config.root.join("build"),
+        )?);
         let live = reload::Live::new(config.live.clone());
         Ok(Arc::new(Daemon {
             config,

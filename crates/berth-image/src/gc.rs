@@ -64,7 +64,7 @@ impl Lease {
     }
 
     /// Adds `digests` to what this lease pins.
-    pub(crate) fn pin(&self, digests: impl IntoIterator<Item = Digest>) {
+    pub fn pin(&self, digests: impl IntoIterator<Item = Digest>) {
         let mut pins = self.leases.pins.lock().expect("leases lock");
         pins.entry(self.id).or_default().extend(digests);
     }

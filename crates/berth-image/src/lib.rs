@@ -25,4 +25,7 @@ pub use error::ImageError;
 pub use gc::{GcStats, Lease};
 pub use platform::{Platform, PlatformError};
 pub use reference::{Reference, ReferenceError};
-pub use store::{Image, ImageStore, ImportOptions, LayerSource, NewLayer, StagedLayer};
+pub use store::{
+    BlobSource, Image, ImageStore, ImportOptions, LayerSource, NewLayer, PulledManifest,
+    StagedLayer,
+};

@@ -180,6 +180,16 @@ impl Reference {
         })
     }
 
+    /// The registry host: `docker.io`, `localhost:5000`.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// The repository's path on its registry: `library/busybox`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     /// `docker.io/library/busybox`.
     pub fn repository(&self) -> String {
         format!("{}/{}", self.domain, self.path)

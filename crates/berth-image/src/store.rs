@@ -154,6 +154,8 @@ impl ImageStore {
         let tx = database.begin_write().map_err(db)?;
         tx.open_table(IMAGES).map_err(db)?;
         tx.open_table(REFS).map_err(db)?;
+        tx.open_table(distribution::BLOB_SOURCES).map_err(db)?;
+        tx.open_table(distribution::PULLED).map_err(db)?;
         tx.commit().map_err(db)?;
         let store = ImageStore {
             db: database,
@@ -586,7 +588,7 @@ impl ImageStore {
         if let Ok(r) = Reference::parse(name) {
             let refs = tx.open_table(REFS).map_err(db)?;
             if let Some(id) = refs
-                .get(r.with_default_tag().to_string().as_str())
+                .get(r.clone().with_default_tag().to_string().as_str())
                 .map_err(db)?
             {
                 let id: Digest = format!("sha256:{}", id.value())
@@ -594,6 +596,19 @@ impl ImageStore {
                     .map_err(|_| not_found())?;
                 drop(tx);
                 return self.get(&id);
+            }
+            // `name@digest`: the manifest digest a registry knows the image by.
+            if let Some(digest) = r.digest() {
+                let wanted = format!("{}@{digest}", r.repository());
+                drop(tx);
+                let found = self
+                    .records()?
+                    .into_iter()
+                    .find(|(_, rec)| rec.repo_digests.contains(&wanted));
+                return match found {
+                    Some((id, _)) => self.get(&id),
+                    None => Err(not_found()),
+                };
             }
         }
         let hex = name.strip_prefix("sha256:").unwrap_or(name);
@@ -695,6 +710,7 @@ impl ImageStore {
                 .map_err(db)?;
         }
         tx.commit().map_err(db)?;
+        self.forget_pulled(id)?;
         // Content goes after the record: a crash in between leaves garbage that the next
         // collection removes, never an image without its content.
         self.gc()?;
@@ -713,6 +729,9 @@ impl ImageStore {
     }
 }
 
+mod distribution;
 mod platforms;
+
+pub use distribution::{BlobSource, PulledManifest};
 #[cfg(test)]
 mod tests;

@@ -37,6 +37,7 @@ pub struct TestDaemon {
 }
 
 /// Output of a command, with text accessors.
+#[derive(Debug)]
 pub struct Out {
     pub code: i32,
     pub stdout: String,

@@ -225,7 +225,7 @@ pub async fn copy(st: &mut State<'_>, spec: &CopySpec, add: bool) -> Result<()> 
         Some(name) => {
             let image = st.source_image(name, || {
                 Error::not_found(format!(
-                    "{what} --from={name}: no such stage, and the image is not here (berth cannot pull images yet)"
+                    "{what} --from={name}: no such stage, and the image is not here"
                 ))
             })?;
             let v = View::mount(&b, image.as_ref())?;

@@ -85,11 +85,29 @@ pub struct BuildOptions {
     /// `--platform`: what to build for (`None`: the host's); base images are taken for it and
     /// RUN steps of another architecture run under emulation.
     pub platform: Option<berth_image::Platform>,
+    /// `--pull`: pull every base image, even one that is here.
+    pub pull: bool,
+    /// `X-Registry-Config`: credentials by registry, for the pulls of base images.
+    pub auth: BTreeMap<String, berth_distribution::client::Credentials>,
+}
+
+/// The credentials of `auth` (`X-Registry-Config`, keyed as the docker CLI keys its logins)
+/// for registry `domain`.
+pub(crate) fn auth_for(
+    auth: &BTreeMap<String, berth_distribution::client::Credentials>,
+    domain: &str,
+) -> berth_distribution::client::Credentials {
+    auth.iter()
+        .find(|(k, _)| berth_distribution::client::endpoint::registry_host(k) == domain)
+        .map(|(_, c)| c.clone())
+        .unwrap_or_default()
 }
 
 /// The build service.
 pub struct Builder {
     images: ImageStore,
+    /// Pulls base images that are missing (or all, with `--pull`).
+    pulls: Arc<crate::images::Images>,
     containers: Arc<Containers>,
     cache: cache::Cache,
     tmp: std::path::PathBuf,
@@ -119,6 +137,7 @@ impl Builder {
     pub fn new(
         db: Arc<Database>,
         images: ImageStore,
+        pulls: Arc<crate::images::Images>,
         containers: Arc<Containers>,
         root: &std::path::Path,
     ) -> Result<Builder> {
@@ -130,6 +149,7 @@ impl Builder {
         }
         Ok(Builder {
             images,
+            pulls,
             containers,
             cache: cache::Cache::open(db)?,
             tmp,

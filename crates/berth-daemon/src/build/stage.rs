@@ -402,11 +402,17 @@ impl State<'_> {
             self.image = None;
         } else {
             let images = &self.shared.builder.images;
-            let image = images.resolve(&name).map_err(|_| {
-                Error::not_found(format!(
-                    "pull access denied for {name}: the image is not here and berth cannot pull images yet (load or build it first)"
-                ))
-            })?;
+            let here = images
+                .resolve(&name)
+                .ok()
+                .filter(|_| !self.shared.opts.pull);
+            let image = match here {
+                Some(i) => i,
+                None => {
+                    self.pull_base(&name, wanted.as_ref()).await?;
+                    images.resolve(&name)?
+                }
+            };
             let (image, warnings) =
                 crate::containers::emulation::pick(images, &name, image, wanted.as_ref())?;
             for w in warnings {
@@ -457,6 +463,32 @@ impl State<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Pulls base image `name` (for `wanted`), showing the pull's status lines in the build's
+    /// output as dockerd's classic builder does.
+    async fn pull_base(&mut self, name: &str, wanted: Option<&Platform>) -> Result<()> {
+        let reference = berth_image::Reference::parse(name)?;
+        let creds = super::auth_for(&self.shared.opts.auth, reference.domain());
+        let opts = crate::images::PullOptions {
+            reference,
+            platform: wanted.cloned(),
+            creds,
+        };
+        let (say, mut heard) = tokio::sync::mpsc::unbounded_channel();
+        let pulls = self.shared.builder.pulls.clone();
+        let pull = tokio::spawn(async move { pulls.pull(opts, false, &say).await });
+        while let Some(p) = heard.recv().await {
+            if p.detail.is_some() {
+                continue;
+            }
+            match &p.id {
+                Some(id) => self.say(format!("{id}: {}\n", p.status))?,
+                None => self.say(format!("{}\n", p.status))?,
+            }
+        }
+        pull.await
+            .map_err(|e| Error::internal("pulling a base image", e))?
     }
 
     async fn instruction(&mut self, l: &Located) -> Result<()> {

@@ -47,6 +47,19 @@ const UNSUPPORTED: &[&str] = &[
     "outputs",
 ];
 
+/// `X-Registry-Config`: base64url JSON of the credentials by registry (as the docker CLI
+/// sends every login it has); an undecodable header is no credentials, as dockerd takes it.
+fn registry_config(
+    headers: &axum::http::HeaderMap,
+) -> BTreeMap<String, berth_distribution::client::Credentials> {
+    let map: BTreeMap<String, berth_distribution::client::Credentials> = headers
+        .get("x-registry-config")
+        .and_then(|v| v.to_str().ok())
+        .and_then(berth_distribution::client::auth::decode_header)
+        .unwrap_or_default();
+    map.into_iter().map(|(k, c)| (k, c.normalized())).collect()
+}
+
 fn options(q: &Query) -> Result<BuildOptions, Error> {
     for key in UNSUPPORTED {
         if let Some(v) = q.get(key)
@@ -81,6 +94,8 @@ fn options(q: &Query) -> Result<BuildOptions, Error> {
         build_args,
         target: q.get("target").filter(|t| !t.is_empty()).map(String::from),
         platform: super::containers::platform(q)?,
+        pull: false,
+        auth: BTreeMap::new(),
         no_cache: q.flag("nocache"),
         labels: json_param(q, "labels")?,
         quiet: q.flag("q"),
@@ -147,14 +162,10 @@ async fn build(
     q: Query,
     req: Request,
 ) -> Result<Response<Body>, Error> {
-    let opts = options(&q).and_then(|o| {
-        if q.flag("pull") {
-            return Err(Error::new(
-                berth_core::ErrorKind::NotImplemented,
-                "berth cannot pull images yet: build without --pull",
-            ));
-        }
-        Ok(o)
+    let opts = options(&q).map(|mut o| {
+        o.pull = q.flag("pull");
+        o.auth = registry_config(req.headers());
+        o
     });
     let opts = match opts {
         Ok(o) => o,

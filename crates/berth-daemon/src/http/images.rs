@@ -13,7 +13,6 @@ use axum::routing::{get, post};
 use berth_api::image::{
     DeleteItem, GraphDriver, ImageInspect, ImageSummary, ProgressMessage, RootFs,
 };
-use berth_core::ErrorKind;
 use berth_image::{Image, ImportOptions, Reference};
 use futures_util::TryStreamExt;
 use tokio_util::io::{StreamReader, SyncIoBridge};
@@ -241,8 +240,12 @@ fn history(d: &Daemon, name: &str) -> Result<Vec<serde_json::Value>, Error> {
 async fn post_image(
     State(d): State<Arc<Daemon>>,
     Path(rest): Path<String>,
+    headers: axum::http::HeaderMap,
     q: Query,
 ) -> Result<Response<Body>, Error> {
+    if let Some(name) = rest.strip_suffix("/push") {
+        return super::transfer::push(d, name, &q, &headers).await;
+    }
     let Some(name) = rest.strip_suffix("/tag") else {
         return Err(Error::not_found(format!("page not found: /images/{rest}")));
     };
@@ -273,13 +276,18 @@ fn delete_blocking(d: Arc<Daemon>, name: String, q: Query) -> Result<Json<Vec<De
     ))
 }
 
-/// `POST /images/create`: `fromSrc=-` imports the request body, `fromSrc=URL` what a GET of
-/// the URL answers; pulling needs a registry client, which berth does not have yet.
+/// `POST /images/create`: `fromImage` pulls; `fromSrc=-` imports the request body,
+/// `fromSrc=URL` what a GET of the URL answers.
 async fn create(
     State(d): State<Arc<Daemon>>,
+    headers: axum::http::HeaderMap,
     q: Query,
     body: Body,
 ) -> Result<Response<Body>, Error> {
+    if q.get("fromImage").is_some_and(|s| !s.is_empty()) {
+        stream::drain(body).await;
+        return super::transfer::pull(d, &q, &headers).await;
+    }
     let src = q.get("fromSrc").unwrap_or("").to_string();
     match import_options(&q) {
         Ok((target, opts)) if src != "-" => {
@@ -296,14 +304,6 @@ async fn create(
 
 /// What `POST /images/create` asks for: where the import goes and its config.
 fn import_options(q: &Query) -> Result<(Option<Reference>, ImportOptions), Error> {
-    if let Some(from) = q.get("fromImage").filter(|s| !s.is_empty()) {
-        return Err(Error::new(
-            ErrorKind::NotImplemented,
-            format!(
-                "berth cannot pull {from}: registry support is not implemented yet; import or load the image instead"
-            ),
-        ));
-    }
     let src = q.get("fromSrc").unwrap_or("");
     if src.is_empty() {
         return Err(Error::invalid("fromImage or fromSrc is required"));

@@ -28,6 +28,7 @@ mod swarm;
 mod system;
 pub mod tls;
 mod top;
+mod transfer;
 mod update;
 mod volumes;
 
@@ -53,6 +54,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(image_archive::routes())
         .merge(image_prune::routes())
         .merge(images::routes())
+        .merge(transfer::routes())
         .merge(build::routes())
         .merge(containers::routes())
         .merge(container_files::routes())

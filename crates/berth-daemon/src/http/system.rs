@@ -158,13 +158,7 @@ async fn info(State(d): State<Arc<Daemon>>) -> Result<Json<Info>, Error> {
         plugins: serde_json::json!({
             "Volume": [], "Network": ["host", "null"], "Authorization": null, "Log": crate::containers::logging::DRIVERS,
         }),
-        registry_config: serde_json::json!({
-            "InsecureRegistryCIDRs": ["127.0.0.0/8"],
-            "IndexConfigs": {
-                "docker.io": {"Name": "docker.io", "Mirrors": [], "Secure": true, "Official": true},
-            },
-            "Mirrors": [],
-        }),
+        registry_config: registry_config(d.images.registry.settings()),
         debug: d.live().debug,
         labels: d.live().labels,
         swarm: serde_json::json!({
@@ -425,4 +419,41 @@ fn security_options(s: &crate::config::SecurityConfig) -> Vec<String> {
         options.push("name=no-new-privileges".into());
     }
     options
+}
+
+/// `RegistryConfig` of `/info`, as dockerd shows its registry options: mirrors with a
+/// trailing slash, CIDRs and hosts of `insecure-registries` apart.
+fn registry_config(s: &berth_distribution::client::Settings) -> serde_json::Value {
+    let mirrors: Vec<String> = s
+        .mirrors
+        .iter()
+        .map(|m| match m.ends_with('/') {
+            true => m.clone(),
+            false => format!("{m}/"),
+        })
+        .collect();
+    let (cidrs, hosts): (Vec<&String>, Vec<&String>) = s
+        .insecure
+        .iter()
+        .partition(|i| i.parse::<ipnet::IpNet>().is_ok());
+    let mut all_cidrs = vec!["127.0.0.0/8".to_string()];
+    all_cidrs.extend(cidrs.into_iter().cloned());
+    let mut index = serde_json::Map::new();
+    index.insert(
+        "docker.io".into(),
+        serde_json::json!({"Name": "docker.io", "Mirrors": mirrors, "Secure": true, "Official": true}),
+    );
+    for h in hosts {
+        index.insert(
+            h.clone(),
+            serde_json::json!({"Name": h, "Mirrors": [], "Secure": false, "Official": false}),
+        );
+    }
+    serde_json::json!({
+        "AllowNondistributableArtifactsCIDRs": null,
+        "AllowNondistributableArtifactsHostnames": null,
+        "InsecureRegistryCIDRs": all_cidrs,
+        "IndexConfigs": index,
+        "Mirrors": mirrors,
+    })
 }

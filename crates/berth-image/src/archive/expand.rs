@@ -6,26 +6,29 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A compressed stream may expand to this many times its size...
-pub(super) const MAX_RATIO: u64 = 256;
+pub const MAX_RATIO: u64 = 256;
 /// ...plus this much (small blobs of one repeated byte are legitimate).
-pub(super) const SLACK: u64 = 64 << 20;
+pub const SLACK: u64 = 64 << 20;
 
 /// What the stream turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Compression {
+pub enum Compression {
+    /// Not compressed.
     None,
+    /// gzip.
     Gzip,
+    /// zstd.
     Zstd,
 }
 
 /// Set when a stream went past its cap; the error it returned says so too, but through the tar
 /// reader and the layer applier only this flag survives intact.
 #[derive(Debug, Default, Clone)]
-pub(super) struct Tripped(Arc<Mutex<Option<(u64, u64)>>>);
+pub struct Tripped(Arc<Mutex<Option<(u64, u64)>>>);
 
 impl Tripped {
     /// `(compressed, expanded)` bytes when the cap was hit.
-    pub(super) fn get(&self) -> Option<(u64, u64)> {
+    pub fn get(&self) -> Option<(u64, u64)> {
         *self.0.lock().expect("tripped lock")
     }
 }
@@ -71,7 +74,7 @@ impl<R: Read> Read for Capped<R> {
 
 /// `input`, decompressed when it starts like gzip or zstd, with what it was and the flag that
 /// tells whether it hit the cap.
-pub(super) fn expand<'a>(
+pub fn expand<'a>(
     input: impl Read + Send + 'a,
 ) -> io::Result<(Box<dyn Read + Send + 'a>, Compression, Tripped)> {
     let count = Arc::new(AtomicU64::new(0));

@@ -33,9 +33,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use berth_core::Digest;
 
-use super::expand::{Compression, Tripped, expand};
 use super::spool::{Spool, bomb, read_err};
 use super::{ArchiveError, formats, invalid};
+use super::{Compression, Tripped, expand};
 use crate::store::{LayerSource, NewLayer, StagedLayer};
 use crate::{Image, ImageConfig, ImageStore, Reference};
 

@@ -18,6 +18,7 @@ use berth_core::{ErrorKind, HasKind};
 
 use crate::ImageError;
 
+pub use expand::{Compression, Tripped, expand};
 pub use load::{LoadEvent, Loaded, load};
 pub use save::{SaveItem, resolve, save};
 

@@ -1,16 +1,15 @@
 //! `save` and `load`: image archives out of and into the daemon, streamed both ways.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, Result, bail};
-use berth_api::image::ProgressMessage;
-use berth_client::{Client, ClientError};
+use berth_client::Client;
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use hyper::Method;
 use tokio::sync::mpsc;
 
-use super::{enc, human_size};
+use super::enc;
+use super::jsonmessage::Renderer;
 
 #[derive(Debug, clap::Args)]
 pub struct SaveArgs {
@@ -104,31 +103,6 @@ fn send_input(mut input: Box<dyn Read + Send>) -> mpsc::Receiver<std::io::Result
     rx
 }
 
-fn show(line: &[u8], tty: bool) -> Result<()> {
-    let m: ProgressMessage = serde_json::from_slice(line).context("reading the daemon's answer")?;
-    if let Some(e) = m.error {
-        bail!(e);
-    }
-    if let Some(s) = m.stream {
-        print!("{s}");
-    } else if let (true, Some(status), Some(id)) = (tty, &m.status, &m.id) {
-        let detail = m.progress_detail.unwrap_or_default();
-        let (cur, total) = (detail["current"].as_i64(), detail["total"].as_i64());
-        if let (Some(c), Some(t)) = (cur, total)
-            && c == t
-        {
-            println!(
-                "{id}: {status} [{}>]  {}/{}",
-                "=".repeat(49),
-                human_size(c),
-                human_size(t)
-            );
-        }
-    }
-    std::io::stdout().flush()?;
-    Ok(())
-}
-
 pub async fn load(client: &Client, a: LoadArgs) -> Result<u8> {
     check_platform(a.platform.as_deref())?;
     let input: Box<dyn Read + Send> = match &a.input {
@@ -153,21 +127,7 @@ pub async fn load(client: &Client, a: LoadArgs) -> Result<u8> {
             send_input(input),
         )
         .await?;
-    let mut body = resp.into_body();
-    let mut pending = Vec::new();
-    while let Some(frame) = body.frame().await {
-        if let Ok(data) = frame.map_err(ClientError::from)?.into_data() {
-            pending.extend_from_slice(&data);
-            while let Some(i) = pending.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = pending.drain(..=i).collect();
-                if !line.iter().all(u8::is_ascii_whitespace) {
-                    show(&line, tty)?;
-                }
-            }
-        }
-    }
-    if !pending.iter().all(u8::is_ascii_whitespace) {
-        show(&pending, tty)?;
-    }
+    // The stream as docker renders it: on a terminal, each layer's bar redrawn in place.
+    super::jsonmessage::display(resp.into_body(), &mut Renderer::stdout(), &mut |_| {}).await?;
     Ok(0)
 }

@@ -13,7 +13,9 @@ mod health_opts;
 mod history;
 mod image_archive;
 mod images;
+mod jsonmessage;
 mod limit_opts;
+mod login;
 pub(crate) use limit_opts::parse_ulimit;
 pub(crate) use run::bytes_arg;
 mod mounts;
@@ -23,7 +25,10 @@ mod ns_opts;
 mod port;
 mod progress;
 mod prune;
+mod pull;
+mod push;
 mod registry;
+mod registry_auth;
 mod resource_opts;
 mod run;
 mod security_opts;
@@ -76,6 +81,14 @@ enum Command {
     Save(image_archive::SaveArgs),
     /// Load an image from a tar archive or STDIN.
     Load(image_archive::LoadArgs),
+    /// Download an image from a registry.
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry.
+    Push(push::PushArgs),
+    /// Authenticate to a registry (Docker Hub if no server is given).
+    Login(login::LoginArgs),
+    /// Log out from a registry (Docker Hub if no server is given).
+    Logout(login::LogoutArgs),
     /// Create and run a new container from an image.
     Run(run::RunArgs),
     /// Create a new container.
@@ -165,6 +178,10 @@ enum SystemCommand {
 enum ImageCommand {
     /// Remove unused images.
     Prune(prune::ImagePruneArgs),
+    /// Download an image from a registry.
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry.
+    Push(push::PushArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -264,6 +281,10 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::History(a) => history::history(&client, a).await,
         Command::Save(a) => image_archive::save(&client, a).await,
         Command::Load(a) => image_archive::load(&client, a).await,
+        Command::Pull(a) => pull::pull(&client, a).await,
+        Command::Push(a) => push::push(&client, a).await,
+        Command::Login(a) => login::login(&client, a).await,
+        Command::Logout(a) => login::logout(a).await,
         Command::Run(a) => run::run(&client, a).await,
         Command::Create(a) => run::create(&client, a).await,
         Command::Start(a) => containers::start(&client, a).await,
@@ -295,6 +316,8 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::System(SystemCommand::Df(a)) => system::df(&client, a).await,
         Command::System(SystemCommand::Prune(a)) => prune::system(&client, a).await,
         Command::Image(ImageCommand::Prune(a)) => prune::image(&client, a).await,
+        Command::Image(ImageCommand::Pull(a)) => pull::pull(&client, a).await,
+        Command::Image(ImageCommand::Push(a)) => push::push(&client, a).await,
         Command::Container(ContainerCommand::Prune(a)) => prune::container(&client, a).await,
         Command::Builder(BuilderCommand::Prune(a)) => system::builder_prune(&client, a).await,
         Command::Version => version(&client).await,
@@ -362,28 +385,7 @@ fn human_size(n: i64) -> String {
 
 /// Go's `units.HumanSizeWithPrecision`: `digits` significant digits (`%.*g`), decimal units.
 fn human_size_precision(n: i64, digits: usize) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i < units.len() - 1 {
-        v /= 1000.0;
-        i += 1;
-    }
-    let whole = if v >= 100.0 {
-        3
-    } else if v >= 10.0 {
-        2
-    } else {
-        1
-    };
-    let decimals = digits.saturating_sub(whole);
-    let s = format!("{v:.decimals$}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    format!("{s}{}", units[i])
+    berth_api::units::human_size(n as f64, digits)
 }
 
 /// Docker's confirmation prompt (`message [y/N] ` on stdout); only `y` or `Y` confirms.

@@ -144,6 +144,22 @@ pub struct DaemonArgs {
     /// Set key=value labels to the daemon (repeatable; reloaded by SIGHUP).
     #[arg(long = "label", value_name = "key=value")]
     pub labels: Vec<String>,
+    /// Preferred Docker Hub mirror, an http(s) URL (repeatable).
+    #[arg(long = "registry-mirror", value_name = "URL")]
+    pub registry_mirrors: Vec<String>,
+    /// A registry reached without verifying its certificate, or over plain HTTP:
+    /// `host[:port]` or a CIDR (repeatable; 127.0.0.0/8 always is).
+    #[arg(long = "insecure-registry", value_name = "HOST|CIDR")]
+    pub insecure_registries: Vec<String>,
+    /// Layers pulled at once.
+    #[arg(long, default_value_t = 3)]
+    pub max_concurrent_downloads: usize,
+    /// Layers pushed at once.
+    #[arg(long, default_value_t = 5)]
+    pub max_concurrent_uploads: usize,
+    /// Tries of a layer download before the pull fails.
+    #[arg(long, default_value_t = 5)]
+    pub max_download_attempts: u32,
     /// Daemon configuration file (dockerd's daemon.json).
     #[arg(long, default_value = config_file::DEFAULT_FILE)]
     #[serde(skip)]
@@ -217,6 +233,39 @@ impl DaemonArgs {
             .cloned()
             .chain(file)
             .collect()
+    }
+
+    /// Mirrors, insecure registries and transfer limits, checked as dockerd checks them.
+    fn registry_config(&self) -> Result<berth_daemon::images::RegistryConfig> {
+        for m in &self.registry_mirrors {
+            let scheme = m.split_once("://").map(|(s, _)| s);
+            if !matches!(scheme, Some("http" | "https")) {
+                anyhow::bail!(
+                    "invalid mirror: unsupported scheme {:?} in {m:?}",
+                    scheme.unwrap_or("")
+                );
+            }
+        }
+        if self.max_concurrent_downloads == 0 {
+            anyhow::bail!("invalid max concurrent downloads: 0");
+        }
+        if self.max_concurrent_uploads == 0 {
+            anyhow::bail!("invalid max concurrent uploads: 0");
+        }
+        if self.max_download_attempts == 0 {
+            anyhow::bail!("invalid max download attempts: 0");
+        }
+        let settings = berth_distribution::client::Settings {
+            mirrors: self.registry_mirrors.clone(),
+            insecure: self.insecure_registries.clone(),
+            ..Default::default()
+        };
+        Ok(berth_daemon::images::RegistryConfig {
+            settings,
+            max_downloads: self.max_concurrent_downloads,
+            max_uploads: self.max_concurrent_uploads,
+            max_attempts: self.max_download_attempts,
+        })
     }
 
     /// The daemon's defaults for containers, from the flags and the file's keys.
@@ -365,6 +414,7 @@ fn daemon_config(
             shutdown_timeout: args.shutdown_timeout,
         },
         defaults: args.container_defaults()?,
+        registry: args.registry_config()?,
         logging: {
             let file = args.log_opts.iter().map(|(k, v)| format!("{k}={v}"));
             let opts: Vec<String> = args.log_opt.iter().cloned().chain(file).collect();
