@@ -45,13 +45,14 @@ pub fn router(registry: Arc<Registry>) -> Router {
 
 async fn gc(State(reg): State<Arc<Registry>>, req: Request) -> Response {
     let q = req.uri().query().map(String::from);
+    let grace = match query::get(q.as_deref(), "grace").map(|g| parse_duration(&g)) {
+        Some(Ok(g)) => g,
+        Some(Err(e)) => return (StatusCode::BAD_REQUEST, format!("grace: {e}\n")).into_response(),
+        None => reg.config.gc.grace,
+    };
     let run = blocking(move || {
         let q = q.as_deref();
         let dry_run = query::get(q, "dry_run").is_some_and(|v| v == "1" || v == "true");
-        let grace = match query::get(q, "grace") {
-            Some(g) => parse_duration(&g).map_err(super::error::RegistryError::UploadInvalid)?,
-            None => reg.config.gc.grace,
-        };
         let keep = query::get(q, "keep_tags").and_then(|n| n.parse().ok());
         let policies = match (keep, query::get(q, "repository")) {
             (Some(n), Some(p)) => vec![Policy::keep_latest(&p, n)],
