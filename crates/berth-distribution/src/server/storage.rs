@@ -4,9 +4,11 @@
 //!
 //! Lifecycle (berth-content's): an [`Ingest`] is appended to and hashed as it goes (sha256;
 //! sha512 content is hashed again from the file at commit, as only the final `PUT` says which
-//! algorithm the client meant); [`Ingest::commit`] verifies the digest, fsyncs and renames the
-//! file into `blobs/`. Until then nobody sees it. A committed blob never changes: a second
-//! commit of the same content just drops its ingest.
+//! algorithm the client meant); [`Ingest::seal`] verifies the digest and fsyncs, then
+//! [`Sealed::publish`] renames the file into `blobs/` (two steps, so that the slow part
+//! happens outside the blob's guard and only the rename under it; [`Ingest::commit`] does
+//! both). Until then nobody sees it. A committed blob never changes: a second commit of the
+//! same content just drops its ingest.
 //!
 //! Which repositories may see a blob, and whether anything still needs it, is the
 //! metadata's and the garbage collector's business, not this module's. Callers run
