@@ -27,6 +27,7 @@ mod progress;
 mod prune;
 mod pull;
 mod push;
+mod registry;
 mod registry_auth;
 mod resource_opts;
 mod run;
@@ -160,6 +161,9 @@ enum Command {
     Container(ContainerCommand),
     /// Show the berth version information.
     Version,
+    /// An OCI distribution registry (`registry serve`, `registry gc`).
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -235,6 +239,9 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         };
     }
+    if let Command::Registry(c) = cli.command {
+        return registry::run(c);
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -265,7 +272,7 @@ fn message(e: &anyhow::Error) -> String {
 
 async fn dispatch(client: Client, command: Command) -> Result<u8> {
     match command {
-        Command::Daemon(_) => unreachable!("handled before"),
+        Command::Daemon(_) | Command::Registry(_) => unreachable!("handled before"),
         Command::Build(a) => build::build(&client, a).await,
         Command::Import(a) => images::import(&client, a).await,
         Command::Images(a) => images::images(&client, a).await,
