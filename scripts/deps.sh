@@ -6,10 +6,10 @@
 # systemd-socket-activate (systemd need not run); rsyslog is the syslog peer of the log-driver
 # tests; podman, skopeo and umoci are the image-archive peers; qemu-user-static runs foreign
 # architectures; docker-registry (CNCF distribution 2.8) is the registry peer of the pull and
-# push tests, apache2-utils gives them htpasswd.
+# push tests, apache2-utils gives them htpasswd; curl makes the registry tests' raw requests.
 set -euo pipefail
 need=()
-for p in libseccomp-dev pkg-config gcc libc6-dev busybox-static procps runc nftables iptables iproute2 openssl systemd rsyslog rsyslog-gnutls podman skopeo umoci qemu-user-static docker-registry apache2-utils; do
+for p in libseccomp-dev pkg-config gcc libc6-dev busybox-static procps runc nftables iptables iproute2 openssl systemd rsyslog rsyslog-gnutls podman skopeo umoci qemu-user-static docker-registry apache2-utils curl; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

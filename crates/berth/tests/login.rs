@@ -4,7 +4,6 @@
 //! is the client alone (the daemon's side has tests of its own).
 
 mod common;
-#[allow(dead_code)]
 mod distribution;
 
 use std::collections::BTreeMap;

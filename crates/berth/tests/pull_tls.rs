@@ -29,9 +29,14 @@ cp {key} /etc/berth/certs.d/{host}/client.key",
         key = pki.p("client/key.pem"),
     );
     let d = TestDaemon::start_in_netns_and_mount_ns(&prelude);
-    d.in_netns(&["ip", "addr", "add", "10.77.0.1/32", "dev", "lo"]).ok();
+    d.in_netns(&["ip", "addr", "add", "10.77.0.1/32", "dev", "lo"])
+        .ok();
     d.import_busybox("busybox");
-    let (cert, key, ca) = (pki.p("reg/cert.pem"), pki.p("reg/key.pem"), pki.p("ca/cert.pem"));
+    let (cert, key, ca) = (
+        pki.p("reg/cert.pem"),
+        pki.p("reg/key.pem"),
+        pki.p("ca/cert.pem"),
+    );
     let r = Registry::start_tls(&d, "10.77.0.1", 5030, (&cert, &key, &ca));
     // skopeo's certificate directory has the same layout.
     let skopeo = d.dir().join("skopeo-certs");
@@ -45,12 +50,22 @@ cp {key} /etc/berth/certs.d/{host}/client.key",
 
     let name = format!("{host}/lib/busybox:1");
     let out = d.docker(&["pull", &name]).ok();
-    assert!(out.contains(&format!("Status: Downloaded newer image for {name}")), "{out}");
-    assert_eq!(d.docker(&["run", "--rm", &name, "echo", "tls"]).ok(), "tls\n");
+    assert!(
+        out.contains(&format!("Status: Downloaded newer image for {name}")),
+        "{out}"
+    );
+    assert_eq!(
+        d.docker(&["run", "--rm", &name, "echo", "tls"]).ok(),
+        "tls\n"
+    );
     // Pushing presents the client certificate too.
     let copy = format!("{host}/lib/copy:1");
     d.docker(&["tag", &name, &copy]).ok();
-    assert!(d.docker(&["push", &copy]).ok().contains("1: digest: sha256:"));
+    assert!(
+        d.docker(&["push", &copy])
+            .ok()
+            .contains("1: digest: sha256:")
+    );
 
     // A registry whose certificate no CA of certs.d (or the system's) signed is refused.
     let (scert, skey) = (pki.p("selfsigned/cert.pem"), pki.p("selfsigned/key.pem"));
