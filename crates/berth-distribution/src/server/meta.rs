@@ -381,28 +381,27 @@ impl Meta {
 
     /// The tags of a repository, sorted.
     pub fn tags(&self, repo: &str) -> Result<Vec<(String, TagRecord)>, MetaError> {
-        let tx = self.db.begin_read().map_err(db)?;
-        let t = tx.open_table(TAGS).map_err(db)?;
-        let mut out = Vec::new();
-        for entry in t.range(span(&prefix_range(repo))).map_err(db)? {
-            let (k, v) = entry.map_err(db)?;
-            let tag = k.value()[repo.len() + 1..].to_string();
-            out.push((tag, decode(k.value(), v.value())?));
-        }
-        Ok(out)
+        self.in_repository(TAGS, repo)
     }
 
     /// The manifests of a repository, by digest.
     pub fn manifests(&self, repo: &str) -> Result<Vec<(String, ManifestRecord)>, MetaError> {
+        self.in_repository(MANIFESTS, repo)
+    }
+
+    /// The rows of `table` under `repo`, by the rest of their key.
+    fn in_repository<T: for<'a> Deserialize<'a>>(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        repo: &str,
+    ) -> Result<Vec<(String, T)>, MetaError> {
         let tx = self.db.begin_read().map_err(db)?;
-        let t = tx.open_table(MANIFESTS).map_err(db)?;
+        let t = tx.open_table(table).map_err(db)?;
         let mut out = Vec::new();
         for entry in t.range(span(&prefix_range(repo))).map_err(db)? {
             let (k, v) = entry.map_err(db)?;
-            out.push((
-                k.value()[repo.len() + 1..].to_string(),
-                decode(k.value(), v.value())?,
-            ));
+            let rest = k.value()[repo.len() + 1..].to_string();
+            out.push((rest, decode(k.value(), v.value())?));
         }
         Ok(out)
     }

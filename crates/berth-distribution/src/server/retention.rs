@@ -296,11 +296,7 @@ fn decide_manifests(
     let present: BTreeSet<&str> = manifests.iter().map(|(d, _)| d.as_str()).collect();
     let mut kept: BTreeMap<&str, String> = BTreeMap::new();
     for (d, rec) in manifests {
-        let tagged: Vec<&str> = tags
-            .iter()
-            .filter(|(_, t)| t.digest == *d)
-            .map(|(t, _)| t.as_str())
-            .collect();
+        let tagged = tags_of(tags, d);
         let reason = if let Some(t) = tagged.iter().find(|t| kept_tags.contains_key(**t)) {
             Some(format!("tagged {t}, which is kept"))
         } else if fresh(rec.pushed) {
@@ -338,11 +334,7 @@ fn decide_manifests(
         kept.extend(more);
     }
     for (d, rec) in manifests {
-        let tagged: Vec<&str> = tags
-            .iter()
-            .filter(|(_, t)| t.digest == *d)
-            .map(|(t, _)| t.as_str())
-            .collect();
+        let tagged = tags_of(tags, d);
         let (keep, reason) = match kept.get(d.as_str()) {
             Some(r) => (true, r.clone()),
             None => (
@@ -427,6 +419,14 @@ impl Registry {
             .retained(report.tags_deleted as u64, report.manifests_deleted as u64);
         Ok(report)
     }
+}
+
+/// The tags naming manifest `digest`.
+fn tags_of<'a>(tags: &'a [(String, TagRecord)], digest: &str) -> Vec<&'a str> {
+    tags.iter()
+        .filter(|(_, t)| t.digest == digest)
+        .map(|(t, _)| t.as_str())
+        .collect()
 }
 
 #[cfg(test)]
