@@ -5,7 +5,7 @@ mod common;
 mod distribution;
 
 use common::TestDaemon;
-use distribution::{Registry, config_dir, docker_with};
+use distribution::{Registry, config_dir, docker_with, sha256_hex};
 
 /// A daemon in its own network namespace with busybox, and a registry there holding it as
 /// `lib/busybox:1`.
@@ -146,11 +146,6 @@ fn an_htpasswd_registry_wants_a_login_which_the_stock_cli_stores_and_pulls_with(
     assert!(stored.contains(&r.addr), "{stored}");
     let out = docker_with(&d, &config, &["pull", &name]).ok();
     assert!(out.contains("Status: "), "{out}");
-}
-
-fn sha256_hex(b: &[u8]) -> String {
-    use sha2::Digest;
-    format!("{:x}", sha2::Sha256::digest(b))
 }
 
 /// Files under the daemon's content store and snapshot store.

@@ -5,12 +5,7 @@ mod common;
 mod distribution;
 
 use common::TestDaemon;
-use distribution::{Registry, config_dir, docker_with};
-
-fn sha256_hex(b: &[u8]) -> String {
-    use sha2::Digest;
-    format!("{:x}", sha2::Sha256::digest(b))
-}
+use distribution::{Registry, config_dir, docker_with, sha256_hex};
 
 /// The `TAG: digest: sha256:... size: N` line of a push.
 fn pushed_digest(out: &str, tag: &str) -> String {

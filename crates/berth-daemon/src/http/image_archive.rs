@@ -55,12 +55,6 @@ pub async fn save(d: Arc<Daemon>, names: Vec<String>) -> Result<Response<Body>, 
     ))
 }
 
-fn line(m: &ProgressMessage) -> Bytes {
-    let mut v = serde_json::to_vec(m).expect("message serializes");
-    v.extend_from_slice(b"\r\n");
-    Bytes::from(v)
-}
-
 fn message(o: LoadOutput) -> ProgressMessage {
     match o {
         LoadOutput::Layer { id, size, done } => {
@@ -101,12 +95,12 @@ async fn load(State(d): State<Arc<Daemon>>, q: Query, body: Body) -> Response<Bo
             if let Some(r) = ready_tx.take() {
                 let _ = r.send(());
             }
-            let _ = tx.blocking_send(line(&message(o)));
+            let _ = tx.blocking_send(stream::message_line(&message(o)));
         };
         let result = d.images.load(&mut reader, &mut say);
         if let Err(e) = result {
             let _ = io::copy(&mut reader, &mut io::sink());
-            let _ = tx.blocking_send(line(&ProgressMessage {
+            let _ = tx.blocking_send(stream::message_line(&ProgressMessage {
                 error: Some(e.message.clone()),
                 error_detail: Some(serde_json::json!({ "message": e.message })),
                 ..ProgressMessage::default()

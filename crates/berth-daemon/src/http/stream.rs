@@ -24,6 +24,13 @@ pub async fn drain(body: Body) {
     while let Some(Ok(_)) = futures_util::StreamExt::next(&mut data).await {}
 }
 
+/// One message of a JSON progress stream (pull, push, load), as dockerd ends it.
+pub fn message_line(m: &berth_api::image::ProgressMessage) -> Bytes {
+    let mut v = serde_json::to_vec(m).expect("message serializes");
+    v.extend_from_slice(b"\r\n");
+    Bytes::from(v)
+}
+
 /// A response whose body is `body`, with content type `ctype`.
 pub fn response(ctype: &str, body: Body) -> axum::http::Response<Body> {
     axum::http::Response::builder()

@@ -12,7 +12,6 @@ use axum::routing::post;
 use axum::{Json, Router};
 use berth_api::image::ProgressMessage;
 use berth_distribution::client::Credentials;
-use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::stream;
@@ -104,12 +103,6 @@ pub fn message(p: &Progress) -> ProgressMessage {
     }
 }
 
-fn line(m: &ProgressMessage) -> Bytes {
-    let mut v = serde_json::to_vec(m).expect("message serializes");
-    v.extend_from_slice(b"\r\n");
-    Bytes::from(v)
-}
-
 /// Runs `work` (which reports on the sender it is given) and answers with its progress; an
 /// error before any progress is the answer's status.
 pub async fn respond<F>(
@@ -146,13 +139,13 @@ where
     let (tx, body) = stream::channel();
     tokio::spawn(async move {
         if let Some(m) = first
-            && tx.send(line(&message(&m))).await.is_err()
+            && tx.send(stream::message_line(&message(&m))).await.is_err()
         {
             task.abort();
             return;
         }
         while let Some(m) = heard.recv().await {
-            if tx.send(line(&message(&m))).await.is_err() {
+            if tx.send(stream::message_line(&message(&m))).await.is_err() {
                 // The client left: dockerd cancels the transfer.
                 task.abort();
                 return;
@@ -165,7 +158,7 @@ where
         let Err(end) = result else { return };
         let end = end.message;
         let _ = tx
-            .send(line(&ProgressMessage {
+            .send(stream::message_line(&ProgressMessage {
                 error: Some(end.clone()),
                 error_detail: Some(serde_json::json!({ "message": end })),
                 ..ProgressMessage::default()

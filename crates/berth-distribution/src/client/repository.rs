@@ -8,7 +8,9 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RANGE, WWW_AUTHENTICATE};
 use reqwest::{RequestBuilder, Response, StatusCode, Url};
-use sha2::{Digest as _, Sha256, Sha512};
+use sha2::{Digest as _, Sha256};
+
+use crate::digest::{Digest, Hasher};
 
 use super::auth::{self, Challenge, Credentials};
 use super::{Client, ClientError, Endpoint};
@@ -330,7 +332,7 @@ impl Repository {
         progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<u64, ClientError> {
         let url = self.url(&format!("blobs/{digest}"))?;
-        let mut hasher = Hasher::new(digest)?;
+        let mut hasher = hasher_for(digest)?;
         let mut received = 0u64;
         let mut tries = 0;
         loop {
@@ -361,7 +363,7 @@ impl Repository {
                 Err(e) => return Err(e),
             }
         }
-        let actual = hasher.finish();
+        let actual = hasher.finish().to_string();
         if actual != digest {
             return Err(ClientError::DigestMismatch {
                 what: "blob".into(),
@@ -473,9 +475,9 @@ async fn limited_body(response: Response, limit: usize) -> Result<Vec<u8>, Clien
 
 /// Checks `bytes` against `digest` (sha256 or sha512).
 pub(super) fn verify_digest(digest: &str, bytes: &[u8], what: &str) -> Result<(), ClientError> {
-    let mut h = Hasher::new(digest)?;
+    let mut h = hasher_for(digest)?;
     h.update(bytes);
-    let actual = h.finish();
+    let actual = h.finish().to_string();
     match actual == digest {
         true => Ok(()),
         false => Err(ClientError::DigestMismatch {
@@ -486,34 +488,10 @@ pub(super) fn verify_digest(digest: &str, bytes: &[u8], what: &str) -> Result<()
     }
 }
 
-/// A running hash of the digest's algorithm.
-pub(super) enum Hasher {
-    Sha256(Sha256),
-    Sha512(Sha512),
-}
-
-impl Hasher {
-    pub(super) fn new(digest: &str) -> Result<Hasher, ClientError> {
-        match digest.split_once(':') {
-            Some(("sha256", _)) => Ok(Hasher::Sha256(Sha256::new())),
-            Some(("sha512", _)) => Ok(Hasher::Sha512(Sha512::new())),
-            _ => Err(ClientError::Protocol(format!(
-                "unsupported digest {digest:?}"
-            ))),
-        }
-    }
-
-    pub(super) fn update(&mut self, data: &[u8]) {
-        match self {
-            Hasher::Sha256(h) => h.update(data),
-            Hasher::Sha512(h) => h.update(data),
-        }
-    }
-
-    pub(super) fn finish(self) -> String {
-        match self {
-            Hasher::Sha256(h) => format!("sha256:{}", hex::encode(h.finalize())),
-            Hasher::Sha512(h) => format!("sha512:{}", hex::encode(h.finalize())),
-        }
-    }
+/// A running hash of `digest`'s algorithm.
+fn hasher_for(digest: &str) -> Result<Hasher, ClientError> {
+    let parsed: Digest = digest
+        .parse()
+        .map_err(|e: crate::digest::DigestError| ClientError::Protocol(e.to_string()))?;
+    Ok(Hasher::new(parsed.algorithm()))
 }

@@ -13,10 +13,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::digest::{Digest, DigestError};
 use super::error::RegistryError;
 use super::http::{DIGEST_HEADER, empty};
 use super::registry::{Registry, blocking};
+use crate::digest::{Digest, DigestError};
 
 /// How much of a blob is read at a time while streaming it.
 const READ_CHUNK: usize = 256 * 1024;

@@ -16,13 +16,13 @@ use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::Response;
 
 use super::blobs::parse_digest;
-use super::digest::{Algorithm, Digest};
 use super::error::RegistryError;
 use super::http::{DIGEST_HEADER, empty};
 use super::meta::{ManifestRecord, Pulled, PutManifest};
 use super::names::valid_tag;
 use super::registry::{Registry, blocking, now_ms};
 use super::storage::StorageError;
+use crate::digest::{Algorithm, Digest};
 use crate::spec::{Descriptor, Document, media};
 
 /// The largest manifest accepted (the spec's suggestion).

@@ -254,18 +254,24 @@ impl Meta {
 
     /// A manifest of a repository.
     pub fn manifest(&self, repo: &str, digest: &str) -> Result<Option<ManifestRecord>, MetaError> {
-        let tx = self.db.begin_read().map_err(db)?;
-        let t = tx.open_table(MANIFESTS).map_err(db)?;
-        let k = key(repo, digest);
-        let v = t.get(k.as_str()).map_err(db)?;
-        v.map(|v| decode(&k, v.value())).transpose()
+        self.get_in(MANIFESTS, repo, digest)
     }
 
     /// A tag of a repository.
     pub fn tag(&self, repo: &str, tag: &str) -> Result<Option<TagRecord>, MetaError> {
+        self.get_in(TAGS, repo, tag)
+    }
+
+    /// The row `name` of `repo` in `table`.
+    fn get_in<T: for<'a> Deserialize<'a>>(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        repo: &str,
+        name: &str,
+    ) -> Result<Option<T>, MetaError> {
         let tx = self.db.begin_read().map_err(db)?;
-        let t = tx.open_table(TAGS).map_err(db)?;
-        let k = key(repo, tag);
+        let t = tx.open_table(table).map_err(db)?;
+        let k = key(repo, name);
         let v = t.get(k.as_str()).map_err(db)?;
         v.map(|v| decode(&k, v.value())).transpose()
     }

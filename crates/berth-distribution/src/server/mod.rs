@@ -2,7 +2,7 @@
 //! own, with retention policies and an online garbage collector.
 //!
 //! - [`storage`]: blobs on berth's content store layout (`blobs/<alg>/<hex>`, `ingest/`),
-//!   verified before they are published; [`digest`]: sha256 and sha512 digests.
+//!   verified before they are published (digests: `crate::digest`).
 //! - [`meta`]: tags, manifests, blob links and referrers per repository, in redb.
 //! - [`registry`]: the shared state (uploads and their leases, blob guards, touches).
 //! - [`http`] and [`routes`]: the router; one file per operation: [`blobs`], [`uploads`],
@@ -17,7 +17,6 @@ pub mod admin;
 pub mod auth;
 pub mod blobs;
 pub mod config;
-pub mod digest;
 pub mod error;
 pub mod gc;
 pub mod http;

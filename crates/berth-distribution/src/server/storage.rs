@@ -19,7 +19,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::digest::{Algorithm, Digest, Hasher};
+use crate::digest::{Algorithm, Digest, Hasher};
 
 /// Errors of the blob store; each names the operation and its path.
 #[derive(Debug, thiserror::Error)]

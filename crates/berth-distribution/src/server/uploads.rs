@@ -23,12 +23,12 @@ use axum::response::Response;
 use futures_util::StreamExt;
 
 use super::blobs::parse_digest;
-use super::digest::Digest;
 use super::error::{RegistryError, range_header};
 use super::http::{DIGEST_HEADER, empty};
 use super::query;
 use super::registry::{Registry, Upload, blocking, now_ms};
 use super::storage::Ingest;
+use crate::digest::Digest;
 
 /// How long an upload body may pause before the request fails.
 const BODY_IDLE: std::time::Duration = std::time::Duration::from_secs(120);

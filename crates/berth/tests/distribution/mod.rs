@@ -205,3 +205,9 @@ impl Drop for FaultyProxy {
         let _ = self.child.wait();
     }
 }
+
+/// The hex sha256 of `b` (a manifest's digest).
+pub fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(b))
+}

@@ -1,4 +1,5 @@
-//! The registry's content digests: `sha256:<64 hex>` or `sha512:<128 hex>`, lower case.
+//! The distribution API's content digests: `sha256:<64 hex>` or `sha512:<128 hex>`, lower case,
+//! for the registry and the client both.
 //!
 //! berth-core's `Digest` is sha256 only (images are); a registry must also take sha512
 //! content, so it has this type of its own. A digest that parses names a file
