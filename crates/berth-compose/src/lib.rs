@@ -1,0 +1,10 @@
+//! The Compose Specification for berth.
+//!
+//! - [`load`] turns compose files into one tree: discovery, `.env`, interpolation, `include`,
+//!   `extends`, merging of several files; every node keeps its file and line for errors.
+//! - [`model`] is the typed project decoded from that tree (short syntaxes normalised to long
+//!   ones), profiles, and the canonical form `config` prints.
+//! - The orchestration drives a project through the Engine API ([`berth_client`]) only.
+
+pub mod load;
+pub mod model;

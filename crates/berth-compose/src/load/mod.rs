@@ -1,0 +1,1 @@
+//! Loading compose files into one tree.
