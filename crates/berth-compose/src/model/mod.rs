@@ -1,1 +1,3 @@
 //! The typed compose project.
+
+pub mod canonical;
