@@ -3,4 +3,7 @@
 pub mod api;
 pub mod graph;
 pub mod labels;
+pub mod lifecycle;
+pub mod logs;
+pub mod observed;
 pub mod progress;
