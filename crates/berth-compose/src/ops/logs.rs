@@ -83,7 +83,11 @@ pub async fn one(
         "stdout=1&stderr=1&follow={}&timestamps={}&tail={}",
         opts.follow,
         opts.timestamps,
-        enc(if opts.tail.is_empty() { "all" } else { &opts.tail })
+        enc(if opts.tail.is_empty() {
+            "all"
+        } else {
+            &opts.tail
+        })
     );
     for (k, v) in [("since", &opts.since), ("until", &opts.until)] {
         if !v.is_empty() {
@@ -91,7 +95,11 @@ pub async fn one(
         }
     }
     let path = format!("/containers/{}/logs?{q}", enc(id));
-    let mut body = api.client().request(Method::GET, &path, None).await?.into_body();
+    let mut body = api
+        .client()
+        .request(Method::GET, &path, None)
+        .await?
+        .into_body();
     let mut lines = Lines::new(tty, source);
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame?.into_data() {

@@ -76,9 +76,7 @@ pub async fn containers(
             OneOff::Include => true,
         })
         .collect();
-    list.sort_by(|a, b| {
-        (service(a), number(a), name(a)).cmp(&(service(b), number(b), name(b)))
-    });
+    list.sort_by(|a, b| (service(a), number(a), name(a)).cmp(&(service(b), number(b), name(b))));
     Ok(list)
 }
 

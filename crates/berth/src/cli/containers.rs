@@ -524,7 +524,7 @@ struct SummaryPort {
 /// published on the same port number grouped into ranges (`0.0.0.0:9000-9001->9000-9001/tcp`),
 /// unpublished ports bare (`80/tcp`), ports published elsewhere last (`[::]:8080->80/tcp`);
 /// IPv6 addresses in brackets (Docker 20.10's CLI wrote `:::8080`).
-fn displayable_ports(ports: &[serde_json::Value]) -> String {
+pub(super) fn displayable_ports(ports: &[serde_json::Value]) -> String {
     let mut ports: Vec<SummaryPort> = ports
         .iter()
         .filter_map(|p| serde_json::from_value(p.clone()).ok())

@@ -2,6 +2,7 @@
 
 mod attach;
 mod build;
+mod compose;
 mod container_files;
 mod container_state;
 mod containers;
@@ -133,6 +134,8 @@ enum Command {
     Export(container_files::ExportArgs),
     /// Create a new image from a container's changes.
     Commit(container_files::CommitArgs),
+    /// Define and run multi-container applications (the Compose Specification).
+    Compose(compose::ComposeArgs),
     /// Manage volumes.
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
@@ -308,6 +311,7 @@ async fn dispatch(client: Client, command: Command) -> Result<u8> {
         Command::Diff(a) => container_files::diff(&client, a).await,
         Command::Export(a) => container_files::export(&client, a).await,
         Command::Commit(a) => container_files::commit(&client, a).await,
+        Command::Compose(a) => compose::compose(&client, a).await,
         Command::Volume(c) => volumes::volume(&client, c).await,
         Command::Network(c) => networks::network(&client, c).await,
         Command::Cp(a) => cp::cp(&client, a).await,
