@@ -1,0 +1,121 @@
+//! Scalars decoded by what the key means, whatever the tree's deserializer hands over: the
+//! loader's tree keeps plain scalars as text, JSON input has real numbers and bools. Every
+//! non-string field of the model goes through these.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+/// Any scalar (string, number, bool) as its text.
+pub fn scalar_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    d.deserialize_any(TextVisitor)
+}
+
+struct TextVisitor;
+
+impl Visitor<'_> for TextVisitor {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, number or boolean")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+}
+
+/// A bool as YAML writes it (`true`, `True`, `TRUE`, and the `false`s).
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+/// A bool field.
+pub fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let text = scalar_text(d)?;
+    parse_bool(&text).ok_or_else(|| de::Error::custom(format!("must be a boolean, not {text:?}")))
+}
+
+/// An optional bool field (`null` is none).
+pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Option::<Loose>::deserialize(d)?
+        .map(|l| {
+            parse_bool(&l.0)
+                .ok_or_else(|| de::Error::custom(format!("must be a boolean, not {:?}", l.0)))
+        })
+        .transpose()
+}
+
+/// A number field (any `FromStr` number type).
+pub fn num<'de, D: Deserializer<'de>, T: FromStr>(d: D) -> Result<T, D::Error> {
+    let text = scalar_text(d)?;
+    parse_num(&text)
+}
+
+/// An optional number field.
+pub fn opt_num<'de, D: Deserializer<'de>, T: FromStr>(d: D) -> Result<Option<T>, D::Error> {
+    Option::<Loose>::deserialize(d)?
+        .map(|l| parse_num(&l.0))
+        .transpose()
+}
+
+fn parse_num<E: de::Error, T: FromStr>(text: &str) -> Result<T, E> {
+    text.trim()
+        .parse()
+        .map_err(|_| E::custom(format!("must be a number, not {text:?}")))
+}
+
+/// A scalar of any kind read as text, for `Option<Loose>` and map values.
+#[derive(Debug)]
+pub struct Loose(pub String);
+
+impl<'de> Deserialize<'de> for Loose {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Loose(scalar_text(d)?))
+    }
+}
+
+/// A map whose values are scalars of any kind, kept as text; `null` values become `""`
+/// (labels, sysctls, options).
+pub fn text_map<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<indexmap::IndexMap<String, String>, D::Error> {
+    let m = indexmap::IndexMap::<String, Option<Loose>>::deserialize(d)?;
+    Ok(m.into_iter()
+        .map(|(k, v)| (k, v.map(|l| l.0).unwrap_or_default()))
+        .collect())
+}
+
+/// A map whose values are scalars or `null` (environment, build args).
+pub fn opt_text_map<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<indexmap::IndexMap<String, Option<String>>, D::Error> {
+    let m = indexmap::IndexMap::<String, Option<Loose>>::deserialize(d)?;
+    Ok(m.into_iter().map(|(k, v)| (k, v.map(|l| l.0))).collect())
+}
+
+/// A list of scalars of any kind as text (`command: [sleep, 10]`, `expose: [80]`).
+pub fn text_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let v = Vec::<Loose>::deserialize(d)?;
+    Ok(v.into_iter().map(|l| l.0).collect())
+}
