@@ -3,6 +3,7 @@
 //! build executes. Pure: no I/O beyond what callers hand in.
 #![deny(missing_docs)]
 
+pub mod context;
 pub mod error;
 pub mod ignore;
 pub mod instruction;

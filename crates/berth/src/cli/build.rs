@@ -6,7 +6,6 @@ use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use berth_build::Ignore;
 use berth_client::{Client, ClientError};
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -180,14 +179,8 @@ fn context_tar(a: &BuildArgs, extra: &[(String, Vec<u8>)]) -> Result<(Vec<u8>, S
         }
         (None, None) => "Dockerfile".into(),
     };
-    let ignore_text = [format!("{dockerfile}.dockerignore"), ".dockerignore".into()]
-        .iter()
-        .find_map(|f| std::fs::read_to_string(root.join(f)).ok())
-        .unwrap_or_default();
-    let ignore = Ignore::parse(&ignore_text).map_err(anyhow::Error::msg)?;
     let mut b = tar::Builder::new(Vec::new());
-    b.follow_symlinks(false);
-    add_dir(&mut b, root, "", &ignore, &dockerfile)?;
+    berth_build::context::append_directory(&mut b, root, &dockerfile)?;
     if let Some(text) = stdin_dockerfile {
         append_bytes(&mut b, &dockerfile, text.as_bytes())?;
     }
@@ -204,42 +197,6 @@ fn append_bytes(b: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8]) -> Resul
     h.set_mtime(0);
     h.set_cksum();
     b.append_data(&mut h, name, data)?;
-    Ok(())
-}
-
-/// Adds `dir` to the tar, leaving out what `.dockerignore` excludes (the Dockerfile and the
-/// ignore file always go: the daemon needs them, and removes them itself if they are excluded).
-fn add_dir(
-    b: &mut tar::Builder<Vec<u8>>,
-    dir: &Path,
-    rel: &str,
-    ignore: &Ignore,
-    dockerfile: &str,
-) -> Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let name = format!("{rel}{}", e.file_name().to_string_lossy());
-        let is_dir = e.file_type()?.is_dir();
-        let always = name == dockerfile
-            || name == ".dockerignore"
-            || name == format!("{dockerfile}.dockerignore");
-        if ignore.excludes(&name) && !always {
-            if is_dir && ignore.may_reinclude_below(&name) {
-                add_dir(b, &e.path(), &format!("{name}/"), ignore, dockerfile)?;
-            }
-            continue;
-        }
-        if is_dir {
-            b.append_dir(&name, e.path())?;
-            add_dir(b, &e.path(), &format!("{name}/"), ignore, dockerfile)?;
-        } else {
-            b.append_path_with_name(e.path(), &name)
-                .with_context(|| format!("adding {} to the context", e.path().display()))?;
-        }
-    }
     Ok(())
 }
 

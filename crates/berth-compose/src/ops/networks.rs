@@ -1,0 +1,109 @@
+//! A project's networks: created by `up` with compose's labels, removed by `down`; an
+//! `external` network must exist and is never touched.
+
+use serde_json::{Value, json};
+
+use super::api::Api;
+use super::convert::network_name;
+use super::error::{Error, project as err};
+use super::labels;
+use super::progress::Progress;
+use crate::model::{Network, Project};
+
+/// The networks the selected services use, as project keys (file order, no duplicates).
+pub fn used(p: &Project, services: &[String]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for s in services.iter().filter_map(|s| p.services.get(s)) {
+        for k in s.networks.keys() {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+    }
+    keys
+}
+
+fn create_body(p: &Project, key: &str, n: &Network) -> Value {
+    let mut labels: serde_json::Map<String, Value> =
+        n.labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    labels.insert(labels::PROJECT.into(), json!(p.name));
+    labels.insert(labels::NETWORK.into(), json!(key));
+    labels.insert(labels::VERSION.into(), json!(labels::COMPOSE_VERSION));
+    let mut body = json!({
+        "Name": network_name(p, key),
+        "Driver": n.driver.clone().unwrap_or_else(|| "bridge".into()),
+        "Options": n.driver_opts,
+        "Internal": n.internal,
+        "Attachable": n.attachable,
+        "Labels": labels,
+    });
+    if let Some(v6) = n.enable_ipv6 {
+        body["EnableIPv6"] = json!(v6);
+    }
+    if let Some(v4) = n.enable_ipv4 {
+        body["EnableIPv4"] = json!(v4);
+    }
+    if let Some(ipam) = &n.ipam {
+        let config: Vec<Value> = ipam
+            .config
+            .iter()
+            .map(|c| {
+                json!({
+                    "Subnet": c.subnet.clone().unwrap_or_default(),
+                    "Gateway": c.gateway.clone().unwrap_or_default(),
+                    "IPRange": c.ip_range.clone().unwrap_or_default(),
+                    "AuxiliaryAddresses": c.aux_addresses,
+                })
+            })
+            .collect();
+        body["IPAM"] = json!({
+            "Driver": ipam.driver.clone().unwrap_or_else(|| "default".into()),
+            "Config": config, "Options": ipam.options,
+        });
+    }
+    body
+}
+
+/// Makes sure every network of `keys` exists.
+pub async fn ensure(api: &Api, p: &Project, keys: &[String], progress: Progress) -> Result<(), Error> {
+    for key in keys {
+        let n = p.networks.get(key).cloned().unwrap_or_default();
+        let name = network_name(p, key);
+        let existing = api.network(&name).await?;
+        if n.external {
+            if existing.is_none() {
+                return Err(err(format!("network {name} declared as external, but could not be found")));
+            }
+            continue;
+        }
+        if let Some(e) = existing {
+            let owner = e["Labels"][labels::PROJECT].as_str().unwrap_or_default();
+            if owner != p.name {
+                eprintln!("WARN[0000] a network with name {name} exists but was not created for project {:?}.\nSet `external: true` to use an existing network", p.name);
+            }
+            continue;
+        }
+        progress.event("Network", &name, "Creating");
+        if let Err(e) = api.create_network(&create_body(p, key, &n)).await {
+            progress.detail("Network", &name, "Error", &e.to_string());
+            return Err(err(format!("failed to create network {name}: {e}")));
+        }
+        progress.event("Network", &name, "Created");
+    }
+    Ok(())
+}
+
+/// Removes the project's own networks (by label), leaving external ones.
+pub async fn remove_all(api: &Api, project: &str, progress: Progress) -> Result<(), Error> {
+    for n in api.networks(&labels::of_project(project)).await? {
+        progress.event("Network", &n.name, "Removing");
+        match api.remove_network(&n.id).await {
+            Ok(()) => progress.event("Network", &n.name, "Removed"),
+            Err(e) => {
+                progress.detail("Network", &n.name, "Error", &e.to_string());
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(())
+}
