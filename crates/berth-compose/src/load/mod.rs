@@ -1,5 +1,7 @@
 //! Loading compose files into one tree.
 
+pub mod interpolate;
 pub mod node;
+pub mod yaml;
 
 pub use node::{LoadError, Node, Pos, Scalar, Value};
