@@ -277,6 +277,36 @@ mod tests {
         assert_eq!(sub("${UNSET}").unwrap(), "");
     }
 
+    // compose-go template_test.go: TestUnescaped, TestInvalid, TestNonBraced, lazy defaults,
+    // nested defaults, TestPrecedence.
+    #[test]
+    fn compose_go_table() {
+        for t in ["a $ string", "^REGEX$", "$}", "$"] {
+            assert_eq!(sub(t).unwrap(), t);
+        }
+        for t in ["${ }", "${foo }", "${foo!}"] {
+            assert!(matches!(sub(t), Err(TemplateError::Invalid(_))), "{t}");
+        }
+        let cases = [
+            ("$${foo}", "${foo}"),
+            ("$FOO-bar", "first-bar"),
+            ("${A:+${A},}B", "B"),
+            ("+ok ${UNSET:-${BAR-defaultValue}}", "+ok "),
+            ("ok ${UNSET_VAR-${FOO} ${FOO}}", "ok first first"),
+            ("ok ${BAR+$FOO ${FOO:+second}}", "ok first second"),
+            ("ok ${BAR:-/non:-alphanumeric}", "ok /non:-alphanumeric"),
+            ("${UNSET_VAR-myerror?msg}", "myerror?msg"),
+            ("${FOO?bar-baz}", "first"),
+        ];
+        for (t, want) in cases {
+            assert_eq!(sub(t).unwrap(), want, "{t}");
+        }
+        let e = sub("${UNSET_VAR?bar-baz}").unwrap_err();
+        assert_eq!(e.to_string(), "required variable UNSET_VAR is missing a value: bar-baz");
+        let e = sub("not ok ${UNSET_VAR:?Mandatory Variable ${FOO}}").unwrap_err();
+        assert_eq!(e.to_string(), "required variable UNSET_VAR is missing a value: Mandatory Variable first");
+    }
+
     #[test]
     fn defaults() {
         assert_eq!(sub("${UNSET:-d}").unwrap(), "d");
