@@ -1,5 +1,6 @@
 //! Loading compose files into one tree.
 
+pub mod de;
 pub mod dotenv;
 pub mod interpolate;
 pub mod node;
