@@ -5,6 +5,7 @@ pub mod dotenv;
 pub mod interpolate;
 pub mod merge;
 pub mod node;
+pub mod paths;
 pub mod reset;
 pub mod unique;
 pub mod yaml;
