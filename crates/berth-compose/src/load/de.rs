@@ -92,7 +92,9 @@ fn core(text: &str) -> Core {
     match text {
         "true" | "True" | "TRUE" => return Core::Bool(true),
         "false" | "False" | "FALSE" => return Core::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Core::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Core::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Core::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Core::Float(f64::NAN),
         _ => {}
@@ -125,7 +127,9 @@ fn parse_int(text: &str) -> Option<Core> {
         return None;
     }
     if neg {
-        i64::from_str_radix(&format!("-{digits}"), radix).ok().map(Core::Int)
+        i64::from_str_radix(&format!("-{digits}"), radix)
+            .ok()
+            .map(Core::Int)
     } else {
         u64::from_str_radix(digits, radix).ok().map(Core::Uint)
     }
@@ -261,7 +265,9 @@ impl<'de> de::Deserializer<'de> for &'de Node {
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let s = scalar(self)?;
-        visitor.visit_borrowed_str(&s.text).map_err(|e: Error| e.at(self))
+        visitor
+            .visit_borrowed_str(&s.text)
+            .map_err(|e: Error| e.at(self))
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -270,7 +276,9 @@ impl<'de> de::Deserializer<'de> for &'de Node {
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let s = scalar(self)?;
-        visitor.visit_borrowed_bytes(s.text.as_bytes()).map_err(|e: Error| e.at(self))
+        visitor
+            .visit_borrowed_bytes(s.text.as_bytes())
+            .map_err(|e: Error| e.at(self))
     }
 
     fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -305,7 +313,9 @@ impl<'de> de::Deserializer<'de> for &'de Node {
         _name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Error> {
-        visitor.visit_newtype_struct(self).map_err(|e: Error| e.at(self))
+        visitor
+            .visit_newtype_struct(self)
+            .map_err(|e: Error| e.at(self))
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -317,7 +327,11 @@ impl<'de> de::Deserializer<'de> for &'de Node {
         }
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         self.deserialize_seq(visitor)
     }
 
@@ -369,7 +383,11 @@ impl<'de> de::Deserializer<'de> for &'de Node {
                     .visit_enum(EnumAccess { key: k, value: v })
                     .map_err(|e: Error| e.at(self))
             }
-            _ => Err(invalid(self, kind(self), "a string or a mapping with one key")),
+            _ => Err(invalid(
+                self,
+                kind(self),
+                "a string or a mapping with one key",
+            )),
         }
     }
 
@@ -417,7 +435,10 @@ struct MapAccess<'de> {
 impl<'de> de::MapAccess<'de> for MapAccess<'de> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         let Some((k, v)) = self.it.next() else {
             return Ok(None);
         };
@@ -433,7 +454,8 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de> {
         let Some((k, v)) = self.key.take() else {
             return Err(<Error as de::Error>::custom("value asked before its key"));
         };
-        seed.deserialize(v).map_err(|e| e.at(v).under(k.to_string()))
+        seed.deserialize(v)
+            .map_err(|e| e.at(v).under(k.to_string()))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -450,7 +472,10 @@ impl<'de> de::EnumAccess<'de> for EnumAccess<'de> {
     type Error = Error;
     type Variant = &'de Node;
 
-    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, &'de Node), Error> {
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, &'de Node), Error> {
         let key: de::value::BorrowedStrDeserializer<'de, Error> =
             de::value::BorrowedStrDeserializer::new(self.key);
         let v = seed.deserialize(key)?;
@@ -514,7 +539,9 @@ mod tests {
 
     #[test]
     fn types_by_what_is_asked() {
-        let n = tree("ports:\n  - {target: \"80\", published: 8080, tty: true}\nlabels: {a: 1, b: true}\n");
+        let n = tree(
+            "ports:\n  - {target: \"80\", published: 8080, tty: true}\nlabels: {a: 1, b: true}\n",
+        );
         let s: Svc = from_node(&n).unwrap();
         assert_eq!(
             s.ports[0],
@@ -569,7 +596,10 @@ mod tests {
     #[test]
     fn enums_and_options() {
         assert_eq!(from_node::<Mode>(&tree("host")).unwrap(), Mode::Host);
-        assert_eq!(from_node::<Vec<Mode>>(&tree("[ingress]")).unwrap(), [Mode::Ingress]);
+        assert_eq!(
+            from_node::<Vec<Mode>>(&tree("[ingress]")).unwrap(),
+            [Mode::Ingress]
+        );
         assert_eq!(from_node::<Option<u8>>(&tree("~")).unwrap(), None);
         assert_eq!(from_node::<String>(&tree("3")).unwrap(), "3");
     }

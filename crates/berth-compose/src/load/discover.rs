@@ -8,8 +8,12 @@ use super::node::LoadError;
 use super::paths::clean;
 
 /// The file names looked for, in order of preference.
-pub const DEFAULT_FILES: [&str; 4] =
-    ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+pub const DEFAULT_FILES: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
 
 /// The override files looked for next to the chosen file, in order of preference.
 pub const OVERRIDE_FILES: [&str; 4] = [
@@ -111,10 +115,16 @@ mod tests {
     fn names() {
         assert_eq!(normalize_project_name("My Project.v2"), "myprojectv2");
         assert_eq!(normalize_project_name("__-x_Y"), "x_y");
-        assert_eq!(normalize_project_name("UNNORMALIZED PATH"), "unnormalizedpath");
+        assert_eq!(
+            normalize_project_name("UNNORMALIZED PATH"),
+            "unnormalizedpath"
+        );
         assert!(check_project_name("ok-1_x").is_ok());
         let e = check_project_name("Bad").unwrap_err();
-        assert!(e.message.starts_with("invalid project name \"Bad\": must consist only"));
+        assert!(
+            e.message
+                .starts_with("invalid project name \"Bad\": must consist only")
+        );
         assert!(check_project_name("-x").is_err());
     }
 
@@ -129,7 +139,13 @@ mod tests {
         std::fs::create_dir_all(&sub).unwrap();
         let mut warnings = Vec::new();
         let files = search(&sub, &mut warnings);
-        assert_eq!(files, [root.join("compose.yaml"), root.join("compose.override.yaml")]);
+        assert_eq!(
+            files,
+            [
+                root.join("compose.yaml"),
+                root.join("compose.override.yaml")
+            ]
+        );
         assert_eq!(warnings.len(), 2);
         assert!(warnings[0].starts_with("Found multiple config files with supported names: "));
     }
@@ -140,7 +156,10 @@ mod tests {
         std::fs::write(dir.path().join("a.yaml"), "").unwrap();
         std::fs::write(dir.path().join("b.yaml"), "").unwrap();
         let files = from_compose_file("a.yaml;b.yaml", ";", dir.path()).unwrap();
-        assert_eq!(files, [dir.path().join("a.yaml"), dir.path().join("b.yaml")]);
+        assert_eq!(
+            files,
+            [dir.path().join("a.yaml"), dir.path().join("b.yaml")]
+        );
         assert!(from_compose_file("a.yaml:nope.yaml", "", dir.path()).is_err());
     }
 }

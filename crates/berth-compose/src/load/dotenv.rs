@@ -45,8 +45,9 @@ pub fn read_env_files(
             .map_err(|e| LoadError::file(file, format!("couldn't read env file: {e}")))?;
         // Keys read so far are consulted after `environment` by `expand` itself.
         let lookup = |k: &str| environment.get(k).cloned();
-        parse_into(&text, &mut out, &lookup)
-            .map_err(|m| LoadError::file(file, format!("failed to read {}: {m}", file.display())))?;
+        parse_into(&text, &mut out, &lookup).map_err(|m| {
+            LoadError::file(file, format!("failed to read {}: {m}", file.display()))
+        })?;
     }
     Ok(out)
 }
@@ -87,7 +88,10 @@ struct EnvParser {
 
 /// Space but not a line break, as compose-go's `isSpace`.
 fn is_space(c: char) -> bool {
-    matches!(c, '\t' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{85}' | '\u{a0}')
+    matches!(
+        c,
+        '\t' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{85}' | '\u{a0}'
+    )
 }
 
 impl EnvParser {
@@ -256,7 +260,11 @@ fn expand_escapes(s: &str) -> String {
             continue;
         }
         if e == '0' {
-            let digits: String = s[i + 2..].chars().take_while(char::is_ascii_digit).take(3).collect();
+            let digits: String = s[i + 2..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .take(3)
+                .collect();
             let whole = &s[i..i + 2 + digits.len()];
             for _ in 0..=digits.len() {
                 it.next();
@@ -283,7 +291,11 @@ mod tests {
     }
 
     fn get(text: &str, key: &str) -> String {
-        parse(text).unwrap().get(key).cloned().unwrap_or_else(|| "<unset>".into())
+        parse(text)
+            .unwrap()
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| "<unset>".into())
     }
 
     // Cases from compose-go dotenv/godotenv_test.go (TestParsing and the fixtures).
@@ -327,7 +339,10 @@ mod tests {
 
     #[test]
     fn errors_have_lines() {
-        assert_eq!(parse("A=1\nB C=2").unwrap_err(), "line 2: key cannot contain a space");
+        assert_eq!(
+            parse("A=1\nB C=2").unwrap_err(),
+            "line 2: key cannot contain a space"
+        );
         assert_eq!(
             parse("A=1\nFOO=\"bar").unwrap_err(),
             "line 2: unterminated quoted value \"bar"
@@ -336,7 +351,11 @@ mod tests {
             parse("A=1\n\nFO$O=1").unwrap_err(),
             "line 3: unexpected character \"$\" in variable name \"FO$O=1\""
         );
-        assert!(parse("X=${A:?need A}").unwrap_err().contains("required variable A"));
+        assert!(
+            parse("X=${A:?need A}")
+                .unwrap_err()
+                .contains("required variable A")
+        );
     }
 
     #[test]

@@ -115,7 +115,8 @@ fn service(
     let Some(mut source) = base else {
         return Ok(Some(svc));
     };
-    ctx.resets.apply(&mut source, &["services".into(), name.into()]);
+    ctx.resets
+        .apply(&mut source, &["services".into(), name.into()]);
     let mut merged = merge(source, svc, &["services".into(), "x".into()])?;
     if let Some(m) = merged.as_map_mut() {
         m.shift_remove("extends");

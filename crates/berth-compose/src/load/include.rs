@@ -14,7 +14,9 @@ use super::node::{LoadError, Node, Value};
 use super::project::{Project, State, load_model};
 use super::reset::Resets;
 
-const RESOURCES: [&str; 6] = ["services", "volumes", "networks", "secrets", "configs", "models"];
+const RESOURCES: [&str; 6] = [
+    "services", "volumes", "networks", "secrets", "configs", "models",
+];
 
 /// Applies and removes `cfg`'s `include`; `chain` is the files loaded so far, this one last.
 pub(crate) fn apply(
@@ -71,7 +73,10 @@ struct Entry {
 
 fn strings(node: &Node) -> Vec<String> {
     match &node.value {
-        Value::Seq(items) => items.iter().filter_map(|i| i.as_str().map(String::from)).collect(),
+        Value::Seq(items) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(String::from))
+            .collect(),
         Value::Scalar(s) => vec![s.text.clone()],
         _ => Vec::new(),
     }
@@ -94,9 +99,15 @@ impl Entry {
             }
         };
         if paths.is_empty() {
-            return Err(LoadError::at_pos(item.pos.clone(), "include: path is required"));
+            return Err(LoadError::at_pos(
+                item.pos.clone(),
+                "include: path is required",
+            ));
         }
-        let paths: Vec<PathBuf> = paths.iter().map(|p| absolute(working_dir, Path::new(p))).collect();
+        let paths: Vec<PathBuf> = paths
+            .iter()
+            .map(|p| absolute(working_dir, Path::new(p)))
+            .collect();
         let project_dir = match dir {
             Some(d) => absolute(working_dir, Path::new(d)),
             None => paths[0].parent().unwrap_or(Path::new("/")).to_path_buf(),
@@ -155,7 +166,10 @@ fn import(imported: Node, target: &mut Node, resets: &Resets) -> Result<(), Load
             *to = Node::map();
         }
         let Some(to) = to.as_map_mut() else {
-            return Err(LoadError::at_pos(to.pos.clone(), format!("{key} must be a mapping")));
+            return Err(LoadError::at_pos(
+                to.pos.clone(),
+                format!("{key} must be a mapping"),
+            ));
         };
         import_resource(key, from, to, resets)?;
     }
@@ -169,14 +183,15 @@ fn import_resource(
     resets: &Resets,
 ) -> Result<(), LoadError> {
     for (name, mut a) in from {
-        match to.shift_remove(&name) {
+        let path = [key.to_string(), name.clone()];
+        match to.get_mut(&name) {
             None => {
                 to.insert(name, a);
             }
-            Some(local) => {
-                resets.apply(&mut a, &[key.to_string(), name.clone()]);
-                let merged = merge(a, local, &[key.to_string(), name.clone()])?;
-                to.insert(name, merged);
+            Some(slot) => {
+                let local = std::mem::replace(slot, Node::map());
+                resets.apply(&mut a, &path);
+                *slot = merge(a, local, &path)?;
             }
         }
     }

@@ -32,7 +32,10 @@ impl fmt::Display for TemplateError {
                 write!(f, "required variable {variable} is missing a value")
             }
             TemplateError::MissingRequired { variable, reason } => {
-                write!(f, "required variable {variable} is missing a value: {reason}")
+                write!(
+                    f,
+                    "required variable {variable} is missing a value: {reason}"
+                )
             }
         }
     }
@@ -86,7 +89,10 @@ fn plain(name: &str, lookup: Lookup<'_>, unset: &mut Vec<String>) -> String {
 /// Length of a variable name (`[_a-zA-Z][_a-zA-Z0-9]*`) at the start of `s`.
 fn name_len(s: &str) -> Option<usize> {
     let b = s.as_bytes();
-    if !b.first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
+    if !b
+        .first()
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+    {
         return None;
     }
     Some(
@@ -302,9 +308,15 @@ mod tests {
             assert_eq!(sub(t).unwrap(), want, "{t}");
         }
         let e = sub("${UNSET_VAR?bar-baz}").unwrap_err();
-        assert_eq!(e.to_string(), "required variable UNSET_VAR is missing a value: bar-baz");
+        assert_eq!(
+            e.to_string(),
+            "required variable UNSET_VAR is missing a value: bar-baz"
+        );
         let e = sub("not ok ${UNSET_VAR:?Mandatory Variable ${FOO}}").unwrap_err();
-        assert_eq!(e.to_string(), "required variable UNSET_VAR is missing a value: Mandatory Variable first");
+        assert_eq!(
+            e.to_string(),
+            "required variable UNSET_VAR is missing a value: Mandatory Variable first"
+        );
     }
 
     #[test]
@@ -333,7 +345,10 @@ mod tests {
     #[test]
     fn required() {
         let e = sub("${UNSET:?need it}").unwrap_err();
-        assert_eq!(e.to_string(), "required variable UNSET is missing a value: need it");
+        assert_eq!(
+            e.to_string(),
+            "required variable UNSET is missing a value: need it"
+        );
         let e = sub("${BAR:?}").unwrap_err();
         assert_eq!(e.to_string(), "required variable BAR is missing a value");
         assert_eq!(sub("${BAR?e}").unwrap(), "");
@@ -343,7 +358,14 @@ mod tests {
 
     #[test]
     fn invalid() {
-        for t in ["${", "${}", "${ FOO}", "${FOO BAR}", "${FOO:x}", "a ${FOO:-x\n}"] {
+        for t in [
+            "${",
+            "${}",
+            "${ FOO}",
+            "${FOO BAR}",
+            "${FOO:x}",
+            "a ${FOO:-x\n}",
+        ] {
             assert_eq!(sub(t), Err(TemplateError::Invalid(t.into())), "{t:?}");
         }
     }
@@ -358,9 +380,11 @@ mod tests {
 
     #[test]
     fn tree_errors_name_the_path() {
-        let mut n =
-            super::super::yaml::parse(std::path::Path::new("/c.yaml"), "services:\n  web:\n    command: [\"${X:?no X}\"]\n")
-                .unwrap();
+        let mut n = super::super::yaml::parse(
+            std::path::Path::new("/c.yaml"),
+            "services:\n  web:\n    command: [\"${X:?no X}\"]\n",
+        )
+        .unwrap();
         let lookup = |_: &str| None;
         let e = interpolate_tree(&mut n, &lookup, &mut Vec::new()).unwrap_err();
         assert_eq!(

@@ -46,7 +46,10 @@ const RULES: &[(&str, Rule)] = &[
     ("services.*.build.extra_hosts", Rule::ExtraHosts),
     ("services.*.build.labels", Rule::KeyValue),
     ("services.*.command", Rule::Replace),
-    ("services.*.depends_on", Rule::NamesToMap(NameDefault::DependsOn)),
+    (
+        "services.*.depends_on",
+        Rule::NamesToMap(NameDefault::DependsOn),
+    ),
     ("services.*.deploy.labels", Rule::KeyValue),
     ("services.*.dns", Rule::Sequence),
     ("services.*.dns_opt", Rule::Sequence),
@@ -344,7 +347,10 @@ fn ipam_config(base: Node, over: Node, path: &mut Vec<String>) -> Result<Node, L
     let mut out = b.clone();
     for entry in o {
         let subnet = entry.get("subnet").map(|s| s.value.clone());
-        match out.iter().position(|e| e.get("subnet").map(|s| s.value.clone()) == subnet) {
+        match out
+            .iter()
+            .position(|e| e.get("subnet").map(|s| s.value.clone()) == subnet)
+        {
             Some(i) => {
                 let e = std::mem::replace(&mut out[i], Node::new(Value::Null));
                 out[i] = map_merge(e, entry.clone(), path)?;
@@ -392,7 +398,10 @@ mod tests {
         );
         let web = &v["services"]["web"];
         assert_eq!(web["command"], serde_json::json!(["c"]));
-        assert_eq!(web["ports"], serde_json::json!([{"target": "80"}, {"target": "81"}]));
+        assert_eq!(
+            web["ports"],
+            serde_json::json!([{"target": "80"}, {"target": "81"}])
+        );
         assert_eq!(web["cap_add"], serde_json::json!(["X", "Y"]));
     }
 
@@ -410,7 +419,10 @@ mod tests {
             "services: {web: {environment: [A=1]}}",
             "services: {web: {environment: {B: '2'}}}",
         );
-        assert_eq!(v["services"]["web"]["environment"], serde_json::json!(["A=1", "B=2"]));
+        assert_eq!(
+            v["services"]["web"]["environment"],
+            serde_json::json!(["A=1", "B=2"])
+        );
     }
 
     #[test]
@@ -420,12 +432,18 @@ mod tests {
             "services: {web: {build: {dockerfile: D}, depends_on: {db: {condition: service_healthy}}, networks: {back: {}}}}",
         );
         let web = &v["services"]["web"];
-        assert_eq!(web["build"], serde_json::json!({"context": ".", "dockerfile": "D"}));
+        assert_eq!(
+            web["build"],
+            serde_json::json!({"context": ".", "dockerfile": "D"})
+        );
         assert_eq!(
             web["depends_on"],
             serde_json::json!({"db": {"condition": "service_healthy", "required": "true"}})
         );
-        assert_eq!(web["networks"], serde_json::json!({"front": null, "back": {}}));
+        assert_eq!(
+            web["networks"],
+            serde_json::json!({"front": null, "back": {}})
+        );
     }
 
     #[test]
@@ -434,7 +452,10 @@ mod tests {
             "services: {web: {logging: {driver: json-file, options: {a: '1'}}}}",
             "services: {web: {logging: {driver: syslog}}}",
         );
-        assert_eq!(v["services"]["web"]["logging"], serde_json::json!({"driver": "syslog"}));
+        assert_eq!(
+            v["services"]["web"]["logging"],
+            serde_json::json!({"driver": "syslog"})
+        );
         let v = merged(
             "services: {web: {logging: {driver: json-file, options: {a: '1'}}}}",
             "services: {web: {logging: {options: {b: '2'}}}}",
@@ -447,8 +468,12 @@ mod tests {
 
     #[test]
     fn map_over_scalar_is_an_error() {
-        let e = merge(tree("services: {web: {healthcheck: {x: 1}}}"), tree("services: {web: {healthcheck: []}}"), &[])
-            .unwrap_err();
+        let e = merge(
+            tree("services: {web: {healthcheck: {x: 1}}}"),
+            tree("services: {web: {healthcheck: []}}"),
+            &[],
+        )
+        .unwrap_err();
         assert_eq!(e.message, "cannot override services.web.healthcheck");
     }
 }

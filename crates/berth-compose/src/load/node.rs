@@ -195,9 +195,9 @@ impl Node {
             Value::Null => serde_json::Value::Null,
             Value::Scalar(s) => serde_json::Value::String(s.text.clone()),
             Value::Seq(items) => items.iter().map(Node::to_json).collect(),
-            Value::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
-            ),
+            Value::Map(m) => {
+                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
         }
     }
 }

@@ -140,9 +140,16 @@ pub fn expand_user(p: &str, home: Option<&Path>) -> String {
 pub fn is_remote_context(s: &str) -> bool {
     s.contains("://")
         || s.starts_with("service:")
-        || ["https://", "http://", "git://", "ssh://", "github.com/", "git@"]
-            .iter()
-            .any(|p| s.starts_with(p))
+        || [
+            "https://",
+            "http://",
+            "git://",
+            "ssh://",
+            "github.com/",
+            "git@",
+        ]
+        .iter()
+        .any(|p| s.starts_with(p))
 }
 
 /// Lexical cleaning, as Go's `filepath.Clean`.
@@ -196,7 +203,10 @@ mod tests {
         assert_eq!(web["volumes"][0]["source"], "/p/dir/data");
         assert_eq!(web["volumes"][1]["source"], "v");
         assert_eq!(web["volumes"][2]["source"], "/home/u/x");
-        assert_eq!(v["services"]["git"]["build"]["context"], "https://github.com/a/b.git");
+        assert_eq!(
+            v["services"]["git"]["build"]["context"],
+            "https://github.com/a/b.git"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
+use super::environment::resolve_environment;
 use super::interpolate::interpolate_tree;
 use super::merge::merge;
 use super::node::{LoadError, Node, Value};
@@ -49,7 +50,10 @@ pub(crate) fn read_file(
         Value::Null => return Ok(None),
         Value::Map(_) => {}
         _ => {
-            return Err(LoadError::at_pos(tree.pos, "top-level object must be a mapping"));
+            return Err(LoadError::at_pos(
+                tree.pos,
+                "top-level object must be a mapping",
+            ));
         }
     }
     let resets = take_resets(&mut tree);
@@ -97,5 +101,6 @@ pub(crate) fn load_model(
         enforce_unicity(&mut dict)?;
     }
     resolve_paths(&mut dict, project.working_dir, project.home().as_deref())?;
+    resolve_environment(&mut dict, project.env);
     Ok(dict)
 }

@@ -25,12 +25,14 @@ fn walk(node: &mut Node, path: &mut Vec<String>, out: &mut Resets, in_seq: bool)
                 let tag = v.tag.take();
                 if tag.as_deref() == Some("reset") {
                     if !in_seq {
-                        out.0.push(path.iter().cloned().chain([k.clone()]).collect());
+                        out.0
+                            .push(path.iter().cloned().chain([k.clone()]).collect());
                     }
                     return false;
                 }
                 if tag.as_deref() == Some("override") && !in_seq {
-                    out.0.push(path.iter().cloned().chain([k.clone()]).collect());
+                    out.0
+                        .push(path.iter().cloned().chain([k.clone()]).collect());
                 }
                 true
             });
@@ -69,10 +71,9 @@ impl Resets {
             return;
         };
         m.retain(|k, _| {
-            !self
-                .0
-                .iter()
-                .any(|p| p.len() == path.len() + 1 && p[..path.len()] == path[..] && &p[path.len()] == k)
+            !self.0.iter().any(|p| {
+                p.len() == path.len() + 1 && p[..path.len()] == path[..] && &p[path.len()] == k
+            })
         });
         for (k, v) in m.iter_mut() {
             path.push(k.clone());
@@ -93,7 +94,8 @@ mod tests {
 
     #[test]
     fn reset_removes_and_override_replaces() {
-        let mut base = tree("services: {web: {image: a, ports: [p1], environment: {A: '1'}, user: u}}");
+        let mut base =
+            tree("services: {web: {image: a, ports: [p1], environment: {A: '1'}, user: u}}");
         let mut over = tree(
             "services:\n  web:\n    ports: !reset []\n    environment: !override {B: '2'}\n    dns: [!reset x, y]\n",
         );
@@ -107,7 +109,16 @@ mod tests {
             over.to_json(),
             serde_json::json!({"services": {"web": {"environment": {"B": "2"}, "dns": ["y"]}}})
         );
-        assert!(over.get("services").unwrap().get("web").unwrap().get("environment").unwrap().tag.is_none());
+        assert!(
+            over.get("services")
+                .unwrap()
+                .get("web")
+                .unwrap()
+                .get("environment")
+                .unwrap()
+                .tag
+                .is_none()
+        );
     }
 
     #[test]

@@ -109,8 +109,14 @@ fn identity(index: Index, item: &Node, at: &str) -> Result<String, LoadError> {
         Index::Volume | Index::Device if is_map => match text(item, "target") {
             Some(t) => t.to_string(),
             None => {
-                let what = if matches!(index, Index::Volume) { "volume" } else { "device" };
-                return Err(err(format!("service {what} {at} is missing a mount target")));
+                let what = if matches!(index, Index::Volume) {
+                    "volume"
+                } else {
+                    "device"
+                };
+                return Err(err(format!(
+                    "service {what} {at} is missing a mount target"
+                )));
             }
         },
         Index::Volume | Index::Device => {
@@ -188,13 +194,23 @@ mod tests {
             web["volumes"],
             serde_json::json!([{"type": "volume", "source": "v", "target": "/data"}])
         );
-        assert_eq!(web["secrets"], serde_json::json!([{"source": "t", "target": "/run/secrets/s"}]));
+        assert_eq!(
+            web["secrets"],
+            serde_json::json!([{"source": "t", "target": "/run/secrets/s"}])
+        );
     }
 
     #[test]
     fn port_without_target_is_an_error() {
-        let mut n = super::super::yaml::parse(Path::new("/c.yaml"), "services: {web: {ports: [{published: '1'}]}}").unwrap();
+        let mut n = super::super::yaml::parse(
+            Path::new("/c.yaml"),
+            "services: {web: {ports: [{published: '1'}]}}",
+        )
+        .unwrap();
         let e = enforce_unicity(&mut n).unwrap_err();
-        assert_eq!(e.message, "service ports services.web.ports.[0] is missing a target port");
+        assert_eq!(
+            e.message,
+            "service ports services.web.ports.[0] is missing a target port"
+        );
     }
 }

@@ -30,9 +30,9 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn next(&mut self) -> Result<(Event, Marker), LoadError> {
-        self.parser.next_token().map_err(|e| {
-            LoadError::at_pos(Some(self.pos(e.marker())), e.info().to_string())
-        })
+        self.parser
+            .next_token()
+            .map_err(|e| LoadError::at_pos(Some(self.pos(e.marker())), e.info().to_string()))
     }
 
     fn pos(&self, m: &Marker) -> Pos {
@@ -191,7 +191,9 @@ fn merge_into(
 
 fn scalar(text: String, style: TScalarStyle, tag: Option<Tag>, pos: Option<Pos>) -> Node {
     let plain = style == TScalarStyle::Plain;
-    let is_str_tag = tag.as_ref().is_some_and(|t| t.suffix == "str" && t.handle != "!");
+    let is_str_tag = tag
+        .as_ref()
+        .is_some_and(|t| t.suffix == "str" && t.handle != "!");
     let local = local_tag(tag.as_ref());
     let value = if plain && !is_str_tag && is_null(&text) {
         Value::Null
@@ -243,7 +245,9 @@ mod tests {
         assert_eq!((pos.line, pos.col), (3, 12));
         assert!(matches!(&image.value, Value::Scalar(s) if s.quoted));
         let port = &web.get("ports").unwrap();
-        assert!(matches!(&port.value, Value::Seq(v) if matches!(&v[0].value, Value::Scalar(s) if !s.quoted)));
+        assert!(
+            matches!(&port.value, Value::Seq(v) if matches!(&v[0].value, Value::Scalar(s) if !s.quoted))
+        );
     }
 
     #[test]
@@ -266,7 +270,10 @@ mod tests {
         let s2 = n.get("s2").unwrap();
         assert_eq!(s2.get("image").unwrap().as_str(), Some("a"));
         assert_eq!(s2.get("init").unwrap().as_str(), Some("true"));
-        assert_eq!(n.get("s3").unwrap().get("user").unwrap().as_str(), Some("u"));
+        assert_eq!(
+            n.get("s3").unwrap().get("user").unwrap().as_str(),
+            Some("u")
+        );
     }
 
     #[test]
