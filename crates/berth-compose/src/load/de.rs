@@ -102,10 +102,10 @@ fn core(text: &str) -> Core {
     if let Some(n) = parse_int(text) {
         return n;
     }
-    if is_float(text) {
-        if let Ok(f) = text.parse() {
-            return Core::Float(f);
-        }
+    if is_float(text)
+        && let Ok(f) = text.parse()
+    {
+        return Core::Float(f);
     }
     Core::Str
 }
@@ -582,7 +582,7 @@ mod tests {
     #[test]
     fn bools_are_yaml_1_2() {
         assert!(from_node::<bool>(&tree("True")).unwrap());
-        assert!(from_node::<bool>(&tree("yes")).is_err());
+        from_node::<bool>(&tree("yes")).unwrap_err();
         assert!(!from_node::<bool>(&tree("'false'")).unwrap());
     }
 

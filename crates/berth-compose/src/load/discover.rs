@@ -119,7 +119,7 @@ mod tests {
             normalize_project_name("UNNORMALIZED PATH"),
             "unnormalizedpath"
         );
-        assert!(check_project_name("ok-1_x").is_ok());
+        check_project_name("ok-1_x").unwrap();
         let e = check_project_name("Bad").unwrap_err();
         assert!(
             e.message
@@ -160,6 +160,6 @@ mod tests {
             files,
             [dir.path().join("a.yaml"), dir.path().join("b.yaml")]
         );
-        assert!(from_compose_file("a.yaml:nope.yaml", "", dir.path()).is_err());
+        from_compose_file("a.yaml:nope.yaml", "", dir.path()).unwrap_err();
     }
 }

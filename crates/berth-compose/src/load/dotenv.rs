@@ -120,10 +120,10 @@ impl EnvParser {
 
     fn key_name<'a>(&mut self, src: &'a str) -> Result<(String, &'a str, bool), String> {
         let mut src = src;
-        if let Some(after) = src.strip_prefix("export") {
-            if after.starts_with(char::is_whitespace) {
-                src = after.trim_start_matches(is_space);
-            }
+        if let Some(after) = src.strip_prefix("export")
+            && after.starts_with(char::is_whitespace)
+        {
+            src = after.trim_start_matches(is_space);
         }
         let mut end = None;
         for (i, c) in src.char_indices() {

@@ -38,16 +38,16 @@ pub(crate) fn apply(
     };
     for item in items {
         let entry = Entry::parse(&item, project.working_dir)?;
-        if let Some(first) = entry.paths.first() {
-            if chain.contains(first) {
-                let mut all: Vec<String> = chain.iter().map(|p| p.display().to_string()).collect();
-                all.push(first.display().to_string());
-                return Err(LoadError::msg(format!(
-                    "include cycle detected:\n{}\n include {}",
-                    all[0],
-                    all[1..].join("\n include ")
-                )));
-            }
+        if let Some(first) = entry.paths.first()
+            && chain.contains(first)
+        {
+            let mut all: Vec<String> = chain.iter().map(|p| p.display().to_string()).collect();
+            all.push(first.display().to_string());
+            return Err(LoadError::msg(format!(
+                "include cycle detected:\n{}\n include {}",
+                all[0],
+                all[1..].join("\n include ")
+            )));
         }
         let env_files = entry.env_files(project.working_dir)?;
         let from_files = read_env_files(&env_files, project.env)?;

@@ -103,13 +103,13 @@ pub fn load(opts: &Options) -> Result<Loaded, LoadError> {
     let mut env = opts.environment.clone();
     let first_dir = dir_of(&files);
     add_env_files(&mut env, opts, &first_dir)?;
-    if files.is_empty() {
-        if let Some(value) = env.get("COMPOSE_FILE") {
-            let sep = env
-                .get("COMPOSE_PATH_SEPARATOR")
-                .map_or(":", String::as_str);
-            files = discover::from_compose_file(value, sep, cwd)?;
-        }
+    if files.is_empty()
+        && let Some(value) = env.get("COMPOSE_FILE")
+    {
+        let sep = env
+            .get("COMPOSE_PATH_SEPARATOR")
+            .map_or(":", String::as_str);
+        files = discover::from_compose_file(value, sep, cwd)?;
     }
     if files.is_empty() {
         let start = project_dir.clone().unwrap_or_else(|| cwd.clone());

@@ -71,10 +71,10 @@ impl Resolver<'_> {
     fn resolve(&self, kind: Kind, node: &mut Node) -> Result<(), LoadError> {
         match kind {
             Kind::Context => {
-                if let Some(s) = node.as_str() {
-                    if !is_remote_context(s) {
-                        self.set(node, |p| self.abs(p));
-                    }
+                if let Some(s) = node.as_str()
+                    && !is_remote_context(s)
+                {
+                    self.set(node, |p| self.abs(p));
                 }
             }
             Kind::Plain | Kind::MaybeUnix => self.set(node, |p| self.abs(p)),

@@ -89,13 +89,13 @@ pub(crate) fn load_model(
         include::apply(&mut cfg, &resets, project, &chain, state)?;
         resets.apply(&mut dict, &[]);
         extends::apply(&mut cfg, file, &resets, project, state)?;
-        if let Some(m) = cfg.as_map_mut() {
-            if m.shift_remove("version").is_some() {
-                state.warnings.push(format!(
+        if let Some(m) = cfg.as_map_mut()
+            && m.shift_remove("version").is_some()
+        {
+            state.warnings.push(format!(
                     "{}: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion",
                     file.display()
                 ));
-            }
         }
         dict = merge(dict, cfg, &[])?;
         enforce_unicity(&mut dict)?;
