@@ -185,3 +185,71 @@ fn add(chain: &Chain, file: &Path, service: &str) -> Result<Chain, LoadError> {
     out.push(entry);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(dir: &Path, main: &str) -> Result<serde_json::Value, LoadError> {
+        let file = dir.join("compose.yaml");
+        std::fs::write(&file, main).unwrap();
+        let env = IndexMap::new();
+        let project = Project {
+            env: &env,
+            working_dir: dir,
+        };
+        let mut state = State::default();
+        let (mut tree, resets) = read_file(&file, &env, &mut state)?.unwrap();
+        apply(&mut tree, &file, &resets, &project, &mut state)?;
+        Ok(tree.to_json())
+    }
+
+    #[test]
+    fn same_file_string_form_and_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = run(
+            dir.path(),
+            "services:\n  a: {image: a, environment: {X: '1'}}\n  b: {extends: a, environment: {Y: '2'}}\n  c: {extends: {service: b}, image: c}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            v["services"]["c"],
+            serde_json::json!({"image": "c", "environment": {"X": "1", "Y": "2"}})
+        );
+    }
+
+    #[test]
+    fn other_file_paths_are_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(
+            dir.path().join("sub/base.yaml"),
+            "services:\n  base: {build: {context: ./ctx}, extends: {file: more.yaml, service: more}}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("sub/more.yaml"),
+            "services:\n  more: {user: u}\n",
+        )
+        .unwrap();
+        let v = run(
+            dir.path(),
+            "services:\n  web:\n    extends: {file: sub/base.yaml, service: base}\n",
+        )
+        .unwrap();
+        let ctx = dir.path().join("sub/ctx");
+        assert_eq!(
+            v["services"]["web"],
+            serde_json::json!({"build": {"context": ctx.to_str()}, "user": "u"})
+        );
+    }
+
+    #[test]
+    fn missing_and_cycles() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = run(dir.path(), "services:\n  a: {extends: zz}\n").unwrap_err();
+        assert!(e.message.ends_with("service \"zz\" not found"), "{e}");
+        let e = run(dir.path(), "services:\n  a: {extends: a}\n").unwrap_err();
+        assert!(e.message.starts_with("Circular reference:\n  a in "), "{e}");
+    }
+}

@@ -197,3 +197,66 @@ fn import_resource(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::project::read_file;
+
+    fn run(dir: &Path, env: &IndexMap<String, String>) -> Result<serde_json::Value, LoadError> {
+        let file = dir.join("compose.yaml");
+        let project = Project {
+            env,
+            working_dir: dir,
+        };
+        let mut state = State::default();
+        let (mut tree, resets) = read_file(&file, env, &mut state)?.unwrap();
+        apply(&mut tree, &resets, &project, &[file], &mut state)?;
+        Ok(tree.to_json())
+    }
+
+    #[test]
+    fn included_project_has_its_dir_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("lib")).unwrap();
+        std::fs::write(d.join("lib/.env"), "IMG=from-lib-env\n").unwrap();
+        std::fs::write(
+            d.join("lib/compose.yaml"),
+            "services:\n  db: {image: \"${IMG}\", build: {context: .}}\n  web: {image: lib}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("compose.yaml"),
+            "include: [lib/compose.yaml]\nservices:\n  web: {image: main}\n",
+        )
+        .unwrap();
+        let v = run(d, &IndexMap::new()).unwrap();
+        assert_eq!(v["services"]["db"]["image"], "from-lib-env");
+        assert_eq!(
+            v["services"]["db"]["build"]["context"],
+            d.join("lib").to_str().unwrap()
+        );
+        assert_eq!(v["services"]["web"]["image"], "main");
+        assert!(v.get("include").is_none());
+        let env = IndexMap::from([("IMG".to_string(), "process".to_string())]);
+        assert_eq!(run(d, &env).unwrap()["services"]["db"]["image"], "process");
+    }
+
+    #[test]
+    fn missing_env_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("lib.yaml"), "services: {a: {image: a}}\n").unwrap();
+        std::fs::write(
+            d.join("compose.yaml"),
+            "include:\n  - {path: lib.yaml, env_file: nope.env}\n",
+        )
+        .unwrap();
+        let e = run(d, &IndexMap::new()).unwrap_err();
+        assert!(
+            e.message.contains("nope.env: no such file or directory"),
+            "{e}"
+        );
+    }
+}

@@ -247,3 +247,114 @@ fn project_name(
     }
     Ok(name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        let p = dir.join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(p, text).unwrap();
+    }
+
+    fn opts(dir: &Path) -> Options {
+        Options {
+            cwd: dir.to_path_buf(),
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn project_name_precedence() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("My Dir");
+        write(
+            &dir,
+            "compose.yaml",
+            "name: fromfile\nservices: {a: {image: a}}\n",
+        );
+        let mut o = opts(&dir);
+        assert_eq!(load(&o).unwrap().name, "fromfile");
+        o.environment
+            .insert("COMPOSE_PROJECT_NAME".into(), "fromenv".into());
+        assert_eq!(load(&o).unwrap().name, "fromenv");
+        o.project_name = Some("flag".into());
+        let loaded = load(&o).unwrap();
+        assert_eq!(loaded.name, "flag");
+        assert_eq!(loaded.environment["COMPOSE_PROJECT_NAME"], "flag");
+        assert_eq!(loaded.tree.get("name").and_then(Node::as_str), Some("flag"));
+        o.project_name = None;
+        o.environment
+            .insert("COMPOSE_PROJECT_NAME".into(), "Bad Name".into());
+        load(&o).unwrap_err();
+        write(&dir, "compose.yaml", "services: {a: {image: a}}\n");
+        assert_eq!(load(&opts(&dir)).unwrap().name, "mydir");
+    }
+
+    #[test]
+    fn env_files_and_their_switch() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        write(
+            dir,
+            "compose.yaml",
+            "services: {a: {image: \"${IMG:-none}\"}}\n",
+        );
+        write(dir, ".env", "IMG=dotenv\n");
+        let image = |o: &Options| {
+            let l = load(o).unwrap();
+            l.tree
+                .get("services")
+                .unwrap()
+                .get("a")
+                .unwrap()
+                .get("image")
+                .unwrap()
+                .as_str()
+                .map(String::from)
+        };
+        let mut o = opts(dir);
+        assert_eq!(image(&o).as_deref(), Some("dotenv"));
+        o.environment
+            .insert("COMPOSE_DISABLE_ENV_FILE".into(), "true".into());
+        assert_eq!(image(&o).as_deref(), Some("none"));
+        o.environment.insert("IMG".into(), "process".into());
+        assert_eq!(image(&o).as_deref(), Some("process"));
+    }
+
+    #[test]
+    fn project_directory_and_missing_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        write(
+            dir,
+            "files/compose.yaml",
+            "services: {a: {build: {context: .}}}\n",
+        );
+        let mut o = opts(dir);
+        o.environment
+            .insert("COMPOSE_FILE".into(), "nope.yaml".into());
+        let e = load(&o).map(|_| ()).unwrap_err();
+        assert!(e.message.contains("nope.yaml: no such file"), "{e}");
+        o.files = vec!["files/compose.yaml".into()];
+        o.project_directory = Some("proj".into());
+        let l = load(&o).unwrap();
+        assert_eq!(l.working_dir, dir.join("proj"));
+        assert_eq!(l.config_files, [dir.join("files/compose.yaml")]);
+        let ctx = l
+            .tree
+            .get("services")
+            .unwrap()
+            .get("a")
+            .unwrap()
+            .get("build")
+            .unwrap();
+        assert_eq!(
+            ctx.get("context").and_then(Node::as_str),
+            dir.join("proj").to_str()
+        );
+    }
+}

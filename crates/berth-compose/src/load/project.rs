@@ -104,3 +104,51 @@ pub(crate) fn load_model(
     resolve_environment(&mut dict, project.env);
     Ok(dict)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_merge_in_order_with_warnings() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("a.yaml"),
+            "version: '3'\nservices: {web: {image: a, ports: [{target: '80'}]}}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("b.yaml"),
+            "services: {web: {image: \"$B\", ports: !override [{target: '81'}]}}\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("empty.yaml"), "").unwrap();
+        let env = IndexMap::new();
+        let project = Project {
+            env: &env,
+            working_dir: d,
+        };
+        let mut state = State::default();
+        let files = [d.join("a.yaml"), d.join("empty.yaml"), d.join("b.yaml")];
+        let tree = load_model(&files, &project, &[], &mut state).unwrap();
+        assert_eq!(
+            tree.to_json(),
+            serde_json::json!({"services": {"web": {"image": "", "ports": [{"target": "81"}]}}})
+        );
+        assert_eq!(state.unset, ["B"]);
+        assert_eq!(state.warnings.len(), 2);
+        assert!(state.warnings[0].ends_with("the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion"));
+    }
+
+    #[test]
+    fn top_level_must_be_a_mapping() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.yaml");
+        std::fs::write(&f, "- a\n").unwrap();
+        let e = read_file(&f, &IndexMap::new(), &mut State::default())
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(e.message, "top-level object must be a mapping");
+    }
+}
