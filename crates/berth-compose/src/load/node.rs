@@ -146,3 +146,78 @@ impl Node {
         }
     }
 }
+
+impl Node {
+    /// The mapping, mutably, if this is one.
+    pub fn as_map_mut(&mut self) -> Option<&mut IndexMap<String, Node>> {
+        match &mut self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// An empty mapping berth made.
+    pub fn map() -> Node {
+        Node::new(Value::Map(IndexMap::new()))
+    }
+
+    /// This node at `pos`.
+    pub fn with_pos(mut self, pos: Option<Pos>) -> Node {
+        self.pos = pos;
+        self
+    }
+
+    /// The node under `key`, if this is a mapping that has it.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map().and_then(|m| m.get(key))
+    }
+
+    /// Whether this is `null` (or nothing).
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    /// A scalar with `text` at `pos`, quoted as `quoted`.
+    pub fn text_at(text: impl Into<String>, quoted: bool, pos: Option<Pos>) -> Node {
+        Node {
+            value: Value::Scalar(Scalar {
+                text: text.into(),
+                quoted,
+            }),
+            pos,
+            tag: None,
+        }
+    }
+
+    /// The tree as JSON with every scalar as a string (golden tests, debugging).
+    pub fn to_json(&self) -> serde_json::Value {
+        match &self.value {
+            Value::Null => serde_json::Value::Null,
+            Value::Scalar(s) => serde_json::Value::String(s.text.clone()),
+            Value::Seq(items) => items.iter().map(Node::to_json).collect(),
+            Value::Map(m) => {
+                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
+        }
+    }
+}
+
+impl LoadError {
+    /// An error with no position or key.
+    pub fn msg(message: impl Into<String>) -> LoadError {
+        LoadError {
+            pos: None,
+            key: None,
+            message: message.into(),
+        }
+    }
+
+    /// An error at `pos` with no key.
+    pub fn at_pos(pos: Option<Pos>, message: impl Into<String>) -> LoadError {
+        LoadError {
+            pos,
+            key: None,
+            message: message.into(),
+        }
+    }
+}
