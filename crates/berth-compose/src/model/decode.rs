@@ -1,0 +1,310 @@
+//! The canonical tree decoded into a [`Project`]: keys berth can't honour refused by name,
+//! unknown keys refused with compose's wording, `x-*` kept aside, then every service and
+//! resource decoded on its own so an error names where it is.
+
+use indexmap::IndexMap;
+use serde::de::DeserializeOwned;
+
+use super::project::Project;
+use super::service::Service;
+use crate::load::{LoadError, Node, Value};
+
+/// Service keys of the Compose Specification that berth's engine can't honour: refused rather
+/// than silently ignored.
+const UNSUPPORTED_SERVICE_KEYS: &[&str] = &[
+    "blkio_config",
+    "cgroup",
+    "cpu_count",
+    "cpu_percent",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "cpuset",
+    "credential_spec",
+    "develop",
+    "device_cgroup_rules",
+    "gpus",
+    "isolation",
+    "label_file",
+    "log_driver",
+    "log_opt",
+    "mem_swappiness",
+    "models",
+    "net",
+    "oom_kill_disable",
+    "post_start",
+    "pre_start",
+    "pre_stop",
+    "provider",
+    "storage_opt",
+    "use_api_socket",
+    "uts",
+    "volume_driver",
+    "volumes_from",
+];
+
+/// Keys the loader consumes before decoding; if one is still there it has been dealt with.
+const LOADER_KEYS: &[&str] = &["extends"];
+
+/// The top-level keys of the resources decoded as maps of one type each.
+const RESOURCES: &[&str] = &["networks", "volumes", "secrets", "configs"];
+
+/// A decoded project and what the user should be told about it.
+#[derive(Clone, Debug, Default)]
+pub struct Decoded {
+    /// The project (not yet normalised or validated; see [`Project::load`]).
+    pub project: Project,
+    /// Warnings (`version` is obsolete, ...), to print as compose does.
+    pub warnings: Vec<String>,
+}
+
+/// Decodes the canonical, merged tree of project `name`.
+pub fn decode(name: &str, tree: &Node) -> Result<Decoded, LoadError> {
+    let Some(top) = tree.as_map() else {
+        return Err(LoadError::at(
+            tree,
+            "",
+            "Top-level object must be a mapping",
+        ));
+    };
+    let mut out = Decoded::default();
+    out.project.name = name.to_owned();
+    for (key, value) in top {
+        match key.as_str() {
+            "name" | "include" => {}
+            "version" => out.warnings.push(
+                "the attribute `version` is obsolete, it will be ignored, please remove it to \
+                 avoid potential confusion"
+                    .into(),
+            ),
+            "services" => out.project.services = services(value)?,
+            k if RESOURCES.contains(&k) => resources(&mut out.project, k, value)?,
+            k if k.starts_with("x-") => {
+                out.project.extensions.insert(key.clone(), value.clone());
+            }
+            "models" => return Err(LoadError::at(value, key, "unsupported compose key")),
+            _ => {
+                let msg = format!("additional properties '{key}' not allowed");
+                return Err(LoadError::at(tree, "(root)", msg));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn services(node: &Node) -> Result<IndexMap<String, Service>, LoadError> {
+    let mut out = IndexMap::new();
+    let Value::Map(m) = &node.value else {
+        if matches!(node.value, Value::Null) {
+            return Ok(out);
+        }
+        return Err(LoadError::at(
+            node,
+            "services",
+            "services must be a mapping",
+        ));
+    };
+    for (name, svc) in m {
+        let key = format!("services.{name}");
+        let mut service = service(svc, &key)?;
+        service.name = name.clone();
+        out.insert(name.clone(), service);
+    }
+    Ok(out)
+}
+
+fn service(node: &Node, key: &str) -> Result<Service, LoadError> {
+    let mut fields = match &node.value {
+        Value::Map(m) => m.clone(),
+        Value::Null => IndexMap::new(),
+        _ => return Err(LoadError::at(node, key, format!("{key} must be a mapping"))),
+    };
+    let extensions = take_extensions(&mut fields);
+    for (k, v) in &fields {
+        if UNSUPPORTED_SERVICE_KEYS.contains(&k.as_str()) {
+            return Err(LoadError::at(
+                v,
+                format!("{key}.{k}"),
+                "unsupported compose key",
+            ));
+        }
+    }
+    fields.retain(|k, _| !LOADER_KEYS.contains(&k.as_str()));
+    let stripped = Node {
+        value: Value::Map(fields),
+        ..node.clone()
+    };
+    let mut service: Service = decode_at(&stripped, key)?;
+    service.extensions = extensions;
+    Ok(service)
+}
+
+fn resources(project: &mut Project, kind: &str, node: &Node) -> Result<(), LoadError> {
+    let Value::Map(m) = &node.value else {
+        if matches!(node.value, Value::Null) {
+            return Ok(());
+        }
+        return Err(LoadError::at(
+            node,
+            kind,
+            format!("{kind} must be a mapping"),
+        ));
+    };
+    for (name, res) in m {
+        let key = format!("{kind}.{name}");
+        let mut res = res.clone();
+        if let Value::Map(fields) = &mut res.value {
+            // Extensions of resources are accepted and not kept (nothing reads them).
+            take_extensions(fields);
+        }
+        let empty = matches!(res.value, Value::Null);
+        let name = name.clone();
+        match kind {
+            "networks" => {
+                let v = if empty {
+                    Default::default()
+                } else {
+                    decode_at(&res, &key)?
+                };
+                project.networks.insert(name, v);
+            }
+            "volumes" => {
+                let v = if empty {
+                    Default::default()
+                } else {
+                    decode_at(&res, &key)?
+                };
+                project.volumes.insert(name, v);
+            }
+            "secrets" => {
+                let v = if empty {
+                    Default::default()
+                } else {
+                    decode_at(&res, &key)?
+                };
+                project.secrets.insert(name, v);
+            }
+            _ => {
+                let v = if empty {
+                    Default::default()
+                } else {
+                    decode_at(&res, &key)?
+                };
+                project.configs.insert(name, v);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes and returns the `x-*` keys of a mapping.
+fn take_extensions(fields: &mut IndexMap<String, Node>) -> IndexMap<String, Node> {
+    let ext: IndexMap<String, Node> = fields
+        .iter()
+        .filter(|(k, _)| k.starts_with("x-"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    fields.retain(|k, _| !k.starts_with("x-"));
+    ext
+}
+
+/// Decodes `node` (at dotted `key`) into `T`; on failure, finds the deepest key that is wrong
+/// by decoding the mapping's entries one at a time.
+pub(crate) fn decode_at<T: DeserializeOwned>(node: &Node, key: &str) -> Result<T, LoadError> {
+    match from_tree::<T>(node) {
+        Ok(v) => Ok(v),
+        Err(e) => Err(locate::<T>(node, key, e)),
+    }
+}
+
+fn locate<T: DeserializeOwned>(node: &Node, key: &str, err: String) -> LoadError {
+    if let Some(field) = unknown_field(&err)
+        && let Some((path, at)) = find_key(node, key, &field)
+    {
+        let msg = format!("additional properties '{field}' not allowed");
+        return LoadError::at(at, path, msg);
+    }
+    if let Value::Map(m) = &node.value {
+        for (k, v) in m {
+            let one = Node {
+                value: Value::Map(IndexMap::from([(k.clone(), v.clone())])),
+                ..node.clone()
+            };
+            if let Err(e) = from_tree::<T>(&one)
+                && unknown_field(&e).is_none()
+            {
+                return LoadError::at(v, format!("{key}.{k}"), e);
+            }
+        }
+    }
+    LoadError::at(node, key, err)
+}
+
+/// The name in serde's "unknown field `foo`, expected ..." message.
+fn unknown_field(err: &str) -> Option<String> {
+    let rest = err.strip_prefix("unknown field `")?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+/// Keys whose mappings hold free-form names (an environment variable may well be called
+/// `image`), skipped when looking for an unknown key.
+const FREE_FORM: &[&str] = &[
+    "environment",
+    "labels",
+    "args",
+    "annotations",
+    "sysctls",
+    "driver_opts",
+    "options",
+    "extra_hosts",
+    "additional_contexts",
+    "aux_addresses",
+    "depends_on",
+    "networks",
+    "ulimits",
+];
+
+/// The dotted path of the mapping holding `field` (compose names the mapping), and the node of
+/// that mapping.
+fn find_key<'a>(node: &'a Node, key: &str, field: &str) -> Option<(String, &'a Node)> {
+    match &node.value {
+        Value::Map(m) => {
+            if m.contains_key(field) {
+                return Some((key.to_owned(), node));
+            }
+            m.iter()
+                .filter(|(k, _)| !FREE_FORM.contains(&k.as_str()))
+                .find_map(|(k, v)| find_key(v, &format!("{key}.{k}"), field))
+                .or_else(|| {
+                    // Under a free-form key, the values may be structs (depends_on.db).
+                    m.iter()
+                        .filter(|(k, _)| FREE_FORM.contains(&k.as_str()))
+                        .filter_map(|(k, v)| Some((k, v.as_map()?)))
+                        .flat_map(|(k, inner)| inner.iter().map(move |(n, v)| (k, n, v)))
+                        .find_map(|(k, n, v)| find_key(v, &format!("{key}.{k}.{n}"), field))
+                })
+        }
+        Value::Seq(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_key(v, &format!("{key}.{i}"), field)),
+        _ => None,
+    }
+}
+
+/// The tree's deserializer: today through a JSON value whose scalars are all text (the model's
+/// decoders read what a scalar means from the key); the loader's `&Node` deserializer can take
+/// its place here without changing the model.
+fn from_tree<T: DeserializeOwned>(node: &Node) -> Result<T, String> {
+    serde_json::from_value(to_json(node)).map_err(|e| e.to_string())
+}
+
+fn to_json(node: &Node) -> serde_json::Value {
+    match &node.value {
+        Value::Null => serde_json::Value::Null,
+        Value::Scalar(s) => serde_json::Value::String(s.text.clone()),
+        Value::Seq(items) => items.iter().map(to_json).collect(),
+        Value::Map(m) => m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect(),
+    }
+}
