@@ -8,4 +8,5 @@
 
 pub mod load;
 pub mod model;
+pub mod open;
 pub mod ops;

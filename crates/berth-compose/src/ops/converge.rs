@@ -1,12 +1,11 @@
 //! Bringing one service's containers to what the project says: scale down, recreate what
 //! changed, create what is missing. Nothing is started here ([`super::start`] does that).
 //!
-//! Whether a container changed is decided by a hash of the create request berth would send
-//! for it now (minus compose's own labels, which carry the hash and the replica number) and
-//! by the image's ID: anything that would make a different container makes a different hash.
+//! A container is recreated when its service's config hash ([`Service::config_hash`], the
+//! label `config --hash` prints), its image's ID, or the container whose network it shares
+//! changed.
 
-use berth_api::container::{CreateRequest, Summary};
-use sha2::{Digest, Sha256};
+use berth_api::container::Summary;
 
 use super::api::Api;
 use super::convert::{self, Target};
@@ -52,20 +51,6 @@ pub fn scale_of(s: &Service, o: &ConvergeOptions) -> u32 {
         .unwrap_or(1)
 }
 
-/// The config hash of `req`: its JSON without compose's own labels.
-pub fn hash(req: &CreateRequest, extra_networks: &[String]) -> String {
-    let mut r = req.clone();
-    if let Some(l) = r.config.labels.as_mut() {
-        l.retain(|k, _| !k.starts_with("com.docker.compose."));
-    }
-    let mut h = Sha256::new();
-    h.update(serde_json::to_vec(&r).unwrap_or_default());
-    for n in extra_networks {
-        h.update(n.as_bytes());
-    }
-    hex::encode(h.finalize())
-}
-
 /// The target of replica `number`, with the namespaces and links it shares resolved
 /// against the containers that exist now.
 pub async fn target(
@@ -86,10 +71,17 @@ pub async fn target(
         use_aliases: true,
         ..Target::default()
     };
-    for (key, mode) in [("network", &s.network_mode), ("ipc", &s.ipc), ("pid", &s.pid)] {
+    for (key, mode) in [
+        ("network", &s.network_mode),
+        ("ipc", &s.ipc),
+        ("pid", &s.pid),
+    ] {
         if let Some(dep) = mode.as_deref().and_then(|m| m.strip_prefix("service:")) {
             let c = first_container(api, &p.name, dep).await?.ok_or_else(|| {
-                err(format!("service {dep:?} has no container to share its {key} namespace with {:?}", s.name))
+                err(format!(
+                    "service {dep:?} has no container to share its {key} namespace with {:?}",
+                    s.name
+                ))
             })?;
             t.shared.insert(key.into(), format!("container:{}", c.id));
         }
@@ -104,26 +96,17 @@ pub async fn target(
         let (c, alias) = l.split_once(':').unwrap_or((l, l));
         t.links.push(format!("{c}:{alias}"));
     }
-    t.hash = hash(&convert::create_request(p, s, &t)?, &extra_networks(p, s));
+    t.hash = s.config_hash();
     Ok(t)
 }
 
 async fn first_container(api: &Api, project: &str, svc: &str) -> Result<Option<Summary>, Error> {
-    Ok(observed::containers(api, project, &[svc.to_string()], OneOff::Exclude)
-        .await?
-        .into_iter()
-        .next())
-}
-
-fn extra_networks(p: &Project, s: &Service) -> Vec<String> {
-    if s.network_mode.is_some() {
-        return Vec::new();
-    }
-    convert::networks_by_priority(s)
-        .into_iter()
-        .skip(1)
-        .map(|(k, _)| convert::network_name(p, k))
-        .collect()
+    Ok(
+        observed::containers(api, project, &[svc.to_string()], OneOff::Exclude)
+            .await?
+            .into_iter()
+            .next(),
+    )
 }
 
 /// The container name of replica `number`.
@@ -151,7 +134,7 @@ pub async fn converge(
             s.container_name.as_deref().unwrap_or_default()
         )));
     }
-    let existing = observed::containers(api, &p.name, &[s.name.clone()], OneOff::Exclude).await?;
+    let existing = observed::containers(api, &p.name, std::slice::from_ref(&s.name), OneOff::Exclude).await?;
     let mut names = Vec::new();
     let mut numbers: Vec<u32> = Vec::new();
     for c in &existing {
@@ -163,8 +146,15 @@ pub async fn converge(
         }
         numbers.push(n);
         let mut t = target(api, info, s, n, image).await?;
+        let shared_moved = t
+            .shared
+            .get("network")
+            .is_some_and(|m| c.host_config.get("NetworkMode") != Some(m));
         let changed = c.labels.get(labels::CONFIG_HASH) != Some(&t.hash)
-            || c.labels.get(labels::IMAGE).is_some_and(|i| *i != t.image_id);
+            || c.labels
+                .get(labels::IMAGE)
+                .is_some_and(|i| *i != t.image_id)
+            || shared_moved;
         if !o.no_recreate && (o.force_recreate || changed) {
             progress.event("Container", &name, "Recreate");
             if !o.renew_anon_volumes {
@@ -192,7 +182,12 @@ pub async fn converge(
 }
 
 /// Creates replica `t.number` and connects it to the service's other networks; its name.
-pub async fn create(api: &Api, info: &ProjectInfo, s: &Service, t: &Target) -> Result<String, Error> {
+pub async fn create(
+    api: &Api,
+    info: &ProjectInfo,
+    s: &Service,
+    t: &Target,
+) -> Result<String, Error> {
     let p = &info.project;
     let name = container_name(p, s, t.number);
     let req = convert::create_request(p, s, t)?;
@@ -201,7 +196,8 @@ pub async fn create(api: &Api, info: &ProjectInfo, s: &Service, t: &Target) -> R
         for (key, cfg) in convert::networks_by_priority(s).into_iter().skip(1) {
             let ep = convert::endpoint(s, cfg, t);
             let ep = serde_json::to_value(&ep).map_err(|e| err(e.to_string()))?;
-            api.connect(&convert::network_name(p, key), &id, &ep).await?;
+            api.connect(&convert::network_name(p, key), &id, &ep)
+                .await?;
         }
     }
     Ok(name)
@@ -211,7 +207,11 @@ pub async fn create(api: &Api, info: &ProjectInfo, s: &Service, t: &Target) -> R
 fn anonymous_volumes(c: &Summary) -> std::collections::BTreeMap<String, String> {
     c.mounts
         .iter()
-        .filter(|m| m.r#type == "volume" && m.name.len() == 64 && m.name.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|m| {
+            m.r#type == "volume"
+                && m.name.len() == 64
+                && m.name.bytes().all(|b| b.is_ascii_hexdigit())
+        })
         .map(|m| (m.destination.clone(), m.name.clone()))
         .collect()
 }

@@ -82,7 +82,11 @@ pub fn create_request(p: &Project, s: &Service, t: &Target) -> Result<CreateRequ
 }
 
 fn labels_of(p: &Project, s: &Service, t: &Target) -> BTreeMap<String, String> {
-    let mut l: BTreeMap<String, String> = s.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut l: BTreeMap<String, String> = s
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let oneoff = if t.number == 0 { "True" } else { "False" };
     let deps: Vec<String> = s
         .depends_on
@@ -236,10 +240,18 @@ fn host_config(p: &Project, s: &Service, t: &Target) -> Result<HostConfig, Error
     let nonempty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
     let mut h = HostConfig {
         restart_policy: restart_policy(s),
-        log_config: s.logging.as_ref().map_or_else(LogConfig::default, |l| LogConfig {
-            kind: l.driver.clone().unwrap_or_default(),
-            config: Some(l.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-        }),
+        log_config: s
+            .logging
+            .as_ref()
+            .map_or_else(LogConfig::default, |l| LogConfig {
+                kind: l.driver.clone().unwrap_or_default(),
+                config: Some(
+                    l.options
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
+            }),
         init: s.init,
         ipc_mode: shared("ipc", &s.ipc),
         pid_mode: shared("pid", &s.pid),
@@ -261,8 +273,12 @@ fn host_config(p: &Project, s: &Service, t: &Target) -> Result<HostConfig, Error
         extra_hosts: extra_hosts(s),
         port_bindings: port_bindings(s),
         devices: devices(s),
-        sysctls: (!s.sysctls.is_empty())
-            .then(|| s.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        sysctls: (!s.sysctls.is_empty()).then(|| {
+            s.sysctls
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        }),
         ulimits: ulimits(s),
         oom_score_adj: s.oom_score_adj.unwrap_or(0),
         group_add: nonempty(&s.group_add),
@@ -324,11 +340,12 @@ fn networking(
 ) -> Result<(String, Option<NetworkingConfig>), Error> {
     if let Some(mode) = &s.network_mode {
         let mode = match mode.strip_prefix("service:") {
-            Some(dep) => t
-                .shared
-                .get("network")
-                .cloned()
-                .ok_or_else(|| err(format!("service {dep:?} has no container to share its network with {:?}", s.name)))?,
+            Some(dep) => t.shared.get("network").cloned().ok_or_else(|| {
+                err(format!(
+                    "service {dep:?} has no container to share its network with {:?}",
+                    s.name
+                ))
+            })?,
             None => mode.clone(),
         };
         return Ok((mode, None));

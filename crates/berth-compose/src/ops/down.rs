@@ -26,9 +26,16 @@ pub struct DownOptions {
 
 /// Takes project `name` down; `p` is its model when the files could be read (orphans are
 /// then told apart, and `--rmi` knows the images).
-pub async fn down(api: &Api, name: &str, p: Option<&Project>, o: &DownOptions, progress: Progress) -> Result<(), Error> {
+pub async fn down(
+    api: &Api,
+    name: &str,
+    p: Option<&Project>,
+    o: &DownOptions,
+    progress: Progress,
+) -> Result<(), Error> {
     let all = observed::containers(api, name, &[], OneOff::Include).await?;
-    let known = |svc: &str| p.is_none_or(|p| p.services.contains_key(svc) || p.disabled.contains_key(svc));
+    let known =
+        |svc: &str| p.is_none_or(|p| p.services.contains_key(svc) || p.disabled.contains_key(svc));
     let mut order = graph::start_order(&observed::dependencies(&all)).unwrap_or_default();
     order.reverse();
     for c in &all {

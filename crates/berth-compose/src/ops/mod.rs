@@ -12,7 +12,6 @@ pub mod lifecycle;
 pub mod logs;
 mod mounts;
 pub mod networks;
-pub mod normalize;
 pub mod observed;
 pub mod progress;
 mod resources;

@@ -122,11 +122,23 @@ pub fn mounts(
             Some(t) => format!("/run/secrets/{t}"),
             None => format!("/run/secrets/{}", r.source),
         };
-        binds.push(file_bind(s, "secret", r, p.secrets.get(&r.source), &target)?);
+        binds.push(file_bind(
+            s,
+            "secret",
+            r,
+            p.secrets.get(&r.source),
+            &target,
+        )?);
     }
     for r in &s.configs {
         let target = r.target.clone().unwrap_or_else(|| format!("/{}", r.source));
-        binds.push(file_bind(s, "config", r, p.configs.get(&r.source), &target)?);
+        binds.push(file_bind(
+            s,
+            "config",
+            r,
+            p.configs.get(&r.source),
+            &target,
+        )?);
     }
     Ok((binds, mounts))
 }

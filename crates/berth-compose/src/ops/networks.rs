@@ -24,8 +24,11 @@ pub fn used(p: &Project, services: &[String]) -> Vec<String> {
 }
 
 fn create_body(p: &Project, key: &str, n: &Network) -> Value {
-    let mut labels: serde_json::Map<String, Value> =
-        n.labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let mut labels: serde_json::Map<String, Value> = n
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
     labels.insert(labels::PROJECT.into(), json!(p.name));
     labels.insert(labels::NETWORK.into(), json!(key));
     labels.insert(labels::VERSION.into(), json!(labels::COMPOSE_VERSION));
@@ -65,21 +68,31 @@ fn create_body(p: &Project, key: &str, n: &Network) -> Value {
 }
 
 /// Makes sure every network of `keys` exists.
-pub async fn ensure(api: &Api, p: &Project, keys: &[String], progress: Progress) -> Result<(), Error> {
+pub async fn ensure(
+    api: &Api,
+    p: &Project,
+    keys: &[String],
+    progress: Progress,
+) -> Result<(), Error> {
     for key in keys {
         let n = p.networks.get(key).cloned().unwrap_or_default();
         let name = network_name(p, key);
         let existing = api.network(&name).await?;
         if n.external {
             if existing.is_none() {
-                return Err(err(format!("network {name} declared as external, but could not be found")));
+                return Err(err(format!(
+                    "network {name} declared as external, but could not be found"
+                )));
             }
             continue;
         }
         if let Some(e) = existing {
             let owner = e["Labels"][labels::PROJECT].as_str().unwrap_or_default();
             if owner != p.name {
-                eprintln!("WARN[0000] a network with name {name} exists but was not created for project {:?}.\nSet `external: true` to use an existing network", p.name);
+                eprintln!(
+                    "WARN[0000] a network with name {name} exists but was not created for project {:?}.\nSet `external: true` to use an existing network",
+                    p.name
+                );
             }
             continue;
         }

@@ -22,7 +22,10 @@ pub fn resources(s: &Service, h: &mut HostConfig) -> Result<(), Error> {
     }
     if let Some(c) = limits.and_then(|l| l.cpus).or(s.cpus) {
         if c < 0.0 {
-            return Err(err(format!("services.{}: cpus must not be negative", s.name)));
+            return Err(err(format!(
+                "services.{}: cpus must not be negative",
+                s.name
+            )));
         }
         h.nano_cpus = (c * 1e9) as i64;
     }

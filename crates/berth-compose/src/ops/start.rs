@@ -37,11 +37,14 @@ fn check(i: &Inspect, name: &str, service: &str, c: Condition) -> Reached {
         }
         Condition::ServiceHealthy => match health(i) {
             Some("healthy") => Reached::Yes,
-            Some("unhealthy") => Reached::Failed(format!("dependency failed to start: container {name} is unhealthy")),
+            Some("unhealthy") => Reached::Failed(format!(
+                "dependency failed to start: container {name} is unhealthy"
+            )),
             None => Reached::Failed(format!("container {name} has no healthcheck configured")),
-            Some(_) if !st.running && !st.restarting => {
-                Reached::Failed(format!("dependency failed to start: container {name} exited ({})", st.exit_code))
-            }
+            Some(_) if !st.running && !st.restarting => Reached::Failed(format!(
+                "dependency failed to start: container {name} exited ({})",
+                st.exit_code
+            )),
             Some(_) => Reached::NotYet,
         },
         Condition::ServiceCompletedSuccessfully => {
@@ -50,7 +53,10 @@ fn check(i: &Inspect, name: &str, service: &str, c: Condition) -> Reached {
             } else if st.exit_code == 0 {
                 Reached::Yes
             } else {
-                Reached::Failed(format!("service {service:?} didn't complete successfully: exit {}", st.exit_code))
+                Reached::Failed(format!(
+                    "service {service:?} didn't complete successfully: exit {}",
+                    st.exit_code
+                ))
             }
         }
     }
@@ -65,7 +71,8 @@ async fn wait_for(
     deadline: Option<Instant>,
     progress: Progress,
 ) -> Result<(), Error> {
-    let containers = observed::containers(api, project, &[dep.to_string()], OneOff::Exclude).await?;
+    let containers =
+        observed::containers(api, project, &[dep.to_string()], OneOff::Exclude).await?;
     for ctr in &containers {
         let name = observed::name(ctr);
         progress.event("Container", name, "Waiting");
@@ -80,7 +87,10 @@ async fn wait_for(
                 Reached::NotYet => {}
             }
             if deadline.is_some_and(|d| Instant::now() > d) {
-                return Err(err(format!("timeout waiting for {name} to be {}", c.as_str())));
+                return Err(err(format!(
+                    "timeout waiting for {name} to be {}",
+                    c.as_str()
+                )));
             }
             tokio::time::sleep(POLL).await;
         }
@@ -107,7 +117,7 @@ pub async fn start_service(
             wait_for(api, &p.name, dep, d.condition, None, progress).await?;
         }
     }
-    for c in observed::containers(api, &p.name, &[s.name.clone()], OneOff::Exclude).await? {
+    for c in observed::containers(api, &p.name, std::slice::from_ref(&s.name), OneOff::Exclude).await? {
         if c.state == "running" {
             continue;
         }
@@ -141,7 +151,9 @@ pub async fn wait_running_or_healthy(
                 (Some(_), _) => check(&i, name, observed::service(c), Condition::ServiceHealthy),
                 (None, true) => Reached::Yes,
                 (None, false) if i.state.restarting => Reached::NotYet,
-                (None, false) => Reached::Failed(format!("container {name} exited ({})", i.state.exit_code)),
+                (None, false) => {
+                    Reached::Failed(format!("container {name} exited ({})", i.state.exit_code))
+                }
             };
             match reached {
                 Reached::Yes => break,
@@ -149,11 +161,17 @@ pub async fn wait_running_or_healthy(
                 Reached::NotYet => {}
             }
             if deadline.is_some_and(|d| Instant::now() > d) {
-                return Err(err(format!("timeout waiting for {name} to be running or healthy")));
+                return Err(err(format!(
+                    "timeout waiting for {name} to be running or healthy"
+                )));
             }
             tokio::time::sleep(POLL).await;
         }
-        let done = if health(&api.inspect(&c.id).await?).is_some() { "Healthy" } else { "Running" };
+        let done = if health(&api.inspect(&c.id).await?).is_some() {
+            "Healthy"
+        } else {
+            "Running"
+        };
         progress.event("Container", name, done);
     }
     Ok(())

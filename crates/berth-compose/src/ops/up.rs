@@ -59,7 +59,8 @@ pub fn selected(p: &Project, names: &[String], no_deps: bool) -> Result<Vec<Stri
         (false, true) => names.to_vec(),
         (false, false) => graph::with_dependencies(&deps, names),
     };
-    let sub: IndexMap<String, Vec<String>> = deps.into_iter().filter(|(k, _)| want.contains(k)).collect();
+    let sub: IndexMap<String, Vec<String>> =
+        deps.into_iter().filter(|(k, _)| want.contains(k)).collect();
     graph::start_order(&sub).map_err(err)
 }
 
@@ -76,7 +77,12 @@ async fn orphans(api: &Api, p: &Project) -> Result<Vec<berth_api::container::Sum
 }
 
 /// Runs `up`; the services it acted on, in start order.
-pub async fn up(api: &Api, info: &ProjectInfo, o: &UpOptions, progress: Progress) -> Result<Vec<String>, Error> {
+pub async fn up(
+    api: &Api,
+    info: &ProjectInfo,
+    o: &UpOptions,
+    progress: Progress,
+) -> Result<Vec<String>, Error> {
     let p = &info.project;
     let order = selected(p, &o.services, o.no_deps)?;
     for s in o.scale.keys() {
@@ -101,7 +107,10 @@ pub async fn up(api: &Api, info: &ProjectInfo, o: &UpOptions, progress: Progress
     let mut image_ids = IndexMap::new();
     for name in &order {
         let s = &p.services[name];
-        image_ids.insert(name.clone(), images::ensure(api, p, s, &o.images, progress).await?);
+        image_ids.insert(
+            name.clone(),
+            images::ensure(api, p, s, &o.images, progress).await?,
+        );
     }
     for name in &order {
         let s = &p.services[name];

@@ -26,8 +26,11 @@ pub fn used(p: &Project, services: &[String]) -> Vec<String> {
 }
 
 fn create_body(p: &Project, key: &str, v: &Volume) -> Value {
-    let mut labels: serde_json::Map<String, Value> =
-        v.labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let mut labels: serde_json::Map<String, Value> = v
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
     labels.insert(labels::PROJECT.into(), json!(p.name));
     labels.insert(labels::VOLUME.into(), json!(key));
     labels.insert(labels::VERSION.into(), json!(labels::COMPOSE_VERSION));
@@ -40,7 +43,12 @@ fn create_body(p: &Project, key: &str, v: &Volume) -> Value {
 }
 
 /// Makes sure every volume of `keys` exists.
-pub async fn ensure(api: &Api, p: &Project, keys: &[String], progress: Progress) -> Result<(), Error> {
+pub async fn ensure(
+    api: &Api,
+    p: &Project,
+    keys: &[String],
+    progress: Progress,
+) -> Result<(), Error> {
     for key in keys {
         let v = p.volumes.get(key).cloned().unwrap_or_default();
         let name = volume_name(p, key);
@@ -53,8 +61,13 @@ pub async fn ensure(api: &Api, p: &Project, keys: &[String], progress: Progress)
         }
         if let Some(e) = existing {
             match e["Labels"][labels::PROJECT].as_str() {
-                None => eprintln!("WARN[0000] volume {name:?} already exists but was not created by Docker Compose. Use `external: true` to use an existing volume"),
-                Some(o) if o != p.name => eprintln!("WARN[0000] volume {name:?} already exists but was created for project {o:?} (expected {:?}). Use `external: true` to use an existing volume", p.name),
+                None => eprintln!(
+                    "WARN[0000] volume {name:?} already exists but was not created by Docker Compose. Use `external: true` to use an existing volume"
+                ),
+                Some(o) if o != p.name => eprintln!(
+                    "WARN[0000] volume {name:?} already exists but was created for project {o:?} (expected {:?}). Use `external: true` to use an existing volume",
+                    p.name
+                ),
                 Some(_) => {}
             }
             continue;

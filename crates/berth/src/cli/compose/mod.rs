@@ -1,10 +1,14 @@
 //! `berth compose`: Compose v2's commands, flags and output, over the Engine API.
 
+mod attached;
+mod config;
+mod down;
 mod lifecycle;
 mod logs;
 mod ls;
 mod project;
 mod ps;
+mod up;
 
 use anyhow::Result;
 use berth_client::Client;
@@ -52,6 +56,14 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 enum ComposeCommand {
+    /// Create and start containers.
+    Up(up::UpArgs),
+    /// Stop and remove containers, networks.
+    Down(down::DownArgs),
+    /// Creates containers for a service.
+    Create(up::CreateArgs),
+    /// Parse, resolve and render compose file in canonical format.
+    Config(config::ConfigArgs),
     /// List containers.
     Ps(ps::PsArgs),
     /// List running compose projects.
@@ -114,6 +126,10 @@ pub async fn compose(client: &Client, a: ComposeArgs) -> Result<u8> {
         anyhow::bail!("--dry-run is not supported by berth compose yet");
     }
     match a.command {
+        ComposeCommand::Up(a) => up::up(&ctx, a).await,
+        ComposeCommand::Down(a) => down::down(&ctx, a).await,
+        ComposeCommand::Create(a) => up::create(&ctx, a).await,
+        ComposeCommand::Config(a) => config::config(&ctx, a).await,
         ComposeCommand::Ps(a) => ps::ps(&ctx, a).await,
         ComposeCommand::Ls(a) => ls::ls(&ctx, a).await,
         ComposeCommand::Start(a) => lifecycle::start(&ctx, a).await,
