@@ -134,7 +134,8 @@ pub async fn converge(
             s.container_name.as_deref().unwrap_or_default()
         )));
     }
-    let existing = observed::containers(api, &p.name, std::slice::from_ref(&s.name), OneOff::Exclude).await?;
+    let existing =
+        observed::containers(api, &p.name, std::slice::from_ref(&s.name), OneOff::Exclude).await?;
     let mut names = Vec::new();
     let mut numbers: Vec<u32> = Vec::new();
     for c in &existing {
@@ -188,10 +189,23 @@ pub async fn create(
     s: &Service,
     t: &Target,
 ) -> Result<String, Error> {
+    let name = container_name(&info.project, s, t.number);
+    let req = convert::create_request(&info.project, s, t)?;
+    create_named(api, info, s, t, &name, &req).await?;
+    Ok(name)
+}
+
+/// Creates container `name` from `req` and connects it to `s`'s other networks; its ID.
+pub async fn create_named(
+    api: &Api,
+    info: &ProjectInfo,
+    s: &Service,
+    t: &Target,
+    name: &str,
+    req: &berth_api::container::CreateRequest,
+) -> Result<String, Error> {
     let p = &info.project;
-    let name = container_name(p, s, t.number);
-    let req = convert::create_request(p, s, t)?;
-    let id = api.create(&name, &req).await?;
+    let id = api.create(name, req).await?;
     if s.network_mode.is_none() {
         for (key, cfg) in convert::networks_by_priority(s).into_iter().skip(1) {
             let ep = convert::endpoint(s, cfg, t);
@@ -200,7 +214,7 @@ pub async fn create(
                 .await?;
         }
     }
-    Ok(name)
+    Ok(id)
 }
 
 /// A container's anonymous volumes (named by the engine with 64 hex digits), by target.

@@ -15,6 +15,7 @@ pub mod networks;
 pub mod observed;
 pub mod progress;
 mod resources;
+pub mod run;
 pub mod start;
 pub mod up;
 pub mod volumes;

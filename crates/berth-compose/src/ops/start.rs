@@ -117,7 +117,9 @@ pub async fn start_service(
             wait_for(api, &p.name, dep, d.condition, None, progress).await?;
         }
     }
-    for c in observed::containers(api, &p.name, std::slice::from_ref(&s.name), OneOff::Exclude).await? {
+    for c in
+        observed::containers(api, &p.name, std::slice::from_ref(&s.name), OneOff::Exclude).await?
+    {
         if c.state == "running" {
             continue;
         }

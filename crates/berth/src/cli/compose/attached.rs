@@ -182,10 +182,14 @@ pub async fn follow(
                 None => break false,
                 Some(Event::Line(l)) => {
                     let text = format!("{}{}\n", paint(&l.source), l.text);
-                    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+                    let _ = if l.stderr {
+                        std::io::stderr().lock().write_all(text.as_bytes())
+                    } else {
+                        std::io::stdout().lock().write_all(text.as_bytes())
+                    };
                 }
                 Some(Event::Exited { source, service, code: c }) => {
-                    println!("{}{source} exited with code {c}", paint(&source));
+                    println!("{source} exited with code {c}");
                     running -= 1;
                     let from = a.exit_code_from.as_deref();
                     if from == Some(service.as_str()) || (from.is_none() && abort && code == 0) {

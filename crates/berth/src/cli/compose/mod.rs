@@ -3,11 +3,13 @@
 mod attached;
 mod config;
 mod down;
+mod exec;
 mod lifecycle;
 mod logs;
 mod ls;
 mod project;
 mod ps;
+mod run;
 mod up;
 
 use anyhow::Result;
@@ -64,6 +66,10 @@ enum ComposeCommand {
     Create(up::CreateArgs),
     /// Parse, resolve and render compose file in canonical format.
     Config(config::ConfigArgs),
+    /// Execute a command in a running container.
+    Exec(exec::ExecArgs),
+    /// Run a one-off command on a service.
+    Run(run::RunArgs),
     /// List containers.
     Ps(ps::PsArgs),
     /// List running compose projects.
@@ -130,6 +136,8 @@ pub async fn compose(client: &Client, a: ComposeArgs) -> Result<u8> {
         ComposeCommand::Down(a) => down::down(&ctx, a).await,
         ComposeCommand::Create(a) => up::create(&ctx, a).await,
         ComposeCommand::Config(a) => config::config(&ctx, a).await,
+        ComposeCommand::Exec(a) => exec::exec(&ctx, a).await,
+        ComposeCommand::Run(a) => run::run(&ctx, a).await,
         ComposeCommand::Ps(a) => ps::ps(&ctx, a).await,
         ComposeCommand::Ls(a) => ls::ls(&ctx, a).await,
         ComposeCommand::Start(a) => lifecycle::start(&ctx, a).await,
