@@ -1,0 +1,117 @@
+//! serde's access traits over a node's sequence, mapping and enum: each adds its key or
+//! index to an error coming from inside, so the error names the whole path.
+
+use serde::de::{self, DeserializeSeed, Visitor};
+
+use super::{Error, invalid};
+use crate::load::node::{Node, Value};
+
+pub(super) struct SeqAccess<'de> {
+    pub(super) items: &'de [Node],
+    pub(super) i: usize,
+}
+
+impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
+    type Error = Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Error> {
+        let Some(item) = self.items.get(self.i) else {
+            return Ok(None);
+        };
+        let i = self.i;
+        self.i += 1;
+        seed.deserialize(item)
+            .map(Some)
+            .map_err(|e| e.at(item).under(i.to_string()))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.items.len() - self.i)
+    }
+}
+
+pub(super) struct MapAccess<'de> {
+    pub(super) it: indexmap::map::Iter<'de, String, Node>,
+    pub(super) key: Option<(&'de str, &'de Node)>,
+}
+
+impl<'de> de::MapAccess<'de> for MapAccess<'de> {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
+        let Some((k, v)) = self.it.next() else {
+            return Ok(None);
+        };
+        self.key = Some((k, v));
+        let key: de::value::BorrowedStrDeserializer<'de, Error> =
+            de::value::BorrowedStrDeserializer::new(k);
+        seed.deserialize(key)
+            .map(Some)
+            .map_err(|e| e.at(v).under(k.clone()))
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        let Some((k, v)) = self.key.take() else {
+            return Err(<Error as de::Error>::custom("value asked before its key"));
+        };
+        seed.deserialize(v)
+            .map_err(|e| e.at(v).under(k.to_string()))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.it.len())
+    }
+}
+
+pub(super) struct EnumAccess<'de> {
+    pub(super) key: &'de str,
+    pub(super) value: &'de Node,
+}
+
+impl<'de> de::EnumAccess<'de> for EnumAccess<'de> {
+    type Error = Error;
+    type Variant = &'de Node;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, &'de Node), Error> {
+        let key: de::value::BorrowedStrDeserializer<'de, Error> =
+            de::value::BorrowedStrDeserializer::new(self.key);
+        let v = seed.deserialize(key)?;
+        Ok((v, self.value))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for &'de Node {
+    type Error = Error;
+
+    fn unit_variant(self) -> Result<(), Error> {
+        match self.value {
+            Value::Null => Ok(()),
+            _ => Err(invalid(self, "null")),
+        }
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, Error> {
+        seed.deserialize(self)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
+        de::Deserializer::deserialize_seq(self, visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        de::Deserializer::deserialize_map(self, visitor)
+    }
+}
