@@ -1,11 +1,15 @@
 //! Merging one compose tree over another, by compose-go's `override` rules: mappings merge
 //! key by key, sequences append, scalars are replaced, and some keys have rules of their own
 //! (`command` is replaced, `environment` merges by variable, `depends_on` by service...).
-//! Duplicates left in sequences are removed afterwards by [`super::unique`].
+//! Duplicates left in sequences are removed afterwards by [`crate::load::unique`].
 
 use indexmap::IndexMap;
 
-use super::node::{LoadError, Node, Value};
+use super::node::{LoadError, Node, Pos, Value};
+
+mod shapes;
+
+use shapes::{NameDefault, build_map, concat, names_to_map, to_sequence};
 
 #[derive(Clone, Copy)]
 enum Rule {
@@ -27,12 +31,6 @@ enum Rule {
     Ulimit,
     /// Entries matched by `subnet`.
     IpamConfig,
-}
-
-#[derive(Clone, Copy)]
-enum NameDefault {
-    Null,
-    DependsOn,
 }
 
 const RULES: &[(&str, Rule)] = &[
@@ -114,7 +112,7 @@ fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Result<Node, Load
     }
 }
 
-fn cannot_override(pos: Option<super::node::Pos>, path: &[String]) -> LoadError {
+fn cannot_override(pos: Option<Pos>, path: &[String]) -> LoadError {
     LoadError::at_pos(pos, format!("cannot override {}", path.join(".")))
 }
 
@@ -211,7 +209,7 @@ fn map_merge(base: Node, over: Node, path: &mut Vec<String>) -> Result<Node, Loa
 }
 
 /// Mappings merge by key (an override's null replaces too); otherwise both become
-/// `KEY=value` lists, appended, and [`super::unique`] keeps the last of each key.
+/// `KEY=value` lists, appended, and [`crate::load::unique`] keeps the last of each key.
 fn key_value(base: Node, over: Node) -> Result<Node, LoadError> {
     match (base.value, over.value) {
         (Value::Map(mut b), Value::Map(o)) => {
@@ -237,102 +235,6 @@ fn key_value(base: Node, over: Node) -> Result<Node, LoadError> {
             };
             Ok(concat(to_sequence(base), to_sequence(over)))
         }
-    }
-}
-
-fn concat(base: Node, over: Node) -> Node {
-    match (base.value, over.value) {
-        (Value::Seq(mut b), Value::Seq(o)) => {
-            b.extend(o);
-            Node {
-                value: Value::Seq(b),
-                pos: over.pos.or(base.pos),
-                tag: None,
-            }
-        }
-        (Value::Null, o) => Node {
-            value: o,
-            pos: over.pos,
-            tag: None,
-        },
-        (b, _) => Node {
-            value: b,
-            pos: base.pos,
-            tag: None,
-        },
-    }
-}
-
-/// compose-go's `convertIntoSequence`: a mapping becomes sorted `KEY=value` (`KEY` for
-/// null, one entry per item for a list value), a string a one-item list.
-fn to_sequence(node: Node) -> Node {
-    let items = match node.value {
-        Value::Seq(_) | Value::Null => return node,
-        Value::Scalar(_) => vec![node.clone()],
-        Value::Map(m) => {
-            let mut out: Vec<Node> = Vec::new();
-            for (k, v) in m {
-                match &v.value {
-                    Value::Null => out.push(Node::string(k).with_pos(v.pos.clone())),
-                    Value::Seq(items) => {
-                        for i in items {
-                            let text = format!("{k}={}", i.as_str().unwrap_or_default());
-                            out.push(Node::string(text).with_pos(i.pos.clone()));
-                        }
-                    }
-                    _ => {
-                        let text = format!("{k}={}", v.as_str().unwrap_or_default());
-                        out.push(Node::string(text).with_pos(v.pos.clone()));
-                    }
-                }
-            }
-            out.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-            out
-        }
-    };
-    Node {
-        value: Value::Seq(items),
-        pos: node.pos,
-        tag: None,
-    }
-}
-
-fn build_map(node: Node) -> Node {
-    match node.value {
-        Value::Scalar(_) => {
-            let pos = node.pos.clone();
-            let mut m = IndexMap::new();
-            m.insert("context".to_string(), node);
-            Node::new(Value::Map(m)).with_pos(pos)
-        }
-        _ => node,
-    }
-}
-
-fn names_to_map(node: Node, default: NameDefault) -> Node {
-    let Value::Seq(items) = node.value else {
-        return node;
-    };
-    let mut m = IndexMap::new();
-    for item in items {
-        let Some(name) = item.as_str().map(str::to_string) else {
-            continue;
-        };
-        let value = match default {
-            NameDefault::Null => Node::new(Value::Null),
-            NameDefault::DependsOn => {
-                let mut d = IndexMap::new();
-                d.insert("condition".to_string(), Node::scalar("service_started"));
-                d.insert("required".to_string(), Node::scalar("true"));
-                Node::new(Value::Map(d))
-            }
-        };
-        m.insert(name, value.with_pos(item.pos.clone()));
-    }
-    Node {
-        value: Value::Map(m),
-        pos: node.pos,
-        tag: None,
     }
 }
 
