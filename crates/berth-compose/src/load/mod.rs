@@ -2,8 +2,8 @@
 //!
 //! [`load`] finds the files ([`discover`]), reads `.env` ([`dotenv`]), settles the project
 //! name, then per file: YAML with positions ([`yaml`]), `!reset`/`!override` ([`reset`]),
-//! interpolation ([`interpolate`]), the model's canonical form, `include` ([`include`]),
-//! `extends` ([`extends`]), and merges the files ([`merge`], [`unique`]); relative paths are
+//! interpolation ([`interpolate`]), the model's canonical form, `include`,
+//! `extends`, and merges the files ([`merge`], [`unique`]); relative paths are
 //! made absolute last ([`paths`]). Profiles are not applied here. The model decodes the tree
 //! with [`de`].
 

@@ -113,6 +113,8 @@ impl Builder<'_> {
     fn mapping(&mut self) -> Result<IndexMap<String, Node>, LoadError> {
         let mut out: IndexMap<String, Node> = IndexMap::new();
         let mut explicit: HashMap<String, u32> = HashMap::new();
+        let mut merge_line = None;
+        let mut merges = Vec::new();
         loop {
             let (ev, mark) = self.next()?;
             if matches!(ev, Event::MappingEnd) {
@@ -128,18 +130,22 @@ impl Builder<'_> {
                 _ => return Err(LoadError::at_pos(key.pos, "mapping keys must be scalars")),
             };
             let is_merge = matches!(&key.value, Value::Scalar(s) if !s.quoted && s.text == "<<");
-            if is_merge {
-                merge_into(&mut out, &explicit, value)?;
-                continue;
-            }
-            if let Some(first) = explicit.get(&name) {
+            if let Some(first) = explicit.get(&name).or(merge_line.as_ref().filter(|_| is_merge)) {
                 return Err(LoadError::at_pos(
                     key.pos,
                     format!("mapping key {name:?} already defined at line {first}"),
                 ));
             }
+            if is_merge {
+                merge_line = Some(line);
+                merges.push(value);
+                continue;
+            }
             explicit.insert(name.clone(), line);
             out.insert(name, value);
+        }
+        for value in merges {
+            merge_into(&mut out, &explicit, value)?;
         }
         Ok(out)
     }
@@ -297,6 +303,12 @@ mod tests {
         let e = p("services:\n  web:\n    image: a\n    image: b\n").unwrap_err();
         assert_eq!(e.message, "mapping key \"image\" already defined at line 3");
         assert_eq!(e.pos.unwrap().line, 4);
+    }
+
+    #[test]
+    fn two_merge_keys_are_duplicates() {
+        let e = p("a: &a {x: 1}\nm:\n  <<: *a\n  <<: *a\n").unwrap_err();
+        assert_eq!(e.message, "mapping key \"<<\" already defined at line 3");
     }
 
     #[test]
