@@ -326,6 +326,58 @@ mod tests {
         assert_eq!(get("FOO=\"\\0123\"", "FOO"), "S");
     }
 
+    // compose-go dotenv/godotenv_test.go TestParsing, case by case.
+    #[test]
+    fn compose_go_parsing_table() {
+        let cases: &[(&str, &str, &str)] = &[
+            (r#"FOO="escaped\"bar""#, "FOO", r#"escaped"bar"#),
+            (r#"FOO="\"quoted\"""#, "FOO", r#""quoted""#),
+            (r#"FOO="'d'""#, "FOO", "'d'"),
+            ("OPTION_A: Foo=bar", "OPTION_A", "Foo=bar"),
+            ("OPTION_A=1:B", "OPTION_A", "1:B"),
+            (r"export OPTION_B='\n'", "OPTION_B", r"\n"),
+            ("export exportFoo=2", "exportFoo", "2"),
+            ("exportFOO=2", "exportFOO", "2"),
+            ("export_FOO =2", "export_FOO", "2"),
+            ("export.FOO= 2", "export.FOO", "2"),
+            ("export\tOPTION_A=2", "OPTION_A", "2"),
+            ("\texport OPTION_A=2", "OPTION_A", "2"),
+            (r#"export OPTION_A="export A""#, "OPTION_A", "export A"),
+            (r"FOO=a\tb", "FOO", r"a\tb"),
+            (r#"FOO="a\tb""#, "FOO", "a\tb"),
+            (
+                r#"KEY="Z\aZ\bZ\fZ\nZ\rZ\tZ\vZ\\Z\0123Z""#,
+                "KEY",
+                "Z\u{7}Z\u{8}Z\u{c}Z\nZ\rZ\tZ\u{b}Z\\ZSZ",
+            ),
+            ("FOO=foobar=", "FOO", "foobar="),
+            ("FOO=bar ", "FOO", "bar"),
+            ("FOO=bar #this is foo", "FOO", "bar"),
+            ("FOO=bar #", "FOO", "bar"),
+            (
+                "FOO=123#not-an-inline-comment",
+                "FOO",
+                "123#not-an-inline-comment",
+            ),
+            (r##"FOO="bar#baz"#"##, "FOO", "bar#baz"),
+            ("FOO='bar#baz' # comment", "FOO", "bar#baz"),
+            (r#"FOO="bar\n\ b\az""#, "FOO", "bar\n\\ b\u{7}z"),
+            (r#"FOO="bar\\\n\ b\az""#, "FOO", "bar\\\n\\ b\u{7}z"),
+            (r#"FOO="bar\\r\ b\az""#, "FOO", "bar\\r\\ b\u{7}z"),
+            (r#"FOO="bar\nbaz\\""#, "FOO", "bar\nbaz\\"),
+            (r#"="value""#, "", "value"),
+            (" KEY =value", "KEY", "value"),
+            (
+                "FOO=test\nBAR=\"foo\\${FOO} ${FOO}\"",
+                "BAR",
+                "foo${FOO} test",
+            ),
+        ];
+        for (text, key, want) in cases {
+            assert_eq!(get(text, key), *want, "{text}");
+        }
+    }
+
     #[test]
     fn inherited_and_expansion() {
         assert_eq!(get("FROM_ENV\nX=1", "FROM_ENV"), "env");

@@ -130,7 +130,10 @@ impl Builder<'_> {
                 _ => return Err(LoadError::at_pos(key.pos, "mapping keys must be scalars")),
             };
             let is_merge = matches!(&key.value, Value::Scalar(s) if !s.quoted && s.text == "<<");
-            if let Some(first) = explicit.get(&name).or(merge_line.as_ref().filter(|_| is_merge)) {
+            if let Some(first) = explicit
+                .get(&name)
+                .or(merge_line.as_ref().filter(|_| is_merge))
+            {
                 return Err(LoadError::at_pos(
                     key.pos,
                     format!("mapping key {name:?} already defined at line {first}"),
