@@ -143,29 +143,26 @@ fn special(rule: Rule, base: Node, over: Node, path: &mut Vec<String>) -> Result
         Rule::Replace | Rule::Ulimit => Ok(over),
         Rule::KeyValue => key_value(base, over),
         Rule::Sequence => Ok(concat(to_sequence(base), to_sequence(over))),
-        Rule::ExtraHosts => {
-            if let (Value::Map(_), Value::Map(_)) = (&base.value, &over.value) {
-                return key_value(base, over);
-            }
-            let base = to_sequence(base);
-            let over = to_sequence(over);
-            let Value::Seq(ref existing) = base.value else {
-                return Ok(over);
-            };
-            let mut items = existing.clone();
-            if let Value::Seq(new) = over.value {
-                for n in new {
-                    if !items.iter().any(|e| e.value == n.value) {
-                        items.push(n);
-                    }
-                }
-            }
-            Ok(Node {
-                value: Value::Seq(items),
-                pos: base.pos,
+        Rule::ExtraHosts => match (base.value, over.value) {
+            (Value::Map(b), Value::Map(o)) => Ok(Node {
+                value: Value::Map(shapes::union_hosts(b, o)),
+                pos: over.pos,
                 tag: None,
-            })
-        }
+            }),
+            (b, o) => {
+                let base = to_sequence(Node {
+                    value: b,
+                    pos: base.pos,
+                    tag: None,
+                });
+                let over = to_sequence(Node {
+                    value: o,
+                    pos: over.pos,
+                    tag: None,
+                });
+                Ok(shapes::union_items(base, over))
+            }
+        },
         Rule::Build => {
             let base = build_map(base);
             let over = build_map(over);
@@ -345,6 +342,44 @@ mod tests {
         assert_eq!(
             web["networks"],
             serde_json::json!({"front": null, "back": {}})
+        );
+    }
+
+    // compose-go override/merge_extra_hosts_test.go, in the mapping form.
+    #[test]
+    fn extra_hosts_keep_every_address() {
+        let v = merged(
+            "services: {test: {extra_hosts: {example.com: 1.2.3.4}}}",
+            "services: {test: {extra_hosts: {localhost: 127.0.0.1, example.com: [1.2.3.4, 4.3.2.1]}}}",
+        );
+        assert_eq!(
+            v["services"]["test"]["extra_hosts"],
+            serde_json::json!({"example.com": ["1.2.3.4", "4.3.2.1"], "localhost": "127.0.0.1"})
+        );
+        let v = merged(
+            "services: {test: {extra_hosts: [example.com=1.2.3.4]}}",
+            "services: {test: {extra_hosts: [localhost=127.0.0.1, example.com=1.2.3.4, example.com=4.3.2.1]}}",
+        );
+        assert_eq!(
+            v["services"]["test"]["extra_hosts"],
+            serde_json::json!([
+                "example.com=1.2.3.4",
+                "localhost=127.0.0.1",
+                "example.com=4.3.2.1"
+            ])
+        );
+    }
+
+    // compose-go override/merge_ulimits_test.go: the override's entry wins whole.
+    #[test]
+    fn ulimits_are_replaced() {
+        let v = merged(
+            "services: {test: {ulimits: {nofile: {soft: 20000, hard: 40000}, nproc: 65535}}}",
+            "services: {test: {ulimits: {nofile: {soft: 10000}, nproc: {soft: 65535}}}}",
+        );
+        assert_eq!(
+            v["services"]["test"]["ulimits"],
+            serde_json::json!({"nofile": {"soft": "10000"}, "nproc": {"soft": "65535"}})
         );
     }
 

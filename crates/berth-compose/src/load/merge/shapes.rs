@@ -107,3 +107,53 @@ pub(super) fn names_to_map(node: Node, default: NameDefault) -> Node {
         tag: None,
     }
 }
+
+/// compose-go's extra_hosts merge: every address of both, once (a host may have several).
+pub(super) fn union_hosts(
+    mut base: IndexMap<String, Node>,
+    over: IndexMap<String, Node>,
+) -> IndexMap<String, Node> {
+    for (host, addrs) in over {
+        let Some(existing) = base.get_mut(&host) else {
+            base.insert(host, addrs);
+            continue;
+        };
+        let as_list = |n: Node| match n.value {
+            Value::Seq(items) => items,
+            Value::Null => Vec::new(),
+            _ => vec![n],
+        };
+        let pos = existing.pos.clone();
+        let old = std::mem::replace(existing, Node::new(Value::Null));
+        let mut all = as_list(old);
+        for a in as_list(addrs) {
+            if !all.iter().any(|e| e.value == a.value) {
+                all.push(a);
+            }
+        }
+        *existing = match all.len() {
+            1 => all.remove(0),
+            _ => Node::new(Value::Seq(all)).with_pos(pos),
+        };
+    }
+    base
+}
+
+/// Two lists appended, leaving out the override's items the base already has.
+pub(super) fn union_items(base: Node, over: Node) -> Node {
+    let Value::Seq(mut items) = base.value else {
+        return over;
+    };
+    if let Value::Seq(new) = over.value {
+        for n in new {
+            if !items.iter().any(|e| e.value == n.value) {
+                items.push(n);
+            }
+        }
+    }
+    Node {
+        value: Value::Seq(items),
+        pos: base.pos,
+        tag: None,
+    }
+}
