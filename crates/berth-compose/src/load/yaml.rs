@@ -18,6 +18,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Node, LoadError> {
         parser: Parser::new_from_str(text),
         file: Arc::from(file),
         anchors: HashMap::new(),
+        expanded: 0,
     };
     b.document()
 }
@@ -25,7 +26,21 @@ pub fn parse(file: &Path, text: &str) -> Result<Node, LoadError> {
 struct Builder<'a> {
     parser: Parser<std::str::Chars<'a>>,
     file: Arc<Path>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes and their sizes (in nodes).
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes copied by aliases so far, bounded against alias bombs ("billion laughs").
+    expanded: usize,
+}
+
+/// The most nodes aliases may copy in one file; real files stay far below.
+const MAX_EXPANDED: usize = 1_000_000;
+
+fn size(node: &Node) -> usize {
+    1 + match &node.value {
+        Value::Seq(items) => items.iter().map(size).sum(),
+        Value::Map(m) => m.values().map(size).sum(),
+        _ => 0,
+    }
 }
 
 impl Builder<'_> {
@@ -81,9 +96,20 @@ impl Builder<'_> {
         let pos = Some(self.pos(&mark));
         let (node, anchor) = match ev {
             Event::Alias(id) => {
-                return self.anchors.get(&id).cloned().ok_or_else(|| {
-                    LoadError::at_pos(pos, "alias to an anchor that is not defined")
-                });
+                let Some((node, n)) = self.anchors.get(&id) else {
+                    return Err(LoadError::at_pos(
+                        pos,
+                        "alias to an anchor that is not defined",
+                    ));
+                };
+                self.expanded += n;
+                if self.expanded > MAX_EXPANDED {
+                    return Err(LoadError::at_pos(
+                        pos,
+                        format!("aliases expand to more than {MAX_EXPANDED} nodes"),
+                    ));
+                }
+                return Ok(node.clone());
             }
             Event::Scalar(text, style, anchor, tag) => (scalar(text, style, tag, pos), anchor),
             Event::SequenceStart(anchor, tag) => {
@@ -104,7 +130,7 @@ impl Builder<'_> {
             _ => return Err(LoadError::at_pos(pos, "unexpected YAML event")),
         };
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), size(&node)));
         }
         Ok(node)
     }
@@ -312,6 +338,19 @@ mod tests {
     fn two_merge_keys_are_duplicates() {
         let e = p("a: &a {x: 1}\nm:\n  <<: *a\n  <<: *a\n").unwrap_err();
         assert_eq!(e.message, "mapping key \"<<\" already defined at line 3");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..8 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let e = p(&text).unwrap_err();
+        assert!(e.message.starts_with("aliases expand to more than"), "{e}");
     }
 
     #[test]
