@@ -8,7 +8,7 @@ use std::path::Path;
 use indexmap::IndexMap;
 
 use super::interpolate::substitute;
-use super::node::LoadError;
+use super::node::{LoadError, open_error};
 
 /// Reads the env file at `path`. `lookup` answers variables that are not in the file
 /// (and wins over the file's earlier keys, as in compose-go).
@@ -16,11 +16,10 @@ pub fn parse_env_file(
     path: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<IndexMap<String, String>, LoadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::file(path, format!("couldn't read env file: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| open_error(path, &e))?;
     let mut out = IndexMap::new();
     parse_into(&text, &mut out, lookup)
-        .map_err(|m| LoadError::file(path, format!("failed to read {}: {m}", path.display())))?;
+        .map_err(|m| LoadError::msg(format!("failed to read {}: {m}", path.display())))?;
     Ok(out)
 }
 
@@ -41,13 +40,11 @@ pub fn read_env_files(
         if file.is_dir() {
             return Err(LoadError::msg(format!("{} is a directory", file.display())));
         }
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| LoadError::file(file, format!("couldn't read env file: {e}")))?;
+        let text = std::fs::read_to_string(file).map_err(|e| open_error(file, &e))?;
         // Keys read so far are consulted after `environment` by `expand` itself.
         let lookup = |k: &str| environment.get(k).cloned();
-        parse_into(&text, &mut out, &lookup).map_err(|m| {
-            LoadError::file(file, format!("failed to read {}: {m}", file.display()))
-        })?;
+        parse_into(&text, &mut out, &lookup)
+            .map_err(|m| LoadError::msg(format!("failed to read {}: {m}", file.display())))?;
     }
     Ok(out)
 }

@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use super::environment::resolve_environment;
 use super::interpolate::interpolate_tree;
 use super::merge::merge;
-use super::node::{LoadError, Node, Value};
+use super::node::{LoadError, Node, Value, open_error};
 use super::paths::resolve_paths;
 use super::reset::{Resets, take_resets};
 use super::unique::enforce_unicity;
@@ -43,8 +43,7 @@ pub(crate) fn read_file(
     env: &IndexMap<String, String>,
     state: &mut State,
 ) -> Result<Option<(Node, Resets)>, LoadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::file(path, format!("cannot read compose file: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| open_error(path, &e))?;
     let mut tree = yaml::parse(path, &text)?;
     match tree.value {
         Value::Null => return Ok(None),
