@@ -24,6 +24,7 @@ pub(crate) struct Project<'a> {
 }
 
 impl Project<'_> {
+    /// The home directory `~` stands for.
     pub fn home(&self) -> Option<PathBuf> {
         self.env.get("HOME").map(PathBuf::from)
     }
@@ -71,6 +72,10 @@ pub(crate) fn read_file(
     Ok(Some((tree, resets)))
 }
 
+/// compose's warning for a file that still has `version:`.
+const VERSION_OBSOLETE: &str = "the attribute `version` is obsolete, it will be ignored, \
+                                please remove it to avoid potential confusion";
+
 /// Loads `files` as one project; `included` is the chain of files that included it.
 pub(crate) fn load_model(
     files: &[PathBuf],
@@ -91,10 +96,9 @@ pub(crate) fn load_model(
         if let Some(m) = cfg.as_map_mut()
             && m.shift_remove("version").is_some()
         {
-            state.warnings.push(format!(
-                    "{}: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion",
-                    file.display()
-                ));
+            state
+                .warnings
+                .push(format!("{}: {VERSION_OBSOLETE}", file.display()));
         }
         dict = merge(dict, cfg, &[])?;
         enforce_unicity(&mut dict)?;
