@@ -35,6 +35,22 @@ impl Project<'_> {
 pub(crate) struct State {
     pub warnings: Vec<String>,
     pub unset: Vec<String>,
+    /// The text of `-f -`.
+    pub stdin: Option<String>,
+}
+
+/// The name `-f -` gives the compose file read from standard input.
+pub(crate) const STDIN: &str = "-";
+
+/// The text of compose file `path` (`-`: the caller's standard input).
+pub(crate) fn file_text(path: &Path, state: &State) -> Result<String, LoadError> {
+    if path.as_os_str() == STDIN {
+        return state
+            .stdin
+            .clone()
+            .ok_or_else(|| LoadError::msg("-f -: no standard input was given"));
+    }
+    std::fs::read_to_string(path).map_err(|e| open_error(path, &e))
 }
 
 /// Reads one file: YAML, `!reset`/`!override` recorded, interpolation, canonical form.
@@ -44,7 +60,7 @@ pub(crate) fn read_file(
     env: &IndexMap<String, String>,
     state: &mut State,
 ) -> Result<Option<(Node, Resets)>, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|e| open_error(path, &e))?;
+    let text = file_text(path, state)?;
     let mut tree = yaml::parse(path, &text)?;
     match tree.value {
         Value::Null => return Ok(None),
