@@ -49,9 +49,7 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de> {
             return Ok(None);
         };
         self.key = Some((k, v));
-        let key: de::value::BorrowedStrDeserializer<'de, Error> =
-            de::value::BorrowedStrDeserializer::new(k);
-        seed.deserialize(key)
+        seed.deserialize(KeyDe(k))
             .map(Some)
             .map_err(|e| e.at(v).under(k.clone()))
     }
@@ -113,5 +111,48 @@ impl<'de> de::VariantAccess<'de> for &'de Node {
         visitor: V,
     ) -> Result<V::Value, Error> {
         de::Deserializer::deserialize_map(self, visitor)
+    }
+}
+
+/// A mapping key: text, or a number or boolean when one is asked (`IndexMap<u16, _>`).
+struct KeyDe<'de>(&'de str);
+
+macro_rules! key_number {
+    ($method:ident, $visit:ident, $ty:ty) => {
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            match self.0.trim().parse::<$ty>() {
+                Ok(n) => visitor.$visit(n),
+                Err(_) => Err(<Error as de::Error>::custom("must be a integer")),
+            }
+        }
+    };
+}
+
+impl<'de> de::Deserializer<'de> for KeyDe<'de> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_borrowed_str(self.0)
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match super::scalar::lenient_bool(self.0.trim()) {
+            Some(b) => visitor.visit_bool(b),
+            None => Err(<Error as de::Error>::custom("must be a boolean")),
+        }
+    }
+
+    key_number!(deserialize_i8, visit_i8, i8);
+    key_number!(deserialize_i16, visit_i16, i16);
+    key_number!(deserialize_i32, visit_i32, i32);
+    key_number!(deserialize_i64, visit_i64, i64);
+    key_number!(deserialize_u8, visit_u8, u8);
+    key_number!(deserialize_u16, visit_u16, u16);
+    key_number!(deserialize_u32, visit_u32, u32);
+    key_number!(deserialize_u64, visit_u64, u64);
+
+    serde::forward_to_deserialize_any! {
+        f32 f64 char str string bytes byte_buf option unit unit_struct newtype_struct seq
+        tuple tuple_struct map struct enum identifier ignored_any
     }
 }

@@ -394,6 +394,15 @@ mod tests {
     }
 
     #[test]
+    fn numeric_keys() {
+        let m: IndexMap<u16, String> = from_node(&tree("{80: web, '443': tls}")).unwrap();
+        assert_eq!(m[&80], "web");
+        assert_eq!(m[&443], "tls");
+        let e = from_node::<IndexMap<u16, String>>(&tree("{x: 1}")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("x"));
+    }
+
+    #[test]
     fn enums_and_options() {
         assert_eq!(from_node::<Mode>(&tree("host")).unwrap(), Mode::Host);
         assert_eq!(
