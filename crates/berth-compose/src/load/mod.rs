@@ -2,8 +2,8 @@
 //!
 //! [`load`] finds the files ([`discover`]), reads `.env` ([`dotenv`]), settles the project
 //! name, then per file: YAML with positions ([`yaml`]), `!reset`/`!override` ([`reset`]),
-//! interpolation ([`interpolate`]), the model's canonical form, `include` ([`include`]),
-//! `extends` ([`extends`]), and merges the files ([`merge`], [`unique`]); relative paths are
+//! interpolation ([`interpolate`]), the model's canonical form, `include`,
+//! `extends`, and merges the files ([`merge`], [`unique`]); relative paths are
 //! made absolute last ([`paths`]). Profiles are not applied here. The model decodes the tree
 //! with [`de`].
 
@@ -48,6 +48,8 @@ pub struct Options {
     pub profiles: Vec<String>,
     /// The current directory.
     pub cwd: PathBuf,
+    /// The text of `-f -` (standard input), read by the caller.
+    pub stdin: Option<String>,
 }
 
 /// A loaded project, before decoding.
@@ -73,16 +75,18 @@ pub struct Loaded {
 
 /// Loads the project `opts` describe.
 pub fn load(opts: &Options) -> Result<Loaded, LoadError> {
-    let mut state = State::default();
+    let mut state = State {
+        stdin: opts.stdin.clone(),
+        ..State::default()
+    };
     let cwd = &opts.cwd;
     let mut files = Vec::new();
     for f in &opts.files {
-        if f.as_os_str() == "-" {
-            return Err(LoadError::msg(
-                "reading a compose file from stdin is not supported",
-            ));
+        if f.as_os_str() == project::STDIN {
+            files.push(f.clone());
+        } else {
+            files.push(discover::absolute(cwd, f));
         }
-        files.push(discover::absolute(cwd, f));
     }
     let project_dir = opts
         .project_directory
@@ -92,10 +96,9 @@ pub fn load(opts: &Options) -> Result<Loaded, LoadError> {
         project_dir
             .clone()
             .or_else(|| {
-                files
-                    .first()
-                    .and_then(|f| f.parent())
-                    .map(Path::to_path_buf)
+                // `-` (standard input) is not in a directory.
+                let first = files.iter().find(|f| f.as_os_str() != project::STDIN);
+                first.and_then(|f| f.parent()).map(Path::to_path_buf)
             })
             .unwrap_or_else(|| cwd.clone())
     };
@@ -123,7 +126,7 @@ pub fn load(opts: &Options) -> Result<Loaded, LoadError> {
         add_env_files(&mut env, opts, &working_dir)?;
     }
 
-    let name = project_name(opts, &env, &files, &working_dir)?;
+    let name = project_name(opts, &env, &files, &working_dir, &state)?;
     env.insert("COMPOSE_PROJECT_NAME".into(), name.clone());
     let project = Project {
         env: &env,
@@ -195,6 +198,7 @@ fn project_name(
     env: &IndexMap<String, String>,
     files: &[PathBuf],
     working_dir: &Path,
+    state: &State,
 ) -> Result<String, LoadError> {
     let explicit = opts
         .project_name
@@ -211,7 +215,7 @@ fn project_name(
     }
     let mut from_files = None;
     for f in files {
-        let Ok(text) = std::fs::read_to_string(f) else {
+        let Ok(text) = project::file_text(f, state) else {
             continue;
         };
         let Ok(tree) = yaml::parse(f, &text) else {
@@ -323,6 +327,24 @@ mod tests {
         assert_eq!(image(&o).as_deref(), Some("none"));
         o.environment.insert("IMG".into(), "process".into());
         assert_eq!(image(&o).as_deref(), Some("process"));
+    }
+
+    #[test]
+    fn compose_file_from_stdin() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("proj");
+        write(&dir, "over.yaml", "services: {a: {user: u}}\n");
+        let mut o = opts(&dir);
+        o.files = vec!["-".into(), "over.yaml".into()];
+        o.stdin = Some("services: {a: {image: a}}\n".into());
+        let l = load(&o).unwrap();
+        assert_eq!(l.name, "proj");
+        assert_eq!(
+            l.tree.get("services").unwrap().to_json(),
+            serde_json::json!({"a": {"image": "a", "user": "u"}})
+        );
+        o.stdin = None;
+        load(&o).map(|_| ()).unwrap_err();
     }
 
     #[test]

@@ -221,3 +221,14 @@ impl LoadError {
         }
     }
 }
+
+/// A file that could not be read, worded as Go's `open` errors are in compose's messages
+/// (`open /p/x.yaml: no such file or directory`).
+pub fn open_error(path: &Path, e: &std::io::Error) -> LoadError {
+    let why = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    };
+    LoadError::msg(format!("open {}: {why}", path.display()))
+}

@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use super::environment::resolve_environment;
 use super::interpolate::interpolate_tree;
 use super::merge::merge;
-use super::node::{LoadError, Node, Value};
+use super::node::{LoadError, Node, Value, open_error};
 use super::paths::resolve_paths;
 use super::reset::{Resets, take_resets};
 use super::unique::enforce_unicity;
@@ -24,6 +24,7 @@ pub(crate) struct Project<'a> {
 }
 
 impl Project<'_> {
+    /// The home directory `~` stands for.
     pub fn home(&self) -> Option<PathBuf> {
         self.env.get("HOME").map(PathBuf::from)
     }
@@ -34,6 +35,22 @@ impl Project<'_> {
 pub(crate) struct State {
     pub warnings: Vec<String>,
     pub unset: Vec<String>,
+    /// The text of `-f -`.
+    pub stdin: Option<String>,
+}
+
+/// The name `-f -` gives the compose file read from standard input.
+pub(crate) const STDIN: &str = "-";
+
+/// The text of compose file `path` (`-`: the caller's standard input).
+pub(crate) fn file_text(path: &Path, state: &State) -> Result<String, LoadError> {
+    if path.as_os_str() == STDIN {
+        return state
+            .stdin
+            .clone()
+            .ok_or_else(|| LoadError::msg("-f -: no standard input was given"));
+    }
+    std::fs::read_to_string(path).map_err(|e| open_error(path, &e))
 }
 
 /// Reads one file: YAML, `!reset`/`!override` recorded, interpolation, canonical form.
@@ -43,8 +60,7 @@ pub(crate) fn read_file(
     env: &IndexMap<String, String>,
     state: &mut State,
 ) -> Result<Option<(Node, Resets)>, LoadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::file(path, format!("cannot read compose file: {e}")))?;
+    let text = file_text(path, state)?;
     let mut tree = yaml::parse(path, &text)?;
     match tree.value {
         Value::Null => return Ok(None),
@@ -72,6 +88,10 @@ pub(crate) fn read_file(
     Ok(Some((tree, resets)))
 }
 
+/// compose's warning for a file that still has `version:`.
+const VERSION_OBSOLETE: &str = "the attribute `version` is obsolete, it will be ignored, \
+                                please remove it to avoid potential confusion";
+
 /// Loads `files` as one project; `included` is the chain of files that included it.
 pub(crate) fn load_model(
     files: &[PathBuf],
@@ -92,10 +112,9 @@ pub(crate) fn load_model(
         if let Some(m) = cfg.as_map_mut()
             && m.shift_remove("version").is_some()
         {
-            state.warnings.push(format!(
-                    "{}: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion",
-                    file.display()
-                ));
+            state
+                .warnings
+                .push(format!("{}: {VERSION_OBSOLETE}", file.display()));
         }
         dict = merge(dict, cfg, &[])?;
         enforce_unicity(&mut dict)?;

@@ -18,6 +18,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Node, LoadError> {
         parser: Parser::new_from_str(text),
         file: Arc::from(file),
         anchors: HashMap::new(),
+        expanded: 0,
     };
     b.document()
 }
@@ -25,7 +26,21 @@ pub fn parse(file: &Path, text: &str) -> Result<Node, LoadError> {
 struct Builder<'a> {
     parser: Parser<std::str::Chars<'a>>,
     file: Arc<Path>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes and their sizes (in nodes).
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes copied by aliases so far, bounded against alias bombs ("billion laughs").
+    expanded: usize,
+}
+
+/// The most nodes aliases may copy in one file; real files stay far below.
+const MAX_EXPANDED: usize = 1_000_000;
+
+fn size(node: &Node) -> usize {
+    1 + match &node.value {
+        Value::Seq(items) => items.iter().map(size).sum(),
+        Value::Map(m) => m.values().map(size).sum(),
+        _ => 0,
+    }
 }
 
 impl Builder<'_> {
@@ -81,9 +96,20 @@ impl Builder<'_> {
         let pos = Some(self.pos(&mark));
         let (node, anchor) = match ev {
             Event::Alias(id) => {
-                return self.anchors.get(&id).cloned().ok_or_else(|| {
-                    LoadError::at_pos(pos, "alias to an anchor that is not defined")
-                });
+                let Some((node, n)) = self.anchors.get(&id) else {
+                    return Err(LoadError::at_pos(
+                        pos,
+                        "alias to an anchor that is not defined",
+                    ));
+                };
+                self.expanded += n;
+                if self.expanded > MAX_EXPANDED {
+                    return Err(LoadError::at_pos(
+                        pos,
+                        format!("aliases expand to more than {MAX_EXPANDED} nodes"),
+                    ));
+                }
+                return Ok(node.clone());
             }
             Event::Scalar(text, style, anchor, tag) => (scalar(text, style, tag, pos), anchor),
             Event::SequenceStart(anchor, tag) => {
@@ -104,7 +130,7 @@ impl Builder<'_> {
             _ => return Err(LoadError::at_pos(pos, "unexpected YAML event")),
         };
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), size(&node)));
         }
         Ok(node)
     }
@@ -113,6 +139,8 @@ impl Builder<'_> {
     fn mapping(&mut self) -> Result<IndexMap<String, Node>, LoadError> {
         let mut out: IndexMap<String, Node> = IndexMap::new();
         let mut explicit: HashMap<String, u32> = HashMap::new();
+        let mut merge_line = None;
+        let mut merges = Vec::new();
         loop {
             let (ev, mark) = self.next()?;
             if matches!(ev, Event::MappingEnd) {
@@ -128,18 +156,25 @@ impl Builder<'_> {
                 _ => return Err(LoadError::at_pos(key.pos, "mapping keys must be scalars")),
             };
             let is_merge = matches!(&key.value, Value::Scalar(s) if !s.quoted && s.text == "<<");
-            if is_merge {
-                merge_into(&mut out, &explicit, value)?;
-                continue;
-            }
-            if let Some(first) = explicit.get(&name) {
+            if let Some(first) = explicit
+                .get(&name)
+                .or(merge_line.as_ref().filter(|_| is_merge))
+            {
                 return Err(LoadError::at_pos(
                     key.pos,
                     format!("mapping key {name:?} already defined at line {first}"),
                 ));
             }
+            if is_merge {
+                merge_line = Some(line);
+                merges.push(value);
+                continue;
+            }
             explicit.insert(name.clone(), line);
             out.insert(name, value);
+        }
+        for value in merges {
+            merge_into(&mut out, &explicit, value)?;
         }
         Ok(out)
     }
@@ -297,6 +332,25 @@ mod tests {
         let e = p("services:\n  web:\n    image: a\n    image: b\n").unwrap_err();
         assert_eq!(e.message, "mapping key \"image\" already defined at line 3");
         assert_eq!(e.pos.unwrap().line, 4);
+    }
+
+    #[test]
+    fn two_merge_keys_are_duplicates() {
+        let e = p("a: &a {x: 1}\nm:\n  <<: *a\n  <<: *a\n").unwrap_err();
+        assert_eq!(e.message, "mapping key \"<<\" already defined at line 3");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..8 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let e = p(&text).unwrap_err();
+        assert!(e.message.starts_with("aliases expand to more than"), "{e}");
     }
 
     #[test]

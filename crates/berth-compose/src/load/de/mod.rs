@@ -8,9 +8,15 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
+use serde::de::{self, IntoDeserializer, Visitor};
 
 use super::node::{LoadError, Node, Pos, Scalar, Value};
+
+mod access;
+mod scalar;
+
+use access::{EnumAccess, MapAccess, SeqAccess};
+use scalar::{Core, core, lenient_bool, parse_int};
 
 /// A decoding error: where, under which key, what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,99 +85,16 @@ pub fn from_node<'de, T: de::Deserialize<'de>>(node: &'de Node) -> Result<T, Loa
     T::deserialize(node).map_err(LoadError::from)
 }
 
-/// A plain scalar in the YAML 1.2 core schema.
-enum Core {
-    Bool(bool),
-    Int(i64),
-    Uint(u64),
-    Float(f64),
-    Str,
-}
-
-fn core(text: &str) -> Core {
-    match text {
-        "true" | "True" | "TRUE" => return Core::Bool(true),
-        "false" | "False" | "FALSE" => return Core::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Core::Float(f64::INFINITY);
-        }
-        "-.inf" | "-.Inf" | "-.INF" => return Core::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Core::Float(f64::NAN),
-        _ => {}
-    }
-    if let Some(n) = parse_int(text) {
-        return n;
-    }
-    if is_float(text)
-        && let Ok(f) = text.parse()
-    {
-        return Core::Float(f);
-    }
-    Core::Str
-}
-
-fn parse_int(text: &str) -> Option<Core> {
-    let (radix, digits, neg) = if let Some(h) = text.strip_prefix("0x") {
-        (16, h, false)
-    } else if let Some(o) = text.strip_prefix("0o") {
-        (8, o, false)
-    } else {
-        let (neg, d) = match text.as_bytes().first() {
-            Some(b'-') => (true, &text[1..]),
-            Some(b'+') => (false, &text[1..]),
-            _ => (false, text),
-        };
-        (10, d, neg)
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    if neg {
-        i64::from_str_radix(&format!("-{digits}"), radix)
-            .ok()
-            .map(Core::Int)
-    } else {
-        u64::from_str_radix(digits, radix).ok().map(Core::Uint)
-    }
-}
-
-/// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`
-fn is_float(text: &str) -> bool {
-    let t = text.strip_prefix(['-', '+']).unwrap_or(text);
-    let (mantissa, exp) = match t.find(['e', 'E']) {
-        Some(i) => (&t[..i], Some(&t[i + 1..])),
-        None => (t, None),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-    let mantissa_ok = digits(int) && digits(frac) && (!int.is_empty() || !frac.is_empty());
-    let exp_ok = exp.is_none_or(|e| {
-        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
-        !e.is_empty() && digits(e)
-    });
-    mantissa_ok && exp_ok
-}
-
 fn scalar(node: &Node) -> Result<&Scalar, Error> {
     match &node.value {
         Value::Scalar(s) => Ok(s),
-        Value::Null => Err(invalid(node, "null", "a scalar")),
-        Value::Seq(_) => Err(invalid(node, "a sequence", "a scalar")),
-        Value::Map(_) => Err(invalid(node, "a mapping", "a scalar")),
+        _ => Err(invalid(node, "string")),
     }
 }
 
-fn invalid(node: &Node, got: &str, want: &str) -> Error {
-    <Error as de::Error>::custom(format!("invalid type: {got}, expected {want}")).at(node)
-}
-
-fn kind(node: &Node) -> &'static str {
-    match &node.value {
-        Value::Null => "null",
-        Value::Scalar(_) => "a scalar",
-        Value::Seq(_) => "a sequence",
-        Value::Map(_) => "a mapping",
-    }
+/// compose-go's wording for a value of the wrong type (its schema's type names).
+fn invalid(node: &Node, want: &str) -> Error {
+    <Error as de::Error>::custom(format!("must be a {want}")).at(node)
 }
 
 macro_rules! number {
@@ -186,12 +109,7 @@ macro_rules! number {
             };
             match parsed {
                 Some(v) => visitor.$visit(v).map_err(|e: Error| e.at(self)),
-                None => Err(<Error as de::Error>::custom(format!(
-                    "invalid value {:?}: expected {}",
-                    s.text,
-                    stringify!($ty)
-                ))
-                .at(self)),
+                None => Err(invalid(self, "integer")),
             }
         }
     };
@@ -222,13 +140,9 @@ impl<'de> de::Deserializer<'de> for &'de Node {
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let s = scalar(self)?;
-        match core(s.text.trim()) {
-            Core::Bool(b) => visitor.visit_bool(b).map_err(|e: Error| e.at(self)),
-            _ => Err(<Error as de::Error>::custom(format!(
-                "invalid value {:?}: expected a boolean (true or false)",
-                s.text
-            ))
-            .at(self)),
+        match lenient_bool(s.text.trim()) {
+            Some(b) => visitor.visit_bool(b).map_err(|e: Error| e.at(self)),
+            None => Err(invalid(self, "boolean")),
         }
     }
 
@@ -251,10 +165,7 @@ impl<'de> de::Deserializer<'de> for &'de Node {
             Core::Float(f) => visitor.visit_f64(f),
             Core::Int(i) => visitor.visit_i64(i),
             Core::Uint(u) => visitor.visit_u64(u),
-            _ => Err(<Error as de::Error>::custom(format!(
-                "invalid value {:?}: expected a number",
-                s.text
-            ))),
+            _ => Err(invalid(self, "number")),
         }
         .map_err(|e: Error| e.at(self))
     }
@@ -296,7 +207,7 @@ impl<'de> de::Deserializer<'de> for &'de Node {
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.value {
             Value::Null => visitor.visit_unit().map_err(|e: Error| e.at(self)),
-            _ => Err(invalid(self, kind(self), "null")),
+            _ => Err(invalid(self, "null")),
         }
     }
 
@@ -323,7 +234,7 @@ impl<'de> de::Deserializer<'de> for &'de Node {
             Value::Seq(items) => visitor
                 .visit_seq(SeqAccess { items, i: 0 })
                 .map_err(|e: Error| e.at(self)),
-            _ => Err(invalid(self, kind(self), "a sequence")),
+            _ => Err(invalid(self, "array")),
         }
     }
 
@@ -352,7 +263,7 @@ impl<'de> de::Deserializer<'de> for &'de Node {
                     key: None,
                 })
                 .map_err(|e: Error| e.at(self)),
-            _ => Err(invalid(self, kind(self), "a mapping")),
+            _ => Err(invalid(self, "mapping")),
         }
     }
 
@@ -377,17 +288,13 @@ impl<'de> de::Deserializer<'de> for &'de Node {
                 .map_err(|e: Error| e.at(self)),
             Value::Map(m) if m.len() == 1 => {
                 let Some((k, v)) = m.iter().next() else {
-                    return Err(invalid(self, "an empty mapping", "an enum"));
+                    return Err(invalid(self, "string or mapping"));
                 };
                 visitor
                     .visit_enum(EnumAccess { key: k, value: v })
                     .map_err(|e: Error| e.at(self))
             }
-            _ => Err(invalid(
-                self,
-                kind(self),
-                "a string or a mapping with one key",
-            )),
+            _ => Err(invalid(self, "string or mapping")),
         }
     }
 
@@ -397,116 +304,6 @@ impl<'de> de::Deserializer<'de> for &'de Node {
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         visitor.visit_unit()
-    }
-}
-
-struct SeqAccess<'de> {
-    items: &'de [Node],
-    i: usize,
-}
-
-impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
-    type Error = Error;
-
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, Error> {
-        let Some(item) = self.items.get(self.i) else {
-            return Ok(None);
-        };
-        let i = self.i;
-        self.i += 1;
-        seed.deserialize(item)
-            .map(Some)
-            .map_err(|e| e.at(item).under(i.to_string()))
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.items.len() - self.i)
-    }
-}
-
-struct MapAccess<'de> {
-    it: indexmap::map::Iter<'de, String, Node>,
-    key: Option<(&'de str, &'de Node)>,
-}
-
-impl<'de> de::MapAccess<'de> for MapAccess<'de> {
-    type Error = Error;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, Error> {
-        let Some((k, v)) = self.it.next() else {
-            return Ok(None);
-        };
-        self.key = Some((k, v));
-        let key: de::value::BorrowedStrDeserializer<'de, Error> =
-            de::value::BorrowedStrDeserializer::new(k);
-        seed.deserialize(key)
-            .map(Some)
-            .map_err(|e| e.at(v).under(k.clone()))
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        let Some((k, v)) = self.key.take() else {
-            return Err(<Error as de::Error>::custom("value asked before its key"));
-        };
-        seed.deserialize(v)
-            .map_err(|e| e.at(v).under(k.to_string()))
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.it.len())
-    }
-}
-
-struct EnumAccess<'de> {
-    key: &'de str,
-    value: &'de Node,
-}
-
-impl<'de> de::EnumAccess<'de> for EnumAccess<'de> {
-    type Error = Error;
-    type Variant = &'de Node;
-
-    fn variant_seed<V: DeserializeSeed<'de>>(
-        self,
-        seed: V,
-    ) -> Result<(V::Value, &'de Node), Error> {
-        let key: de::value::BorrowedStrDeserializer<'de, Error> =
-            de::value::BorrowedStrDeserializer::new(self.key);
-        let v = seed.deserialize(key)?;
-        Ok((v, self.value))
-    }
-}
-
-impl<'de> de::VariantAccess<'de> for &'de Node {
-    type Error = Error;
-
-    fn unit_variant(self) -> Result<(), Error> {
-        match self.value {
-            Value::Null => Ok(()),
-            _ => Err(invalid(self, kind(self), "null")),
-        }
-    }
-
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, Error> {
-        seed.deserialize(self)
-    }
-
-    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
-        de::Deserializer::deserialize_seq(self, visitor)
-    }
-
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        _fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        de::Deserializer::deserialize_map(self, visitor)
     }
 }
 
@@ -561,7 +358,7 @@ mod tests {
         let e = from_node::<Svc>(&n).unwrap_err();
         assert_eq!(e.key.as_deref(), Some("ports.1.target"));
         assert_eq!(e.pos.as_ref().unwrap().line, 3);
-        assert!(e.message.contains("x80"), "{e}");
+        assert_eq!(e.message, "must be a integer");
         let n = tree("ports:\n  - target: 80\n    bogus: 1\n");
         let e = from_node::<Svc>(&n).unwrap_err();
         assert_eq!(e.key.as_deref(), Some("ports.0.bogus"));
@@ -580,10 +377,13 @@ mod tests {
     }
 
     #[test]
-    fn bools_are_yaml_1_2() {
+    fn bools_as_compose_go_casts_them() {
         assert!(from_node::<bool>(&tree("True")).unwrap());
-        from_node::<bool>(&tree("yes")).unwrap_err();
+        assert!(from_node::<bool>(&tree("yes")).unwrap());
+        assert!(!from_node::<bool>(&tree("OFF")).unwrap());
         assert!(!from_node::<bool>(&tree("'false'")).unwrap());
+        let e = from_node::<bool>(&tree("maybe")).unwrap_err();
+        assert_eq!(e.message, "must be a boolean");
     }
 
     #[derive(Deserialize, Debug, PartialEq)]
@@ -591,6 +391,15 @@ mod tests {
     enum Mode {
         Host,
         Ingress,
+    }
+
+    #[test]
+    fn numeric_keys() {
+        let m: IndexMap<u16, String> = from_node(&tree("{80: web, '443': tls}")).unwrap();
+        assert_eq!(m[&80], "web");
+        assert_eq!(m[&443], "tls");
+        let e = from_node::<IndexMap<u16, String>>(&tree("{x: 1}")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("x"));
     }
 
     #[test]

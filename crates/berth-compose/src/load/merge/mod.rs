@@ -1,11 +1,15 @@
 //! Merging one compose tree over another, by compose-go's `override` rules: mappings merge
 //! key by key, sequences append, scalars are replaced, and some keys have rules of their own
 //! (`command` is replaced, `environment` merges by variable, `depends_on` by service...).
-//! Duplicates left in sequences are removed afterwards by [`super::unique`].
+//! Duplicates left in sequences are removed afterwards by [`crate::load::unique`].
 
 use indexmap::IndexMap;
 
-use super::node::{LoadError, Node, Value};
+use super::node::{LoadError, Node, Pos, Value};
+
+mod shapes;
+
+use shapes::{NameDefault, build_map, concat, names_to_map, to_sequence};
 
 #[derive(Clone, Copy)]
 enum Rule {
@@ -27,12 +31,6 @@ enum Rule {
     Ulimit,
     /// Entries matched by `subnet`.
     IpamConfig,
-}
-
-#[derive(Clone, Copy)]
-enum NameDefault {
-    Null,
-    DependsOn,
 }
 
 const RULES: &[(&str, Rule)] = &[
@@ -114,7 +112,7 @@ fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Result<Node, Load
     }
 }
 
-fn cannot_override(pos: Option<super::node::Pos>, path: &[String]) -> LoadError {
+fn cannot_override(pos: Option<Pos>, path: &[String]) -> LoadError {
     LoadError::at_pos(pos, format!("cannot override {}", path.join(".")))
 }
 
@@ -145,29 +143,26 @@ fn special(rule: Rule, base: Node, over: Node, path: &mut Vec<String>) -> Result
         Rule::Replace | Rule::Ulimit => Ok(over),
         Rule::KeyValue => key_value(base, over),
         Rule::Sequence => Ok(concat(to_sequence(base), to_sequence(over))),
-        Rule::ExtraHosts => {
-            if let (Value::Map(_), Value::Map(_)) = (&base.value, &over.value) {
-                return key_value(base, over);
-            }
-            let base = to_sequence(base);
-            let over = to_sequence(over);
-            let Value::Seq(ref existing) = base.value else {
-                return Ok(over);
-            };
-            let mut items = existing.clone();
-            if let Value::Seq(new) = over.value {
-                for n in new {
-                    if !items.iter().any(|e| e.value == n.value) {
-                        items.push(n);
-                    }
-                }
-            }
-            Ok(Node {
-                value: Value::Seq(items),
-                pos: base.pos,
+        Rule::ExtraHosts => match (base.value, over.value) {
+            (Value::Map(b), Value::Map(o)) => Ok(Node {
+                value: Value::Map(shapes::union_hosts(b, o)),
+                pos: over.pos,
                 tag: None,
-            })
-        }
+            }),
+            (b, o) => {
+                let base = to_sequence(Node {
+                    value: b,
+                    pos: base.pos,
+                    tag: None,
+                });
+                let over = to_sequence(Node {
+                    value: o,
+                    pos: over.pos,
+                    tag: None,
+                });
+                Ok(shapes::union_items(base, over))
+            }
+        },
         Rule::Build => {
             let base = build_map(base);
             let over = build_map(over);
@@ -211,7 +206,7 @@ fn map_merge(base: Node, over: Node, path: &mut Vec<String>) -> Result<Node, Loa
 }
 
 /// Mappings merge by key (an override's null replaces too); otherwise both become
-/// `KEY=value` lists, appended, and [`super::unique`] keeps the last of each key.
+/// `KEY=value` lists, appended, and [`crate::load::unique`] keeps the last of each key.
 fn key_value(base: Node, over: Node) -> Result<Node, LoadError> {
     match (base.value, over.value) {
         (Value::Map(mut b), Value::Map(o)) => {
@@ -237,102 +232,6 @@ fn key_value(base: Node, over: Node) -> Result<Node, LoadError> {
             };
             Ok(concat(to_sequence(base), to_sequence(over)))
         }
-    }
-}
-
-fn concat(base: Node, over: Node) -> Node {
-    match (base.value, over.value) {
-        (Value::Seq(mut b), Value::Seq(o)) => {
-            b.extend(o);
-            Node {
-                value: Value::Seq(b),
-                pos: over.pos.or(base.pos),
-                tag: None,
-            }
-        }
-        (Value::Null, o) => Node {
-            value: o,
-            pos: over.pos,
-            tag: None,
-        },
-        (b, _) => Node {
-            value: b,
-            pos: base.pos,
-            tag: None,
-        },
-    }
-}
-
-/// compose-go's `convertIntoSequence`: a mapping becomes sorted `KEY=value` (`KEY` for
-/// null, one entry per item for a list value), a string a one-item list.
-fn to_sequence(node: Node) -> Node {
-    let items = match node.value {
-        Value::Seq(_) | Value::Null => return node,
-        Value::Scalar(_) => vec![node.clone()],
-        Value::Map(m) => {
-            let mut out: Vec<Node> = Vec::new();
-            for (k, v) in m {
-                match &v.value {
-                    Value::Null => out.push(Node::string(k).with_pos(v.pos.clone())),
-                    Value::Seq(items) => {
-                        for i in items {
-                            let text = format!("{k}={}", i.as_str().unwrap_or_default());
-                            out.push(Node::string(text).with_pos(i.pos.clone()));
-                        }
-                    }
-                    _ => {
-                        let text = format!("{k}={}", v.as_str().unwrap_or_default());
-                        out.push(Node::string(text).with_pos(v.pos.clone()));
-                    }
-                }
-            }
-            out.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-            out
-        }
-    };
-    Node {
-        value: Value::Seq(items),
-        pos: node.pos,
-        tag: None,
-    }
-}
-
-fn build_map(node: Node) -> Node {
-    match node.value {
-        Value::Scalar(_) => {
-            let pos = node.pos.clone();
-            let mut m = IndexMap::new();
-            m.insert("context".to_string(), node);
-            Node::new(Value::Map(m)).with_pos(pos)
-        }
-        _ => node,
-    }
-}
-
-fn names_to_map(node: Node, default: NameDefault) -> Node {
-    let Value::Seq(items) = node.value else {
-        return node;
-    };
-    let mut m = IndexMap::new();
-    for item in items {
-        let Some(name) = item.as_str().map(str::to_string) else {
-            continue;
-        };
-        let value = match default {
-            NameDefault::Null => Node::new(Value::Null),
-            NameDefault::DependsOn => {
-                let mut d = IndexMap::new();
-                d.insert("condition".to_string(), Node::scalar("service_started"));
-                d.insert("required".to_string(), Node::scalar("true"));
-                Node::new(Value::Map(d))
-            }
-        };
-        m.insert(name, value.with_pos(item.pos.clone()));
-    }
-    Node {
-        value: Value::Map(m),
-        pos: node.pos,
-        tag: None,
     }
 }
 
@@ -443,6 +342,44 @@ mod tests {
         assert_eq!(
             web["networks"],
             serde_json::json!({"front": null, "back": {}})
+        );
+    }
+
+    // compose-go override/merge_extra_hosts_test.go, in the mapping form.
+    #[test]
+    fn extra_hosts_keep_every_address() {
+        let v = merged(
+            "services: {test: {extra_hosts: {example.com: 1.2.3.4}}}",
+            "services: {test: {extra_hosts: {localhost: 127.0.0.1, example.com: [1.2.3.4, 4.3.2.1]}}}",
+        );
+        assert_eq!(
+            v["services"]["test"]["extra_hosts"],
+            serde_json::json!({"example.com": ["1.2.3.4", "4.3.2.1"], "localhost": "127.0.0.1"})
+        );
+        let v = merged(
+            "services: {test: {extra_hosts: [example.com=1.2.3.4]}}",
+            "services: {test: {extra_hosts: [localhost=127.0.0.1, example.com=1.2.3.4, example.com=4.3.2.1]}}",
+        );
+        assert_eq!(
+            v["services"]["test"]["extra_hosts"],
+            serde_json::json!([
+                "example.com=1.2.3.4",
+                "localhost=127.0.0.1",
+                "example.com=4.3.2.1"
+            ])
+        );
+    }
+
+    // compose-go override/merge_ulimits_test.go: the override's entry wins whole.
+    #[test]
+    fn ulimits_are_replaced() {
+        let v = merged(
+            "services: {test: {ulimits: {nofile: {soft: 20000, hard: 40000}, nproc: 65535}}}",
+            "services: {test: {ulimits: {nofile: {soft: 10000}, nproc: {soft: 65535}}}}",
+        );
+        assert_eq!(
+            v["services"]["test"]["ulimits"],
+            serde_json::json!({"nofile": {"soft": "10000"}, "nproc": {"soft": "65535"}})
         );
     }
 

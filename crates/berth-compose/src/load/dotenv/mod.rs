@@ -8,7 +8,7 @@ use std::path::Path;
 use indexmap::IndexMap;
 
 use super::interpolate::substitute;
-use super::node::LoadError;
+use super::node::{LoadError, open_error};
 
 /// Reads the env file at `path`. `lookup` answers variables that are not in the file
 /// (and wins over the file's earlier keys, as in compose-go).
@@ -16,11 +16,10 @@ pub fn parse_env_file(
     path: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<IndexMap<String, String>, LoadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::file(path, format!("couldn't read env file: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| open_error(path, &e))?;
     let mut out = IndexMap::new();
     parse_into(&text, &mut out, lookup)
-        .map_err(|m| LoadError::file(path, format!("failed to read {}: {m}", path.display())))?;
+        .map_err(|m| LoadError::msg(format!("failed to read {}: {m}", path.display())))?;
     Ok(out)
 }
 
@@ -41,13 +40,11 @@ pub fn read_env_files(
         if file.is_dir() {
             return Err(LoadError::msg(format!("{} is a directory", file.display())));
         }
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| LoadError::file(file, format!("couldn't read env file: {e}")))?;
+        let text = std::fs::read_to_string(file).map_err(|e| open_error(file, &e))?;
         // Keys read so far are consulted after `environment` by `expand` itself.
         let lookup = |k: &str| environment.get(k).cloned();
-        parse_into(&text, &mut out, &lookup).map_err(|m| {
-            LoadError::file(file, format!("failed to read {}: {m}", file.display()))
-        })?;
+        parse_into(&text, &mut out, &lookup)
+            .map_err(|m| LoadError::msg(format!("failed to read {}: {m}", file.display())))?;
     }
     Ok(out)
 }
@@ -281,95 +278,4 @@ fn expand_escapes(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> Result<IndexMap<String, String>, String> {
-        let mut out = IndexMap::new();
-        let lookup = |k: &str| (k == "FROM_ENV").then(|| "env".to_string());
-        parse_into(text, &mut out, &lookup).map(|()| out)
-    }
-
-    fn get(text: &str, key: &str) -> String {
-        parse(text)
-            .unwrap()
-            .get(key)
-            .cloned()
-            .unwrap_or_else(|| "<unset>".into())
-    }
-
-    // Cases from compose-go dotenv/godotenv_test.go (TestParsing and the fixtures).
-    #[test]
-    fn plain_values() {
-        assert_eq!(get("FOO=bar", "FOO"), "bar");
-        assert_eq!(get("FOO =bar", "FOO"), "bar");
-        assert_eq!(get("FOO= bar", "FOO"), "bar");
-        assert_eq!(get("FOO: bar", "FOO"), "bar");
-        assert_eq!(get("export FOO=bar", "FOO"), "bar");
-        assert_eq!(get("FOO=bar # a comment", "FOO"), "bar");
-        assert_eq!(get("FOO=bar#baz", "FOO"), "bar#baz");
-        assert_eq!(get("FOO=", "FOO"), "");
-        assert_eq!(get("# c\n\n  A=1\n#B=2\n", "B"), "<unset>");
-        assert_eq!(get("FOO.BAR=foobar", "FOO.BAR"), "foobar");
-    }
-
-    #[test]
-    fn quotes() {
-        assert_eq!(get("FOO='bar'", "FOO"), "bar");
-        assert_eq!(get("FOO='b\\nar $X'", "FOO"), "b\\nar $X");
-        assert_eq!(get("FOO=\"b\\nar\"", "FOO"), "b\nar");
-        assert_eq!(get("FOO=\"a\\\"b\"", "FOO"), "a\"b");
-        assert_eq!(get("FOO='a\\'b'", "FOO"), "a'b");
-        assert_eq!(get("FOO=\"line1\nline2\"\nB=2", "FOO"), "line1\nline2");
-        assert_eq!(get("FOO=\"x\" # comment\nB=2", "B"), "2");
-        assert_eq!(get("FOO=\"\\$HOME\"", "FOO"), "$HOME");
-        assert_eq!(get("FOO=\"\\0123\"", "FOO"), "S");
-    }
-
-    #[test]
-    fn inherited_and_expansion() {
-        assert_eq!(get("FROM_ENV\nX=1", "FROM_ENV"), "env");
-        assert_eq!(get("FROM_ENV", "FROM_ENV"), "env");
-        assert_eq!(get("NOT_SET\n", "NOT_SET"), "<unset>");
-        assert_eq!(get("A=1\nB=${A}2", "B"), "12");
-        assert_eq!(get("A=1\nB=\"$A-x\"", "B"), "1-x");
-        assert_eq!(get("FROM_ENV=file\nB=$FROM_ENV", "B"), "env");
-        assert_eq!(get("B=${NOPE:-d}", "B"), "d");
-    }
-
-    #[test]
-    fn errors_have_lines() {
-        assert_eq!(
-            parse("A=1\nB C=2").unwrap_err(),
-            "line 2: key cannot contain a space"
-        );
-        assert_eq!(
-            parse("A=1\nFOO=\"bar").unwrap_err(),
-            "line 2: unterminated quoted value \"bar"
-        );
-        assert_eq!(
-            parse("A=1\n\nFO$O=1").unwrap_err(),
-            "line 3: unexpected character \"$\" in variable name \"FO$O=1\""
-        );
-        assert!(
-            parse("X=${A:?need A}")
-                .unwrap_err()
-                .contains("required variable A")
-        );
-    }
-
-    #[test]
-    fn files_in_order_with_env_winning() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = dir.path().join("a.env");
-        let b = dir.path().join("b.env");
-        std::fs::write(&a, "X=a\nY=a\n").unwrap();
-        std::fs::write(&b, "Y=b\nZ=${X}${P}\n").unwrap();
-        let env = IndexMap::from([("P".to_string(), "p".to_string())]);
-        let out = read_env_files(&[a, b], &env).unwrap();
-        assert_eq!(out["Y"], "b");
-        assert_eq!(out["Z"], "ap");
-        let e = read_env_files(&[dir.path().join("nope")], &env).unwrap_err();
-        assert!(e.message.starts_with("couldn't find env file:"), "{e}");
-    }
-}
+mod tests;
