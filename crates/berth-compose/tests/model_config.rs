@@ -1,0 +1,168 @@
+//! `config` output: YAML and JSON in compose v2's forms, listings, and the config hash.
+
+#[path = "model_support.rs"]
+mod support;
+
+use support::{load, load_with};
+
+const STACK: &str = r#"
+version: "3.9"
+services:
+  web:
+    image: nginx:1.25
+    command: ["nginx", "-g", "daemon off;"]
+    ports: ["8080:80"]
+    environment: {DEBUG: "true", EMPTY: ""}
+    volumes: ["./html:/usr/share/nginx/html:ro", "data:/data"]
+    depends_on: [db]
+    healthcheck: {test: [CMD, curl, -f, http://localhost], interval: 90s}
+    mem_limit: 1g
+    x-note: 3
+  db:
+    image: postgres
+    ulimits: {nofile: 1024}
+    extra_hosts: ["b.local:10.0.0.2", "a.local=10.0.0.1"]
+volumes:
+  data: {}
+x-top: {b: yes, a: 1}
+"#;
+
+#[test]
+fn yaml_as_compose_prints_it() {
+    let p = load(STACK).unwrap();
+    let want = r#"name: p
+services:
+  db:
+    extra_hosts:
+      - a.local=10.0.0.1
+      - b.local=10.0.0.2
+    image: postgres
+    networks:
+      default: null
+    ulimits:
+      nofile: 1024
+  web:
+    command:
+      - nginx
+      - -g
+      - daemon off;
+    depends_on:
+      db:
+        condition: service_started
+        required: true
+    environment:
+      DEBUG: "true"
+      EMPTY: ""
+    healthcheck:
+      test:
+        - CMD
+        - curl
+        - -f
+        - http://localhost
+      interval: 1m30s
+    image: nginx:1.25
+    mem_limit: "1073741824"
+    networks:
+      default: null
+    ports:
+      - mode: ingress
+        target: 80
+        published: "8080"
+        protocol: tcp
+    volumes:
+      - type: bind
+        source: ./html
+        target: /usr/share/nginx/html
+        read_only: true
+        bind: {}
+      - type: volume
+        source: data
+        target: /data
+        volume: {}
+    x-note: 3
+networks:
+  default:
+    name: p_default
+volumes:
+  data:
+    name: p_data
+x-top:
+  a: 1
+  b: "yes"
+"#;
+    assert_eq!(p.to_yaml(), want);
+}
+
+#[test]
+fn json_as_compose_prints_it() {
+    let p =
+        load("services:\n  a:\n    image: x\n    expose: [80]\n    labels: {k: <v&>}\n").unwrap();
+    let want = r#"{
+  "name": "p",
+  "networks": {
+    "default": {
+      "name": "p_default"
+    }
+  },
+  "services": {
+    "a": {
+      "command": null,
+      "entrypoint": null,
+      "expose": [
+        "80"
+      ],
+      "image": "x",
+      "labels": {
+        "k": "\u003cv\u0026\u003e"
+      },
+      "networks": {
+        "default": null
+      }
+    }
+  }
+}"#;
+    assert_eq!(p.to_json(), want);
+}
+
+#[test]
+fn listings() {
+    let p = load_with(
+        "services:\n  z: {image: x, depends_on: [m]}\n  m: {image: x}\n  a: {image: x, profiles: [p2, p1]}\nvolumes: {v2: {}, v1: {}}\n",
+        &[],
+        &["p1"],
+    )
+    .unwrap();
+    assert_eq!(p.service_names(), ["a", "m", "z"]);
+    assert_eq!(p.volume_names(), ["v1", "v2"]);
+    assert_eq!(p.network_names(), ["default"]);
+    assert_eq!(p.profiles(), ["p1", "p2"]);
+}
+
+#[test]
+fn the_hash_ignores_what_does_not_recreate() {
+    let base = "services:\n  a:\n    image: x\n";
+    let hash = |extra: &str| {
+        let p = load(&format!("{base}{extra}")).unwrap();
+        p.services["a"].config_hash()
+    };
+    let plain = hash("");
+    assert_eq!(plain.len(), 64);
+    assert_eq!(plain, hash("    scale: 3\n"));
+    assert_eq!(plain, hash("    pull_policy: always\n"));
+    assert_eq!(plain, hash("    profiles: []\n"));
+    assert_ne!(plain, hash("    environment: [A=1]\n"));
+    assert_ne!(plain, hash("    ports: [\"80\"]\n"));
+}
+
+#[test]
+fn version_is_accepted_with_a_warning() {
+    use berth_compose::model::{canonical::canonicalize, project};
+    let tree = canonicalize(support::tree(STACK)).unwrap();
+    let d = project("p", &tree, &Default::default(), &[]).unwrap();
+    assert_eq!(
+        d.warnings,
+        [
+            "the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion"
+        ]
+    );
+}
