@@ -55,7 +55,7 @@ const RESOURCES: &[&str] = &["networks", "volumes", "secrets", "configs"];
 pub struct Decoded {
     /// The project (not yet normalised or validated; see [`Project::load`]).
     pub project: Project,
-    /// Warnings (`version` is obsolete, ...), to print as compose does.
+    /// Warnings for the user, to print as compose does (the loader's come first).
     pub warnings: Vec<String>,
 }
 
@@ -72,12 +72,8 @@ pub fn decode(name: &str, tree: &Node) -> Result<Decoded, LoadError> {
     out.project.name = name.to_owned();
     for (key, value) in top {
         match key.as_str() {
-            "name" | "include" => {}
-            "version" => out.warnings.push(
-                "the attribute `version` is obsolete, it will be ignored, please remove it to \
-                 avoid potential confusion"
-                    .into(),
-            ),
+            // `version` is obsolete: the loader warns, per file, as compose does.
+            "name" | "include" | "version" => {}
             "services" => out.project.services = services(value)?,
             k if RESOURCES.contains(&k) => resources(&mut out.project, k, value)?,
             k if k.starts_with("x-") => {

@@ -1,6 +1,7 @@
-//! Scalars decoded by what the key means, whatever the tree's deserializer hands over: the
-//! loader's tree keeps plain scalars as text, JSON input has real numbers and bools. Every
-//! non-string field of the model goes through these.
+//! Scalars decoded by what the key means: the tree keeps plain scalars as text (`3`, `true`),
+//! and every non-string field of the model reads that text through these. They ask the
+//! deserializer for a string, which the loader's `&Node` deserializer answers with the text as
+//! written, and so does the all-strings JSON of `decode`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,9 +9,10 @@ use std::str::FromStr;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-/// Any scalar (string, number, bool) as its text.
+/// Any scalar (string, number, bool) as its text. Asks for a string, so a tree's plain
+/// scalar comes back exactly as written (`1.50`, `007`); typed values are turned to text.
 pub fn scalar_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    d.deserialize_any(TextVisitor)
+    d.deserialize_string(TextVisitor)
 }
 
 struct TextVisitor;
@@ -159,7 +161,7 @@ mod tests {
     fn scalars_of_any_kind_decode_by_meaning() {
         let a = t(json!({"mode": "0440", "flag": "true", "n": "3"})).unwrap();
         assert_eq!((a.mode, a.flag, a.n), (Some(0o440), true, Some(3)));
-        let b = t(json!({"mode": 288, "flag": false, "n": -1})).unwrap();
+        let b = t(json!({"mode": "288", "flag": "False", "n": "-1"})).unwrap();
         assert_eq!((b.mode, b.flag, b.n), (Some(288), false, Some(-1)));
         assert_eq!(t(json!({"mode": "0o755"})).unwrap().mode, Some(0o755));
         let e = t(json!({"flag": "maybe"})).err().unwrap_or_default();
