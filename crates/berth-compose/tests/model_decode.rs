@@ -214,6 +214,10 @@ fn unknown_and_unsupported_keys_are_errors_naming_them() {
         error("foo: 1\nservices: {}\n"),
         "(root): additional properties 'foo' not allowed"
     );
+    assert_eq!(
+        error("services: {}\nnetworks:\n  n: {external: true, driver: bridge}\n"),
+        "networks.n: conflicting parameters \"external\" and \"driver\" specified"
+    );
     // x-* keys are welcome anywhere compose allows them.
     load("x-common: &c {a: 1}\nservices:\n  web:\n    image: x\n    x-mine: 2\n").unwrap();
 }

@@ -154,6 +154,7 @@ fn resources(project: &mut Project, kind: &str, node: &Node) -> Result<(), LoadE
             // Extensions of resources are accepted and not kept (nothing reads them).
             take_extensions(fields);
         }
+        check_external(&res, &key)?;
         let empty = matches!(res.value, Value::Null);
         let name = name.clone();
         match kind {
@@ -192,6 +193,32 @@ fn resources(project: &mut Project, kind: &str, node: &Node) -> Result<(), LoadE
         }
     }
     Ok(())
+}
+
+/// An external resource is made elsewhere: it may only be named (compose-go's
+/// `validation/external.go`).
+fn check_external(res: &Node, key: &str) -> Result<(), LoadError> {
+    let Some(m) = res.as_map() else {
+        return Ok(());
+    };
+    let external = m.get("external").and_then(Node::as_str);
+    if !external
+        .and_then(super::lenient::parse_bool)
+        .unwrap_or(false)
+    {
+        return Ok(());
+    }
+    match m
+        .keys()
+        .find(|k| !matches!(k.as_str(), "name" | "external"))
+    {
+        Some(k) => Err(LoadError::at(
+            res,
+            key,
+            format!("conflicting parameters \"external\" and {k:?} specified"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Removes and returns the `x-*` keys of a mapping.

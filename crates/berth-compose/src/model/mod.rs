@@ -8,6 +8,7 @@ pub mod decode;
 pub mod deploy;
 pub mod emit;
 mod emit_service;
+pub mod environment;
 pub mod hash;
 pub mod lenient;
 pub mod mounts;
