@@ -215,6 +215,16 @@ fn unknown_and_unsupported_keys_are_errors_naming_them() {
         "(root): additional properties 'foo' not allowed"
     );
     assert_eq!(
+        error("services:\n  web:\n    image: x\n    deploy: {placement: {constraints: []}}\n"),
+        "services.web.deploy.placement: unsupported compose key"
+    );
+    assert_eq!(
+        error(
+            "services:\n  web:\n    image: x\n    volumes: [{type: bind, source: /a, target: /b, bind: {recursive: enabled}}]\n"
+        ),
+        "services.web.volumes.0.bind.recursive: unsupported compose key"
+    );
+    assert_eq!(
         error("services: {}\nnetworks:\n  n: {external: true, driver: bridge}\n"),
         "networks.n: conflicting parameters \"external\" and \"driver\" specified"
     );
