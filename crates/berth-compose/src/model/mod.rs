@@ -5,6 +5,7 @@ pub mod build;
 pub mod canonical;
 mod canonical_short;
 pub mod decode;
+mod decode_keys;
 pub mod deploy;
 pub mod emit;
 mod emit_service;
