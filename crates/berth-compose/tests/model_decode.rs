@@ -334,3 +334,14 @@ fn a_service_named_explicitly_comes_with_its_dependencies() {
     let e = p.with_services_enabled(&["nope".into()]).unwrap_err();
     assert_eq!(e.to_string(), "no such service: nope");
 }
+
+#[test]
+fn a_deep_dependency_lattice_is_checked_quickly() {
+    // Every service depends on all earlier ones: a search without memoisation would not end.
+    let mut yaml = String::from("services:\n");
+    for i in 0..40 {
+        let deps: Vec<String> = (0..i).map(|j| format!("s{j}")).collect();
+        yaml += &format!("  s{i}: {{image: x, depends_on: [{}]}}\n", deps.join(", "));
+    }
+    load(&yaml).unwrap();
+}

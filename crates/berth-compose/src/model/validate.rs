@@ -214,16 +214,28 @@ fn check_mount_targets(s: &Service) -> Result<(), LoadError> {
 /// `dependency cycle detected: a -> b -> a`, searched from services in name order.
 fn check_cycles(project: &Project) -> Result<(), LoadError> {
     let names: BTreeSet<&String> = project.services.keys().collect();
+    // Services whose dependencies are known to hold no cycle: not searched again.
+    let mut clean = BTreeSet::new();
     for name in names {
-        search_cycle(project, &mut vec![name.as_str()])?;
+        search_cycle(project, &mut vec![name.as_str()], &mut clean)?;
     }
     Ok(())
 }
 
-fn search_cycle<'a>(project: &'a Project, path: &mut Vec<&'a str>) -> Result<(), LoadError> {
-    let Some(current) = path.last().and_then(|n| project.services.get(*n)) else {
+fn search_cycle<'a>(
+    project: &'a Project,
+    path: &mut Vec<&'a str>,
+    clean: &mut BTreeSet<&'a str>,
+) -> Result<(), LoadError> {
+    let Some((&name, current)) = path
+        .last()
+        .and_then(|n| Some((n, project.services.get(*n)?)))
+    else {
         return Ok(());
     };
+    if clean.contains(name) {
+        return Ok(());
+    }
     let children: BTreeSet<&String> = current
         .depends_on
         .keys()
@@ -237,8 +249,9 @@ fn search_cycle<'a>(project: &'a Project, path: &mut Vec<&'a str>) -> Result<(),
             )));
         }
         path.push(child);
-        search_cycle(project, path)?;
+        search_cycle(project, path, clean)?;
         path.pop();
     }
+    clean.insert(name);
     Ok(())
 }
