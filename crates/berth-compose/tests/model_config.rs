@@ -95,18 +95,26 @@ x-top:
 
 #[test]
 fn json_as_compose_prints_it() {
-    let p =
-        load("services:\n  a:\n    image: x\n    expose: [80]\n    labels: {k: <v&>}\n").unwrap();
+    let p = load(
+        "services:\n  a:\n    image: x\n    expose: [80]\n    labels: {k: <v&>}\n    deploy: {replicas: 2}\n",
+    )
+    .unwrap();
     let want = r#"{
   "name": "p",
   "networks": {
     "default": {
-      "name": "p_default"
+      "name": "p_default",
+      "ipam": {}
     }
   },
   "services": {
     "a": {
       "command": null,
+      "deploy": {
+        "replicas": 2,
+        "resources": {},
+        "placement": {}
+      },
       "entrypoint": null,
       "expose": [
         "80"

@@ -96,6 +96,14 @@ impl M {
         }
         self
     }
+    /// A struct field (not a pointer) with `omitempty`: YAML leaves it out when empty, Go's
+    /// JSON never does (`"ipam": {}`).
+    pub fn value(&mut self, k: &str, v: M, f: Format) -> &mut Self {
+        match f {
+            Format::Json => self.put(k, Out::Map(v.0)),
+            Format::Yaml => self.sub(k, v),
+        }
+    }
     /// A pointer to a struct: there when set, even if empty (`volume: {}`).
     pub fn ptr(&mut self, k: &str, v: Option<M>) -> &mut Self {
         match v {
@@ -138,7 +146,7 @@ impl Project {
         let mut m = M::default();
         m.put("name", Out::str(&self.name));
         m.put("services", Out::Map(services));
-        m.sorted("networks", entries(&self.networks, network));
+        m.sorted("networks", entries(&self.networks, |n| network(n, f)));
         m.sorted("volumes", entries(&self.volumes, volume));
         m.sorted("secrets", entries(&self.secrets, |s| file_object(s, true)));
         m.sorted("configs", entries(&self.configs, |c| file_object(c, false)));
@@ -202,11 +210,12 @@ fn entries<T>(m: &IndexMap<String, T>, f: impl Fn(&T) -> Out) -> Vec<(String, Ou
     m.iter().map(|(k, v)| (k.clone(), f(v))).collect()
 }
 
-fn network(n: &Network) -> Out {
+fn network(n: &Network, f: Format) -> Out {
     let mut m = M::default();
     m.str("name", &n.name)
         .str("driver", &n.driver)
         .map("driver_opts", &n.driver_opts);
+    let mut im = M::default();
     if let Some(ipam) = &n.ipam {
         let pools = ipam.config.iter().map(|p| {
             let mut pm = M::default();
@@ -216,12 +225,11 @@ fn network(n: &Network) -> Out {
                 .map("aux_addresses", &p.aux_addresses);
             pm.done()
         });
-        let mut im = M::default();
         im.str("driver", &ipam.driver)
             .seq("config", pools.collect())
             .map("options", &ipam.options);
-        m.sub("ipam", im);
     }
+    m.value("ipam", im, f);
     m.flag("external", n.external)
         .flag("internal", n.internal)
         .flag("attachable", n.attachable)
