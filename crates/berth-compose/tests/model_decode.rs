@@ -246,6 +246,16 @@ fn bad_values_name_their_key() {
         error("services:\n  web:\n    image: x\n    privileged: maybe\n"),
         "services.web.privileged: must be a boolean, not \"maybe\""
     );
+    assert_eq!(
+        error(
+            "services:\n  web:\n    image: x\n    deploy: {resources: {limits: {memory: lots}}}\n"
+        ),
+        "services.web.deploy.resources.limits.memory: invalid size: 'lots'"
+    );
+    assert_eq!(
+        error("services:\n  web:\n    image: x\n    volumes: [{type: bind, source: /a}]\n"),
+        "services.web.volumes: missing property 'target'"
+    );
 }
 
 #[test]

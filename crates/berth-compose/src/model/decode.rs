@@ -223,11 +223,45 @@ fn locate<T: DeserializeOwned>(node: &Node, key: &str, err: String) -> LoadError
             if let Err(e) = from_tree::<T>(&one)
                 && unknown_field(&e).is_none()
             {
-                return LoadError::at(v, format!("{key}.{k}"), e);
+                let key = format!("{key}.{k}");
+                let e = missing_property(&e).unwrap_or(e);
+                // The value the message quotes, when there is one, is where to point.
+                let deeper = quoted(&e).and_then(|text| find_scalar(v, &key, text));
+                let (key, at) = deeper.unwrap_or((key, v));
+                return LoadError::at(at, key, e);
             }
         }
     }
     LoadError::at(node, key, err)
+}
+
+/// serde's "missing field `x`" in compose's words.
+fn missing_property(err: &str) -> Option<String> {
+    let rest = err.strip_prefix("missing field `")?;
+    Some(format!("missing property '{}'", rest.split('`').next()?))
+}
+
+/// The last quoted fragment of a message (`... duration "3x"`, `invalid size: 'lots'`).
+fn quoted(err: &str) -> Option<&str> {
+    let end = err.rfind(['"', '\''])?;
+    let q = err[end..].chars().next()?;
+    let start = err[..end].rfind(q)?;
+    Some(&err[start + 1..end])
+}
+
+/// The first scalar under `node` whose text is `text`, with its dotted key.
+fn find_scalar<'a>(node: &'a Node, key: &str, text: &str) -> Option<(String, &'a Node)> {
+    match &node.value {
+        Value::Scalar(s) if s.text == text => Some((key.to_owned(), node)),
+        Value::Map(m) => m
+            .iter()
+            .find_map(|(k, v)| find_scalar(v, &format!("{key}.{k}"), text)),
+        Value::Seq(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_scalar(v, &format!("{key}.{i}"), text)),
+        _ => None,
+    }
 }
 
 /// The name in serde's "unknown field `foo`, expected ..." message.
