@@ -142,6 +142,9 @@ fn listings() {
     .unwrap();
     assert_eq!(p.service_names(), ["a", "m", "z"]);
     assert_eq!(p.volume_names(), ["v1", "v2"]);
+    assert_eq!(p.image_names(), ["x", "x", "x"]);
+    let b = load("services:\n  web: {build: .}\n").unwrap();
+    assert_eq!(b.image_names(), ["p-web"]);
     assert_eq!(p.network_names(), ["default"]);
     assert_eq!(p.profiles(), ["p1", "p2"]);
 }

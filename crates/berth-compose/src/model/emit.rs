@@ -189,6 +189,15 @@ impl Project {
         out
     }
 
+    /// `config --images`: each enabled service's image, in `service_names` order.
+    pub fn image_names(&self) -> Vec<String> {
+        let names = self.service_names();
+        names
+            .iter()
+            .filter_map(|n| Some(self.services.get(n)?.image_name(&self.name)))
+            .collect()
+    }
+
     /// `config --volumes`, sorted.
     pub fn volume_names(&self) -> Vec<String> {
         sorted_keys(&self.volumes)
