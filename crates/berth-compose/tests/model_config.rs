@@ -172,3 +172,133 @@ fn version_is_accepted_the_loader_warns() {
     let d = project("p", &tree, &Default::default(), &[]).unwrap();
     assert!(d.warnings.is_empty());
 }
+
+const RICH: &str = r#"
+services:
+  app:
+    build: {context: ., args: {V: "1"}, target: prod, cache_from: [a]}
+    image: app:dev
+    entrypoint: /init
+    user: "1000"
+    working_dir: /app
+    secrets: [{source: s, mode: "0400"}]
+    configs: [c]
+    logging: {driver: json-file, options: {max-size: 10m}}
+    deploy:
+      resources: {limits: {cpus: "0.5", memory: 256m}, reservations: {memory: 128m}}
+      restart_policy: {condition: on-failure, delay: 5s, max_attempts: 3, window: 2m}
+      update_config: {parallelism: 2, delay: 10s, order: start-first}
+    healthcheck: {test: ["CMD-SHELL", "true"], interval: 10s, timeout: 2s, retries: 5, start_period: 1m, start_interval: 500ms}
+    tmpfs: ["/run:size=64m"]
+    volumes: [{type: tmpfs, target: /cache, tmpfs: {size: 1g}}]
+    cap_add: [NET_ADMIN]
+    sysctls: {net.core.somaxconn: 1024}
+    restart: unless-stopped
+    stop_signal: SIGINT
+    stop_grace_period: 1m30s
+    init: true
+    tty: true
+    stdin_open: true
+    read_only: true
+    shm_size: 64m
+secrets: {s: {file: ./s.txt}}
+configs: {c: {content: "hello\nworld\n"}}
+networks: {default: {driver: bridge, ipam: {config: [{subnet: 10.5.0.0/16}]}}}
+"#;
+
+/// Checked by hand against compose-go's struct order and marshallers (build, deploy,
+/// healthcheck, secrets' modes, byte sizes, Go durations, a literal block).
+#[test]
+fn a_rich_service_in_compose_order() {
+    let want = r#"name: p
+services:
+  app:
+    build:
+      context: .
+      dockerfile: Dockerfile
+      args:
+        V: "1"
+      cache_from:
+        - a
+      target: prod
+    cap_add:
+      - NET_ADMIN
+    configs:
+      - source: c
+    deploy:
+      update_config:
+        parallelism: 2
+        delay: 10s
+        order: start-first
+      resources:
+        limits:
+          cpus: 0.5
+          memory: "268435456"
+        reservations:
+          memory: "134217728"
+      restart_policy:
+        condition: on-failure
+        delay: 5s
+        max_attempts: 3
+        window: 2m0s
+    entrypoint:
+      - /init
+    healthcheck:
+      test:
+        - CMD-SHELL
+        - "true"
+      timeout: 2s
+      interval: 10s
+      retries: 5
+      start_period: 1m0s
+      start_interval: 500ms
+    image: app:dev
+    init: true
+    logging:
+      driver: json-file
+      options:
+        max-size: 10m
+    networks:
+      default: null
+    read_only: true
+    restart: unless-stopped
+    secrets:
+      - source: s
+        target: /run/secrets/s
+        mode: "0400"
+    shm_size: "67108864"
+    stdin_open: true
+    stop_grace_period: 1m30s
+    stop_signal: SIGINT
+    sysctls:
+      net.core.somaxconn: "1024"
+    tmpfs:
+      - /run:size=64m
+    tty: true
+    user: "1000"
+    volumes:
+      - type: tmpfs
+        target: /cache
+        tmpfs:
+          size: "1073741824"
+    working_dir: /app
+networks:
+  default:
+    name: p_default
+    driver: bridge
+    ipam:
+      config:
+        - subnet: 10.5.0.0/16
+secrets:
+  s:
+    name: p_s
+    file: ./s.txt
+configs:
+  c:
+    name: p_c
+    content: |
+      hello
+      world
+"#;
+    assert_eq!(load(RICH).unwrap().to_yaml(), want);
+}
