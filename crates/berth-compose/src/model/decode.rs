@@ -16,7 +16,7 @@ const RESOURCES: &[&str] = &["networks", "volumes", "secrets", "configs"];
 /// A decoded project and what the user should be told about it.
 #[derive(Clone, Debug, Default)]
 pub struct Decoded {
-    /// The project ([`decode`] alone: not normalised nor validated; [`super::project`] does all).
+    /// The project ([`decode`] alone: not normalised nor validated; [`super::project()`] does all).
     pub project: Project,
     /// Warnings for the user, to print as compose does (the loader's come first).
     pub warnings: Vec<String>,
