@@ -313,3 +313,43 @@ fn to_json(node: &Node) -> serde_json::Value {
         Value::Map(m) => m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_read_for_what_they_name() {
+        assert_eq!(
+            unknown_field("unknown field `foo`, expected one of `a`").as_deref(),
+            Some("foo")
+        );
+        assert_eq!(
+            missing_property("missing field `target`").as_deref(),
+            Some("missing property 'target'")
+        );
+        assert_eq!(
+            quoted("time: unknown unit \"x\" in duration \"3x\""),
+            Some("3x")
+        );
+        assert_eq!(quoted("invalid size: 'lots'"), Some("lots"));
+        assert_eq!(quoted("no quotes"), None);
+    }
+
+    #[test]
+    fn extensions_are_taken_out() {
+        let mut m: IndexMap<String, Node> = [("x-a", "1"), ("image", "x")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), Node::scalar(v)))
+            .collect();
+        let ext = take_extensions(&mut m);
+        assert_eq!(ext.keys().collect::<Vec<_>>(), ["x-a"]);
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["image"]);
+    }
+
+    #[test]
+    fn a_null_service_is_an_empty_one() {
+        let s = service(&Node::new(Value::Null), "services.a").unwrap();
+        assert_eq!(s.image, None);
+    }
+}

@@ -297,3 +297,27 @@ pub(crate) fn node_out(n: &Node) -> Out {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_keep_their_yaml_types() {
+        assert_eq!(node_out(&Node::scalar("3")), Out::num("3"));
+        assert_eq!(node_out(&Node::scalar("true")), Out::Bool(true));
+        assert_eq!(node_out(&Node::string("3")), Out::str("3"));
+        assert_eq!(node_out(&Node::scalar("yes")), Out::str("yes"));
+        assert_eq!(node_out(&Node::new(Value::Null)), Out::Null);
+    }
+
+    #[test]
+    fn an_empty_project() {
+        let p = Project {
+            name: "e".into(),
+            ..Project::default()
+        };
+        assert_eq!(p.to_yaml(), "name: e\nservices: {}\n");
+        assert_eq!(p.to_json(), "{\n  \"name\": \"e\",\n  \"services\": {}\n}");
+    }
+}

@@ -255,3 +255,55 @@ fn search_cycle<'a>(
     clean.insert(name);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::parts::Dependency;
+
+    fn with_deps(edges: &[(&str, &[&str])]) -> Project {
+        let mut p = Project::default();
+        for (name, deps) in edges {
+            let mut s = Service {
+                name: name.to_string(),
+                image: Some("x".into()),
+                ..Service::default()
+            };
+            for d in *deps {
+                let dep = Dependency {
+                    condition: Default::default(),
+                    restart: false,
+                    required: true,
+                };
+                s.depends_on.insert(d.to_string(), dep);
+            }
+            p.services.insert(name.to_string(), s);
+        }
+        p
+    }
+
+    #[test]
+    fn cycles_are_found_from_the_first_name() {
+        let mut p = with_deps(&[("c", &["a"]), ("a", &["b"]), ("b", &["c"])]);
+        let e = validate(&mut p).unwrap_err();
+        assert_eq!(e.message, "dependency cycle detected: a -> b -> c -> a");
+        let mut ok = with_deps(&[("a", &["b", "c"]), ("b", &["c"]), ("c", &[])]);
+        validate(&mut ok).unwrap();
+    }
+
+    #[test]
+    fn scale_and_replicas_agree() {
+        let mut p = with_deps(&[("a", &[])]);
+        let a = &mut p.services["a"];
+        a.scale = Some(2);
+        a.deploy = Some(Default::default());
+        validate(&mut p).unwrap();
+        assert_eq!(p.services["a"].deploy.as_ref().unwrap().replicas, Some(2));
+        p.services["a"].scale = Some(3);
+        let e = validate(&mut p).unwrap_err();
+        assert_eq!(
+            e.message,
+            "services.a: can't set distinct values on 'scale' and 'deploy.replicas'"
+        );
+    }
+}
