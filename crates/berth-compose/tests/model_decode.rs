@@ -355,3 +355,27 @@ fn a_deep_dependency_lattice_is_checked_quickly() {
     }
     load(&yaml).unwrap();
 }
+
+#[test]
+fn selecting_services_and_dropping_unused_resources() {
+    let p = load(
+        "services:\n  a: {image: x, depends_on: [b], volumes: [\"v:/v\"], networks: [n]}\n  b: {image: x}\n  c: {image: x, secrets: [s]}\n\
+         networks: {n: {}}\nvolumes: {v: {}, unused: {}}\nsecrets: {s: {file: ./s}}\n",
+    )
+    .unwrap();
+    let only_a = p.with_selected_services(&["a".into()], false).unwrap();
+    assert_eq!(only_a.services.keys().collect::<Vec<_>>(), ["a"]);
+    assert!(only_a.services["a"].depends_on.is_empty());
+    let with_deps = p.with_selected_services(&["a".into()], true).unwrap();
+    assert_eq!(with_deps.services.keys().collect::<Vec<_>>(), ["a", "b"]);
+    let lean = with_deps.without_unused_resources();
+    assert_eq!(lean.volume_names(), ["v"]);
+    assert_eq!(lean.network_names(), ["default", "n"]);
+    assert!(lean.secrets.is_empty());
+    assert_eq!(
+        p.with_selected_services(&["zz".into()], true)
+            .unwrap_err()
+            .to_string(),
+        "no such service: zz"
+    );
+}
