@@ -127,3 +127,39 @@ fn unknown_keys_are_left_alone() {
     let s = canonical_service("image: x\nfoo: [a=b]\n");
     assert_eq!(s["foo"], json!(["a=b"]));
 }
+
+#[test]
+fn tags_stay_on_the_key_and_nulls_are_left_alone() {
+    let mut env_file = Node::string("a.env");
+    env_file.tag = Some("override".into());
+    let mut ports = Node::new(Value::Null);
+    ports.tag = Some("reset".into());
+    let svc: indexmap::IndexMap<String, Node> = [
+        ("env_file".to_string(), env_file),
+        ("ports".to_string(), ports),
+    ]
+    .into_iter()
+    .collect();
+    let services = Node::new(Value::Map(
+        [("s".to_string(), Node::new(Value::Map(svc)))]
+            .into_iter()
+            .collect(),
+    ));
+    let top = Node::new(Value::Map(
+        [("services".to_string(), services)].into_iter().collect(),
+    ));
+    let out = canonicalize(top).unwrap();
+    let s = &out.as_map().unwrap()["services"].as_map().unwrap()["s"];
+    let env_file = &s.as_map().unwrap()["env_file"];
+    assert_eq!(env_file.tag.as_deref(), Some("override"));
+    let Value::Seq(items) = &env_file.value else {
+        panic!("a list")
+    };
+    assert_eq!(items[0].tag, None);
+    assert_eq!(items[0].as_map().unwrap()["path"].tag, None);
+    let ports = &s.as_map().unwrap()["ports"];
+    assert_eq!(
+        (ports.tag.as_deref(), &ports.value),
+        (Some("reset"), &Value::Null)
+    );
+}
