@@ -214,6 +214,20 @@ fn unknown_and_unsupported_keys_are_errors_naming_them() {
         error("foo: 1\nservices: {}\n"),
         "(root): additional properties 'foo' not allowed"
     );
+    assert_eq!(
+        error("services:\n  web:\n    image: x\n    deploy: {placement: {constraints: []}}\n"),
+        "services.web.deploy.placement: unsupported compose key"
+    );
+    assert_eq!(
+        error(
+            "services:\n  web:\n    image: x\n    volumes: [{type: bind, source: /a, target: /b, bind: {recursive: enabled}}]\n"
+        ),
+        "services.web.volumes.0.bind.recursive: unsupported compose key"
+    );
+    assert_eq!(
+        error("services: {}\nnetworks:\n  n: {external: true, driver: bridge}\n"),
+        "networks.n: conflicting parameters \"external\" and \"driver\" specified"
+    );
     // x-* keys are welcome anywhere compose allows them.
     load("x-common: &c {a: 1}\nservices:\n  web:\n    image: x\n    x-mine: 2\n").unwrap();
 }
@@ -231,6 +245,16 @@ fn bad_values_name_their_key() {
     assert_eq!(
         error("services:\n  web:\n    image: x\n    privileged: maybe\n"),
         "services.web.privileged: must be a boolean, not \"maybe\""
+    );
+    assert_eq!(
+        error(
+            "services:\n  web:\n    image: x\n    deploy: {resources: {limits: {memory: lots}}}\n"
+        ),
+        "services.web.deploy.resources.limits.memory: invalid size: 'lots'"
+    );
+    assert_eq!(
+        error("services:\n  web:\n    image: x\n    volumes: [{type: bind, source: /a}]\n"),
+        "services.web.volumes: missing property 'target'"
     );
 }
 
@@ -319,4 +343,39 @@ fn a_service_named_explicitly_comes_with_its_dependencies() {
     }
     let e = p.with_services_enabled(&["nope".into()]).unwrap_err();
     assert_eq!(e.to_string(), "no such service: nope");
+}
+
+#[test]
+fn a_deep_dependency_lattice_is_checked_quickly() {
+    // Every service depends on all earlier ones: a search without memoisation would not end.
+    let mut yaml = String::from("services:\n");
+    for i in 0..40 {
+        let deps: Vec<String> = (0..i).map(|j| format!("s{j}")).collect();
+        yaml += &format!("  s{i}: {{image: x, depends_on: [{}]}}\n", deps.join(", "));
+    }
+    load(&yaml).unwrap();
+}
+
+#[test]
+fn selecting_services_and_dropping_unused_resources() {
+    let p = load(
+        "services:\n  a: {image: x, depends_on: [b], volumes: [\"v:/v\"], networks: [n]}\n  b: {image: x}\n  c: {image: x, secrets: [s]}\n\
+         networks: {n: {}}\nvolumes: {v: {}, unused: {}}\nsecrets: {s: {file: ./s}}\n",
+    )
+    .unwrap();
+    let only_a = p.with_selected_services(&["a".into()], false).unwrap();
+    assert_eq!(only_a.services.keys().collect::<Vec<_>>(), ["a"]);
+    assert!(only_a.services["a"].depends_on.is_empty());
+    let with_deps = p.with_selected_services(&["a".into()], true).unwrap();
+    assert_eq!(with_deps.services.keys().collect::<Vec<_>>(), ["a", "b"]);
+    let lean = with_deps.without_unused_resources();
+    assert_eq!(lean.volume_names(), ["v"]);
+    assert_eq!(lean.network_names(), ["default", "n"]);
+    assert!(lean.secrets.is_empty());
+    assert_eq!(
+        p.with_selected_services(&["zz".into()], true)
+            .unwrap_err()
+            .to_string(),
+        "no such service: zz"
+    );
 }

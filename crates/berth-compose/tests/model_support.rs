@@ -67,3 +67,25 @@ pub fn error(text: &str) -> String {
         Err(e) => e.to_string(),
     }
 }
+
+/// A tree as JSON with every scalar as its text (quoting forgotten), to compare trees.
+pub fn plain(n: &Node) -> serde_json::Value {
+    match &n.value {
+        Value::Null => serde_json::Value::Null,
+        Value::Scalar(s) => serde_json::Value::String(s.text.clone()),
+        Value::Seq(items) => items.iter().map(plain).collect(),
+        Value::Map(m) => m.iter().map(|(k, v)| (k.clone(), plain(v))).collect(),
+    }
+}
+
+/// The canonical form of a service written in YAML, as plain JSON.
+pub fn canonical_service(service_yaml: &str) -> serde_json::Value {
+    let text = format!("services:\n  s:\n{}", indent(service_yaml, 4));
+    let tree = canonicalize(tree(&text)).expect("canonicalizes");
+    plain(&tree)["services"]["s"].clone()
+}
+
+fn indent(text: &str, n: usize) -> String {
+    let pad = " ".repeat(n);
+    text.lines().map(|l| format!("{pad}{l}\n")).collect()
+}

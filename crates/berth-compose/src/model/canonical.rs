@@ -61,11 +61,12 @@ fn service(svc: &mut Node, key: &str) -> Result<(), LoadError> {
 fn build(v: &mut Node, key: &str) -> Result<(), LoadError> {
     if v.as_str().is_some() {
         let context = std::mem::replace(v, Node::new(Value::Null));
-        *v = map_like(&context, vec![("context", context.clone())]);
+        *v = map_like(&context, vec![("context", untagged(&context))]);
+        v.tag = context.tag;
         return Ok(());
     }
     let Value::Map(m) = &mut v.value else {
-        return Err(LoadError::at(v, key, "invalid type for build"));
+        return null_or(v, key, "invalid type for build");
     };
     for (k, v) in m.iter_mut() {
         let key = format!("{key}.{k}");
@@ -84,7 +85,7 @@ fn build(v: &mut Node, key: &str) -> Result<(), LoadError> {
 /// `ports`: each short entry may become several long ones (ranges).
 fn ports(v: &mut Node, key: &str) -> Result<(), LoadError> {
     let Value::Seq(items) = &mut v.value else {
-        return Err(LoadError::at(v, key, "invalid type for port"));
+        return null_or(v, key, "invalid type for port");
     };
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.drain(..).enumerate() {
@@ -180,8 +181,7 @@ fn hosts(v: &mut Node, key: &str) -> Result<(), LoadError> {
         Value::Map(m) => {
             for ips in m.values_mut() {
                 if let Value::Scalar(_) = ips.value {
-                    let one = ips.clone();
-                    ips.value = Value::Seq(vec![one]);
+                    ips.value = Value::Seq(vec![untagged(ips)]);
                 }
             }
         }
@@ -207,7 +207,7 @@ fn depends_on(v: &mut Node, key: &str) -> Result<(), LoadError> {
         v.value = Value::Map(m);
     }
     let Value::Map(m) = &mut v.value else {
-        return Err(LoadError::at(v, key, "invalid type for depends_on"));
+        return null_or(v, key, "invalid type for depends_on");
     };
     for (name, dep) in m.iter_mut() {
         if matches!(dep.value, Value::Null) {
@@ -243,16 +243,15 @@ fn names_to_map(v: &mut Node) {
 /// `env_file: a` → `[{path: a, required: true}]`.
 fn env_file(v: &mut Node, key: &str) -> Result<(), LoadError> {
     if v.as_str().is_some() {
-        let one = v.clone();
-        v.value = Value::Seq(vec![one]);
+        v.value = Value::Seq(vec![untagged(v)]);
     }
     let Value::Seq(items) = &mut v.value else {
-        return Err(LoadError::at(v, key, "invalid type for env_file"));
+        return null_or(v, key, "invalid type for env_file");
     };
     for item in items.iter_mut() {
         match &mut item.value {
             Value::Scalar(_) => {
-                let fields = vec![("path", item.clone()), ("required", Node::scalar("true"))];
+                let fields = vec![("path", untagged(item)), ("required", Node::scalar("true"))];
                 *item = map_like(item, fields);
             }
             Value::Map(m) => {
@@ -273,7 +272,7 @@ fn ulimits(v: &mut Node, key: &str) -> Result<(), LoadError> {
     for (name, limit) in m.iter_mut() {
         match &limit.value {
             Value::Scalar(_) => {
-                let fields = vec![("soft", limit.clone()), ("hard", limit.clone())];
+                let fields = vec![("soft", untagged(limit)), ("hard", untagged(limit))];
                 *limit = map_like(limit, fields);
             }
             Value::Map(_) => {}
@@ -299,8 +298,7 @@ fn deploy(v: &mut Node, key: &str) -> Result<(), LoadError> {
 /// A string where a list is allowed: a list of one.
 fn string_to_list(v: &mut Node) {
     if let Value::Scalar(_) = v.value {
-        let one = v.clone();
-        v.value = Value::Seq(vec![one]);
+        v.value = Value::Seq(vec![untagged(v)]);
     }
 }
 
@@ -333,6 +331,22 @@ fn external(res: &mut Node, key: &str) -> Result<(), LoadError> {
         }
     }
     Ok(())
+}
+
+/// A copy of `n` without its tag: the tag (`!reset`, `!override`) stays on the key's node.
+fn untagged(n: &Node) -> Node {
+    Node {
+        tag: None,
+        ..n.clone()
+    }
+}
+
+/// `null` is left for the loader (`!reset`) and decoding; anything else is the error.
+fn null_or(v: &Node, key: &str, message: &str) -> Result<(), LoadError> {
+    match v.value {
+        Value::Null => Ok(()),
+        _ => Err(LoadError::at(v, key, message)),
+    }
 }
 
 /// A map node with `like`'s position.

@@ -5,47 +5,10 @@
 use indexmap::IndexMap;
 use serde::de::DeserializeOwned;
 
+use super::decode_keys::{FREE_FORM, LOADER_KEYS, UNSUPPORTED_SERVICE_KEYS, unsupported_nested};
 use super::project::Project;
 use super::service::Service;
 use crate::load::{LoadError, Node, Value};
-
-/// Service keys of the Compose Specification that berth's engine can't honour: refused rather
-/// than silently ignored.
-const UNSUPPORTED_SERVICE_KEYS: &[&str] = &[
-    "blkio_config",
-    "cgroup",
-    "cpu_count",
-    "cpu_percent",
-    "cpu_period",
-    "cpu_quota",
-    "cpu_rt_period",
-    "cpu_rt_runtime",
-    "cpuset",
-    "credential_spec",
-    "develop",
-    "device_cgroup_rules",
-    "gpus",
-    "isolation",
-    "label_file",
-    "log_driver",
-    "log_opt",
-    "mem_swappiness",
-    "models",
-    "net",
-    "oom_kill_disable",
-    "post_start",
-    "pre_start",
-    "pre_stop",
-    "provider",
-    "storage_opt",
-    "use_api_socket",
-    "uts",
-    "volume_driver",
-    "volumes_from",
-];
-
-/// Keys the loader consumes before decoding; if one is still there it has been dealt with.
-const LOADER_KEYS: &[&str] = &["extends"];
 
 /// The top-level keys of the resources decoded as maps of one type each.
 const RESOURCES: &[&str] = &["networks", "volumes", "secrets", "configs"];
@@ -53,9 +16,9 @@ const RESOURCES: &[&str] = &["networks", "volumes", "secrets", "configs"];
 /// A decoded project and what the user should be told about it.
 #[derive(Clone, Debug, Default)]
 pub struct Decoded {
-    /// The project (not yet normalised or validated; see [`Project::load`]).
+    /// The project ([`decode`] alone: not normalised nor validated; [`super::project()`] does all).
     pub project: Project,
-    /// Warnings (`version` is obsolete, ...), to print as compose does.
+    /// Warnings for the user, to print as compose does (the loader's come first).
     pub warnings: Vec<String>,
 }
 
@@ -72,12 +35,8 @@ pub fn decode(name: &str, tree: &Node) -> Result<Decoded, LoadError> {
     out.project.name = name.to_owned();
     for (key, value) in top {
         match key.as_str() {
-            "name" | "include" => {}
-            "version" => out.warnings.push(
-                "the attribute `version` is obsolete, it will be ignored, please remove it to \
-                 avoid potential confusion"
-                    .into(),
-            ),
+            // `version` is obsolete: the loader warns, per file, as compose does.
+            "name" | "include" | "version" => {}
             "services" => out.project.services = services(value)?,
             k if RESOURCES.contains(&k) => resources(&mut out.project, k, value)?,
             k if k.starts_with("x-") => {
@@ -130,6 +89,9 @@ fn service(node: &Node, key: &str) -> Result<Service, LoadError> {
             ));
         }
     }
+    if let Some((k, v)) = unsupported_nested(node, key) {
+        return Err(LoadError::at(v, k, "unsupported compose key"));
+    }
     fields.retain(|k, _| !LOADER_KEYS.contains(&k.as_str()));
     let stripped = Node {
         value: Value::Map(fields),
@@ -158,6 +120,7 @@ fn resources(project: &mut Project, kind: &str, node: &Node) -> Result<(), LoadE
             // Extensions of resources are accepted and not kept (nothing reads them).
             take_extensions(fields);
         }
+        check_external(&res, &key)?;
         let empty = matches!(res.value, Value::Null);
         let name = name.clone();
         match kind {
@@ -198,6 +161,32 @@ fn resources(project: &mut Project, kind: &str, node: &Node) -> Result<(), LoadE
     Ok(())
 }
 
+/// An external resource is made elsewhere: it may only be named (compose-go's
+/// `validation/external.go`).
+fn check_external(res: &Node, key: &str) -> Result<(), LoadError> {
+    let Some(m) = res.as_map() else {
+        return Ok(());
+    };
+    let external = m.get("external").and_then(Node::as_str);
+    if !external
+        .and_then(super::lenient::parse_bool)
+        .unwrap_or(false)
+    {
+        return Ok(());
+    }
+    match m
+        .keys()
+        .find(|k| !matches!(k.as_str(), "name" | "external"))
+    {
+        Some(k) => Err(LoadError::at(
+            res,
+            key,
+            format!("conflicting parameters \"external\" and {k:?} specified"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Removes and returns the `x-*` keys of a mapping.
 fn take_extensions(fields: &mut IndexMap<String, Node>) -> IndexMap<String, Node> {
     let ext: IndexMap<String, Node> = fields
@@ -234,11 +223,45 @@ fn locate<T: DeserializeOwned>(node: &Node, key: &str, err: String) -> LoadError
             if let Err(e) = from_tree::<T>(&one)
                 && unknown_field(&e).is_none()
             {
-                return LoadError::at(v, format!("{key}.{k}"), e);
+                let key = format!("{key}.{k}");
+                let e = missing_property(&e).unwrap_or(e);
+                // The value the message quotes, when there is one, is where to point.
+                let deeper = quoted(&e).and_then(|text| find_scalar(v, &key, text));
+                let (key, at) = deeper.unwrap_or((key, v));
+                return LoadError::at(at, key, e);
             }
         }
     }
     LoadError::at(node, key, err)
+}
+
+/// serde's "missing field `x`" in compose's words.
+fn missing_property(err: &str) -> Option<String> {
+    let rest = err.strip_prefix("missing field `")?;
+    Some(format!("missing property '{}'", rest.split('`').next()?))
+}
+
+/// The last quoted fragment of a message (`... duration "3x"`, `invalid size: 'lots'`).
+fn quoted(err: &str) -> Option<&str> {
+    let end = err.rfind(['"', '\''])?;
+    let q = err[end..].chars().next()?;
+    let start = err[..end].rfind(q)?;
+    Some(&err[start + 1..end])
+}
+
+/// The first scalar under `node` whose text is `text`, with its dotted key.
+fn find_scalar<'a>(node: &'a Node, key: &str, text: &str) -> Option<(String, &'a Node)> {
+    match &node.value {
+        Value::Scalar(s) if s.text == text => Some((key.to_owned(), node)),
+        Value::Map(m) => m
+            .iter()
+            .find_map(|(k, v)| find_scalar(v, &format!("{key}.{k}"), text)),
+        Value::Seq(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_scalar(v, &format!("{key}.{i}"), text)),
+        _ => None,
+    }
 }
 
 /// The name in serde's "unknown field `foo`, expected ..." message.
@@ -246,24 +269,6 @@ fn unknown_field(err: &str) -> Option<String> {
     let rest = err.strip_prefix("unknown field `")?;
     Some(rest.split('`').next()?.to_owned())
 }
-
-/// Keys whose mappings hold free-form names (an environment variable may well be called
-/// `image`), skipped when looking for an unknown key.
-const FREE_FORM: &[&str] = &[
-    "environment",
-    "labels",
-    "args",
-    "annotations",
-    "sysctls",
-    "driver_opts",
-    "options",
-    "extra_hosts",
-    "additional_contexts",
-    "aux_addresses",
-    "depends_on",
-    "networks",
-    "ulimits",
-];
 
 /// The dotted path of the mapping holding `field` (compose names the mapping), and the node of
 /// that mapping.
@@ -306,5 +311,45 @@ fn to_json(node: &Node) -> serde_json::Value {
         Value::Scalar(s) => serde_json::Value::String(s.text.clone()),
         Value::Seq(items) => items.iter().map(to_json).collect(),
         Value::Map(m) => m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_read_for_what_they_name() {
+        assert_eq!(
+            unknown_field("unknown field `foo`, expected one of `a`").as_deref(),
+            Some("foo")
+        );
+        assert_eq!(
+            missing_property("missing field `target`").as_deref(),
+            Some("missing property 'target'")
+        );
+        assert_eq!(
+            quoted("time: unknown unit \"x\" in duration \"3x\""),
+            Some("3x")
+        );
+        assert_eq!(quoted("invalid size: 'lots'"), Some("lots"));
+        assert_eq!(quoted("no quotes"), None);
+    }
+
+    #[test]
+    fn extensions_are_taken_out() {
+        let mut m: IndexMap<String, Node> = [("x-a", "1"), ("image", "x")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), Node::scalar(v)))
+            .collect();
+        let ext = take_extensions(&mut m);
+        assert_eq!(ext.keys().collect::<Vec<_>>(), ["x-a"]);
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["image"]);
+    }
+
+    #[test]
+    fn a_null_service_is_an_empty_one() {
+        let s = service(&Node::new(Value::Null), "services.a").unwrap();
+        assert_eq!(s.image, None);
     }
 }

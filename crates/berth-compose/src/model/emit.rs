@@ -96,6 +96,14 @@ impl M {
         }
         self
     }
+    /// A struct field (not a pointer) with `omitempty`: YAML leaves it out when empty, Go's
+    /// JSON never does (`"ipam": {}`).
+    pub fn value(&mut self, k: &str, v: M, f: Format) -> &mut Self {
+        match f {
+            Format::Json => self.put(k, Out::Map(v.0)),
+            Format::Yaml => self.sub(k, v),
+        }
+    }
     /// A pointer to a struct: there when set, even if empty (`volume: {}`).
     pub fn ptr(&mut self, k: &str, v: Option<M>) -> &mut Self {
         match v {
@@ -138,7 +146,7 @@ impl Project {
         let mut m = M::default();
         m.put("name", Out::str(&self.name));
         m.put("services", Out::Map(services));
-        m.sorted("networks", entries(&self.networks, network));
+        m.sorted("networks", entries(&self.networks, |n| network(n, f)));
         m.sorted("volumes", entries(&self.volumes, volume));
         m.sorted("secrets", entries(&self.secrets, |s| file_object(s, true)));
         m.sorted("configs", entries(&self.configs, |c| file_object(c, false)));
@@ -181,6 +189,15 @@ impl Project {
         out
     }
 
+    /// `config --images`: each enabled service's image, in `service_names` order.
+    pub fn image_names(&self) -> Vec<String> {
+        let names = self.service_names();
+        names
+            .iter()
+            .filter_map(|n| Some(self.services.get(n)?.image_name(&self.name)))
+            .collect()
+    }
+
     /// `config --volumes`, sorted.
     pub fn volume_names(&self) -> Vec<String> {
         sorted_keys(&self.volumes)
@@ -202,11 +219,12 @@ fn entries<T>(m: &IndexMap<String, T>, f: impl Fn(&T) -> Out) -> Vec<(String, Ou
     m.iter().map(|(k, v)| (k.clone(), f(v))).collect()
 }
 
-fn network(n: &Network) -> Out {
+fn network(n: &Network, f: Format) -> Out {
     let mut m = M::default();
     m.str("name", &n.name)
         .str("driver", &n.driver)
         .map("driver_opts", &n.driver_opts);
+    let mut im = M::default();
     if let Some(ipam) = &n.ipam {
         let pools = ipam.config.iter().map(|p| {
             let mut pm = M::default();
@@ -216,12 +234,11 @@ fn network(n: &Network) -> Out {
                 .map("aux_addresses", &p.aux_addresses);
             pm.done()
         });
-        let mut im = M::default();
         im.str("driver", &ipam.driver)
             .seq("config", pools.collect())
             .map("options", &ipam.options);
-        m.sub("ipam", im);
     }
+    m.value("ipam", im, f);
     m.flag("external", n.external)
         .flag("internal", n.internal)
         .flag("attachable", n.attachable)
@@ -278,5 +295,29 @@ pub(crate) fn node_out(n: &Node) -> Out {
             e.sort_by(|a, b| a.0.cmp(&b.0));
             Out::Map(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_keep_their_yaml_types() {
+        assert_eq!(node_out(&Node::scalar("3")), Out::num("3"));
+        assert_eq!(node_out(&Node::scalar("true")), Out::Bool(true));
+        assert_eq!(node_out(&Node::string("3")), Out::str("3"));
+        assert_eq!(node_out(&Node::scalar("yes")), Out::str("yes"));
+        assert_eq!(node_out(&Node::new(Value::Null)), Out::Null);
+    }
+
+    #[test]
+    fn an_empty_project() {
+        let p = Project {
+            name: "e".into(),
+            ..Project::default()
+        };
+        assert_eq!(p.to_yaml(), "name: e\nservices: {}\n");
+        assert_eq!(p.to_json(), "{\n  \"name\": \"e\",\n  \"services\": {}\n}");
     }
 }

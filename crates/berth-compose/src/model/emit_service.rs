@@ -35,7 +35,7 @@ impl Service {
         });
         m.sorted("depends_on", deps.collect());
         if let Some(d) = &s.deploy {
-            m.put("deploy", deploy(d));
+            m.put("deploy", deploy(d, f));
         }
         let devices = s.devices.iter().map(|d| {
             let mut dm = M::default();
@@ -193,7 +193,7 @@ fn file_ref(r: &super::parts::FileRef) -> Out {
     m.done()
 }
 
-fn deploy(d: &Deploy) -> Out {
+fn deploy(d: &Deploy, f: Format) -> Out {
     let mut m = M::default();
     m.str("mode", &d.mode)
         .num("replicas", d.replicas)
@@ -210,7 +210,7 @@ fn deploy(d: &Deploy) -> Out {
             "reservations",
             d.resources.reservations.as_ref().map(resource),
         );
-    m.sub("resources", r);
+    m.value("resources", r, f);
     if let Some(p) = &d.restart_policy {
         let mut pm = M::default();
         pm.str("condition", &p.condition)
@@ -219,6 +219,7 @@ fn deploy(d: &Deploy) -> Out {
             .show("window", &p.window);
         m.put("restart_policy", pm.done());
     }
+    m.value("placement", M::default(), f);
     m.done()
 }
 

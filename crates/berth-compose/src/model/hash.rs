@@ -36,3 +36,30 @@ impl Service {
         hex::encode(Sha256::digest(Out::Map(fields).to_compact_json()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_and_blind_to_replicas() {
+        let a = Service {
+            name: "a".into(),
+            image: Some("x".into()),
+            ..Service::default()
+        };
+        let mut b = a.clone();
+        b.deploy = Some(crate::model::Deploy {
+            replicas: Some(5),
+            ..Default::default()
+        });
+        let mut c = a.clone();
+        c.deploy = Some(Default::default());
+        assert_eq!(a.config_hash(), a.config_hash());
+        // `deploy: {replicas: 5}` hashes as an empty `deploy`.
+        assert_eq!(b.config_hash(), c.config_hash());
+        let mut d = a.clone();
+        d.image = Some("y".into());
+        assert_ne!(a.config_hash(), d.config_hash());
+    }
+}

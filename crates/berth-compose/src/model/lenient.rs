@@ -1,6 +1,7 @@
-//! Scalars decoded by what the key means, whatever the tree's deserializer hands over: the
-//! loader's tree keeps plain scalars as text, JSON input has real numbers and bools. Every
-//! non-string field of the model goes through these.
+//! Scalars decoded by what the key means: the tree keeps plain scalars as text (`3`, `true`),
+//! and every non-string field of the model reads that text through these. They ask the
+//! deserializer for a string, which the loader's `&Node` deserializer answers with the text as
+//! written, and so does the all-strings JSON of `decode`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,9 +9,10 @@ use std::str::FromStr;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-/// Any scalar (string, number, bool) as its text.
+/// Any scalar (string, number, bool) as its text. Asks for a string, so a tree's plain
+/// scalar comes back exactly as written (`1.50`, `007`); typed values are turned to text.
 pub fn scalar_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    d.deserialize_any(TextVisitor)
+    d.deserialize_string(TextVisitor)
 }
 
 struct TextVisitor;
@@ -118,4 +120,53 @@ pub fn opt_text_map<'de, D: Deserializer<'de>>(
 pub fn text_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     let v = Vec::<Loose>::deserialize(d)?;
     Ok(v.into_iter().map(|l| l.0).collect())
+}
+
+/// A file mode: octal when written with a leading `0` or `0o` (`0440`), as YAML 1.1 and
+/// compose-go read it, else decimal.
+pub fn opt_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let Some(Loose(text)) = Option::<Loose>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let t = text.trim();
+    let parsed = match t.strip_prefix("0o").or_else(|| t.strip_prefix('0')) {
+        Some(oct) if !oct.is_empty() => u32::from_str_radix(oct, 8),
+        _ => t.parse(),
+    };
+    parsed
+        .map(Some)
+        .map_err(|_| de::Error::custom(format!("invalid file mode {text:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Deserialize)]
+    struct T {
+        #[serde(default, deserialize_with = "opt_mode")]
+        mode: Option<u32>,
+        #[serde(default, deserialize_with = "bool")]
+        flag: bool,
+        #[serde(default, deserialize_with = "opt_num")]
+        n: Option<i64>,
+    }
+
+    fn t(v: serde_json::Value) -> Result<T, String> {
+        serde_json::from_value(v).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn scalars_of_any_kind_decode_by_meaning() {
+        let a = t(json!({"mode": "0440", "flag": "true", "n": "3"})).unwrap();
+        assert_eq!((a.mode, a.flag, a.n), (Some(0o440), true, Some(3)));
+        let b = t(json!({"mode": "288", "flag": "False", "n": "-1"})).unwrap();
+        assert_eq!((b.mode, b.flag, b.n), (Some(288), false, Some(-1)));
+        assert_eq!(t(json!({"mode": "0o755"})).unwrap().mode, Some(0o755));
+        let e = t(json!({"flag": "maybe"})).err().unwrap_or_default();
+        assert!(e.starts_with("must be a boolean"), "{e}");
+        let e = t(json!({"n": "x"})).err().unwrap_or_default();
+        assert!(e.starts_with("must be a number"), "{e}");
+    }
 }

@@ -96,8 +96,8 @@ pub struct TmpfsOptions {
     /// `size`.
     #[serde(default)]
     pub size: Option<Bytes>,
-    /// `mode` (octal as written, e.g. `1777`... read as a number).
-    #[serde(default, deserialize_with = "lenient::opt_num")]
+    /// `mode` (`01777` octal, or decimal).
+    #[serde(default, deserialize_with = "lenient::opt_mode")]
     pub mode: Option<u32>,
 }
 
@@ -135,7 +135,7 @@ pub struct FileRef {
     #[serde(default)]
     pub gid: Option<String>,
     /// `mode` (written in octal as `0440` or decimal).
-    #[serde(default, deserialize_with = "lenient::opt_num")]
+    #[serde(default, deserialize_with = "lenient::opt_mode")]
     pub mode: Option<u32>,
 }
 

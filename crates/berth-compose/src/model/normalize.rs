@@ -95,3 +95,46 @@ fn normalize_service(service: &mut Service, env: &IndexMap<String, String>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::project::Volume;
+
+    #[test]
+    fn names_default_network_and_implied_dependencies() {
+        let mut p = Project {
+            name: "proj".into(),
+            ..Project::default()
+        };
+        let web = Service {
+            name: "web".into(),
+            links: vec!["db:database".into()],
+            pid: Some("service:db".into()),
+            pull_policy: Some("if_not_present".into()),
+            ..Service::default()
+        };
+        let host = Service {
+            name: "host".into(),
+            network_mode: Some("host".into()),
+            ..Service::default()
+        };
+        p.services.insert("web".into(), web);
+        p.services.insert("host".into(), host);
+        let external = Volume {
+            external: true,
+            ..Volume::default()
+        };
+        p.volumes.insert("ext".into(), external);
+        p.volumes.insert("own".into(), Volume::default());
+        normalize(&mut p, &IndexMap::new());
+        let web = &p.services["web"];
+        assert!(web.depends_on["db"].restart);
+        assert_eq!(web.pull_policy.as_deref(), Some("missing"));
+        assert!(web.networks.contains_key("default"));
+        assert!(p.services["host"].networks.is_empty());
+        assert_eq!(p.networks["default"].name.as_deref(), Some("proj_default"));
+        assert_eq!(p.volumes["ext"].name.as_deref(), Some("ext"));
+        assert_eq!(p.volumes["own"].name.as_deref(), Some("proj_own"));
+    }
+}

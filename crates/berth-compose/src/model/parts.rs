@@ -237,12 +237,48 @@ impl<'de> Deserialize<'de> for Restart {
     }
 }
 
-/// A string or a list of strings.
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// A string or a list of strings (the list's items may be any scalar, kept as text).
 enum StringOrList {
     List(Vec<Loose>),
     One(Loose),
+}
+
+impl<'de> Deserialize<'de> for StringOrList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StringOrListVisitor)
+    }
+}
+
+struct StringOrListVisitor;
+
+impl<'de> de::Visitor<'de> for StringOrListVisitor {
+    type Value = StringOrList;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or a list of strings")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<StringOrList, E> {
+        Ok(StringOrList::One(Loose(v.to_owned())))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<StringOrList, E> {
+        Ok(StringOrList::One(Loose(v.to_string())))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<StringOrList, E> {
+        Ok(StringOrList::One(Loose(v.to_string())))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<StringOrList, E> {
+        Ok(StringOrList::One(Loose(v.to_string())))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<StringOrList, E> {
+        Ok(StringOrList::One(Loose(v.to_string())))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<StringOrList, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Loose>()? {
+            items.push(item);
+        }
+        Ok(StringOrList::List(items))
+    }
 }
 
 /// `command`/`entrypoint`: a list as is, a string split with shell-words rules; `null` = unset.

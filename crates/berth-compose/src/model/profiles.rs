@@ -50,6 +50,66 @@ impl Project {
         self.partition(|name, _| enabled.contains_key(name) || wanted.contains(name))
     }
 
+    /// The project restricted to `names` (all when empty) and, with `with_dependencies`, what
+    /// they depend on; dependencies on services left out are dropped from those kept, as
+    /// compose-go's `WithSelectedServices` does. An unknown or disabled name is an error.
+    pub fn with_selected_services(
+        &self,
+        names: &[String],
+        with_dependencies: bool,
+    ) -> Result<Project, LoadError> {
+        if names.is_empty() {
+            return Ok(self.clone());
+        }
+        let mut keep: BTreeSet<String> = BTreeSet::new();
+        let mut todo: Vec<String> = names.to_vec();
+        while let Some(name) = todo.pop() {
+            let Some(service) = self.services.get(&name) else {
+                return Err(no_such_service(&name));
+            };
+            if keep.insert(name) && with_dependencies {
+                let deps = service.depends_on.keys();
+                todo.extend(deps.filter(|d| self.services.contains_key(*d)).cloned());
+            }
+        }
+        let mut out = self.clone();
+        let (kept, dropped): (IndexMap<_, _>, IndexMap<_, _>) = std::mem::take(&mut out.services)
+            .into_iter()
+            .partition(|(n, _)| keep.contains(n));
+        out.services = kept;
+        for s in out.services.values_mut() {
+            s.depends_on.retain(|d, _| keep.contains(d));
+        }
+        out.disabled.extend(dropped);
+        Ok(out)
+    }
+
+    /// The project without the networks, volumes, secrets and configs no enabled service
+    /// uses (what `up` creates).
+    pub fn without_unused_resources(&self) -> Project {
+        let mut out = self.clone();
+        let services = || self.services.values();
+        let nets: BTreeSet<&String> = services().flat_map(|s| s.networks.keys()).collect();
+        let vols: BTreeSet<&String> = services()
+            .flat_map(|s| &s.volumes)
+            .filter(|v| v.kind == super::parts::MountKind::Volume)
+            .filter_map(|v| v.source.as_ref())
+            .collect();
+        let secrets: BTreeSet<&String> = services()
+            .flat_map(|s| &s.secrets)
+            .map(|r| &r.source)
+            .collect();
+        let configs: BTreeSet<&String> = services()
+            .flat_map(|s| &s.configs)
+            .map(|r| &r.source)
+            .collect();
+        out.networks.retain(|k, _| nets.contains(k));
+        out.volumes.retain(|k, _| vols.contains(k));
+        out.secrets.retain(|k, _| secrets.contains(k));
+        out.configs.retain(|k, _| configs.contains(k));
+        out
+    }
+
     /// Every profile named by any service, sorted (`config --profiles`).
     pub fn profiles(&self) -> Vec<String> {
         let set: BTreeSet<&String> = self.all_services().flat_map(|(_, s)| &s.profiles).collect();

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::deploy::Deploy;
 use super::lenient;
+use super::parts;
 use super::parts::{
     Build, Dependency, Device, EnvFile, FileRef, Healthcheck, Logging, Mount, Port, Restart,
     ServiceNetwork, Ulimit,
@@ -223,4 +224,13 @@ pub struct Service {
     pub extensions: IndexMap<String, Node>,
 }
 
-use super::parts;
+impl Service {
+    /// The image its containers run: `image`, else the one `build` makes, `<project>-<service>`
+    /// as compose names it.
+    pub fn image_name(&self, project: &str) -> String {
+        match &self.image {
+            Some(image) => image.clone(),
+            None => format!("{project}-{}", self.name),
+        }
+    }
+}

@@ -214,16 +214,28 @@ fn check_mount_targets(s: &Service) -> Result<(), LoadError> {
 /// `dependency cycle detected: a -> b -> a`, searched from services in name order.
 fn check_cycles(project: &Project) -> Result<(), LoadError> {
     let names: BTreeSet<&String> = project.services.keys().collect();
+    // Services whose dependencies are known to hold no cycle: not searched again.
+    let mut clean = BTreeSet::new();
     for name in names {
-        search_cycle(project, &mut vec![name.as_str()])?;
+        search_cycle(project, &mut vec![name.as_str()], &mut clean)?;
     }
     Ok(())
 }
 
-fn search_cycle<'a>(project: &'a Project, path: &mut Vec<&'a str>) -> Result<(), LoadError> {
-    let Some(current) = path.last().and_then(|n| project.services.get(*n)) else {
+fn search_cycle<'a>(
+    project: &'a Project,
+    path: &mut Vec<&'a str>,
+    clean: &mut BTreeSet<&'a str>,
+) -> Result<(), LoadError> {
+    let Some((&name, current)) = path
+        .last()
+        .and_then(|n| Some((n, project.services.get(*n)?)))
+    else {
         return Ok(());
     };
+    if clean.contains(name) {
+        return Ok(());
+    }
     let children: BTreeSet<&String> = current
         .depends_on
         .keys()
@@ -237,8 +249,61 @@ fn search_cycle<'a>(project: &'a Project, path: &mut Vec<&'a str>) -> Result<(),
             )));
         }
         path.push(child);
-        search_cycle(project, path)?;
+        search_cycle(project, path, clean)?;
         path.pop();
     }
+    clean.insert(name);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::parts::Dependency;
+
+    fn with_deps(edges: &[(&str, &[&str])]) -> Project {
+        let mut p = Project::default();
+        for (name, deps) in edges {
+            let mut s = Service {
+                name: name.to_string(),
+                image: Some("x".into()),
+                ..Service::default()
+            };
+            for d in *deps {
+                let dep = Dependency {
+                    condition: Default::default(),
+                    restart: false,
+                    required: true,
+                };
+                s.depends_on.insert(d.to_string(), dep);
+            }
+            p.services.insert(name.to_string(), s);
+        }
+        p
+    }
+
+    #[test]
+    fn cycles_are_found_from_the_first_name() {
+        let mut p = with_deps(&[("c", &["a"]), ("a", &["b"]), ("b", &["c"])]);
+        let e = validate(&mut p).unwrap_err();
+        assert_eq!(e.message, "dependency cycle detected: a -> b -> c -> a");
+        let mut ok = with_deps(&[("a", &["b", "c"]), ("b", &["c"]), ("c", &[])]);
+        validate(&mut ok).unwrap();
+    }
+
+    #[test]
+    fn scale_and_replicas_agree() {
+        let mut p = with_deps(&[("a", &[])]);
+        let a = &mut p.services["a"];
+        a.scale = Some(2);
+        a.deploy = Some(Default::default());
+        validate(&mut p).unwrap();
+        assert_eq!(p.services["a"].deploy.as_ref().unwrap().replicas, Some(2));
+        p.services["a"].scale = Some(3);
+        let e = validate(&mut p).unwrap_err();
+        assert_eq!(
+            e.message,
+            "services.a: can't set distinct values on 'scale' and 'deploy.replicas'"
+        );
+    }
 }
