@@ -31,7 +31,8 @@ fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 /// Every compose project makes a bridge network: each test's daemon has a namespace of its own.
 fn busybox_in_netns() -> TestDaemon {
-    let d = busybox_in_netns();
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
     d
 }
 

@@ -5,7 +5,6 @@ use super::api::Api;
 use super::converge;
 use super::error::Error;
 use super::graph;
-use super::images::image_name;
 use super::observed::{self, OneOff};
 use super::progress::Progress;
 use super::{networks, volumes};
@@ -60,7 +59,7 @@ pub async fn down(
             if rmi == "local" && s.image.is_some() {
                 continue;
             }
-            let img = image_name(p, s);
+            let img = s.image_name(&p.name);
             if api.image(&img).await?.is_some() {
                 progress.event("Image", &img, "Removing");
                 api.remove_image(&img).await?;

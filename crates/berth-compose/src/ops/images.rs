@@ -22,13 +22,6 @@ pub struct ImageOptions {
     pub pull: Option<String>,
 }
 
-/// The image a service runs: `image`, or `<project>-<service>` for a service that only builds.
-pub fn image_name(p: &Project, s: &Service) -> String {
-    s.image
-        .clone()
-        .unwrap_or_else(|| format!("{}-{}", p.name, s.name))
-}
-
 /// Makes sure `s`'s image is there; its ID.
 pub async fn ensure(
     api: &Api,
@@ -37,7 +30,7 @@ pub async fn ensure(
     o: &ImageOptions,
     progress: Progress,
 ) -> Result<String, Error> {
-    let name = image_name(p, s);
+    let name = s.image_name(&p.name);
     let policy = o
         .pull
         .clone()

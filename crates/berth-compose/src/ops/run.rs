@@ -122,7 +122,7 @@ pub async fn create(
     networks::ensure(api, p, &networks::used(p, &one), progress).await?;
     volumes::ensure(api, p, &volumes::used(p, &one), progress).await?;
     let image_id = images::ensure(api, p, &s, &o.images, progress).await?;
-    let image = images::image_name(p, &s);
+    let image = s.image_name(&p.name);
     let mut t = converge::target(api, info, &s, 0, (&image, &image_id)).await?;
     t.use_aliases = o.use_aliases;
     let slug = slug();

@@ -116,7 +116,7 @@ pub async fn up(
         let s = &p.services[name];
         let mut co = o.converge.clone();
         co.scale = o.scale.get(name).copied();
-        let image = images::image_name(p, s);
+        let image = s.image_name(&p.name);
         converge::converge(api, info, s, (&image, &image_ids[name]), &co, progress).await?;
     }
     if o.no_start {

@@ -55,13 +55,7 @@ pub async fn config(ctx: &Ctx, a: ConfigArgs) -> Result<u8> {
     } else if a.profiles {
         lines(p.profiles())
     } else if a.images {
-        let mut v: Vec<String> = p
-            .services
-            .values()
-            .map(|s| berth_compose::ops::images::image_name(&p, s))
-            .collect();
-        v.sort();
-        lines(v)
+        lines(p.image_names())
     } else if let Some(h) = &a.hash {
         let mut names: Vec<String> = if h == "*" {
             p.services.keys().cloned().collect()

@@ -11,7 +11,15 @@ use super::Ctx;
 
 fn options(ctx: &Ctx) -> Result<Options> {
     let g = &ctx.global;
+    let stdin = if g.file.iter().any(|f| f == "-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        Some(text)
+    } else {
+        None
+    };
     Ok(Options {
+        stdin,
         files: g.file.iter().map(PathBuf::from).collect(),
         project_directory: g.project_directory.as_ref().map(PathBuf::from),
         project_name: g.project_name.clone(),

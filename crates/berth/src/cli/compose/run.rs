@@ -192,7 +192,7 @@ mod tests {
         );
         let p = port("80").unwrap();
         assert_eq!((p.host_ip, p.published, p.target), (None, None, 80));
-        assert!(port("x:80:y").is_err());
+        port("x:80:y").unwrap_err();
     }
 
     #[test]
@@ -203,6 +203,6 @@ mod tests {
             (v.kind, v.source.as_deref(), v.read_only),
             (MountKind::Volume, Some("data"), false)
         );
-        assert!(volume("a:b:zz").is_err());
+        volume("a:b:zz").unwrap_err();
     }
 }
