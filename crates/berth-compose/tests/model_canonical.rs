@@ -91,10 +91,8 @@ fn deprecated_external_name_moves_to_name() {
         "volumes:\n  v:\n    name: a\n    external: {name: b}\n",
     ))
     .unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "volumes.v: name and external.name conflict; only use name"
-    );
+    assert_eq!(e.key.as_deref(), Some("volumes.v"));
+    assert_eq!(e.message, "name and external.name conflict; only use name");
 }
 
 #[test]
