@@ -2,12 +2,9 @@
 //! decoded, normalised, profiles applied and validated ([`crate::model`]), and each
 //! service's `env_file`s read into its environment, as Compose does before creating.
 
-use std::path::Path;
-
 use indexmap::IndexMap;
 
 use crate::load::{self, LoadError};
-use crate::model::{Project, Service};
 use crate::ops::converge::ProjectInfo;
 
 /// A project ready for the orchestration, with what to tell the user.
@@ -21,8 +18,9 @@ pub struct Opened {
     pub warnings: Vec<String>,
 }
 
-/// Loads the project `opts` describe.
-pub fn open(opts: &load::Options) -> Result<Opened, LoadError> {
+/// Loads the project `opts` describe; `for_config` leaves out what `config` does not print
+/// (`env_file`s once merged, resources no service uses).
+pub fn open(opts: &load::Options, for_config: bool) -> Result<Opened, LoadError> {
     let loaded = load::load(opts)?;
     let decoded = crate::model::project(
         &loaded.name,
@@ -31,7 +29,10 @@ pub fn open(opts: &load::Options) -> Result<Opened, LoadError> {
         &loaded.profiles,
     )?;
     let mut project = decoded.project;
-    resolve_env_files(&mut project, &loaded.environment)?;
+    project.resolve_environment(&loaded.environment, &load::dotenv::parse_env_file, for_config)?;
+    if for_config {
+        project = project.without_unused_resources();
+    }
     let mut warnings = loaded.warnings;
     warnings.extend(decoded.warnings);
     let join = |v: &[std::path::PathBuf]| {
@@ -52,40 +53,4 @@ pub fn open(opts: &load::Options) -> Result<Opened, LoadError> {
         environment: loaded.environment,
         warnings,
     })
-}
-
-/// Each service's `env_file`s under its `environment` (which wins), as Compose merges them.
-fn resolve_env_files(p: &mut Project, env: &IndexMap<String, String>) -> Result<(), LoadError> {
-    for s in p.services.values_mut() {
-        merge_env_files(s, env)?;
-    }
-    Ok(())
-}
-
-fn merge_env_files(s: &mut Service, env: &IndexMap<String, String>) -> Result<(), LoadError> {
-    let mut from_files: IndexMap<String, String> = IndexMap::new();
-    for f in &s.env_file {
-        let path = Path::new(&f.path);
-        if !path.exists() {
-            if f.required {
-                return Err(LoadError::msg(format!(
-                    "env file {} not found: stat {}: no such file or directory",
-                    f.path, f.path
-                )));
-            }
-            continue;
-        }
-        let lookup = |k: &str| env.get(k).cloned();
-        from_files.extend(load::dotenv::parse_env_file(path, &lookup)?);
-    }
-    if from_files.is_empty() {
-        return Ok(());
-    }
-    let mut merged: IndexMap<String, Option<String>> =
-        from_files.into_iter().map(|(k, v)| (k, Some(v))).collect();
-    for (k, v) in std::mem::take(&mut s.environment) {
-        merged.insert(k, v);
-    }
-    s.environment = merged;
-    Ok(())
 }

@@ -302,16 +302,7 @@ fn find_key<'a>(node: &'a Node, key: &str, field: &str) -> Option<(String, &'a N
 /// decoders read what a scalar means from the key); the loader's `&Node` deserializer can take
 /// its place here without changing the model.
 fn from_tree<T: DeserializeOwned>(node: &Node) -> Result<T, String> {
-    serde_json::from_value(to_json(node)).map_err(|e| e.to_string())
-}
-
-fn to_json(node: &Node) -> serde_json::Value {
-    match &node.value {
-        Value::Null => serde_json::Value::Null,
-        Value::Scalar(s) => serde_json::Value::String(s.text.clone()),
-        Value::Seq(items) => items.iter().map(to_json).collect(),
-        Value::Map(m) => m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect(),
-    }
+    crate::load::de::from_node::<T>(node).map_err(|e| e.message)
 }
 
 #[cfg(test)]

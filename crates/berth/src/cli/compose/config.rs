@@ -38,7 +38,7 @@ pub struct ConfigArgs {
 }
 
 pub async fn config(ctx: &Ctx, a: ConfigArgs) -> Result<u8> {
-    let mut o = project::open(ctx)?;
+    let mut o = project::open_for(ctx, true)?;
     let p = if a.service.is_empty() {
         o.info.project
     } else {

@@ -31,8 +31,8 @@ fn options(ctx: &Ctx) -> Result<Options> {
 }
 
 /// The project, from its files; warnings go to stderr as Compose prints them.
-pub fn open(ctx: &Ctx) -> Result<Opened> {
-    let opened = berth_compose::open::open(&options(ctx)?)?;
+pub fn open_for(ctx: &Ctx, for_config: bool) -> Result<Opened> {
+    let opened = berth_compose::open::open(&options(ctx)?, for_config)?;
     for w in &opened.warnings {
         eprintln!("WARN[0000] {w}");
     }
@@ -66,4 +66,9 @@ pub fn target(ctx: &Ctx) -> Result<(String, Option<Opened>)> {
 /// The project's name (see [`target`]).
 pub fn name(ctx: &Ctx) -> Result<String> {
     target(ctx).map(|(n, _)| n)
+}
+
+/// The project, from its files, to act on.
+pub fn open(ctx: &Ctx) -> Result<Opened> {
+    open_for(ctx, false)
 }
