@@ -275,8 +275,9 @@ fn unknown_field(err: &str) -> Option<String> {
 fn find_key<'a>(node: &'a Node, key: &str, field: &str) -> Option<(String, &'a Node)> {
     match &node.value {
         Value::Map(m) => {
-            if m.contains_key(field) {
-                return Some((key.to_owned(), node));
+            // The unknown key's value carries the line (keys keep no position of their own).
+            if let Some(v) = m.get(field) {
+                return Some((key.to_owned(), if v.pos.is_some() { v } else { node }));
             }
             m.iter()
                 .filter(|(k, _)| !FREE_FORM.contains(&k.as_str()))
