@@ -29,7 +29,11 @@ pub fn open(opts: &load::Options, for_config: bool) -> Result<Opened, LoadError>
         &loaded.profiles,
     )?;
     let mut project = decoded.project;
-    project.resolve_environment(&loaded.environment, &load::dotenv::parse_env_file, for_config)?;
+    project.resolve_environment(
+        &loaded.environment,
+        &load::dotenv::parse_env_file,
+        for_config,
+    )?;
     if for_config {
         project = project.without_unused_resources();
     }

@@ -92,8 +92,8 @@ fn id_of(inspect: &serde_json::Value) -> String {
     inspect["Id"].as_str().unwrap_or_default().to_string()
 }
 
-/// Builds `b` as `tag` (and `b.tags`).
-async fn build_image(
+/// Builds `b` as `tag` (and `b.tags`): `compose build`, and `up` when an image is missing.
+pub async fn build_image(
     api: &Api,
     s: &Service,
     b: &Build,

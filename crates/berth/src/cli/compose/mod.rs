@@ -4,6 +4,8 @@ mod attached;
 mod config;
 mod down;
 mod exec;
+mod images;
+mod inspect;
 mod lifecycle;
 mod logs;
 mod ls;
@@ -70,6 +72,24 @@ enum ComposeCommand {
     Exec(exec::ExecArgs),
     /// Run a one-off command on a service.
     Run(run::RunArgs),
+    /// Build or rebuild services.
+    Build(images::BuildArgs),
+    /// Pull service images.
+    Pull(images::PullArgs),
+    /// Push service images.
+    Push(images::PushArgs),
+    /// List images used by the created containers.
+    Images(images::ImagesArgs),
+    /// Display the running processes.
+    Top(inspect::TopArgs),
+    /// Print the public port for a port binding.
+    Port(inspect::PortArgs),
+    /// Block until containers of all (or specified) services stop.
+    Wait(inspect::WaitArgs),
+    /// Receive real time events from containers.
+    Events(inspect::EventsArgs),
+    /// Copy files/folders between a service container and the local filesystem.
+    Cp(inspect::CpArgs),
     /// List containers.
     Ps(ps::PsArgs),
     /// List running compose projects.
@@ -138,6 +158,15 @@ pub async fn compose(client: &Client, a: ComposeArgs) -> Result<u8> {
         ComposeCommand::Config(a) => config::config(&ctx, a).await,
         ComposeCommand::Exec(a) => exec::exec(&ctx, a).await,
         ComposeCommand::Run(a) => run::run(&ctx, a).await,
+        ComposeCommand::Build(a) => images::build(&ctx, a).await,
+        ComposeCommand::Pull(a) => images::pull(&ctx, a).await,
+        ComposeCommand::Push(a) => images::push(&ctx, a).await,
+        ComposeCommand::Images(a) => images::images(&ctx, a).await,
+        ComposeCommand::Top(a) => inspect::top(&ctx, a).await,
+        ComposeCommand::Port(a) => inspect::port(&ctx, a).await,
+        ComposeCommand::Wait(a) => inspect::wait(&ctx, a).await,
+        ComposeCommand::Events(a) => inspect::events(&ctx, a).await,
+        ComposeCommand::Cp(a) => inspect::cp(&ctx, a).await,
         ComposeCommand::Ps(a) => ps::ps(&ctx, a).await,
         ComposeCommand::Ls(a) => ls::ls(&ctx, a).await,
         ComposeCommand::Start(a) => lifecycle::start(&ctx, a).await,
