@@ -123,6 +123,23 @@ fn a_stack_comes_up_in_order_answers_from_outside_and_down_removes_exactly_what_
             .contains("shop-seed-1")
     );
     assert_eq!(
+        compose(&d, dir.path(), &["port", "web", "80"]).ok(),
+        "0.0.0.0:8080\n"
+    );
+    assert!(
+        compose(&d, dir.path(), &["top", "web"])
+            .ok()
+            .contains("httpd")
+    );
+    let images = compose(&d, dir.path(), &["images", "web"]).ok();
+    assert!(
+        images.contains("shop-web-1   busybox      latest"),
+        "{images}"
+    );
+    std::fs::write(dir.path().join("page.html"), "copied in\n").unwrap();
+    compose(&d, dir.path(), &["cp", "page.html", "web:/www/page.html"]).ok();
+    assert_eq!(d.fetch("http://127.0.0.1:8080/page.html"), "copied in\n");
+    assert_eq!(
         compose(&d, dir.path(), &["ls"])
             .ok()
             .lines()
