@@ -360,3 +360,59 @@ fn a_renamed_container_answers_to_its_new_name_only() {
     // The old name goes upstream, whose answer is all there is.
     assert_eq!(lookup(&d, "rn", "before"), ["10.1.2.3"]);
 }
+
+#[test]
+fn a_stopping_container_leaves_dns_before_its_stop_signal() {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    d.docker(&["network", "create", "n"]).ok();
+    // PID 1 ignores SIGTERM: the container runs through its whole grace period.
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "slow",
+        "--network",
+        "n",
+        "--network-alias",
+        "svc",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "asker",
+        "--network",
+        "n",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    let resolves = |name: &str| {
+        d.docker(&["exec", "asker", "busybox", "nslookup", name, "127.0.0.11"])
+            .code
+            == 0
+    };
+    assert!(resolves("slow") && resolves("svc"));
+    let mut stop = Command::new(common::BERTH)
+        .args(["-H", &d.host(), "stop", "-t", "20", "slow"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    common::wait_for("slow's names to leave DNS", || !resolves("svc"));
+    assert!(!resolves("slow"));
+    assert_eq!(
+        d.inspect("slow", "{{.State.Running}}"),
+        "true",
+        "still in its grace period"
+    );
+    d.docker(&["kill", "slow"]).ok();
+    stop.wait().unwrap();
+    d.docker(&["start", "slow"]).ok();
+    assert!(resolves("svc"), "a started container is found again");
+}

@@ -651,6 +651,13 @@ impl Containers {
             None => self.stop_signal(&rec)?,
         };
         let timeout = timeout.or(rec.spec.stop_timeout).unwrap_or(10);
+        // Out of DNS first: clients stop finding it while it finishes what it serves.
+        let (this, id) = (self.clone(), rec.id.clone());
+        let _ = crate::blocking::run("withdrawing a container's DNS names", move || {
+            this.network.withdraw(&id);
+            Ok(())
+        })
+        .await;
         self.end_run(c, signo, timeout, true).await;
         Ok(())
     }

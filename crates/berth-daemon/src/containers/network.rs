@@ -71,6 +71,9 @@ pub trait NetworkHook: Send + Sync {
     fn restore(&self, _rec: &Record) {}
     /// Container `rec` was renamed from `old`: its DNS name on its networks follows.
     fn rename(&self, _rec: &Record, _old: &str) {}
+    /// Running container `id` is being stopped: its names leave the embedded DNS before the
+    /// stop signal, so that no new connection goes to it while it finishes the ones it has.
+    fn withdraw(&self, _id: &str) {}
 }
 
 fn unsupported(name: &str) -> Error {

@@ -340,6 +340,14 @@ impl NetworkHook for BridgeHook {
         }
     }
 
+    fn withdraw(&self, id: &str) {
+        for e in self.networks.endpoints_of(id).unwrap_or_default() {
+            if let Ok(n) = self.networks.get(&e.network) {
+                self.dns.remove(&n.name, &e.addrs());
+            }
+        }
+    }
+
     fn connect(&self, rec: &Record, ep: &EndpointSpec) -> Result<Attached> {
         let ns = self.open_netns(&rec.id)?;
         let eps = self.networks.endpoints_of(&rec.id)?;
