@@ -203,6 +203,17 @@ impl Api {
             .map(|_| ())
     }
 
+    /// Takes a container off a network.
+    pub async fn disconnect(&self, net: &str, id: &str) -> Result<(), ClientError> {
+        let body = json!({ "Container": id, "Force": true });
+        let path = format!("/networks/{}/disconnect", enc(net));
+        let bytes = Bytes::from(serde_json::to_vec(&body)?);
+        self.client
+            .bytes(Method::POST, &path, Some((bytes, "application/json")))
+            .await
+            .map(|_| ())
+    }
+
     /// Volumes carrying every label of `labels`.
     pub async fn volumes(&self, labels: &[String]) -> Result<Vec<VolumeSummary>, ClientError> {
         let path = format!("/volumes?filters={}", label_filter(labels));

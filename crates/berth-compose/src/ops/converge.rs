@@ -13,6 +13,7 @@ use super::error::{Error, project as err};
 use super::labels;
 use super::observed::{self, OneOff};
 use super::progress::Progress;
+use super::update::{self, Policy, Spec, Step};
 use crate::model::{Project, Service};
 
 /// What `up`/`create` may do to existing containers.
@@ -109,6 +110,22 @@ async fn first_container(api: &Api, project: &str, svc: &str) -> Result<Option<S
     )
 }
 
+/// How replica `t` of `s` is made, for a rolling update.
+fn spec_for(p: &Project, s: &Service, t: &Target) -> Result<Spec, Error> {
+    let networks = if s.network_mode.is_some() {
+        Vec::new()
+    } else {
+        convert::networks_by_priority(s)
+            .into_iter()
+            .map(|(k, cfg)| (convert::network_name(p, k), convert::endpoint(s, cfg, t)))
+            .collect()
+    };
+    Ok(Spec {
+        request: convert::create_request(p, s, t)?,
+        networks,
+    })
+}
+
 /// The container name of replica `number`.
 pub fn container_name(p: &Project, s: &Service, number: u32) -> String {
     s.container_name
@@ -138,6 +155,13 @@ pub async fn converge(
         observed::containers(api, &p.name, std::slice::from_ref(&s.name), OneOff::Exclude).await?;
     let mut names = Vec::new();
     let mut numbers: Vec<u32> = Vec::new();
+    let policy = s
+        .deploy
+        .as_ref()
+        .and_then(|d| d.update_config.as_ref())
+        .map(|u| Policy::of(&s.name, u))
+        .transpose()?;
+    let mut steps: Vec<Step> = Vec::new();
     for c in &existing {
         let n = observed::number(c);
         let name = observed::name(c).to_string();
@@ -157,10 +181,20 @@ pub async fn converge(
                 .is_some_and(|i| *i != t.image_id)
             || shared_moved;
         if !o.no_recreate && (o.force_recreate || changed) {
-            progress.event("Container", &name, "Recreate");
             if !o.renew_anon_volumes {
                 t.inherited = anonymous_volumes(c);
             }
+            if policy.is_some() {
+                let spec = spec_for(p, s, &t)?;
+                steps.push(Step {
+                    old: c.clone(),
+                    name: name.clone(),
+                    spec,
+                });
+                names.push(name);
+                continue;
+            }
+            progress.event("Container", &name, "Recreate");
             let quiet = Progress::new(super::progress::Mode::Quiet, false);
             remove(api, c, o.timeout, quiet, o.renew_anon_volumes).await?;
             let new = create(api, info, s, &t).await?;
@@ -170,6 +204,11 @@ pub async fn converge(
             progress.event("Container", &name, "Running");
             names.push(name);
         }
+    }
+    if let Some(policy) = &policy
+        && !steps.is_empty()
+    {
+        update::rolling(api, steps, policy, progress).await?;
     }
     for n in (1..=want).filter(|n| !numbers.contains(n)) {
         let t = target(api, info, s, n, image).await?;

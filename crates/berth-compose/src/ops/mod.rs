@@ -18,6 +18,7 @@ mod resources;
 pub mod run;
 pub mod start;
 pub mod up;
+pub mod update;
 pub mod volumes;
 
 pub use error::Error;

@@ -11,6 +11,7 @@ mod logs;
 mod ls;
 mod project;
 mod ps;
+mod rollback;
 mod run;
 mod up;
 
@@ -90,6 +91,8 @@ enum ComposeCommand {
     Events(inspect::EventsArgs),
     /// Copy files/folders between a service container and the local filesystem.
     Cp(inspect::CpArgs),
+    /// Return services to the configuration and image they had before their last update.
+    Rollback(rollback::RollbackArgs),
     /// List containers.
     Ps(ps::PsArgs),
     /// List running compose projects.
@@ -167,6 +170,7 @@ pub async fn compose(client: &Client, a: ComposeArgs) -> Result<u8> {
         ComposeCommand::Wait(a) => inspect::wait(&ctx, a).await,
         ComposeCommand::Events(a) => inspect::events(&ctx, a).await,
         ComposeCommand::Cp(a) => inspect::cp(&ctx, a).await,
+        ComposeCommand::Rollback(a) => rollback::rollback(&ctx, a).await,
         ComposeCommand::Ps(a) => ps::ps(&ctx, a).await,
         ComposeCommand::Ls(a) => ls::ls(&ctx, a).await,
         ComposeCommand::Start(a) => lifecycle::start(&ctx, a).await,
