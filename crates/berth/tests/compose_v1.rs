@@ -1,0 +1,395 @@
+//! Debian's docker-compose 1.29 (Python, over docker-py) driving `berth daemon` unchanged, as a
+//! user runs it: published ports reached from the test's namespace, names and aliases through
+//! the embedded DNS, named volumes across `down` and `down -v`, recreation on change (with the
+//! image's anonymous volumes kept), builds, healthchecks gating dependents, the attached `up`'s
+//! exit code, and the lifecycle commands. Every daemon runs in a network namespace of its own
+//! (each project makes a bridge).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use common::{Out, TestDaemon, wait_for};
+
+/// A compose project in a directory of the test's own, driven through docker-compose.
+struct Project<'a> {
+    d: &'a TestDaemon,
+    dir: PathBuf,
+    name: &'static str,
+}
+
+impl<'a> Project<'a> {
+    /// Writes `files` (path, text) under a new project directory of daemon `d`.
+    fn new(d: &'a TestDaemon, name: &'static str, files: &[(&str, &str)]) -> Project<'a> {
+        let dir = d.dir().join(name);
+        for (path, text) in files {
+            let p = dir.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        Project { d, dir, name }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("timeout");
+        c.args(["120", "docker-compose", "-p", self.name])
+            .args(args)
+            .current_dir(&self.dir)
+            .env("DOCKER_HOST", self.d.host())
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// `docker-compose -p NAME ARGS` in the project's directory.
+    fn run(&self, args: &[&str]) -> Out {
+        self.command(args).output().expect("docker-compose").into()
+    }
+
+    /// Like [`Project::run`], asserting success; stdout and stderr together (docker-compose
+    /// reports progress on stderr).
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(out.code, 0, "docker-compose {args:?}: {out:?}");
+        out.stdout + &out.stderr
+    }
+
+    /// `docker-compose exec -T SERVICE sh -c SCRIPT`, asserting success.
+    fn sh(&self, service: &str, script: &str) -> String {
+        self.run(&["exec", "-T", service, "sh", "-c", script]).ok()
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+}
+
+/// A daemon in a namespace of its own with the busybox fixture as `busybox`.
+fn daemon() -> TestDaemon {
+    let d = TestDaemon::start_in_netns();
+    d.import_busybox("busybox");
+    d
+}
+
+fn names(d: &TestDaemon, what: &str) -> Vec<String> {
+    let out = d.docker(&[what, "ls", "--format", "{{.Name}}"]).ok();
+    out.lines().map(str::to_string).collect()
+}
+
+/// Seconds `f` took, printed for the report's figures.
+fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let start = Instant::now();
+    let v = f();
+    eprintln!("{what}: {:.2} s", start.elapsed().as_secs_f64());
+    v
+}
+
+const WEB: &str = r#"
+version: "3.8"
+services:
+  web:
+    image: busybox
+    init: true
+    command: busybox httpd -f -p 80 -h /site
+    ports: ["8080:80"]
+    volumes: ["./site:/site:ro", "data:/data"]
+    labels: {tier: front}
+    networks:
+      default: {aliases: [www]}
+  client:
+    image: busybox
+    init: true
+    command: sleep 1000
+    depends_on: [web]
+    env_file: client.env
+    volumes: ["data:/data"]
+  worker:
+    image: busybox
+    init: true
+    command: sleep 1000
+    environment: {ROLE: "${ROLE}"}
+volumes:
+  data:
+"#;
+
+#[test]
+fn web_stack_serves_ports_names_and_keeps_named_volumes_until_down_v() {
+    let d = daemon();
+    let p = Project::new(
+        &d,
+        "web",
+        &[
+            ("docker-compose.yml", WEB),
+            ("site/index.html", "hello from compose\n"),
+            ("client.env", "GREETING=hi\n"),
+            (".env", "ROLE=batch\n"),
+        ],
+    );
+    timed("up -d (3 services)", || p.ok(&["up", "-d"]));
+    let ps = p.ok(&["ps"]);
+    for name in ["web_web_1", "web_client_1", "web_worker_1"] {
+        let line = ps.lines().find(|l| l.starts_with(name)).expect(name);
+        assert!(line.contains(" Up "), "{ps}");
+    }
+    assert!(ps.contains("0.0.0.0:8080->80/tcp"), "{ps}");
+    // The published port from the test's namespace, the service by name and by alias from
+    // another container through the embedded DNS.
+    assert_eq!(d.fetch("http://127.0.0.1:8080/"), "hello from compose\n");
+    for host in ["web", "www", "web_web_1"] {
+        let got = p.sh("client", &format!("busybox wget -qO- http://{host}/"));
+        assert_eq!(got, "hello from compose\n", "{host}");
+    }
+    assert_eq!(p.sh("client", "echo $GREETING"), "hi\n");
+    assert_eq!(p.sh("worker", "echo $ROLE"), "batch\n");
+    assert_eq!(p.ok(&["port", "web", "80"]).trim(), "0.0.0.0:8080");
+    assert_eq!(
+        d.inspect("web_web_1", "{{index .Config.Labels \"tier\"}}"),
+        "front"
+    );
+
+    // Three clients answer for one name.
+    p.ok(&["up", "-d", "--scale", "client=3"]);
+    let answer = p.sh("worker", "busybox nslookup client 127.0.0.11");
+    assert_eq!(answer.matches("Address: 172.").count(), 3, "{answer}");
+
+    // A named volume outlives `down`; `down -v` takes it.
+    p.sh("client", "echo kept > /data/f");
+    timed("down (3 services)", || p.ok(&["down"]));
+    assert!(names(&d, "volume").contains(&"web_data".to_string()));
+    assert!(!names(&d, "network").contains(&"web_default".to_string()));
+    p.ok(&["up", "-d"]);
+    assert_eq!(p.sh("client", "cat /data/f"), "kept\n");
+    p.ok(&["down", "-v"]);
+    assert!(!names(&d, "volume").contains(&"web_data".to_string()));
+    assert_eq!(d.docker(&["ps", "-aq"]).ok(), "");
+}
+
+const BUILT: &str = r#"
+version: "2.4"
+services:
+  app:
+    build: ./app
+    image: built:v1
+    init: true
+    environment: {REV: "1"}
+"#;
+
+/// docker-compose 1.x reads `ContainerConfig` of the image on every recreate (a `KeyError`
+/// without it) to carry the image's anonymous volumes over to the new container.
+#[test]
+fn build_then_recreate_on_change_keeps_the_images_anonymous_volume() {
+    let d = daemon();
+    let dockerfile =
+        "FROM busybox\nRUN echo built > /built.txt\nVOLUME /cache\nCMD [\"sleep\", \"1000\"]\n";
+    let p = Project::new(
+        &d,
+        "built",
+        &[
+            ("docker-compose.yml", BUILT),
+            ("app/Dockerfile", dockerfile),
+        ],
+    );
+    let out = p.ok(&["build", "--force-rm"]);
+    assert!(out.contains("Successfully tagged built:v1"), "{out}");
+    p.ok(&["up", "-d"]);
+    assert_eq!(p.sh("app", "cat /built.txt"), "built\n");
+    p.sh("app", "echo cached > /cache/f");
+    let first = d.inspect("built_app_1", "{{.Id}}");
+
+    std::fs::write(
+        p.path("docker-compose.yml"),
+        BUILT.replace("\"1\"", "\"2\""),
+    )
+    .unwrap();
+    let out = p.ok(&["up", "-d"]);
+    assert!(out.contains("Recreating built_app_1"), "{out}");
+    assert_ne!(d.inspect("built_app_1", "{{.Id}}"), first);
+    assert_eq!(p.sh("app", "echo $REV; cat /cache/f"), "2\ncached\n");
+    // Unchanged: left alone.
+    let out = p.ok(&["up", "-d"]);
+    assert!(out.contains("built_app_1 is up-to-date"), "{out}");
+    p.ok(&["down", "-v", "--rmi", "all"]);
+    assert!(d.docker(&["image", "inspect", "built:v1"]).code != 0);
+}
+
+const GATED: &str = r#"
+version: "2.4"
+services:
+  db:
+    image: busybox
+    init: true
+    command: sh -c "sleep 1; touch /tmp/ready; exec sleep 1000"
+    healthcheck:
+      test: ["CMD", "busybox", "test", "-e", "/tmp/ready"]
+      interval: 1s
+      retries: 10
+  app:
+    image: busybox
+    init: true
+    command: sleep 1000
+    depends_on:
+      db: {condition: service_healthy}
+"#;
+
+#[test]
+fn healthcheck_gates_the_dependent_and_the_attached_up_returns_the_exit_code() {
+    let d = daemon();
+    let p = Project::new(&d, "gated", &[("docker-compose.yml", GATED)]);
+    p.ok(&["up", "-d", "app"]);
+    // app starts only once db is healthy: by then db's probe has passed.
+    assert_eq!(
+        d.inspect("gated_db_1", "{{.State.Health.Status}}"),
+        "healthy"
+    );
+    assert_eq!(d.inspect("gated_app_1", "{{.State.Status}}"), "running");
+    assert!(p.ok(&["ps"]).contains("Up (healthy)"));
+
+    let job = r#"
+version: "2.4"
+services:
+  server:
+    image: busybox
+    init: true
+    command: sh -c "echo server-up; exec sleep 1000"
+  job:
+    image: busybox
+    command: sh -c "echo job-ran; exit 3"
+"#;
+    let q = Project::new(&d, "attached", &[("docker-compose.yml", job)]);
+    let out = q.run(&["up", "--abort-on-container-exit", "--exit-code-from", "job"]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stdout.contains("job-ran"), "{out:?}");
+    assert!(
+        out.stdout.contains("attached_job_1 exited with code 3"),
+        "{out:?}"
+    );
+    // The others were stopped on the way out.
+    assert_eq!(
+        d.inspect("attached_server_1", "{{.State.Running}}"),
+        "false"
+    );
+    let out = q.run(&["run", "--rm", "job", "sh", "-c", "echo one-off; exit 4"]);
+    assert_eq!(out.code, 4, "{out:?}");
+    assert!(out.stdout.contains("one-off"), "{out:?}");
+    q.ok(&["down"]);
+    p.ok(&["down"]);
+}
+
+const LIFE: &str = r#"
+version: "2.4"
+services:
+  svc:
+    image: busybox
+    init: true
+    command: sh -c "echo started; exec sleep 1000"
+    stop_signal: SIGINT
+    stop_grace_period: 2s
+    restart: unless-stopped
+"#;
+
+fn state(d: &TestDaemon) -> String {
+    d.inspect("life_svc_1", "{{.State.Status}}")
+}
+
+#[test]
+fn lifecycle_commands_and_events() {
+    let d = daemon();
+    let p = Project::new(&d, "life", &[("docker-compose.yml", LIFE)]);
+    p.ok(&["up", "-d"]);
+    let events_file = d.dir().join("events.json");
+    let mut events = p
+        .command(&["events", "--json"])
+        .stdout(std::fs::File::create(&events_file).unwrap())
+        .spawn()
+        .unwrap();
+    let logged = |action: &str| {
+        let text = std::fs::read_to_string(&events_file).unwrap_or_default();
+        text.contains(&format!("\"action\": \"{action}\""))
+    };
+    p.ok(&["pause"]);
+    assert_eq!(state(&d), "paused");
+    assert!(p.ok(&["ps"]).contains("Paused"));
+    p.ok(&["unpause"]);
+    assert_eq!(state(&d), "running");
+    p.ok(&["stop"]);
+    assert_eq!(state(&d), "exited");
+    p.ok(&["start"]);
+    p.ok(&["restart"]);
+    assert_eq!(state(&d), "running");
+    let top = p.ok(&["top"]);
+    assert!(top.contains("sleep 1000"), "{top}");
+    let logs = p.ok(&["logs", "--no-color"]);
+    assert!(logs.matches("started").count() >= 3, "{logs}");
+    p.ok(&["kill", "-s", "SIGKILL"]);
+    assert_eq!(state(&d), "exited");
+    wait_for("the kill event", || logged("kill") && logged("die"));
+    let _ = events.kill();
+    let _ = events.wait();
+    let text = std::fs::read_to_string(&events_file).unwrap();
+    for action in ["pause", "unpause", "stop", "start", "restart"] {
+        assert!(logged(action), "no {action} event in {text}");
+    }
+    assert!(text.contains("\"service\": \"svc\""), "{text}");
+    p.ok(&["rm", "-f"]);
+    assert_eq!(d.docker(&["ps", "-aq"]).ok(), "");
+    p.ok(&["down"]);
+}
+
+const NETS: &str = r#"
+version: "2.4"
+services:
+  db:
+    image: busybox
+    init: true
+    command: sleep 1000
+    tmpfs: /run
+    ulimits: {nofile: {soft: 1024, hard: 2048}}
+    sysctls: {net.ipv4.ip_forward: 1}
+    cap_add: [NET_ADMIN]
+    networks:
+      back: {ipv4_address: 10.50.0.10, aliases: [database]}
+      front:
+  app:
+    image: busybox
+    init: true
+    command: sleep 1000
+    links: ["db:dblink"]
+    networks: [back]
+  side:
+    image: busybox
+    init: true
+    command: sleep 1000
+    network_mode: service:app
+networks:
+  front:
+  back:
+    ipam: {config: [{subnet: 10.50.0.0/24}]}
+"#;
+
+#[test]
+fn custom_networks_aliases_fixed_address_links_and_shared_namespaces() {
+    let d = daemon();
+    let p = Project::new(&d, "nets", &[("docker-compose.yml", NETS)]);
+    p.ok(&["up", "-d"]);
+    let resolve = "for n in db database dblink nets_db_1; do busybox nslookup $n 127.0.0.11 | busybox grep -c 10.50.0.10; done";
+    assert_eq!(p.sh("app", resolve), "1\n1\n1\n1\n");
+    // side lives in app's network namespace.
+    let addr = "busybox ip -4 addr show eth0 | busybox grep -o 'inet [0-9.]*'";
+    assert_eq!(p.sh("side", addr), p.sh("app", addr));
+    let db = p.sh("db", &format!("{addr}; ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_forward; busybox mount | busybox grep -c ' /run type tmpfs'"));
+    assert_eq!(db, "inet 10.50.0.10\n1024\n2048\n1\n1\n");
+    // The second network (joined through /networks/{id}/connect, where docker-compose names
+    // the short ID itself) lists every alias once.
+    let id = d.inspect("nets_db_1", "{{.Id}}");
+    for net in ["nets_back", "nets_front"] {
+        let aliases = d.inspect(
+            "nets_db_1",
+            &format!("{{{{json (index .NetworkSettings.Networks \"{net}\").Aliases}}}}"),
+        );
+        assert_eq!(aliases.matches(&id[..12]).count(), 1, "{net}: {aliases}");
+        assert!(aliases.contains("\"db\""), "{net}: {aliases}");
+    }
+    p.ok(&["down"]);
+    assert!(names(&d, "network").iter().all(|n| !n.starts_with("nets_")));
+}
