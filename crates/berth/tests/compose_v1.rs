@@ -393,3 +393,46 @@ fn custom_networks_aliases_fixed_address_links_and_shared_namespaces() {
     p.ok(&["down"]);
     assert!(names(&d, "network").iter().all(|n| !n.starts_with("nets_")));
 }
+
+/// A version 1 file: no project network, the default bridge and legacy links, whose hosts
+/// lines and variables an exec sees as the container's main process does.
+const LEGACY: &str = r#"
+web:
+  image: busybox
+  command: busybox httpd -f -p 80
+  expose: ["80"]
+  environment: {FLAVOUR: plain}
+cli:
+  image: busybox
+  command: sleep 1000
+  links: ["web:w2"]
+"#;
+
+#[test]
+fn version_1_file_links_containers_on_the_default_bridge() {
+    let d = daemon();
+    let p = Project::new(&d, "legacy", &[("docker-compose.yml", LEGACY)]);
+    p.ok(&["up", "-d"]);
+    assert_eq!(
+        d.inspect("legacy_cli_1", "{{.HostConfig.NetworkMode}}"),
+        "default"
+    );
+    let ip = d.inspect(
+        "legacy_web_1",
+        "{{.NetworkSettings.Networks.bridge.IPAddress}}",
+    );
+    let hosts = p.sh("cli", "busybox grep -w w2 /etc/hosts");
+    assert!(hosts.starts_with(&format!("{ip}\tw2 ")), "{hosts}");
+    let env = p.sh("cli", "env | busybox grep ^W2_ | busybox sort");
+    let want = [
+        "W2_ENV_FLAVOUR=plain".to_string(),
+        "W2_NAME=/legacy_cli_1/w2".into(),
+        format!("W2_PORT=tcp://{ip}:80"),
+        format!("W2_PORT_80_TCP=tcp://{ip}:80"),
+        format!("W2_PORT_80_TCP_ADDR={ip}"),
+        "W2_PORT_80_TCP_PORT=80".into(),
+        "W2_PORT_80_TCP_PROTO=tcp".into(),
+    ];
+    assert_eq!(env.lines().collect::<Vec<_>>(), want);
+    p.ok(&["down", "-t", "1"]);
+}
