@@ -180,8 +180,11 @@ services:
 #[test]
 fn build_then_recreate_on_change_keeps_the_images_anonymous_volume() {
     let d = daemon();
-    let dockerfile =
-        "FROM busybox\nRUN echo built > /built.txt\nVOLUME /cache\nCMD [\"sleep\", \"1000\"]\n";
+    // The step records its memory limit (cgroup v1 or v2): `build --memory` reaches RUN.
+    let dockerfile = "FROM busybox\n\
+        RUN echo built > /built.txt; cat /sys/fs/cgroup/memory/memory.limit_in_bytes \
+        /sys/fs/cgroup/memory.max 2>/dev/null > /limit.txt; true\n\
+        VOLUME /cache\nCMD [\"sleep\", \"1000\"]\n";
     let p = Project::new(
         &d,
         "built",
@@ -190,10 +193,13 @@ fn build_then_recreate_on_change_keeps_the_images_anonymous_volume() {
             ("app/Dockerfile", dockerfile),
         ],
     );
-    let out = p.ok(&["build", "--force-rm"]);
+    let out = p.ok(&["build", "--force-rm", "--memory", "64m"]);
     assert!(out.contains("Successfully tagged built:v1"), "{out}");
     p.ok(&["up", "-d"]);
-    assert_eq!(p.sh("app", "cat /built.txt"), "built\n");
+    assert_eq!(
+        p.sh("app", "cat /built.txt /limit.txt"),
+        "built\n67108864\n"
+    );
     p.sh("app", "echo cached > /cache/f");
     let first = d.inspect("built_app_1", "{{.Id}}");
 
