@@ -367,6 +367,11 @@ services:
     init: true
     command: sleep 1000
     network_mode: service:app
+  onhost:
+    image: busybox
+    init: true
+    command: sleep 1000
+    network_mode: host
 networks:
   front:
   back:
@@ -385,6 +390,16 @@ fn custom_networks_aliases_fixed_address_links_and_shared_namespaces() {
     assert_eq!(p.sh("side", addr), p.sh("app", addr));
     let db = p.sh("db", &format!("{addr}; ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_forward; busybox mount | busybox grep -c ' /run type tmpfs'"));
     assert_eq!(db, "inet 10.50.0.10\n1024\n2048\n1\n1\n");
+    // On the host's network (the test's namespace here), the host's name everywhere.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(
+        p.sh("onhost", "echo $HOSTNAME; cat /etc/hostname"),
+        host.repeat(2)
+    );
+    assert_eq!(
+        d.inspect("nets_onhost_1", "{{.Config.Hostname}}"),
+        host.trim()
+    );
     // The second network (joined through /networks/{id}/connect, where docker-compose names
     // the short ID itself) lists every alias once.
     let id = d.inspect("nets_db_1", "{{.Id}}");
