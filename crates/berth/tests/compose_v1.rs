@@ -37,6 +37,8 @@ impl<'a> Project<'a> {
         c.args(["120", "docker-compose", "-p", self.name])
             .args(args)
             .current_dir(&self.dir)
+            // As a shell in the directory sets it (`${PWD}` in files).
+            .env("PWD", &self.dir)
             .env("DOCKER_HOST", self.d.host())
             .stdin(Stdio::null());
         c
@@ -85,33 +87,7 @@ fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
     v
 }
 
-const WEB: &str = r#"
-version: "3.8"
-services:
-  web:
-    image: busybox
-    init: true
-    command: busybox httpd -f -p 80 -h /site
-    ports: ["8080:80"]
-    volumes: ["./site:/site:ro", "data:/data"]
-    labels: {tier: front}
-    networks:
-      default: {aliases: [www]}
-  client:
-    image: busybox
-    init: true
-    command: sleep 1000
-    depends_on: [web]
-    env_file: client.env
-    volumes: ["data:/data"]
-  worker:
-    image: busybox
-    init: true
-    command: sleep 1000
-    environment: {ROLE: "${ROLE}"}
-volumes:
-  data:
-"#;
+const WEB: &str = include_str!("compose_v1/web.yml");
 
 #[test]
 fn web_stack_serves_ports_names_and_keeps_named_volumes_until_down_v() {
@@ -126,6 +102,7 @@ fn web_stack_serves_ports_names_and_keeps_named_volumes_until_down_v() {
             (".env", "ROLE=batch\n"),
         ],
     );
+    assert!(p.ok(&["config", "--services"]).contains("worker"));
     timed("up -d (3 services)", || p.ok(&["up", "-d"]));
     let ps = p.ok(&["ps"]);
     for name in ["web_web_1", "web_client_1", "web_worker_1"] {
@@ -165,15 +142,7 @@ fn web_stack_serves_ports_names_and_keeps_named_volumes_until_down_v() {
     assert_eq!(d.docker(&["ps", "-aq"]).ok(), "");
 }
 
-const BUILT: &str = r#"
-version: "2.4"
-services:
-  app:
-    build: ./app
-    image: built:v1
-    init: true
-    environment: {REV: "1"}
-"#;
+const BUILT: &str = include_str!("compose_v1/built.yml");
 
 /// docker-compose 1.x reads `ContainerConfig` of the image on every recreate (a `KeyError`
 /// without it) to carry the image's anonymous volumes over to the new container.
@@ -219,24 +188,7 @@ fn build_then_recreate_on_change_keeps_the_images_anonymous_volume() {
     assert!(d.docker(&["image", "inspect", "built:v1"]).code != 0);
 }
 
-const GATED: &str = r#"
-version: "2.4"
-services:
-  db:
-    image: busybox
-    init: true
-    command: sh -c "sleep 1; touch /tmp/ready; exec sleep 1000"
-    healthcheck:
-      test: ["CMD", "busybox", "test", "-e", "/tmp/ready"]
-      interval: 1s
-      retries: 10
-  app:
-    image: busybox
-    init: true
-    command: sleep 1000
-    depends_on:
-      db: {condition: service_healthy}
-"#;
+const GATED: &str = include_str!("compose_v1/gated.yml");
 
 #[test]
 fn healthcheck_gates_the_dependent_and_the_attached_up_returns_the_exit_code() {
@@ -251,18 +203,7 @@ fn healthcheck_gates_the_dependent_and_the_attached_up_returns_the_exit_code() {
     assert_eq!(d.inspect("gated_app_1", "{{.State.Status}}"), "running");
     assert!(p.ok(&["ps"]).contains("Up (healthy)"));
 
-    let job = r#"
-version: "2.4"
-services:
-  server:
-    image: busybox
-    init: true
-    command: sh -c "echo server-up; exec sleep 1000"
-  job:
-    image: busybox
-    command: sh -c "echo job-ran; exit 3"
-"#;
-    let q = Project::new(&d, "attached", &[("docker-compose.yml", job)]);
+    let q = Project::new(&d, "attached", &[("docker-compose.yml", ATTACHED)]);
     let out = q.run(&["up", "--abort-on-container-exit", "--exit-code-from", "job"]);
     assert_eq!(out.code, 3, "{out:?}");
     assert!(out.stdout.contains("job-ran"), "{out:?}");
@@ -282,17 +223,10 @@ services:
     p.ok(&["down"]);
 }
 
-const LIFE: &str = r#"
-version: "2.4"
-services:
-  svc:
-    image: busybox
-    init: true
-    command: sh -c "echo started; exec sleep 1000"
-    stop_signal: SIGINT
-    stop_grace_period: 2s
-    restart: unless-stopped
-"#;
+/// A service that exits with 3 beside one that runs on.
+const ATTACHED: &str = include_str!("compose_v1/attached.yml");
+
+const LIFE: &str = include_str!("compose_v1/life.yml");
 
 fn state(d: &TestDaemon) -> String {
     d.inspect("life_svc_1", "{{.State.Status}}")
@@ -342,41 +276,7 @@ fn lifecycle_commands_and_events() {
     p.ok(&["down"]);
 }
 
-const NETS: &str = r#"
-version: "2.4"
-services:
-  db:
-    image: busybox
-    init: true
-    command: sleep 1000
-    tmpfs: /run
-    ulimits: {nofile: {soft: 1024, hard: 2048}}
-    sysctls: {net.ipv4.ip_forward: 1}
-    cap_add: [NET_ADMIN]
-    networks:
-      back: {ipv4_address: 10.50.0.10, aliases: [database]}
-      front:
-  app:
-    image: busybox
-    init: true
-    command: sleep 1000
-    links: ["db:dblink"]
-    networks: [back]
-  side:
-    image: busybox
-    init: true
-    command: sleep 1000
-    network_mode: service:app
-  onhost:
-    image: busybox
-    init: true
-    command: sleep 1000
-    network_mode: host
-networks:
-  front:
-  back:
-    ipam: {config: [{subnet: 10.50.0.0/24}]}
-"#;
+const NETS: &str = include_str!("compose_v1/nets.yml");
 
 #[test]
 fn custom_networks_aliases_fixed_address_links_and_shared_namespaces() {
@@ -417,17 +317,7 @@ fn custom_networks_aliases_fixed_address_links_and_shared_namespaces() {
 
 /// A version 1 file: no project network, the default bridge and legacy links, whose hosts
 /// lines and variables an exec sees as the container's main process does.
-const LEGACY: &str = r#"
-web:
-  image: busybox
-  command: busybox httpd -f -p 80
-  expose: ["80"]
-  environment: {FLAVOUR: plain}
-cli:
-  image: busybox
-  command: sleep 1000
-  links: ["web:w2"]
-"#;
+const LEGACY: &str = include_str!("compose_v1/legacy.yml");
 
 #[test]
 fn version_1_file_links_containers_on_the_default_bridge() {
@@ -456,4 +346,73 @@ fn version_1_file_links_containers_on_the_default_bridge() {
     ];
     assert_eq!(env.lines().collect::<Vec<_>>(), want);
     p.ok(&["down", "-t", "1"]);
+}
+
+const EXTRAS: &str = include_str!("compose_v1/extras.yml");
+
+#[test]
+fn secrets_external_resources_and_the_options_of_run_and_exec() {
+    let d = daemon();
+    let p = Project::new(
+        &d,
+        "extras",
+        &[
+            ("docker-compose.yml", EXTRAS),
+            ("pw.txt", "topsecret\n"),
+            ("hostdir/.keep", ""),
+        ],
+    );
+    d.docker(&["volume", "create", "outside"]).ok();
+    d.docker(&["network", "create", "made-outside"]).ok();
+    p.ok(&["up", "--no-start"]);
+    assert_eq!(d.inspect("extras_a_1", "{{.State.Status}}"), "created");
+    p.ok(&["start"]);
+    // A file secret, a local volume bound to a host directory, an external volume.
+    let a = "cat /run/secrets/pw; echo from-a > /hv/f; ls -d /ov";
+    assert_eq!(p.sh("a", a), "topsecret\n/ov\n");
+    assert_eq!(
+        std::fs::read_to_string(p.path("hostdir/f")).unwrap(),
+        "from-a\n"
+    );
+    let exec = p.run(&[
+        "exec",
+        "-T",
+        "-e",
+        "X=1",
+        "-w",
+        "/tmp",
+        "-u",
+        "1000",
+        "b",
+        "sh",
+        "-c",
+        "echo $X; pwd; id -u",
+    ]);
+    assert_eq!(exec.ok(), "1\n/tmp\n1000\n");
+    let hd = format!("{}:/hd", p.path("hostdir").display());
+    let run = p.run(&[
+        "run",
+        "--rm",
+        "-T",
+        "-e",
+        "Y=2",
+        "-w",
+        "/etc",
+        "--entrypoint",
+        "",
+        "-v",
+        &hd,
+        "-l",
+        "k=v",
+        "b",
+        "sh",
+        "-c",
+        "echo $Y; pwd; cat /hd/f",
+    ]);
+    assert_eq!(run.ok(), "2\n/etc\nfrom-a\n");
+    // `down` leaves what the project did not make.
+    p.ok(&["down", "-v", "-t", "1"]);
+    assert!(names(&d, "network").contains(&"made-outside".to_string()));
+    assert!(names(&d, "volume").contains(&"outside".to_string()));
+    assert!(!names(&d, "volume").contains(&"extras_hostvol".to_string()));
 }
