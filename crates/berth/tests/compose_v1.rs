@@ -247,6 +247,11 @@ fn lifecycle_commands_and_events() {
         let text = std::fs::read_to_string(&events_file).unwrap_or_default();
         text.contains(&format!("\"action\": \"{action}\""))
     };
+    // Subscribed once an exec of ours shows.
+    wait_for("the event stream", || {
+        p.sh("svc", "true");
+        std::fs::read_to_string(&events_file).is_ok_and(|t| t.contains("exec_start"))
+    });
     p.ok(&["pause"]);
     assert_eq!(state(&d), "paused");
     assert!(p.ok(&["ps"]).contains("Paused"));
