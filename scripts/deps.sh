@@ -6,10 +6,11 @@
 # systemd-socket-activate (systemd need not run); rsyslog is the syslog peer of the log-driver
 # tests; podman, skopeo and umoci are the image-archive peers; qemu-user-static runs foreign
 # architectures; docker-registry (CNCF distribution 2.8) is the registry peer of the pull and
-# push tests, apache2-utils gives them htpasswd; curl makes the registry tests' raw requests.
+# push tests, apache2-utils gives them htpasswd; curl makes the registry tests' raw requests;
+# docker-compose (1.29, Python, over docker-py) is the compose v1 client tests/compose_v1.rs drives.
 set -euo pipefail
 need=()
-for p in libseccomp-dev pkg-config gcc libc6-dev busybox-static procps runc nftables iptables iproute2 openssl systemd rsyslog rsyslog-gnutls podman skopeo umoci qemu-user-static docker-registry apache2-utils curl; do
+for p in libseccomp-dev pkg-config gcc libc6-dev busybox-static procps runc nftables iptables iproute2 openssl systemd rsyslog rsyslog-gnutls podman skopeo umoci qemu-user-static docker-registry apache2-utils curl docker-compose; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -44,6 +44,13 @@ pub struct ImageInspect {
     pub created: String,
     pub docker_version: String,
     pub author: String,
+    /// The container a commit made the image from (empty otherwise).
+    #[serde(default)]
+    pub container: String,
+    /// That container's config (Docker dropped the field in API 1.45; docker-compose 1.x
+    /// reads image volumes from it).
+    #[serde(default)]
+    pub container_config: serde_json::Value,
     /// The image's run config, in Docker's JSON shape.
     pub config: serde_json::Value,
     pub architecture: String,

@@ -89,6 +89,20 @@ pub struct BuildOptions {
     pub pull: bool,
     /// `X-Registry-Config`: credentials by registry, for the pulls of base images.
     pub auth: BTreeMap<String, berth_distribution::client::Credentials>,
+    /// `--memory`, `--cpu-shares`, `--cpuset-cpus`, `--ulimit`, ... of RUN steps.
+    pub step_limits: StepLimits,
+}
+
+/// The resource limits of every RUN step's container, checked as a container's (Docker
+/// creates each step's container with them).
+#[derive(Debug, Clone, Default)]
+pub struct StepLimits {
+    /// Memory, swap, CPU shares, period and quota.
+    pub resources: crate::containers::Resources,
+    /// The cpusets.
+    pub cgroup: crate::containers::resources::Cgroup,
+    /// `--ulimit`s.
+    pub ulimits: Option<Vec<crate::containers::limits::Ulimit>>,
 }
 
 /// The credentials of `auth` (`X-Registry-Config`, keyed as the docker CLI keys its logins)

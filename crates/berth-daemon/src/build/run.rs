@@ -214,6 +214,12 @@ async fn execute(
         },
         mounts: mounts.mounts.iter().map(MountSpec::from).collect(),
         shm_size: st.shared.opts.shm_size,
+        resources: st.shared.opts.step_limits.resources,
+        cgroup: st.shared.opts.step_limits.cgroup.clone(),
+        limits: crate::containers::limits::Limits {
+            ulimits: st.shared.opts.step_limits.ulimits.clone(),
+            ..Default::default()
+        },
         ..Spec::default()
     };
     let stubs = mount_stubs(&b, &image, &mounts.mounts)?;

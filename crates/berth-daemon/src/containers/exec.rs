@@ -255,7 +255,11 @@ impl Containers {
                 serde_json::from_slice(&b)
                     .map_err(|err| internal("parsing the container's monitor config", err))
             })?;
-        let env = super::spec::process_env(&rec.spec, cfg.stdio.tty, &cfg.env);
+        let mut env = super::spec::process_env(&rec.spec, cfg.stdio.tty, &cfg.env);
+        // An exec gets the legacy links' variables too, resolved now as Docker's exec start
+        // resolves them (a linked container that stopped since fails it).
+        let linked = self.resolve_links(&rec).map_err(|err| (err, 126))?;
+        linked.add_env(&mut env);
         let cwd = [&cfg.working_dir, &rec.spec.working_dir]
             .into_iter()
             .find(|d| !d.is_empty())

@@ -301,12 +301,7 @@ impl Containers {
         )?;
         run.rootfs_propagation =
             super::propagation::root_propagation(&rec.spec, runtime)?.map(str::to_string);
-        for kv in &start.linked.env {
-            let key = kv.split('=').next().unwrap_or_default();
-            if !run.env.iter().any(|e| e.split('=').next() == Some(key)) {
-                run.env.push(kv.clone());
-            }
-        }
+        start.linked.add_env(&mut run.env);
         if let Some(o) = &start.shared {
             run.hostname = o.spec.hostname.clone();
             for e in run.env.iter_mut().filter(|e| e.starts_with("HOSTNAME=")) {

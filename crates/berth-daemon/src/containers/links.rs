@@ -54,6 +54,18 @@ impl Containers {
     }
 }
 
+impl Linked {
+    /// Adds the links' variables to a process's `env`; those `env` sets already win.
+    pub fn add_env(&self, env: &mut Vec<String>) {
+        for kv in &self.env {
+            let key = kv.split('=').next().unwrap_or_default();
+            if !env.iter().any(|e| e.split('=').next() == Some(key)) {
+                env.push(kv.clone());
+            }
+        }
+    }
+}
+
 /// Docker's variables of a link named `name` (`/parent/alias`) to `other` at `ip`.
 fn env(name: &str, alias: &str, ip: IpAddr, other: &Record) -> Vec<String> {
     let prefix = alias.to_ascii_uppercase().replace('-', "_");

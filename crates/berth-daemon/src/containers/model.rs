@@ -422,7 +422,11 @@ impl Spec {
             self.stop_signal = image.stop_signal.clone();
         }
         if self.hostname.is_empty() {
-            self.hostname = id[..12].to_string();
+            // On the host's network the host's name, in inspect and `$HOSTNAME` too (Docker's).
+            self.hostname = match self.network {
+                NetworkMode::Host => super::spec::host_name(),
+                _ => id[..12].to_string(),
+            };
         }
         let keys =
             |m: &Option<BTreeMap<String, _>>| m.as_ref().map(|m| m.keys().cloned().collect());

@@ -138,25 +138,25 @@ impl Cgroup {
                 !self.cpuset_cpus.is_empty() || !self.cpuset_mems.is_empty(),
                 host.cpuset,
                 "--cpuset-cpus/--cpuset-mems",
-                "the cpuset cgroup controller",
+                "cpuset cgroup controller",
             ),
             (
                 self.memory_reservation > 0,
                 host.reservation,
                 "--memory-reservation",
-                "a soft memory limit",
+                "soft memory limit",
             ),
             (
                 self.blkio_weight > 0,
                 host.blkio_weight,
                 "--blkio-weight",
-                "a block I/O weight (blkio.weight)",
+                "block I/O weight (blkio.weight)",
             ),
             (
                 some(&self.weight_devices),
                 host.blkio_weight,
                 "--blkio-weight-device",
-                "a block I/O weight (blkio.weight_device)",
+                "block I/O weight (blkio.weight_device)",
             ),
             (
                 [

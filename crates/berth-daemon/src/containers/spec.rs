@@ -293,7 +293,7 @@ pub fn run_spec(
         gid,
         additional_gids,
         hostname: match spec.network {
-            NetworkMode::Host => hostname(),
+            NetworkMode::Host => host_name(),
             _ => spec.hostname.clone(),
         },
         tty: spec.stdio.tty,
@@ -364,7 +364,8 @@ fn privileged_or(s: &super::Security, paths: &Option<Vec<String>>) -> Option<Vec
     }
 }
 
-fn hostname() -> String {
+/// The host's name (a container on the host's network has it).
+pub(crate) fn host_name() -> String {
     nix::unistd::gethostname()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_default()

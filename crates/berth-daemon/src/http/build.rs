@@ -33,19 +33,7 @@ fn json_param<T: serde::de::DeserializeOwned + Default>(q: &Query, key: &str) ->
 }
 
 /// Build options berth does not implement: refused when set, never ignored.
-const UNSUPPORTED: &[&str] = &[
-    "remote",
-    "squash",
-    "memory",
-    "memswap",
-    "cpushares",
-    "cpusetcpus",
-    "cpusetmems",
-    "cpuperiod",
-    "cpuquota",
-    "ulimits",
-    "outputs",
-];
+const UNSUPPORTED: &[&str] = &["remote", "squash", "outputs"];
 
 /// `X-Registry-Config`: base64url JSON of the credentials by registry (as the docker CLI
 /// sends every login it has); an undecodable header is no credentials, as dockerd takes it.
@@ -105,7 +93,34 @@ fn options(q: &Query) -> Result<BuildOptions, Error> {
         network: network.into(),
         extra_hosts: extra_hosts(q)?,
         shm_size: shm_size(q)?,
+        step_limits: step_limits(q)?,
     })
+}
+
+/// `memory`, `memswap`, `cpushares`, `cpuperiod`, `cpuquota`, `cpusetcpus`, `cpusetmems` and
+/// `ulimits`: the RUN steps' limits (docker-compose 1.x `build --memory` sends `memory`).
+fn step_limits(q: &Query) -> Result<crate::build::StepLimits, Error> {
+    let int = |key: &str| -> Result<i64, Error> {
+        match q.get(key).unwrap_or("") {
+            "" => Ok(0),
+            v => v
+                .parse()
+                .map_err(|_| Error::invalid(format!("invalid value for {key}: {v}"))),
+        }
+    };
+    let text = |key: &str| q.get(key).unwrap_or("").to_string();
+    let h = berth_api::container::HostConfig {
+        memory: int("memory")?,
+        memory_swap: int("memswap")?,
+        cpu_shares: int("cpushares")?,
+        cpu_period: int("cpuperiod")?,
+        cpu_quota: int("cpuquota")?,
+        cpuset_cpus: text("cpusetcpus"),
+        cpuset_mems: text("cpusetmems"),
+        ulimits: json_param::<Option<Vec<_>>>(q, "ulimits")?.filter(|u| !u.is_empty()),
+        ..Default::default()
+    };
+    crate::wire::create::step_limits(&h)
 }
 
 /// `shmsize`: bytes of the RUN steps' `/dev/shm` (0: Docker's 64 MiB).

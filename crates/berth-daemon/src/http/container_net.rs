@@ -116,8 +116,13 @@ fn entry(r: &Record, ep: Option<&EndpointSpec>, live: Option<&EndpointRecord>) -
             })
         });
     let aliases = ep.filter(|_| r.spec.network != NetworkMode::None).map(|e| {
+        // The short ID goes last unless the client named it already (docker-compose 1.x
+        // does on connect), as Docker's updateNetworkConfig.
         let mut a = e.aliases.clone();
-        a.push(r.id[..12].to_string());
+        let short = &r.id[..12];
+        if !a.iter().any(|x| x == short) {
+            a.push(short.to_string());
+        }
         a
     });
     let links = ep.filter(|e| !e.links.is_empty()).map(|e| e.links.clone());

@@ -162,6 +162,20 @@ fn api_config(c: &berth_image::config::RunConfig) -> serde_json::Value {
     v
 }
 
+/// `ContainerConfig`: the committing container's config when the image has one, else an
+/// empty config carrying the image's volumes, where Docker's classic builder leaves them and
+/// docker-compose 1.x looks for them to keep anonymous volumes across a recreate.
+fn container_config(i: &Image) -> serde_json::Value {
+    if let Some(c) = &i.config.container_config {
+        return c.clone();
+    }
+    let empty = berth_image::config::RunConfig {
+        volumes: i.config.config.volumes.clone(),
+        ..Default::default()
+    };
+    api_config(&empty)
+}
+
 fn inspect(i: &Image) -> ImageInspect {
     ImageInspect {
         id: i.id.to_string(),
@@ -172,6 +186,8 @@ fn inspect(i: &Image) -> ImageInspect {
         created: i.config.created.clone().unwrap_or_default(),
         docker_version: String::new(),
         author: i.config.author.clone().unwrap_or_default(),
+        container: i.config.container.clone().unwrap_or_default(),
+        container_config: container_config(i),
         config: api_config(&i.config.config),
         architecture: i.config.architecture.clone(),
         variant: i.config.variant.clone(),

@@ -470,8 +470,12 @@ fn link_names<'a>(
 /// ID (Docker's order).
 fn dns_names(rec: &Record, ep: &EndpointSpec) -> Vec<String> {
     let mut names = vec![rec.name.clone()];
-    names.extend(ep.aliases.iter().cloned());
-    names.push(rec.id[..12].to_string());
+    let short = rec.id[..12].to_string();
+    for n in ep.aliases.iter().chain([&short]) {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
     names
 }
 

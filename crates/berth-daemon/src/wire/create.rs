@@ -243,6 +243,22 @@ pub fn restart_policy(p: &RestartPolicyConfig) -> Result<RestartPolicy> {
     Ok(policy)
 }
 
+/// The limits of a build's RUN steps, given as a host config: they take a container's checks
+/// (Docker creates each step's container with them).
+pub fn step_limits(h: &HostConfig) -> Result<crate::build::StepLimits> {
+    check_host_config(h)?;
+    let spec = from_docker(&Config::default(), h);
+    crate::containers::spec::check_host_support(&spec.resources)?;
+    let mut cgroup = spec.cgroup;
+    cgroup.check(spec.resources.memory)?;
+    spec.limits.check(&NetworkMode::None)?;
+    Ok(crate::build::StepLimits {
+        resources: spec.resources,
+        cgroup,
+        ulimits: spec.limits.ulimits,
+    })
+}
+
 /// Refuses the host settings berth cannot honour; Docker's range checks first.
 fn check_host_config(h: &HostConfig) -> Result<()> {
     super::checks::resources(h)?;
