@@ -63,12 +63,27 @@ struct VolumeList {
 #[derive(Clone, Debug)]
 pub struct Api {
     client: Client,
+    parallel: Option<usize>,
 }
 
 impl Api {
     /// Calls through `client`.
     pub fn new(client: Client) -> Api {
-        Api { client }
+        Api {
+            client,
+            parallel: None,
+        }
+    }
+
+    /// At most `n` containers acted on at once (`--parallel`; `None`: no limit).
+    pub fn with_parallel(mut self, n: Option<usize>) -> Api {
+        self.parallel = n;
+        self
+    }
+
+    /// The `--parallel` limit.
+    pub fn parallel(&self) -> Option<usize> {
+        self.parallel
     }
 
     /// The client, for streams the orchestration reads itself (logs, attach).

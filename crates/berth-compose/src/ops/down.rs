@@ -6,6 +6,7 @@ use super::converge;
 use super::error::Error;
 use super::graph;
 use super::observed::{self, OneOff};
+use super::parallel;
 use super::progress::Progress;
 use super::{networks, volumes};
 use crate::model::Project;
@@ -35,20 +36,25 @@ pub async fn down(
     let all = observed::containers(api, name, &[], OneOff::Include).await?;
     let known =
         |svc: &str| p.is_none_or(|p| p.services.contains_key(svc) || p.disabled.contains_key(svc));
-    let mut order = graph::start_order(&observed::dependencies(&all)).unwrap_or_default();
-    order.reverse();
-    for c in &all {
-        if !order.iter().any(|s| s == observed::service(c)) {
-            order.push(observed::service(c).to_string());
-        }
-    }
-    for svc in &order {
-        if !known(svc) && !o.remove_orphans {
-            continue;
-        }
-        for c in all.iter().filter(|c| observed::service(c) == svc) {
-            converge::remove(api, c, o.timeout, progress, o.volumes).await?;
-        }
+    let mut levels = graph::levels(&observed::dependencies(&all)).unwrap_or_default();
+    levels.reverse();
+    let placed: Vec<&String> = levels.iter().flatten().collect();
+    let unplaced: Vec<String> = all
+        .iter()
+        .map(|c| observed::service(c).to_string())
+        .filter(|s| !placed.contains(&s))
+        .collect();
+    levels.push(unplaced);
+    for level in &levels {
+        let doomed: Vec<&berth_api::container::Summary> = all
+            .iter()
+            .filter(|c| level.iter().any(|s| s == observed::service(c)))
+            .filter(|c| known(observed::service(c)) || o.remove_orphans)
+            .collect();
+        parallel::each(api.parallel(), doomed, |c| {
+            converge::remove(api, c, o.timeout, progress, o.volumes)
+        })
+        .await?;
     }
     networks::remove_all(api, name, progress).await?;
     if o.volumes {

@@ -30,6 +30,30 @@ pub fn start_order(deps: &IndexMap<String, Vec<String>>) -> Result<Vec<String>, 
     Ok(done)
 }
 
+/// Services in groups that may act at once: every group's dependencies are in earlier groups
+/// (start the groups in order, stop them in reverse).
+pub fn levels(deps: &IndexMap<String, Vec<String>>) -> Result<Vec<Vec<String>>, String> {
+    let order = start_order(deps)?;
+    let mut level: IndexMap<&str, usize> = IndexMap::new();
+    for name in &order {
+        let l = deps[name]
+            .iter()
+            .filter_map(|d| level.get(d.as_str()))
+            .map(|l| l + 1)
+            .max()
+            .unwrap_or(0);
+        level.insert(name, l);
+    }
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for (name, l) in level {
+        if out.len() <= l {
+            out.resize_with(l + 1, Vec::new);
+        }
+        out[l].push(name.to_string());
+    }
+    Ok(out)
+}
+
 /// `names` and everything they need, transitively, in `deps`' order.
 pub fn with_dependencies(deps: &IndexMap<String, Vec<String>>, names: &[String]) -> Vec<String> {
     let mut want: Vec<String> = names.to_vec();
@@ -72,6 +96,20 @@ mod tests {
         assert_eq!(
             start_order(&d).unwrap_err(),
             "dependency cycle detected: a -> b"
+        );
+    }
+
+    #[test]
+    fn levels_group_services_whose_dependencies_come_before() {
+        let d = deps(&[
+            ("web", &["api", "cache"]),
+            ("api", &["db"]),
+            ("db", &[]),
+            ("cache", &[]),
+        ]);
+        assert_eq!(
+            levels(&d).unwrap(),
+            [vec!["db", "cache"], vec!["api"], vec!["web"]]
         );
     }
 

@@ -7,6 +7,7 @@ use berth_client::ClientError;
 use super::api::Api;
 use super::graph;
 use super::observed::{self, OneOff};
+use super::parallel;
 use super::progress::Progress;
 
 /// What to do to each container.
@@ -76,23 +77,26 @@ pub async fn apply(
     progress: Progress,
 ) -> Result<Vec<String>, ClientError> {
     let all = observed::containers(api, project, services, oneoff).await?;
-    let mut order = graph::start_order(&observed::dependencies(&all)).unwrap_or_default();
+    let mut levels = graph::levels(&observed::dependencies(&all)).unwrap_or_default();
     if action.reverse() {
-        order.reverse();
+        levels.reverse();
     }
     let (doing, done) = action.words();
     let mut names = Vec::new();
-    for svc in &order {
-        for c in all.iter().filter(|c| observed::service(c) == svc) {
-            if !action.applies(c) {
-                continue;
-            }
+    for level in &levels {
+        let now: Vec<&Summary> = all
+            .iter()
+            .filter(|c| level.iter().any(|s| s == observed::service(c)) && action.applies(c))
+            .collect();
+        let acted = parallel::each(api.parallel(), now, |c| async move {
             let name = observed::name(c).to_string();
             progress.event("Container", &name, doing);
             one(api, c, action).await?;
             progress.event("Container", &name, done);
-            names.push(name);
-        }
+            Ok::<_, ClientError>(name)
+        })
+        .await?;
+        names.extend(acted);
     }
     Ok(names)
 }

@@ -13,6 +13,7 @@ pub mod logs;
 mod mounts;
 pub mod networks;
 pub mod observed;
+pub mod parallel;
 pub mod progress;
 mod resources;
 pub mod run;

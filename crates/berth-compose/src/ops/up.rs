@@ -11,7 +11,7 @@ use super::error::{Error, project as err};
 use super::images::{self, ImageOptions};
 use super::observed::{self, OneOff};
 use super::progress::Progress;
-use super::{graph, networks, start, volumes};
+use super::{graph, networks, parallel, start, volumes};
 use crate::model::Project;
 
 /// `up`'s options.
@@ -122,8 +122,16 @@ pub async fn up(
     if o.no_start {
         return Ok(order);
     }
-    for name in &order {
-        start::start_service(api, p, &p.services[name], &order, progress).await?;
+    let sub: IndexMap<String, Vec<String>> = dependencies(p)
+        .into_iter()
+        .filter(|(k, _)| order.contains(k))
+        .collect();
+    for level in graph::levels(&sub).map_err(err)? {
+        let services: Vec<&crate::model::Service> = level.iter().map(|n| &p.services[n]).collect();
+        parallel::each(api.parallel(), services, |s| {
+            start::start_service(api, p, s, &order, progress)
+        })
+        .await?;
     }
     if o.wait {
         start::wait_running_or_healthy(api, p, &order, o.wait_timeout, progress).await?;

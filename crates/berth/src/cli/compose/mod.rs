@@ -141,7 +141,8 @@ impl Ctx {
         }
         let mode = Mode::parse(&global.progress).map_err(anyhow::Error::msg)?;
         Ok(Ctx {
-            api: Api::new(client.clone()),
+            api: Api::new(client.clone())
+                .with_parallel((global.parallel > 0).then_some(global.parallel as usize)),
             progress: Progress::new(mode, global.dry_run),
             global,
         })
