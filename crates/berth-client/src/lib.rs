@@ -57,6 +57,19 @@ pub enum ClientError {
     Decode(#[from] serde_json::Error),
 }
 
+/// `s` percent-encoded for a request path segment or a query value (RFC 3986's unreserved
+/// characters kept).
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// `resp`, or its error status as [`ClientError::Api`] with the daemon's message.
 async fn checked(resp: Response<Incoming>) -> Result<Response<Incoming>, ClientError> {
     if resp.status().is_client_error() || resp.status().is_server_error() {

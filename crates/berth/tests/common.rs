@@ -410,6 +410,20 @@ impl TestDaemon {
             .into()
     }
 
+    /// `berth compose ARGS` against this daemon, run in project directory `dir` with `env`.
+    pub fn compose_in(&self, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Out {
+        Command::new("timeout")
+            .arg("120")
+            .arg(BERTH)
+            .args(["-H", &self.host(), "compose"])
+            .args(args)
+            .envs(env.iter().copied())
+            .current_dir(dir)
+            .output()
+            .unwrap()
+            .into()
+    }
+
     /// A raw HTTP request; returns status, headers and body.
     pub fn http(&self, method: &str, path: &str, body: &[u8]) -> (u16, String, String) {
         let mut s = UnixStream::connect(&self.socket).unwrap();

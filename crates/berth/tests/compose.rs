@@ -9,19 +9,11 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{BERTH, Out, TestDaemon};
+use common::{Out, TestDaemon};
 
 /// `berth compose ARGS` run in `dir`.
 fn compose(d: &TestDaemon, dir: &Path, args: &[&str]) -> Out {
-    Command::new("timeout")
-        .arg("120")
-        .arg(BERTH)
-        .args(["-H", &d.host(), "compose"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-        .into()
+    d.compose_in(dir, &[], args)
 }
 
 /// A project directory with `files`.

@@ -4,10 +4,8 @@
 
 mod common;
 
+use common::{Out, TestDaemon};
 use std::path::Path;
-use std::process::Command;
-
-use common::{BERTH, Out, TestDaemon};
 
 const STACK: &str = r#"
 name: rolling
@@ -30,16 +28,7 @@ services:
 
 /// `berth compose ARGS` in `dir` with `env`.
 fn compose(d: &TestDaemon, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Out {
-    Command::new("timeout")
-        .arg("120")
-        .arg(BERTH)
-        .args(["-H", &d.host(), "compose"])
-        .args(args)
-        .envs(env.iter().copied())
-        .current_dir(dir)
-        .output()
-        .unwrap()
-        .into()
+    d.compose_in(dir, env, args)
 }
 
 #[test]

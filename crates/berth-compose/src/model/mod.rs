@@ -19,7 +19,7 @@ pub mod parts;
 pub mod profiles;
 pub mod project;
 pub mod service;
-mod shellwords;
+pub mod shellwords;
 pub mod units;
 pub mod validate;
 

@@ -4,24 +4,13 @@
 use std::collections::BTreeMap;
 
 use berth_api::container::{CreateRequest, CreateResponse, Inspect, Summary};
+pub(crate) use berth_client::percent_encode as enc;
 use berth_client::{Client, ClientError};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-/// A percent-encoded path segment or query value.
-pub(crate) fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// `filters={"label": [...]}` for labels `k=v`.
 fn label_filter(labels: &[String]) -> String {

@@ -279,12 +279,14 @@ pub async fn remove(
 ) -> Result<(), Error> {
     let name = observed::name(c);
     if c.state == "running" || c.state == "restarting" || c.state == "paused" {
-        progress.event("Container", name, "Stopping");
-        api.stop(&c.id, timeout).await?;
-        progress.event("Container", name, "Stopped");
+        let stop = api.stop(&c.id, timeout);
+        progress
+            .step("Container", name, ("Stopping", "Stopped"), stop)
+            .await?;
     }
-    progress.event("Container", name, "Removing");
-    api.remove(&c.id, true, volumes).await?;
-    progress.event("Container", name, "Removed");
+    let rm = api.remove(&c.id, true, volumes);
+    progress
+        .step("Container", name, ("Removing", "Removed"), rm)
+        .await?;
     Ok(())
 }

@@ -35,6 +35,24 @@ pub const REPLACE: &str = "com.docker.compose.replace";
 /// The Compose version berth's labels claim: that of the Compose v2 behaviour it follows.
 pub const COMPOSE_VERSION: &str = "2.29.0";
 
+/// A network's or volume's labels: its own, and compose's (`kind` is [`NETWORK`] or
+/// [`VOLUME`], naming `key`).
+pub fn of_resource(
+    own: &indexmap::IndexMap<String, String>,
+    project: &str,
+    kind: &str,
+    key: &str,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut l: serde_json::Map<String, serde_json::Value> = own
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
+    l.insert(PROJECT.into(), project.into());
+    l.insert(kind.into(), key.into());
+    l.insert(VERSION.into(), COMPOSE_VERSION.into());
+    l
+}
+
 /// `k=v` for a label filter.
 pub fn is(key: &str, value: &str) -> String {
     format!("{key}={value}")

@@ -24,14 +24,7 @@ pub fn used(p: &Project, services: &[String]) -> Vec<String> {
 }
 
 fn create_body(p: &Project, key: &str, n: &Network) -> Value {
-    let mut labels: serde_json::Map<String, Value> = n
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), json!(v)))
-        .collect();
-    labels.insert(labels::PROJECT.into(), json!(p.name));
-    labels.insert(labels::NETWORK.into(), json!(key));
-    labels.insert(labels::VERSION.into(), json!(labels::COMPOSE_VERSION));
+    let labels = labels::of_resource(&n.labels, &p.name, labels::NETWORK, key);
     let mut body = json!({
         "Name": network_name(p, key),
         "Driver": n.driver.clone().unwrap_or_else(|| "bridge".into()),
@@ -96,12 +89,12 @@ pub async fn ensure(
             }
             continue;
         }
-        progress.event("Network", &name, "Creating");
-        if let Err(e) = api.create_network(&create_body(p, key, &n)).await {
-            progress.detail("Network", &name, "Error", &e.to_string());
-            return Err(err(format!("failed to create network {name}: {e}")));
-        }
-        progress.event("Network", &name, "Created");
+        let body = create_body(p, key, &n);
+        let create = api.create_network(&body);
+        progress
+            .step("Network", &name, ("Creating", "Created"), create)
+            .await
+            .map_err(|e| err(format!("failed to create network {name}: {e}")))?;
     }
     Ok(())
 }
@@ -109,14 +102,10 @@ pub async fn ensure(
 /// Removes the project's own networks (by label), leaving external ones.
 pub async fn remove_all(api: &Api, project: &str, progress: Progress) -> Result<(), Error> {
     for n in api.networks(&labels::of_project(project)).await? {
-        progress.event("Network", &n.name, "Removing");
-        match api.remove_network(&n.id).await {
-            Ok(()) => progress.event("Network", &n.name, "Removed"),
-            Err(e) => {
-                progress.detail("Network", &n.name, "Error", &e.to_string());
-                return Err(e.into());
-            }
-        }
+        let remove = api.remove_network(&n.id);
+        progress
+            .step("Network", &n.name, ("Removing", "Removed"), remove)
+            .await?;
     }
     Ok(())
 }

@@ -48,6 +48,27 @@ impl Progress {
         self.detail(kind, name, text, "");
     }
 
+    /// Reports `kind name doing`, runs `op`, then reports `done`, or `Error` with its message.
+    pub async fn step<T, E: std::fmt::Display>(
+        &self,
+        kind: &str,
+        name: &str,
+        (doing, done): (&str, &str),
+        op: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        self.event(kind, name, doing);
+        match op.await {
+            Ok(v) => {
+                self.event(kind, name, done);
+                Ok(v)
+            }
+            Err(e) => {
+                self.detail(kind, name, "Error", &e.to_string());
+                Err(e)
+            }
+        }
+    }
+
     /// An event with details (an error's message).
     pub fn detail(&self, kind: &str, name: &str, text: &str, details: &str) {
         let id = format!("{kind} {name}");

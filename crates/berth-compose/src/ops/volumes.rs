@@ -26,14 +26,7 @@ pub fn used(p: &Project, services: &[String]) -> Vec<String> {
 }
 
 fn create_body(p: &Project, key: &str, v: &Volume) -> Value {
-    let mut labels: serde_json::Map<String, Value> = v
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), json!(v)))
-        .collect();
-    labels.insert(labels::PROJECT.into(), json!(p.name));
-    labels.insert(labels::VOLUME.into(), json!(key));
-    labels.insert(labels::VERSION.into(), json!(labels::COMPOSE_VERSION));
+    let labels = labels::of_resource(&v.labels, &p.name, labels::VOLUME, key);
     json!({
         "Name": volume_name(p, key),
         "Driver": v.driver.clone().unwrap_or_else(|| "local".into()),
@@ -72,12 +65,11 @@ pub async fn ensure(
             }
             continue;
         }
-        progress.event("Volume", &name, "Creating");
-        if let Err(e) = api.create_volume(&create_body(p, key, &v)).await {
-            progress.detail("Volume", &name, "Error", &e.to_string());
-            return Err(e.into());
-        }
-        progress.event("Volume", &name, "Created");
+        let body = create_body(p, key, &v);
+        let create = api.create_volume(&body);
+        progress
+            .step("Volume", &name, ("Creating", "Created"), create)
+            .await?;
     }
     Ok(())
 }
@@ -85,14 +77,10 @@ pub async fn ensure(
 /// Removes the project's own volumes (by label): `down -v`.
 pub async fn remove_all(api: &Api, project: &str, progress: Progress) -> Result<(), Error> {
     for v in api.volumes(&labels::of_project(project)).await? {
-        progress.event("Volume", &v.name, "Removing");
-        match api.remove_volume(&v.name).await {
-            Ok(()) => progress.event("Volume", &v.name, "Removed"),
-            Err(e) => {
-                progress.detail("Volume", &v.name, "Error", &e.to_string());
-                return Err(e.into());
-            }
-        }
+        let remove = api.remove_volume(&v.name);
+        progress
+            .step("Volume", &v.name, ("Removing", "Removed"), remove)
+            .await?;
     }
     Ok(())
 }

@@ -45,6 +45,7 @@ mod volumes;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use berth_client::percent_encode as enc;
 use berth_client::{Client, ClientError};
 use clap::{Parser, Subcommand};
 
@@ -356,18 +357,6 @@ where
         }
     }
     Ok(u8::from(failed))
-}
-
-/// Percent-encodes a query value.
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Docker's `--filter key=value` list as the API's JSON.

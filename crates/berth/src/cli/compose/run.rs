@@ -140,7 +140,9 @@ pub async fn run(ctx: &Ctx, a: RunArgs) -> Result<u8> {
         entrypoint: a
             .entrypoint
             .as_deref()
-            .map(|e| e.split_whitespace().map(str::to_string).collect()),
+            .map(berth_compose::model::shellwords::split)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("invalid --entrypoint: {e}"))?,
         env: a.env.iter().map(|e| kv(e)).collect(),
         labels: a
             .label
