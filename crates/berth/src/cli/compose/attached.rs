@@ -176,18 +176,19 @@ pub async fn follow(
         let i = sources.iter().position(|s| s == source).unwrap_or(0);
         logs::prefix(source, width, i, color)
     };
+    let show = |l: &Line| {
+        let text = format!("{}{}\n", paint(&l.source), l.text);
+        let _ = if l.stderr {
+            std::io::stderr().lock().write_all(text.as_bytes())
+        } else {
+            std::io::stdout().lock().write_all(text.as_bytes())
+        };
+    };
     let stop = loop {
         tokio::select! {
             ev = rx.recv() => match ev {
                 None => break false,
-                Some(Event::Line(l)) => {
-                    let text = format!("{}{}\n", paint(&l.source), l.text);
-                    let _ = if l.stderr {
-                        std::io::stderr().lock().write_all(text.as_bytes())
-                    } else {
-                        std::io::stdout().lock().write_all(text.as_bytes())
-                    };
-                }
+                Some(Event::Line(l)) => show(&l),
                 Some(Event::Exited { source, service, code: c }) => {
                     println!("{source} exited with code {c}");
                     running -= 1;
@@ -212,10 +213,38 @@ pub async fn follow(
         }
     };
     if stop {
+        // The services' last words (and exits) are shown while they stop, as Compose does.
         let action = Action::Stop(None);
-        tokio::select! {
-            r = lifecycle::apply(&ctx.api, &p.name, order, OneOff::Exclude, &action, ctx.progress) => { r?; }
-            _ = tokio::signal::ctrl_c() => bail!("canceled: containers were not stopped gracefully"),
+        let stopping = lifecycle::apply(
+            &ctx.api,
+            &p.name,
+            order,
+            OneOff::Exclude,
+            &action,
+            ctx.progress,
+        );
+        tokio::pin!(stopping);
+        let mut open = true;
+        loop {
+            tokio::select! {
+                r = &mut stopping => { r?; break; }
+                ev = rx.recv(), if open => match ev {
+                    Some(Event::Line(l)) => show(&l),
+                    Some(Event::Exited { source, code: c, .. }) => println!("{source} exited with code {c}"),
+                    None => open = false,
+                },
+                _ = tokio::signal::ctrl_c() => bail!("canceled: containers were not stopped gracefully"),
+            }
+        }
+        while let Ok(Some(ev)) =
+            tokio::time::timeout(std::time::Duration::from_secs(2), rx.recv()).await
+        {
+            match ev {
+                Event::Line(l) => show(&l),
+                Event::Exited {
+                    source, code: c, ..
+                } => println!("{source} exited with code {c}"),
+            }
         }
     }
     Ok(code)
