@@ -36,6 +36,19 @@ pub fn open(opts: &load::Options, for_config: bool) -> Result<Opened, LoadError>
     )?;
     if for_config {
         project = project.without_unused_resources();
+    } else {
+        // A secret from a variable carries its value to the container.
+        for obj in project
+            .secrets
+            .values_mut()
+            .chain(project.configs.values_mut())
+        {
+            if obj.content.is_none()
+                && let Some(var) = &obj.environment
+            {
+                obj.content = loaded.environment.get(var).cloned();
+            }
+        }
     }
     let mut warnings = loaded.warnings;
     warnings.extend(decoded.warnings);

@@ -267,11 +267,12 @@ fn an_unhealthy_dependency_stops_up_with_composes_message() {
 fn env_files_interpolation_and_profiles_shape_the_project() {
     let d = busybox_in_netns();
     let dir = project(&[
-        (".env", "TAG=latest\nGREETING=from-dotenv\n"),
+        (".env", "TAG=latest\nGREETING=from-dotenv\nTOKEN=t0k\n"),
         ("app.env", "FROM_FILE=yes\n"),
+        ("secret.txt", "from a file\n"),
         (
             "compose.yaml",
-            "name: prof\nservices:\n  app:\n    image: busybox:${TAG}\n    command: sleep 1000\n    env_file: app.env\n    environment:\n      GREETING: ${GREETING:-unset}\n      PORT: ${PORT:-8000}\n  debug:\n    image: busybox\n    command: sleep 1000\n    profiles: [debug]\n",
+            "name: prof\nservices:\n  app:\n    image: busybox:${TAG}\n    command: sleep 1000\n    env_file: app.env\n    environment:\n      GREETING: ${GREETING:-unset}\n      PORT: ${PORT:-8000}\n    secrets:\n      - token\n      - {source: filed, target: /etc/filed}\n    configs:\n      - {source: greeting, target: /etc/greeting, mode: 0440}\n  debug:\n    image: busybox\n    command: sleep 1000\n    profiles: [debug]\nsecrets:\n  token: {environment: TOKEN}\n  filed: {file: ./secret.txt}\nconfigs:\n  greeting: {content: \"hello ${GREETING}\"}\n",
         ),
     ]);
     let cfg = compose(&d, dir.path(), &["config"]).ok();
@@ -308,6 +309,23 @@ fn env_files_interpolation_and_profiles_shape_the_project() {
         env.contains("FROM_FILE=yes") && env.contains("GREETING=from-dotenv"),
         "{env}"
     );
+    // Secrets and configs: from a variable and from content written in, from a file bound.
+    let read = |path: &str| d.docker(&["exec", "prof-app-1", "cat", path]).ok();
+    assert_eq!(read("/run/secrets/token"), "t0k");
+    assert_eq!(read("/etc/greeting"), "hello from-dotenv");
+    assert_eq!(read("/etc/filed"), "from a file\n");
+    let mode = d
+        .docker(&[
+            "exec",
+            "prof-app-1",
+            "busybox",
+            "stat",
+            "-c",
+            "%a",
+            "/etc/greeting",
+        ])
+        .ok();
+    assert_eq!(mode.trim(), "440");
     compose(&d, dir.path(), &["--profile", "debug", "up", "-d"]).ok();
     assert_eq!(
         names(&d, "label=com.docker.compose.project=prof"),

@@ -207,6 +207,20 @@ impl Api {
             .map(|_| ())
     }
 
+    /// Extracts tar `archive` at `path` in container `id`.
+    pub async fn put_archive(
+        &self,
+        id: &str,
+        path: &str,
+        archive: Bytes,
+    ) -> Result<(), ClientError> {
+        let p = format!("/containers/{}/archive?path={}", enc(id), enc(path));
+        self.client
+            .bytes(Method::PUT, &p, Some((archive, "application/x-tar")))
+            .await
+            .map(|_| ())
+    }
+
     /// Takes a container off a network.
     pub async fn disconnect(&self, net: &str, id: &str) -> Result<(), ClientError> {
         let body = json!({ "Container": id, "Force": true });

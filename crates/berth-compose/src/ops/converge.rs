@@ -161,6 +161,12 @@ pub async fn converge(
         .and_then(|d| d.update_config.as_ref())
         .map(|u| Policy::of(&s.name, u))
         .transpose()?;
+    if policy.is_some() && super::secrets::has_written(p, s)? {
+        return Err(err(format!(
+            "services.{}: deploy.update_config with secrets or configs from environment or content is not supported by berth compose yet",
+            s.name
+        )));
+    }
     let mut steps: Vec<Step> = Vec::new();
     for c in &existing {
         let n = observed::number(c);
@@ -245,6 +251,7 @@ pub async fn create_named(
 ) -> Result<String, Error> {
     let p = &info.project;
     let id = api.create(name, req).await?;
+    super::secrets::write(api, p, s, &id).await?;
     if s.network_mode.is_none() {
         for (key, cfg) in convert::networks_by_priority(s).into_iter().skip(1) {
             let ep = convert::endpoint(s, cfg, t);

@@ -17,6 +17,7 @@ pub mod parallel;
 pub mod progress;
 mod resources;
 pub mod run;
+pub mod secrets;
 pub mod start;
 pub mod up;
 pub mod update;

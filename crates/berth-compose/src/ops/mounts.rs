@@ -8,7 +8,7 @@ use berth_api::container::{BindOptions, Mount, TmpfsOptions, VolumeOptions};
 
 use super::convert::volume_name;
 use super::error::{Error, project as err};
-use crate::model::{FileObject, FileRef, MountKind, Project, Service};
+use crate::model::{MountKind, Project, Service};
 
 /// `(binds, mounts)` of `s`; `inherited` are anonymous volumes (by target) of the container
 /// this one replaces, kept as Compose keeps them.
@@ -116,58 +116,10 @@ pub fn mounts(
             });
         }
     }
-    for r in &s.secrets {
-        let target = match &r.target {
-            Some(t) if t.starts_with('/') => t.clone(),
-            Some(t) => format!("/run/secrets/{t}"),
-            None => format!("/run/secrets/{}", r.source),
-        };
-        binds.push(file_bind(
-            s,
-            "secret",
-            r,
-            p.secrets.get(&r.source),
-            &target,
-        )?);
-    }
-    for r in &s.configs {
-        let target = r.target.clone().unwrap_or_else(|| format!("/{}", r.source));
-        binds.push(file_bind(
-            s,
-            "config",
-            r,
-            p.configs.get(&r.source),
-            &target,
-        )?);
+    for f in super::secrets::of(p, s)? {
+        if let super::secrets::Source::File(file) = &f.source {
+            binds.push(format!("{file}:{}:ro", f.target));
+        }
     }
     Ok((binds, mounts))
-}
-
-/// A secret or config from a file, bind-mounted read-only.
-fn file_bind(
-    s: &Service,
-    what: &str,
-    r: &FileRef,
-    obj: Option<&FileObject>,
-    target: &str,
-) -> Result<String, Error> {
-    let obj = obj.ok_or_else(|| {
-        err(format!(
-            "service {:?} refers to undefined {what} {}: invalid compose project",
-            s.name, r.source
-        ))
-    })?;
-    if r.uid.is_some() || r.gid.is_some() || r.mode.is_some() {
-        return Err(err(format!(
-            "services.{}.{what}s.{}: uid, gid and mode are not supported by berth for {what}s from files",
-            s.name, r.source
-        )));
-    }
-    match &obj.file {
-        Some(file) => Ok(format!("{file}:{target}:ro")),
-        None => Err(err(format!(
-            "{what}s.{}: only {what}s from a file are supported by berth so far (environment, content and external are not)",
-            r.source
-        ))),
-    }
 }
