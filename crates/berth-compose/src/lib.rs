@@ -4,7 +4,9 @@
 //!   `extends`, merging of several files; every node keeps its file and line for errors.
 //! - [`model`] is the typed project decoded from that tree (short syntaxes normalised to long
 //!   ones), profiles, and the canonical form `config` prints.
-//! - The orchestration drives a project through the Engine API ([`berth_client`]) only.
+//! - [`open`] joins the two: the command line's options to a project ready to act on.
+//! - [`ops`] drives a project through the Engine API ([`berth_client`]) only: up, down, run,
+//!   logs, rolling updates and the lifecycle commands, one operation per file.
 
 pub mod load;
 pub mod model;
