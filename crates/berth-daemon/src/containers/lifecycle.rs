@@ -772,7 +772,17 @@ impl Containers {
             let _ = self.kill(c, libc::SIGKILL).await;
             let _ = self.wait(c, WaitCondition::NotRunning).await;
         }
-        let _op = c.op.lock().await;
+        // A start already past its check when the removal was marked (a restart in flight)
+        // may finish first: kill again. No later start passes the mark, so this ends.
+        let _op = loop {
+            let op = c.op.lock().await;
+            if !c.record().state.docker_running() {
+                break op;
+            }
+            drop(op);
+            let _ = self.kill(c, libc::SIGKILL).await;
+            let _ = self.wait(c, WaitCondition::NotRunning).await;
+        };
         if !self
             .all
             .lock()
@@ -780,13 +790,6 @@ impl Containers {
             .contains_key(&c.id)
         {
             return Ok(()); // removed meanwhile (auto-remove racing an explicit rm)
-        }
-        if c.record().state.docker_running() {
-            // Started again between the kill and the lock: never remove what runs.
-            return Err(Error::conflict(format!(
-                "container {} started again while being removed",
-                rec.id
-            )));
         }
         self.save(c, |r| r.state.status = Status::Removing).await?;
         let (this, id, dir) = (self.clone(), rec.id.clone(), self.paths(&rec.id).dir);
