@@ -159,6 +159,15 @@ pub struct PsArgs {
     format: Option<String>,
 }
 
+/// A container's command as `ps` shows it: cut to 20 characters unless `no_trunc`.
+pub(super) fn short_command(cmd: &str, no_trunc: bool) -> String {
+    if !no_trunc && cmd.chars().count() > 20 {
+        format!("{}…", cmd.chars().take(19).collect::<String>())
+    } else {
+        cmd.to_string()
+    }
+}
+
 /// The fields of `ps --format` for one container, as the docker CLI names them.
 fn ps_fields(s: &Summary, no_trunc: bool) -> serde_json::Value {
     let id = if no_trunc {
@@ -166,10 +175,7 @@ fn ps_fields(s: &Summary, no_trunc: bool) -> serde_json::Value {
     } else {
         s.id[..12.min(s.id.len())].to_string()
     };
-    let mut cmd = s.command.clone();
-    if !no_trunc && cmd.chars().count() > 20 {
-        cmd = format!("{}…", cmd.chars().take(19).collect::<String>());
-    }
+    let cmd = short_command(&s.command, no_trunc);
     let created = chrono::DateTime::from_timestamp(s.created, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string())
         .unwrap_or_default();
@@ -275,10 +281,7 @@ pub async fn ps(client: &Client, a: PsArgs) -> Result<u8> {
         rows[0].pop();
     }
     for s in &list {
-        let mut cmd = s.command.clone();
-        if !a.no_trunc && cmd.chars().count() > 20 {
-            cmd = format!("{}…", cmd.chars().take(19).collect::<String>());
-        }
+        let cmd = short_command(&s.command, a.no_trunc);
         let image = if s.image.starts_with("sha256:") && !a.no_trunc {
             s.image[7..19].to_string()
         } else {

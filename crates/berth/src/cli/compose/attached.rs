@@ -1,8 +1,6 @@
 //! An attached `up`: the services' output with prefixes until their containers exit, then
 //! `--abort-on-container-exit`, `--exit-code-from`, and Ctrl-C stopping the project gracefully.
 
-use std::io::{IsTerminal, Write};
-
 use anyhow::{Result, bail};
 use berth_compose::model::Project;
 use berth_compose::ops::api::Api;
@@ -12,6 +10,7 @@ use berth_compose::ops::observed::{self, OneOff};
 use tokio::sync::mpsc;
 
 use super::Ctx;
+use super::printer::Printer;
 
 #[derive(Debug, clap::Args)]
 pub struct AttachArgs {
@@ -153,8 +152,7 @@ pub async fn follow(
         .map(|c| logs::short_name(&p.name, c))
         .collect();
     println!("Attaching to {}", sources.join(", "));
-    let width = sources.iter().map(String::len).max().unwrap_or(0) + 1;
-    let color = !a.no_color && std::io::stdout().is_terminal();
+    let printer = Printer::new(sources, a.no_color, a.no_log_prefix);
     let (tx, mut rx) = mpsc::channel(256);
     for c in containers.iter().cloned() {
         tokio::spawn(watch(
@@ -169,20 +167,8 @@ pub async fn follow(
     drop(tx);
     let mut running = containers.len();
     let mut code: u8 = 0;
-    let paint = |source: &str| {
-        if a.no_log_prefix {
-            return String::new();
-        }
-        let i = sources.iter().position(|s| s == source).unwrap_or(0);
-        logs::prefix(source, width, i, color)
-    };
     let show = |l: &Line| {
-        let text = format!("{}{}\n", paint(&l.source), l.text);
-        let _ = if l.stderr {
-            std::io::stderr().lock().write_all(text.as_bytes())
-        } else {
-            std::io::stdout().lock().write_all(text.as_bytes())
-        };
+        let _ = printer.line(l);
     };
     let stop = loop {
         tokio::select! {

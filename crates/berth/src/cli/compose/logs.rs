@@ -1,12 +1,11 @@
 //! `compose logs`: every container's output, merged, with Compose's prefixes.
 
-use std::io::{IsTerminal, Write};
-
 use anyhow::Result;
 use berth_compose::ops::logs::{self, LogOptions};
 use berth_compose::ops::observed::{self, OneOff};
 use tokio::sync::mpsc;
 
+use super::printer::Printer;
 use super::{Ctx, project};
 
 #[derive(Debug, clap::Args)]
@@ -57,24 +56,12 @@ pub async fn logs(ctx: &Ctx, a: LogsArgs) -> Result<u8> {
         timestamps: a.timestamps,
     };
     let sources: Vec<String> = list.iter().map(|c| logs::short_name(&name, c)).collect();
-    let width = sources.iter().map(|s| s.len()).max().unwrap_or(0) + 1;
-    let color = !a.no_color && std::io::stdout().is_terminal();
+    let printer = Printer::new(sources, a.no_color, a.no_log_prefix);
     let (tx, mut rx) = mpsc::channel(256);
     let api = ctx.api.clone();
     let reader = tokio::spawn(async move { logs::stream(&api, &name, &list, &opts, tx).await });
     while let Some(line) = rx.recv().await {
-        let prefix = if a.no_log_prefix {
-            String::new()
-        } else {
-            let i = sources.iter().position(|s| *s == line.source).unwrap_or(0);
-            logs::prefix(&line.source, width, i, color)
-        };
-        let text = format!("{prefix}{}\n", line.text);
-        if line.stderr {
-            std::io::stderr().lock().write_all(text.as_bytes())?;
-        } else {
-            std::io::stdout().lock().write_all(text.as_bytes())?;
-        }
+        printer.line(&line)?;
     }
     reader.await??;
     Ok(0)

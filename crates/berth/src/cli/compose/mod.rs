@@ -9,6 +9,7 @@ mod inspect;
 mod lifecycle;
 mod logs;
 mod ls;
+mod printer;
 mod project;
 mod ps;
 mod rollback;

@@ -47,10 +47,7 @@ fn statuses(a: &PsArgs) -> Result<Vec<String>> {
 }
 
 fn fields(c: &Summary, no_trunc: bool) -> serde_json::Value {
-    let mut cmd = c.command.clone();
-    if !no_trunc && cmd.chars().count() > 20 {
-        cmd = format!("{}…", cmd.chars().take(19).collect::<String>());
-    }
+    let cmd = crate::cli::containers::short_command(&c.command, no_trunc);
     serde_json::json!({
         "ID": c.id, "Name": observed::name(c), "Image": c.image, "Command": format!("\"{cmd}\""),
         "Project": c.labels.get(berth_compose::ops::labels::PROJECT),
